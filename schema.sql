@@ -1,0 +1,32 @@
+-- D1 ledger: one row per payment, keyed by the payment itself so it is never recorded twice.
+-- Applied by `wrangler d1 execute LEDGER --local --file schema.sql` (npm run db:init) and by the test setup.
+-- Idempotent: safe to apply again.
+
+CREATE TABLE IF NOT EXISTS payments (
+  -- network:payer:nonce for EVM exact (lower-case), from the scheme plugin.
+  payment_key      TEXT PRIMARY KEY,
+  rule_id          TEXT NOT NULL,
+  method           TEXT NOT NULL,
+  resource         TEXT NOT NULL,
+  scheme           TEXT NOT NULL,
+  network          TEXT NOT NULL,
+  asset            TEXT NOT NULL,
+  amount           TEXT NOT NULL,
+  pay_to           TEXT NOT NULL,
+  payer            TEXT NOT NULL,
+  facilitator      TEXT NOT NULL,
+  -- verified → settled | settle_failed | settle_unknown | origin_failed
+  status           TEXT NOT NULL CHECK (status IN ('verified', 'settled', 'settle_failed', 'settle_unknown', 'origin_failed')),
+  transaction_hash TEXT,
+  error_reason     TEXT,
+  origin_status    INTEGER,
+  verify_ms        INTEGER,
+  origin_ms        INTEGER,
+  settle_ms        INTEGER,
+  created_at       TEXT NOT NULL,
+  updated_at       TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS payments_payer ON payments (payer, created_at);
+CREATE INDEX IF NOT EXISTS payments_status ON payments (status, updated_at);
+CREATE INDEX IF NOT EXISTS payments_rule ON payments (rule_id, created_at);

@@ -1,0 +1,58 @@
+// Worker bindings and the env-var half of the configuration, parsed once per isolate.
+import { z } from "zod";
+import { GatewayFailure } from "./errors.js";
+
+export interface Env {
+  PRICE_RULES: KVNamespace;
+  LEDGER: D1Database;
+  [key: string]: unknown;
+}
+
+const Millis = z.string().regex(/^\d+$/, "expected milliseconds").transform(Number).pipe(z.number().int().min(1).max(600_000));
+const Seconds = z.string().regex(/^\d+$/, "expected seconds").transform(Number).pipe(z.number().int().min(0).max(3600));
+const HttpUrl = z.url({ protocol: /^https?$/ });
+
+const EnvVarsSchema = z.object({
+  /** Where paid and free requests go. Unset: pass-through `fetch(request)` (Worker on a route in front of the origin). */
+  ORIGIN_URL: HttpUrl.optional(),
+  /** Base URL of the x402 facilitator (`/verify`, `/settle`, `/supported` below it). Required for priced routes. */
+  FACILITATOR_URL: HttpUrl.optional(),
+  /** Secret. Sent as `Authorization: Bearer <token>` to the facilitator when set. */
+  FACILITATOR_AUTH_TOKEN: z.string().min(1).optional(),
+  /** Default 5000 ms. A verify slower than this answers 504 and the origin is not called. */
+  FACILITATOR_VERIFY_TIMEOUT_MS: Millis.default(5000),
+  /** Default 30000 ms. A chain settlement can take several blocks. */
+  FACILITATOR_SETTLE_TIMEOUT_MS: Millis.default(30_000),
+  /** Default 30000 ms, until the origin's response headers arrive (the body then streams untimed). */
+  ORIGIN_TIMEOUT_MS: Millis.default(30_000),
+  /** KV key of the price-rules document. Default `price-rules`. */
+  PRICE_RULES_KEY: z.string().min(1).max(512).default("price-rules"),
+  /** Default 5 s. How long an isolate reuses the price rules before reading KV again; 0 reads every request. */
+  PRICE_RULES_CACHE_TTL_SECONDS: Seconds.default(5),
+});
+
+export type GatewayConfig = z.infer<typeof EnvVarsSchema>;
+
+const parsed = new WeakMap<object, { config: GatewayConfig } | { error: string }>();
+
+function emptyToUndefined(value: unknown): unknown {
+  return value === "" ? undefined : value;
+}
+
+/** Throws `config_invalid` listing every problem at once; memoised per env object. */
+export function parseGatewayConfig(env: Env): GatewayConfig {
+  let entry = parsed.get(env);
+  if (!entry) {
+    const vars = Object.fromEntries(Object.keys(EnvVarsSchema.shape).map((k) => [k, emptyToUndefined(env[k])]));
+    const result = EnvVarsSchema.safeParse(vars);
+    if (result.success) {
+      entry = { config: result.data };
+    } else {
+      entry = { error: z.prettifyError(result.error) };
+      console.error(JSON.stringify({ event: "env_config_invalid", problems: entry.error }));
+    }
+    parsed.set(env, entry);
+  }
+  if ("error" in entry) throw new GatewayFailure({ kind: "config_invalid", detail: entry.error });
+  return entry.config;
+}

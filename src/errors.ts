@@ -1,0 +1,78 @@
+// The gateway's one error type and its one mapping to HTTP (STYLE.md §9-10).
+// Wire bodies carry a stable code and a safe message; internal detail goes to the log only.
+import { encodePaymentRequiredHeader, encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_REQUIRED, PAYMENT_RESPONSE } from "./x402/headers.js";
+import type { PaymentRequired, SettleResponse } from "./x402/schemas.js";
+
+export type GatewayError =
+  /** Env vars or the KV price rules are invalid; priced routes fail closed. */
+  | { kind: "config_invalid"; detail: string }
+  | { kind: "path_malformed"; detail: string }
+  | { kind: "header_too_large"; header: string }
+  | { kind: "payment_malformed"; reason: string }
+  /** A 402 with a fresh challenge: missing, mismatched or refused payment. */
+  | { kind: "payment_required"; paymentRequired: PaymentRequired }
+  /** Settlement refused after the origin answered; the origin body is withheld. */
+  | { kind: "settle_failed"; paymentRequired: PaymentRequired; settleResponse: SettleResponse }
+  | { kind: "facilitator_unavailable"; detail: string }
+  | { kind: "facilitator_timeout"; operation: "verify" | "settle" }
+  | { kind: "facilitator_bad_response"; detail: string }
+  | { kind: "origin_unreachable"; detail: string }
+  | { kind: "origin_timeout" };
+
+export class GatewayFailure extends Error {
+  constructor(readonly error: GatewayError, options?: { cause?: unknown }) {
+    super(`gateway error: ${error.kind}`, options);
+    this.name = "GatewayFailure";
+  }
+}
+
+const NO_STORE = { "Cache-Control": "no-store", "Access-Control-Expose-Headers": EXPOSED_PAYMENT_HEADERS };
+
+function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json", ...NO_STORE, ...headers },
+  });
+}
+
+function problem(status: number, error: string, message: string): Response {
+  return jsonResponse(status, { error, message });
+}
+
+export function paymentRequiredResponse(paymentRequired: PaymentRequired, extraHeaders: Record<string, string> = {}): Response {
+  return jsonResponse(402, paymentRequired, { [PAYMENT_REQUIRED]: encodePaymentRequiredHeader(paymentRequired), ...extraHeaders });
+}
+
+export function toHttpResponse(error: GatewayError): Response {
+  switch (error.kind) {
+    case "config_invalid":
+      return problem(503, "config_invalid", "The gateway's configuration for this route is invalid; the route is unavailable.");
+    case "path_malformed":
+      return problem(400, "path_malformed", `The request path is malformed: ${error.detail}.`);
+    case "header_too_large":
+      return problem(431, "header_too_large", `The ${error.header} header is too large.`);
+    case "payment_malformed":
+      return problem(400, "invalid_payload", `The payment header is malformed: ${error.reason}.`);
+    case "payment_required":
+      return paymentRequiredResponse(error.paymentRequired);
+    case "settle_failed":
+      return paymentRequiredResponse(error.paymentRequired, {
+        [PAYMENT_RESPONSE]: encodePaymentResponseHeader(error.settleResponse),
+      });
+    case "facilitator_unavailable":
+      return problem(502, "facilitator_unavailable", "The payment facilitator could not be reached.");
+    case "facilitator_timeout":
+      return problem(504, "facilitator_timeout", `The payment facilitator did not answer ${error.operation} in time.`);
+    case "facilitator_bad_response":
+      return problem(502, "facilitator_bad_response", "The payment facilitator sent an invalid response.");
+    case "origin_unreachable":
+      return problem(502, "origin_unreachable", "The origin server could not be reached.");
+    case "origin_timeout":
+      return problem(504, "origin_timeout", "The origin server did not answer in time.");
+  }
+}
+
+/** Anything that is not a GatewayFailure is a bug: a plain 500, never reclassified, never a stack. */
+export function unexpectedErrorResponse(): Response {
+  return problem(500, "internal_error", "The gateway failed unexpectedly.");
+}

@@ -1,0 +1,8 @@
+import { buildApp } from "./app.js";
+import { buildDefaultSchemeRegistry } from "./schemes/default-schemes.js";
+
+export default buildApp({
+  schemes: buildDefaultSchemeRegistry(),
+  fetch: (input, init) => fetch(input, init),
+  nowMs: () => Date.now(),
+});

@@ -1,0 +1,59 @@
+// Payment ledger in D1. One row per payment (primary key: the payment itself); writes are idempotent
+// and order-independent, so they can run off the response path in any order.
+
+export type LedgerStatus = "verified" | "settled" | "settle_failed" | "settle_unknown" | "origin_failed";
+
+export interface LedgerEntry {
+  paymentKey: string;
+  ruleId: string;
+  method: string;
+  resource: string;
+  scheme: string;
+  network: string;
+  asset: string;
+  amount: string;
+  payTo: string;
+  payer: string;
+  facilitator: string;
+  status: LedgerStatus;
+  transactionHash?: string | undefined;
+  errorReason?: string | undefined;
+  originStatus?: number | undefined;
+  verifyMs?: number | undefined;
+  originMs?: number | undefined;
+  settleMs?: number | undefined;
+  /** ISO-8601. */
+  at: string;
+}
+
+const COLUMNS = [
+  "payment_key", "rule_id", "method", "resource", "scheme", "network", "asset", "amount", "pay_to", "payer",
+  "facilitator", "status", "transaction_hash", "error_reason", "origin_status", "verify_ms", "origin_ms",
+  "settle_ms", "created_at", "updated_at",
+];
+const INSERT = `INSERT INTO payments (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
+
+// An outcome replaces `verified`; `settled` (money moved) replaces anything but itself. So a replayed
+// payment's refusal never overwrites the original's settlement, whichever lands first.
+const UPDATED_ON_OUTCOME = ["status", "transaction_hash", "error_reason", "origin_status", "origin_ms", "settle_ms", "updated_at"];
+const RECORD_OUTCOME = `${INSERT} ON CONFLICT (payment_key) DO UPDATE SET ${UPDATED_ON_OUTCOME.map((c) => `${c} = excluded.${c}`).join(", ")}
+  WHERE payments.status = 'verified' OR (excluded.status = 'settled' AND payments.status <> 'settled')`;
+
+function bindEntry(statement: D1PreparedStatement, entry: LedgerEntry): D1PreparedStatement {
+  return statement.bind(
+    entry.paymentKey, entry.ruleId, entry.method, entry.resource, entry.scheme, entry.network, entry.asset,
+    entry.amount, entry.payTo, entry.payer, entry.facilitator, entry.status, entry.transactionHash ?? null,
+    entry.errorReason ?? null, entry.originStatus ?? null, entry.verifyMs ?? null, entry.originMs ?? null,
+    entry.settleMs ?? null, entry.at, entry.at,
+  );
+}
+
+/** First sighting of a verified payment. Does nothing if the payment is already recorded. */
+export async function recordVerified(db: D1Database, entry: LedgerEntry): Promise<void> {
+  await bindEntry(db.prepare(`${INSERT} ON CONFLICT (payment_key) DO NOTHING`), { ...entry, status: "verified" }).run();
+}
+
+/** The payment's outcome; inserts the row if the `verified` write has not landed yet. */
+export async function recordOutcome(db: D1Database, entry: LedgerEntry): Promise<void> {
+  await bindEntry(db.prepare(RECORD_OUTCOME), entry).run();
+}

@@ -1,0 +1,62 @@
+// Decides what a request to a priced route gets, before any I/O: a challenge, a 400, or a payment to verify.
+import { GatewayFailure } from "../errors.js";
+import { sameAddress } from "../pricing/assets.js";
+import type { PriceRule } from "../pricing/price-rule.js";
+import type { CheckedPayment, SchemePlugin } from "../schemes/scheme-plugin.js";
+import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
+import { buildPaymentRequired } from "../x402/challenge.js";
+import { decodePaymentSignatureHeader, MAX_PAYMENT_HEADER_CHARS, PAYMENT_SIGNATURE } from "../x402/headers.js";
+import { X402_VERSION, type PaymentPayload, type PaymentRequired, type PaymentRequirements } from "../x402/schemas.js";
+
+export type PaymentDecision =
+  | { kind: "challenge"; paymentRequired: PaymentRequired }
+  | { kind: "verify"; payload: PaymentPayload; requirements: PaymentRequirements; checked: CheckedPayment; plugin: SchemePlugin };
+
+export interface DecideOptions {
+  rule: PriceRule;
+  resourceUrl: string;
+  paymentHeader: string | null;
+  schemes: SchemeRegistry;
+  nowSeconds: number;
+}
+
+export function buildChallenge(rule: PriceRule, resourceUrl: string, error: string): PaymentRequired {
+  return buildPaymentRequired({ resourceUrl, description: rule.description, mimeType: rule.mimeType, accepts: rule.accepts, error });
+}
+
+export function decidePayment(options: DecideOptions): PaymentDecision {
+  const { rule, resourceUrl } = options;
+  const challenge = (error: string): PaymentDecision => ({ kind: "challenge", paymentRequired: buildChallenge(rule, resourceUrl, error) });
+
+  if (options.paymentHeader === null) return challenge(`${PAYMENT_SIGNATURE} header is required`);
+  if (options.paymentHeader.length > MAX_PAYMENT_HEADER_CHARS) {
+    throw new GatewayFailure({ kind: "header_too_large", header: PAYMENT_SIGNATURE });
+  }
+  const decoded = decodePaymentSignatureHeader(options.paymentHeader);
+  if (!decoded.ok) throw new GatewayFailure({ kind: "payment_malformed", reason: decoded.reason });
+  const payload = decoded.value;
+  if (payload.x402Version !== X402_VERSION) return challenge("invalid_x402_version");
+
+  const offered = findOffer(rule.accepts, payload.accepted);
+  if (typeof offered === "string") return challenge(offered);
+  const plugin = options.schemes.find(offered.scheme, offered.network);
+  if (!plugin) return challenge("unsupported_scheme");
+  const checked = plugin.checkPayload(payload, offered, options.nowSeconds);
+  if (!checked.ok) return challenge(checked.reason);
+  return { kind: "verify", payload, requirements: offered, checked: checked.value, plugin };
+}
+
+/** The offer the client's `accepted` echoes, compared on the fields that decide who gets paid how much. */
+function findOffer(offers: readonly PaymentRequirements[], accepted: PaymentRequirements): PaymentRequirements | string {
+  const sameScheme = offers.filter((offer) => offer.scheme === accepted.scheme);
+  if (sameScheme.length === 0) return "unsupported_scheme";
+  const sameNetwork = sameScheme.filter((offer) => offer.network === accepted.network);
+  if (sameNetwork.length === 0) return "invalid_network";
+  const match = sameNetwork.find(
+    (offer) =>
+      sameAddress(offer.asset, accepted.asset) &&
+      sameAddress(offer.payTo, accepted.payTo) &&
+      offer.amount === accepted.amount,
+  );
+  return match ?? "invalid_payment_requirements";
+}

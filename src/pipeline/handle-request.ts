@@ -1,0 +1,207 @@
+// The request pipeline: route → price rule → challenge | verify → origin → settle → ledger.
+// Written as plain functions rather than hono middleware on purpose: hono merges the previous response's
+// headers into any response set after it, which would leak origin headers (Set-Cookie!) into a 402.
+import { parseGatewayConfig, type Env, type GatewayConfig } from "../env.js";
+import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
+import { createHttpFacilitatorClient, type FacilitatorClient } from "../facilitator/facilitator-client.js";
+import { recordOutcome, recordVerified, type LedgerEntry } from "../ledger/ledger.js";
+import { canonicalizePath } from "../pricing/canonical-path.js";
+import { matchesAnyPattern, matchPriceRule, type PriceRuleMatch } from "../pricing/match-price-rule.js";
+import { loadPriceRules } from "../pricing/price-rule-store.js";
+import { forwardToOrigin } from "../proxy/forward-to-origin.js";
+import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
+import { encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_RESPONSE, PAYMENT_SIGNATURE } from "../x402/headers.js";
+import { X402_VERSION } from "../x402/schemas.js";
+import { buildChallenge, decidePayment } from "./decide-payment.js";
+
+/** The part of the Workers ExecutionContext the pipeline uses. */
+export interface WaitUntil {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export interface GatewayDeps {
+  schemes: SchemeRegistry;
+  /** Outbound fetch for the origin and the facilitator. */
+  fetch: typeof fetch;
+  nowMs: () => number;
+}
+
+export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, deps: GatewayDeps): Promise<Response> {
+  const config = parseGatewayConfig(env);
+  const url = new URL(request.url);
+  const path = canonicalizePath(url.pathname);
+  if (!path.ok) throw new GatewayFailure({ kind: "path_malformed", detail: path.reason });
+
+  const rules = await loadPriceRules({
+    kv: env.PRICE_RULES,
+    key: config.PRICE_RULES_KEY,
+    cacheTtlSeconds: config.PRICE_RULES_CACHE_TTL_SECONDS,
+    schemes: deps.schemes,
+    now: deps.nowMs,
+  });
+  const shape = {
+    method: request.method,
+    segments: path.segments,
+    isPreflight: request.method === "OPTIONS" && request.headers.has("access-control-request-method"),
+  };
+  if (rules.kind === "unavailable") {
+    if (rules.blocked === "all" || matchesAnyPattern(rules.blocked, path.segments)) {
+      throw new GatewayFailure({ kind: "config_invalid", detail: rules.problems.join("; ") });
+    }
+    return forward(request, config, undefined, deps);
+  }
+  const match = matchPriceRule(rules.ruleSet.rules, shape);
+  if (!match) return forward(request, config, undefined, deps);
+  return handlePricedRequest(request, env, ctx, deps, config, match);
+}
+
+async function handlePricedRequest(
+  request: Request,
+  env: Env,
+  ctx: WaitUntil,
+  deps: GatewayDeps,
+  config: GatewayConfig,
+  { rule }: PriceRuleMatch,
+): Promise<Response> {
+  if (!config.FACILITATOR_URL) {
+    throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id} is priced but FACILITATOR_URL is not set` });
+  }
+  const resourceUrl = request.url;
+  const decision = decidePayment({
+    rule,
+    resourceUrl,
+    paymentHeader: request.headers.get(PAYMENT_SIGNATURE),
+    schemes: deps.schemes,
+    nowSeconds: Math.floor(deps.nowMs() / 1000),
+  });
+  if (decision.kind === "challenge") return paymentRequiredResponse(decision.paymentRequired);
+
+  const facilitator = createHttpFacilitatorClient({
+    url: config.FACILITATOR_URL,
+    fetch: deps.fetch,
+    verifyTimeoutMs: config.FACILITATOR_VERIFY_TIMEOUT_MS,
+    settleTimeoutMs: config.FACILITATOR_SETTLE_TIMEOUT_MS,
+    authToken: config.FACILITATOR_AUTH_TOKEN,
+  });
+  const facilitatorRequest = { x402Version: X402_VERSION, paymentPayload: decision.payload, paymentRequirements: decision.requirements };
+  const timer = startTimer(deps.nowMs);
+
+  const verified = await facilitator.verify(facilitatorRequest);
+  const verifyMs = timer.lap();
+  if (!verified.isValid) {
+    return paymentRequiredResponse(buildChallenge(rule, resourceUrl, verified.invalidReason ?? "invalid_payload"));
+  }
+
+  const { requirements } = decision;
+  const entry: LedgerEntry = {
+    paymentKey: decision.checked.paymentKey,
+    ruleId: rule.id,
+    method: request.method,
+    resource: resourceUrl,
+    scheme: requirements.scheme,
+    network: requirements.network,
+    asset: requirements.asset,
+    amount: requirements.amount,
+    payTo: requirements.payTo,
+    payer: verified.payer ?? decision.checked.payer,
+    facilitator: facilitator.url,
+    status: "verified",
+    verifyMs,
+    at: new Date(deps.nowMs()).toISOString(),
+  };
+  const ledger = new LedgerWriter(env.LEDGER, ctx, entry, deps.nowMs);
+  ledger.verified();
+
+  let origin: Response;
+  try {
+    origin = await forward(request, config, rule.origin, deps);
+  } catch (error) {
+    ledger.outcome({ status: "origin_failed", errorReason: describe(error), originMs: timer.lap() });
+    throw error;
+  }
+  const originMs = timer.lap();
+  if (origin.status >= 400) {
+    // The payer keeps their money: nothing is settled for a failed origin answer.
+    ledger.outcome({ status: "origin_failed", originStatus: origin.status, originMs });
+    return origin;
+  }
+
+  let settled;
+  try {
+    settled = await facilitator.settle(facilitatorRequest);
+  } catch (error) {
+    // A settle that timed out or broke off may still land on chain: "unknown", never retried blindly.
+    await origin.body?.cancel();
+    ledger.outcome({ status: "settle_unknown", errorReason: describe(error), originStatus: origin.status, originMs, settleMs: timer.lap() });
+    throw error;
+  }
+  const settleMs = timer.lap();
+  if (!settled.success) {
+    await origin.body?.cancel();
+    ledger.outcome({ status: "settle_failed", errorReason: settled.errorReason ?? "unexpected_settle_error", originStatus: origin.status, originMs, settleMs });
+    throw new GatewayFailure({
+      kind: "settle_failed",
+      paymentRequired: buildChallenge(rule, resourceUrl, settled.errorReason ?? "unexpected_settle_error"),
+      settleResponse: settled,
+    });
+  }
+  ledger.outcome({ status: "settled", transactionHash: settled.transaction, originStatus: origin.status, originMs, settleMs });
+
+  const headers = new Headers(origin.headers);
+  headers.set(PAYMENT_RESPONSE, encodePaymentResponseHeader(settled));
+  headers.append("Access-Control-Expose-Headers", EXPOSED_PAYMENT_HEADERS);
+  headers.append("Server-Timing", `x402-verify;dur=${verifyMs}, origin;dur=${originMs}, x402-settle;dur=${settleMs}`);
+  headers.set("Cache-Control", "no-store");
+  return new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });
+}
+
+function forward(request: Request, config: GatewayConfig, ruleOrigin: string | undefined, deps: GatewayDeps): Promise<Response> {
+  return forwardToOrigin({
+    inbound: request,
+    originUrl: ruleOrigin ?? config.ORIGIN_URL,
+    fetch: deps.fetch,
+    timeoutMs: config.ORIGIN_TIMEOUT_MS,
+  });
+}
+
+/** Ledger writes for one payment, run off the response path; a failed write is logged, never surfaced. */
+class LedgerWriter {
+  constructor(
+    private readonly db: D1Database,
+    private readonly ctx: WaitUntil,
+    private readonly entry: LedgerEntry,
+    private readonly nowMs: () => number,
+  ) {}
+
+  verified(): void {
+    this.#run(recordVerified(this.db, this.entry));
+  }
+
+  outcome(update: Partial<LedgerEntry> & Pick<LedgerEntry, "status">): void {
+    this.#run(recordOutcome(this.db, { ...this.entry, ...update, at: new Date(this.nowMs()).toISOString() }));
+  }
+
+  #run(write: Promise<void>): void {
+    this.ctx.waitUntil(
+      write.catch((cause) => {
+        console.error(JSON.stringify({ event: "ledger_write_failed", paymentKey: this.entry.paymentKey, cause: String(cause) }));
+      }),
+    );
+  }
+}
+
+function startTimer(nowMs: () => number): { lap(): number } {
+  let last = nowMs();
+  return {
+    lap() {
+      const now = nowMs();
+      const elapsed = now - last;
+      last = now;
+      return elapsed;
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof GatewayFailure ? error.error.kind : "internal_error";
+}

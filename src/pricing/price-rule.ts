@@ -1,0 +1,73 @@
+// The KV price-rules document: wire schema (docs/price-rules.md) and the compiled, ready-to-serve form.
+import { z } from "zod";
+import { AtomicAmountSchema, NetworkSchema, type PaymentRequirements } from "../x402/schemas.js";
+import type { PathPattern } from "./path-pattern.js";
+
+const HTTP_METHOD = /^[A-Z]{1,16}$/;
+const UsdPriceSchema = z.string().regex(/^\$\d{1,12}(\.\d{1,18})?$/, 'expected a USD price such as "$0.01"');
+
+export const PaymentOptionSchema = z.strictObject({
+  /** Default `exact`. */
+  scheme: z.string().min(1).default("exact"),
+  network: NetworkSchema,
+  /** Token address or mint; default: the network's default asset in the registry. */
+  asset: z.string().min(1).optional(),
+  /** Atomic amount for this option; overrides the rule's `price`. */
+  amount: AtomicAmountSchema.optional(),
+  /** Overrides the rule's `payTo` for this option. */
+  payTo: z.string().min(1).optional(),
+  extra: z.record(z.string(), z.unknown()).optional(),
+});
+export type PaymentOption = z.infer<typeof PaymentOptionSchema>;
+
+export const PriceRuleSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, "expected 1-64 of [A-Za-z0-9._:-]"),
+  /** `"*"` (default) or a list such as `["GET", "POST"]`. A rule for GET also prices HEAD. */
+  methods: z.union([z.literal("*"), z.array(z.string().regex(HTTP_METHOD, "expected an upper-case HTTP method")).min(1)]).default("*"),
+  path: z.string().min(1).max(2048),
+  /** `"$0.01"` converted per asset with its decimals, or an atomic amount of one asset. */
+  price: z.union([UsdPriceSchema, z.strictObject({ amount: AtomicAmountSchema, asset: z.string().min(1) })]).optional(),
+  accepts: z.array(PaymentOptionSchema).min(1),
+  payTo: z.string().min(1).optional(),
+  description: z.string().max(1024).default(""),
+  mimeType: z.string().max(256).default("application/json"),
+  /** Default 60. How long the client's payment authorization stays valid. */
+  maxTimeoutSeconds: z.number().int().min(1).max(86_400).default(60),
+  /** Sends this rule's requests to another origin than `ORIGIN_URL`. */
+  origin: z.url({ protocol: /^https?$/ }).optional(),
+});
+export type PriceRuleInput = z.infer<typeof PriceRuleSchema>;
+
+export const AssetConfigSchema = z.strictObject({
+  network: NetworkSchema,
+  address: z.string().min(1),
+  decimals: z.number().int().min(0).max(36),
+  name: z.string().optional(),
+  version: z.string().optional(),
+  symbol: z.string().optional(),
+  /** Make this the network's default asset. */
+  default: z.boolean().optional(),
+});
+
+export const PriceRulesDocumentSchema = z.strictObject({
+  version: z.literal(1).default(1),
+  assets: z.array(AssetConfigSchema).default([]),
+  rules: z.array(PriceRuleSchema),
+});
+
+/** A rule after validation, with its 402 offers computed once at load time. */
+export interface PriceRule {
+  id: string;
+  methods: "*" | readonly string[];
+  pattern: PathPattern;
+  description: string;
+  mimeType: string;
+  origin: string | undefined;
+  /** Position in the document: the last tie-break. */
+  index: number;
+  accepts: PaymentRequirements[];
+}
+
+export interface PriceRuleSet {
+  rules: PriceRule[];
+}

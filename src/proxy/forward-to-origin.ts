@@ -1,0 +1,92 @@
+// Reverse proxy to the origin. Builds a fresh outbound request; never mutates the inbound one.
+import { GatewayFailure } from "../errors.js";
+import { PAYMENT_SIGNATURE, SIGN_IN_WITH_X, X_PAYMENT } from "../x402/headers.js";
+
+// Hop-by-hop headers, RFC 9110 §7.6.1 (plus the obsolete Keep-Alive/Proxy-Connection still seen in the wild).
+// They describe one connection, so a proxy drops them both ways, with any header named in `Connection`.
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+
+/** Client headers that prove payment to us and mean nothing (or too much) to the origin. */
+const PAYMENT_HEADERS = [PAYMENT_SIGNATURE, X_PAYMENT, SIGN_IN_WITH_X].map((h) => h.toLowerCase());
+
+/** Forwarding headers are set by us only: a client-sent value would let it spoof its address to the origin. */
+const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"];
+
+export interface ForwardOptions {
+  inbound: Request;
+  /** Origin base URL (its path is a prefix); undefined sends the request to its own URL (Worker on a route). */
+  originUrl: string | undefined;
+  fetch: typeof fetch;
+  /** Until the origin's response headers arrive; the body then streams without a deadline. */
+  timeoutMs: number;
+}
+
+export async function forwardToOrigin(options: ForwardOptions): Promise<Response> {
+  const { inbound } = options;
+  const inboundUrl = new URL(inbound.url);
+  const target = buildTargetUrl(inboundUrl, options.originUrl);
+  const headers = filterHeaders(inbound.headers, [...PAYMENT_HEADERS, "host"]);
+  for (const name of FORWARDING_HEADERS) headers.delete(name);
+  const clientIp = inbound.headers.get("cf-connecting-ip");
+  if (clientIp) headers.set("X-Forwarded-For", clientIp);
+  headers.set("X-Forwarded-Host", inboundUrl.host);
+  headers.set("X-Forwarded-Proto", inboundUrl.protocol.slice(0, -1));
+
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+  let response: Response;
+  try {
+    response = await options.fetch(target, {
+      method: inbound.method,
+      headers,
+      body: inbound.method === "GET" || inbound.method === "HEAD" ? null : inbound.body,
+      redirect: "manual",
+      signal: controller.signal,
+    });
+  } catch (cause) {
+    if (controller.signal.aborted) throw new GatewayFailure({ kind: "origin_timeout" }, { cause });
+    throw new GatewayFailure({ kind: "origin_unreachable", detail: String(cause) }, { cause });
+  } finally {
+    clearTimeout(timer);
+  }
+
+  const responseHeaders = filterHeaders(response.headers, []);
+  const location = response.headers.get("location");
+  if (location) responseHeaders.set("Location", rewriteLocation(location, target, inboundUrl, options.originUrl));
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: responseHeaders });
+}
+
+function buildTargetUrl(inbound: URL, originUrl: string | undefined): URL {
+  if (!originUrl) return new URL(inbound);
+  const base = new URL(originUrl);
+  const target = new URL(base);
+  target.pathname = joinPaths(base.pathname, inbound.pathname);
+  target.search = inbound.search;
+  return target;
+}
+
+function joinPaths(basePath: string, path: string): string {
+  return basePath.endsWith("/") ? basePath + path.slice(1) : basePath + path;
+}
+
+function filterHeaders(source: Headers, extra: readonly string[]): Headers {
+  const headers = new Headers(source);
+  const listed = (source.get("connection") ?? "").split(",").map((h) => h.trim().toLowerCase()).filter(Boolean);
+  for (const name of [...HOP_BY_HOP, ...listed, ...extra]) headers.delete(name);
+  return headers;
+}
+
+/** An absolute redirect to the origin's own host would send the client around the gateway; point it back at us. */
+function rewriteLocation(location: string, target: URL, inbound: URL, originUrl: string | undefined): string {
+  let url: URL;
+  try {
+    url = new URL(location, target);
+  } catch {
+    return location;
+  }
+  if (url.origin !== target.origin) return location;
+  const basePath = originUrl ? new URL(originUrl).pathname.replace(/\/+$/, "") : "";
+  let path = url.pathname;
+  if (basePath && (path === basePath || path.startsWith(`${basePath}/`))) path = path.slice(basePath.length) || "/";
+  return `${inbound.origin}${path}${url.search}${url.hash}`;
+}

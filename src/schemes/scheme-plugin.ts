@@ -1,0 +1,44 @@
+// The contract a payment scheme × network family implements to plug into the gateway.
+import type { AssetInfo } from "../pricing/assets.js";
+import type { PaymentPayload, PaymentRequirements } from "../x402/schemas.js";
+
+export type PluginResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** What a scheme's local check learned from a payload that passed it. */
+export interface CheckedPayment {
+  payer: string;
+  /** Identifies the payment itself (e.g. network + payer + EIP-3009 nonce): the ledger's primary key. */
+  paymentKey: string;
+}
+
+export interface SchemePlugin {
+  scheme: string;
+  /** CAIP-2 namespace served, e.g. `eip155`. */
+  namespace: string;
+  /** Validates and normalises a configured address (payTo or asset). */
+  parseAddress(address: string): PluginResult<string>;
+  /** The requirements' `extra` for this asset, from the registry and the rule's own `extra`. */
+  buildExtra(asset: AssetInfo | undefined, configured: Record<string, unknown> | undefined): PluginResult<Record<string, unknown> | undefined>;
+  /**
+   * Cheap checks before any facilitator round trip. `requirements` is the offer the payload was matched to.
+   * A failure reason is an x402 error string the client sees in the 402.
+   */
+  checkPayload(payload: PaymentPayload, requirements: PaymentRequirements, nowSeconds: number): PluginResult<CheckedPayment>;
+}
+
+export class SchemeRegistry {
+  readonly #plugins = new Map<string, SchemePlugin>();
+
+  constructor(plugins: readonly SchemePlugin[] = []) {
+    for (const plugin of plugins) this.register(plugin);
+  }
+
+  register(plugin: SchemePlugin): this {
+    this.#plugins.set(`${plugin.scheme}@${plugin.namespace}`, plugin);
+    return this;
+  }
+
+  find(scheme: string, network: string): SchemePlugin | undefined {
+    return this.#plugins.get(`${scheme}@${network.split(":")[0]}`);
+  }
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import type { PaymentRequired, SettleResponse } from "../../src/x402/schemas.js";
+import { BASE_SEPOLIA, BASE_SEPOLIA_USDC, buildHarness, decodeHeader, PAY_TO, PAYER, payFor } from "../fixtures/builders.js";
+
+describe("paid route", () => {
+  it("answers an unpaid request with a V2 challenge in header and body", async () => {
+    const harness = await buildHarness();
+    const response = await harness.fetch("/weather/paris?units=metric");
+
+    expect(response.status).toBe(402);
+    expect(response.headers.get("Cache-Control")).toBe("no-store");
+    const challenge = decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED"));
+    expect(await response.json()).toEqual(challenge);
+    expect(challenge).toEqual({
+      x402Version: 2,
+      error: "PAYMENT-SIGNATURE header is required",
+      resource: { url: "https://gateway.example/weather/paris?units=metric", description: "Weather report", mimeType: "application/json" },
+      accepts: [
+        {
+          scheme: "exact",
+          network: BASE_SEPOLIA,
+          amount: "10000",
+          asset: BASE_SEPOLIA_USDC,
+          payTo: PAY_TO,
+          maxTimeoutSeconds: 60,
+          extra: { name: "USDC", version: "2" },
+        },
+      ],
+      extensions: {},
+    });
+    expect(await harness.originCalls()).toEqual([]);
+  });
+
+  it("verifies, forwards once, settles and returns PAYMENT-RESPONSE with one ledger row", async () => {
+    const harness = await buildHarness();
+    const { response, payload } = await payFor(harness, "/weather/paris");
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ ok: true, path: "/weather/paris" });
+    const receipt = decodeHeader<SettleResponse>(response.headers.get("PAYMENT-RESPONSE"));
+    expect(receipt).toMatchObject({ success: true, network: BASE_SEPOLIA, payer: PAYER.address });
+    expect(receipt.transaction).toMatch(/^0x[0-9a-f]{64}$/);
+
+    const originCalls = await harness.originCalls();
+    expect(originCalls).toHaveLength(1);
+    expect(originCalls[0]!.headers["payment-signature"]).toBeUndefined();
+    expect((await harness.facilitatorCalls()).map((c) => c.path)).toEqual(["/verify", "/settle"]);
+
+    const rows = await harness.ledgerRows();
+    expect(rows).toHaveLength(1);
+    const nonce = (payload.payload.authorization as { nonce: string }).nonce;
+    expect(rows[0]).toMatchObject({
+      payment_key: `${BASE_SEPOLIA}:${PAYER.address.toLowerCase()}:${nonce}`,
+      rule_id: "weather",
+      status: "settled",
+      transaction_hash: receipt.transaction,
+      payer: PAYER.address,
+      amount: "10000",
+      pay_to: PAY_TO,
+      origin_status: 200,
+    });
+  });
+});
