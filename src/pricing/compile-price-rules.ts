@@ -4,7 +4,7 @@ import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import type { PaymentRequirements } from "../x402/schemas.js";
 import { AssetRegistry, BUILTIN_ASSETS, sameAddress } from "./assets.js";
 import { isSamePattern, parsePathPattern, type PathPattern } from "./path-pattern.js";
-import { PriceRulesDocumentSchema, type PaymentOption, type PriceRule, type PriceRuleInput, type PriceRuleSet } from "./price-rule.js";
+import { PriceRuleSchema, PriceRulesDocumentSchema, type PaymentOption, type PriceRule, type PriceRuleInput, type PriceRuleSet } from "./price-rule.js";
 
 export type CompiledPriceRules =
   | { ok: true; ruleSet: PriceRuleSet }
@@ -26,7 +26,13 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry): Compil
   for (const asset of document.assets) assets.add(asset, asset.default ?? false);
 
   const rules: PriceRule[] = [];
-  for (const [index, input] of document.rules.entries()) {
+  for (const [index, rawRule] of document.rules.entries()) {
+    const parsedRule = PriceRuleSchema.safeParse(rawRule);
+    if (!parsedRule.success) {
+      problems.push(...parsedRule.error.issues.map((issue) => `${formatPath(["rules", index, ...issue.path])}: ${issue.message}`));
+      continue;
+    }
+    const input = parsedRule.data;
     const where = `rules[${index}] (${input.id})`;
     const pattern = parsePathPattern(input.path);
     if (!pattern.ok) problems.push(`${where}.path: ${pattern.reason}`);
@@ -59,7 +65,9 @@ function buildOffer(rule: PriceRuleInput, option: PaymentOption, assets: AssetRe
   if (!plugin) return `no scheme plugin for "${option.scheme}" on ${option.network}`;
 
   const atomicPrice = typeof rule.price === "object" ? rule.price : undefined;
-  const assetAddress = option.asset ?? atomicPrice?.asset ?? assets.defaultFor(option.network)?.address;
+  // An atomic price names its asset, which lives on one network: options elsewhere fall back to their default.
+  const priceAssetHere = atomicPrice && assets.find(option.network, atomicPrice.asset) ? atomicPrice.asset : undefined;
+  const assetAddress = option.asset ?? priceAssetHere ?? assets.defaultFor(option.network)?.address ?? atomicPrice?.asset;
   if (!assetAddress) return `no asset given and no default asset known for ${option.network}`;
   const asset = plugin.parseAddress(assetAddress);
   if (!asset.ok) return `asset: ${asset.reason}`;
@@ -123,8 +131,10 @@ function findConflicts(rules: PriceRule[]): string[] {
   return problems;
 }
 
+/** A named method list next to `"*"` is not ambiguous: the named rule wins for its methods (matchPriceRule). */
 function methodsOverlap(a: PriceRule["methods"], b: PriceRule["methods"]): boolean {
-  return a === "*" || b === "*" || a.some((method) => b.includes(method));
+  if (a === "*" || b === "*") return a === b;
+  return a.some((method) => b.includes(method));
 }
 
 const RecoverablePathsSchema = z.object({ rules: z.array(z.object({ path: z.string() }).loose()) }).loose();

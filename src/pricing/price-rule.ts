@@ -52,7 +52,8 @@ export const AssetConfigSchema = z.strictObject({
 export const PriceRulesDocumentSchema = z.strictObject({
   version: z.literal(1).default(1),
   assets: z.array(AssetConfigSchema).default([]),
-  rules: z.array(PriceRuleSchema),
+  /** Each rule is parsed on its own (PriceRuleSchema) so one bad rule does not hide the others' problems. */
+  rules: z.array(z.unknown()),
 });
 
 /** A rule after validation, with its 402 offers computed once at load time. */

@@ -1,0 +1,149 @@
+import { describe, expect, it } from "vitest";
+import { compilePriceRules, convertUsdToAtomic } from "../../src/pricing/compile-price-rules.js";
+import { buildDefaultSchemeRegistry } from "../../src/schemes/default-schemes.js";
+
+const schemes = buildDefaultSchemeRegistry();
+const PAY_TO = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+const LOCAL_TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+
+function rule(overrides: Record<string, unknown> = {}) {
+  return { id: "r", path: "/paid", price: "$0.01", accepts: [{ network: "eip155:8453" }], payTo: PAY_TO, ...overrides };
+}
+
+function problemsOf(document: unknown): string[] {
+  const compiled = compilePriceRules(document, schemes);
+  if (compiled.ok) throw new Error("expected problems");
+  return compiled.problems;
+}
+
+describe("convertUsdToAtomic", () => {
+  it.each([
+    ["$0.01", 6, "10000"],
+    ["$1", 6, "1000000"],
+    ["$0.000001", 6, "1"],
+    ["$0.0000010", 6, "1"],
+    ["$12.5", 18, "12500000000000000000"],
+    ["$3", 0, "3"],
+  ])("%s with %i decimals → %s", (price, decimals, atomic) => {
+    expect(convertUsdToAtomic(price, decimals)).toBe(atomic);
+  });
+
+  it("refuses a price finer than the asset's smallest unit", () => {
+    expect(convertUsdToAtomic("$0.0000001", 6)).toEqual({ error: "price $0.0000001 is finer than the asset's 6 decimals" });
+  });
+});
+
+describe("compilePriceRules", () => {
+  it("builds the offers with registry facts and defaults", () => {
+    const compiled = compilePriceRules({ rules: [rule()] }, schemes);
+    expect(compiled.ok && compiled.ruleSet.rules[0]).toMatchObject({
+      id: "r",
+      methods: "*",
+      mimeType: "application/json",
+      accepts: [
+        {
+          scheme: "exact",
+          network: "eip155:8453",
+          amount: "10000",
+          asset: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+          payTo: PAY_TO,
+          maxTimeoutSeconds: 60,
+          extra: { name: "USD Coin", version: "2" },
+        },
+      ],
+    });
+  });
+
+  it("uses config assets, atomic prices and per-option overrides", () => {
+    const compiled = compilePriceRules(
+      {
+        assets: [{ network: "eip155:31337", address: LOCAL_TOKEN, decimals: 6, name: "USD Coin", version: "2" }],
+        rules: [
+          rule({
+            price: { amount: "2500", asset: LOCAL_TOKEN },
+            accepts: [{ network: "eip155:31337" }, { network: "eip155:8453", amount: "7", payTo: "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc" }],
+          }),
+        ],
+      },
+      schemes,
+    );
+    expect(compiled.ok && compiled.ruleSet.rules[0]!.accepts).toMatchObject([
+      { network: "eip155:31337", asset: LOCAL_TOKEN, amount: "2500", extra: { name: "USD Coin", version: "2" } },
+      { network: "eip155:8453", amount: "7", payTo: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" },
+    ]);
+  });
+
+  it("reports every problem at once", () => {
+    const problems = problemsOf({
+      rules: [
+        rule({ id: "a", path: "no-slash" }),
+        rule({ id: "b", path: "/b", accepts: [{ network: "eip155:1" }] }),
+        rule({ id: "c", path: "/c", payTo: "not-an-address" }),
+        rule({ id: "d", path: "/d", price: "$0.0000001" }),
+        rule({ id: "e", path: "/e", accepts: [{ network: "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp" }] }),
+        rule({ id: "f", path: "/f", price: undefined }),
+        rule({ id: "g", path: "/g", accepts: [{ network: "eip155:31337", asset: LOCAL_TOKEN, amount: "5" }] }),
+      ],
+    });
+    expect(problems).toEqual([
+      "rules[0] (a).path: must start with /",
+      "rules[1] (b).accepts[0]: no asset given and no default asset known for eip155:1",
+      'rules[2] (c).accepts[0]: payTo: "not-an-address" is not an EVM address',
+      "rules[3] (d).accepts[0]: price $0.0000001 is finer than the asset's 6 decimals",
+      'rules[4] (e).accepts[0]: no scheme plugin for "exact" on solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp',
+      "rules[5] (f).accepts[0]: no amount: set the rule's price or this option's amount",
+      "rules[6] (g).accepts[0]: exact on EVM needs the token's EIP-712 name and version (asset registry or extra)",
+    ]);
+  });
+
+  it("reports schema problems with their paths, including unknown fields", () => {
+    const problems = problemsOf({ rules: [{ ...rule(), pric: "$1", methods: ["get"], maxTimeoutSeconds: 0 }] });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^rules\[0\]\.methods\[0\]: expected an upper-case HTTP method/),
+        expect.stringMatching(/^rules\[0\]\.maxTimeoutSeconds: /),
+        expect.stringMatching(/^rules\[0\]: Unrecognized key: "pric"/),
+      ]),
+    );
+  });
+
+  it("refuses duplicate ids and ambiguous rules", () => {
+    expect(
+      problemsOf({
+        rules: [
+          rule({ id: "a", path: "/x/:id", methods: ["GET"] }),
+          rule({ id: "a", path: "/y" }),
+          rule({ id: "c", path: "/X/:other", methods: ["GET", "POST"] }),
+          rule({ id: "d", path: "/x/:id", methods: ["PUT"] }),
+          rule({ id: "e", path: "/x/:id" }),
+          rule({ id: "f", path: "/z" }),
+          rule({ id: "g", path: "/z/" }),
+        ],
+      }),
+    ).toEqual([
+      'rules[1]: duplicate id "a" (also rules[0])',
+      "rules[2] (c): same path and methods as rules[0] (a); which one applies would be ambiguous",
+      "rules[6] (g): same path and methods as rules[5] (f); which one applies would be ambiguous",
+    ]);
+  });
+
+  it("refuses a zero price", () => {
+    expect(problemsOf({ rules: [rule({ price: "$0" })] })).toEqual([
+      "rules[0] (r).accepts[0]: amount must be greater than zero (leave free routes out of the rules)",
+    ]);
+  });
+
+  it.each([
+    ["a document without rules", { nope: 1 }, "all"],
+    ["a rule without a readable path", { rules: [rule(), { id: "x" }] }, "all"],
+    ["a rule with an invalid path", { rules: [rule({ path: "nope" })] }, "all"],
+  ])("blocks everything for %s", (_name, document, blocked) => {
+    const compiled = compilePriceRules(document, schemes);
+    expect(!compiled.ok && compiled.blocked).toBe(blocked);
+  });
+
+  it("blocks only the readable paths when the rest of the document is broken", () => {
+    const compiled = compilePriceRules({ rules: [rule({ path: "/a/:x", price: "free" }), rule({ id: "b", path: "/b/**" })] }, schemes);
+    expect(!compiled.ok && compiled.blocked !== "all" && compiled.blocked.map((p) => p.source)).toEqual(["/a/:x", "/b/**"]);
+  });
+});

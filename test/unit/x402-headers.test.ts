@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { decodePaymentSignatureHeader, encodeBase64Json } from "../../src/x402/headers.js";
+
+const payload = {
+  x402Version: 2,
+  accepted: { scheme: "exact", network: "eip155:8453", amount: "1", asset: "0xa", payTo: "0xb", maxTimeoutSeconds: 60 },
+  payload: { signature: "0x00" },
+};
+
+describe("decodePaymentSignatureHeader", () => {
+  it("round-trips a payload, including non-ASCII text", () => {
+    const withText = { ...payload, resource: { url: "https://x/é", description: "météo ☀" } };
+    expect(decodePaymentSignatureHeader(encodeBase64Json(withText))).toEqual({ ok: true, value: withText });
+  });
+
+  it.each([
+    ["empty", "", "header is empty"],
+    ["url-safe alphabet", encodeBase64Json(payload).replaceAll("+", "-").replaceAll("/", "_") + "-_", "header is not standard base64"],
+    ["not base64", "!!!", "header is not standard base64"],
+    ["impossible length", "abcde", "header is not standard base64"],
+    ["invalid UTF-8", btoa("\xff\xfe"), "header is not base64 of UTF-8 text"],
+    ["not JSON", btoa("hello"), "header is not base64 of JSON"],
+    ["JSON null", btoa("null"), "invalid field (root): Invalid input: expected object, received null"],
+    ["missing accepted", encodeBase64Json({ x402Version: 2, payload: {} }), "invalid field accepted: Invalid input: expected object, received undefined"],
+    ["amount not atomic", encodeBase64Json({ ...payload, accepted: { ...payload.accepted, amount: "0.01" } }), "invalid field accepted.amount: expected an atomic amount (decimal digits)"],
+    ["network not CAIP-2", encodeBase64Json({ ...payload, accepted: { ...payload.accepted, network: "base" } }), "invalid field accepted.network: expected a CAIP-2 network id"],
+    ["too large", "A".repeat(16 * 1024 + 4), "header is too large"],
+  ])("refuses %s", (_name, header, reason) => {
+    expect(decodePaymentSignatureHeader(header)).toEqual({ ok: false, reason });
+  });
+});
