@@ -1,0 +1,12 @@
+// Well-known accounts of anvil's default test mnemonic ("test test … junk"). Test keys only, never real funds.
+import { privateKeyToAccount } from "viem/accounts";
+
+export const DEPLOYER = privateKeyToAccount("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
+export const PAYER_PRIVATE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" as const;
+export const PAYER = privateKeyToAccount(PAYER_PRIVATE_KEY);
+export const FACILITATOR_PRIVATE_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" as const;
+export const FACILITATOR_SIGNER = privateKeyToAccount(FACILITATOR_PRIVATE_KEY);
+/** The seller: payTo of the demo rules. */
+export const SELLER = privateKeyToAccount("0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6");
+/** A second payee, for rules that route money elsewhere. */
+export const SELLER_TWO = privateKeyToAccount("0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a");

@@ -1,0 +1,67 @@
+// Local EVM chain: anvil from the @foundry-rs/anvil npm package, plus the contracts the stack needs on it.
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { createPublicClient, createTestClient, createWalletClient, defineChain, getAddress, http, type Address, type Chain } from "viem";
+import { compileContracts, type CompiledContract } from "./compile-contracts.js";
+import { DEPLOYER } from "./accounts.js";
+import { startProcess, type ManagedProcess } from "./process.js";
+
+export const CHAIN_ID = 31337;
+export const NETWORK = `eip155:${CHAIN_ID}`;
+/** Where public chains have Multicall3; the x402 facilitator reads through it. */
+export const MULTICALL3_ADDRESS: Address = "0xcA11bde05977b3631167028862bE2a173976CA11";
+export const TOKEN_NAME = "USD Coin";
+export const TOKEN_VERSION = "2";
+export const TOKEN_DECIMALS = 6;
+
+export function anvilBinary(): string {
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  const require = createRequire(import.meta.url);
+  const pkg = require.resolve(`@foundry-rs/anvil-${process.platform}-${arch}/package.json`);
+  return join(dirname(pkg), "bin", "anvil");
+}
+
+export function localChain(rpcUrl: string): Chain {
+  return defineChain({
+    id: CHAIN_ID,
+    name: "Local anvil",
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+}
+
+export async function startChain(port: number): Promise<{ process: ManagedProcess; rpcUrl: string }> {
+  const { process } = await startProcess({
+    name: "anvil",
+    command: anvilBinary(),
+    args: ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(CHAIN_ID), "--accounts", "10", "--balance", "10000"],
+    ready: /Listening on/,
+  });
+  return { process, rpcUrl: `http://127.0.0.1:${port}` };
+}
+
+export interface DeployedContracts {
+  token: Address;
+  tokenAbi: CompiledContract["abi"];
+}
+
+/** Deploys TestUSDC, mints `mints`, and places Multicall3Lite at the canonical Multicall3 address. */
+export async function deployContracts(rpcUrl: string, mints: { to: Address; amount: bigint }[]): Promise<DeployedContracts> {
+  const compiled = compileContracts();
+  const chain = localChain(rpcUrl);
+  const transport = http(rpcUrl);
+  const wallet = createWalletClient({ account: DEPLOYER, chain, transport });
+  const client = createPublicClient({ chain, transport });
+  await createTestClient({ chain, transport, mode: "anvil" }).setCode({
+    address: MULTICALL3_ADDRESS,
+    bytecode: compiled.Multicall3Lite.deployedBytecode,
+  });
+  const hash = await wallet.deployContract({ abi: compiled.TestUSDC.abi, bytecode: compiled.TestUSDC.bytecode, args: [TOKEN_NAME, TOKEN_VERSION] });
+  const receipt = await client.waitForTransactionReceipt({ hash });
+  const token = getAddress(receipt.contractAddress!);
+  for (const { to, amount } of mints) {
+    const mint = await wallet.writeContract({ address: token, abi: compiled.TestUSDC.abi, functionName: "mint", args: [to, amount] });
+    await client.waitForTransactionReceipt({ hash: mint });
+  }
+  return { token, tokenAbi: compiled.TestUSDC.abi };
+}

@@ -1,0 +1,43 @@
+// The demo origin: a small JSON API the stack puts behind the gateway. Some routes are priced by the
+// stack's rules, /api/health is free. Run as its own process: `tsx stack/demo-origin.ts` with PORT.
+import { createServer } from "node:http";
+
+const CONDITIONS = ["sunny", "cloudy", "rain", "snow", "windy"];
+
+export function createDemoOrigin() {
+  const stats = { calls: 0, byPath: {} as Record<string, number> };
+  return createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    const json = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (url.pathname === "/__stats") return json(200, stats);
+    stats.calls++;
+    stats.byPath[url.pathname] = (stats.byPath[url.pathname] ?? 0) + 1;
+
+    const weather = /^\/api\/weather\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && weather) {
+      const city = decodeURIComponent(weather[1]!);
+      const seed = [...city].reduce((sum, ch) => sum + ch.charCodeAt(0), 0);
+      return json(200, { city, temperatureC: (seed % 35) - 5, conditions: CONDITIONS[seed % CONDITIONS.length] });
+    }
+    if (req.method === "GET" && url.pathname === "/api/premium/report") {
+      return json(200, { title: "Quarterly market report", sections: ["summary", "outlook", "risks"], generatedAt: new Date().toISOString() });
+    }
+    if (req.method === "POST" && url.pathname === "/api/summarize") {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString("utf8");
+      return json(200, { words: text.split(/\s+/).filter(Boolean).length, summary: text.slice(0, 80) });
+    }
+    if (url.pathname === "/api/flaky") return json(500, { error: "the origin failed" });
+    if (url.pathname === "/api/health") return json(200, { ok: true });
+    json(404, { error: "not found" });
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const server = createDemoOrigin();
+  server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
+    const address = server.address();
+    console.log(`origin listening on http://127.0.0.1:${typeof address === "object" && address ? address.port : "?"}`);
+  });
+}

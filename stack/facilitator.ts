@@ -1,0 +1,83 @@
+// An x402 facilitator built on the official packages (@x402/core facilitator + @x402/evm exact scheme),
+// served over HTTP on 127.0.0.1: POST /verify, POST /settle, GET /supported. Settles with a funded local key.
+// Run as its own process: `tsx stack/facilitator.ts` with RPC_URL, NETWORK, FACILITATOR_PRIVATE_KEY, PORT
+// (and optional FACILITATOR_AUTH_TOKEN: callers must then send `Authorization: Bearer <token>`).
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { x402Facilitator } from "@x402/core/facilitator";
+import { toFacilitatorEvmSigner } from "@x402/evm";
+import { ExactEvmScheme } from "@x402/evm/exact/facilitator";
+import { createWalletClient, http, publicActions, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { localChain } from "./chain.js";
+
+export interface FacilitatorServerOptions {
+  rpcUrl: string;
+  network: `${string}:${string}`;
+  privateKey: Hex;
+  authToken?: string;
+}
+
+export function createFacilitatorServer(options: FacilitatorServerOptions) {
+  const account = privateKeyToAccount(options.privateKey);
+  const client = createWalletClient({ account, chain: localChain(options.rpcUrl), transport: http(options.rpcUrl) }).extend(publicActions);
+  const signer = toFacilitatorEvmSigner({ ...client, address: account.address } as unknown as Parameters<typeof toFacilitatorEvmSigner>[0]);
+  const facilitator = new x402Facilitator().register(options.network, new ExactEvmScheme(signer));
+  const stats = { verify: 0, settle: 0, supported: 0 };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const send = (status: number, body: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    if (path === "/__stats") return send(200, stats);
+    if (options.authToken && req.headers.authorization !== `Bearer ${options.authToken}`) {
+      return send(401, { error: "unauthorized" });
+    }
+    if (req.method === "GET" && path === "/supported") {
+      stats.supported++;
+      return send(200, facilitator.getSupported());
+    }
+    if (req.method === "POST" && (path === "/verify" || path === "/settle")) {
+      let body: { paymentPayload?: unknown; paymentRequirements?: unknown };
+      try {
+        body = JSON.parse(await readText(req));
+      } catch {
+        return send(400, { error: "body is not JSON" });
+      }
+      if (!body.paymentPayload || !body.paymentRequirements) return send(400, { error: "paymentPayload and paymentRequirements are required" });
+      type Args = Parameters<typeof facilitator.verify>;
+      const args = [body.paymentPayload, body.paymentRequirements] as Args;
+      if (path === "/verify") {
+        stats.verify++;
+        return send(200, await facilitator.verify(...args));
+      }
+      stats.settle++;
+      return send(200, await facilitator.settle(...args));
+    }
+    send(404, { error: "not found" });
+  }
+
+  return createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      console.error("facilitator error:", error);
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: String(error) }));
+    });
+  });
+}
+
+async function readText(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const server = createFacilitatorServer({
+    rpcUrl: process.env.RPC_URL!,
+    network: process.env.NETWORK as `${string}:${string}`,
+    privateKey: process.env.FACILITATOR_PRIVATE_KEY as Hex,
+    authToken: process.env.FACILITATOR_AUTH_TOKEN || undefined,
+  });
+  server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
+    const address = server.address();
+    console.log(`facilitator listening on http://127.0.0.1:${typeof address === "object" && address ? address.port : "?"}`);
+  });
+}

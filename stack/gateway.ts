@@ -1,0 +1,82 @@
+// The gateway under `wrangler dev` with local KV and D1 persisted in `persistDir`, seeded before it starts.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startProcess, type ManagedProcess } from "./process.js";
+
+/** Quiet and offline: no telemetry, no cf.json download, no update check. */
+export const WRANGLER_OFFLINE_ENV = {
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_SEND_ERROR_REPORTS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_HIDE_BANNER: "true",
+};
+
+export interface LocalBindings {
+  PRICE_RULES: KVNamespace;
+  LEDGER: D1Database;
+}
+
+/**
+ * The same local KV and D1 the dev gateway uses (wrangler's `--persist-to` layout). Dispose when done.
+ * Imported lazily: loading wrangler installs exit-on-SIGINT handlers that would cut short a graceful stop.
+ */
+export async function openLocalBindings(persistDir: string) {
+  Object.assign(process.env, WRANGLER_OFFLINE_ENV);
+  const { getPlatformProxy } = await import("wrangler");
+  return getPlatformProxy<LocalBindings>({ configPath: "wrangler.toml", persist: { path: join(persistDir, "v3") }, remoteBindings: false });
+}
+
+export function schemaStatements(): string[] {
+  return readFileSync("schema.sql", "utf8")
+    .replace(/--.*$/gm, "")
+    .split(";")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Applies schema.sql and stores the price rules, as `wrangler d1 execute` and `wrangler kv key put` would. */
+export async function seedGateway(persistDir: string, priceRules: unknown): Promise<void> {
+  const proxy = await openLocalBindings(persistDir);
+  try {
+    await proxy.env.LEDGER.batch(schemaStatements().map((s) => proxy.env.LEDGER.prepare(s)));
+    await proxy.env.PRICE_RULES.put("price-rules", JSON.stringify(priceRules, null, 2));
+  } finally {
+    await proxy.dispose();
+  }
+}
+
+export interface GatewayOptions {
+  port: number;
+  inspectorPort: number;
+  persistDir: string;
+  vars: Record<string, string>;
+  echo?: boolean;
+}
+
+export async function startGateway(options: GatewayOptions): Promise<{ process: ManagedProcess; url: string }> {
+  const vars = Object.entries(options.vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  const { process } = await startProcess({
+    name: "gateway",
+    command: "node_modules/.bin/wrangler",
+    args: [
+      "dev", "--ip", "127.0.0.1", "--port", String(options.port), "--inspector-port", String(options.inspectorPort),
+      "--persist-to", options.persistDir, "--show-interactive-dev-session=false", ...vars,
+    ],
+    env: WRANGLER_OFFLINE_ENV,
+    ready: /Ready on (http:\/\/\S+)/,
+    timeoutMs: 60_000,
+    echo: options.echo,
+  });
+  const url = `http://127.0.0.1:${options.port}`;
+  // "Ready" is printed before the first request can be served; wait until it answers.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      await fetch(`${url}/__gateway_probe`);
+      return { process, url };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await process.stop();
+  throw new Error(`gateway at ${url} never answered:\n${process.output().slice(-4000)}`);
+}

@@ -1,0 +1,49 @@
+// The price rules the local stack seeds into KV: the demo origin's routes, paid in the local TestUSDC.
+import type { Address } from "viem";
+import { SELLER, SELLER_TWO } from "./accounts.js";
+import { NETWORK, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
+
+export function buildStackRules(token: Address) {
+  return {
+    version: 1,
+    assets: [{ network: NETWORK, address: token, decimals: TOKEN_DECIMALS, name: TOKEN_NAME, version: TOKEN_VERSION, symbol: "USDC", default: true }],
+    rules: [
+      {
+        id: "weather",
+        methods: ["GET"],
+        path: "/api/weather/:city",
+        price: "$0.01",
+        accepts: [{ network: NETWORK }],
+        payTo: SELLER.address,
+        description: "Current weather for a city",
+        mimeType: "application/json",
+      },
+      {
+        id: "report",
+        methods: ["GET"],
+        path: "/api/premium/report",
+        price: { amount: "250000", asset: token },
+        accepts: [{ network: NETWORK }],
+        payTo: SELLER_TWO.address,
+        description: "Quarterly market report",
+      },
+      {
+        id: "summarize",
+        methods: ["POST"],
+        path: "/api/summarize",
+        price: "$0.05",
+        accepts: [{ network: NETWORK }],
+        payTo: SELLER.address,
+        description: "Summarize a text",
+      },
+      {
+        id: "flaky",
+        path: "/api/flaky",
+        price: "$0.01",
+        accepts: [{ network: NETWORK }],
+        payTo: SELLER.address,
+        description: "A priced route whose origin always fails",
+      },
+    ],
+  };
+}

@@ -1,0 +1,148 @@
+// Starts the whole local stack: chain + token, facilitator, demo origin, and the gateway under wrangler dev.
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Address, Hex } from "viem";
+import { FACILITATOR_PRIVATE_KEY, PAYER, PAYER_PRIVATE_KEY, SELLER } from "./accounts.js";
+import { CHAIN_ID, deployContracts, NETWORK, startChain, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
+import { startGateway } from "./gateway.js";
+import { findFreePort, startProcess, type ManagedProcess } from "./process.js";
+import { buildStackRules } from "./stack-rules.js";
+
+export interface StackInfo {
+  gateway: string;
+  origin: string;
+  facilitator: string;
+  rpcUrl: string;
+  chainId: number;
+  network: string;
+  token: { address: Address; name: string; version: string; decimals: number };
+  payer: { address: Address; privateKey: Hex };
+  payTo: Address;
+  examples: { priced: string; free: string };
+  persistDir: string;
+  facilitatorAuthToken?: string;
+}
+
+export interface StackOptions {
+  /** Gateway port; default: a free one. */
+  gatewayPort?: number;
+  /** Where wrangler keeps local KV/D1; default: a fresh temp dir. */
+  persistDir?: string;
+  /** Require this bearer token at the facilitator (and send it from the gateway). */
+  facilitatorAuthToken?: string;
+  /** Extra gateway vars. */
+  gatewayVars?: Record<string, string>;
+  /** Write `.dev/stack.json`. */
+  writeStackFile?: boolean;
+  echo?: boolean;
+  /** Payer balance minted at start, atomic units. Default 1000 USDC. */
+  payerBalance?: bigint;
+}
+
+export interface RunningStack {
+  info: StackInfo;
+  timings: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+const NODE_TS = [process.execPath, "--import", "tsx"] as const;
+
+export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
+  const started: ManagedProcess[] = [];
+  const stop = async () => {
+    for (const p of started.reverse()) await p.stop();
+  };
+  const timings: Record<string, number> = {};
+  const t0 = Date.now();
+  const lap = (name: string) => (timings[name] = Date.now() - t0);
+  try {
+    const [anvilPort, facilitatorPort, originPort, gatewayPort, inspectorPort] = await Promise.all([
+      findFreePort(), findFreePort(), findFreePort(), options.gatewayPort ?? findFreePort(), findFreePort(),
+    ]);
+    const chain = await startChain(anvilPort);
+    started.push(chain.process);
+    lap("chain");
+    const { token } = await deployContracts(chain.rpcUrl, [{ to: PAYER.address, amount: options.payerBalance ?? 1_000n * 10n ** 6n }]);
+    lap("contracts");
+
+    const persistDir = resolve(options.persistDir ?? mkdtempSync(join(tmpdir(), "x402-gateway-")));
+    mkdirSync(persistDir, { recursive: true });
+    const [facilitator, origin] = await Promise.all([
+      startProcess({
+        name: "facilitator",
+        command: NODE_TS[0],
+        args: [...NODE_TS.slice(1), "stack/facilitator.ts"],
+        env: {
+          RPC_URL: chain.rpcUrl, NETWORK, FACILITATOR_PRIVATE_KEY, PORT: String(facilitatorPort),
+          FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken ?? "",
+        },
+        ready: /listening on (http:\/\/\S+)/,
+        echo: options.echo,
+      }),
+      startProcess({
+        name: "origin",
+        command: NODE_TS[0],
+        args: [...NODE_TS.slice(1), "stack/demo-origin.ts"],
+        env: { PORT: String(originPort) },
+        ready: /listening on (http:\/\/\S+)/,
+        echo: options.echo,
+      }),
+      seedInChildProcess(persistDir, buildStackRules(token)),
+    ]);
+    started.push(facilitator.process, origin.process);
+    lap("facilitator+origin+seed");
+    const facilitatorUrl = facilitator.match[1]!;
+    const originUrl = origin.match[1]!;
+    const gateway = await startGateway({
+      port: gatewayPort,
+      inspectorPort,
+      persistDir,
+      echo: options.echo,
+      vars: {
+        ORIGIN_URL: originUrl,
+        FACILITATOR_URL: facilitatorUrl,
+        ...(options.facilitatorAuthToken ? { FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken } : {}),
+        ...options.gatewayVars,
+      },
+    });
+    started.push(gateway.process);
+    lap("gateway");
+
+    const info: StackInfo = {
+      gateway: gateway.url,
+      origin: originUrl,
+      facilitator: facilitatorUrl,
+      rpcUrl: chain.rpcUrl,
+      chainId: CHAIN_ID,
+      network: NETWORK,
+      token: { address: token, name: TOKEN_NAME, version: TOKEN_VERSION, decimals: TOKEN_DECIMALS },
+      payer: { address: PAYER.address, privateKey: PAYER_PRIVATE_KEY },
+      payTo: SELLER.address,
+      examples: { priced: `${gateway.url}/api/weather/paris`, free: `${gateway.url}/api/health` },
+      persistDir,
+      ...(options.facilitatorAuthToken ? { facilitatorAuthToken: options.facilitatorAuthToken } : {}),
+    };
+    if (options.writeStackFile) {
+      mkdirSync(".dev", { recursive: true });
+      writeFileSync(".dev/stack.json", `${JSON.stringify(info, null, 2)}\n`);
+    }
+    return { info, timings, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function seedInChildProcess(persistDir: string, rules: unknown): Promise<void> {
+  const rulesFile = join(persistDir, "price-rules.json");
+  writeFileSync(rulesFile, JSON.stringify(rules, null, 2));
+  const { process: seeding } = await startProcess({
+    name: "seed",
+    command: NODE_TS[0],
+    args: [...NODE_TS.slice(1), "stack/seed-gateway.ts", persistDir, rulesFile],
+    ready: /^seeded$/m,
+    timeoutMs: 60_000,
+  });
+  await seeding.stop();
+}

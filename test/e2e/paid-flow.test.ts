@@ -1,0 +1,110 @@
+// The gateway against real parts: anvil, TestUSDC (EIP-3009), the official facilitator and the official client.
+import { decodePaymentRequiredHeader } from "@x402/core/http";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PAYER, SELLER, SELLER_TWO } from "../../stack/accounts.js";
+import { createPayingFetch, readSettlement } from "../../stack/pay.js";
+import { eventually, startStackFixture, type StackFixture } from "./stack-fixture.js";
+
+let stack: StackFixture;
+let pay: typeof fetch;
+
+beforeAll(async () => {
+  stack = await startStackFixture({ facilitatorAuthToken: "e2e-facilitator-token" });
+  pay = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address });
+});
+afterAll(async () => {
+  await stack?.dispose();
+});
+
+/** Records the PAYMENT-SIGNATURE headers the official client sends. */
+function recordingFetch(sent: string[]): typeof fetch {
+  return async (input, init) => {
+    const request = new Request(input, init);
+    const header = request.headers.get("PAYMENT-SIGNATURE");
+    if (header) sent.push(header);
+    return fetch(request);
+  };
+}
+
+describe("paying through the gateway on a local chain", () => {
+  it("buys a response: origin once, PAYMENT-RESPONSE with a mined transaction, balances moved by the price, one ledger row", async () => {
+    const [payerBefore, sellerBefore, originBefore] = await Promise.all([stack.balance(PAYER.address), stack.balance(SELLER.address), stack.originCalls("/api/weather/paris")]);
+
+    const response = await pay(`${stack.info.gateway}/api/weather/paris`);
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ city: "paris" });
+    const settlement = readSettlement(response)!;
+    expect(settlement).toMatchObject({ success: true, network: stack.info.network, payer: PAYER.address });
+    expect(settlement.transaction).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(await stack.receiptStatus(settlement.transaction as `0x${string}`)).toBe("success");
+    expect(await stack.balance(PAYER.address)).toBe(payerBefore - 10_000n);
+    expect(await stack.balance(SELLER.address)).toBe(sellerBefore + 10_000n);
+    expect(await stack.originCalls("/api/weather/paris")).toBe(originBefore + 1);
+    const rows = await eventually(() => stack.ledgerRows("transaction_hash = ?", settlement.transaction), (r) => r.length > 0);
+    expect(rows).toMatchObject([{ status: "settled", rule_id: "weather", amount: "10000", pay_to: SELLER.address, payer: PAYER.address }]);
+    expect(await stack.ledgerRows("resource LIKE ?", "%/api/weather/paris")).toHaveLength(1);
+  });
+
+  it("pays a route priced as an atomic amount to another payee", async () => {
+    const before = await stack.balance(SELLER_TWO.address);
+    const response = await pay(`${stack.info.gateway}/api/premium/report`);
+    expect(response.status).toBe(200);
+    expect(readSettlement(response)?.success).toBe(true);
+    expect(await stack.balance(SELLER_TWO.address)).toBe(before + 250_000n);
+  });
+
+  it("refuses a client with no funds with the facilitator's reason, and nothing moves", async () => {
+    const broke = privateKeyToAccount(generatePrivateKey());
+    const sellerBefore = await stack.balance(SELLER.address);
+    const originBefore = await stack.originCalls("/api/weather/oslo");
+
+    const response = await createPayingFetch(broke, { network: stack.info.network, address: stack.info.token.address })(`${stack.info.gateway}/api/weather/oslo`);
+
+    expect(response.status).toBe(402);
+    const challenge = decodePaymentRequiredHeader(response.headers.get("PAYMENT-REQUIRED")!);
+    expect(challenge.error).toBe("invalid_exact_evm_insufficient_balance");
+    expect(await stack.balance(SELLER.address)).toBe(sellerBefore);
+    expect(await stack.originCalls("/api/weather/oslo")).toBe(originBefore);
+  });
+
+  it("does not sell a second response for a replayed PAYMENT-SIGNATURE", async () => {
+    const sent: string[] = [];
+    const client = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, recordingFetch(sent));
+    const first = await client(`${stack.info.gateway}/api/weather/rome`);
+    expect(first.status).toBe(200);
+    const payerAfterFirst = await stack.balance(PAYER.address);
+    const originAfterFirst = await stack.originCalls("/api/weather/rome");
+
+    const replay = await fetch(`${stack.info.gateway}/api/weather/rome`, { headers: { "PAYMENT-SIGNATURE": sent[0]! } });
+
+    expect(replay.status).toBe(402);
+    expect(decodePaymentRequiredHeader(replay.headers.get("PAYMENT-REQUIRED")!).error).toMatch(/nonce|used|invalid/);
+    expect(await stack.originCalls("/api/weather/rome")).toBe(originAfterFirst);
+    expect(await stack.balance(PAYER.address)).toBe(payerAfterFirst);
+  });
+
+  it("charges nothing when the origin fails", async () => {
+    const payerBefore = await stack.balance(PAYER.address);
+    const response = await pay(`${stack.info.gateway}/api/flaky`);
+
+    expect(response.status).toBe(500);
+    expect(response.headers.get("PAYMENT-RESPONSE")).toBeNull();
+    expect(await stack.balance(PAYER.address)).toBe(payerBefore);
+    const rows = await eventually(() => stack.ledgerRows("rule_id = 'flaky'"), (r) => r.length > 0 && r[0]!.status !== "verified");
+    expect(rows).toMatchObject([{ status: "origin_failed", origin_status: 500, transaction_hash: null }]);
+  });
+
+  it("serves free routes without payment", async () => {
+    const response = await fetch(stack.info.examples.free);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true });
+  });
+
+  it("authenticates to the facilitator, which refuses callers without the token", async () => {
+    expect((await fetch(`${stack.info.facilitator}/supported`)).status).toBe(401);
+    const ok = await fetch(`${stack.info.facilitator}/supported`, { headers: { authorization: "Bearer e2e-facilitator-token" } });
+    expect(await ok.json()).toMatchObject({ kinds: [{ x402Version: 2, scheme: "exact", network: stack.info.network }] });
+  });
+});

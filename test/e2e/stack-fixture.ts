@@ -1,0 +1,53 @@
+// Node side: one running local stack per e2e test file, plus helpers to observe it.
+import { createPublicClient, http, type Address, type Hash } from "viem";
+import { localChain } from "../../stack/chain.js";
+import { openLocalBindings } from "../../stack/gateway.js";
+import { readBalance } from "../../stack/pay.js";
+import { startStack, type RunningStack, type StackOptions } from "../../stack/start-stack.js";
+
+export interface StackFixture extends RunningStack {
+  balance(owner: Address): Promise<bigint>;
+  originCalls(path: string): Promise<number>;
+  facilitatorStats(): Promise<{ verify: number; settle: number; supported: number }>;
+  ledgerRows(where?: string, ...params: unknown[]): Promise<Record<string, unknown>[]>;
+  receiptStatus(hash: Hash): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+export async function startStackFixture(options: StackOptions = {}): Promise<StackFixture> {
+  const stack = await startStack(options);
+  const bindings = await openLocalBindings(stack.info.persistDir);
+  const chain = createPublicClient({ chain: localChain(stack.info.rpcUrl), transport: http(stack.info.rpcUrl) });
+  return {
+    ...stack,
+    balance: (owner) => readBalance(stack.info.rpcUrl, stack.info.token.address, owner),
+    async originCalls(path) {
+      const stats = (await (await fetch(`${stack.info.origin}/__stats`)).json()) as { byPath: Record<string, number> };
+      return stats.byPath[path] ?? 0;
+    },
+    async facilitatorStats() {
+      return (await (await fetch(`${stack.info.facilitator}/__stats`)).json()) as { verify: number; settle: number; supported: number };
+    },
+    async ledgerRows(where = "1 = 1", ...params) {
+      return (await bindings.env.LEDGER.prepare(`SELECT * FROM payments WHERE ${where}`).bind(...params).all()).results;
+    },
+    async receiptStatus(hash) {
+      return (await chain.getTransactionReceipt({ hash })).status;
+    },
+    async dispose() {
+      await bindings.dispose();
+      await stack.stop();
+    },
+  };
+}
+
+/** Ledger writes run in waitUntil, after the response: poll briefly instead of sleeping blindly. */
+export async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!accept(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await read();
+  }
+  return value;
+}
