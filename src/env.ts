@@ -1,10 +1,12 @@
 // Worker bindings and the env-var half of the configuration, parsed once per isolate.
 import { z } from "zod";
 import { GatewayFailure } from "./errors.js";
+import type { PaymentLock } from "./replay/payment-lock.js";
 
 export interface Env {
   PRICE_RULES: KVNamespace;
   LEDGER: D1Database;
+  PAYMENT_LOCKS: DurableObjectNamespace<PaymentLock>;
   [key: string]: unknown;
 }
 

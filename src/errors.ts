@@ -17,7 +17,9 @@ export type GatewayError =
   | { kind: "facilitator_timeout"; operation: "verify" | "settle" }
   | { kind: "facilitator_bad_response"; detail: string }
   | { kind: "origin_unreachable"; detail: string }
-  | { kind: "origin_timeout" };
+  | { kind: "origin_timeout" }
+  /** The replay lock could not be reached: refuse rather than risk serving one payment twice. */
+  | { kind: "replay_lock_unavailable"; detail: string };
 
 export class GatewayFailure extends Error {
   constructor(readonly error: GatewayError, options?: { cause?: unknown }) {
@@ -69,6 +71,8 @@ export function toHttpResponse(error: GatewayError): Response {
       return problem(502, "origin_unreachable", "The origin server could not be reached.");
     case "origin_timeout":
       return problem(504, "origin_timeout", "The origin server did not answer in time.");
+    case "replay_lock_unavailable":
+      return problem(503, "replay_lock_unavailable", "The payment could not be checked for reuse; try again.");
   }
 }
 

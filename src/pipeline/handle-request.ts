@@ -9,6 +9,7 @@ import { canonicalizePath } from "../pricing/canonical-path.js";
 import { matchesAnyPattern, matchPriceRule, type PriceRuleMatch } from "../pricing/match-price-rule.js";
 import { loadPriceRules } from "../pricing/price-rule-store.js";
 import { forwardToOrigin } from "../proxy/forward-to-origin.js";
+import { claimPayment, type PaymentClaim } from "../replay/claim-payment.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_RESPONSE, PAYMENT_SIGNATURE } from "../x402/headers.js";
 import { X402_VERSION } from "../x402/schemas.js";
@@ -18,6 +19,10 @@ import { buildChallenge, decidePayment } from "./decide-payment.js";
 export interface WaitUntil {
   waitUntil(promise: Promise<unknown>): void;
 }
+
+/** The 402 reason for a payment another request already holds or has spent. */
+export const PAYMENT_ALREADY_USED = "payment_already_used";
+const LEASE_MARGIN_MS = 5000;
 
 export interface GatewayDeps {
   schemes: SchemeRegistry;
@@ -84,11 +89,28 @@ async function handlePricedRequest(
     authToken: config.FACILITATOR_AUTH_TOKEN,
   });
   const facilitatorRequest = { x402Version: X402_VERSION, paymentPayload: decision.payload, paymentRequirements: decision.requirements };
-  const timer = startTimer(deps.nowMs);
 
-  const verified = await facilitator.verify(facilitatorRequest);
+  const claimed = await claimPayment({
+    locks: env.PAYMENT_LOCKS,
+    paymentKey: decision.checked.paymentKey,
+    leaseMs: config.FACILITATOR_VERIFY_TIMEOUT_MS + config.ORIGIN_TIMEOUT_MS + config.FACILITATOR_SETTLE_TIMEOUT_MS + LEASE_MARGIN_MS,
+    expiresAtSeconds: decision.checked.expiresAtSeconds,
+    nowMs: deps.nowMs(),
+  });
+  if (claimed.kind === "held") return paymentRequiredResponse(buildChallenge(rule, resourceUrl, PAYMENT_ALREADY_USED));
+  const lock = new LockHandle(claimed.claim, ctx, decision.checked.paymentKey);
+
+  const timer = startTimer(deps.nowMs);
+  let verified;
+  try {
+    verified = await facilitator.verify(facilitatorRequest);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const verifyMs = timer.lap();
   if (!verified.isValid) {
+    lock.release();
     return paymentRequiredResponse(buildChallenge(rule, resourceUrl, verified.invalidReason ?? "invalid_payload"));
   }
 
@@ -116,12 +138,14 @@ async function handlePricedRequest(
   try {
     origin = await forward(request, config, rule.origin, deps);
   } catch (error) {
+    lock.release();
     ledger.outcome({ status: "origin_failed", errorReason: describe(error), originMs: timer.lap() });
     throw error;
   }
   const originMs = timer.lap();
   if (origin.status >= 400) {
     // The payer keeps their money: nothing is settled for a failed origin answer.
+    lock.release();
     ledger.outcome({ status: "origin_failed", originStatus: origin.status, originMs });
     return origin;
   }
@@ -132,12 +156,14 @@ async function handlePricedRequest(
   } catch (error) {
     // A settle that timed out or broke off may still land on chain: "unknown", never retried blindly.
     await origin.body?.cancel();
+    lock.complete("unknown");
     ledger.outcome({ status: "settle_unknown", errorReason: describe(error), originStatus: origin.status, originMs, settleMs: timer.lap() });
     throw error;
   }
   const settleMs = timer.lap();
   if (!settled.success) {
     await origin.body?.cancel();
+    lock.release();
     ledger.outcome({ status: "settle_failed", errorReason: settled.errorReason ?? "unexpected_settle_error", originStatus: origin.status, originMs, settleMs });
     throw new GatewayFailure({
       kind: "settle_failed",
@@ -145,6 +171,7 @@ async function handlePricedRequest(
       settleResponse: settled,
     });
   }
+  lock.complete("settled");
   ledger.outcome({ status: "settled", transactionHash: settled.transaction, originStatus: origin.status, originMs, settleMs });
 
   const headers = new Headers(origin.headers);
@@ -186,6 +213,29 @@ class LedgerWriter {
       write.catch((cause) => {
         console.error(JSON.stringify({ event: "ledger_write_failed", paymentKey: this.entry.paymentKey, cause: String(cause) }));
       }),
+    );
+  }
+}
+
+/** Lock updates run off the response path; a failed update only shortens or lengthens the lock's life. */
+class LockHandle {
+  constructor(
+    private readonly claim: PaymentClaim,
+    private readonly ctx: WaitUntil,
+    private readonly paymentKey: string,
+  ) {}
+
+  release(): void {
+    this.#run(this.claim.release());
+  }
+
+  complete(state: "settled" | "unknown"): void {
+    this.#run(this.claim.complete(state));
+  }
+
+  #run(update: Promise<void>): void {
+    this.ctx.waitUntil(
+      update.catch((cause) => console.error(JSON.stringify({ event: "payment_lock_update_failed", paymentKey: this.paymentKey, cause: String(cause) }))),
     );
   }
 }

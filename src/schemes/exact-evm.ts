@@ -57,7 +57,11 @@ export const exactEvmScheme: SchemePlugin = {
     const payer = getAddress(authorization.from);
     return {
       ok: true,
-      value: { payer, paymentKey: `${requirements.network}:${payer.toLowerCase()}:${authorization.nonce.toLowerCase()}` },
+      value: {
+        payer,
+        paymentKey: `${requirements.network}:${payer.toLowerCase()}:${authorization.nonce.toLowerCase()}`,
+        expiresAtSeconds: Number(authorization.validBefore),
+      },
     };
   },
 };

@@ -7,8 +7,10 @@ export type PluginResult<T> = { ok: true; value: T } | { ok: false; reason: stri
 /** What a scheme's local check learned from a payload that passed it. */
 export interface CheckedPayment {
   payer: string;
-  /** Identifies the payment itself (e.g. network + payer + EIP-3009 nonce): the ledger's primary key. */
+  /** Identifies the payment itself (e.g. network + payer + EIP-3009 nonce): the ledger's and the replay lock's key. */
   paymentKey: string;
+  /** Unix seconds after which the payment can no longer settle (EIP-3009 `validBefore`). */
+  expiresAtSeconds: number;
 }
 
 export interface SchemePlugin {

@@ -1,0 +1,45 @@
+// Claims a payment in its PaymentLock before any facilitator call: of all requests carrying one payment,
+// only the first reaches verify, the origin and settle.
+import { GatewayFailure } from "../errors.js";
+import type { ClaimResult, LockState, PaymentLock } from "./payment-lock.js";
+
+/** Kept after settlement until the authorization can no longer settle, plus this margin. */
+const FORGET_MARGIN_MS = 10 * 60 * 1000;
+
+export interface PaymentClaim {
+  /** Nothing was settled: the same payment may be presented again. */
+  release(): Promise<void>;
+  /** Settled, or settlement outcome unknown: the payment stays spent. */
+  complete(state: "settled" | "unknown"): Promise<void>;
+}
+
+export type ClaimOutcome = { kind: "claimed"; claim: PaymentClaim } | { kind: "held"; state: LockState };
+
+export interface ClaimOptions {
+  locks: DurableObjectNamespace<PaymentLock>;
+  paymentKey: string;
+  /** How long the claim survives a Worker that dies before releasing it. */
+  leaseMs: number;
+  expiresAtSeconds: number;
+  nowMs: number;
+}
+
+export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome> {
+  const stub = options.locks.get(options.locks.idFromName(options.paymentKey));
+  const owner = crypto.randomUUID();
+  let result: ClaimResult;
+  try {
+    result = await stub.claim(owner, options.leaseMs, options.nowMs);
+  } catch (cause) {
+    throw new GatewayFailure({ kind: "replay_lock_unavailable", detail: String(cause) }, { cause });
+  }
+  if (result.kind === "held") return result;
+  const forgetAtMs = Math.max(options.expiresAtSeconds * 1000, options.nowMs) + FORGET_MARGIN_MS;
+  return {
+    kind: "claimed",
+    claim: {
+      release: () => stub.release(owner),
+      complete: (state) => stub.complete(owner, state, forgetAtMs),
+    },
+  };
+}
