@@ -23,7 +23,7 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
-          include: ["test/{unit,bindings,gateway}/**/*.test.ts"],
+          include: ["test/{unit,bindings,gateway,fuzz}/**/*.test.ts"],
           globalSetup: ["./test/setup/global-setup.ts"],
           setupFiles: ["./test/setup/apply-schema.ts"],
         },

@@ -27,6 +27,8 @@ const EnvVarsSchema = z.object({
   FACILITATOR_SETTLE_TIMEOUT_MS: Millis.default(30_000),
   /** Default 30000 ms, until the origin's response headers arrive (the body then streams untimed). */
   ORIGIN_TIMEOUT_MS: Millis.default(30_000),
+  /** Default 10485760 (10 MiB). Larger request bodies to priced routes answer 413 before any payment work. */
+  MAX_PAID_BODY_BYTES: z.string().regex(/^\d+$/, "expected bytes").transform(Number).pipe(z.number().int().min(0)).default(10 * 1024 * 1024),
   /** KV key of the price-rules document. Default `price-rules`. */
   PRICE_RULES_KEY: z.string().min(1).max(512).default("price-rules"),
   /** Default 5 s. How long an isolate reuses the price rules before reading KV again; 0 reads every request. */

@@ -8,6 +8,7 @@ export type GatewayError =
   | { kind: "config_invalid"; detail: string }
   | { kind: "path_malformed"; detail: string }
   | { kind: "header_too_large"; header: string }
+  | { kind: "body_too_large"; limitBytes: number }
   | { kind: "payment_malformed"; reason: string }
   /** A 402 with a fresh challenge: missing, mismatched or refused payment. */
   | { kind: "payment_required"; paymentRequired: PaymentRequired }
@@ -53,6 +54,8 @@ export function toHttpResponse(error: GatewayError): Response {
       return problem(400, "path_malformed", `The request path is malformed: ${error.detail}.`);
     case "header_too_large":
       return problem(431, "header_too_large", `The ${error.header} header is too large.`);
+    case "body_too_large":
+      return problem(413, "body_too_large", `The request body is larger than the ${error.limitBytes} bytes this route accepts.`);
     case "payment_malformed":
       return problem(400, "invalid_payload", `The payment header is malformed: ${error.reason}.`);
     case "payment_required":

@@ -71,6 +71,8 @@ async function handlePricedRequest(
   if (!config.FACILITATOR_URL) {
     throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id} is priced but FACILITATOR_URL is not set` });
   }
+  const contentLength = Number(request.headers.get("content-length") ?? 0);
+  if (contentLength > config.MAX_PAID_BODY_BYTES) throw new GatewayFailure({ kind: "body_too_large", limitBytes: config.MAX_PAID_BODY_BYTES });
   const resourceUrl = request.url;
   const decision = decidePayment({
     rule,
@@ -80,6 +82,8 @@ async function handlePricedRequest(
     nowSeconds: Math.floor(deps.nowMs() / 1000),
   });
   if (decision.kind === "challenge") return paymentRequiredResponse(decision.paymentRequired);
+  // A body of unknown length is sized here, before any payment work, so an oversized upload is never half-sent.
+  if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
 
   const facilitator = createHttpFacilitatorClient({
     url: config.FACILITATOR_URL,
@@ -189,6 +193,23 @@ function forward(request: Request, config: GatewayConfig, ruleOrigin: string | u
     fetch: deps.fetch,
     timeoutMs: config.ORIGIN_TIMEOUT_MS,
   });
+}
+
+async function bufferBody(request: Request, maxBytes: number): Promise<Request> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as ReadableStream<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw new GatewayFailure({ kind: "body_too_large", limitBytes: maxBytes });
+    chunks.push(chunk);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new Request(request, { body });
 }
 
 /** Ledger writes for one payment, run off the response path; a failed write is logged, never surfaced. */
