@@ -2,32 +2,33 @@ import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
+/** Unit, binding and gateway tests inside workerd, with real KV/D1/DO from miniflare. */
+function workersProject(name: string, include: string[], setupFiles: string[]) {
+  return {
+    plugins: [
+      cloudflareTest(({ inject }) => ({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          // Test-only bindings: never in wrangler.toml.
+          bindings: {
+            SCHEMA_SQL: readFileSync("./schema.sql", "utf8"),
+            TEST_ORIGIN_URL: inject("originUrl"),
+            TEST_FACILITATOR_URL: inject("facilitatorUrl"),
+            TEST_DEAD_URL: inject("deadUrl"),
+          },
+        },
+      })),
+    ],
+    test: { name, include, globalSetup: ["./test/setup/global-setup.ts"], setupFiles },
+  };
+}
+
 export default defineConfig({
   test: {
     projects: [
-      {
-        // Unit, binding and gateway tests inside workerd, with real KV/D1 from miniflare.
-        plugins: [
-          cloudflareTest(({ inject }) => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              // Test-only bindings: never in wrangler.toml.
-              bindings: {
-                SCHEMA_SQL: readFileSync("./schema.sql", "utf8"),
-                TEST_ORIGIN_URL: inject("originUrl"),
-                TEST_FACILITATOR_URL: inject("facilitatorUrl"),
-                TEST_DEAD_URL: inject("deadUrl"),
-              },
-            },
-          })),
-        ],
-        test: {
-          name: "workers",
-          include: ["test/{unit,bindings,gateway,fuzz}/**/*.test.ts"],
-          globalSetup: ["./test/setup/global-setup.ts"],
-          setupFiles: ["./test/setup/apply-schema.ts"],
-        },
-      },
+      workersProject("workers", ["test/{unit,bindings,gateway,fuzz}/**/*.test.ts"], ["./test/setup/apply-schema.ts"]),
+      // D1 without the ledger schema: every ledger write fails, as in a D1 outage, until the test applies it.
+      workersProject("workers-d1-outage", ["test/outage/**/*.test.ts"], []),
       {
         // End to end, in Node: local chain, official facilitator and client, the gateway under wrangler dev.
         test: {

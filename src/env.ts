@@ -1,12 +1,12 @@
 // Worker bindings and the env-var half of the configuration, parsed once per isolate.
 import { z } from "zod";
 import { GatewayFailure } from "./errors.js";
-import type { PaymentLock } from "./replay/payment-lock.js";
+import type { PaymentRecord } from "./payment-record/payment-record.js";
 
 export interface Env {
   PRICE_RULES: KVNamespace;
   LEDGER: D1Database;
-  PAYMENT_LOCKS: DurableObjectNamespace<PaymentLock>;
+  PAYMENT_RECORDS: DurableObjectNamespace<PaymentRecord>;
   [key: string]: unknown;
 }
 

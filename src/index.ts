@@ -1,7 +1,7 @@
 import { buildApp } from "./app.js";
 import { buildDefaultSchemeRegistry } from "./schemes/default-schemes.js";
 
-export { PaymentLock } from "./replay/payment-lock.js";
+export { PaymentRecord } from "./payment-record/payment-record.js";
 
 export default buildApp({
   schemes: buildDefaultSchemeRegistry(),

@@ -2,7 +2,7 @@ declare namespace Cloudflare {
   interface Env {
     PRICE_RULES: KVNamespace;
     LEDGER: D1Database;
-    PAYMENT_LOCKS: DurableObjectNamespace<import("../src/replay/payment-lock.js").PaymentLock>;
+    PAYMENT_RECORDS: DurableObjectNamespace<import("../src/payment-record/payment-record.js").PaymentRecord>;
     SCHEMA_SQL: string;
     TEST_ORIGIN_URL: string;
     TEST_FACILITATOR_URL: string;

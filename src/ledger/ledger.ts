@@ -1,5 +1,6 @@
 // Payment ledger in D1. One row per payment (primary key: the payment itself); writes are idempotent
-// and order-independent, so they can run off the response path in any order.
+// and order-independent, so a retried or reordered write never corrupts a row. Writers: the
+// PaymentRecord outbox (every payment), tests.
 
 export type LedgerStatus = "verified" | "settled" | "settle_failed" | "settle_unknown" | "origin_failed";
 
@@ -46,6 +47,11 @@ function bindEntry(statement: D1PreparedStatement, entry: LedgerEntry): D1Prepar
     entry.errorReason ?? null, entry.originStatus ?? null, entry.verifyMs ?? null, entry.originMs ?? null,
     entry.settleMs ?? null, entry.at, entry.at,
   );
+}
+
+/** Writes one ledger entry with the right rule for its status (the outbox flush uses this). */
+export async function recordLedgerEntry(db: D1Database, entry: LedgerEntry): Promise<void> {
+  await (entry.status === "verified" ? recordVerified(db, entry) : recordOutcome(db, entry));
 }
 
 /** First sighting of a verified payment. Does nothing if the payment is already recorded. */

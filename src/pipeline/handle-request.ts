@@ -4,12 +4,12 @@
 import { parseGatewayConfig, type Env, type GatewayConfig } from "../env.js";
 import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
 import { createHttpFacilitatorClient, type FacilitatorClient } from "../facilitator/facilitator-client.js";
-import { recordOutcome, recordVerified, type LedgerEntry } from "../ledger/ledger.js";
+import type { LedgerEntry } from "../ledger/ledger.js";
 import { canonicalizePath } from "../pricing/canonical-path.js";
 import { matchesAnyPattern, matchPriceRule, type PriceRuleMatch } from "../pricing/match-price-rule.js";
 import { loadPriceRules } from "../pricing/price-rule-store.js";
 import { forwardToOrigin } from "../proxy/forward-to-origin.js";
-import { claimPayment, type PaymentClaim } from "../replay/claim-payment.js";
+import { claimPayment, type PaymentClaim } from "../payment-record/claim-payment.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_RESPONSE, PAYMENT_SIGNATURE } from "../x402/headers.js";
 import { X402_VERSION } from "../x402/schemas.js";
@@ -23,6 +23,7 @@ export interface WaitUntil {
 /** The 402 reason for a payment another request already holds or has spent. */
 export const PAYMENT_ALREADY_USED = "payment_already_used";
 const LEASE_MARGIN_MS = 5000;
+const RECORD_ATTEMPTS = 4;
 
 export interface GatewayDeps {
   schemes: SchemeRegistry;
@@ -95,7 +96,7 @@ async function handlePricedRequest(
   const facilitatorRequest = { x402Version: X402_VERSION, paymentPayload: decision.payload, paymentRequirements: decision.requirements };
 
   const claimed = await claimPayment({
-    locks: env.PAYMENT_LOCKS,
+    locks: env.PAYMENT_RECORDS,
     paymentKey: decision.checked.paymentKey,
     leaseMs: config.FACILITATOR_VERIFY_TIMEOUT_MS + config.ORIGIN_TIMEOUT_MS + config.FACILITATOR_SETTLE_TIMEOUT_MS + LEASE_MARGIN_MS,
     expiresAtSeconds: decision.checked.expiresAtSeconds,
@@ -135,7 +136,7 @@ async function handlePricedRequest(
     verifyMs,
     at: new Date(deps.nowMs()).toISOString(),
   };
-  const ledger = new LedgerWriter(env.LEDGER, ctx, entry, deps.nowMs);
+  const ledger = new LedgerWriter(lock, entry, deps.nowMs);
   ledger.verified();
 
   let origin: Response;
@@ -212,29 +213,20 @@ async function bufferBody(request: Request, maxBytes: number): Promise<Request> 
   return new Request(request, { body });
 }
 
-/** Ledger writes for one payment, run off the response path; a failed write is logged, never surfaced. */
+/** Ledger writes for one payment go to its PaymentRecord outbox, off the response path. */
 class LedgerWriter {
   constructor(
-    private readonly db: D1Database,
-    private readonly ctx: WaitUntil,
+    private readonly lock: LockHandle,
     private readonly entry: LedgerEntry,
     private readonly nowMs: () => number,
   ) {}
 
   verified(): void {
-    this.#run(recordVerified(this.db, this.entry));
+    this.lock.record(this.entry);
   }
 
   outcome(update: Partial<LedgerEntry> & Pick<LedgerEntry, "status">): void {
-    this.#run(recordOutcome(this.db, { ...this.entry, ...update, at: new Date(this.nowMs()).toISOString() }));
-  }
-
-  #run(write: Promise<void>): void {
-    this.ctx.waitUntil(
-      write.catch((cause) => {
-        console.error(JSON.stringify({ event: "ledger_write_failed", paymentKey: this.entry.paymentKey, cause: String(cause) }));
-      }),
-    );
+    this.lock.record({ ...this.entry, ...update, at: new Date(this.nowMs()).toISOString() });
   }
 }
 
@@ -254,10 +246,26 @@ class LockHandle {
     this.#run(this.claim.complete(state));
   }
 
+  /** Retried: this is the one step a ledger row depends on before it is durable. */
+  record(entry: LedgerEntry): void {
+    this.#run(retry(() => this.claim.record(entry), RECORD_ATTEMPTS));
+  }
+
   #run(update: Promise<void>): void {
     this.ctx.waitUntil(
       update.catch((cause) => console.error(JSON.stringify({ event: "payment_lock_update_failed", paymentKey: this.paymentKey, cause: String(cause) }))),
     );
+  }
+}
+
+async function retry(operation: () => Promise<void>, attempts: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt * (0.5 + Math.random())));
+    }
   }
 }
 

@@ -1,7 +1,8 @@
-// Claims a payment in its PaymentLock before any facilitator call: of all requests carrying one payment,
+// Claims a payment in its PaymentRecord before any facilitator call: of all requests carrying one payment,
 // only the first reaches verify, the origin and settle.
 import { GatewayFailure } from "../errors.js";
-import type { ClaimResult, LockState, PaymentLock } from "./payment-lock.js";
+import type { LedgerEntry } from "../ledger/ledger.js";
+import type { ClaimResult, LockState, PaymentRecord } from "./payment-record.js";
 
 /** Kept after settlement until the authorization can no longer settle, plus this margin. */
 const FORGET_MARGIN_MS = 10 * 60 * 1000;
@@ -11,12 +12,14 @@ export interface PaymentClaim {
   release(): Promise<void>;
   /** Settled, or settlement outcome unknown: the payment stays spent. */
   complete(state: "settled" | "unknown"): Promise<void>;
+  /** Puts a ledger write in the payment's durable outbox, from where it reaches D1. */
+  record(entry: LedgerEntry): Promise<void>;
 }
 
 export type ClaimOutcome = { kind: "claimed"; claim: PaymentClaim } | { kind: "held"; state: LockState };
 
 export interface ClaimOptions {
-  locks: DurableObjectNamespace<PaymentLock>;
+  locks: DurableObjectNamespace<PaymentRecord>;
   paymentKey: string;
   /** How long the claim survives a Worker that dies before releasing it. */
   leaseMs: number;
@@ -40,6 +43,7 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
     claim: {
       release: () => stub.release(owner),
       complete: (state) => stub.complete(owner, state, forgetAtMs),
+      record: (entry) => stub.record(entry),
     },
   };
 }
