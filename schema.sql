@@ -15,8 +15,9 @@ CREATE TABLE IF NOT EXISTS payments (
   pay_to           TEXT NOT NULL,
   payer            TEXT NOT NULL,
   facilitator      TEXT NOT NULL,
-  -- verified → settled | settle_failed | settle_unknown | origin_failed
-  status           TEXT NOT NULL CHECK (status IN ('verified', 'settled', 'settle_failed', 'settle_unknown', 'origin_failed')),
+  -- verified → settled | settle_failed | settle_unknown | origin_failed | owed_refund (before-origin mode:
+  -- settled, then the origin failed; refund payer `amount` of `asset` on `network`, see transaction_hash)
+  status           TEXT NOT NULL CHECK (status IN ('verified', 'settled', 'settle_failed', 'settle_unknown', 'origin_failed', 'owed_refund')),
   transaction_hash TEXT,
   error_reason     TEXT,
   origin_status    INTEGER,

@@ -9,9 +9,13 @@ export function buildApp(deps: GatewayDeps): Hono<{ Bindings: Env }> {
   app.all("*", (c) => handleRequest(c.req.raw, c.env, c.executionCtx, deps));
   app.onError((error, c) => {
     if (error instanceof GatewayFailure) {
-      const detail = "detail" in error.error ? error.error.detail : undefined;
-      console.warn(JSON.stringify({ event: "request_failed", kind: error.error.kind, detail, path: new URL(c.req.url).pathname }));
-      return toHttpResponse(error.error);
+      const response = toHttpResponse(error.error);
+      // Client mistakes (4xx) are answered, not logged: a flood of garbage headers must not flood the logs.
+      if (response.status >= 500) {
+        const detail = "detail" in error.error ? error.error.detail : undefined;
+        console.warn(JSON.stringify({ event: "request_failed", kind: error.error.kind, detail, path: new URL(c.req.url).pathname }));
+      }
+      return response;
     }
     console.error(JSON.stringify({ event: "unexpected_error", message: String(error), stack: error.stack }));
     return unexpectedErrorResponse();

@@ -2,7 +2,7 @@
 // and order-independent, so a retried or reordered write never corrupts a row. Writers: the
 // PaymentRecord outbox (every payment), tests.
 
-export type LedgerStatus = "verified" | "settled" | "settle_failed" | "settle_unknown" | "origin_failed";
+export type LedgerStatus = "verified" | "settled" | "settle_failed" | "settle_unknown" | "origin_failed" | "owed_refund";
 
 export interface LedgerEntry {
   paymentKey: string;
@@ -62,4 +62,31 @@ export async function recordVerified(db: D1Database, entry: LedgerEntry): Promis
 /** The payment's outcome; inserts the row if the `verified` write has not landed yet. */
 export async function recordOutcome(db: D1Database, entry: LedgerEntry): Promise<void> {
   await bindEntry(db.prepare(RECORD_OUTCOME), entry).run();
+}
+
+/** Why a ledger row needs an operator's attention. */
+export type ReconciliationReason = "owed_refund" | "settle_unknown" | "stuck_verified";
+
+export interface ReconciliationCase {
+  reason: ReconciliationReason;
+  row: Record<string, unknown>;
+}
+
+/**
+ * Settlements with no origin success (`owed_refund`: refund them), settlements whose outcome is unknown
+ * (`settle_unknown`: look the payment up on chain), and payments still `verified` after `stuckAfterMs`
+ * (a Worker died mid-request: check chain and origin logs).
+ */
+export async function findReconciliationCases(db: D1Database, nowMs: number, stuckAfterMs = 10 * 60 * 1000): Promise<ReconciliationCase[]> {
+  const stuckBefore = new Date(nowMs - stuckAfterMs).toISOString();
+  const { results } = await db
+    .prepare(
+      `SELECT CASE WHEN status = 'verified' THEN 'stuck_verified' ELSE status END AS reason, *
+       FROM payments
+       WHERE status IN ('owed_refund', 'settle_unknown') OR (status = 'verified' AND updated_at < ?)
+       ORDER BY updated_at`,
+    )
+    .bind(stuckBefore)
+    .all<Record<string, unknown> & { reason: ReconciliationReason }>();
+  return results.map(({ reason, ...row }) => ({ reason, row }));
 }

@@ -5,13 +5,15 @@ import { parseGatewayConfig, type Env, type GatewayConfig } from "../env.js";
 import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
 import { createHttpFacilitatorClient, type FacilitatorClient } from "../facilitator/facilitator-client.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
+import { forwardThenSettle, settleThenForward, type PaidRequest } from "./paid-request.js";
+import { LedgerWriter, LockHandle, startTimer } from "./payment-tracking.js";
 import { canonicalizePath } from "../pricing/canonical-path.js";
 import { matchesAnyPattern, matchPriceRule, type PriceRuleMatch } from "../pricing/match-price-rule.js";
 import { loadPriceRules } from "../pricing/price-rule-store.js";
 import { forwardToOrigin } from "../proxy/forward-to-origin.js";
-import { claimPayment, type PaymentClaim } from "../payment-record/claim-payment.js";
+import { claimPayment } from "../payment-record/claim-payment.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
-import { encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_RESPONSE, PAYMENT_SIGNATURE } from "../x402/headers.js";
+import { PAYMENT_SIGNATURE } from "../x402/headers.js";
 import { X402_VERSION } from "../x402/schemas.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
 
@@ -23,7 +25,6 @@ export interface WaitUntil {
 /** The 402 reason for a payment another request already holds or has spent. */
 export const PAYMENT_ALREADY_USED = "payment_already_used";
 const LEASE_MARGIN_MS = 5000;
-const RECORD_ATTEMPTS = 4;
 
 export interface GatewayDeps {
   schemes: SchemeRegistry;
@@ -138,53 +139,16 @@ async function handlePricedRequest(
   };
   const ledger = new LedgerWriter(lock, entry, deps.nowMs);
   ledger.verified();
-
-  let origin: Response;
-  try {
-    origin = await forward(request, config, rule.origin, deps);
-  } catch (error) {
-    lock.release();
-    ledger.outcome({ status: "origin_failed", errorReason: describe(error), originMs: timer.lap() });
-    throw error;
-  }
-  const originMs = timer.lap();
-  if (origin.status >= 400) {
-    // The payer keeps their money: nothing is settled for a failed origin answer.
-    lock.release();
-    ledger.outcome({ status: "origin_failed", originStatus: origin.status, originMs });
-    return origin;
-  }
-
-  let settled;
-  try {
-    settled = await facilitator.settle(facilitatorRequest);
-  } catch (error) {
-    // A settle that timed out or broke off may still land on chain: "unknown", never retried blindly.
-    await origin.body?.cancel();
-    lock.complete("unknown");
-    ledger.outcome({ status: "settle_unknown", errorReason: describe(error), originStatus: origin.status, originMs, settleMs: timer.lap() });
-    throw error;
-  }
-  const settleMs = timer.lap();
-  if (!settled.success) {
-    await origin.body?.cancel();
-    lock.release();
-    ledger.outcome({ status: "settle_failed", errorReason: settled.errorReason ?? "unexpected_settle_error", originStatus: origin.status, originMs, settleMs });
-    throw new GatewayFailure({
-      kind: "settle_failed",
-      paymentRequired: buildChallenge(rule, resourceUrl, settled.errorReason ?? "unexpected_settle_error"),
-      settleResponse: settled,
-    });
-  }
-  lock.complete("settled");
-  ledger.outcome({ status: "settled", transactionHash: settled.transaction, originStatus: origin.status, originMs, settleMs });
-
-  const headers = new Headers(origin.headers);
-  headers.set(PAYMENT_RESPONSE, encodePaymentResponseHeader(settled));
-  headers.append("Access-Control-Expose-Headers", EXPOSED_PAYMENT_HEADERS);
-  headers.append("Server-Timing", `x402-verify;dur=${verifyMs}, origin;dur=${originMs}, x402-settle;dur=${settleMs}`);
-  headers.set("Cache-Control", "no-store");
-  return new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });
+  const paid: PaidRequest = {
+    lock,
+    ledger,
+    timer,
+    verifyMs,
+    settle: () => facilitator.settle(facilitatorRequest),
+    forward: () => forward(request, config, rule.origin, deps),
+    challenge: (reason) => buildChallenge(rule, resourceUrl, reason),
+  };
+  return rule.settlement === "before-origin" ? settleThenForward(paid) : forwardThenSettle(paid);
 }
 
 function forward(request: Request, config: GatewayConfig, ruleOrigin: string | undefined, deps: GatewayDeps): Promise<Response> {
@@ -213,74 +177,3 @@ async function bufferBody(request: Request, maxBytes: number): Promise<Request> 
   return new Request(request, { body });
 }
 
-/** Ledger writes for one payment go to its PaymentRecord outbox, off the response path. */
-class LedgerWriter {
-  constructor(
-    private readonly lock: LockHandle,
-    private readonly entry: LedgerEntry,
-    private readonly nowMs: () => number,
-  ) {}
-
-  verified(): void {
-    this.lock.record(this.entry);
-  }
-
-  outcome(update: Partial<LedgerEntry> & Pick<LedgerEntry, "status">): void {
-    this.lock.record({ ...this.entry, ...update, at: new Date(this.nowMs()).toISOString() });
-  }
-}
-
-/** Lock updates run off the response path; a failed update only shortens or lengthens the lock's life. */
-class LockHandle {
-  constructor(
-    private readonly claim: PaymentClaim,
-    private readonly ctx: WaitUntil,
-    private readonly paymentKey: string,
-  ) {}
-
-  release(): void {
-    this.#run(this.claim.release());
-  }
-
-  complete(state: "settled" | "unknown"): void {
-    this.#run(this.claim.complete(state));
-  }
-
-  /** Retried: this is the one step a ledger row depends on before it is durable. */
-  record(entry: LedgerEntry): void {
-    this.#run(retry(() => this.claim.record(entry), RECORD_ATTEMPTS));
-  }
-
-  #run(update: Promise<void>): void {
-    this.ctx.waitUntil(
-      update.catch((cause) => console.error(JSON.stringify({ event: "payment_lock_update_failed", paymentKey: this.paymentKey, cause: String(cause) }))),
-    );
-  }
-}
-
-async function retry(operation: () => Promise<void>, attempts: number): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt * (0.5 + Math.random())));
-    }
-  }
-}
-
-function startTimer(nowMs: () => number): { lap(): number } {
-  let last = nowMs();
-  return {
-    lap() {
-      const now = nowMs();
-      const elapsed = now - last;
-      last = now;
-      return elapsed;
-    },
-  };
-}
-
-function describe(error: unknown): string {
-  return error instanceof GatewayFailure ? error.error.kind : "internal_error";
-}

@@ -50,6 +50,7 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry): Compil
         description: input.description,
         mimeType: input.mimeType,
         origin: input.origin,
+        settlement: input.settlement,
         index,
         accepts,
       });

@@ -33,6 +33,11 @@ export const PriceRuleSchema = z.strictObject({
   mimeType: z.string().max(256).default("application/json"),
   /** Default 60. How long the client's payment authorization stays valid. */
   maxTimeoutSeconds: z.number().int().min(1).max(86_400).default(60),
+  /**
+   * `after-origin` (default): settle only once the origin answered < 400. `before-origin`: settle first, for
+   * expensive origins; an origin failure after settlement is recorded as `owed_refund`.
+   */
+  settlement: z.enum(["after-origin", "before-origin"]).default("after-origin"),
   /** Sends this rule's requests to another origin than `ORIGIN_URL`. */
   origin: z.url({ protocol: /^https?$/ }).optional(),
 });
@@ -64,6 +69,7 @@ export interface PriceRule {
   description: string;
   mimeType: string;
   origin: string | undefined;
+  settlement: "after-origin" | "before-origin";
   /** Position in the document: the last tie-break. */
   index: number;
   accepts: PaymentRequirements[];

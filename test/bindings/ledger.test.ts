@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { recordOutcome, recordVerified, type LedgerEntry } from "../../src/ledger/ledger.js";
+import { findReconciliationCases, recordOutcome, recordVerified, type LedgerEntry } from "../../src/ledger/ledger.js";
 import { newTestId } from "../fixtures/builders.js";
 
 function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
@@ -64,5 +64,31 @@ describe("D1 ledger", () => {
 
   it("refuses an unknown status", async () => {
     await expect(recordOutcome(env.LEDGER, { ...entry(), status: "paid" as never })).rejects.toThrow(/CHECK constraint/);
+  });
+});
+
+describe("reconciliation", () => {
+  it("finds owed refunds, unknown settlements and payments stuck in verified", async () => {
+    const owed = entry({ status: "owed_refund", transactionHash: "0xowed", originStatus: 502 });
+    const unknown = entry({ status: "settle_unknown", errorReason: "facilitator_timeout" });
+    const stuck = entry({ at: "2020-01-01T00:00:00.000Z" });
+    const fresh = entry({ at: new Date().toISOString() });
+    const settled = entry({ status: "settled", transactionHash: "0xok" });
+    await recordOutcome(env.LEDGER, owed);
+    await recordOutcome(env.LEDGER, unknown);
+    await recordVerified(env.LEDGER, stuck);
+    await recordVerified(env.LEDGER, fresh);
+    await recordOutcome(env.LEDGER, settled);
+
+    const cases = await findReconciliationCases(env.LEDGER, Date.now());
+    const mine = cases.filter((c) => [owed, unknown, stuck, fresh, settled].some((e) => e.paymentKey === c.row.payment_key));
+    expect(mine.map((c) => [c.reason, c.row.payment_key])).toEqual(
+      expect.arrayContaining([
+        ["owed_refund", owed.paymentKey],
+        ["settle_unknown", unknown.paymentKey],
+        ["stuck_verified", stuck.paymentKey],
+      ]),
+    );
+    expect(mine).toHaveLength(3);
   });
 });

@@ -1,0 +1,103 @@
+// The two settlement orders of a verified payment (docs/x402.md "Settlement modes").
+// after-origin (default): origin, then settle only if it answered < 400; a refused settle withholds the body.
+// before-origin: settle, then origin; an origin failure after settlement is recorded `owed_refund`.
+import { GatewayFailure, toHttpResponse } from "../errors.js";
+import { encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_RESPONSE } from "../x402/headers.js";
+import type { PaymentRequired, SettleResponse } from "../x402/schemas.js";
+import type { LedgerWriter, LockHandle } from "./payment-tracking.js";
+
+export interface PaidRequest {
+  lock: LockHandle;
+  ledger: LedgerWriter;
+  timer: { lap(): number };
+  verifyMs: number;
+  settle(): Promise<SettleResponse>;
+  forward(): Promise<Response>;
+  challenge(reason: string): PaymentRequired;
+}
+
+export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
+  let origin: Response;
+  try {
+    origin = await paid.forward();
+  } catch (error) {
+    paid.lock.release();
+    paid.ledger.outcome({ status: "origin_failed", errorReason: describe(error), originMs: paid.timer.lap() });
+    throw error;
+  }
+  const originMs = paid.timer.lap();
+  if (origin.status >= 400) {
+    // The payer keeps their money: nothing is settled for a failed origin answer.
+    paid.lock.release();
+    paid.ledger.outcome({ status: "origin_failed", originStatus: origin.status, originMs });
+    return origin;
+  }
+  // Settles on the origin's headers: a streamed body (SSE) flows to the client after settlement.
+  const settled = await settleOrThrow(paid, { originStatus: origin.status, originMs }, () => origin.body?.cancel());
+  paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, originStatus: origin.status, originMs, settleMs: settled.settleMs });
+  return withReceipt(origin, settled.response, `x402-verify;dur=${paid.verifyMs}, origin;dur=${originMs}, x402-settle;dur=${settled.settleMs}`);
+}
+
+export async function settleThenForward(paid: PaidRequest): Promise<Response> {
+  const settled = await settleOrThrow(paid, {}, async () => {});
+  const timing = `x402-verify;dur=${paid.verifyMs}, x402-settle;dur=${settled.settleMs}`;
+  const owed = { status: "owed_refund" as const, transactionHash: settled.response.transaction, settleMs: settled.settleMs };
+  let origin: Response;
+  try {
+    origin = await paid.forward();
+  } catch (error) {
+    paid.ledger.outcome({ ...owed, errorReason: describe(error), originMs: paid.timer.lap() });
+    if (!(error instanceof GatewayFailure)) throw error;
+    // The payer was charged: the error answer still carries the receipt, so the refund can be claimed.
+    return withReceipt(toHttpResponse(error.error), settled.response, timing);
+  }
+  const originMs = paid.timer.lap();
+  if (origin.status >= 400) {
+    paid.ledger.outcome({ ...owed, originStatus: origin.status, originMs });
+  } else {
+    paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, originStatus: origin.status, originMs, settleMs: settled.settleMs });
+  }
+  return withReceipt(origin, settled.response, `${timing}, origin;dur=${originMs}`);
+}
+
+interface OriginFacts {
+  originStatus?: number;
+  originMs?: number;
+}
+
+/** Settles; records and throws on a refused (402) or unknown (timeout, broken reply) settlement. */
+async function settleOrThrow(paid: PaidRequest, origin: OriginFacts, discardOrigin: () => Promise<void> | undefined): Promise<{ response: SettleResponse; settleMs: number }> {
+  let settled: SettleResponse;
+  try {
+    settled = await paid.settle();
+  } catch (error) {
+    // A settle that timed out or broke off may still land on chain: "unknown", never retried blindly.
+    await discardOrigin();
+    paid.lock.complete("unknown");
+    paid.ledger.outcome({ status: "settle_unknown", errorReason: describe(error), ...origin, settleMs: paid.timer.lap() });
+    throw error;
+  }
+  const settleMs = paid.timer.lap();
+  if (!settled.success) {
+    await discardOrigin();
+    paid.lock.release();
+    const reason = settled.errorReason ?? "unexpected_settle_error";
+    paid.ledger.outcome({ status: "settle_failed", errorReason: reason, ...origin, settleMs });
+    throw new GatewayFailure({ kind: "settle_failed", paymentRequired: paid.challenge(reason), settleResponse: settled });
+  }
+  paid.lock.complete("settled");
+  return { response: settled, settleMs };
+}
+
+function withReceipt(response: Response, settled: SettleResponse, serverTiming: string): Response {
+  const headers = new Headers(response.headers);
+  headers.set(PAYMENT_RESPONSE, encodePaymentResponseHeader(settled));
+  headers.append("Access-Control-Expose-Headers", EXPOSED_PAYMENT_HEADERS);
+  headers.append("Server-Timing", serverTiming);
+  headers.set("Cache-Control", "no-store");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+function describe(error: unknown): string {
+  return error instanceof GatewayFailure ? error.error.kind : "internal_error";
+}

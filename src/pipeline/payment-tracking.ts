@@ -1,0 +1,75 @@
+// Per-payment bookkeeping that runs off the response path: lock updates and ledger writes to the
+// payment's PaymentRecord, and the timer behind the verify/origin/settle durations.
+import type { LedgerEntry } from "../ledger/ledger.js";
+import type { PaymentClaim } from "../payment-record/claim-payment.js";
+import type { WaitUntil } from "./handle-request.js";
+
+const RECORD_ATTEMPTS = 4;
+
+/** Ledger writes for one payment go to its PaymentRecord outbox, off the response path. */
+export class LedgerWriter {
+  constructor(
+    private readonly lock: LockHandle,
+    private readonly entry: LedgerEntry,
+    private readonly nowMs: () => number,
+  ) {}
+
+  verified(): void {
+    this.lock.record(this.entry);
+  }
+
+  outcome(update: Partial<LedgerEntry> & Pick<LedgerEntry, "status">): void {
+    this.lock.record({ ...this.entry, ...update, at: new Date(this.nowMs()).toISOString() });
+  }
+}
+
+/** Lock updates run off the response path; a failed update only shortens or lengthens the lock's life. */
+export class LockHandle {
+  constructor(
+    private readonly claim: PaymentClaim,
+    private readonly ctx: WaitUntil,
+    private readonly paymentKey: string,
+  ) {}
+
+  release(): void {
+    this.#run(this.claim.release());
+  }
+
+  complete(state: "settled" | "unknown"): void {
+    this.#run(this.claim.complete(state));
+  }
+
+  /** Retried: this is the one step a ledger row depends on before it is durable. */
+  record(entry: LedgerEntry): void {
+    this.#run(retry(() => this.claim.record(entry), RECORD_ATTEMPTS));
+  }
+
+  #run(update: Promise<void>): void {
+    this.ctx.waitUntil(
+      update.catch((cause) => console.error(JSON.stringify({ event: "payment_lock_update_failed", paymentKey: this.paymentKey, cause: String(cause) }))),
+    );
+  }
+}
+
+async function retry(operation: () => Promise<void>, attempts: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt * (0.5 + Math.random())));
+    }
+  }
+}
+
+export function startTimer(nowMs: () => number): { lap(): number } {
+  let last = nowMs();
+  return {
+    lap() {
+      const now = nowMs();
+      const elapsed = now - last;
+      last = now;
+      return elapsed;
+    },
+  };
+}
