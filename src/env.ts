@@ -1,17 +1,20 @@
 // Worker bindings and the env-var half of the configuration, parsed once per isolate.
 import { z } from "zod";
 import { GatewayFailure } from "./errors.js";
+import type { PaymentIdentifierRecord } from "./idempotency/payment-identifier-record.js";
 import type { PaymentRecord } from "./payment-record/payment-record.js";
 
 export interface Env {
   PRICE_RULES: KVNamespace;
   LEDGER: D1Database;
   PAYMENT_RECORDS: DurableObjectNamespace<PaymentRecord>;
+  PAYMENT_IDENTIFIERS: DurableObjectNamespace<PaymentIdentifierRecord>;
   [key: string]: unknown;
 }
 
 const Millis = z.string().regex(/^\d+$/, "expected milliseconds").transform(Number).pipe(z.number().int().min(1).max(600_000));
-const Seconds = z.string().regex(/^\d+$/, "expected seconds").transform(Number).pipe(z.number().int().min(0).max(3600));
+const SecondsUpTo = (max: number) => z.string().regex(/^\d+$/, "expected seconds").transform(Number).pipe(z.number().int().min(0).max(max));
+const Seconds = SecondsUpTo(3600);
 const HttpUrl = z.url({ protocol: /^https?$/ });
 
 const EnvVarsSchema = z.object({
@@ -29,6 +32,10 @@ const EnvVarsSchema = z.object({
   ORIGIN_TIMEOUT_MS: Millis.default(30_000),
   /** Default 10485760 (10 MiB). Larger request bodies to priced routes answer 413 before any payment work. */
   MAX_PAID_BODY_BYTES: z.string().regex(/^\d+$/, "expected bytes").transform(Number).pipe(z.number().int().min(0)).default(10 * 1024 * 1024),
+  /** Default 1048576 (1 MiB). Largest response body kept for payment-identifier retries. */
+  PAYMENT_IDENTIFIER_MAX_BODY_BYTES: z.string().regex(/^\d+$/, "expected bytes").transform(Number).pipe(z.number().int().min(0).max(1_900_000)).default(1024 * 1024),
+  /** Default 86400 (24 h). How long a settled response stays available to retries with the same identifier. */
+  PAYMENT_IDENTIFIER_TTL_SECONDS: SecondsUpTo(30 * 86_400).default(86_400),
   /** KV key of the price-rules document. Default `price-rules`. */
   PRICE_RULES_KEY: z.string().min(1).max(512).default("price-rules"),
   /** Default 5 s. How long an isolate reuses the price rules before reading KV again; 0 reads every request. */

@@ -10,6 +10,12 @@ export type GatewayError =
   | { kind: "header_too_large"; header: string }
   | { kind: "body_too_large"; limitBytes: number }
   | { kind: "payment_malformed"; reason: string }
+  /** The rule requires a payment-identifier and the payload has none. */
+  | { kind: "payment_identifier_required" }
+  /** The payment-identifier was used with a different payment. */
+  | { kind: "payment_identifier_conflict" }
+  /** A request with this payment-identifier is still running. */
+  | { kind: "payment_in_progress" }
   /** A 402 with a fresh challenge: missing, mismatched or refused payment. */
   | { kind: "payment_required"; paymentRequired: PaymentRequired }
   /** Settlement refused after the origin answered; the origin body is withheld. */
@@ -58,6 +64,12 @@ export function toHttpResponse(error: GatewayError): Response {
       return problem(413, "body_too_large", `The request body is larger than the ${error.limitBytes} bytes this route accepts.`);
     case "payment_malformed":
       return problem(400, "invalid_payload", `The payment header is malformed: ${error.reason}.`);
+    case "payment_identifier_required":
+      return problem(400, "payment_identifier_required", "This route requires a payment-identifier id in the payment's extensions.");
+    case "payment_identifier_conflict":
+      return problem(409, "payment_identifier_conflict", "This payment-identifier was already used with a different payment.");
+    case "payment_in_progress":
+      return problem(409, "payment_in_progress", "A request with this payment-identifier is still being processed; retry shortly.");
     case "payment_required":
       return paymentRequiredResponse(error.paymentRequired);
     case "settle_failed":

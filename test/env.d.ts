@@ -2,6 +2,7 @@ declare namespace Cloudflare {
   interface Env {
     PRICE_RULES: KVNamespace;
     LEDGER: D1Database;
+    PAYMENT_IDENTIFIERS: DurableObjectNamespace<import("../src/idempotency/payment-identifier-record.js").PaymentIdentifierRecord>;
     PAYMENT_RECORDS: DurableObjectNamespace<import("../src/payment-record/payment-record.js").PaymentRecord>;
     SCHEMA_SQL: string;
     TEST_ORIGIN_URL: string;

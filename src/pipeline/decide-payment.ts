@@ -1,5 +1,6 @@
 // Decides what a request to a priced route gets, before any I/O: a challenge, a 400, or a payment to verify.
 import { GatewayFailure } from "../errors.js";
+import { buildPaymentIdentifierExtension, PAYMENT_IDENTIFIER } from "../idempotency/payment-identifier.js";
 import { sameAddress } from "../pricing/assets.js";
 import type { PriceRule } from "../pricing/price-rule.js";
 import type { CheckedPayment, SchemePlugin } from "../schemes/scheme-plugin.js";
@@ -21,7 +22,14 @@ export interface DecideOptions {
 }
 
 export function buildChallenge(rule: PriceRule, resourceUrl: string, error: string): PaymentRequired {
-  return buildPaymentRequired({ resourceUrl, description: rule.description, mimeType: rule.mimeType, accepts: rule.accepts, error });
+  return buildPaymentRequired({
+    resourceUrl,
+    description: rule.description,
+    mimeType: rule.mimeType,
+    accepts: rule.accepts,
+    error,
+    extensions: { [PAYMENT_IDENTIFIER]: buildPaymentIdentifierExtension(rule.paymentIdentifierRequired) },
+  });
 }
 
 export function decidePayment(options: DecideOptions): PaymentDecision {

@@ -11,9 +11,11 @@ import { canonicalizePath } from "../pricing/canonical-path.js";
 import { matchesAnyPattern, matchPriceRule, type PriceRuleMatch } from "../pricing/match-price-rule.js";
 import { loadPriceRules } from "../pricing/price-rule-store.js";
 import { forwardToOrigin } from "../proxy/forward-to-origin.js";
+import { readBodyUpTo } from "../proxy/read-body.js";
 import { claimPayment } from "../payment-record/claim-payment.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
-import { PAYMENT_SIGNATURE } from "../x402/headers.js";
+import { PAYMENT_RESPONSE, PAYMENT_SIGNATURE } from "../x402/headers.js";
+import { beginIdentifiedPayment } from "../idempotency/identified-payment.js";
 import { X402_VERSION } from "../x402/schemas.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
 
@@ -96,14 +98,32 @@ async function handlePricedRequest(
   });
   const facilitatorRequest = { x402Version: X402_VERSION, paymentPayload: decision.payload, paymentRequirements: decision.requirements };
 
+  const leaseMs = config.FACILITATOR_VERIFY_TIMEOUT_MS + config.ORIGIN_TIMEOUT_MS + config.FACILITATOR_SETTLE_TIMEOUT_MS + LEASE_MARGIN_MS;
+  const begun = await beginIdentifiedPayment({
+    records: env.PAYMENT_IDENTIFIERS,
+    payload: decision.payload,
+    required: rule.paymentIdentifierRequired,
+    leaseMs,
+    nowMs: deps.nowMs(),
+    ttlSeconds: config.PAYMENT_IDENTIFIER_TTL_SECONDS,
+    maxBodyBytes: config.PAYMENT_IDENTIFIER_MAX_BODY_BYTES,
+    waitUntil: (promise) => ctx.waitUntil(promise),
+    alreadyUsed: (receipt) => paymentRequiredResponse(buildChallenge(rule, resourceUrl, PAYMENT_ALREADY_USED), receipt ? { [PAYMENT_RESPONSE]: receipt } : {}),
+  });
+  if (begun.kind === "respond") return begun.response;
+  const { identified } = begun;
+
   const claimed = await claimPayment({
     locks: env.PAYMENT_RECORDS,
     paymentKey: decision.checked.paymentKey,
-    leaseMs: config.FACILITATOR_VERIFY_TIMEOUT_MS + config.ORIGIN_TIMEOUT_MS + config.FACILITATOR_SETTLE_TIMEOUT_MS + LEASE_MARGIN_MS,
+    leaseMs,
     expiresAtSeconds: decision.checked.expiresAtSeconds,
     nowMs: deps.nowMs(),
   });
-  if (claimed.kind === "held") return paymentRequiredResponse(buildChallenge(rule, resourceUrl, PAYMENT_ALREADY_USED));
+  if (claimed.kind === "held") {
+    identified?.abandon();
+    return paymentRequiredResponse(buildChallenge(rule, resourceUrl, PAYMENT_ALREADY_USED));
+  }
   const lock = new LockHandle(claimed.claim, ctx, decision.checked.paymentKey);
 
   const timer = startTimer(deps.nowMs);
@@ -112,11 +132,13 @@ async function handlePricedRequest(
     verified = await facilitator.verify(facilitatorRequest);
   } catch (error) {
     lock.release();
+    identified?.abandon();
     throw error;
   }
   const verifyMs = timer.lap();
   if (!verified.isValid) {
     lock.release();
+    identified?.abandon();
     return paymentRequiredResponse(buildChallenge(rule, resourceUrl, verified.invalidReason ?? "invalid_payload"));
   }
 
@@ -147,6 +169,7 @@ async function handlePricedRequest(
     settle: () => facilitator.settle(facilitatorRequest),
     forward: () => forward(request, config, rule.origin, deps),
     challenge: (reason) => buildChallenge(rule, resourceUrl, reason),
+    identified,
   };
   return rule.settlement === "before-origin" ? settleThenForward(paid) : forwardThenSettle(paid);
 }
@@ -161,19 +184,8 @@ function forward(request: Request, config: GatewayConfig, ruleOrigin: string | u
 }
 
 async function bufferBody(request: Request, maxBytes: number): Promise<Request> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body as ReadableStream<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > maxBytes) throw new GatewayFailure({ kind: "body_too_large", limitBytes: maxBytes });
-    chunks.push(chunk);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const body = await readBodyUpTo(request.body, maxBytes);
+  if (body === null) throw new GatewayFailure({ kind: "body_too_large", limitBytes: maxBytes });
   return new Request(request, { body });
 }
 

@@ -4,6 +4,7 @@
 import { GatewayFailure, toHttpResponse } from "../errors.js";
 import { encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_RESPONSE } from "../x402/headers.js";
 import type { PaymentRequired, SettleResponse } from "../x402/schemas.js";
+import type { IdentifiedPayment } from "../idempotency/identified-payment.js";
 import type { LedgerWriter, LockHandle } from "./payment-tracking.js";
 
 export interface PaidRequest {
@@ -14,6 +15,8 @@ export interface PaidRequest {
   settle(): Promise<SettleResponse>;
   forward(): Promise<Response>;
   challenge(reason: string): PaymentRequired;
+  /** Set when the payment carries a payment-identifier: settled responses are kept for retries. */
+  identified: IdentifiedPayment | undefined;
 }
 
 export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
@@ -22,6 +25,7 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
     origin = await paid.forward();
   } catch (error) {
     paid.lock.release();
+    paid.identified?.abandon();
     paid.ledger.outcome({ status: "origin_failed", errorReason: describe(error), originMs: paid.timer.lap() });
     throw error;
   }
@@ -29,13 +33,14 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   if (origin.status >= 400) {
     // The payer keeps their money: nothing is settled for a failed origin answer.
     paid.lock.release();
+    paid.identified?.abandon();
     paid.ledger.outcome({ status: "origin_failed", originStatus: origin.status, originMs });
     return origin;
   }
   // Settles on the origin's headers: a streamed body (SSE) flows to the client after settlement.
   const settled = await settleOrThrow(paid, { originStatus: origin.status, originMs }, () => origin.body?.cancel());
   paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, originStatus: origin.status, originMs, settleMs: settled.settleMs });
-  return withReceipt(origin, settled.response, `x402-verify;dur=${paid.verifyMs}, origin;dur=${originMs}, x402-settle;dur=${settled.settleMs}`);
+  return keep(paid, withReceipt(origin, settled.response, `x402-verify;dur=${paid.verifyMs}, origin;dur=${originMs}, x402-settle;dur=${settled.settleMs}`));
 }
 
 export async function settleThenForward(paid: PaidRequest): Promise<Response> {
@@ -49,7 +54,7 @@ export async function settleThenForward(paid: PaidRequest): Promise<Response> {
     paid.ledger.outcome({ ...owed, errorReason: describe(error), originMs: paid.timer.lap() });
     if (!(error instanceof GatewayFailure)) throw error;
     // The payer was charged: the error answer still carries the receipt, so the refund can be claimed.
-    return withReceipt(toHttpResponse(error.error), settled.response, timing);
+    return keep(paid, withReceipt(toHttpResponse(error.error), settled.response, timing));
   }
   const originMs = paid.timer.lap();
   if (origin.status >= 400) {
@@ -57,7 +62,7 @@ export async function settleThenForward(paid: PaidRequest): Promise<Response> {
   } else {
     paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, originStatus: origin.status, originMs, settleMs: settled.settleMs });
   }
-  return withReceipt(origin, settled.response, `${timing}, origin;dur=${originMs}`);
+  return keep(paid, withReceipt(origin, settled.response, `${timing}, origin;dur=${originMs}`));
 }
 
 interface OriginFacts {
@@ -81,12 +86,18 @@ async function settleOrThrow(paid: PaidRequest, origin: OriginFacts, discardOrig
   if (!settled.success) {
     await discardOrigin();
     paid.lock.release();
+    paid.identified?.abandon();
     const reason = settled.errorReason ?? "unexpected_settle_error";
     paid.ledger.outcome({ status: "settle_failed", errorReason: reason, ...origin, settleMs });
     throw new GatewayFailure({ kind: "settle_failed", paymentRequired: paid.challenge(reason), settleResponse: settled });
   }
   paid.lock.complete("settled");
   return { response: settled, settleMs };
+}
+
+/** A charged answer is what a retry with the same payment-identifier gets back. */
+function keep(paid: PaidRequest, response: Response): Response {
+  return paid.identified ? paid.identified.keep(response) : response;
 }
 
 function withReceipt(response: Response, settled: SettleResponse, serverTiming: string): Response {

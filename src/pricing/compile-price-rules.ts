@@ -51,6 +51,7 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry): Compil
         mimeType: input.mimeType,
         origin: input.origin,
         settlement: input.settlement,
+        paymentIdentifierRequired: input.paymentIdentifier.required,
         index,
         accepts,
       });

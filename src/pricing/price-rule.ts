@@ -38,6 +38,8 @@ export const PriceRuleSchema = z.strictObject({
    * expensive origins; an origin failure after settlement is recorded as `owed_refund`.
    */
   settlement: z.enum(["after-origin", "before-origin"]).default("after-origin"),
+  /** The 402 always advertises the payment-identifier extension; `required: true` refuses payments without an id. */
+  paymentIdentifier: z.strictObject({ required: z.boolean() }).default({ required: false }),
   /** Sends this rule's requests to another origin than `ORIGIN_URL`. */
   origin: z.url({ protocol: /^https?$/ }).optional(),
 });
@@ -70,6 +72,7 @@ export interface PriceRule {
   mimeType: string;
   origin: string | undefined;
   settlement: "after-origin" | "before-origin";
+  paymentIdentifierRequired: boolean;
   /** Position in the document: the last tie-break. */
   index: number;
   accepts: PaymentRequirements[];

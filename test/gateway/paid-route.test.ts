@@ -26,7 +26,12 @@ describe("paid route", () => {
           extra: { name: "USDC", version: "2" },
         },
       ],
-      extensions: {},
+      extensions: {
+        "payment-identifier": {
+          info: { required: false },
+          schema: expect.objectContaining({ type: "object", required: ["required"] }),
+        },
+      },
     });
     expect(await harness.originCalls()).toEqual([]);
   });

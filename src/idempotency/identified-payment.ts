@@ -1,0 +1,86 @@
+// Idempotent retries for payments that carry a payment-identifier: the first request runs, a retry with the
+// same id and payment gets the stored response, the same id with another payment is a 409.
+import { GatewayFailure } from "../errors.js";
+import { readBodyUpTo } from "../proxy/read-body.js";
+import { PAYMENT_RESPONSE } from "../x402/headers.js";
+import type { PaymentPayload } from "../x402/schemas.js";
+import { extractPaymentIdentifier, fingerprintPayment } from "./payment-identifier.js";
+import type { PaymentIdentifierRecord, StoredResponse } from "./payment-identifier-record.js";
+
+/** Marks a response served from the idempotency store. */
+export const IDEMPOTENT_REPLAY_HEADER = "X402-Idempotent-Replay";
+
+export interface IdentifiedPayment {
+  /** The payment settled: keep `response` for retries (teed; the caller streams the returned copy). */
+  keep(response: Response): Response;
+  /** Nothing was charged: forget the id so a retry runs again. */
+  abandon(): void;
+}
+
+export interface BeginOptions {
+  records: DurableObjectNamespace<PaymentIdentifierRecord>;
+  payload: PaymentPayload;
+  required: boolean;
+  leaseMs: number;
+  nowMs: number;
+  ttlSeconds: number;
+  maxBodyBytes: number;
+  waitUntil(promise: Promise<unknown>): void;
+  /** The answer for a retry whose response was too large to keep: a 402 carrying the stored receipt. */
+  alreadyUsed(receipt: string | null): Response;
+}
+
+export type BeginOutcome = { kind: "respond"; response: Response } | { kind: "proceed"; identified: IdentifiedPayment | undefined };
+
+export async function beginIdentifiedPayment(options: BeginOptions): Promise<BeginOutcome> {
+  const extracted = extractPaymentIdentifier(options.payload);
+  if (extracted.kind === "invalid") throw new GatewayFailure({ kind: "payment_malformed", reason: extracted.reason });
+  if (extracted.kind === "none") {
+    if (options.required) throw new GatewayFailure({ kind: "payment_identifier_required" });
+    return { kind: "proceed", identified: undefined };
+  }
+  const fingerprint = await fingerprintPayment(options.payload);
+  const stub = options.records.get(options.records.idFromName(extracted.id));
+  const begun = await stub.begin(fingerprint, options.leaseMs, options.nowMs);
+  switch (begun.kind) {
+    case "conflict":
+      throw new GatewayFailure({ kind: "payment_identifier_conflict" });
+    case "in_flight":
+      throw new GatewayFailure({ kind: "payment_in_progress" });
+    case "stored":
+      // SAFETY: RPC typing widens the [name, value] tuples to string[]; the object is the StoredResponse we stored.
+      return { kind: "respond", response: replay(begun.response as StoredResponse, options) };
+    case "new":
+      break;
+  }
+  const log = (event: string) => (cause: unknown) => console.error(JSON.stringify({ event, id: extracted.id, cause: String(cause) }));
+  return {
+    kind: "proceed",
+    identified: {
+      keep(response) {
+        const [forClient, forStore] = response.body ? response.body.tee() : [null, null];
+        const headers: [string, string][] = [];
+        response.headers.forEach((value, name) => headers.push([name, value]));
+        const kept = readBodyUpTo(forStore, options.maxBodyBytes).then((body) =>
+          stub.store(
+            fingerprint,
+            { status: response.status, statusText: response.statusText, headers, body: body && (body.buffer as ArrayBuffer) },
+            options.nowMs + options.ttlSeconds * 1000,
+          ),
+        );
+        options.waitUntil(kept.catch(log("payment_identifier_store_failed")));
+        return new Response(forClient, response);
+      },
+      abandon() {
+        options.waitUntil(stub.abandon(fingerprint).catch(log("payment_identifier_abandon_failed")));
+      },
+    },
+  };
+}
+
+function replay(stored: StoredResponse, options: BeginOptions): Response {
+  const headers = new Headers(stored.headers);
+  if (stored.body === null) return options.alreadyUsed(headers.get(PAYMENT_RESPONSE));
+  headers.set(IDEMPOTENT_REPLAY_HEADER, "true");
+  return new Response(stored.body, { status: stored.status, statusText: stored.statusText, headers });
+}
