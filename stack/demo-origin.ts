@@ -29,6 +29,11 @@ export function createDemoOrigin() {
       return json(200, { words: text.split(/\s+/).filter(Boolean).length, summary: text.slice(0, 80) });
     }
     if (url.pathname === "/api/flaky") return json(500, { error: "the origin failed" });
+    if (url.pathname === "/api/slow") {
+      const ms = Math.min(Number(url.searchParams.get("ms") ?? 1000), 30_000);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return json(200, { waitedMs: ms });
+    }
     if (url.pathname === "/api/health") return json(200, { ok: true });
     json(404, { error: "not found" });
   });

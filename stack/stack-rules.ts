@@ -3,7 +3,7 @@ import type { Address } from "viem";
 import { SELLER, SELLER_TWO } from "./accounts.js";
 import { NETWORK, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
 
-export function buildStackRules(token: Address) {
+export function buildStackRules(token: Address, extraRules: unknown[] = []) {
   return {
     version: 1,
     assets: [{ network: NETWORK, address: token, decimals: TOKEN_DECIMALS, name: TOKEN_NAME, version: TOKEN_VERSION, symbol: "USDC", default: true }],
@@ -44,6 +44,16 @@ export function buildStackRules(token: Address) {
         payTo: SELLER.address,
         description: "A priced route whose origin always fails",
       },
+      {
+        id: "slow",
+        methods: ["GET"],
+        path: "/api/slow",
+        price: "$0.01",
+        accepts: [{ network: NETWORK }],
+        payTo: SELLER.address,
+        description: "Answers after ?ms= milliseconds",
+      },
+      ...extraRules,
     ],
   };
 }

@@ -38,11 +38,15 @@ export interface StackOptions {
   echo?: boolean;
   /** Payer balance minted at start, atomic units. Default 1000 USDC. */
   payerBalance?: bigint;
+  /** More price rules after the demo ones (e.g. for fault tests). */
+  extraRules?: unknown[];
 }
 
 export interface RunningStack {
   info: StackInfo;
   timings: Record<string, number>;
+  /** The stack's child processes by name, for fault injection (stop one mid-test). */
+  processes: Record<"anvil" | "facilitator" | "origin" | "gateway", ManagedProcess>;
   stop(): Promise<void>;
 }
 
@@ -88,7 +92,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         ready: /listening on (http:\/\/\S+)/,
         echo: options.echo,
       }),
-      seedInChildProcess(persistDir, buildStackRules(token)),
+      seedInChildProcess(persistDir, buildStackRules(token, options.extraRules)),
     ]);
     started.push(facilitator.process, origin.process);
     lap("facilitator+origin+seed");
@@ -127,7 +131,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       mkdirSync(".dev", { recursive: true });
       writeFileSync(".dev/stack.json", `${JSON.stringify(info, null, 2)}\n`);
     }
-    return { info, timings, stop };
+    const processes = { anvil: chain.process, facilitator: facilitator.process, origin: origin.process, gateway: gateway.process };
+    return { info, timings, processes, stop };
   } catch (error) {
     await stop();
     throw error;

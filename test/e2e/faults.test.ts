@@ -1,0 +1,79 @@
+// Faults on the local stack: for each, the money that moved on chain matches what was delivered,
+// and the ledger says so.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PAYER, SELLER } from "../../stack/accounts.js";
+import { createPayingFetch, readSettlement } from "../../stack/pay.js";
+import { findFreePort } from "../../stack/process.js";
+import { NETWORK } from "../../stack/chain.js";
+import { eventually, startStackFixture, type StackFixture } from "./stack-fixture.js";
+
+let stack: StackFixture;
+let pay: typeof fetch;
+
+beforeAll(async () => {
+  const deadOrigin = `http://127.0.0.1:${await findFreePort()}`;
+  stack = await startStackFixture({
+    gatewayVars: { ORIGIN_TIMEOUT_MS: "1000" },
+    extraRules: [
+      { id: "dead-origin", path: "/api/dead", price: "$0.01", accepts: [{ network: NETWORK }], payTo: SELLER.address, origin: deadOrigin },
+    ],
+  });
+  pay = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address });
+});
+afterAll(async () => {
+  await stack?.dispose();
+});
+
+async function finalRow(ruleId: string, resourceLike: string) {
+  const rows = await eventually(
+    () => stack.ledgerRows("rule_id = ? AND resource LIKE ?", ruleId, resourceLike),
+    (r) => r.length > 0 && r.every((row) => row.status !== "verified"),
+  );
+  expect(rows).toHaveLength(1);
+  return rows[0]!;
+}
+
+describe("faults on the local stack", () => {
+  it("origin timeout: 504, nothing moves, ledger origin_failed", async () => {
+    const before = await stack.balance(PAYER.address);
+    const response = await pay(`${stack.info.gateway}/api/slow?ms=3000`);
+
+    expect(response.status).toBe(504);
+    expect(await stack.balance(PAYER.address)).toBe(before);
+    expect(await finalRow("slow", "%ms=3000")).toMatchObject({ status: "origin_failed", error_reason: "origin_timeout", transaction_hash: null });
+  });
+
+  it("origin connection refused: 502, nothing moves, ledger origin_failed", async () => {
+    const before = await stack.balance(PAYER.address);
+    const response = await pay(`${stack.info.gateway}/api/dead`);
+
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ error: "origin_unreachable" });
+    expect(await stack.balance(PAYER.address)).toBe(before);
+    expect(await finalRow("dead-origin", "%/api/dead")).toMatchObject({ status: "origin_failed", error_reason: "origin_unreachable" });
+  });
+
+  it("a paid request still works after those faults", async () => {
+    const before = await stack.balance(PAYER.address);
+    const response = await pay(`${stack.info.gateway}/api/slow?ms=10`);
+    expect(response.status).toBe(200);
+    expect(readSettlement(response)?.success).toBe(true);
+    expect(await stack.balance(PAYER.address)).toBe(before - 10_000n);
+  });
+
+  it("facilitator dies between verify and settle: body withheld, nothing moves, ledger settle_unknown", async () => {
+    const before = await stack.balance(PAYER.address);
+    const originBefore = await stack.originCalls("/api/slow");
+    // The origin takes 800 ms; the facilitator is stopped while it works, after verify.
+    const pending = pay(`${stack.info.gateway}/api/slow?ms=800`);
+    await eventually(() => stack.originCalls("/api/slow"), (n) => n > originBefore, 5000);
+    await stack.processes.facilitator.stop();
+
+    const response = await pending;
+    expect([502, 504]).toContain(response.status);
+    expect(response.headers.get("PAYMENT-RESPONSE")).toBeNull();
+    expect(JSON.stringify(await response.json())).not.toContain("waitedMs");
+    expect(await stack.balance(PAYER.address)).toBe(before);
+    expect(await finalRow("slow", "%ms=800")).toMatchObject({ status: "settle_unknown", origin_status: 200 });
+  });
+});
