@@ -30,14 +30,15 @@ export function localChain(rpcUrl: string): Chain {
   });
 }
 
-export async function startChain(port: number): Promise<{ process: ManagedProcess; rpcUrl: string }> {
-  const { process } = await startProcess({
+/** Port 0: anvil binds a free port itself and prints it, so parallel stacks never race for one. */
+export async function startChain(): Promise<{ process: ManagedProcess; rpcUrl: string }> {
+  const { process, match } = await startProcess({
     name: "anvil",
     command: anvilBinary(),
-    args: ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(CHAIN_ID), "--accounts", "10", "--balance", "10000"],
-    ready: /Listening on/,
+    args: ["--host", "127.0.0.1", "--port", "0", "--chain-id", String(CHAIN_ID), "--accounts", "10", "--balance", "10000"],
+    ready: /Listening on (127\.0\.0\.1:\d+)/,
   });
-  return { process, rpcUrl: `http://127.0.0.1:${port}` };
+  return { process, rpcUrl: `http://${match[1]}` };
 }
 
 export interface DeployedContracts {

@@ -55,7 +55,7 @@ export interface GatewayOptions {
 
 export async function startGateway(options: GatewayOptions): Promise<{ process: ManagedProcess; url: string }> {
   const vars = Object.entries(options.vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
-  const { process } = await startProcess({
+  const { process, match } = await startProcess({
     name: "gateway",
     command: "node_modules/.bin/wrangler",
     args: [
@@ -67,7 +67,7 @@ export async function startGateway(options: GatewayOptions): Promise<{ process: 
     timeoutMs: 60_000,
     echo: options.echo,
   });
-  const url = `http://127.0.0.1:${options.port}`;
+  const url = match[1]!.replace(/\/$/, "");
   // "Ready" is printed before the first request can be served; wait until it answers.
   for (let attempt = 0; attempt < 100; attempt++) {
     try {

@@ -61,10 +61,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const t0 = Date.now();
   const lap = (name: string) => (timings[name] = Date.now() - t0);
   try {
-    const [anvilPort, facilitatorPort, originPort, gatewayPort, inspectorPort] = await Promise.all([
-      findFreePort(), findFreePort(), findFreePort(), options.gatewayPort ?? findFreePort(), findFreePort(),
-    ]);
-    const chain = await startChain(anvilPort);
+    // Servers that can bind port 0 do, and report their port; only wrangler dev needs one chosen for it.
+    const [gatewayPort, firstInspectorPort] = await Promise.all([options.gatewayPort ?? findFreePort(), findFreePort()]);
+    const chain = await startChain();
     started.push(chain.process);
     lap("chain");
     const { token } = await deployContracts(chain.rpcUrl, [{ to: PAYER.address, amount: options.payerBalance ?? 1_000n * 10n ** 6n }]);
@@ -78,7 +77,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         command: NODE_TS[0],
         args: [...NODE_TS.slice(1), "stack/facilitator.ts"],
         env: {
-          RPC_URL: chain.rpcUrl, NETWORK, FACILITATOR_PRIVATE_KEY, PORT: String(facilitatorPort),
+          RPC_URL: chain.rpcUrl, NETWORK, FACILITATOR_PRIVATE_KEY, PORT: "0",
           FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken ?? "",
         },
         ready: /listening on (http:\/\/\S+)/,
@@ -88,7 +87,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         name: "origin",
         command: NODE_TS[0],
         args: [...NODE_TS.slice(1), "stack/demo-origin.ts"],
-        env: { PORT: String(originPort) },
+        env: { PORT: "0" },
         ready: /listening on (http:\/\/\S+)/,
         echo: options.echo,
       }),
@@ -98,18 +97,22 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     lap("facilitator+origin+seed");
     const facilitatorUrl = facilitator.match[1]!;
     const originUrl = origin.match[1]!;
-    const gateway = await startGateway({
-      port: gatewayPort,
-      inspectorPort,
-      persistDir,
-      echo: options.echo,
-      vars: {
-        ORIGIN_URL: originUrl,
-        FACILITATOR_URL: facilitatorUrl,
-        ...(options.facilitatorAuthToken ? { FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken } : {}),
-        ...options.gatewayVars,
-      },
-    });
+    const gatewayVars = {
+      ORIGIN_URL: originUrl,
+      FACILITATOR_URL: facilitatorUrl,
+      ...(options.facilitatorAuthToken ? { FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken } : {}),
+      ...options.gatewayVars,
+    };
+    // wrangler dev needs its ports chosen up front; a parallel test may take one first, so retry on fresh ones.
+    let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+    for (let attempt = 1; !gateway; attempt++) {
+      const [port, inspectorPort] = attempt === 1 ? [gatewayPort, firstInspectorPort] : await Promise.all([findFreePort(), findFreePort()]);
+      try {
+        gateway = await startGateway({ port: options.gatewayPort ?? port, inspectorPort, persistDir, echo: options.echo, vars: gatewayVars });
+      } catch (error) {
+        if (attempt >= 3 || options.gatewayPort !== undefined) throw error;
+      }
+    }
     started.push(gateway.process);
     lap("gateway");
 

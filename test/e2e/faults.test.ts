@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER, SELLER } from "../../stack/accounts.js";
 import { createPayingFetch, readSettlement } from "../../stack/pay.js";
-import { findFreePort } from "../../stack/process.js";
 import { NETWORK } from "../../stack/chain.js";
 import { eventually, startStackFixture, type StackFixture } from "./stack-fixture.js";
 
@@ -11,7 +10,9 @@ let stack: StackFixture;
 let pay: typeof fetch;
 
 beforeAll(async () => {
-  const deadOrigin = `http://127.0.0.1:${await findFreePort()}`;
+  // Port 1 (tcpmux): privileged and unused, so nothing listens there; a free port from the OS could be
+  // taken by another test's server between the choice and the request.
+  const deadOrigin = "http://127.0.0.1:1";
   stack = await startStackFixture({
     gatewayVars: { ORIGIN_TIMEOUT_MS: "1000" },
     extraRules: [

@@ -1,5 +1,4 @@
 // Node side, once per run: starts the fake origin and facilitator on 127.0.0.1 and stops them afterwards.
-import { createServer } from "node:net";
 import type { TestProject } from "vitest/node";
 import { startFakeFacilitator } from "../fixtures/fake-facilitator.js";
 import { startFakeOrigin } from "../fixtures/fake-origin.js";
@@ -13,21 +12,14 @@ declare module "vitest" {
   }
 }
 
-async function findClosedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (!address || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
-
 export default async function setup(project: TestProject) {
   const origin = await startFakeOrigin();
   const facilitator = await startFakeFacilitator();
   project.provide("originUrl", origin.url);
   project.provide("facilitatorUrl", facilitator.url);
-  project.provide("deadUrl", `http://127.0.0.1:${await findClosedPort()}`);
+  // Port 1 (tcpmux) is privileged and unused: reliably "connection refused", unlike a port the OS called free
+  // a moment ago, which a parallel test's server may have taken since.
+  project.provide("deadUrl", "http://127.0.0.1:1");
   return async () => {
     origin.server.closeAllConnections();
     facilitator.server.closeAllConnections();
