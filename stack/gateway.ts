@@ -1,6 +1,7 @@
 // The gateway under `wrangler dev` with local KV and D1 persisted in `persistDir`, seeded before it starts.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { splitSqlStatements } from "../src/ledger/schema-statements.js";
 import { startProcess, type ManagedProcess } from "./process.js";
 
 /** Quiet and offline: no telemetry, no cf.json download, no update check. */
@@ -26,19 +27,12 @@ export async function openLocalBindings(persistDir: string) {
   return getPlatformProxy<LocalBindings>({ configPath: "wrangler.toml", persist: { path: join(persistDir, "v3") }, remoteBindings: false });
 }
 
-export function schemaStatements(): string[] {
-  return readFileSync("schema.sql", "utf8")
-    .replace(/--.*$/gm, "")
-    .split(";")
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
 
 /** Applies schema.sql and stores the price rules, as `wrangler d1 execute` and `wrangler kv key put` would. */
 export async function seedGateway(persistDir: string, priceRules: unknown): Promise<void> {
   const proxy = await openLocalBindings(persistDir);
   try {
-    await proxy.env.LEDGER.batch(schemaStatements().map((s) => proxy.env.LEDGER.prepare(s)));
+    await proxy.env.LEDGER.batch(splitSqlStatements(readFileSync("schema.sql", "utf8")).map((s) => proxy.env.LEDGER.prepare(s)));
     await proxy.env.PRICE_RULES.put("price-rules", JSON.stringify(priceRules, null, 2));
   } finally {
     await proxy.dispose();

@@ -2,6 +2,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { splitSqlStatements } from "../../src/ledger/schema-statements.js";
 import { buildHarness, PAYER, payFor } from "../fixtures/builders.js";
 
 describe("ledger during a D1 outage", () => {
@@ -18,8 +19,7 @@ describe("ledger during a D1 outage", () => {
     await expect(env.LEDGER.prepare("SELECT COUNT(*) FROM payments").all()).rejects.toThrow(/no such table/);
 
     // D1 is back.
-    const statements = env.SCHEMA_SQL.replace(/--.*$/gm, "").split(";").map((s) => s.trim()).filter(Boolean);
-    await env.LEDGER.batch(statements.map((s) => env.LEDGER.prepare(s)));
+    await env.LEDGER.batch(splitSqlStatements(env.SCHEMA_SQL).map((s) => env.LEDGER.prepare(s)));
     await runDurableObjectAlarm(record);
 
     expect(await record.pendingLedgerWrites()).toBe(0);

@@ -1,0 +1,9 @@
+// schema.sql as single statements, for the D1 batch API (which takes one statement per prepare). Pure.
+
+export function splitSqlStatements(sql: string): string[] {
+  return sql
+    .replace(/--.*$/gm, "")
+    .split(";")
+    .map((statement) => statement.trim())
+    .filter(Boolean);
+}
