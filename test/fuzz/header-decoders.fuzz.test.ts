@@ -6,6 +6,7 @@ import { GatewayFailure } from "../../src/errors.js";
 import { decidePayment } from "../../src/pipeline/decide-payment.js";
 import { compilePriceRules } from "../../src/pricing/compile-price-rules.js";
 import { buildDefaultSchemeRegistry } from "../../src/schemes/default-schemes.js";
+import { decodeSiwxHeader } from "../../src/siwx/siwx-proof.js";
 import { decodePaymentSignatureHeader, encodeBase64Json } from "../../src/x402/headers.js";
 
 const RUNS = 10_000;
@@ -83,6 +84,37 @@ describe("PAYMENT-SIGNATURE decoding under fuzz", () => {
         }
       }),
       { numRuns: RUNS, seed: 4020 },
+    );
+  });
+});
+
+const siwxLike = fc.oneof(
+  fc.jsonValue(),
+  fc.record({
+    domain: fc.string(),
+    address: fc.string(),
+    uri: fc.string(),
+    version: fc.constantFrom("1", "2", 1),
+    chainId: fc.string(),
+    type: fc.constantFrom("eip191", "ed25519", "rsa"),
+    nonce: fc.string(),
+    issuedAt: fc.string(),
+    signature: fc.string(),
+    resources: fc.option(fc.array(fc.string())),
+  }),
+);
+
+describe("SIGN-IN-WITH-X decoding under fuzz", () => {
+  it("never throws, and only accepts proofs of the schema's shape", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.base64String({ maxLength: 400 }), siwxLike.map((v) => encodeBase64Json(v))), (header) => {
+        const decoded = decodeSiwxHeader(header);
+        if (decoded.ok) {
+          expect(decoded.value.version).toBe("1");
+          expect(decoded.value.nonce).toMatch(/^[A-Za-z0-9]{8,64}$/);
+        }
+      }),
+      { numRuns: RUNS, seed: 122 },
     );
   });
 });
