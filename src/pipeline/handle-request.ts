@@ -3,7 +3,7 @@
 // headers into any response set after it, which would leak origin headers (Set-Cookie!) into a 402.
 import { parseGatewayConfig, type Env, type GatewayConfig } from "../env.js";
 import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
-import { createHttpFacilitatorClient, type FacilitatorClient } from "../facilitator/facilitator-client.js";
+import { createHttpFacilitatorClient } from "../facilitator/facilitator-client.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { forwardThenSettle, settleThenForward, type PaidRequest } from "./paid-request.js";
 import { LedgerWriter, LockHandle, startTimer } from "./payment-tracking.js";
