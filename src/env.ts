@@ -3,12 +3,15 @@ import { z } from "zod";
 import { GatewayFailure } from "./errors.js";
 import type { PaymentIdentifierRecord } from "./idempotency/payment-identifier-record.js";
 import type { PaymentRecord } from "./payment-record/payment-record.js";
+import { SessionKeysSchema } from "./sessions/session-keys.js";
+import type { WalletSession } from "./sessions/wallet-session.js";
 
 export interface Env {
   PRICE_RULES: KVNamespace;
   LEDGER: D1Database;
   PAYMENT_RECORDS: DurableObjectNamespace<PaymentRecord>;
   PAYMENT_IDENTIFIERS: DurableObjectNamespace<PaymentIdentifierRecord>;
+  WALLET_SESSIONS: DurableObjectNamespace<WalletSession>;
   [key: string]: unknown;
 }
 
@@ -40,6 +43,27 @@ const EnvVarsSchema = z.object({
   PRICE_RULES_KEY: z.string().min(1).max(512).default("price-rules"),
   /** Default 5 s. How long an isolate reuses the price rules before reading KV again; 0 reads every request. */
   PRICE_RULES_CACHE_TTL_SECONDS: Seconds.default(5),
+  /** Secret, `kid:secret[,kid:secret…]` newest first: signs session tokens and SIWX nonces. Rules with `session` need it. */
+  SESSION_KEYS: SessionKeysSchema.optional(),
+  /** Default 300. Lifetime of a session token (never beyond its session's end). */
+  SESSION_TOKEN_TTL_SECONDS: SecondsUpTo(86_400).default(300),
+  /** The `aud` of session tokens. Default: the request's origin (scheme://host). */
+  SESSION_TOKEN_AUDIENCE: z.string().min(1).max(512).optional(),
+  /** Default 300. How long a SIWX challenge (its nonce) stays usable, and how old a proof's issuedAt may be. */
+  SIWX_MAX_AGE_SECONDS: SecondsUpTo(3600).default(300),
+  /** JSON `{ "eip155:8453": "https://rpc…" }`: where smart-wallet (EIP-1271/6492) sign-ins are checked. */
+  SIWX_RPC_URLS: z
+    .string()
+    .transform((value, ctx) => {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "expected JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string().regex(/^eip155:\d+$/, "expected an eip155 chain id"), HttpUrl))
+    .optional(),
 });
 
 export type GatewayConfig = z.infer<typeof EnvVarsSchema>;

@@ -25,6 +25,12 @@ export type GatewayError =
   | { kind: "facilitator_bad_response"; detail: string }
   | { kind: "origin_unreachable"; detail: string }
   | { kind: "origin_timeout" }
+  /** A smart-wallet sign-in could not be checked: the chain's RPC failed. */
+  | { kind: "siwx_verifier_unavailable"; detail: string }
+  /** The SIGN-IN-WITH-X header is not a well-formed proof. */
+  | { kind: "siwx_malformed"; reason: string }
+  /** A wallet's session state could not be reached: refuse rather than serve unpaid. */
+  | { kind: "session_store_unavailable"; detail: string }
   /** The replay lock could not be reached: refuse rather than risk serving one payment twice. */
   | { kind: "replay_lock_unavailable"; detail: string };
 
@@ -86,6 +92,12 @@ export function toHttpResponse(error: GatewayError): Response {
       return problem(502, "origin_unreachable", "The origin server could not be reached.");
     case "origin_timeout":
       return problem(504, "origin_timeout", "The origin server did not answer in time.");
+    case "siwx_verifier_unavailable":
+      return problem(502, "siwx_verifier_unavailable", "The wallet's sign-in signature could not be checked on chain.");
+    case "siwx_malformed":
+      return problem(400, "invalid_siwx_payload", `The SIGN-IN-WITH-X header is malformed: ${error.reason}.`);
+    case "session_store_unavailable":
+      return problem(503, "session_store_unavailable", "The session could not be checked; try again.");
     case "replay_lock_unavailable":
       return problem(503, "replay_lock_unavailable", "The payment could not be checked for reuse; try again.");
   }

@@ -3,6 +3,7 @@ import { buildDefaultSchemeRegistry } from "./schemes/default-schemes.js";
 
 export { PaymentIdentifierRecord } from "./idempotency/payment-identifier-record.js";
 export { PaymentRecord } from "./payment-record/payment-record.js";
+export { WalletSession } from "./sessions/wallet-session.js";
 
 export default buildApp({
   schemes: buildDefaultSchemeRegistry(),

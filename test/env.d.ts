@@ -4,6 +4,7 @@ declare namespace Cloudflare {
     LEDGER: D1Database;
     PAYMENT_IDENTIFIERS: DurableObjectNamespace<import("../src/idempotency/payment-identifier-record.js").PaymentIdentifierRecord>;
     PAYMENT_RECORDS: DurableObjectNamespace<import("../src/payment-record/payment-record.js").PaymentRecord>;
+    WALLET_SESSIONS: DurableObjectNamespace<import("../src/sessions/wallet-session.js").WalletSession>;
     SCHEMA_SQL: string;
     TEST_ORIGIN_URL: string;
     TEST_FACILITATOR_URL: string;

@@ -15,26 +15,27 @@ export type PaymentDecision =
 
 export interface DecideOptions {
   rule: PriceRule;
-  resourceUrl: string;
+  /** Builds this request's 402 (handle-request.ts: with its sign-in-with-x challenge, if any). */
+  challenge: (error: string) => PaymentRequired;
   paymentHeader: string | null;
   schemes: SchemeRegistry;
   nowSeconds: number;
 }
 
-export function buildChallenge(rule: PriceRule, resourceUrl: string, error: string): PaymentRequired {
+export function buildChallenge(rule: PriceRule, resourceUrl: string, error: string, extensions: Record<string, unknown> = {}): PaymentRequired {
   return buildPaymentRequired({
     resourceUrl,
     description: rule.description,
     mimeType: rule.mimeType,
     accepts: rule.accepts,
     error,
-    extensions: { [PAYMENT_IDENTIFIER]: buildPaymentIdentifierExtension(rule.paymentIdentifierRequired) },
+    extensions: { [PAYMENT_IDENTIFIER]: buildPaymentIdentifierExtension(rule.paymentIdentifierRequired), ...extensions },
   });
 }
 
 export function decidePayment(options: DecideOptions): PaymentDecision {
-  const { rule, resourceUrl } = options;
-  const challenge = (error: string): PaymentDecision => ({ kind: "challenge", paymentRequired: buildChallenge(rule, resourceUrl, error) });
+  const { rule } = options;
+  const challenge = (error: string): PaymentDecision => ({ kind: "challenge", paymentRequired: options.challenge(error) });
 
   if (options.paymentHeader === null) return challenge(`${PAYMENT_SIGNATURE} header is required`);
   if (options.paymentHeader.length > MAX_PAYMENT_HEADER_CHARS) {

@@ -18,6 +18,8 @@ import { PAYMENT_RESPONSE, PAYMENT_SIGNATURE } from "../x402/headers.js";
 import { beginIdentifiedPayment } from "../idempotency/identified-payment.js";
 import { X402_VERSION } from "../x402/schemas.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
+import { authenticateSession, grantSession, openSession, serveSession, siwxChallengeExtension } from "./session-request.js";
+import type { ScopedRequest } from "../sessions/session-terms.js";
 
 /** The part of the Workers ExecutionContext the pipeline uses. */
 export interface WaitUntil {
@@ -61,7 +63,7 @@ export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, 
   }
   const match = matchPriceRule(rules.ruleSet.rules, shape);
   if (!match) return forward(request, config, undefined, deps);
-  return handlePricedRequest(request, env, ctx, deps, config, match);
+  return handlePricedRequest(request, env, ctx, deps, config, match, { ruleId: match.rule.id, method: request.method, segments: path.segments, search: url.search });
 }
 
 async function handlePricedRequest(
@@ -71,6 +73,7 @@ async function handlePricedRequest(
   deps: GatewayDeps,
   config: GatewayConfig,
   { rule }: PriceRuleMatch,
+  scoped: ScopedRequest,
 ): Promise<Response> {
   if (!config.FACILITATOR_URL) {
     throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id} is priced but FACILITATOR_URL is not set` });
@@ -78,13 +81,20 @@ async function handlePricedRequest(
   const contentLength = Number(request.headers.get("content-length") ?? 0);
   if (contentLength > config.MAX_PAID_BODY_BYTES) throw new GatewayFailure({ kind: "body_too_large", limitBytes: config.MAX_PAID_BODY_BYTES });
   const resourceUrl = request.url;
-  const decision = decidePayment({
-    rule,
-    resourceUrl,
-    paymentHeader: request.headers.get(PAYMENT_SIGNATURE),
-    schemes: deps.schemes,
-    nowSeconds: Math.floor(deps.nowMs() / 1000),
-  });
+  const session = openSession(rule, scoped, new URL(resourceUrl), env, config);
+  const challenge = (reason: string) => buildChallenge(rule, resourceUrl, reason, session && siwxChallengeExtension(session, deps.nowMs()));
+  const paymentHeader = request.headers.get(PAYMENT_SIGNATURE);
+  // A payment, when present, is what the client chose: sessions are only looked at without one.
+  if (session && paymentHeader === null) {
+    const auth = await authenticateSession(request, session, deps.nowMs());
+    if (auth.kind === "refused") return paymentRequiredResponse(challenge(auth.reason));
+    if (auth.kind === "granted") {
+      if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
+      const inbound = request;
+      return serveSession({ offer: session, auth, forward: () => forward(inbound, config, rule.origin, deps), waitUntil: (p) => ctx.waitUntil(p), nowMs: deps.nowMs() });
+    }
+  }
+  const decision = decidePayment({ rule, challenge, paymentHeader, schemes: deps.schemes, nowSeconds: Math.floor(deps.nowMs() / 1000) });
   if (decision.kind === "challenge") return paymentRequiredResponse(decision.paymentRequired);
   // A body of unknown length is sized here, before any payment work, so an oversized upload is never half-sent.
   if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
@@ -108,7 +118,7 @@ async function handlePricedRequest(
     ttlSeconds: config.PAYMENT_IDENTIFIER_TTL_SECONDS,
     maxBodyBytes: config.PAYMENT_IDENTIFIER_MAX_BODY_BYTES,
     waitUntil: (promise) => ctx.waitUntil(promise),
-    alreadyUsed: (receipt) => paymentRequiredResponse(buildChallenge(rule, resourceUrl, PAYMENT_ALREADY_USED), receipt ? { [PAYMENT_RESPONSE]: receipt } : {}),
+    alreadyUsed: (receipt) => paymentRequiredResponse(challenge(PAYMENT_ALREADY_USED), receipt ? { [PAYMENT_RESPONSE]: receipt } : {}),
   });
   if (begun.kind === "respond") return begun.response;
   const { identified } = begun;
@@ -122,7 +132,7 @@ async function handlePricedRequest(
   });
   if (claimed.kind === "held") {
     identified?.abandon();
-    return paymentRequiredResponse(buildChallenge(rule, resourceUrl, PAYMENT_ALREADY_USED));
+    return paymentRequiredResponse(challenge(PAYMENT_ALREADY_USED));
   }
   const lock = new LockHandle(claimed.claim, ctx, decision.checked.paymentKey);
 
@@ -139,7 +149,7 @@ async function handlePricedRequest(
   if (!verified.isValid) {
     lock.release();
     identified?.abandon();
-    return paymentRequiredResponse(buildChallenge(rule, resourceUrl, verified.invalidReason ?? "invalid_payload"));
+    return paymentRequiredResponse(challenge(verified.invalidReason ?? "invalid_payload"));
   }
 
   const { requirements } = decision;
@@ -160,6 +170,7 @@ async function handlePricedRequest(
     at: new Date(deps.nowMs()).toISOString(),
   };
   const ledger = new LedgerWriter(lock, entry, deps.nowMs);
+
   ledger.verified();
   const paid: PaidRequest = {
     lock,
@@ -168,8 +179,9 @@ async function handlePricedRequest(
     verifyMs,
     settle: () => facilitator.settle(facilitatorRequest),
     forward: () => forward(request, config, rule.origin, deps),
-    challenge: (reason) => buildChallenge(rule, resourceUrl, reason),
+    challenge,
     identified,
+    afterSettle: async () => (session ? grantSession(session, { network: requirements.network, address: entry.payer }, decision.checked.paymentKey, deps.nowMs()) : {}),
   };
   return rule.settlement === "before-origin" ? settleThenForward(paid) : forwardThenSettle(paid);
 }

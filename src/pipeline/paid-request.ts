@@ -17,6 +17,8 @@ export interface PaidRequest {
   challenge(reason: string): PaymentRequired;
   /** Set when the payment carries a payment-identifier: settled responses are kept for retries. */
   identified: IdentifiedPayment | undefined;
+  /** Runs once the payment is settled (a session rule opens the payer's session); returns headers for the answer. */
+  afterSettle(settled: SettleResponse): Promise<Record<string, string>>;
 }
 
 export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
@@ -40,13 +42,15 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   // Settles on the origin's headers: a streamed body (SSE) flows to the client after settlement.
   const settled = await settleOrThrow(paid, { originStatus: origin.status, originMs }, () => origin.body?.cancel());
   paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, originStatus: origin.status, originMs, settleMs: settled.settleMs });
-  return keep(paid, withReceipt(origin, settled.response, `x402-verify;dur=${paid.verifyMs}, origin;dur=${originMs}, x402-settle;dur=${settled.settleMs}`));
+  const extra = await paid.afterSettle(settled.response);
+  return keep(paid, withReceipt(origin, settled.response, `x402-verify;dur=${paid.verifyMs}, origin;dur=${originMs}, x402-settle;dur=${settled.settleMs}`, extra));
 }
 
 export async function settleThenForward(paid: PaidRequest): Promise<Response> {
   const settled = await settleOrThrow(paid, {}, async () => {});
   const timing = `x402-verify;dur=${paid.verifyMs}, x402-settle;dur=${settled.settleMs}`;
   const owed = { status: "owed_refund" as const, transactionHash: settled.response.transaction, settleMs: settled.settleMs };
+  const extra = await paid.afterSettle(settled.response);
   let origin: Response;
   try {
     origin = await paid.forward();
@@ -54,7 +58,7 @@ export async function settleThenForward(paid: PaidRequest): Promise<Response> {
     paid.ledger.outcome({ ...owed, errorReason: describe(error), originMs: paid.timer.lap() });
     if (!(error instanceof GatewayFailure)) throw error;
     // The payer was charged: the error answer still carries the receipt, so the refund can be claimed.
-    return keep(paid, withReceipt(toHttpResponse(error.error), settled.response, timing));
+    return keep(paid, withReceipt(toHttpResponse(error.error), settled.response, timing, extra));
   }
   const originMs = paid.timer.lap();
   if (origin.status >= 400) {
@@ -62,7 +66,7 @@ export async function settleThenForward(paid: PaidRequest): Promise<Response> {
   } else {
     paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, originStatus: origin.status, originMs, settleMs: settled.settleMs });
   }
-  return keep(paid, withReceipt(origin, settled.response, `${timing}, origin;dur=${originMs}`));
+  return keep(paid, withReceipt(origin, settled.response, `${timing}, origin;dur=${originMs}`, extra));
 }
 
 interface OriginFacts {
@@ -100,8 +104,9 @@ function keep(paid: PaidRequest, response: Response): Response {
   return paid.identified ? paid.identified.keep(response) : response;
 }
 
-function withReceipt(response: Response, settled: SettleResponse, serverTiming: string): Response {
+function withReceipt(response: Response, settled: SettleResponse, serverTiming: string, extra: Record<string, string>): Response {
   const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(extra)) headers.set(name, value);
   headers.set(PAYMENT_RESPONSE, encodePaymentResponseHeader(settled));
   headers.append("Access-Control-Expose-Headers", EXPOSED_PAYMENT_HEADERS);
   headers.append("Server-Timing", serverTiming);

@@ -52,6 +52,7 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry): Compil
         origin: input.origin,
         settlement: input.settlement,
         paymentIdentifierRequired: input.paymentIdentifier.required,
+        session: input.session,
         index,
         accepts,
       });

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { AtomicAmountSchema, NetworkSchema, type PaymentRequirements } from "../x402/schemas.js";
 import type { PathPattern } from "./path-pattern.js";
+import { SessionTermsSchema, type SessionTerms } from "../sessions/session-terms.js";
 
 const HTTP_METHOD = /^[A-Z]{1,16}$/;
 const UsdPriceSchema = z.string().regex(/^\$\d{1,12}(\.\d{1,18})?$/, 'expected a USD price such as "$0.01"');
@@ -42,6 +43,8 @@ export const PriceRuleSchema = z.strictObject({
   paymentIdentifier: z.strictObject({ required: z.boolean() }).default({ required: false }),
   /** Sends this rule's requests to another origin than `ORIGIN_URL`. */
   origin: z.url({ protocol: /^https?$/ }).optional(),
+  /** Pay once, then use a session (sign-in-with-x or a session token) for the scope, TTL and quota below. */
+  session: SessionTermsSchema.optional(),
 });
 export type PriceRuleInput = z.infer<typeof PriceRuleSchema>;
 
@@ -73,6 +76,8 @@ export interface PriceRule {
   origin: string | undefined;
   settlement: "after-origin" | "before-origin";
   paymentIdentifierRequired: boolean;
+  /** Absent: pay per call. */
+  session: SessionTerms | undefined;
   /** Position in the document: the last tie-break. */
   index: number;
   accepts: PaymentRequirements[];

@@ -1,13 +1,13 @@
 // Reverse proxy to the origin. Builds a fresh outbound request; never mutates the inbound one.
 import { GatewayFailure } from "../errors.js";
-import { PAYMENT_SIGNATURE, SIGN_IN_WITH_X, X_PAYMENT } from "../x402/headers.js";
+import { PAYMENT_SIGNATURE, SIGN_IN_WITH_X, X402_SESSION, X_PAYMENT } from "../x402/headers.js";
 
 // Hop-by-hop headers, RFC 9110 §7.6.1 (plus the obsolete Keep-Alive/Proxy-Connection still seen in the wild).
 // They describe one connection, so a proxy drops them both ways, with any header named in `Connection`.
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
 
 /** Client headers that prove payment to us and mean nothing (or too much) to the origin. */
-const PAYMENT_HEADERS = [PAYMENT_SIGNATURE, X_PAYMENT, SIGN_IN_WITH_X].map((h) => h.toLowerCase());
+const PAYMENT_HEADERS = [PAYMENT_SIGNATURE, X_PAYMENT, SIGN_IN_WITH_X, X402_SESSION].map((h) => h.toLowerCase());
 
 /** Forwarding headers are set by us only: a client-sent value would let it spoof its address to the origin. */
 const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"];

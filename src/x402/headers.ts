@@ -9,9 +9,13 @@ export const PAYMENT_RESPONSE = "PAYMENT-RESPONSE";
 export const X_PAYMENT = "X-PAYMENT";
 export const X_PAYMENT_RESPONSE = "X-PAYMENT-RESPONSE";
 export const SIGN_IN_WITH_X = "SIGN-IN-WITH-X";
+/** Gateway sessions (docs/sessions.md): a session token, both ways, and the session's state on answers it served. */
+export const X402_SESSION = "X402-SESSION";
+export const X402_SESSION_REMAINING = "X402-SESSION-REMAINING";
+export const X402_SESSION_EXPIRES = "X402-SESSION-EXPIRES";
 
 /** Headers a browser client must be able to read (spec: expose them through CORS). */
-export const EXPOSED_PAYMENT_HEADERS = [PAYMENT_REQUIRED, PAYMENT_RESPONSE, X_PAYMENT_RESPONSE].join(", ");
+export const EXPOSED_PAYMENT_HEADERS = [PAYMENT_REQUIRED, PAYMENT_RESPONSE, X_PAYMENT_RESPONSE, X402_SESSION, X402_SESSION_REMAINING, X402_SESSION_EXPIRES].join(", ");
 
 /** Largest `PAYMENT-SIGNATURE` accepted, in characters. An EVM exact payload is ~1.2 KiB. */
 export const MAX_PAYMENT_HEADER_CHARS = 16 * 1024;

@@ -2,9 +2,11 @@
 import { createSIWxMessage, createSIWxPayload, encodeSIWxHeader } from "@x402/extensions/sign-in-with-x";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
-import { checkSiwxFields, verifyEvmSiwxSignature } from "../../src/siwx/check-siwx-proof.js";
+import { checkSiwxFields, verifySiwxSignature } from "../../src/siwx/check-siwx-proof.js";
 import { buildSiweMessage } from "../../src/siwx/siwe-message.js";
 import { decodeSiwxHeader } from "../../src/siwx/siwx-proof.js";
+
+const NO_RPC = { rpcUrls: undefined, rpcTimeoutMs: 1000 };
 
 const wallet = privateKeyToAccount("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
 
@@ -31,6 +33,6 @@ describe("SIGN-IN-WITH-X interop with the official client", () => {
     if (!decoded.ok) throw new Error(decoded.reason);
     expect(buildSiweMessage(decoded.value, "31337")).toBe(createSIWxMessage(info, wallet.address));
     expect(checkSiwxFields(decoded.value, { host: "api.example.com", resourceOrigin: "https://api.example.com", nowMs: Date.now(), maxAgeSeconds: 300, clockSkewSeconds: 30 })).toEqual({ ok: true });
-    expect(await verifyEvmSiwxSignature(decoded.value)).toEqual({ ok: true });
+    expect(await verifySiwxSignature(decoded.value, NO_RPC)).toEqual({ ok: true });
   });
 });

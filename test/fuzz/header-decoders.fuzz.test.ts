@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GatewayFailure } from "../../src/errors.js";
-import { decidePayment } from "../../src/pipeline/decide-payment.js";
+import { buildChallenge, decidePayment } from "../../src/pipeline/decide-payment.js";
 import { compilePriceRules } from "../../src/pricing/compile-price-rules.js";
 import { buildDefaultSchemeRegistry } from "../../src/schemes/default-schemes.js";
 import { decodeSiwxHeader } from "../../src/siwx/siwx-proof.js";
@@ -69,7 +69,7 @@ describe("PAYMENT-SIGNATURE decoding under fuzz", () => {
       fc.property(headerLike, (header) => {
         let decision;
         try {
-          decision = decidePayment({ rule, resourceUrl: "https://g/paid", paymentHeader: header, schemes, nowSeconds: now });
+          decision = decidePayment({ rule, challenge: (error) => buildChallenge(rule, "https://g/paid", error), paymentHeader: header, schemes, nowSeconds: now });
         } catch (error) {
           expect(error).toBeInstanceOf(GatewayFailure);
           expect(["payment_malformed", "header_too_large"]).toContain((error as GatewayFailure).error.kind);

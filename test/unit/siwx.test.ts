@@ -1,9 +1,11 @@
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
-import { checkSiwxFields, verifyEvmSiwxSignature } from "../../src/siwx/check-siwx-proof.js";
+import { checkSiwxFields, verifySiwxSignature } from "../../src/siwx/check-siwx-proof.js";
 import { buildSiweMessage } from "../../src/siwx/siwe-message.js";
 import { decodeSiwxHeader, type SiwxProof } from "../../src/siwx/siwx-proof.js";
 import { encodeBase64Json } from "../../src/x402/headers.js";
+
+const NO_RPC = { rpcUrls: undefined, rpcTimeoutMs: 1000 };
 
 const wallet = privateKeyToAccount("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
 const NOW = Date.parse("2026-11-24T12:00:00.000Z");
@@ -62,7 +64,7 @@ describe("SIGN-IN-WITH-X proofs", () => {
     const decoded = decodeSiwxHeader(encodeBase64Json(proof));
     expect(decoded).toEqual({ ok: true, value: proof });
     expect(checkSiwxFields(proof, fieldOptions)).toEqual({ ok: true });
-    expect(await verifyEvmSiwxSignature(proof)).toEqual({ ok: true });
+    expect(await verifySiwxSignature(proof, NO_RPC)).toEqual({ ok: true });
   });
 
   it.each<[string, Partial<SiwxProof>, string]>([
@@ -80,11 +82,11 @@ describe("SIGN-IN-WITH-X proofs", () => {
 
   it("refuses a signature over other fields, by another wallet, or malformed", async () => {
     const proof = await signedProof();
-    expect(await verifyEvmSiwxSignature({ ...proof, nonce: "ffffffffffffffffffffffffffffffff" })).toEqual({ ok: false, reason: "invalid_siwx_signature" });
+    expect(await verifySiwxSignature({ ...proof, nonce: "ffffffffffffffffffffffffffffffff" }, NO_RPC)).toEqual({ ok: false, reason: "invalid_siwx_signature" });
     const other = privateKeyToAccount("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a");
-    expect(await verifyEvmSiwxSignature({ ...proof, address: other.address })).toEqual({ ok: false, reason: "invalid_siwx_signature" });
-    expect(await verifyEvmSiwxSignature({ ...proof, signature: "0x1234" })).toEqual({ ok: false, reason: "invalid_siwx_malformed_signature" });
-    expect(await verifyEvmSiwxSignature({ ...proof, chainId: "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp" })).toEqual({ ok: false, reason: "invalid_siwx_unsupported_chain" });
+    expect(await verifySiwxSignature({ ...proof, address: other.address }, NO_RPC)).toEqual({ ok: false, reason: "invalid_siwx_signature" });
+    expect(await verifySiwxSignature({ ...proof, signature: "0x1234" }, NO_RPC)).toEqual({ ok: false, reason: "invalid_siwx_signature" });
+    expect(await verifySiwxSignature({ ...proof, chainId: "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp" }, NO_RPC)).toEqual({ ok: false, reason: "invalid_siwx_unsupported_chain" });
   });
 
   it.each([

@@ -1,0 +1,184 @@
+// Sessions on a priced route (docs/sessions.md): who may skip payment (a SIWX proof or a session token from a
+// wallet whose paid session covers this request), and the grant a settled payment opens.
+import type { Env, GatewayConfig } from "../env.js";
+import { GatewayFailure } from "../errors.js";
+import type { PriceRule } from "../pricing/price-rule.js";
+import { sessionScopeFor, type ScopedRequest, type SessionTerms } from "../sessions/session-terms.js";
+import type { SessionKeys } from "../sessions/session-keys.js";
+import { issueSessionToken, verifySessionToken } from "../sessions/session-token.js";
+import { buildSiwxExtension } from "../sessions/siwx-challenge.js";
+import { checkNonce, mintNonce } from "../sessions/siwx-nonce.js";
+import { walletKey } from "../sessions/wallet-key.js";
+import type { ConsumeRequest, ConsumeResult, Entitlement, WalletSession } from "../sessions/wallet-session.js";
+import { checkSiwxFields, verifySiwxSignature } from "../siwx/check-siwx-proof.js";
+import { decodeSiwxHeader } from "../siwx/siwx-proof.js";
+import { SIGN_IN_WITH_X, X402_SESSION, X402_SESSION_EXPIRES, X402_SESSION_REMAINING } from "../x402/headers.js";
+
+/** Tolerated clock difference between the wallet and the gateway. */
+const CLOCK_SKEW_SECONDS = 60;
+const RPC_TIMEOUT_MS = 5000;
+
+/** A session rule, applied to one request that falls in its scope. */
+export interface SessionOffer {
+  terms: SessionTerms;
+  scope: string;
+  keys: SessionKeys;
+  audience: string;
+  requestUrl: string;
+  networks: readonly string[];
+  wallets: DurableObjectNamespace<WalletSession>;
+  config: GatewayConfig;
+}
+
+/** undefined: the rule has no session terms, or this request lies outside their scope (pay per call). */
+export function openSession(rule: PriceRule, request: ScopedRequest, requestUrl: URL, env: Env, config: GatewayConfig): SessionOffer | undefined {
+  if (!rule.session) return undefined;
+  if (!config.SESSION_KEYS) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id} has session terms but SESSION_KEYS is not set` });
+  const scope = sessionScopeFor(rule.session, request);
+  if (scope === null) return undefined;
+  return {
+    terms: rule.session,
+    scope,
+    keys: config.SESSION_KEYS,
+    audience: config.SESSION_TOKEN_AUDIENCE ?? requestUrl.origin,
+    requestUrl: requestUrl.href,
+    networks: rule.accepts.map((offer) => offer.network),
+    wallets: env.WALLET_SESSIONS,
+    config,
+  };
+}
+
+export function siwxChallengeExtension(offer: SessionOffer, nowMs: number): Record<string, unknown> {
+  return buildSiwxExtension({
+    requestUrl: offer.requestUrl,
+    nonce: mintNonce(offer.keys, Math.floor(nowMs / 1000)),
+    nowMs,
+    lifetimeSeconds: offer.config.SIWX_MAX_AGE_SECONDS,
+    statement: offer.terms.statement,
+    networks: offer.networks,
+  });
+}
+
+export type SessionAuth =
+  | { kind: "absent" }
+  | { kind: "refused"; reason: string }
+  | { kind: "granted"; wallet: string; entitlement: Entitlement; signedIn: boolean };
+
+/** A session token is tried first (no signature to check); a SIWX proof next. Neither: pay. */
+export async function authenticateSession(request: Request, offer: SessionOffer, nowMs: number): Promise<SessionAuth> {
+  const token = request.headers.get(X402_SESSION);
+  const proofHeader = request.headers.get(SIGN_IN_WITH_X);
+  let refused: SessionAuth | undefined;
+  if (token !== null) {
+    const checked = await verifySessionToken(token, { keys: offer.keys, audience: offer.audience, scope: offer.scope, nowSeconds: Math.floor(nowMs / 1000) });
+    if (checked.ok) return consume(offer, checked.claims.wallet, { scope: offer.scope }, nowMs, false);
+    refused = { kind: "refused", reason: checked.reason };
+  }
+  if (proofHeader !== null) return signIn(proofHeader, offer, nowMs);
+  return refused ?? { kind: "absent" };
+}
+
+async function signIn(header: string, offer: SessionOffer, nowMs: number): Promise<SessionAuth> {
+  const decoded = decodeSiwxHeader(header);
+  if (!decoded.ok) throw new GatewayFailure({ kind: "siwx_malformed", reason: decoded.reason });
+  const proof = decoded.value;
+  const url = new URL(offer.requestUrl);
+  const fields = checkSiwxFields(proof, {
+    host: url.host,
+    resourceOrigin: url.origin,
+    nowMs,
+    maxAgeSeconds: offer.config.SIWX_MAX_AGE_SECONDS,
+    clockSkewSeconds: CLOCK_SKEW_SECONDS,
+  });
+  if (!fields.ok) return { kind: "refused", reason: fields.reason };
+  const nonce = checkNonce(proof.nonce, offer.keys, {
+    nowSeconds: Math.floor(nowMs / 1000),
+    lifetimeSeconds: offer.config.SIWX_MAX_AGE_SECONDS,
+    clockSkewSeconds: CLOCK_SKEW_SECONDS,
+  });
+  if (!nonce.ok) return { kind: "refused", reason: "invalid_siwx_nonce" };
+  const signature = await verifySiwxSignature(proof, { rpcUrls: offer.config.SIWX_RPC_URLS, rpcTimeoutMs: RPC_TIMEOUT_MS });
+  if (!signature.ok) return { kind: "refused", reason: signature.reason };
+  const nonceUse = { value: proof.nonce, expiresAtMs: (nonce.expiresAtSeconds + CLOCK_SKEW_SECONDS) * 1000 };
+  return consume(offer, walletKey(proof.chainId, proof.address), { scope: offer.scope, nonce: nonceUse }, nowMs, true);
+}
+
+async function consume(offer: SessionOffer, wallet: string, request: ConsumeRequest, nowMs: number, signedIn: boolean): Promise<SessionAuth> {
+  let result: ConsumeResult;
+  try {
+    result = await offer.wallets.get(offer.wallets.idFromName(wallet)).consume(request, nowMs);
+  } catch (cause) {
+    throw new GatewayFailure({ kind: "session_store_unavailable", detail: String(cause) }, { cause });
+  }
+  switch (result.kind) {
+    case "granted":
+      return { kind: "granted", wallet, entitlement: result.entitlement, signedIn };
+    case "nonce_reused":
+      return { kind: "refused", reason: "invalid_siwx_nonce" };
+    default:
+      return { kind: "refused", reason: result.kind };
+  }
+}
+
+export interface ServeOptions {
+  offer: SessionOffer;
+  auth: Extract<SessionAuth, { kind: "granted" }>;
+  forward(): Promise<Response>;
+  waitUntil(promise: Promise<unknown>): void;
+  nowMs: number;
+}
+
+/** Forwards a session request; a failed origin answer gives its request back to the quota. */
+export async function serveSession(options: ServeOptions): Promise<Response> {
+  const { offer, auth } = options;
+  const restore = () => options.waitUntil(offer.wallets.get(offer.wallets.idFromName(auth.wallet)).restore(offer.scope, options.nowMs));
+  let origin: Response;
+  try {
+    origin = await options.forward();
+  } catch (error) {
+    restore();
+    throw error;
+  }
+  if (origin.status >= 400) restore();
+  const headers = new Headers(origin.headers);
+  for (const [name, value] of Object.entries(await sessionHeaders(offer, auth.wallet, auth.entitlement, options.nowMs, auth.signedIn))) headers.set(name, value);
+  headers.set("Cache-Control", "no-store");
+  return new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });
+}
+
+/**
+ * Opens (or extends) the payer's session after a settled payment; returns the headers that tell the client.
+ * A grant that fails is logged, not thrown: the payment's own answer must still reach the payer.
+ */
+export async function grantSession(offer: SessionOffer, payer: { network: string; address: string }, paymentKey: string, nowMs: number): Promise<Record<string, string>> {
+  const wallet = walletKey(payer.network, payer.address);
+  try {
+    const stub = offer.wallets.get(offer.wallets.idFromName(wallet));
+    // The paid request is the session's first.
+    const entitlement = await stub.grant({ scope: offer.scope, paymentKey, ttlMs: offer.terms.ttlSeconds * 1000, requests: offer.terms.maxRequests - 1 }, nowMs);
+    return await sessionHeaders(offer, wallet, entitlement, nowMs, true);
+  } catch (error) {
+    console.error(JSON.stringify({ event: "session_grant_failed", wallet, scope: offer.scope, paymentKey, message: String(error) }));
+    return {};
+  }
+}
+
+async function sessionHeaders(offer: SessionOffer, wallet: string, entitlement: Entitlement, nowMs: number, withToken: boolean): Promise<Record<string, string>> {
+  const expiresAtSeconds = Math.floor(entitlement.expiresAtMs / 1000);
+  const headers: Record<string, string> = {
+    [X402_SESSION_REMAINING]: String(entitlement.remaining),
+    [X402_SESSION_EXPIRES]: String(expiresAtSeconds),
+  };
+  const nowSeconds = Math.floor(nowMs / 1000);
+  if (withToken && entitlement.remaining > 0) {
+    headers[X402_SESSION] = await issueSessionToken({
+      keys: offer.keys,
+      wallet,
+      scope: offer.scope,
+      audience: offer.audience,
+      nowSeconds,
+      expiresAtSeconds: Math.min(expiresAtSeconds, nowSeconds + offer.config.SESSION_TOKEN_TTL_SECONDS),
+    });
+  }
+  return headers;
+}

@@ -1,0 +1,18 @@
+// Operator actions on a wallet's sessions, through its Durable Object (the admin HTTP surface comes later).
+import type { WalletSession, Entitlement } from "./wallet-session.js";
+import { walletKey } from "./wallet-key.js";
+
+export interface WalletRef {
+  /** Any CAIP-2 network of the wallet's family, e.g. `eip155:8453`. */
+  network: string;
+  address: string;
+}
+
+/** Ends the wallet's session for one scope, or all of them; tokens already issued stop working at once. */
+export function revokeSessions(wallets: DurableObjectNamespace<WalletSession>, wallet: WalletRef, scope?: string): Promise<number> {
+  return wallets.get(wallets.idFromName(walletKey(wallet.network, wallet.address))).revoke(scope);
+}
+
+export function listSessions(wallets: DurableObjectNamespace<WalletSession>, wallet: WalletRef): Promise<Entitlement[]> {
+  return wallets.get(wallets.idFromName(walletKey(wallet.network, wallet.address))).list();
+}
