@@ -66,3 +66,17 @@ export async function deployContracts(rpcUrl: string, mints: { to: Address; amou
   }
   return { token, tokenAbi: compiled.TestUSDC.abi };
 }
+
+/** Deploys a TestSmartWallet (EIP-1271, one owner key) and funds it with `amount` TestUSDC. */
+export async function deploySmartWallet(rpcUrl: string, token: Address, owner: Address, amount: bigint): Promise<Address> {
+  const compiled = compileContracts();
+  const chain = localChain(rpcUrl);
+  const transport = http(rpcUrl);
+  const wallet = createWalletClient({ account: DEPLOYER, chain, transport });
+  const client = createPublicClient({ chain, transport });
+  const hash = await wallet.deployContract({ abi: compiled.TestSmartWallet.abi, bytecode: compiled.TestSmartWallet.bytecode, args: [owner] });
+  const address = getAddress((await client.waitForTransactionReceipt({ hash })).contractAddress!);
+  const mint = await wallet.writeContract({ address: token, abi: compiled.TestUSDC.abi, functionName: "mint", args: [address, amount] });
+  await client.waitForTransactionReceipt({ hash: mint });
+  return address;
+}

@@ -19,6 +19,11 @@ export function createDemoOrigin() {
       const seed = [...city].reduce((sum, ch) => sum + ch.charCodeAt(0), 0);
       return json(200, { city, temperatureC: (seed % 35) - 5, conditions: CONDITIONS[seed % CONDITIONS.length] });
     }
+    const forecast = /^\/api\/forecast\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && forecast) {
+      const city = decodeURIComponent(forecast[1]!);
+      return json(200, { city, days: [1, 2, 3].map((day) => ({ day, conditions: CONDITIONS[(city.length + day) % CONDITIONS.length] })) });
+    }
     if (req.method === "GET" && url.pathname === "/api/premium/report") {
       return json(200, { title: "Quarterly market report", sections: ["summary", "outlook", "risks"], generatedAt: new Date().toISOString() });
     }

@@ -1,5 +1,6 @@
 // Pays one request with the official x402 client (@x402/fetch + the @x402/evm exact scheme).
-import { decodePaymentResponseHeader, wrapFetchWithPaymentFromConfig } from "@x402/fetch";
+import { createSIWxClientExtension } from "@x402/extensions/sign-in-with-x";
+import { decodePaymentResponseHeader, wrapFetchWithPayment, wrapFetchWithPaymentFromConfig, x402Client } from "@x402/fetch";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
 import { createPublicClient, erc20Abi, http, type Address, type PrivateKeyAccount } from "viem";
 import { localChain } from "./chain.js";
@@ -14,6 +15,19 @@ export function createPayingFetch(
     schemes: [{ network: "eip155:*", client: new ExactEvmScheme(account) }],
     spendControls: { allowedAssets: [{ network: token.network as `${string}:${string}`, asset: token.address, maxAmountPerPayment: "1000000" }] },
   });
+}
+
+/**
+ * The official client with the official sign-in-with-x client extension: on a 402 that offers sign-in it
+ * first signs in (using a session the wallet paid for), and pays only if that is refused.
+ */
+export function createSessionFetch(account: PrivateKeyAccount, token: { network: string; address: Address }, baseFetch: typeof fetch = fetch): typeof fetch {
+  const client = x402Client.fromConfig({
+    schemes: [{ network: "eip155:*", client: new ExactEvmScheme(account) }],
+    spendControls: { allowedAssets: [{ network: token.network as `${string}:${string}`, asset: token.address, maxAmountPerPayment: "1000000" }] },
+  });
+  client.registerExtension(createSIWxClientExtension({ signers: [account] }));
+  return wrapFetchWithPayment(baseFetch, client);
 }
 
 export async function readBalance(rpcUrl: string, token: Address, owner: Address): Promise<bigint> {

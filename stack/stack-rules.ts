@@ -53,6 +53,16 @@ export function buildStackRules(token: Address, extraRules: unknown[] = []) {
         payTo: SELLER.address,
         description: "Answers after ?ms= milliseconds",
       },
+      {
+        id: "forecast-pass",
+        methods: ["GET"],
+        path: "/api/forecast/:city",
+        price: "$0.10",
+        accepts: [{ network: NETWORK }],
+        payTo: SELLER.address,
+        description: "Forecasts: one payment buys a one-hour session of 21 requests (sign in with your wallet)",
+        session: { ttlSeconds: 3600, maxRequests: 21, scope: "rule", statement: "Sign in to use your forecast pass." },
+      },
       ...extraRules,
     ],
   };

@@ -9,6 +9,9 @@ import { startGateway } from "./gateway.js";
 import { findFreePort, startProcess, type ManagedProcess } from "./process.js";
 import { buildStackRules } from "./stack-rules.js";
 
+/** Session secret of the local stack only (docs/sessions.md); production sets its own with `wrangler secret put`. */
+export const DEV_SESSION_KEYS = "dev:local-stack-session-secret-never-use-in-production";
+
 export interface StackInfo {
   gateway: string;
   origin: string;
@@ -100,6 +103,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const gatewayVars = {
       ORIGIN_URL: originUrl,
       FACILITATOR_URL: facilitatorUrl,
+      SESSION_KEYS: DEV_SESSION_KEYS,
+      SIWX_RPC_URLS: JSON.stringify({ [NETWORK]: chain.rpcUrl }),
       ...(options.facilitatorAuthToken ? { FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken } : {}),
       ...options.gatewayVars,
     };

@@ -84,6 +84,8 @@ async function verifyEvm(proof: SiwxProof, chainReference: string, options: Siwx
   const client = createPublicClient({ transport: http(rpcUrl, { timeout: options.rpcTimeoutMs, retryCount: 0 }) });
   let valid: boolean;
   try {
+    // viem reports an unreachable RPC inside verifyMessage as "invalid": probe the RPC first so an outage is a 502.
+    await client.getCode({ address: proof.address });
     valid = await client.verifyMessage({ address: proof.address, message, signature });
   } catch (cause) {
     throw new GatewayFailure({ kind: "siwx_verifier_unavailable", detail: `${proof.chainId}: ${String(cause).slice(0, 300)}` }, { cause });

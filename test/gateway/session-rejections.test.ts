@@ -70,6 +70,17 @@ describe("SIGN-IN-WITH-X proofs that are refused", () => {
     await expectRefused(await withProof(await signProof(proof, freshWallet())), "invalid_siwx_signature");
   });
 
+  it("a smart-wallet signature whose chain RPC is down: 502, never served", async () => {
+    const { env } = await import("cloudflare:workers");
+    const rpcDown = await buildHarness({ rules: [buildSessionRule()], vars: { SIWX_RPC_URLS: JSON.stringify({ "eip155:84532": env.TEST_DEAD_URL }) } });
+    const { info, supportedChains } = await siwxChallengeFor(rpcDown, PATH);
+    const proof = { ...info, chainId: supportedChains[0]!.chainId, type: "eip191", address: wallet.address, signature: "0x" } as SiwxProof;
+    const response = await rpcDown.fetch(PATH, { headers: { "SIGN-IN-WITH-X": await signProof(proof, freshWallet()) } });
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ error: "siwx_verifier_unavailable" });
+    expect(await rpcDown.originCalls()).toHaveLength(0);
+  });
+
   it("a proof used a second time (its nonce is spent)", async () => {
     const header = await signIn(harness, PATH, wallet);
     expect((await withProof(header)).status).toBe(200);
