@@ -80,3 +80,14 @@ export async function deploySmartWallet(rpcUrl: string, token: Address, owner: A
   await client.waitForTransactionReceipt({ hash: mint });
   return address;
 }
+
+/** Deploys a TestSmartWalletFactory, whose wallets have CREATE2 addresses known before they exist (EIP-6492). */
+export async function deploySmartWalletFactory(rpcUrl: string): Promise<{ factory: Address; abi: CompiledContract["abi"] }> {
+  const compiled = compileContracts();
+  const chain = localChain(rpcUrl);
+  const transport = http(rpcUrl);
+  const wallet = createWalletClient({ account: DEPLOYER, chain, transport });
+  const client = createPublicClient({ chain, transport });
+  const hash = await wallet.deployContract({ abi: compiled.TestSmartWalletFactory.abi, bytecode: compiled.TestSmartWalletFactory.bytecode });
+  return { factory: getAddress((await client.waitForTransactionReceipt({ hash })).contractAddress!), abi: compiled.TestSmartWalletFactory.abi };
+}

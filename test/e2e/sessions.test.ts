@@ -4,11 +4,11 @@ import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
 import { createSIWxClientExtension, wrapFetchWithSIWx } from "@x402/extensions/sign-in-with-x";
 import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
-import { createPublicClient, http, type Address } from "viem";
+import { createPublicClient, encodeFunctionData, http, serializeErc6492Signature, type Address } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER, SELLER } from "../../stack/accounts.js";
-import { deploySmartWallet, localChain, NETWORK } from "../../stack/chain.js";
+import { deploySmartWallet, deploySmartWalletFactory, localChain, NETWORK } from "../../stack/chain.js";
 import { createSessionFetch, readSettlement } from "../../stack/pay.js";
 import { eventually, startStackFixture, type StackFixture } from "./stack-fixture.js";
 
@@ -112,7 +112,7 @@ describe("a session bought with one on-chain payment", () => {
   });
 });
 
-describe("a smart-wallet (EIP-1271) session", () => {
+describe("smart-wallet (EIP-1271 / EIP-6492) sessions", () => {
   it("pays from a contract wallet and signs in with a signature checked on chain through SIWX_RPC_URLS", async () => {
     const owner = privateKeyToAccount(generatePrivateKey());
     const wallet: Address = await deploySmartWallet(stack.info.rpcUrl, stack.info.token.address, owner.address, 1_000_000n);
@@ -146,5 +146,26 @@ describe("a smart-wallet (EIP-1271) session", () => {
     const forged = { address: wallet, signMessage: (args: { message: string }) => impostor.signMessage(args) };
     const refused = await wrapFetchWithSIWx(fetch, forged as unknown as Parameters<typeof wrapFetchWithSIWx>[1])(url);
     expect(await reasonOf(refused)).toBe("invalid_siwx_signature");
+  });
+
+  it("accepts a sign-in from a wallet not deployed yet (EIP-6492), simulated on chain and never deployed by it", async () => {
+    const chain = createPublicClient({ chain: localChain(stack.info.rpcUrl), transport: http(stack.info.rpcUrl) });
+    const owner = privateKeyToAccount(generatePrivateKey());
+    const { factory, abi } = await deploySmartWalletFactory(stack.info.rpcUrl);
+    const salt = `0x${"00".repeat(31)}07` as const;
+    const predicted = (await chain.readContract({ address: factory, abi, functionName: "predict", args: [owner.address, salt] })) as Address;
+    const deployCall = encodeFunctionData({ abi, functionName: "deploy", args: [owner.address, salt] });
+    const counterfactual = (key: typeof owner) => ({
+      address: predicted,
+      signMessage: async (args: { message: string }) => serializeErc6492Signature({ address: factory, data: deployCall, signature: await key.signMessage(args) }),
+    });
+    const url = `${stack.info.gateway}/api/forecast/oslo`;
+
+    // The signature is good (the wallet simply never paid), so the refusal is about the session, not the proof.
+    const genuine = await wrapFetchWithSIWx(fetch, counterfactual(owner) as unknown as Parameters<typeof wrapFetchWithSIWx>[1])(url);
+    expect(await reasonOf(genuine)).toBe("session_not_found");
+    const forged = await wrapFetchWithSIWx(fetch, counterfactual(privateKeyToAccount(generatePrivateKey())) as unknown as Parameters<typeof wrapFetchWithSIWx>[1])(url);
+    expect(await reasonOf(forged)).toBe("invalid_siwx_signature");
+    expect(await chain.getCode({ address: predicted })).toBeUndefined();
   });
 });
