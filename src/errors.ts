@@ -25,6 +25,13 @@ export type GatewayError =
   | { kind: "facilitator_bad_response"; detail: string }
   | { kind: "origin_unreachable"; detail: string }
   | { kind: "origin_timeout" }
+  /** The rule's quote callback failed or answered garbage: no price, so no 402 (fail closed). */
+  | { kind: "quote_failed"; detail: string }
+  | { kind: "quote_timeout" }
+  /** The request lacks, or malforms, the input its dynamic price is computed from. */
+  | { kind: "pricing_input_invalid"; reason: string }
+  /** The request names a tenant that has no payee in the routing table. */
+  | { kind: "unknown_tenant"; tenant: string }
   /** A smart-wallet sign-in could not be checked: the chain's RPC failed. */
   | { kind: "siwx_verifier_unavailable"; detail: string }
   /** The SIGN-IN-WITH-X header is not a well-formed proof. */
@@ -92,6 +99,14 @@ export function toHttpResponse(error: GatewayError): Response {
       return problem(502, "origin_unreachable", "The origin server could not be reached.");
     case "origin_timeout":
       return problem(504, "origin_timeout", "The origin server did not answer in time.");
+    case "quote_failed":
+      return problem(502, "quote_failed", "The price for this request could not be obtained.");
+    case "quote_timeout":
+      return problem(504, "quote_timeout", "The price for this request was not obtained in time.");
+    case "pricing_input_invalid":
+      return problem(400, "pricing_input_invalid", `The request cannot be priced: ${error.reason}.`);
+    case "unknown_tenant":
+      return problem(404, "unknown_tenant", "No payee is configured for this tenant.");
     case "siwx_verifier_unavailable":
       return problem(502, "siwx_verifier_unavailable", "The wallet's sign-in signature could not be checked on chain.");
     case "siwx_malformed":

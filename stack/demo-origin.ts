@@ -33,6 +33,14 @@ export function createDemoOrigin() {
       const text = Buffer.concat(chunks).toString("utf8");
       return json(200, { words: text.split(/\s+/).filter(Boolean).length, summary: text.slice(0, 80) });
     }
+    if (req.method === "POST" && url.pathname === "/api/complete") {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const request = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as { prompt?: string; max_tokens?: number };
+      return json(200, { completion: `${request.prompt ?? ""} …`.slice(0, 200), max_tokens: request.max_tokens ?? 256 });
+    }
+    const shop = /^\/api\/shops\/([^/]+)\/catalog$/.exec(url.pathname);
+    if (req.method === "GET" && shop) return json(200, { shop: decodeURIComponent(shop[1]!), items: ["widget", "gadget"] });
     if (url.pathname === "/api/flaky") return json(500, { error: "the origin failed" });
     if (url.pathname === "/api/slow") {
       const ms = Math.min(Number(url.searchParams.get("ms") ?? 1000), 30_000);

@@ -29,11 +29,12 @@ export async function openLocalBindings(persistDir: string) {
 
 
 /** Applies schema.sql and stores the price rules, as `wrangler d1 execute` and `wrangler kv key put` would. */
-export async function seedGateway(persistDir: string, priceRules: unknown): Promise<void> {
+/** Applies schema.sql and stores each entry (price rules, tenant tables) as JSON under its KV key. */
+export async function seedGateway(persistDir: string, kvEntries: Record<string, unknown>): Promise<void> {
   const proxy = await openLocalBindings(persistDir);
   try {
     await proxy.env.LEDGER.batch(splitSqlStatements(readFileSync("schema.sql", "utf8")).map((s) => proxy.env.LEDGER.prepare(s)));
-    await proxy.env.PRICE_RULES.put("price-rules", JSON.stringify(priceRules, null, 2));
+    for (const [key, value] of Object.entries(kvEntries)) await proxy.env.PRICE_RULES.put(key, JSON.stringify(value, null, 2));
   } finally {
     await proxy.dispose();
   }

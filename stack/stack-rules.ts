@@ -3,6 +3,13 @@ import type { Address } from "viem";
 import { SELLER, SELLER_TWO } from "./accounts.js";
 import { NETWORK, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
 
+/** KV key of the local stack's tenant table: shop → payee. */
+export const SHOP_PAYEES_KEY = "shop-payees";
+
+export function buildShopPayees() {
+  return { tenants: { acme: SELLER.address, globex: SELLER_TWO.address } };
+}
+
 export function buildStackRules(token: Address, extraRules: unknown[] = []) {
   return {
     version: 1,
@@ -62,6 +69,24 @@ export function buildStackRules(token: Address, extraRules: unknown[] = []) {
         payTo: SELLER.address,
         description: "Forecasts: one payment buys a one-hour session of 21 requests (sign in with your wallet)",
         session: { ttlSeconds: 3600, maxRequests: 21, scope: "rule", statement: "Sign in to use your forecast pass." },
+      },
+      {
+        id: "complete",
+        methods: ["POST"],
+        path: "/api/complete",
+        pricing: { input: { json: "max_tokens" }, perUnit: "$0.00001", base: "$0.001", cap: "$0.10", default: 256 },
+        accepts: [{ network: NETWORK }],
+        payTo: SELLER.address,
+        description: "Text completion, priced per max_tokens",
+      },
+      {
+        id: "shop-catalog",
+        methods: ["GET"],
+        path: "/api/shops/:shop/catalog",
+        price: "$0.02",
+        accepts: [{ network: NETWORK }],
+        payTo: { tenant: { param: "shop" }, table: SHOP_PAYEES_KEY },
+        description: "A shop's catalog; each shop is paid directly",
       },
       ...extraRules,
     ],

@@ -7,7 +7,7 @@ import { FACILITATOR_PRIVATE_KEY, PAYER, PAYER_PRIVATE_KEY, SELLER } from "./acc
 import { CHAIN_ID, deployContracts, NETWORK, startChain, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
 import { startGateway } from "./gateway.js";
 import { findFreePort, startProcess, type ManagedProcess } from "./process.js";
-import { buildStackRules } from "./stack-rules.js";
+import { buildShopPayees, buildStackRules, SHOP_PAYEES_KEY } from "./stack-rules.js";
 
 /** Session secret of the local stack only (docs/sessions.md); production sets its own with `wrangler secret put`. */
 export const DEV_SESSION_KEYS = "dev:local-stack-session-secret-never-use-in-production";
@@ -94,7 +94,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         ready: /listening on (http:\/\/\S+)/,
         echo: options.echo,
       }),
-      seedInChildProcess(persistDir, buildStackRules(token, options.extraRules)),
+      seedInChildProcess(persistDir, { "price-rules": buildStackRules(token, options.extraRules), [SHOP_PAYEES_KEY]: buildShopPayees() }),
     ]);
     started.push(facilitator.process, origin.process);
     lap("facilitator+origin+seed");
@@ -147,9 +147,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   }
 }
 
-async function seedInChildProcess(persistDir: string, rules: unknown): Promise<void> {
-  const rulesFile = join(persistDir, "price-rules.json");
-  writeFileSync(rulesFile, JSON.stringify(rules, null, 2));
+async function seedInChildProcess(persistDir: string, kvEntries: Record<string, unknown>): Promise<void> {
+  const rulesFile = join(persistDir, "kv-seed.json");
+  writeFileSync(rulesFile, JSON.stringify(kvEntries, null, 2));
   const { process: seeding } = await startProcess({
     name: "seed",
     command: NODE_TS[0],

@@ -14,7 +14,8 @@ export type PaymentDecision =
   | { kind: "verify"; payload: PaymentPayload; requirements: PaymentRequirements; checked: CheckedPayment; plugin: SchemePlugin };
 
 export interface DecideOptions {
-  rule: PriceRule;
+  /** The offers made for this very request (pipeline/price-request.ts). */
+  accepts: readonly PaymentRequirements[];
   /** Builds this request's 402 (handle-request.ts: with its sign-in-with-x challenge, if any). */
   challenge: (error: string) => PaymentRequired;
   paymentHeader: string | null;
@@ -22,19 +23,18 @@ export interface DecideOptions {
   nowSeconds: number;
 }
 
-export function buildChallenge(rule: PriceRule, resourceUrl: string, error: string, extensions: Record<string, unknown> = {}): PaymentRequired {
+export function buildChallenge(rule: PriceRule, accepts: PaymentRequirements[], resourceUrl: string, error: string, extensions: Record<string, unknown> = {}): PaymentRequired {
   return buildPaymentRequired({
     resourceUrl,
     description: rule.description,
     mimeType: rule.mimeType,
-    accepts: rule.accepts,
+    accepts,
     error,
     extensions: { [PAYMENT_IDENTIFIER]: buildPaymentIdentifierExtension(rule.paymentIdentifierRequired), ...extensions },
   });
 }
 
 export function decidePayment(options: DecideOptions): PaymentDecision {
-  const { rule } = options;
   const challenge = (error: string): PaymentDecision => ({ kind: "challenge", paymentRequired: options.challenge(error) });
 
   if (options.paymentHeader === null) return challenge(`${PAYMENT_SIGNATURE} header is required`);
@@ -46,7 +46,7 @@ export function decidePayment(options: DecideOptions): PaymentDecision {
   const payload = decoded.value;
   if (payload.x402Version !== X402_VERSION) return challenge("invalid_x402_version");
 
-  const offered = findOffer(rule.accepts, payload.accepted);
+  const offered = findOffer(options.accepts, payload.accepted);
   if (typeof offered === "string") return challenge(offered);
   const plugin = options.schemes.find(offered.scheme, offered.network);
   if (!plugin) return challenge("unsupported_scheme");

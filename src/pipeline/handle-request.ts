@@ -18,6 +18,7 @@ import { PAYMENT_RESPONSE, PAYMENT_SIGNATURE } from "../x402/headers.js";
 import { beginIdentifiedPayment } from "../idempotency/identified-payment.js";
 import { X402_VERSION } from "../x402/schemas.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
+import { priceRequest } from "./price-request.js";
 import { authenticateSession, grantSession, openSession, serveSession, siwxChallengeExtension } from "./session-request.js";
 import type { ScopedRequest } from "../sessions/session-terms.js";
 
@@ -72,7 +73,7 @@ async function handlePricedRequest(
   ctx: WaitUntil,
   deps: GatewayDeps,
   config: GatewayConfig,
-  { rule }: PriceRuleMatch,
+  { rule, params }: PriceRuleMatch,
   scoped: ScopedRequest,
 ): Promise<Response> {
   if (!config.FACILITATOR_URL) {
@@ -82,19 +83,25 @@ async function handlePricedRequest(
   if (contentLength > config.MAX_PAID_BODY_BYTES) throw new GatewayFailure({ kind: "body_too_large", limitBytes: config.MAX_PAID_BODY_BYTES });
   const resourceUrl = request.url;
   const session = openSession(rule, scoped, new URL(resourceUrl), env, config);
-  const challenge = (reason: string) => buildChallenge(rule, resourceUrl, reason, session && siwxChallengeExtension(session, deps.nowMs()));
   const paymentHeader = request.headers.get(PAYMENT_SIGNATURE);
   // A payment, when present, is what the client chose: sessions are only looked at without one.
+  let sessionRefusal: string | undefined;
   if (session && paymentHeader === null) {
     const auth = await authenticateSession(request, session, deps.nowMs());
-    if (auth.kind === "refused") return paymentRequiredResponse(challenge(auth.reason));
+    if (auth.kind === "refused") sessionRefusal = auth.reason;
     if (auth.kind === "granted") {
       if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
       const inbound = request;
       return serveSession({ offer: session, auth, forward: () => forward(inbound, config, rule.origin, deps), waitUntil: (p) => ctx.waitUntil(p), nowMs: deps.nowMs() });
     }
   }
-  const decision = decidePayment({ rule, challenge, paymentHeader, schemes: deps.schemes, nowSeconds: Math.floor(deps.nowMs() / 1000) });
+  // Priced after the session check: a request a session serves needs no price (nor a quote round trip).
+  const priced = await priceRequest({ rule, request, params, env, config, fetch: deps.fetch, nowMs: deps.nowMs() });
+  request = priced.request;
+  const { accepts } = priced;
+  const challenge = (reason: string) => buildChallenge(rule, accepts, resourceUrl, reason, session && siwxChallengeExtension(session, deps.nowMs()));
+  if (sessionRefusal) return paymentRequiredResponse(challenge(sessionRefusal));
+  const decision = decidePayment({ accepts, challenge, paymentHeader, schemes: deps.schemes, nowSeconds: Math.floor(deps.nowMs() / 1000) });
   if (decision.kind === "challenge") return paymentRequiredResponse(decision.paymentRequired);
   // A body of unknown length is sized here, before any payment work, so an oversized upload is never half-sent.
   if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);

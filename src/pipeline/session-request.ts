@@ -42,7 +42,7 @@ export function openSession(rule: PriceRule, request: ScopedRequest, requestUrl:
     keys: config.SESSION_KEYS,
     audience: config.SESSION_TOKEN_AUDIENCE ?? requestUrl.origin,
     requestUrl: requestUrl.href,
-    networks: rule.accepts.map((offer) => offer.network),
+    networks: rule.offers.map((offer) => offer.network),
     wallets: env.WALLET_SESSIONS,
     config,
   };

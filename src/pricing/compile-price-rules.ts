@@ -2,9 +2,11 @@
 import { z } from "zod";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import type { PaymentRequirements } from "../x402/schemas.js";
-import { AssetRegistry, BUILTIN_ASSETS, sameAddress } from "./assets.js";
+import { AssetRegistry, BUILTIN_ASSETS } from "./assets.js";
 import { isSamePattern, parsePathPattern, type PathPattern } from "./path-pattern.js";
-import { PriceRuleSchema, PriceRulesDocumentSchema, type PaymentOption, type PriceRule, type PriceRuleInput, type PriceRuleSet } from "./price-rule.js";
+import { PriceRuleSchema, PriceRulesDocumentSchema, type OfferTemplate, type PaymentOption, type PriceRule, type PriceRuleInput, type PriceRuleSet, type RulePayTo, type RulePrice } from "./price-rule.js";
+import { resolveOffers } from "./resolve-offers.js";
+import { parseUsd, usdToAtomicExact } from "./usd.js";
 
 export type CompiledPriceRules =
   | { ok: true; ruleSet: PriceRuleSet }
@@ -36,34 +38,81 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry): Compil
     const where = `rules[${index}] (${input.id})`;
     const pattern = parsePathPattern(input.path);
     if (!pattern.ok) problems.push(`${where}.path: ${pattern.reason}`);
-    const accepts: PaymentRequirements[] = [];
+    const offers: OfferTemplate[] = [];
     for (const [optionIndex, option] of input.accepts.entries()) {
-      const offer = buildOffer(input, option, assets, schemes);
-      if (typeof offer === "string") problems.push(`${where}.accepts[${optionIndex}]: ${offer}`);
-      else accepts.push(offer);
+      const template = buildTemplate(input, option, assets, schemes);
+      if (typeof template === "string") problems.push(`${where}.accepts[${optionIndex}]: ${template}`);
+      else offers.push(template);
     }
-    if (pattern.ok) {
-      rules.push({
-        id: input.id,
-        methods: input.methods,
-        pattern: pattern.pattern,
-        description: input.description,
-        mimeType: input.mimeType,
-        origin: input.origin,
-        settlement: input.settlement,
-        paymentIdentifierRequired: input.paymentIdentifier.required,
-        session: input.session,
-        index,
-        accepts,
-      });
-    }
+    const rule = compileRule(input, offers, where, problems);
+    if (pattern.ok && rule) rules.push({ ...rule, pattern: pattern.pattern, index });
   }
   problems.push(...findConflicts(rules));
   if (problems.length > 0) return { ok: false, problems, blocked: recoverBlockedPatterns(raw) };
   return { ok: true, ruleSet: { rules } };
 }
 
-function buildOffer(rule: PriceRuleInput, option: PaymentOption, assets: AssetRegistry, schemes: SchemeRegistry): PaymentRequirements | string {
+type CompiledRule = Omit<PriceRule, "pattern" | "index">;
+
+/** Checks what can be checked without a request; precomputes the offers of rules that do not depend on one. */
+function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: string, problems: string[]): CompiledRule | undefined {
+  const priceKinds = [input.price, input.pricing].filter((kind) => kind !== undefined).length;
+  if (priceKinds > 1) problems.push(`${where}: set price or pricing, not both`);
+  const price: RulePrice =
+    input.pricing !== undefined
+      ? { kind: "dynamic", pricing: input.pricing }
+      : typeof input.price === "string"
+        ? { kind: "usd", attodollars: parseUsd(input.price) }
+        : input.price
+          ? { kind: "atomic", ...input.price }
+          : { kind: "none" };
+  const payTo: RulePayTo = typeof input.payTo === "object" ? { kind: "tenant", route: input.payTo } : { kind: "static", address: input.payTo };
+  const problemsBefore = problems.length;
+  if (price.kind === "none" && !input.quote) {
+    offers.forEach((offer, option) => {
+      if (offer.amount === undefined) problems.push(`${where}.accepts[${option}]: no amount: set the rule's price or this option's amount`);
+    });
+  }
+  if (price.kind === "dynamic" || (price.kind === "usd" && input.quote)) {
+    offers.forEach((offer, option) => {
+      if (offer.amount === undefined && offer.decimals === undefined) {
+        problems.push(`${where}.accepts[${option}]: asset ${offer.asset} on ${offer.network} is not in the asset registry, so a USD price cannot be converted`);
+      }
+    });
+  }
+  if (payTo.kind === "tenant" && payTo.route.fallback !== undefined) {
+    for (const offer of offers) {
+      const parsed = offer.plugin.parseAddress(payTo.route.fallback);
+      if (!offer.payTo && !parsed.ok) problems.push(`${where}.payTo.fallback: ${parsed.reason}`);
+    }
+  }
+  const staticRule = !input.quote && price.kind !== "dynamic" && payTo.kind === "static";
+  let staticAccepts: PaymentRequirements[] | undefined;
+  if (staticRule && problems.length === problemsBefore) {
+    const resolved = resolveOffers({ offers, payTo }, { price: price.kind === "usd" ? { ...price, exact: true } : price });
+    if (resolved.ok) staticAccepts = resolved.accepts;
+    else problems.push(...resolved.problems.map((p) => `${where}.accepts[${p.option}]: ${p.reason}`));
+  }
+  const input_ = price.kind === "dynamic" ? price.pricing.input : undefined;
+  return {
+    id: input.id,
+    methods: input.methods,
+    description: input.description,
+    mimeType: input.mimeType,
+    origin: input.origin,
+    settlement: input.settlement,
+    paymentIdentifierRequired: input.paymentIdentifier.required,
+    session: input.session,
+    price,
+    payTo,
+    quote: input.quote,
+    offers,
+    staticAccepts,
+    needsBody: input.quote !== undefined || (input_ !== undefined && ("json" in input_ || "bodyBytes" in input_)),
+  };
+}
+
+function buildTemplate(rule: PriceRuleInput, option: PaymentOption, assets: AssetRegistry, schemes: SchemeRegistry): OfferTemplate | string {
   const plugin = schemes.find(option.scheme, option.network);
   if (!plugin) return `no scheme plugin for "${option.scheme}" on ${option.network}`;
 
@@ -76,44 +125,31 @@ function buildOffer(rule: PriceRuleInput, option: PaymentOption, assets: AssetRe
   if (!asset.ok) return `asset: ${asset.reason}`;
   const assetInfo = assets.find(option.network, asset.value);
 
-  let amount = option.amount;
-  if (amount === undefined && atomicPrice && sameAddress(atomicPrice.asset, asset.value)) amount = atomicPrice.amount;
-  if (amount === undefined && typeof rule.price === "string") {
-    if (!assetInfo) return `asset ${asset.value} on ${option.network} is not in the asset registry, so a USD price cannot be converted`;
-    const converted = convertUsdToAtomic(rule.price, assetInfo.decimals);
-    if (typeof converted !== "string") return converted.error;
-    amount = converted;
+  let payTo: string | undefined;
+  if (option.payTo !== undefined) {
+    const parsed = plugin.parseAddress(option.payTo);
+    if (!parsed.ok) return `payTo: ${parsed.reason}`;
+    payTo = parsed.value;
   }
-  if (amount === undefined) return "no amount: set the rule's price or this option's amount";
-  if (BigInt(amount) === 0n) return "amount must be greater than zero (leave free routes out of the rules)";
-
-  const payToInput = option.payTo ?? rule.payTo;
-  if (!payToInput) return "no payTo: set it on the rule or on this option";
-  const payTo = plugin.parseAddress(payToInput);
-  if (!payTo.ok) return `payTo: ${payTo.reason}`;
-
   const extra = plugin.buildExtra(assetInfo, option.extra);
   if (!extra.ok) return extra.reason;
-
   return {
+    plugin,
     scheme: option.scheme,
     network: option.network,
-    amount,
     asset: asset.value,
-    payTo: payTo.value,
+    decimals: assetInfo?.decimals,
+    amount: option.amount,
+    payTo,
+    extra: extra.value,
     maxTimeoutSeconds: rule.maxTimeoutSeconds,
-    ...(extra.value ? { extra: extra.value } : {}),
   };
 }
 
 /** `"$0.01"` with 6 decimals → `"10000"`; refuses prices finer than the asset's smallest unit. */
 export function convertUsdToAtomic(price: string, decimals: number): string | { error: string } {
-  const [whole = "0", fraction = ""] = price.slice(1).split(".");
-  if (fraction.length > decimals && /[1-9]/.test(fraction.slice(decimals))) {
-    return { error: `price ${price} is finer than the asset's ${decimals} decimals` };
-  }
-  const atomic = BigInt(whole + fraction.slice(0, decimals).padEnd(decimals, "0"));
-  return atomic.toString();
+  const atomic = usdToAtomicExact(parseUsd(price), decimals);
+  return atomic === undefined ? { error: `price ${price} is finer than the asset's ${decimals} decimals` } : atomic.toString();
 }
 
 function findConflicts(rules: PriceRule[]): string[] {

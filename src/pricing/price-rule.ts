@@ -1,11 +1,15 @@
 // The KV price-rules document: wire schema (docs/price-rules.md) and the compiled, ready-to-serve form.
 import { z } from "zod";
 import { AtomicAmountSchema, NetworkSchema, type PaymentRequirements } from "../x402/schemas.js";
+import type { SchemePlugin } from "../schemes/scheme-plugin.js";
+import { PricingSchema, type Pricing } from "./dynamic-price.js";
 import type { PathPattern } from "./path-pattern.js";
+import { QuoteConfigSchema, type QuoteConfig } from "./quote-client.js";
+import { TenantRouteSchema, type TenantRoute } from "./tenant-payto.js";
+import { UsdPriceSchema } from "./usd.js";
 import { SessionTermsSchema, type SessionTerms } from "../sessions/session-terms.js";
 
 const HTTP_METHOD = /^[A-Z]{1,16}$/;
-const UsdPriceSchema = z.string().regex(/^\$\d{1,12}(\.\d{1,18})?$/, 'expected a USD price such as "$0.01"');
 
 export const PaymentOptionSchema = z.strictObject({
   /** Default `exact`. */
@@ -28,8 +32,13 @@ export const PriceRuleSchema = z.strictObject({
   path: z.string().min(1).max(2048),
   /** `"$0.01"` converted per asset with its decimals, or an atomic amount of one asset. */
   price: z.union([UsdPriceSchema, z.strictObject({ amount: AtomicAmountSchema, asset: z.string().min(1) })]).optional(),
+  /** A price computed per request from one request input (instead of `price`). */
+  pricing: PricingSchema.optional(),
+  /** A URL that prices the request and/or names its payee; `price`/`pricing`/`payTo` fill in what it leaves out. */
+  quote: QuoteConfigSchema.optional(),
   accepts: z.array(PaymentOptionSchema).min(1),
-  payTo: z.string().min(1).optional(),
+  /** A fixed address, or `{ tenant, table, fallback? }` to route by tenant through a KV table. */
+  payTo: z.union([z.string().min(1), TenantRouteSchema]).optional(),
   description: z.string().max(1024).default(""),
   mimeType: z.string().max(256).default("application/json"),
   /** Default 60. How long the client's payment authorization stays valid. */
@@ -80,7 +89,40 @@ export interface PriceRule {
   session: SessionTerms | undefined;
   /** Position in the document: the last tie-break. */
   index: number;
-  accepts: PaymentRequirements[];
+  price: RulePrice;
+  payTo: RulePayTo;
+  quote: QuoteConfig | undefined;
+  /** One per configured option; resolved into PaymentRequirements per request (pricing/resolve-offers.ts). */
+  offers: OfferTemplate[];
+  /** The offers when nothing depends on the request: computed once at load time, the fast path. */
+  staticAccepts: PaymentRequirements[] | undefined;
+  /** Pricing reads the request body (body size, a JSON field, or the quote callback). */
+  needsBody: boolean;
+}
+
+export type RulePrice =
+  | { kind: "usd"; attodollars: bigint }
+  | { kind: "atomic"; amount: string; asset: string }
+  | { kind: "dynamic"; pricing: Pricing }
+  /** Every option names its own `amount`, or the quote callback supplies the price. */
+  | { kind: "none" };
+
+export type RulePayTo = { kind: "static"; address: string | undefined } | { kind: "tenant"; route: TenantRoute };
+
+export interface OfferTemplate {
+  plugin: SchemePlugin;
+  scheme: string;
+  network: string;
+  /** Normalised by the plugin. */
+  asset: string;
+  /** From the registry; needed to convert a USD price. */
+  decimals: number | undefined;
+  /** The option's own atomic amount: wins over every rule-level price. */
+  amount: string | undefined;
+  /** The option's own payee: wins over the rule's. */
+  payTo: string | undefined;
+  extra: Record<string, unknown> | undefined;
+  maxTimeoutSeconds: number;
 }
 
 export interface PriceRuleSet {

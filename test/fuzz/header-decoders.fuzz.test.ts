@@ -15,7 +15,8 @@ const PAY_TO = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 const compiled = compilePriceRules({ rules: [{ id: "r", path: "/paid", price: "$0.01", accepts: [{ network: "eip155:84532" }], payTo: PAY_TO }] }, schemes);
 if (!compiled.ok) throw new Error(compiled.problems.join("\n"));
 const rule = compiled.ruleSet.rules[0]!;
-const offer = rule.accepts[0]!;
+const accepts = rule.staticAccepts!;
+const offer = accepts[0]!;
 const now = Math.floor(Date.now() / 1000);
 
 const validAuthorization = {
@@ -69,7 +70,7 @@ describe("PAYMENT-SIGNATURE decoding under fuzz", () => {
       fc.property(headerLike, (header) => {
         let decision;
         try {
-          decision = decidePayment({ rule, challenge: (error) => buildChallenge(rule, "https://g/paid", error), paymentHeader: header, schemes, nowSeconds: now });
+          decision = decidePayment({ accepts, challenge: (error) => buildChallenge(rule, accepts, "https://g/paid", error), paymentHeader: header, schemes, nowSeconds: now });
         } catch (error) {
           expect(error).toBeInstanceOf(GatewayFailure);
           expect(["payment_malformed", "header_too_large"]).toContain((error as GatewayFailure).error.kind);

@@ -40,7 +40,7 @@ describe("compilePriceRules", () => {
       id: "r",
       methods: "*",
       mimeType: "application/json",
-      accepts: [
+      staticAccepts: [
         {
           scheme: "exact",
           network: "eip155:8453",
@@ -67,7 +67,7 @@ describe("compilePriceRules", () => {
       },
       schemes,
     );
-    expect(compiled.ok && compiled.ruleSet.rules[0]!.accepts).toMatchObject([
+    expect(compiled.ok && compiled.ruleSet.rules[0]!.staticAccepts).toMatchObject([
       { network: "eip155:31337", asset: LOCAL_TOKEN, amount: "2500", extra: { name: "USD Coin", version: "2" } },
       { network: "eip155:8453", amount: "7", payTo: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" },
     ]);

@@ -1,0 +1,110 @@
+// Prices one request of a priced route: the offers its 402 shows and its payment is checked against. Rules
+// that depend on nothing in the request use the offers computed at load time; the others derive the price
+// (dynamic pricing, quote callback) and the payee (tenant table, quote) from this request.
+import type { Env, GatewayConfig } from "../env.js";
+import { GatewayFailure } from "../errors.js";
+import { computeDynamicPrice, type PricingInput } from "../pricing/dynamic-price.js";
+import type { PriceRule } from "../pricing/price-rule.js";
+import { fetchQuote, type QuoteReply } from "../pricing/quote-client.js";
+import { resolveOffers, type RequestPrice } from "../pricing/resolve-offers.js";
+import { loadTenantTable, tenantOf, tenantPayTo } from "../pricing/tenant-payto.js";
+import { parseUsd } from "../pricing/usd.js";
+import { readBodyUpTo } from "../proxy/read-body.js";
+import type { PaymentRequirements } from "../x402/schemas.js";
+
+export interface PricedRequest {
+  /** The request, with its body buffered when pricing had to read it. */
+  request: Request;
+  accepts: PaymentRequirements[];
+}
+
+export interface PriceRequestOptions {
+  rule: PriceRule;
+  request: Request;
+  params: Record<string, string>;
+  env: Env;
+  config: GatewayConfig;
+  fetch: typeof fetch;
+  nowMs: number;
+}
+
+export async function priceRequest(options: PriceRequestOptions): Promise<PricedRequest> {
+  const { rule, config } = options;
+  let { request } = options;
+  if (rule.staticAccepts) return { request, accepts: rule.staticAccepts };
+
+  let body: Uint8Array | null = null;
+  if (rule.needsBody && request.body) {
+    body = await readBodyUpTo(request.body, config.MAX_PAID_BODY_BYTES);
+    if (body === null) throw new GatewayFailure({ kind: "body_too_large", limitBytes: config.MAX_PAID_BODY_BYTES });
+    request = new Request(request, { body });
+  }
+  const url = new URL(request.url);
+  const quote = rule.quote
+    ? await fetchQuote(rule.quote, { ruleId: rule.id, method: request.method, url, headers: request.headers, body }, options.fetch, options.nowMs)
+    : undefined;
+
+  const price = quotedPrice(quote) ?? ruleOwnPrice(rule, { url, headers: request.headers, params: options.params, body });
+  const quotedPayTo = quote?.payTo;
+  let tenantPayToFor: ((network: string) => string | undefined) | undefined;
+  if (rule.payTo.kind === "tenant" && typeof quotedPayTo !== "string") {
+    const { route } = rule.payTo;
+    const table = await loadTenantTable(options.env.PRICE_RULES, route.table, config.PRICE_RULES_CACHE_TTL_SECONDS, options.nowMs);
+    tenantPayToFor = tenantPayTo(table, route, tenantOf(route, { url, headers: request.headers, params: options.params }));
+  }
+  const payToFor = (network: string): string | undefined => {
+    if (typeof quotedPayTo === "string") return quotedPayTo;
+    return quotedPayTo?.[network] ?? quotedPayTo?.[network.split(":")[0]!] ?? tenantPayToFor?.(network);
+  };
+
+  const resolved = resolveOffers(rule, { price, payToFor });
+  if (!resolved.ok) {
+    // Blame what supplied the terms: the quote service for its own answer, otherwise the configuration.
+    if (quote && (quote.price !== undefined || quotedPayTo !== undefined)) throw new GatewayFailure({ kind: "quote_failed", detail: `rule ${rule.id}: ${resolved.reason}` });
+    throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id}: ${resolved.reason}` });
+  }
+  return { request, accepts: resolved.accepts };
+}
+
+function quotedPrice(quote: QuoteReply | undefined): RequestPrice | undefined {
+  if (quote?.price === undefined) return undefined;
+  if (typeof quote.price === "string") return { kind: "usd", attodollars: parseUsd(quote.price), exact: false };
+  return { kind: "atomic", ...quote.price };
+}
+
+interface InputSource {
+  url: URL;
+  headers: Headers;
+  params: Record<string, string>;
+  body: Uint8Array | null;
+}
+
+function ruleOwnPrice(rule: PriceRule, source: InputSource): RequestPrice {
+  const { price } = rule;
+  if (price.kind === "usd") return { ...price, exact: true };
+  if (price.kind !== "dynamic") return price;
+  const computed = computeDynamicPrice(price.pricing, readInput(price.pricing.input, source));
+  if (!computed.ok) throw new GatewayFailure({ kind: "pricing_input_invalid", reason: computed.reason });
+  // Per-unit prices can fall between atomic units: round up, never undercharge.
+  return { kind: "usd", attodollars: computed.attodollars, exact: false };
+}
+
+function readInput(input: PricingInput, source: InputSource): string | undefined {
+  if ("query" in input) return source.url.searchParams.get(input.query) ?? undefined;
+  if ("header" in input) return source.headers.get(input.header)?.trim() || undefined;
+  if ("param" in input) return source.params[input.param];
+  if ("bodyBytes" in input) return String(source.body?.length ?? 0);
+  if (!source.body || source.body.length === 0) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(source.body));
+  } catch {
+    throw new GatewayFailure({ kind: "pricing_input_invalid", reason: "the body is not JSON" });
+  }
+  for (const key of input.json.split(".")) {
+    value = typeof value === "object" && value !== null && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return undefined;
+}
