@@ -73,11 +73,39 @@ describe("compilePriceRules", () => {
     ]);
   });
 
+  it("offers one USD price on many networks, converted per asset", () => {
+    const TOKEN18 = "0x0000000000000000000000000000000000000018";
+    const compiled = compilePriceRules(
+      {
+        assets: [{ network: "eip155:10", address: TOKEN18, decimals: 18, name: "Dollar18", version: "1" }],
+        rules: [
+          rule({
+            price: "$0.25",
+            accepts: ["eip155:8453", "eip155:84532", "eip155:137", "eip155:80002", "eip155:43114", "eip155:43113", "eip155:42161", "eip155:1", "eip155:10"].map((network) => ({ network })),
+          }),
+        ],
+      },
+      schemes,
+    );
+    if (!compiled.ok) throw new Error(compiled.problems.join("\n"));
+    expect(compiled.ruleSet.rules[0]!.staticAccepts!.map((o) => [o.network, o.amount, o.extra?.name])).toEqual([
+      ["eip155:8453", "250000", "USD Coin"],
+      ["eip155:84532", "250000", "USDC"],
+      ["eip155:137", "250000", "USD Coin"],
+      ["eip155:80002", "250000", "USDC"],
+      ["eip155:43114", "250000", "USD Coin"],
+      ["eip155:43113", "250000", "USD Coin"],
+      ["eip155:42161", "250000", "USD Coin"],
+      ["eip155:1", "250000", "USD Coin"],
+      ["eip155:10", "250000000000000000", "Dollar18"],
+    ]);
+  });
+
   it("reports every problem at once", () => {
     const problems = problemsOf({
       rules: [
         rule({ id: "a", path: "no-slash" }),
-        rule({ id: "b", path: "/b", accepts: [{ network: "eip155:1" }] }),
+        rule({ id: "b", path: "/b", accepts: [{ network: "eip155:999999" }] }),
         rule({ id: "c", path: "/c", payTo: "not-an-address" }),
         rule({ id: "d", path: "/d", price: "$0.0000001" }),
         rule({ id: "e", path: "/e", accepts: [{ network: "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp" }] }),
@@ -87,7 +115,7 @@ describe("compilePriceRules", () => {
     });
     expect(problems).toEqual([
       "rules[0] (a).path: must start with /",
-      "rules[1] (b).accepts[0]: no asset given and no default asset known for eip155:1",
+      "rules[1] (b).accepts[0]: no asset given and no default asset known for eip155:999999",
       'rules[2] (c).accepts[0]: payTo: "not-an-address" is not an EVM address',
       "rules[3] (d).accepts[0]: price $0.0000001 is finer than the asset's 6 decimals",
       'rules[4] (e).accepts[0]: no scheme plugin for "exact" on solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp',
