@@ -51,8 +51,8 @@ const EnvVarsSchema = z.object({
   SESSION_TOKEN_AUDIENCE: z.string().min(1).max(512).optional(),
   /** Default 300. How long a SIWX challenge (its nonce) stays usable, and how old a proof's issuedAt may be. */
   SIWX_MAX_AGE_SECONDS: SecondsUpTo(3600).default(300),
-  /** JSON `{ "eip155:8453": "https://rpc…" }`: where smart-wallet (EIP-1271/6492) sign-ins are checked. */
-  SIWX_RPC_URLS: z
+  /** JSON `{ "eip155:8453": "https://rpc…" }`: smart-wallet (EIP-1271/6492) sign-ins, and contract-or-not checks of payers. */
+  RPC_URLS: z
     .string()
     .transform((value, ctx) => {
       try {

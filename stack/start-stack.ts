@@ -104,7 +104,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       ORIGIN_URL: originUrl,
       FACILITATOR_URL: facilitatorUrl,
       SESSION_KEYS: DEV_SESSION_KEYS,
-      SIWX_RPC_URLS: JSON.stringify({ [NETWORK]: chain.rpcUrl }),
+      RPC_URLS: JSON.stringify({ [NETWORK]: chain.rpcUrl }),
       ...(options.facilitatorAuthToken ? { FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken } : {}),
       ...options.gatewayVars,
     };

@@ -3,7 +3,7 @@ import { GatewayFailure } from "../errors.js";
 import { buildPaymentIdentifierExtension, PAYMENT_IDENTIFIER } from "../idempotency/payment-identifier.js";
 import { sameAddress } from "../pricing/assets.js";
 import type { PriceRule } from "../pricing/price-rule.js";
-import type { CheckedPayment, SchemePlugin } from "../schemes/scheme-plugin.js";
+import type { CheckContext, CheckedPayment, SchemePlugin } from "../schemes/scheme-plugin.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { buildPaymentRequired } from "../x402/challenge.js";
 import { decodePaymentSignatureHeader, MAX_PAYMENT_HEADER_CHARS, PAYMENT_SIGNATURE } from "../x402/headers.js";
@@ -20,7 +20,7 @@ export interface DecideOptions {
   challenge: (error: string) => PaymentRequired;
   paymentHeader: string | null;
   schemes: SchemeRegistry;
-  nowSeconds: number;
+  check: CheckContext;
 }
 
 export function buildChallenge(rule: PriceRule, accepts: PaymentRequirements[], resourceUrl: string, error: string, extensions: Record<string, unknown> = {}): PaymentRequired {
@@ -34,7 +34,7 @@ export function buildChallenge(rule: PriceRule, accepts: PaymentRequirements[], 
   });
 }
 
-export function decidePayment(options: DecideOptions): PaymentDecision {
+export async function decidePayment(options: DecideOptions): Promise<PaymentDecision> {
   const challenge = (error: string): PaymentDecision => ({ kind: "challenge", paymentRequired: options.challenge(error) });
 
   if (options.paymentHeader === null) return challenge(`${PAYMENT_SIGNATURE} header is required`);
@@ -50,7 +50,7 @@ export function decidePayment(options: DecideOptions): PaymentDecision {
   if (typeof offered === "string") return challenge(offered);
   const plugin = options.schemes.find(offered.scheme, offered.network);
   if (!plugin) return challenge("unsupported_scheme");
-  const checked = plugin.checkPayload(payload, offered, options.nowSeconds);
+  const checked = await plugin.checkPayload(payload, offered, options.check);
   if (!checked.ok) return challenge(checked.reason);
   return { kind: "verify", payload, requirements: offered, checked: checked.value, plugin };
 }

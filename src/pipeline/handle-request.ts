@@ -18,6 +18,7 @@ import { PAYMENT_RESPONSE, PAYMENT_SIGNATURE } from "../x402/headers.js";
 import { beginIdentifiedPayment } from "../idempotency/identified-payment.js";
 import { X402_VERSION } from "../x402/schemas.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
+import { buildCheckContext } from "./check-context.js";
 import { priceRequest } from "./price-request.js";
 import { authenticateSession, grantSession, openSession, serveSession, siwxChallengeExtension } from "./session-request.js";
 import type { ScopedRequest } from "../sessions/session-terms.js";
@@ -101,7 +102,7 @@ async function handlePricedRequest(
   const { accepts } = priced;
   const challenge = (reason: string) => buildChallenge(rule, accepts, resourceUrl, reason, session && siwxChallengeExtension(session, deps.nowMs()));
   if (sessionRefusal) return paymentRequiredResponse(challenge(sessionRefusal));
-  const decision = decidePayment({ accepts, challenge, paymentHeader, schemes: deps.schemes, nowSeconds: Math.floor(deps.nowMs() / 1000) });
+  const decision = await decidePayment({ accepts, challenge, paymentHeader, schemes: deps.schemes, check: buildCheckContext(config, deps.nowMs()) });
   if (decision.kind === "challenge") return paymentRequiredResponse(decision.paymentRequired);
   // A body of unknown length is sized here, before any payment work, so an oversized upload is never half-sent.
   if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);

@@ -1,7 +1,8 @@
 // `exact` on EVM networks with an EIP-3009 `transferWithAuthorization` payload (specs/schemes/exact/scheme_exact_evm.md).
-import { getAddress, isAddress } from "viem";
+import { getAddress, isAddress, isAddressEqual, recoverTypedDataAddress, size, type Hex } from "viem";
 import { z } from "zod";
-import type { SchemePlugin } from "./scheme-plugin.js";
+import type { PaymentRequirements } from "../x402/schemas.js";
+import type { CheckContext, SchemePlugin } from "./scheme-plugin.js";
 
 /** The facilitator refuses authorizations expiring sooner than this; refusing them here saves its round trip. */
 const VALID_BEFORE_MARGIN_SECONDS = 6;
@@ -38,7 +39,8 @@ export const exactEvmScheme: SchemePlugin = {
     return { ok: true, value: { ...configured, name, version } };
   },
 
-  checkPayload(payload, requirements, nowSeconds) {
+  async checkPayload(payload, requirements, context) {
+    const { nowSeconds } = context;
     const parsed = Eip3009PayloadSchema.safeParse(payload.payload);
     if (!parsed.success) return { ok: false, reason: "invalid_payload" };
     const { authorization } = parsed.data;
@@ -55,6 +57,7 @@ export const exactEvmScheme: SchemePlugin = {
       return { ok: false, reason: "invalid_exact_evm_payload_authorization_valid_before" };
     }
     const payer = getAddress(authorization.from);
+    if (!(await signatureMayBeValid(parsed.data, requirements, context))) return { ok: false, reason: "invalid_exact_evm_payload_signature" };
     return {
       ok: true,
       value: {
@@ -65,3 +68,49 @@ export const exactEvmScheme: SchemePlugin = {
     };
   },
 };
+
+const TRANSFER_WITH_AUTHORIZATION = [
+  { name: "from", type: "address" },
+  { name: "to", type: "address" },
+  { name: "value", type: "uint256" },
+  { name: "validAfter", type: "uint256" },
+  { name: "validBefore", type: "uint256" },
+  { name: "nonce", type: "bytes32" },
+] as const;
+
+/**
+ * Recovers the EIP-712 signer locally. A match is an EOA's valid signature. A mismatch is a forgery unless the
+ * payer is a contract wallet (EIP-1271: its owner key signs, so the recovered key differs); asked on chain when
+ * an RPC is configured, otherwise left to the facilitator. Longer signatures (EIP-6492 wrappers) likewise.
+ */
+async function signatureMayBeValid(payload: z.infer<typeof Eip3009PayloadSchema>, requirements: PaymentRequirements, context: CheckContext): Promise<boolean> {
+  const { authorization } = payload;
+  const signature = payload.signature as Hex;
+  if (size(signature) === 65) {
+    try {
+      const signer = await recoverTypedDataAddress({
+        domain: {
+          name: String(requirements.extra?.name),
+          version: String(requirements.extra?.version),
+          chainId: Number(requirements.network.split(":")[1]),
+          verifyingContract: requirements.asset as Hex,
+        },
+        types: { TransferWithAuthorization: TRANSFER_WITH_AUTHORIZATION },
+        primaryType: "TransferWithAuthorization",
+        message: {
+          from: authorization.from as Hex,
+          to: authorization.to as Hex,
+          value: BigInt(authorization.value),
+          validAfter: BigInt(authorization.validAfter),
+          validBefore: BigInt(authorization.validBefore),
+          nonce: authorization.nonce as Hex,
+        },
+        signature,
+      });
+      if (isAddressEqual(signer, authorization.from as Hex)) return true;
+    } catch {
+      // Not a recoverable ECDSA signature: only a contract wallet could accept it.
+    }
+  }
+  return (await context.isContract(requirements.network, authorization.from)) !== false;
+}

@@ -13,6 +13,13 @@ export interface CheckedPayment {
   expiresAtSeconds: number;
 }
 
+/** What a local check may ask the outside world; answers are best effort (undefined: unknown). */
+export interface CheckContext {
+  nowSeconds: number;
+  /** Whether an address holds code on `network` (a contract wallet), when an RPC is configured for it. */
+  isContract(network: string, address: string): Promise<boolean | undefined>;
+}
+
 export interface SchemePlugin {
   scheme: string;
   /** CAIP-2 namespace served, e.g. `eip155`. */
@@ -25,7 +32,7 @@ export interface SchemePlugin {
    * Cheap checks before any facilitator round trip. `requirements` is the offer the payload was matched to.
    * A failure reason is an x402 error string the client sees in the 402.
    */
-  checkPayload(payload: PaymentPayload, requirements: PaymentRequirements, nowSeconds: number): PluginResult<CheckedPayment>;
+  checkPayload(payload: PaymentPayload, requirements: PaymentRequirements, context: CheckContext): PluginResult<CheckedPayment> | Promise<PluginResult<CheckedPayment>>;
 }
 
 export class SchemeRegistry {

@@ -69,6 +69,19 @@ describe("paying through the gateway on a local chain", () => {
     expect(await stack.originCalls("/api/weather/oslo")).toBe(originBefore);
   });
 
+  it("refuses a payment signed by another key than its payer's before any facilitator call (payer checked on chain)", async () => {
+    const stranger = privateKeyToAccount(generatePrivateKey());
+    // Claims PAYER's funds, signs with another key.
+    const impostor = { ...stranger, address: PAYER.address } as unknown as typeof PAYER;
+    const forgedPay = createPayingFetch(impostor, { network: stack.info.network, address: stack.info.token.address });
+    const [statsBefore, payerBefore] = await Promise.all([stack.facilitatorStats(), stack.balance(PAYER.address)]);
+    const response = await forgedPay(`${stack.info.gateway}/api/weather/paris`);
+    expect(response.status).toBe(402);
+    expect(decodePaymentRequiredHeader(response.headers.get("PAYMENT-REQUIRED")!).error).toBe("invalid_exact_evm_payload_signature");
+    expect((await stack.facilitatorStats()).verify).toBe(statsBefore.verify);
+    expect(await stack.balance(PAYER.address)).toBe(payerBefore);
+  });
+
   it("does not sell a second response for a replayed PAYMENT-SIGNATURE", async () => {
     const sent: string[] = [];
     const client = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, recordingFetch(sent));

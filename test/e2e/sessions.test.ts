@@ -113,7 +113,7 @@ describe("a session bought with one on-chain payment", () => {
 });
 
 describe("smart-wallet (EIP-1271 / EIP-6492) sessions", () => {
-  it("pays from a contract wallet and signs in with a signature checked on chain through SIWX_RPC_URLS", async () => {
+  it("pays from a contract wallet and signs in with a signature checked on chain through RPC_URLS", async () => {
     const owner = privateKeyToAccount(generatePrivateKey());
     const wallet: Address = await deploySmartWallet(stack.info.rpcUrl, stack.info.token.address, owner.address, 1_000_000n);
     // The wallet's signatures are its owner key's; the address is the contract's.

@@ -1,7 +1,9 @@
 // Invalid payments are refused before any facilitator round trip.
+import { env } from "cloudflare:workers";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import type { PaymentRequired } from "../../src/x402/schemas.js";
-import { buildHarness, buildPaymentPayload, challengeFor, decodeHeader, encodePayment, PAYER, payFor, type PaymentOverrides } from "../fixtures/builders.js";
+import { buildHarness, buildPaymentPayload, challengeFor, decodeHeader, encodePayment, newTestId, PAYER, payFor, type PaymentOverrides } from "../fixtures/builders.js";
 
 const now = BigInt(Math.floor(Date.now() / 1000));
 
@@ -68,5 +70,36 @@ describe("payment checks before the facilitator", () => {
     await payFor(harness, "/weather/paris", { accepted: { extra: { name: "Fake", version: "9" }, maxTimeoutSeconds: 99999 } });
     const [verify] = await harness.facilitatorCalls();
     expect(JSON.parse(verify!.body).paymentRequirements).toMatchObject({ extra: { name: "USDC", version: "2" }, maxTimeoutSeconds: 60 });
+  });
+});
+
+describe("EIP-712 signature recovered locally", () => {
+  const forged = { signer: privateKeyToAccount(generatePrivateKey()), from: PAYER.address };
+  const rpcVars = (kind: "eoa" | "contract", id = newTestId()) => ({ RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${id}/rpc/${kind}` }) });
+  const rpcCalls = async (id: string) => ((await (await fetch(`${env.TEST_ORIGIN_URL}/__calls/${id}`)).json()) as unknown[]).length;
+
+  it("refuses a signature by another key when the chain says the payer is a plain account: no facilitator call", async () => {
+    const id = newTestId();
+    const harness = await buildHarness({ vars: rpcVars("eoa", id) });
+    const { response } = await payFor(harness, "/weather/paris", forged);
+    expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe("invalid_exact_evm_payload_signature");
+    expect(await harness.facilitatorCalls()).toEqual([]);
+    expect(await rpcCalls(id)).toBe(1);
+  });
+
+  it("leaves it to the facilitator when the payer is a contract wallet, or when no RPC can tell", async () => {
+    for (const vars of [rpcVars("contract"), {}]) {
+      const harness = await buildHarness({ vars });
+      const { response } = await payFor(harness, "/weather/paris", forged);
+      expect(response.status).toBe(200);
+      expect((await harness.facilitatorCalls()).map((call) => call.path)).toEqual(["/verify", "/settle"]);
+    }
+  });
+
+  it("never asks the chain about a signature that recovers to the payer", async () => {
+    const id = newTestId();
+    const harness = await buildHarness({ vars: rpcVars("eoa", id) });
+    expect((await payFor(harness, "/weather/paris")).response.status).toBe(200);
+    expect(await rpcCalls(id)).toBe(0);
   });
 });

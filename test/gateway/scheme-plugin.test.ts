@@ -13,7 +13,7 @@ const voucherScheme: SchemePlugin = {
   namespace: "test",
   parseAddress: (address) => (/^T[0-9a-f]{8}$/.test(address) ? { ok: true, value: address } : { ok: false, reason: `"${address}" is not a test address` }),
   buildExtra: (asset, configured) => ({ ok: true, value: { ...configured, issuer: "test-issuer", symbol: asset?.symbol } }),
-  checkPayload(payload, requirements, nowSeconds) {
+  checkPayload(payload, requirements, { nowSeconds }) {
     const voucher = payload.payload as { code?: unknown; holder?: unknown; amount?: unknown; expires?: unknown };
     if (typeof voucher.code !== "string" || !/^V-[0-9]{6}$/.test(voucher.code)) return { ok: false, reason: "invalid_voucher_code" };
     if (voucher.amount !== requirements.amount) return { ok: false, reason: "invalid_voucher_amount" };

@@ -72,7 +72,7 @@ describe("SIGN-IN-WITH-X proofs that are refused", () => {
 
   it("a smart-wallet signature whose chain RPC is down: 502, never served", async () => {
     const { env } = await import("cloudflare:workers");
-    const rpcDown = await buildHarness({ rules: [buildSessionRule()], vars: { SIWX_RPC_URLS: JSON.stringify({ "eip155:84532": env.TEST_DEAD_URL }) } });
+    const rpcDown = await buildHarness({ rules: [buildSessionRule()], vars: { RPC_URLS: JSON.stringify({ "eip155:84532": env.TEST_DEAD_URL }) } });
     const { info, supportedChains } = await siwxChallengeFor(rpcDown, PATH);
     const proof = { ...info, chainId: supportedChains[0]!.chainId, type: "eip191", address: wallet.address, signature: "0x" } as SiwxProof;
     const response = await rpcDown.fetch(PATH, { headers: { "SIGN-IN-WITH-X": await signProof(proof, freshWallet()) } });
