@@ -2,6 +2,7 @@
 // Wire bodies carry a stable code and a safe message; internal detail goes to the log only.
 import { encodePaymentRequiredHeader, encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_REQUIRED, PAYMENT_RESPONSE } from "./x402/headers.js";
 import type { PaymentRequired, SettleResponse } from "./x402/schemas.js";
+import { toV1PaymentRequired } from "./x402/v1.js";
 
 export type GatewayError =
   /** Env vars or the KV price rules are invalid; priced routes fail closed. */
@@ -61,8 +62,13 @@ function problem(status: number, error: string, message: string): Response {
   return jsonResponse(status, { error, message });
 }
 
+/**
+ * V2 clients read the header; V1 clients read the body. So the body is the V1 form whenever an offer is on a
+ * network V1 names, and a copy of the header otherwise (docs/x402.md "V1 clients").
+ */
 export function paymentRequiredResponse(paymentRequired: PaymentRequired, extraHeaders: Record<string, string> = {}): Response {
-  return jsonResponse(402, paymentRequired, { [PAYMENT_REQUIRED]: encodePaymentRequiredHeader(paymentRequired), ...extraHeaders });
+  const body = toV1PaymentRequired(paymentRequired) ?? paymentRequired;
+  return jsonResponse(402, body, { [PAYMENT_REQUIRED]: encodePaymentRequiredHeader(paymentRequired), ...extraHeaders });
 }
 
 export function toHttpResponse(error: GatewayError): Response {

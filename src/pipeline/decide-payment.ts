@@ -6,12 +6,21 @@ import type { PriceRule } from "../pricing/price-rule.js";
 import type { CheckContext, CheckedPayment, SchemePlugin } from "../schemes/scheme-plugin.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { buildPaymentRequired } from "../x402/challenge.js";
-import { decodePaymentSignatureHeader, MAX_PAYMENT_HEADER_CHARS, PAYMENT_SIGNATURE } from "../x402/headers.js";
+import { decodePaymentSignatureHeader, MAX_PAYMENT_HEADER_CHARS, PAYMENT_SIGNATURE, X_PAYMENT } from "../x402/headers.js";
+import { caip2FromV1, decodeXPaymentHeader, MAX_X_PAYMENT_CHARS, toV1Requirements, type PaymentPayloadV1, type PaymentRequirementsV1 } from "../x402/v1.js";
 import { X402_VERSION, type PaymentPayload, type PaymentRequired, type PaymentRequirements } from "../x402/schemas.js";
 
 export type PaymentDecision =
   | { kind: "challenge"; paymentRequired: PaymentRequired }
-  | { kind: "verify"; payload: PaymentPayload; requirements: PaymentRequirements; checked: CheckedPayment; plugin: SchemePlugin };
+  | {
+      kind: "verify";
+      payload: PaymentPayload;
+      requirements: PaymentRequirements;
+      checked: CheckedPayment;
+      plugin: SchemePlugin;
+      /** Set when the client paid in V1 (`X-PAYMENT`): the facilitator is spoken to in V1 too. */
+      v1?: { payload: PaymentPayloadV1; requirements: PaymentRequirementsV1 };
+    };
 
 export interface DecideOptions {
   /** The offers made for this very request (pipeline/price-request.ts). */
@@ -19,6 +28,9 @@ export interface DecideOptions {
   /** Builds this request's 402 (handle-request.ts: with its sign-in-with-x challenge, if any). */
   challenge: (error: string) => PaymentRequired;
   paymentHeader: string | null;
+  /** The V1 `X-PAYMENT` header; looked at only without a V2 payment. */
+  v1Header: string | null;
+  resource: PaymentRequired["resource"];
   schemes: SchemeRegistry;
   check: CheckContext;
 }
@@ -37,6 +49,7 @@ export function buildChallenge(rule: PriceRule, accepts: PaymentRequirements[], 
 export async function decidePayment(options: DecideOptions): Promise<PaymentDecision> {
   const challenge = (error: string): PaymentDecision => ({ kind: "challenge", paymentRequired: options.challenge(error) });
 
+  if (options.paymentHeader === null && options.v1Header !== null) return decideV1Payment(options, options.v1Header, challenge);
   if (options.paymentHeader === null) return challenge(`${PAYMENT_SIGNATURE} header is required`);
   if (options.paymentHeader.length > MAX_PAYMENT_HEADER_CHARS) {
     throw new GatewayFailure({ kind: "header_too_large", header: PAYMENT_SIGNATURE });
@@ -53,6 +66,34 @@ export async function decidePayment(options: DecideOptions): Promise<PaymentDeci
   const checked = await plugin.checkPayload(payload, offered, options.check);
   if (!checked.ok) return challenge(checked.reason);
   return { kind: "verify", payload, requirements: offered, checked: checked.value, plugin };
+}
+
+/**
+ * V1 payloads name only scheme and network (no echoed offer): each offer on that network is tried with the
+ * scheme's own checks, which pin recipient and amount; the first that passes is the one paid.
+ */
+async function decideV1Payment(options: DecideOptions, header: string, challenge: (error: string) => PaymentDecision): Promise<PaymentDecision> {
+  if (header.length > MAX_X_PAYMENT_CHARS) throw new GatewayFailure({ kind: "header_too_large", header: X_PAYMENT });
+  const decoded = decodeXPaymentHeader(header);
+  if (!decoded.ok) throw new GatewayFailure({ kind: "payment_malformed", reason: decoded.reason });
+  const v1Payload = decoded.value;
+  if (v1Payload.x402Version !== 1) return challenge("invalid_x402_version");
+  const sameScheme = options.accepts.filter((offer) => offer.scheme === v1Payload.scheme);
+  if (sameScheme.length === 0) return challenge("unsupported_scheme");
+  const network = caip2FromV1(v1Payload.network);
+  const candidates = sameScheme.filter((offer) => offer.network === network);
+  if (candidates.length === 0) return challenge("invalid_network");
+  let firstFailure: string | undefined;
+  for (const offer of candidates) {
+    const plugin = options.schemes.find(offer.scheme, offer.network);
+    const v1Requirements = toV1Requirements(offer, options.resource);
+    if (!plugin || !v1Requirements) continue;
+    const payload: PaymentPayload = { x402Version: 1, accepted: offer, payload: v1Payload.payload };
+    const checked = await plugin.checkPayload(payload, offer, options.check);
+    if (checked.ok) return { kind: "verify", payload, requirements: offer, checked: checked.value, plugin, v1: { payload: v1Payload, requirements: v1Requirements } };
+    firstFailure ??= checked.reason;
+  }
+  return challenge(firstFailure ?? "unsupported_scheme");
 }
 
 /** The offer the client's `accepted` echoes, compared on the fields that decide who gets paid how much. */

@@ -14,9 +14,10 @@ import { forwardToOrigin } from "../proxy/forward-to-origin.js";
 import { readBodyUpTo } from "../proxy/read-body.js";
 import { claimPayment } from "../payment-record/claim-payment.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
-import { PAYMENT_RESPONSE, PAYMENT_SIGNATURE } from "../x402/headers.js";
+import { encodePaymentResponseHeader, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE } from "../x402/headers.js";
+import { caip2FromV1, toV1SettleResponse } from "../x402/v1.js";
 import { beginIdentifiedPayment } from "../idempotency/identified-payment.js";
-import { X402_VERSION } from "../x402/schemas.js";
+import { X402_VERSION, type FacilitatorRequest } from "../x402/schemas.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
 import { buildCheckContext } from "./check-context.js";
 import { priceRequest } from "./price-request.js";
@@ -102,7 +103,15 @@ async function handlePricedRequest(
   const { accepts } = priced;
   const challenge = (reason: string) => buildChallenge(rule, accepts, resourceUrl, reason, session && siwxChallengeExtension(session, deps.nowMs()));
   if (sessionRefusal) return paymentRequiredResponse(challenge(sessionRefusal));
-  const decision = await decidePayment({ accepts, challenge, paymentHeader, schemes: deps.schemes, check: buildCheckContext(config, deps.nowMs()) });
+  const decision = await decidePayment({
+    accepts,
+    challenge,
+    paymentHeader,
+    v1Header: request.headers.get(X_PAYMENT),
+    resource: { url: resourceUrl, description: rule.description, mimeType: rule.mimeType },
+    schemes: deps.schemes,
+    check: buildCheckContext(config, deps.nowMs()),
+  });
   if (decision.kind === "challenge") return paymentRequiredResponse(decision.paymentRequired);
   // A body of unknown length is sized here, before any payment work, so an oversized upload is never half-sent.
   if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
@@ -114,7 +123,9 @@ async function handlePricedRequest(
     settleTimeoutMs: config.FACILITATOR_SETTLE_TIMEOUT_MS,
     authToken: config.FACILITATOR_AUTH_TOKEN,
   });
-  const facilitatorRequest = { x402Version: X402_VERSION, paymentPayload: decision.payload, paymentRequirements: decision.requirements };
+  const facilitatorRequest: FacilitatorRequest = decision.v1
+    ? { x402Version: 1, paymentPayload: decision.v1.payload, paymentRequirements: { ...decision.v1.requirements } }
+    : { x402Version: X402_VERSION, paymentPayload: decision.payload, paymentRequirements: decision.requirements };
 
   const leaseMs = config.FACILITATOR_VERIFY_TIMEOUT_MS + config.ORIGIN_TIMEOUT_MS + config.FACILITATOR_SETTLE_TIMEOUT_MS + LEASE_MARGIN_MS;
   const begun = await beginIdentifiedPayment({
@@ -185,11 +196,19 @@ async function handlePricedRequest(
     ledger,
     timer,
     verifyMs,
-    settle: () => facilitator.settle(facilitatorRequest),
+    settle: async () => {
+      const settled = await facilitator.settle(facilitatorRequest);
+      // A V1 facilitator names the network the V1 way; inside (ledger, PAYMENT-RESPONSE) it is CAIP-2.
+      return decision.v1 ? { ...settled, network: caip2FromV1(settled.network) ?? settled.network } : settled;
+    },
     forward: () => forward(request, config, rule.origin, deps),
     challenge,
     identified,
-    afterSettle: async () => (session ? grantSession(session, { network: requirements.network, address: entry.payer }, decision.checked.paymentKey, deps.nowMs()) : {}),
+    afterSettle: async (settled) => ({
+      // V1 clients read their receipt from X-PAYMENT-RESPONSE, with the network under its V1 name.
+      ...(decision.v1 ? { [X_PAYMENT_RESPONSE]: encodePaymentResponseHeader(toV1SettleResponse(settled)) } : {}),
+      ...(session ? await grantSession(session, { network: requirements.network, address: entry.payer }, decision.checked.paymentKey, deps.nowMs()) : {}),
+    }),
   };
   return rule.settlement === "before-origin" ? settleThenForward(paid) : forwardThenSettle(paid);
 }

@@ -69,9 +69,7 @@ export const SettleResponseSchema = z.object({
 });
 export type SettleResponse = z.infer<typeof SettleResponseSchema>;
 
-/** Request body of the facilitator's `POST /verify` and `POST /settle`. */
-export interface FacilitatorRequest {
-  x402Version: number;
-  paymentPayload: PaymentPayload;
-  paymentRequirements: PaymentRequirements;
-}
+/** Request body of the facilitator's `POST /verify` and `POST /settle`, in V2 or (for V1 clients) V1 shapes. */
+export type FacilitatorRequest =
+  | { x402Version: 2; paymentPayload: PaymentPayload; paymentRequirements: PaymentRequirements }
+  | { x402Version: 1; paymentPayload: Record<string, unknown>; paymentRequirements: Record<string, unknown> };

@@ -28,8 +28,9 @@ export async function startStackFixture(options: StackOptions = {}): Promise<Sta
     async facilitatorStats() {
       return (await (await fetch(`${stack.info.facilitator}/__stats`)).json()) as { verify: number; settle: number; supported: number };
     },
-    async ledgerRows(where = "1 = 1", ...params) {
-      return (await bindings.env.LEDGER.prepare(`SELECT * FROM payments WHERE ${where}`).bind(...params).all()).results;
+    ledgerRows(where = "1 = 1", ...params) {
+      const read = async () => (await bindings.env.LEDGER.prepare(`SELECT * FROM payments WHERE ${where}`).bind(...params).all()).results;
+      return eventually(read, () => true, 2000);
     },
     async receiptStatus(hash) {
       return (await chain.getTransactionReceipt({ hash })).status;
@@ -41,13 +42,20 @@ export async function startStackFixture(options: StackOptions = {}): Promise<Sta
   };
 }
 
-/** Ledger writes run in waitUntil, after the response: poll briefly instead of sleeping blindly. */
+/**
+ * Ledger writes run in waitUntil, after the response: poll briefly instead of sleeping blindly.
+ * The test reads the gateway's SQLite files from a second process, so a read that races a write can fail
+ * with a transient D1 "internal error"; such a read is retried until the deadline like an unaccepted one.
+ */
 export async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!accept(value) && Date.now() < deadline) {
+  for (;;) {
+    try {
+      const value = await read();
+      if (accept(value) || Date.now() >= deadline) return value;
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+    }
     await new Promise((r) => setTimeout(r, 50));
-    value = await read();
   }
-  return value;
 }

@@ -8,6 +8,7 @@ import { compilePriceRules } from "../../src/pricing/compile-price-rules.js";
 import { buildDefaultSchemeRegistry } from "../../src/schemes/default-schemes.js";
 import { decodeSiwxHeader } from "../../src/siwx/siwx-proof.js";
 import { decodePaymentSignatureHeader, encodeBase64Json } from "../../src/x402/headers.js";
+import { decodeXPaymentHeader } from "../../src/x402/v1.js";
 
 const RUNS = 10_000;
 const schemes = buildDefaultSchemeRegistry();
@@ -72,7 +73,7 @@ describe("PAYMENT-SIGNATURE decoding under fuzz", () => {
       fc.asyncProperty(headerLike, async (header) => {
         let decision;
         try {
-          decision = await decidePayment({ accepts, challenge: (error) => buildChallenge(rule, accepts, "https://g/paid", error), paymentHeader: header, schemes, check });
+          decision = await decidePayment({ accepts, challenge: (error) => buildChallenge(rule, accepts, "https://g/paid", error), paymentHeader: header, v1Header: null, resource: { url: "https://g/paid" }, schemes, check });
         } catch (error) {
           expect(error).toBeInstanceOf(GatewayFailure);
           expect(["payment_malformed", "header_too_large"]).toContain((error as GatewayFailure).error.kind);
@@ -87,6 +88,71 @@ describe("PAYMENT-SIGNATURE decoding under fuzz", () => {
         }
       }),
       { numRuns: RUNS, seed: 4020 },
+    );
+  });
+});
+
+const validV1Payload = { x402Version: 1, scheme: "exact", network: "base-sepolia", payload: validPayload.payload };
+
+/** Any JSON, or the valid V1 payload with one field replaced by any JSON value. */
+const v1PayloadLike = fc.oneof(
+  fc.jsonValue(),
+  fc.record({ path: fc.constantFrom("x402Version", "scheme", "network", "payload", "payload.authorization", "payload.authorization.value", "payload.authorization.to", "payload.authorization.validBefore", "payload.signature"), value: fc.jsonValue() }).map(({ path, value }) => {
+    const copy = structuredClone(validV1Payload) as Record<string, unknown>;
+    const keys = path.split(".");
+    let target = copy;
+    for (const key of keys.slice(0, -1)) target = target[key] as Record<string, unknown>;
+    target[keys.at(-1)!] = value;
+    return copy;
+  }),
+);
+const v1HeaderLike = fc.oneof(
+  fc.string({ maxLength: 300 }),
+  fc.base64String({ maxLength: 400 }),
+  v1PayloadLike.map((value) => encodeBase64Json(value)),
+  v1PayloadLike.map((value) => encodeBase64Json(value).slice(0, -3)),
+);
+
+describe("X-PAYMENT (V1) decoding under fuzz", () => {
+  it("never throws, and only accepts objects of the V1 PaymentPayload shape", () => {
+    fc.assert(
+      fc.property(v1HeaderLike, (header) => {
+        const decoded = decodeXPaymentHeader(header);
+        if (decoded.ok) {
+          expect(typeof decoded.value.x402Version).toBe("number");
+          expect(typeof decoded.value.scheme).toBe("string");
+          expect(typeof decoded.value.network).toBe("string");
+          expect(typeof decoded.value.payload).toBe("object");
+        } else {
+          expect(decoded.reason.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: RUNS, seed: 1402 },
+    );
+  });
+
+  it("decides a challenge or a 400 for everything but a V1 payment that fits an offer exactly", async () => {
+    const check = { nowSeconds: now, isContract: async () => undefined };
+    await fc.assert(
+      fc.asyncProperty(v1HeaderLike, async (header) => {
+        let decision;
+        try {
+          decision = await decidePayment({ accepts, challenge: (error) => buildChallenge(rule, accepts, "https://g/paid", error), paymentHeader: null, v1Header: header, resource: { url: "https://g/paid" }, schemes, check });
+        } catch (error) {
+          expect(error).toBeInstanceOf(GatewayFailure);
+          expect(["payment_malformed", "header_too_large"]).toContain((error as GatewayFailure).error.kind);
+          return;
+        }
+        if (decision.kind === "verify") {
+          const authorization = decision.payload.payload.authorization as typeof validAuthorization;
+          expect(decision.requirements).toBe(offer);
+          expect(decision.v1?.requirements).toMatchObject({ network: "base-sepolia", maxAmountRequired: offer.amount, payTo: offer.payTo });
+          expect(authorization.to.toLowerCase()).toBe(PAY_TO.toLowerCase());
+          expect(BigInt(authorization.value)).toBe(BigInt(offer.amount));
+          expect(Number(authorization.validBefore)).toBeGreaterThan(now);
+        }
+      }),
+      { numRuns: RUNS, seed: 14020 },
     );
   });
 });

@@ -38,7 +38,7 @@ describe("facilitator failures", () => {
     const receipt = decodeHeader<SettleResponse>(response.headers.get("PAYMENT-RESPONSE"));
     expect(receipt).toMatchObject({ success: false, errorReason: "invalid_transaction_state" });
     const body = await response.json();
-    expect(body).toMatchObject({ x402Version: 2, error: "invalid_transaction_state" });
+    expect(body).toMatchObject({ x402Version: 1, error: "invalid_transaction_state" });
     expect(JSON.stringify(body)).not.toContain('"ok":true');
     expect(response.headers.get("set-cookie")).toBeNull();
     expect(await harness.originCalls()).toHaveLength(1);

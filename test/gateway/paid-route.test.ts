@@ -3,14 +3,32 @@ import type { PaymentRequired, SettleResponse } from "../../src/x402/schemas.js"
 import { BASE_SEPOLIA, BASE_SEPOLIA_USDC, buildHarness, decodeHeader, PAY_TO, PAYER, payFor } from "../fixtures/builders.js";
 
 describe("paid route", () => {
-  it("answers an unpaid request with a V2 challenge in header and body", async () => {
+  it("answers an unpaid request with a V2 challenge in the header and its V1 form in the body", async () => {
     const harness = await buildHarness();
     const response = await harness.fetch("/weather/paris?units=metric");
 
     expect(response.status).toBe(402);
     expect(response.headers.get("Cache-Control")).toBe("no-store");
     const challenge = decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED"));
-    expect(await response.json()).toEqual(challenge);
+    // V2 clients read the header; V1 clients (x402-fetch 1.x) read the body.
+    expect(await response.json()).toEqual({
+      x402Version: 1,
+      error: "PAYMENT-SIGNATURE header is required",
+      accepts: [
+        {
+          scheme: "exact",
+          network: "base-sepolia",
+          maxAmountRequired: "10000",
+          resource: "https://gateway.example/weather/paris?units=metric",
+          description: "Weather report",
+          mimeType: "application/json",
+          payTo: PAY_TO,
+          maxTimeoutSeconds: 60,
+          asset: BASE_SEPOLIA_USDC,
+          extra: { name: "USDC", version: "2" },
+        },
+      ],
+    });
     expect(challenge).toEqual({
       x402Version: 2,
       error: "PAYMENT-SIGNATURE header is required",
