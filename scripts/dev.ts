@@ -1,5 +1,6 @@
 // `npm run dev`: the whole local stack (chain + token, facilitator, demo origin, gateway under wrangler dev),
 // described in .dev/stack.json for `npm run pay`. Ctrl-C stops everything.
+// CHAIN_ID=84532 runs the chain under Base Sepolia's id so x402 V1 clients (which name networks) can pay too.
 import { startStack } from "../stack/start-stack.js";
 
 const stack = await startStack({
@@ -7,6 +8,7 @@ const stack = await startStack({
   persistDir: ".dev/wrangler-state",
   writeStackFile: true,
   echo: process.env.STACK_VERBOSE === "1",
+  ...(process.env.CHAIN_ID ? { chainId: Number(process.env.CHAIN_ID) } : {}),
 });
 const { info } = stack;
 console.log(`

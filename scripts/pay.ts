@@ -1,14 +1,16 @@
-// `npm run pay -- URL [--method POST --data TEXT]`: pays one request through the running stack
-// (.dev/stack.json, written by `npm run dev`) with the official @x402/fetch client.
+// `npm run pay -- URL [--method POST --data TEXT] [--v1]`: pays one request through the running stack
+// (.dev/stack.json, written by `npm run dev`) with the official @x402/fetch client, or with the V1 client
+// x402-fetch 1.x (`--v1`, needs a stack started with CHAIN_ID=84532).
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { privateKeyToAccount } from "viem/accounts";
+import { createSigner, wrapFetchWithPayment } from "x402-fetch";
 import { createPayingFetch, readBalance, readSettlement } from "../stack/pay.js";
 import type { StackInfo } from "../stack/start-stack.js";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { method: { type: "string", default: "GET" }, data: { type: "string" } },
+  options: { method: { type: "string", default: "GET" }, data: { type: "string" }, v1: { type: "boolean", default: false } },
 });
 let stack: StackInfo;
 try {
@@ -24,7 +26,10 @@ const format = (atomic: bigint) => `${(Number(atomic) / 10 ** stack.token.decima
 
 const before = await balance();
 const started = Date.now();
-const response = await createPayingFetch(account, { network: stack.network, address: stack.token.address })(url, {
+const payingFetch = values.v1
+  ? (wrapFetchWithPayment(fetch, await createSigner("base-sepolia", stack.payer.privateKey)) as typeof fetch)
+  : createPayingFetch(account, { network: stack.network, address: stack.token.address });
+const response = await payingFetch(url, {
   method: values.method,
   ...(values.data !== undefined ? { body: values.data, headers: { "content-type": "text/plain" } } : {}),
 });
@@ -39,3 +44,4 @@ if (response.headers.get("server-timing")) console.log(`server-timing: ${respons
 console.log(`settlement transaction: ${settlement?.success ? settlement.transaction : `none${settlement ? ` (${settlement.errorReason})` : ""}`}`);
 console.log(`payer ${account.address}: ${format(before)} → ${format(after)} (${format(after - before)})`);
 process.exit(response.ok ? 0 : 1);
+

@@ -6,6 +6,7 @@ import { compileContracts, type CompiledContract } from "./compile-contracts.js"
 import { DEPLOYER } from "./accounts.js";
 import { startProcess, type ManagedProcess } from "./process.js";
 
+/** Anvil's own id, which no public chain uses; a stack may run under another id (e.g. 84532 for V1 clients). */
 export const CHAIN_ID = 31337;
 export const NETWORK = `eip155:${CHAIN_ID}`;
 /** Where public chains have Multicall3; the x402 facilitator reads through it. */
@@ -21,9 +22,9 @@ export function anvilBinary(): string {
   return join(dirname(pkg), "bin", "anvil");
 }
 
-export function localChain(rpcUrl: string): Chain {
+export function localChain(rpcUrl: string, chainId = CHAIN_ID): Chain {
   return defineChain({
-    id: CHAIN_ID,
+    id: chainId,
     name: "Local anvil",
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
@@ -31,11 +32,11 @@ export function localChain(rpcUrl: string): Chain {
 }
 
 /** Port 0: anvil binds a free port itself and prints it, so parallel stacks never race for one. */
-export async function startChain(): Promise<{ process: ManagedProcess; rpcUrl: string }> {
+export async function startChain(chainId = CHAIN_ID): Promise<{ process: ManagedProcess; rpcUrl: string }> {
   const { process, match } = await startProcess({
     name: "anvil",
     command: anvilBinary(),
-    args: ["--host", "127.0.0.1", "--port", "0", "--chain-id", String(CHAIN_ID), "--accounts", "10", "--balance", "10000"],
+    args: ["--host", "127.0.0.1", "--port", "0", "--chain-id", String(chainId), "--accounts", "10", "--balance", "10000"],
     ready: /Listening on (127\.0\.0\.1:\d+)/,
   });
   return { process, rpcUrl: `http://${match[1]}` };
@@ -47,9 +48,9 @@ export interface DeployedContracts {
 }
 
 /** Deploys TestUSDC, mints `mints`, and places Multicall3Lite at the canonical Multicall3 address. */
-export async function deployContracts(rpcUrl: string, mints: { to: Address; amount: bigint }[]): Promise<DeployedContracts> {
+export async function deployContracts(rpcUrl: string, mints: { to: Address; amount: bigint }[], chainId = CHAIN_ID): Promise<DeployedContracts> {
   const compiled = compileContracts();
-  const chain = localChain(rpcUrl);
+  const chain = localChain(rpcUrl, chainId);
   const transport = http(rpcUrl);
   const wallet = createWalletClient({ account: DEPLOYER, chain, transport });
   const client = createPublicClient({ chain, transport });
@@ -68,9 +69,9 @@ export async function deployContracts(rpcUrl: string, mints: { to: Address; amou
 }
 
 /** Deploys a TestSmartWallet (EIP-1271, one owner key) and funds it with `amount` TestUSDC. */
-export async function deploySmartWallet(rpcUrl: string, token: Address, owner: Address, amount: bigint): Promise<Address> {
+export async function deploySmartWallet(rpcUrl: string, token: Address, owner: Address, amount: bigint, chainId = CHAIN_ID): Promise<Address> {
   const compiled = compileContracts();
-  const chain = localChain(rpcUrl);
+  const chain = localChain(rpcUrl, chainId);
   const transport = http(rpcUrl);
   const wallet = createWalletClient({ account: DEPLOYER, chain, transport });
   const client = createPublicClient({ chain, transport });
@@ -82,9 +83,9 @@ export async function deploySmartWallet(rpcUrl: string, token: Address, owner: A
 }
 
 /** Deploys a TestSmartWalletFactory, whose wallets have CREATE2 addresses known before they exist (EIP-6492). */
-export async function deploySmartWalletFactory(rpcUrl: string): Promise<{ factory: Address; abi: CompiledContract["abi"] }> {
+export async function deploySmartWalletFactory(rpcUrl: string, chainId = CHAIN_ID): Promise<{ factory: Address; abi: CompiledContract["abi"] }> {
   const compiled = compileContracts();
-  const chain = localChain(rpcUrl);
+  const chain = localChain(rpcUrl, chainId);
   const transport = http(rpcUrl);
   const wallet = createWalletClient({ account: DEPLOYER, chain, transport });
   const client = createPublicClient({ chain, transport });

@@ -2,10 +2,13 @@
 // served over HTTP on 127.0.0.1: POST /verify, POST /settle, GET /supported. Settles with a funded local key.
 // Run as its own process: `tsx stack/facilitator.ts` with RPC_URL, NETWORK, FACILITATOR_PRIVATE_KEY, PORT
 // (and optional FACILITATOR_AUTH_TOKEN: callers must then send `Authorization: Bearer <token>`).
+// When the chain's id has an x402 V1 name (e.g. 84532 = base-sepolia), V1 payments are settled too.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { x402Facilitator } from "@x402/core/facilitator";
 import { toFacilitatorEvmSigner } from "@x402/evm";
 import { ExactEvmScheme } from "@x402/evm/exact/facilitator";
+import { ExactEvmSchemeV1 } from "@x402/evm/exact/v1/facilitator";
+import { EVM_NETWORK_CHAIN_ID_MAP } from "@x402/evm/v1";
 import { createWalletClient, http, publicActions, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { localChain } from "./chain.js";
@@ -19,9 +22,12 @@ export interface FacilitatorServerOptions {
 
 export function createFacilitatorServer(options: FacilitatorServerOptions) {
   const account = privateKeyToAccount(options.privateKey);
-  const client = createWalletClient({ account, chain: localChain(options.rpcUrl), transport: http(options.rpcUrl) }).extend(publicActions);
+  const chainId = Number(options.network.split(":")[1]);
+  const client = createWalletClient({ account, chain: localChain(options.rpcUrl, chainId), transport: http(options.rpcUrl) }).extend(publicActions);
   const signer = toFacilitatorEvmSigner({ ...client, address: account.address } as unknown as Parameters<typeof toFacilitatorEvmSigner>[0]);
   const facilitator = new x402Facilitator().register(options.network, new ExactEvmScheme(signer));
+  const v1Name = Object.entries(EVM_NETWORK_CHAIN_ID_MAP).find(([, id]) => id === chainId)?.[0];
+  if (v1Name) facilitator.registerV1(v1Name as never, new ExactEvmSchemeV1(signer));
   const stats = { verify: 0, settle: 0, supported: 0 };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

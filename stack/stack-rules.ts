@@ -1,7 +1,7 @@
 // The price rules the local stack seeds into KV: the demo origin's routes, paid in the local TestUSDC.
 import type { Address } from "viem";
 import { SELLER, SELLER_TWO } from "./accounts.js";
-import { NETWORK, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
+import { NETWORK as LOCAL_NETWORK, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
 
 /** KV key of the local stack's tenant table: shop → payee. */
 export const SHOP_PAYEES_KEY = "shop-payees";
@@ -10,17 +10,17 @@ export function buildShopPayees() {
   return { tenants: { acme: SELLER.address, globex: SELLER_TWO.address } };
 }
 
-export function buildStackRules(token: Address, extraRules: unknown[] = []) {
+export function buildStackRules(token: Address, extraRules: unknown[] = [], network = LOCAL_NETWORK) {
   return {
     version: 1,
-    assets: [{ network: NETWORK, address: token, decimals: TOKEN_DECIMALS, name: TOKEN_NAME, version: TOKEN_VERSION, symbol: "USDC", default: true }],
+    assets: [{ network, address: token, decimals: TOKEN_DECIMALS, name: TOKEN_NAME, version: TOKEN_VERSION, symbol: "USDC", default: true }],
     rules: [
       {
         id: "weather",
         methods: ["GET"],
         path: "/api/weather/:city",
         price: "$0.01",
-        accepts: [{ network: NETWORK }],
+        accepts: [{ network }],
         payTo: SELLER.address,
         description: "Current weather for a city",
         mimeType: "application/json",
@@ -30,7 +30,7 @@ export function buildStackRules(token: Address, extraRules: unknown[] = []) {
         methods: ["GET"],
         path: "/api/premium/report",
         price: { amount: "250000", asset: token },
-        accepts: [{ network: NETWORK }],
+        accepts: [{ network }],
         payTo: SELLER_TWO.address,
         description: "Quarterly market report",
       },
@@ -39,7 +39,7 @@ export function buildStackRules(token: Address, extraRules: unknown[] = []) {
         methods: ["POST"],
         path: "/api/summarize",
         price: "$0.05",
-        accepts: [{ network: NETWORK }],
+        accepts: [{ network }],
         payTo: SELLER.address,
         description: "Summarize a text",
       },
@@ -47,7 +47,7 @@ export function buildStackRules(token: Address, extraRules: unknown[] = []) {
         id: "flaky",
         path: "/api/flaky",
         price: "$0.01",
-        accepts: [{ network: NETWORK }],
+        accepts: [{ network }],
         payTo: SELLER.address,
         description: "A priced route whose origin always fails",
       },
@@ -56,7 +56,7 @@ export function buildStackRules(token: Address, extraRules: unknown[] = []) {
         methods: ["GET"],
         path: "/api/slow",
         price: "$0.01",
-        accepts: [{ network: NETWORK }],
+        accepts: [{ network }],
         payTo: SELLER.address,
         description: "Answers after ?ms= milliseconds",
       },
@@ -65,7 +65,7 @@ export function buildStackRules(token: Address, extraRules: unknown[] = []) {
         methods: ["GET"],
         path: "/api/forecast/:city",
         price: "$0.10",
-        accepts: [{ network: NETWORK }],
+        accepts: [{ network }],
         payTo: SELLER.address,
         description: "Forecasts: one payment buys a one-hour session of 21 requests (sign in with your wallet)",
         session: { ttlSeconds: 3600, maxRequests: 21, scope: "rule", statement: "Sign in to use your forecast pass." },
@@ -75,7 +75,7 @@ export function buildStackRules(token: Address, extraRules: unknown[] = []) {
         methods: ["POST"],
         path: "/api/complete",
         pricing: { input: { json: "max_tokens" }, perUnit: "$0.00001", base: "$0.001", cap: "$0.10", default: 256 },
-        accepts: [{ network: NETWORK }],
+        accepts: [{ network }],
         payTo: SELLER.address,
         description: "Text completion, priced per max_tokens",
       },
@@ -84,7 +84,7 @@ export function buildStackRules(token: Address, extraRules: unknown[] = []) {
         methods: ["GET"],
         path: "/api/shops/:shop/catalog",
         price: "$0.02",
-        accepts: [{ network: NETWORK }],
+        accepts: [{ network }],
         payTo: { tenant: { param: "shop" }, table: SHOP_PAYEES_KEY },
         description: "A shop's catalog; each shop is paid directly",
       },

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Address, Hex } from "viem";
 import { FACILITATOR_PRIVATE_KEY, PAYER, PAYER_PRIVATE_KEY, SELLER } from "./accounts.js";
-import { CHAIN_ID, deployContracts, NETWORK, startChain, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
+import { CHAIN_ID, deployContracts, startChain, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
 import { startGateway } from "./gateway.js";
 import { findFreePort, startProcess, type ManagedProcess } from "./process.js";
 import { buildShopPayees, buildStackRules, SHOP_PAYEES_KEY } from "./stack-rules.js";
@@ -43,6 +43,8 @@ export interface StackOptions {
   payerBalance?: bigint;
   /** More price rules after the demo ones (e.g. for fault tests). */
   extraRules?: unknown[];
+  /** The chain's id; default 31337. 84532 lets x402 V1 clients pay (V1 names networks, e.g. `base-sepolia`). */
+  chainId?: number;
 }
 
 export interface RunningStack {
@@ -66,10 +68,12 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   try {
     // Servers that can bind port 0 do, and report their port; only wrangler dev needs one chosen for it.
     const [gatewayPort, firstInspectorPort] = await Promise.all([options.gatewayPort ?? findFreePort(), findFreePort()]);
-    const chain = await startChain();
+    const chainId = options.chainId ?? CHAIN_ID;
+    const network = `eip155:${chainId}`;
+    const chain = await startChain(chainId);
     started.push(chain.process);
     lap("chain");
-    const { token } = await deployContracts(chain.rpcUrl, [{ to: PAYER.address, amount: options.payerBalance ?? 1_000n * 10n ** 6n }]);
+    const { token } = await deployContracts(chain.rpcUrl, [{ to: PAYER.address, amount: options.payerBalance ?? 1_000n * 10n ** 6n }], chainId);
     lap("contracts");
 
     const persistDir = resolve(options.persistDir ?? mkdtempSync(join(tmpdir(), "x402-gateway-")));
@@ -80,7 +84,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         command: NODE_TS[0],
         args: [...NODE_TS.slice(1), "stack/facilitator.ts"],
         env: {
-          RPC_URL: chain.rpcUrl, NETWORK, FACILITATOR_PRIVATE_KEY, PORT: "0",
+          RPC_URL: chain.rpcUrl, NETWORK: network, FACILITATOR_PRIVATE_KEY, PORT: "0",
           FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken ?? "",
         },
         ready: /listening on (http:\/\/\S+)/,
@@ -94,7 +98,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         ready: /listening on (http:\/\/\S+)/,
         echo: options.echo,
       }),
-      seedInChildProcess(persistDir, { "price-rules": buildStackRules(token, options.extraRules), [SHOP_PAYEES_KEY]: buildShopPayees() }),
+      seedInChildProcess(persistDir, { "price-rules": buildStackRules(token, options.extraRules, network), [SHOP_PAYEES_KEY]: buildShopPayees() }),
     ]);
     started.push(facilitator.process, origin.process);
     lap("facilitator+origin+seed");
@@ -104,7 +108,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       ORIGIN_URL: originUrl,
       FACILITATOR_URL: facilitatorUrl,
       SESSION_KEYS: DEV_SESSION_KEYS,
-      RPC_URLS: JSON.stringify({ [NETWORK]: chain.rpcUrl }),
+      RPC_URLS: JSON.stringify({ [network]: chain.rpcUrl }),
       ...(options.facilitatorAuthToken ? { FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken } : {}),
       ...options.gatewayVars,
     };
@@ -126,8 +130,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       origin: originUrl,
       facilitator: facilitatorUrl,
       rpcUrl: chain.rpcUrl,
-      chainId: CHAIN_ID,
-      network: NETWORK,
+      chainId,
+      network,
       token: { address: token, name: TOKEN_NAME, version: TOKEN_VERSION, decimals: TOKEN_DECIMALS },
       payer: { address: PAYER.address, privateKey: PAYER_PRIVATE_KEY },
       payTo: SELLER.address,

@@ -17,7 +17,7 @@ export interface StackFixture extends RunningStack {
 export async function startStackFixture(options: StackOptions = {}): Promise<StackFixture> {
   const stack = await startStack(options);
   const bindings = await openLocalBindings(stack.info.persistDir);
-  const chain = createPublicClient({ chain: localChain(stack.info.rpcUrl), transport: http(stack.info.rpcUrl) });
+  const chain = createPublicClient({ chain: localChain(stack.info.rpcUrl, stack.info.chainId), transport: http(stack.info.rpcUrl) });
   return {
     ...stack,
     balance: (owner) => readBalance(stack.info.rpcUrl, stack.info.token.address, owner),
