@@ -22,7 +22,7 @@ export type GatewayError =
   /** Settlement refused after the origin answered; the origin body is withheld. */
   | { kind: "settle_failed"; paymentRequired: PaymentRequired; settleResponse: SettleResponse }
   | { kind: "facilitator_unavailable"; detail: string }
-  | { kind: "facilitator_timeout"; operation: "verify" | "settle" }
+  | { kind: "facilitator_timeout"; operation: "verify" | "settle" | "supported" }
   | { kind: "facilitator_bad_response"; detail: string }
   | { kind: "origin_unreachable"; detail: string }
   | { kind: "origin_timeout" }

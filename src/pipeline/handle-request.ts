@@ -12,6 +12,7 @@ import { matchesAnyPattern, matchPriceRule, type PriceRuleMatch } from "../prici
 import { loadPriceRules } from "../pricing/price-rule-store.js";
 import { forwardToOrigin } from "../proxy/forward-to-origin.js";
 import { readBodyUpTo } from "../proxy/read-body.js";
+import { facilitatorFacts } from "../facilitator/supported-kinds.js";
 import { claimPayment } from "../payment-record/claim-payment.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { encodePaymentResponseHeader, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE } from "../x402/headers.js";
@@ -98,7 +99,14 @@ async function handlePricedRequest(
     }
   }
   // Priced after the session check: a request a session serves needs no price (nor a quote round trip).
-  const priced = await priceRequest({ rule, request, params, env, config, fetch: deps.fetch, nowMs: deps.nowMs() });
+  const facts = facilitatorFacts({
+    url: config.FACILITATOR_URL,
+    fetch: deps.fetch,
+    timeoutMs: config.FACILITATOR_VERIFY_TIMEOUT_MS,
+    authToken: config.FACILITATOR_AUTH_TOKEN,
+    nowMs: deps.nowMs(),
+  });
+  const priced = await priceRequest({ rule, request, params, env, config, fetch: deps.fetch, nowMs: deps.nowMs(), schemes: deps.schemes, facilitator: facts });
   request = priced.request;
   const { accepts } = priced;
   const challenge = (reason: string) => buildChallenge(rule, accepts, resourceUrl, reason, session && siwxChallengeExtension(session, deps.nowMs()));

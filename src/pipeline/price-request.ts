@@ -10,6 +10,7 @@ import { resolveOffers, type RequestPrice } from "../pricing/resolve-offers.js";
 import { loadTenantTable, tenantOf, tenantPayTo } from "../pricing/tenant-payto.js";
 import { parseUsd } from "../pricing/usd.js";
 import { readBodyUpTo } from "../proxy/read-body.js";
+import type { FacilitatorFacts, SchemeRegistry } from "../schemes/scheme-plugin.js";
 import type { PaymentRequirements } from "../x402/schemas.js";
 
 export interface PricedRequest {
@@ -26,9 +27,32 @@ export interface PriceRequestOptions {
   config: GatewayConfig;
   fetch: typeof fetch;
   nowMs: number;
+  schemes: SchemeRegistry;
+  /** For plugins whose offers need the facilitator's facts (Solana's feePayer). */
+  facilitator: FacilitatorFacts;
 }
 
 export async function priceRequest(options: PriceRequestOptions): Promise<PricedRequest> {
+  const { request, accepts } = await resolveRequestOffers(options);
+  return { request, accepts: await completeOffers(accepts, options.schemes, options.facilitator) };
+}
+
+async function completeOffers(accepts: PaymentRequirements[], schemes: SchemeRegistry, facilitator: FacilitatorFacts): Promise<PaymentRequirements[]> {
+  const plugins = accepts.map((offer) => schemes.find(offer.scheme, offer.network));
+  if (!plugins.some((plugin) => plugin?.completeOffer)) return accepts;
+  return Promise.all(
+    accepts.map(async (offer, i) => {
+      const plugin = plugins[i];
+      if (!plugin?.completeOffer) return offer;
+      const completed = await plugin.completeOffer(offer, facilitator);
+      // The facilitator cannot settle an offer the rules make: fail closed like any other bad configuration.
+      if (!completed.ok) throw new GatewayFailure({ kind: "config_invalid", detail: `${offer.network}: ${completed.reason}` });
+      return completed.value;
+    }),
+  );
+}
+
+async function resolveRequestOffers(options: PriceRequestOptions): Promise<PricedRequest> {
   const { rule, config } = options;
   let { request } = options;
   if (rule.staticAccepts) return { request, accepts: rule.staticAccepts };

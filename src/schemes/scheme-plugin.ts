@@ -20,6 +20,19 @@ export interface CheckContext {
   isContract(network: string, address: string): Promise<boolean | undefined>;
 }
 
+/** One entry of the facilitator's `GET /supported` `kinds`. */
+export interface SupportedKind {
+  x402Version: number;
+  scheme: string;
+  network: string;
+  extra?: Record<string, unknown>;
+}
+
+/** What a plugin may ask the facilitator while building an offer; asked lazily, answered from a cache. */
+export interface FacilitatorFacts {
+  supportedKinds(): Promise<SupportedKind[]>;
+}
+
 export interface SchemePlugin {
   scheme: string;
   /** CAIP-2 namespace served, e.g. `eip155`. */
@@ -28,6 +41,11 @@ export interface SchemePlugin {
   parseAddress(address: string): PluginResult<string>;
   /** The requirements' `extra` for this asset, from the registry and the rule's own `extra`. */
   buildExtra(asset: AssetInfo | undefined, configured: Record<string, unknown> | undefined): PluginResult<Record<string, unknown> | undefined>;
+  /**
+   * Completes one request's offer with what only the facilitator knows (e.g. Solana's `feePayer`). Omitted: the
+   * offer is complete as built. A failure is a configuration fault (the facilitator cannot settle this offer).
+   */
+  completeOffer?(offer: PaymentRequirements, facilitator: FacilitatorFacts): Promise<PluginResult<PaymentRequirements>>;
   /**
    * Cheap checks before any facilitator round trip. `requirements` is the offer the payload was matched to.
    * A failure reason is an x402 error string the client sees in the 402.

@@ -1,8 +1,9 @@
 // Checks a SIGN-IN-WITH-X proof: the message fields against this request (pure), then the signature.
 // Reason strings follow the sign-in-with-x extension's error codes.
-import { bytesToHex, createPublicClient, http, isAddress, isAddressEqual, recoverMessageAddress, size, type Hex } from "viem";
+import { createPublicClient, http, isAddress, isAddressEqual, recoverMessageAddress, size, type Hex } from "viem";
 import { GatewayFailure } from "../errors.js";
-import { decodeBase58 } from "./base58.js";
+import { decodeBase58 } from "../encoding/base58.js";
+import { verifyEd25519 } from "../encoding/ed25519.js";
 import { buildSiweMessage } from "./siwe-message.js";
 import { buildSiwsMessage } from "./siws-message.js";
 import type { SiwxProof } from "./siwx-proof.js";
@@ -97,32 +98,6 @@ async function verifySolana(proof: SiwxProof, chainReference: string): Promise<S
   const publicKey = decodeBase58(proof.address);
   const signature = decodeBase58(proof.signature);
   if (publicKey?.length !== 32 || signature?.length !== 64) return { ok: false, reason: "invalid_siwx_malformed_signature" };
-  // A small-order key "verifies" signatures nobody made; no real wallet has one.
-  if (isSmallOrderEd25519Key(publicKey)) return { ok: false, reason: "invalid_siwx_signature" };
   const message = new TextEncoder().encode(buildSiwsMessage(proof, chainReference));
-  try {
-    const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
-    const valid = await crypto.subtle.verify({ name: "Ed25519" }, key, signature, message);
-    return valid ? { ok: true } : { ok: false, reason: "invalid_siwx_signature" };
-  } catch {
-    return { ok: false, reason: "invalid_siwx_malformed_signature" };
-  }
-}
-
-/** The encodings of Ed25519's eight small-order points (sign bit cleared), non-canonical ones included. */
-const SMALL_ORDER_KEYS = [
-  "0000000000000000000000000000000000000000000000000000000000000000",
-  "0100000000000000000000000000000000000000000000000000000000000000",
-  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
-  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-];
-
-export function isSmallOrderEd25519Key(publicKey: Uint8Array): boolean {
-  const masked = Uint8Array.from(publicKey);
-  masked[31]! &= 0x7f;
-  const hex = bytesToHex(masked).slice(2);
-  return SMALL_ORDER_KEYS.includes(hex);
+  return (await verifyEd25519(publicKey, signature, message)) ? { ok: true } : { ok: false, reason: "invalid_siwx_signature" };
 }

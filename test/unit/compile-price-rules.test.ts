@@ -110,6 +110,7 @@ describe("compilePriceRules", () => {
         rule({ id: "d", path: "/d", price: "$0.0000001" }),
         rule({ id: "e", path: "/e", accepts: [{ network: "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp" }] }),
         rule({ id: "f", path: "/f", price: undefined }),
+        rule({ id: "h", path: "/h", accepts: [{ network: "cosmos:cosmoshub-4", asset: "uatom", amount: "5" }] }),
         rule({ id: "g", path: "/g", accepts: [{ network: "eip155:31337", asset: LOCAL_TOKEN, amount: "5" }] }),
       ],
     });
@@ -118,9 +119,11 @@ describe("compilePriceRules", () => {
       "rules[1] (b).accepts[0]: no asset given and no default asset known for eip155:999999",
       'rules[2] (c).accepts[0]: payTo: "not-an-address" is not an EVM address',
       "rules[3] (d).accepts[0]: price $0.0000001 is finer than the asset's 6 decimals",
-      'rules[4] (e).accepts[0]: no scheme plugin for "exact" on solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp',
+      // The rule's EVM payee cannot receive on Solana: a Solana option needs its own payTo.
+      'rules[4] (e).accepts[0]: payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" is not a Solana address (32 bytes, base58)',
       "rules[5] (f).accepts[0]: no amount: set the rule's price or this option's amount",
-      "rules[6] (g).accepts[0]: exact on EVM needs the token's EIP-712 name and version (asset registry or extra)",
+      'rules[6] (h).accepts[0]: no scheme plugin for "exact" on cosmos:cosmoshub-4',
+      "rules[7] (g).accepts[0]: exact on EVM needs the token's EIP-712 name and version (asset registry or extra)",
     ]);
   });
 

@@ -5,8 +5,9 @@ import { describe, expect, it } from "vitest";
 import { SessionKeysSchema } from "../../src/sessions/session-keys.js";
 import { sessionScopeFor, SessionTermsSchema } from "../../src/sessions/session-terms.js";
 import { checkNonce, mintNonce } from "../../src/sessions/siwx-nonce.js";
-import { decodeBase58 } from "../../src/siwx/base58.js";
-import { isSmallOrderEd25519Key, verifySiwxSignature } from "../../src/siwx/check-siwx-proof.js";
+import { decodeBase58 } from "../../src/encoding/base58.js";
+import { isSmallOrderEd25519Key } from "../../src/encoding/ed25519.js";
+import { verifySiwxSignature } from "../../src/siwx/check-siwx-proof.js";
 import { buildSiwsMessage } from "../../src/siwx/siws-message.js";
 import type { SiwxProof } from "../../src/siwx/siwx-proof.js";
 

@@ -20,3 +20,19 @@ export function decodeBase58(text: string): Uint8Array | null {
   for (let i = 0; i < text.length && text[i] === "1"; i++) bytes.push(0);
   return Uint8Array.from(bytes.reverse());
 }
+
+export function encodeBase58(bytes: Uint8Array): string {
+  const digits: number[] = [];
+  for (const byte of bytes) {
+    let carry = byte;
+    for (let i = 0; i < digits.length; i++) {
+      carry += digits[i]! << 8;
+      digits[i] = carry % 58;
+      carry = Math.floor(carry / 58);
+    }
+    for (; carry > 0; carry = Math.floor(carry / 58)) digits.push(carry % 58);
+  }
+  let leadingZeros = "";
+  for (let i = 0; i < bytes.length && bytes[i] === 0; i++) leadingZeros += "1";
+  return leadingZeros + digits.reverse().map((d) => ALPHABET[d]).join("");
+}

@@ -1,0 +1,117 @@
+// Solana `exact` through the real Worker: the offer's feePayer from the facilitator's /supported, and the
+// official SVM client (@x402/svm + @x402/fetch, unmodified) paying it. The fake facilitator stands in for
+// settlement only; no Solana chain is involved in what the gateway checks.
+import { x402Client, wrapFetchWithPayment } from "@x402/fetch";
+import { ExactSvmScheme } from "@x402/svm/exact/client";
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { PaymentRequired } from "../../src/x402/schemas.js";
+import { FAKE_SOLANA_FEE_PAYER, SOLANA_DEVNET, type FacilitatorMode } from "../fixtures/fake-facilitator.js";
+import { FAKE_SOLANA_RPC_PATH } from "../fixtures/fake-solana-rpc.js";
+import { BASE_SEPOLIA, buildHarness, buildRule, decodeHeader, encodePayment, type GatewayHarness } from "../fixtures/builders.js";
+import { buildSvmPayment, DEVNET_USDC, newSolanaWallet } from "../fixtures/solana.js";
+
+const SOL_PAY_TO = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
+
+function solanaHarness(facilitator: FacilitatorMode = "ok", extra?: Record<string, unknown>) {
+  return buildHarness({
+    facilitator,
+    rules: [buildRule({ accepts: [{ network: BASE_SEPOLIA }, { network: SOLANA_DEVNET, payTo: SOL_PAY_TO, ...(extra ? { extra } : {}) }] })],
+  });
+}
+
+/** The official client, sending through the Worker under test. */
+async function officialSvmClient(harness: GatewayHarness) {
+  const signer = await newSolanaWallet();
+  const client = new x402Client().register(SOLANA_DEVNET, new ExactSvmScheme(signer, { rpcUrl: `${env.TEST_ORIGIN_URL}${FAKE_SOLANA_RPC_PATH}` }));
+  const viaGateway: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    return harness.fetch(request.url, { method: request.method, headers: request.headers });
+  };
+  return { signer, pay: wrapFetchWithPayment(viaGateway, client) };
+}
+
+async function solanaOffer(harness: GatewayHarness) {
+  const response = await harness.fetch("/weather/paris");
+  expect(response.status).toBe(402);
+  return decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).accepts.find((offer) => offer.network === SOLANA_DEVNET)!;
+}
+
+describe("exact on Solana", () => {
+  it("offers USDC on Solana devnet with the facilitator's feePayer beside the EVM offer", async () => {
+    const harness = await solanaHarness();
+    expect(await solanaOffer(harness)).toEqual({
+      scheme: "exact",
+      network: SOLANA_DEVNET,
+      amount: "10000",
+      asset: DEVNET_USDC,
+      payTo: SOL_PAY_TO,
+      maxTimeoutSeconds: 60,
+      extra: { feePayer: FAKE_SOLANA_FEE_PAYER },
+    });
+    // Asked once, then cached: the 402 and the payment after it see one feePayer.
+    await harness.fetch("/weather/lyon");
+    expect((await harness.facilitatorCalls()).map((c) => c.path)).toEqual(["/supported"]);
+  });
+
+  it("is paid by the official SVM client: verify, origin once, settle, one ledger row naming the payer", async () => {
+    const harness = await solanaHarness();
+    const { signer, pay } = await officialSvmClient(harness);
+    const response = await pay("https://gateway.example/weather/paris");
+
+    expect(response.status).toBe(200);
+    expect(await harness.originCalls()).toHaveLength(1);
+    const calls = await harness.facilitatorCalls();
+    expect(calls.map((c) => c.path)).toEqual(["/supported", "/verify", "/settle"]);
+    const sent = JSON.parse(calls[1]!.body) as { paymentPayload: { payload: { transaction: string } }; paymentRequirements: { extra: unknown } };
+    expect(sent.paymentRequirements.extra).toEqual({ feePayer: FAKE_SOLANA_FEE_PAYER });
+    expect(sent.paymentPayload.payload.transaction).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    expect(await harness.ledgerRows()).toEqual([expect.objectContaining({ status: "settled", network: SOLANA_DEVNET, payer: signer.address, pay_to: SOL_PAY_TO, amount: "10000" })]);
+  });
+
+  it("refuses a second use of one transaction", async () => {
+    const harness = await solanaHarness();
+    const offer = await solanaOffer(harness);
+    const transaction = await buildSvmPayment({ payer: await newSolanaWallet(), feePayer: FAKE_SOLANA_FEE_PAYER, payTo: SOL_PAY_TO, amount: 10_000n });
+    const header = encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } });
+    expect((await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": header } })).status).toBe(200);
+    const replay = await harness.fetch("/weather/lyon", { headers: { "PAYMENT-SIGNATURE": header } });
+    expect(replay.status).toBe(402);
+    expect(decodeHeader<PaymentRequired>(replay.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
+    expect(await harness.originCalls()).toHaveLength(1);
+  });
+
+  it.each([
+    ["pays the wrong account", { destinationOwner: "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v" }, "invalid_exact_svm_payload_recipient_mismatch"],
+    ["pays too little", { amount: 9_999n }, "invalid_exact_svm_payload_amount_mismatch"],
+    ["names another fee payer", { feePayer: SOL_PAY_TO }, "invalid_exact_svm_fee_payer_mismatch"],
+  ])("refuses a transaction that %s before any verify", async (_name, overrides, reason) => {
+    const harness = await solanaHarness();
+    const offer = await solanaOffer(harness);
+    const transaction = await buildSvmPayment({ payer: await newSolanaWallet(), feePayer: FAKE_SOLANA_FEE_PAYER, payTo: SOL_PAY_TO, amount: 10_000n, ...overrides });
+    const response = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } }) } });
+    expect(response.status).toBe(402);
+    expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe(reason);
+    expect((await harness.facilitatorCalls()).map((c) => c.path)).toEqual(["/supported"]);
+    expect(await harness.originCalls()).toEqual([]);
+  });
+
+  it("uses a configured feePayer without asking the facilitator", async () => {
+    const harness = await solanaHarness("ok", { feePayer: SOL_PAY_TO });
+    expect((await solanaOffer(harness)).extra).toEqual({ feePayer: SOL_PAY_TO });
+    expect(await harness.facilitatorCalls()).toEqual([]);
+  });
+
+  it.each<[FacilitatorMode, number, string]>([
+    ["http500", 502, "facilitator_unavailable"],
+    ["garbage", 502, "facilitator_bad_response"],
+    ["slow-supported", 504, "facilitator_timeout"],
+    ["evm-only", 503, "config_invalid"],
+  ])("fails closed when /supported is %s", async (mode, status, error) => {
+    const harness = await solanaHarness(mode);
+    const response = await harness.fetch("/weather/paris");
+    expect(response.status).toBe(status);
+    expect(await response.json()).toMatchObject({ error });
+    expect(await harness.originCalls()).toEqual([]);
+  });
+});
