@@ -1,7 +1,7 @@
 // Local EVM chain: anvil from the @foundry-rs/anvil npm package, plus the contracts the stack needs on it.
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { createPublicClient, createTestClient, createWalletClient, defineChain, getAddress, http, type Address, type Chain } from "viem";
+import { createPublicClient, createTestClient, createWalletClient, defineChain, getAddress, http, maxUint256, type Address, type Chain, type PrivateKeyAccount } from "viem";
 import { compileContracts, type CompiledContract } from "./compile-contracts.js";
 import { DEPLOYER } from "./accounts.js";
 import { startProcess, type ManagedProcess } from "./process.js";
@@ -9,6 +9,9 @@ import { startProcess, type ManagedProcess } from "./process.js";
 /** Anvil's own id, which no public chain uses; a stack may run under another id (e.g. 84532 for V1 clients). */
 export const CHAIN_ID = 31337;
 export const NETWORK = `eip155:${CHAIN_ID}`;
+/** Uniswap Permit2 and the x402 exact Permit2 proxy: one address each on every chain (CREATE2). */
+export const PERMIT2_ADDRESS: Address = "0x000000000022D473030F116dDEE9F6B43aC78BA3";
+export const X402_EXACT_PERMIT2_PROXY: Address = "0x402085c248EeA27D92E8b30b2C58ed07f9E20001";
 /** Where public chains have Multicall3; the x402 facilitator reads through it. */
 export const MULTICALL3_ADDRESS: Address = "0xcA11bde05977b3631167028862bE2a173976CA11";
 export const TOKEN_NAME = "USD Coin";
@@ -65,7 +68,34 @@ export async function deployContracts(rpcUrl: string, mints: { to: Address; amou
     const mint = await wallet.writeContract({ address: token, abi: compiled.TestUSDC.abi, functionName: "mint", args: [to, amount] });
     await client.waitForTransactionReceipt({ hash: mint });
   }
+  await installPermit2(compiled, { wallet, client, test: createTestClient({ chain, transport, mode: "anvil" }) });
   return { token, tokenAbi: compiled.TestUSDC.abi };
+}
+
+/**
+ * TestPermit2 and TestX402ExactPermit2Proxy at the canonical addresses the facilitator calls: Permit2's code has
+ * no immutables, so it is placed as compiled; the proxy is deployed (its immutable is the canonical Permit2
+ * address) and its runtime code copied into place.
+ */
+async function installPermit2(
+  compiled: ReturnType<typeof compileContracts>,
+  { wallet, client, test }: { wallet: ReturnType<typeof createWalletClient>; client: ReturnType<typeof createPublicClient>; test: ReturnType<typeof createTestClient> },
+): Promise<void> {
+  await test.setCode({ address: PERMIT2_ADDRESS, bytecode: compiled.TestPermit2.deployedBytecode });
+  const { abi, bytecode } = compiled.TestX402ExactPermit2Proxy;
+  const hash = await wallet.deployContract({ abi, bytecode, args: [PERMIT2_ADDRESS], account: DEPLOYER, chain: wallet.chain });
+  const deployed = (await client.waitForTransactionReceipt({ hash })).contractAddress!;
+  await test.setCode({ address: X402_EXACT_PERMIT2_PROXY, bytecode: (await client.getCode({ address: deployed }))! });
+}
+
+/** The one-time ERC-20 approval a Permit2 user gives Permit2 (unlimited, as wallets do). */
+export async function approvePermit2(rpcUrl: string, token: Address, owner: PrivateKeyAccount, chainId = CHAIN_ID): Promise<void> {
+  const compiled = compileContracts();
+  const chain = localChain(rpcUrl, chainId);
+  const transport = http(rpcUrl);
+  const wallet = createWalletClient({ account: owner, chain, transport });
+  const hash = await wallet.writeContract({ address: token, abi: compiled.TestUSDC.abi, functionName: "approve", args: [PERMIT2_ADDRESS, maxUint256] });
+  await createPublicClient({ chain, transport }).waitForTransactionReceipt({ hash });
 }
 
 /** Deploys a TestSmartWallet (EIP-1271, one owner key) and funds it with `amount` TestUSDC. */

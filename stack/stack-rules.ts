@@ -88,6 +88,16 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
         payTo: { tenant: { param: "shop" }, table: SHOP_PAYEES_KEY },
         description: "A shop's catalog; each shop is paid directly",
       },
+      {
+        id: "fx",
+        methods: ["GET"],
+        path: "/api/fx/:pair",
+        price: "$0.01",
+        // Paid through Permit2 rather than EIP-3009 (as for tokens without EIP-3009); the payer approved Permit2 once.
+        accepts: [{ network, extra: { assetTransferMethod: "permit2" } }],
+        payTo: SELLER.address,
+        description: "An exchange rate, paid with a Permit2 signature",
+      },
       ...extraRules,
     ],
   };

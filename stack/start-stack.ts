@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Address, Hex } from "viem";
 import { FACILITATOR_PRIVATE_KEY, PAYER, PAYER_PRIVATE_KEY, SELLER } from "./accounts.js";
-import { CHAIN_ID, deployContracts, startChain, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
+import { approvePermit2, CHAIN_ID, deployContracts, startChain, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
 import { startGateway } from "./gateway.js";
 import { findFreePort, startProcess, type ManagedProcess } from "./process.js";
 import { buildShopPayees, buildStackRules, SHOP_PAYEES_KEY } from "./stack-rules.js";
@@ -74,6 +74,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     started.push(chain.process);
     lap("chain");
     const { token } = await deployContracts(chain.rpcUrl, [{ to: PAYER.address, amount: options.payerBalance ?? 1_000n * 10n ** 6n }], chainId);
+    await approvePermit2(chain.rpcUrl, token, PAYER, chainId);
     lap("contracts");
 
     const persistDir = resolve(options.persistDir ?? mkdtempSync(join(tmpdir(), "x402-gateway-")));

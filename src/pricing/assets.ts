@@ -9,6 +9,8 @@ export interface AssetInfo {
   name?: string;
   version?: string;
   symbol?: string;
+  /** How EVM `exact` moves it: EIP-3009 (default) or Permit2 (tokens without EIP-3009). */
+  assetTransferMethod?: "eip3009" | "permit2";
 }
 
 /** Solana clusters as CAIP-2 ids (the genesis hash, truncated). */

@@ -64,6 +64,7 @@ export const AssetConfigSchema = z.strictObject({
   name: z.string().optional(),
   version: z.string().optional(),
   symbol: z.string().optional(),
+  assetTransferMethod: z.enum(["eip3009", "permit2"]).optional(),
   /** Make this the network's default asset. */
   default: z.boolean().optional(),
 });

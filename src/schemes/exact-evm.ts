@@ -1,7 +1,9 @@
-// `exact` on EVM networks with an EIP-3009 `transferWithAuthorization` payload (specs/schemes/exact/scheme_exact_evm.md).
+// `exact` on EVM networks (specs/schemes/exact/scheme_exact_evm.md): an EIP-3009 `transferWithAuthorization`
+// payload, or a Permit2 witness transfer (./evm/permit2.ts) for tokens whose offer says `assetTransferMethod: "permit2"`.
 import { getAddress, isAddress, isAddressEqual, recoverTypedDataAddress, size, type Hex } from "viem";
 import { z } from "zod";
 import type { PaymentRequirements } from "../x402/schemas.js";
+import { checkPermit2Payload, Permit2PayloadSchema } from "./evm/permit2.js";
 import type { CheckContext, SchemePlugin } from "./scheme-plugin.js";
 
 /** The facilitator refuses authorizations expiring sooner than this; refusing them here saves its round trip. */
@@ -33,6 +35,12 @@ export const exactEvmScheme: SchemePlugin = {
   buildExtra(asset, configured) {
     const name = configured?.name ?? asset?.name;
     const version = configured?.version ?? asset?.version;
+    const method = configured?.assetTransferMethod ?? asset?.assetTransferMethod ?? "eip3009";
+    if (method === "permit2") {
+      // Permit2 signs under its own domain; the token's name/version only serve an EIP-2612 approval, if known.
+      return { ok: true, value: { ...configured, ...(typeof name === "string" && typeof version === "string" ? { name, version } : {}), assetTransferMethod: "permit2" } };
+    }
+    if (method !== "eip3009") return { ok: false, reason: `assetTransferMethod must be "eip3009" or "permit2"` };
     if (typeof name !== "string" || typeof version !== "string") {
       return { ok: false, reason: "exact on EVM needs the token's EIP-712 name and version (asset registry or extra)" };
     }
@@ -41,6 +49,11 @@ export const exactEvmScheme: SchemePlugin = {
 
   async checkPayload(payload, requirements, context) {
     const { nowSeconds } = context;
+    // The payload's shape says which transfer the payer signed, as the facilitator reads it.
+    if (Object.hasOwn(payload.payload, "permit2Authorization")) {
+      const permit2 = Permit2PayloadSchema.safeParse(payload.payload);
+      return permit2.success ? checkPermit2Payload(permit2.data, requirements, context) : { ok: false, reason: "invalid_payload" };
+    }
     const parsed = Eip3009PayloadSchema.safeParse(payload.payload);
     if (!parsed.success) return { ok: false, reason: "invalid_payload" };
     const { authorization } = parsed.data;
