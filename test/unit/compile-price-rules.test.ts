@@ -74,6 +74,7 @@ describe("compilePriceRules", () => {
   });
 
   it("offers one USD price on many networks, converted per asset", () => {
+    const SOLANA_PAY_TO = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
     const TOKEN18 = "0x0000000000000000000000000000000000000018";
     const compiled = compilePriceRules(
       {
@@ -81,7 +82,10 @@ describe("compilePriceRules", () => {
         rules: [
           rule({
             price: "$0.25",
-            accepts: ["eip155:8453", "eip155:84532", "eip155:137", "eip155:80002", "eip155:43114", "eip155:43113", "eip155:42161", "eip155:1", "eip155:10"].map((network) => ({ network })),
+            accepts: [
+              ...["eip155:8453", "eip155:84532", "eip155:137", "eip155:80002", "eip155:43114", "eip155:43113", "eip155:42161", "eip155:1", "eip155:10"].map((network) => ({ network })),
+              ...["solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1"].map((network) => ({ network, payTo: SOLANA_PAY_TO })),
+            ],
           }),
         ],
       },
@@ -98,6 +102,12 @@ describe("compilePriceRules", () => {
       ["eip155:42161", "250000", "USD Coin"],
       ["eip155:1", "250000", "USD Coin"],
       ["eip155:10", "250000000000000000", "Dollar18"],
+      ["solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", "250000", undefined],
+      ["solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1", "250000", undefined],
+    ]);
+    expect(compiled.ruleSet.rules[0]!.staticAccepts!.slice(-2).map((o) => [o.asset, o.payTo])).toEqual([
+      ["EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", SOLANA_PAY_TO],
+      ["4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU", SOLANA_PAY_TO],
     ]);
   });
 
