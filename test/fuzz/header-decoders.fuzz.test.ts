@@ -30,30 +30,60 @@ const validAuthorization = {
 };
 const validPayload = { x402Version: 2, accepted: offer, payload: { signature: `0x${"11".repeat(65)}`, authorization: validAuthorization } };
 
-/** Any JSON, or the valid payload with one field replaced by any JSON value. */
-const payloadLike = fc.oneof(
-  fc.jsonValue(),
-  fc.record({ path: fc.constantFrom("x402Version", "accepted", "payload", "accepted.amount", "accepted.payTo", "accepted.network", "payload.authorization", "payload.authorization.value", "payload.authorization.to", "payload.authorization.validBefore", "payload.authorization.nonce"), value: fc.jsonValue() }).map(({ path, value }) => {
-    const copy = structuredClone(validPayload) as Record<string, unknown>;
-    const keys = path.split(".");
-    let target = copy;
-    for (const key of keys.slice(0, -1)) target = target[key] as Record<string, unknown>;
-    target[keys.at(-1)!] = value;
-    return copy;
-  }),
-);
+/** Any JSON, or `valid` with one field (a dotted path) replaced by any JSON value. */
+function payloadLike(valid: object, paths: string[]) {
+  return fc.oneof(
+    fc.jsonValue(),
+    fc.record({ path: fc.constantFrom(...paths), value: fc.jsonValue() }).map(({ path, value }) => {
+      const copy = structuredClone(valid) as Record<string, unknown>;
+      const keys = path.split(".");
+      let target = copy;
+      for (const key of keys.slice(0, -1)) target = target[key] as Record<string, unknown>;
+      target[keys.at(-1)!] = value;
+      return copy;
+    }),
+  );
+}
 
-const headerLike = fc.oneof(
-  fc.string({ maxLength: 300 }),
-  fc.base64String({ maxLength: 400 }),
-  payloadLike.map((value) => encodeBase64Json(value)),
-  payloadLike.map((value) => encodeBase64Json(value).slice(0, -3)),
-);
+/** Free text, base64 noise, and base64 JSON of payload-like values, whole or cut short. */
+function headerLike(payloads: fc.Arbitrary<unknown>) {
+  return fc.oneof(
+    fc.string({ maxLength: 300 }),
+    fc.base64String({ maxLength: 400 }),
+    payloads.map((value) => encodeBase64Json(value)),
+    payloads.map((value) => encodeBase64Json(value).slice(0, -3)),
+  );
+}
+
+const AUTHORIZATION_PATHS = ["payload.authorization", "payload.authorization.value", "payload.authorization.to", "payload.authorization.validBefore"];
+const v2HeaderLike = headerLike(payloadLike(validPayload, ["x402Version", "accepted", "payload", "accepted.amount", "accepted.payTo", "accepted.network", ...AUTHORIZATION_PATHS, "payload.authorization.nonce"]));
+const check = { nowSeconds: now, isContract: async () => undefined };
+
+/** decidePayment either decides, or throws the documented 400/431 failures; nothing else. */
+async function decideOrRefuse(headers: { paymentHeader: string | null; v1Header: string | null }) {
+  try {
+    return await decidePayment({ accepts, challenge: (error) => buildChallenge(rule, accepts, "https://g/paid", error), resource: { url: "https://g/paid" }, schemes, check, ...headers });
+  } catch (error) {
+    expect(error).toBeInstanceOf(GatewayFailure);
+    expect(["payment_malformed", "header_too_large"]).toContain((error as GatewayFailure).error.kind);
+    return undefined;
+  }
+}
+
+/** A payment that gets to verify pays exactly the offer, to its payee, and is still valid. */
+function expectFitsOffer(decision: Awaited<ReturnType<typeof decidePayment>>) {
+  const authorization = decision.kind === "verify" ? (decision.payload.payload.authorization as typeof validAuthorization) : undefined;
+  if (!authorization || decision.kind !== "verify") return;
+  expect(decision.requirements).toBe(offer);
+  expect(authorization.to.toLowerCase()).toBe(PAY_TO.toLowerCase());
+  expect(BigInt(authorization.value)).toBe(BigInt(offer.amount));
+  expect(Number(authorization.validBefore)).toBeGreaterThan(now);
+}
 
 describe("PAYMENT-SIGNATURE decoding under fuzz", () => {
   it("never throws, and only accepts objects of the PaymentPayload shape", () => {
     fc.assert(
-      fc.property(headerLike, (header) => {
+      fc.property(v2HeaderLike, (header) => {
         const decoded = decodePaymentSignatureHeader(header);
         if (decoded.ok) {
           expect(typeof decoded.value.x402Version).toBe("number");
@@ -68,24 +98,10 @@ describe("PAYMENT-SIGNATURE decoding under fuzz", () => {
 
   it("decides a challenge or a 400 for everything but a payload that fits the offer exactly", async () => {
     // No RPC: a signature that does not recover to the payer may still be a contract wallet's, so it is not refused here.
-    const check = { nowSeconds: now, isContract: async () => undefined };
     await fc.assert(
-      fc.asyncProperty(headerLike, async (header) => {
-        let decision;
-        try {
-          decision = await decidePayment({ accepts, challenge: (error) => buildChallenge(rule, accepts, "https://g/paid", error), paymentHeader: header, v1Header: null, resource: { url: "https://g/paid" }, schemes, check });
-        } catch (error) {
-          expect(error).toBeInstanceOf(GatewayFailure);
-          expect(["payment_malformed", "header_too_large"]).toContain((error as GatewayFailure).error.kind);
-          return;
-        }
-        if (decision.kind === "verify") {
-          const authorization = decision.payload.payload.authorization as typeof validAuthorization;
-          expect(decision.requirements).toBe(offer);
-          expect(authorization.to.toLowerCase()).toBe(PAY_TO.toLowerCase());
-          expect(BigInt(authorization.value)).toBe(BigInt(offer.amount));
-          expect(Number(authorization.validBefore)).toBeGreaterThan(now);
-        }
+      fc.asyncProperty(v2HeaderLike, async (header) => {
+        const decision = await decideOrRefuse({ paymentHeader: header, v1Header: null });
+        if (decision) expectFitsOffer(decision);
       }),
       { numRuns: RUNS, seed: 4020 },
     );
@@ -93,25 +109,7 @@ describe("PAYMENT-SIGNATURE decoding under fuzz", () => {
 });
 
 const validV1Payload = { x402Version: 1, scheme: "exact", network: "base-sepolia", payload: validPayload.payload };
-
-/** Any JSON, or the valid V1 payload with one field replaced by any JSON value. */
-const v1PayloadLike = fc.oneof(
-  fc.jsonValue(),
-  fc.record({ path: fc.constantFrom("x402Version", "scheme", "network", "payload", "payload.authorization", "payload.authorization.value", "payload.authorization.to", "payload.authorization.validBefore", "payload.signature"), value: fc.jsonValue() }).map(({ path, value }) => {
-    const copy = structuredClone(validV1Payload) as Record<string, unknown>;
-    const keys = path.split(".");
-    let target = copy;
-    for (const key of keys.slice(0, -1)) target = target[key] as Record<string, unknown>;
-    target[keys.at(-1)!] = value;
-    return copy;
-  }),
-);
-const v1HeaderLike = fc.oneof(
-  fc.string({ maxLength: 300 }),
-  fc.base64String({ maxLength: 400 }),
-  v1PayloadLike.map((value) => encodeBase64Json(value)),
-  v1PayloadLike.map((value) => encodeBase64Json(value).slice(0, -3)),
-);
+const v1HeaderLike = headerLike(payloadLike(validV1Payload, ["x402Version", "scheme", "network", "payload", ...AUTHORIZATION_PATHS, "payload.signature"]));
 
 describe("X-PAYMENT (V1) decoding under fuzz", () => {
   it("never throws, and only accepts objects of the V1 PaymentPayload shape", () => {
@@ -132,25 +130,11 @@ describe("X-PAYMENT (V1) decoding under fuzz", () => {
   });
 
   it("decides a challenge or a 400 for everything but a V1 payment that fits an offer exactly", async () => {
-    const check = { nowSeconds: now, isContract: async () => undefined };
     await fc.assert(
       fc.asyncProperty(v1HeaderLike, async (header) => {
-        let decision;
-        try {
-          decision = await decidePayment({ accepts, challenge: (error) => buildChallenge(rule, accepts, "https://g/paid", error), paymentHeader: null, v1Header: header, resource: { url: "https://g/paid" }, schemes, check });
-        } catch (error) {
-          expect(error).toBeInstanceOf(GatewayFailure);
-          expect(["payment_malformed", "header_too_large"]).toContain((error as GatewayFailure).error.kind);
-          return;
-        }
-        if (decision.kind === "verify") {
-          const authorization = decision.payload.payload.authorization as typeof validAuthorization;
-          expect(decision.requirements).toBe(offer);
-          expect(decision.v1?.requirements).toMatchObject({ network: "base-sepolia", maxAmountRequired: offer.amount, payTo: offer.payTo });
-          expect(authorization.to.toLowerCase()).toBe(PAY_TO.toLowerCase());
-          expect(BigInt(authorization.value)).toBe(BigInt(offer.amount));
-          expect(Number(authorization.validBefore)).toBeGreaterThan(now);
-        }
+        const decision = await decideOrRefuse({ paymentHeader: null, v1Header: header });
+        if (decision?.kind === "verify") expect(decision.v1?.requirements).toMatchObject({ network: "base-sepolia", maxAmountRequired: offer.amount, payTo: offer.payTo });
+        if (decision) expectFitsOffer(decision);
       }),
       { numRuns: RUNS, seed: 14020 },
     );
