@@ -4,6 +4,7 @@ import type { Env, GatewayConfig } from "../env.js";
 import { GatewayFailure } from "../errors.js";
 import type { PriceRule } from "../pricing/price-rule.js";
 import { sessionScopeFor, type ScopedRequest, type SessionTerms } from "../sessions/session-terms.js";
+import { retryIdempotent } from "../sessions/retry-idempotent.js";
 import type { SessionKeys } from "../sessions/session-keys.js";
 import { issueSessionToken, verifySessionToken } from "../sessions/session-token.js";
 import { buildSiwxExtension } from "../sessions/siwx-challenge.js";
@@ -148,14 +149,15 @@ export async function serveSession(options: ServeOptions): Promise<Response> {
 
 /**
  * Opens (or extends) the payer's session after a settled payment; returns the headers that tell the client.
- * A grant that fails is logged, not thrown: the payment's own answer must still reach the payer.
+ * A grant that still fails after retries is logged, not thrown: the payment's own answer must still reach the payer.
  */
 export async function grantSession(offer: SessionOffer, payer: { network: string; address: string }, paymentKey: string, nowMs: number): Promise<Record<string, string>> {
   const wallet = walletKey(payer.network, payer.address);
   try {
-    const stub = offer.wallets.get(offer.wallets.idFromName(wallet));
-    // The paid request is the session's first.
-    const entitlement = await stub.grant({ scope: offer.scope, paymentKey, ttlMs: offer.terms.ttlSeconds * 1000, requests: offer.terms.maxRequests - 1 }, nowMs);
+    // The paid request is the session's first. A grant is idempotent per payment, so a transient failure is retried
+    // (on a fresh stub: a broken one stays broken).
+    const grant = { scope: offer.scope, paymentKey, ttlMs: offer.terms.ttlSeconds * 1000, requests: offer.terms.maxRequests - 1 };
+    const entitlement = await retryIdempotent(() => offer.wallets.get(offer.wallets.idFromName(wallet)).grant(grant, nowMs), { attempts: 3, baseDelayMs: 50 });
     return await sessionHeaders(offer, wallet, entitlement, nowMs, true);
   } catch (error) {
     console.error(JSON.stringify({ event: "session_grant_failed", wallet, scope: offer.scope, paymentKey, message: String(error) }));
