@@ -2,7 +2,6 @@
 import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER, SELLER } from "../../stack/accounts.js";
-import { createPayingFetch } from "../../stack/pay.js";
 import { eventually, startStackFixture, type StackFixture } from "./stack-fixture.js";
 
 let stack: StackFixture;
@@ -22,7 +21,7 @@ async function signWithOfficialClient(url: string): Promise<string> {
     captured ??= request.headers.get("PAYMENT-SIGNATURE") ?? undefined;
     return captured ? new Response("captured") : fetch(request);
   };
-  await createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, capture)(url);
+  await stack.payingFetch(capture)(url);
   if (!captured) throw new Error("the client sent no payment");
   return captured;
 }

@@ -1,7 +1,7 @@
 // Dynamic prices and tenant-routed payees, paid on the local chain with the official client.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER, SELLER, SELLER_TWO } from "../../stack/accounts.js";
-import { createPayingFetch, readSettlement } from "../../stack/pay.js";
+import { readSettlement } from "../../stack/pay.js";
 import { eventually, startStackFixture, type StackFixture } from "./stack-fixture.js";
 
 let stack: StackFixture;
@@ -9,7 +9,7 @@ let pay: typeof fetch;
 
 beforeAll(async () => {
   stack = await startStackFixture();
-  pay = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address });
+  pay = stack.payingFetch();
 });
 afterAll(async () => {
   await stack?.dispose();

@@ -2,7 +2,7 @@
 // and the ledger says so.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER, SELLER } from "../../stack/accounts.js";
-import { createPayingFetch, readSettlement } from "../../stack/pay.js";
+import { readSettlement } from "../../stack/pay.js";
 import { NETWORK } from "../../stack/chain.js";
 import { eventually, startStackFixture, type StackFixture } from "./stack-fixture.js";
 
@@ -19,7 +19,7 @@ beforeAll(async () => {
       { id: "dead-origin", path: "/api/dead", price: "$0.01", accepts: [{ network: NETWORK }], payTo: SELLER.address, origin: deadOrigin },
     ],
   });
-  pay = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address });
+  pay = stack.payingFetch();
 });
 afterAll(async () => {
   await stack?.dispose();

@@ -4,28 +4,18 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER, SELLER, SELLER_TWO } from "../../stack/accounts.js";
 import { createPayingFetch, readSettlement } from "../../stack/pay.js";
-import { eventually, startStackFixture, type StackFixture } from "./stack-fixture.js";
+import { eventually, recordingFetch, startStackFixture, type StackFixture } from "./stack-fixture.js";
 
 let stack: StackFixture;
 let pay: typeof fetch;
 
 beforeAll(async () => {
   stack = await startStackFixture({ facilitatorAuthToken: "e2e-facilitator-token" });
-  pay = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address });
+  pay = stack.payingFetch();
 });
 afterAll(async () => {
   await stack?.dispose();
 });
-
-/** Records the PAYMENT-SIGNATURE headers the official client sends. */
-function recordingFetch(sent: string[]): typeof fetch {
-  return async (input, init) => {
-    const request = new Request(input, init);
-    const header = request.headers.get("PAYMENT-SIGNATURE");
-    if (header) sent.push(header);
-    return fetch(request);
-  };
-}
 
 describe("paying through the gateway on a local chain", () => {
   it("buys a response: origin once, PAYMENT-RESPONSE with a mined transaction, balances moved by the price, one ledger row", async () => {
@@ -84,7 +74,7 @@ describe("paying through the gateway on a local chain", () => {
 
   it("does not sell a second response for a replayed PAYMENT-SIGNATURE", async () => {
     const sent: string[] = [];
-    const client = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, recordingFetch(sent));
+    const client = stack.payingFetch(recordingFetch("PAYMENT-SIGNATURE", sent));
     const first = await client(`${stack.info.gateway}/api/weather/rome`);
     expect(first.status).toBe(200);
     const payerAfterFirst = await stack.balance(PAYER.address);

@@ -3,15 +3,15 @@
 // their canonical addresses on the local chain), and the tokens move by the price.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER, SELLER } from "../../stack/accounts.js";
-import { createPayingFetch, readSettlement } from "../../stack/pay.js";
-import { eventually, startStackFixture, type StackFixture } from "./stack-fixture.js";
+import { readSettlement } from "../../stack/pay.js";
+import { eventually, recordingFetch, startStackFixture, type StackFixture } from "./stack-fixture.js";
 
 let stack: StackFixture;
 let pay: typeof fetch;
 
 beforeAll(async () => {
   stack = await startStackFixture();
-  pay = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address });
+  pay = stack.payingFetch();
 });
 afterAll(async () => {
   await stack?.dispose();
@@ -21,11 +21,7 @@ describe("paying with Permit2 on a local chain", () => {
   it("settles a Permit2 payment through the proxy: balances move by the price, one ledger row keyed by the Permit2 nonce", async () => {
     const [payerBefore, sellerBefore] = await Promise.all([stack.balance(PAYER.address), stack.balance(SELLER.address)]);
     const sent: string[] = [];
-    const recording = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, async (input, init) => {
-      const header = new Request(input, init).headers.get("PAYMENT-SIGNATURE");
-      if (header) sent.push(header);
-      return fetch(input, init);
-    });
+    const recording = stack.payingFetch(recordingFetch("PAYMENT-SIGNATURE", sent));
 
     const response = await recording(`${stack.info.gateway}/api/fx/eur-usd`);
 
@@ -43,11 +39,7 @@ describe("paying with Permit2 on a local chain", () => {
 
   it("refuses the same permit again, and nothing more moves", async () => {
     const sent: string[] = [];
-    const recording = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, async (input, init) => {
-      const header = new Request(input, init).headers.get("PAYMENT-SIGNATURE");
-      if (header) sent.push(header);
-      return fetch(input, init);
-    });
+    const recording = stack.payingFetch(recordingFetch("PAYMENT-SIGNATURE", sent));
     expect((await recording(`${stack.info.gateway}/api/fx/gbp-usd`)).status).toBe(200);
     const payerBefore = await stack.balance(PAYER.address);
     const replay = await fetch(`${stack.info.gateway}/api/fx/jpy-usd`, { headers: { "PAYMENT-SIGNATURE": sent[0]! } });

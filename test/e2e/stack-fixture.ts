@@ -2,7 +2,8 @@
 import { createPublicClient, http, type Address, type Hash } from "viem";
 import { localChain } from "../../stack/chain.js";
 import { openLocalBindings } from "../../stack/gateway.js";
-import { readBalance } from "../../stack/pay.js";
+import { PAYER } from "../../stack/accounts.js";
+import { createPayingFetch, readBalance } from "../../stack/pay.js";
 import { startStack, type RunningStack, type StackOptions } from "../../stack/start-stack.js";
 
 export interface StackFixture extends RunningStack {
@@ -11,6 +12,8 @@ export interface StackFixture extends RunningStack {
   facilitatorStats(): Promise<{ verify: number; settle: number; supported: number }>;
   ledgerRows(where?: string, ...params: unknown[]): Promise<Record<string, unknown>[]>;
   receiptStatus(hash: Hash): Promise<string>;
+  /** The official client paying as the stack's test payer, in the stack's token, through `baseFetch`. */
+  payingFetch(baseFetch?: typeof fetch): typeof fetch;
   dispose(): Promise<void>;
 }
 
@@ -32,6 +35,7 @@ export async function startStackFixture(options: StackOptions = {}): Promise<Sta
       const read = async () => (await bindings.env.LEDGER.prepare(`SELECT * FROM payments WHERE ${where}`).bind(...params).all()).results;
       return eventually(read, () => true, 2000);
     },
+    payingFetch: (baseFetch = fetch) => createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, baseFetch),
     async receiptStatus(hash) {
       return (await chain.getTransactionReceipt({ hash })).status;
     },
@@ -39,6 +43,16 @@ export async function startStackFixture(options: StackOptions = {}): Promise<Sta
       await bindings.dispose();
       await stack.stop();
     },
+  };
+}
+
+/** A fetch that notes each value of `header` the client sends (e.g. to replay a payment later). */
+export function recordingFetch(header: string, sent: string[]): typeof fetch {
+  return async (input, init) => {
+    const request = new Request(input, init);
+    const value = request.headers.get(header);
+    if (value) sent.push(value);
+    return fetch(request);
   };
 }
 

@@ -3,8 +3,8 @@
 import { createSigner, decodeXPaymentResponse, wrapFetchWithPayment } from "x402-fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER, PAYER_PRIVATE_KEY, SELLER, SELLER_TWO } from "../../stack/accounts.js";
-import { createPayingFetch, readSettlement } from "../../stack/pay.js";
-import { eventually, startStackFixture, type StackFixture } from "./stack-fixture.js";
+import { readSettlement } from "../../stack/pay.js";
+import { eventually, recordingFetch, startStackFixture, type StackFixture } from "./stack-fixture.js";
 
 let stack: StackFixture;
 let payV1: typeof fetch;
@@ -14,7 +14,7 @@ beforeAll(async () => {
   stack = await startStackFixture({ chainId: 84532 });
   const wallet = await createSigner("base-sepolia", PAYER_PRIVATE_KEY);
   payV1 = wrapFetchWithPayment(fetch, wallet) as typeof fetch;
-  payV2 = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address });
+  payV2 = stack.payingFetch();
 });
 afterAll(async () => {
   await stack?.dispose();
@@ -63,13 +63,7 @@ describe("x402-fetch 1.x through the gateway", () => {
 
   it("refuses a replayed X-PAYMENT without a second transfer", async () => {
     const sent: string[] = [];
-    const recording: typeof fetch = async (input, init) => {
-      const request = new Request(input, init);
-      const header = request.headers.get("X-PAYMENT");
-      if (header) sent.push(header);
-      return fetch(request);
-    };
-    const paid = await (wrapFetchWithPayment(recording, await createSigner("base-sepolia", PAYER_PRIVATE_KEY)) as typeof fetch)(`${stack.info.gateway}/api/weather/lyon`);
+    const paid = await (wrapFetchWithPayment(recordingFetch("X-PAYMENT", sent), await createSigner("base-sepolia", PAYER_PRIVATE_KEY)) as typeof fetch)(`${stack.info.gateway}/api/weather/lyon`);
     expect(paid.status).toBe(200);
     const payerBefore = await stack.balance(PAYER.address);
 
