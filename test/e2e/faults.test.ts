@@ -17,6 +17,7 @@ beforeAll(async () => {
     gatewayVars: { ORIGIN_TIMEOUT_MS: "1000" },
     extraRules: [
       { id: "dead-origin", path: "/api/dead", price: "$0.01", accepts: [{ network: NETWORK }], payTo: SELLER.address, origin: deadOrigin },
+      { id: "prepaid-dead", path: "/api/prepaid", price: "$0.01", accepts: [{ network: NETWORK }], payTo: SELLER.address, origin: deadOrigin, settlement: "before-origin" },
     ],
   });
   pay = stack.payingFetch();
@@ -60,6 +61,22 @@ describe("faults on the local stack", () => {
     expect(response.status).toBe(200);
     expect(readSettlement(response)?.success).toBe(true);
     expect(await stack.balance(PAYER.address)).toBe(before - 10_000n);
+  });
+
+  it("before-origin, origin down after settlement: charged on chain, 502 with the receipt, ledger owed_refund for the operator", async () => {
+    const [payerBefore, sellerBefore] = await Promise.all([stack.balance(PAYER.address), stack.balance(SELLER.address)]);
+    const response = await pay(`${stack.info.gateway}/api/prepaid`);
+
+    expect(response.status).toBe(502);
+    const settlement = readSettlement(response)!;
+    expect(settlement.success).toBe(true);
+    expect(await stack.receiptStatus(settlement.transaction as `0x${string}`)).toBe("success");
+    expect(await stack.balance(PAYER.address)).toBe(payerBefore - 10_000n);
+    expect(await stack.balance(SELLER.address)).toBe(sellerBefore + 10_000n);
+    // Everything a refund needs: who paid, how much of what, on which chain, and the transfer to reverse.
+    const owed = { status: "owed_refund", transaction_hash: settlement.transaction, payer: PAYER.address, amount: "10000", asset: stack.info.token.address, network: stack.info.network, pay_to: SELLER.address };
+    expect(await finalRow("prepaid-dead", "%/api/prepaid")).toMatchObject(owed);
+    expect(await stack.reconciliationCases()).toContainEqual({ reason: "owed_refund", row: expect.objectContaining(owed) });
   });
 
   it("facilitator dies between verify and settle: body withheld, nothing moves, ledger settle_unknown", async () => {

@@ -2,6 +2,7 @@
 import { createPublicClient, http, type Address, type Hash } from "viem";
 import { localChain } from "../../stack/chain.js";
 import { openLocalBindings } from "../../stack/gateway.js";
+import { findReconciliationCases, type ReconciliationCase } from "../../src/ledger/ledger.js";
 import { PAYER } from "../../stack/accounts.js";
 import { createPayingFetch, readBalance } from "../../stack/pay.js";
 import { startStack, type RunningStack, type StackOptions } from "../../stack/start-stack.js";
@@ -12,6 +13,8 @@ export interface StackFixture extends RunningStack {
   facilitatorStats(): Promise<{ verify: number; settle: number; supported: number }>;
   ledgerRows(where?: string, ...params: unknown[]): Promise<Record<string, unknown>[]>;
   receiptStatus(hash: Hash): Promise<string>;
+  /** The ledger's reconciliation query (owed refunds, unknown settlements, stuck rows) on the stack's D1. */
+  reconciliationCases(): Promise<ReconciliationCase[]>;
   /** The official client paying as the stack's test payer, in the stack's token, through `baseFetch`. */
   payingFetch(baseFetch?: typeof fetch): typeof fetch;
   dispose(): Promise<void>;
@@ -35,6 +38,7 @@ export async function startStackFixture(options: StackOptions = {}): Promise<Sta
       const read = async () => (await bindings.env.LEDGER.prepare(`SELECT * FROM payments WHERE ${where}`).bind(...params).all()).results;
       return eventually(read, () => true, 2000);
     },
+    reconciliationCases: () => findReconciliationCases(bindings.env.LEDGER, Date.now()),
     payingFetch: (baseFetch = fetch) => createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, baseFetch),
     async receiptStatus(hash) {
       return (await chain.getTransactionReceipt({ hash })).status;
