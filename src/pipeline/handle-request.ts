@@ -87,9 +87,10 @@ async function handlePricedRequest(
   const resourceUrl = request.url;
   const session = openSession(rule, scoped, new URL(resourceUrl), env, config);
   const paymentHeader = request.headers.get(PAYMENT_SIGNATURE);
+  const v1Header = request.headers.get(X_PAYMENT);
   // A payment, when present, is what the client chose: sessions are only looked at without one.
   let sessionRefusal: string | undefined;
-  if (session && paymentHeader === null) {
+  if (session && paymentHeader === null && v1Header === null) {
     const auth = await authenticateSession(request, session, deps.nowMs());
     if (auth.kind === "refused") sessionRefusal = auth.reason;
     if (auth.kind === "granted") {
@@ -115,7 +116,7 @@ async function handlePricedRequest(
     accepts,
     challenge,
     paymentHeader,
-    v1Header: request.headers.get(X_PAYMENT),
+    v1Header,
     resource: { url: resourceUrl, description: rule.description, mimeType: rule.mimeType },
     schemes: deps.schemes,
     check: buildCheckContext(config, deps.nowMs()),

@@ -93,6 +93,19 @@ describe("V1 clients", () => {
     expect(await harness.facilitatorCalls()).toEqual([]);
   });
 
+  it("treats X-PAYMENT as the client's choice on a session rule: paid, and the session opened", async () => {
+    const harness = await buildHarness({ rules: [buildRule({ session: { ttlSeconds: 600, maxRequests: 3 } })] });
+    const xPayment = await v1PaymentFor(harness, "/weather/paris");
+    // A sign-in header beside a payment is not looked at (malformed, it would otherwise be a 400).
+    const response = await harness.fetch("/weather/paris", { headers: { "X-PAYMENT": xPayment, "SIGN-IN-WITH-X": "not-a-proof" } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("X402-SESSION-REMAINING")).toBe("2");
+    const again = await harness.fetch("/weather/lyon", { headers: { "X402-SESSION": response.headers.get("X402-SESSION")! } });
+    expect(again.status).toBe(200);
+    expect((await harness.facilitatorCalls()).map((c) => c.path)).toEqual(["/verify", "/settle"]);
+    expect(await harness.originCalls()).toHaveLength(2);
+  });
+
   it("prefers PAYMENT-SIGNATURE when a client sends both headers", async () => {
     const harness = await buildHarness();
     const offer = (await challengeFor(harness, "/weather/paris")).accepts[0]!;
