@@ -80,11 +80,13 @@ describe("V1 clients", () => {
     expect(await harness.facilitatorCalls()).toEqual([]);
   });
 
-  it("answers a malformed X-PAYMENT with 400 and a wrong version with a 402", async () => {
+  it("answers a malformed X-PAYMENT with 400, an oversized one with 431, and a wrong version with a 402", async () => {
     const harness = await buildHarness();
     const malformed = await harness.fetch("/weather/paris", { headers: { "X-PAYMENT": "%%%not-base64" } });
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ error: "invalid_payload" });
+    const oversized = await harness.fetch("/weather/paris", { headers: { "X-PAYMENT": "A".repeat(16 * 1024 + 4) } });
+    expect(oversized.status).toBe(431);
 
     const signed = await buildPaymentPayload((await challengeFor(harness, "/weather/paris")).accepts[0]!);
     const v3 = await payV1(harness, "/weather/paris", encodePayment({ x402Version: 3, scheme: "exact", network: "base-sepolia", payload: signed.payload }));
