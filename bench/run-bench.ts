@@ -1,6 +1,7 @@
 // `npm run bench`: latency of the gateway against a bare pass-through Worker, both under wrangler dev in the
 // same run, same origin, same machine. Reports p50/p95 and the ratio of p50s. Sequential requests (one in flight)
-// so the figures are per-request cost, not throughput.
+// so the figures are per-request cost, not throughput. The cheap cases take turns request by request, so a
+// noisy neighbour slows them all alike instead of skewing whichever case happened to be running.
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PAYER, SELLER } from "../stack/accounts.js";
 import { NETWORK } from "../stack/chain.js";
@@ -22,19 +23,41 @@ interface Stats {
   p95: number;
 }
 
-async function measure(name: string, n: number, once: () => Promise<Response>, expectStatus: number): Promise<Stats> {
-  for (let i = 0; i < Math.min(20, n); i++) await (await once()).arrayBuffer(); // warm-up
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const start = performance.now();
-    const response = await once();
-    await response.arrayBuffer();
-    samples.push(performance.now() - start);
-    if (response.status !== expectStatus) throw new Error(`${name}: expected ${expectStatus}, got ${response.status}`);
+interface BenchCase {
+  name: string;
+  once: () => Promise<Response>;
+  expectStatus: number;
+}
+
+async function timeOne(c: BenchCase): Promise<number> {
+  const start = performance.now();
+  const response = await c.once();
+  await response.arrayBuffer();
+  const elapsed = performance.now() - start;
+  if (response.status !== c.expectStatus) throw new Error(`${c.name}: expected ${c.expectStatus}, got ${response.status}`);
+  return elapsed;
+}
+
+function summarise(name: string, samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { name, n: sorted.length, p50: at(0.5), p95: at(0.95) };
+}
+
+/** `n` rounds after 20 warm-up ones; each round times one request of every case, in turn. */
+async function measureInterleaved(cases: BenchCase[], n: number): Promise<Stats[]> {
+  const samples = cases.map(() => [] as number[]);
+  for (let round = -20; round < n; round++) {
+    for (const [i, c] of cases.entries()) {
+      const elapsed = await timeOne(c);
+      if (round >= 0) samples[i]!.push(elapsed);
+    }
   }
-  samples.sort((a, b) => a - b);
-  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
-  return { name, n, p50: at(0.5), p95: at(0.95) };
+  return cases.map((c, i) => summarise(c.name, samples[i]!));
+}
+
+async function measure(c: BenchCase, n: number): Promise<Stats> {
+  return (await measureInterleaved([c], n))[0]!;
 }
 
 // A session with room for every benchmark request: one payment, then token and sign-in requests.
@@ -77,38 +100,41 @@ try {
     },
   });
 
-  const results: Stats[] = [];
-  results.push(await measure("bare pass-through Worker, GET /api/health", ROUNDS, () => fetch(`${bareUrl}/api/health`), 200));
-  results.push(await measure("gateway, free route GET /api/health", ROUNDS, () => fetch(`${gateway}/api/health`), 200));
-  results.push(await measure("gateway, unpaid priced route → 402", ROUNDS, () => fetch(`${gateway}/api/weather/bench`), 402));
   const facilitatorStats = async () => (await (await fetch(`${stack.info.facilitator}/__stats`)).json()) as { verify: number; settle: number };
-  const beforeInvalid = await facilitatorStats();
-  results.push(await measure("gateway, invalid payment → 402 (no facilitator call)", ROUNDS, () => fetch(`${gateway}/api/weather/bench`, { headers: { "PAYMENT-SIGNATURE": invalidPayment } }), 402));
-  const afterInvalid = await facilitatorStats();
-  results.push(await measure("gateway, pay-per-call (verify + origin + on-chain settle)", PAID_ROUNDS, () => pay(`${gateway}/api/weather/bench`), 200));
-  const afterPaid = await facilitatorStats();
 
-  // Sessions: pay once with the official client (+ SIWX extension), then measure requests riding on it.
+  // Sessions: pay once with the official client (+ SIWX extension); later requests ride on it.
   const sessionUrl = `${gateway}/api/forecast/bench`;
   const opened = await createSessionFetch(PAYER, { network: stack.info.network, address: stack.info.token.address })(sessionUrl);
   if (opened.status !== 200) throw new Error(`session payment failed: ${opened.status}`);
   const token = opened.headers.get("X402-SESSION")!;
-  const beforeSession = await facilitatorStats();
-  results.push(await measure("gateway, session token (X402-SESSION)", ROUNDS, () => fetch(sessionUrl, { headers: { "X402-SESSION": token } }), 200));
   // Each sign-in needs its own nonce: proofs are fetched and signed before the timed loop, which times only the request.
   const proofs: string[] = [];
   for (let i = 0; i < ROUNDS + 20; i++) proofs.push(await signInProof(sessionUrl));
-  results.push(await measure("gateway, SIWX sign-in (EOA proof, nonce spent)", ROUNDS, () => fetch(sessionUrl, { headers: { "SIGN-IN-WITH-X": proofs.pop()! } }), 200));
-  const afterSession = await facilitatorStats();
+
+  const before = await facilitatorStats();
+  const results = await measureInterleaved(
+    [
+      { name: "bare pass-through Worker, GET /api/health", once: () => fetch(`${bareUrl}/api/health`), expectStatus: 200 },
+      { name: "gateway, free route GET /api/health", once: () => fetch(`${gateway}/api/health`), expectStatus: 200 },
+      { name: "gateway, unpaid priced route → 402", once: () => fetch(`${gateway}/api/weather/bench`), expectStatus: 402 },
+      { name: "gateway, invalid payment → 402 (no facilitator call)", once: () => fetch(`${gateway}/api/weather/bench`, { headers: { "PAYMENT-SIGNATURE": invalidPayment } }), expectStatus: 402 },
+      { name: "gateway, session token (X402-SESSION)", once: () => fetch(sessionUrl, { headers: { "X402-SESSION": token } }), expectStatus: 200 },
+      { name: "gateway, SIWX sign-in (EOA proof, nonce spent)", once: () => fetch(sessionUrl, { headers: { "SIGN-IN-WITH-X": proofs.pop()! } }), expectStatus: 200 },
+    ],
+    ROUNDS,
+  );
+  const afterCheap = await facilitatorStats();
+  // On-chain settlement dominates pay-per-call; it runs alone, after the rest.
+  results.push(await measure({ name: "gateway, pay-per-call (verify + origin + on-chain settle)", once: () => pay(`${gateway}/api/weather/bench`), expectStatus: 200 }, PAID_ROUNDS));
+  const afterPaid = await facilitatorStats();
 
   const base = results[0]!.p50;
   console.log(`\nx402 gateway benchmark (sequential requests, wrangler dev on 127.0.0.1, ${new Date().toISOString()})\n`);
   console.log("| case | n | p50 ms | p95 ms | p50 ratio vs bare |");
   console.log("|---|---|---|---|---|");
   for (const r of results) console.log(`| ${r.name} | ${r.n} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${(r.p50 / base).toFixed(2)}× |`);
-  const paidRequests = PAID_ROUNDS + Math.min(20, PAID_ROUNDS);
-  console.log(`\nfacilitator calls: invalid-payment case ${afterInvalid.verify - beforeInvalid.verify + afterInvalid.settle - beforeInvalid.settle} for ${ROUNDS + 20} requests; pay-per-call case verify ${afterPaid.verify - afterInvalid.verify}, settle ${afterPaid.settle - afterInvalid.settle} for ${paidRequests} requests (incl. warm-up)`);
-  console.log(`facilitator calls during ${2 * (ROUNDS + 20)} session requests: ${afterSession.verify - beforeSession.verify + afterSession.settle - beforeSession.settle}`);
+  const cheapRequests = ROUNDS + 20;
+  console.log(`\nfacilitator calls: ${afterCheap.verify - before.verify + afterCheap.settle - before.settle} during the ${cheapRequests} invalid-payment, ${cheapRequests} session-token and ${cheapRequests} sign-in requests; pay-per-call verify ${afterPaid.verify - afterCheap.verify}, settle ${afterPaid.settle - afterCheap.settle} for ${PAID_ROUNDS + 20} requests (incl. warm-up)`);
 } finally {
   await bare.stop();
   await stack.stop();

@@ -2,7 +2,7 @@
 // high-frequency client can skip signing in. A token proves identity only: every use still goes through the
 // wallet's Durable Object, which stays the authority for quota, expiry and revocation.
 import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from "jose";
-import type { SessionKeys } from "./session-keys.js";
+import type { SessionKey, SessionKeys } from "./session-keys.js";
 
 export const SESSION_TOKEN_ISSUER = "x402-gateway";
 /** Longest token accepted, in characters; ours are ~400. */
@@ -21,7 +21,7 @@ export interface IssueOptions extends SessionClaims {
   expiresAtSeconds: number;
 }
 
-export function issueSessionToken(options: IssueOptions): Promise<string> {
+export async function issueSessionToken(options: IssueOptions): Promise<string> {
   return new SignJWT({ scope: options.scope })
     .setProtectedHeader({ alg: "HS256", typ: "JWT", kid: options.keys.signing.kid })
     .setIssuer(SESSION_TOKEN_ISSUER)
@@ -29,7 +29,7 @@ export function issueSessionToken(options: IssueOptions): Promise<string> {
     .setAudience(options.audience)
     .setIssuedAt(options.nowSeconds)
     .setExpirationTime(options.expiresAtSeconds)
-    .sign(options.keys.signing.secret);
+    .sign(await hmacKeyOf(options.keys.signing));
 }
 
 export interface VerifyOptions {
@@ -64,8 +64,20 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
   }
 }
 
-function keyFor(header: JWTHeaderParameters, keys: SessionKeys): Uint8Array {
+function keyFor(header: JWTHeaderParameters, keys: SessionKeys): Promise<CryptoKey> {
   const key = header.kid === undefined ? undefined : keys.byKid.get(header.kid);
   if (!key) throw new errors.JWKSNoMatchingKey();
-  return key.secret;
+  return hmacKeyOf(key);
+}
+
+// Keys are parsed once per isolate (env.ts), so each secret is imported into WebCrypto once, not per token.
+const hmacKeys = new WeakMap<SessionKey, Promise<CryptoKey>>();
+
+function hmacKeyOf(key: SessionKey): Promise<CryptoKey> {
+  let imported = hmacKeys.get(key);
+  if (!imported) {
+    imported = crypto.subtle.importKey("raw", key.secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    hmacKeys.set(key, imported);
+  }
+  return imported;
 }
