@@ -1,6 +1,7 @@
 // The quote callback (docs/price-rules.md "Quote callback"): a URL, usually on the origin, that prices one
 // request and/or names its payee. Bounded in time and size, cached per isolate, and failing closed: no answer
 // means no 402 at a guessed price.
+import { encodeBase64 } from "../encoding/base64.js";
 import { z } from "zod";
 import { GatewayFailure } from "../errors.js";
 import { AtomicAmountSchema } from "../x402/schemas.js";
@@ -63,7 +64,7 @@ export async function fetchQuote(config: QuoteConfig, request: QuoteRequest, fet
         path: request.url.pathname,
         query: request.url.search,
         headers,
-        body: sentBody.length > 0 ? toBase64(sentBody) : null,
+        body: sentBody.length > 0 ? encodeBase64(sentBody) : null,
         bodyTruncated: sentBody.length < body.length,
       }),
       signal: AbortSignal.timeout(config.timeoutMs),
@@ -92,7 +93,7 @@ export async function fetchQuote(config: QuoteConfig, request: QuoteRequest, fet
 async function cacheKey(config: QuoteConfig, request: QuoteRequest, body: Uint8Array): Promise<string> {
   const bodyHash = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
   const varied = config.vary.map((name) => `${name.toLowerCase()}=${request.headers.get(name) ?? ""}`);
-  return JSON.stringify([request.ruleId, config.url, request.method, request.url.pathname, request.url.search, varied, toBase64(bodyHash)]);
+  return JSON.stringify([request.ruleId, config.url, request.method, request.url.pathname, request.url.search, varied, encodeBase64(bodyHash)]);
 }
 
 function remember(key: string, entry: { expiresAtMs: number; reply: QuoteReply }): void {
@@ -100,10 +101,4 @@ function remember(key: string, entry: { expiresAtMs: number; reply: QuoteReply }
   cache.set(key, entry);
   // Oldest first in a Map: drop from the front.
   while (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
 }

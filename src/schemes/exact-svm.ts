@@ -2,6 +2,7 @@
 // whose fee payer is the facilitator. Checked here as the facilitator will, short of simulating it.
 import { z } from "zod";
 import { decodeBase58, encodeBase58 } from "../encoding/base58.js";
+import { decodeBase64 } from "../encoding/base64.js";
 import { verifyEd25519 } from "../encoding/ed25519.js";
 import type { PaymentRequirements } from "../x402/schemas.js";
 import type { PluginResult, SchemePlugin } from "./scheme-plugin.js";
@@ -125,9 +126,10 @@ function readU64(data: Uint8Array, offset: number): bigint {
   return value;
 }
 
+/** Padded base64 only, as clients send it. */
 function decodeTransactionText(text: string): SolanaTransaction | null {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) return null;
-  return decodeSolanaTransaction(Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0)));
+  const bytes = text.length % 4 === 0 ? decodeBase64(text) : null;
+  return bytes && decodeSolanaTransaction(bytes);
 }
 
 /** The canonical base58 text of a 32-byte key, or undefined. */

@@ -1,11 +1,12 @@
 // Encode/decode the x402 HTTP headers (specs/transports-v2/http.md). Pure. No I/O.
+import { decodeBase64, encodeBase64 } from "../encoding/base64.js";
 import type { z } from "zod";
 import { PaymentPayloadSchema, type PaymentPayload, type PaymentRequired, type SettleResponse } from "./schemas.js";
 
 export const PAYMENT_REQUIRED = "PAYMENT-REQUIRED";
 export const PAYMENT_SIGNATURE = "PAYMENT-SIGNATURE";
 export const PAYMENT_RESPONSE = "PAYMENT-RESPONSE";
-/** V1 request header; stripped before forwarding even though V1 payments come later. */
+/** x402 V1 request and response headers (x402/v1.ts). */
 export const X_PAYMENT = "X-PAYMENT";
 export const X_PAYMENT_RESPONSE = "X-PAYMENT-RESPONSE";
 export const SIGN_IN_WITH_X = "SIGN-IN-WITH-X";
@@ -20,27 +21,19 @@ export const EXPOSED_PAYMENT_HEADERS = [PAYMENT_REQUIRED, PAYMENT_RESPONSE, X_PA
 /** Largest `PAYMENT-SIGNATURE` accepted, in characters. An EVM exact payload is ~1.2 KiB. */
 export const MAX_PAYMENT_HEADER_CHARS = 16 * 1024;
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 export function encodeBase64Json(value: unknown): string {
-  const bytes = new TextEncoder().encode(JSON.stringify(value));
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
+  return encodeBase64(new TextEncoder().encode(JSON.stringify(value)));
 }
 
 export function decodeBase64Json<S extends z.ZodType>(header: string, schema: S): DecodeResult<z.infer<S>> {
   const text = header.trim();
   if (text.length === 0) return { ok: false, reason: "header is empty" };
-  if (!BASE64.test(text) || text.length % 4 === 1) return { ok: false, reason: "header is not standard base64" };
+  const bytes = decodeBase64(text);
+  if (bytes === null) return { ok: false, reason: "header is not standard base64" };
   let json: string;
   try {
-    const binary = atob(text);
-    const bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
     json = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     return { ok: false, reason: "header is not base64 of UTF-8 text" };

@@ -1,0 +1,19 @@
+// Standard base64 (RFC 4648 §4) to and from bytes, strictly: no URL alphabet, no whitespace. Pure.
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export function encodeBase64(bytes: Uint8Array): string {
+  let binary = "";
+  // In chunks: spreading a large array into fromCharCode overflows the call stack.
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+/** null when the text is not standard base64 (padding optional). */
+export function decodeBase64(text: string): Uint8Array | null {
+  if (!BASE64.test(text) || text.length % 4 === 1) return null;
+  try {
+    return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
