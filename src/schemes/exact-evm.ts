@@ -1,26 +1,24 @@
 // `exact` on EVM networks (specs/schemes/exact/scheme_exact_evm.md): an EIP-3009 `transferWithAuthorization`
 // payload, or a Permit2 witness transfer (./evm/permit2.ts) for tokens whose offer says `assetTransferMethod: "permit2"`.
-import { getAddress, isAddress, isAddressEqual, recoverTypedDataAddress, size, type Hex } from "viem";
+import { getAddress, isAddress, type Hex } from "viem";
 import { z } from "zod";
 import type { PaymentRequirements } from "../x402/schemas.js";
 import { checkPermit2Payload, Permit2PayloadSchema } from "./evm/permit2.js";
+import { EvmAddress, EvmHex, signatureMayBePayers, Uint256 } from "./evm/typed-signature.js";
 import type { CheckContext, SchemePlugin } from "./scheme-plugin.js";
 
 /** The facilitator refuses authorizations expiring sooner than this; refusing them here saves its round trip. */
 const VALID_BEFORE_MARGIN_SECONDS = 6;
 
-const Hex = (bytes?: number) => z.string().regex(bytes ? new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`) : /^0x([0-9a-fA-F]{2})+$/);
-const Uint = z.string().regex(/^\d{1,78}$/);
-
 const Eip3009PayloadSchema = z.object({
-  signature: Hex(),
+  signature: EvmHex(),
   authorization: z.object({
-    from: Hex(20),
-    to: Hex(20),
-    value: Uint,
-    validAfter: Uint,
-    validBefore: Uint,
-    nonce: Hex(32),
+    from: EvmAddress,
+    to: EvmAddress,
+    value: Uint256,
+    validAfter: Uint256,
+    validBefore: Uint256,
+    nonce: EvmHex(32),
   }),
 });
 
@@ -91,39 +89,25 @@ const TRANSFER_WITH_AUTHORIZATION = [
   { name: "nonce", type: "bytes32" },
 ] as const;
 
-/**
- * Recovers the EIP-712 signer locally. A match is an EOA's valid signature. A mismatch is a forgery unless the
- * payer is a contract wallet (EIP-1271: its owner key signs, so the recovered key differs); asked on chain when
- * an RPC is configured, otherwise left to the facilitator. Longer signatures (EIP-6492 wrappers) likewise.
- */
 async function signatureMayBeValid(payload: z.infer<typeof Eip3009PayloadSchema>, requirements: PaymentRequirements, context: CheckContext): Promise<boolean> {
   const { authorization } = payload;
-  const signature = payload.signature as Hex;
-  if (size(signature) === 65) {
-    try {
-      const signer = await recoverTypedDataAddress({
-        domain: {
-          name: String(requirements.extra?.name),
-          version: String(requirements.extra?.version),
-          chainId: Number(requirements.network.split(":")[1]),
-          verifyingContract: requirements.asset as Hex,
-        },
-        types: { TransferWithAuthorization: TRANSFER_WITH_AUTHORIZATION },
-        primaryType: "TransferWithAuthorization",
-        message: {
-          from: authorization.from as Hex,
-          to: authorization.to as Hex,
-          value: BigInt(authorization.value),
-          validAfter: BigInt(authorization.validAfter),
-          validBefore: BigInt(authorization.validBefore),
-          nonce: authorization.nonce as Hex,
-        },
-        signature,
-      });
-      if (isAddressEqual(signer, authorization.from as Hex)) return true;
-    } catch {
-      // Not a recoverable ECDSA signature: only a contract wallet could accept it.
-    }
-  }
-  return (await context.isContract(requirements.network, authorization.from)) !== false;
+  const typedData = {
+    domain: {
+      name: String(requirements.extra?.name),
+      version: String(requirements.extra?.version),
+      chainId: Number(requirements.network.split(":")[1]),
+      verifyingContract: requirements.asset as Hex,
+    },
+    types: { TransferWithAuthorization: TRANSFER_WITH_AUTHORIZATION },
+    primaryType: "TransferWithAuthorization",
+    message: {
+      from: authorization.from as Hex,
+      to: authorization.to as Hex,
+      value: BigInt(authorization.value),
+      validAfter: BigInt(authorization.validAfter),
+      validBefore: BigInt(authorization.validBefore),
+      nonce: authorization.nonce as Hex,
+    },
+  } as const;
+  return signatureMayBePayers(authorization.from, typedData, payload.signature as Hex, requirements.network, context);
 }

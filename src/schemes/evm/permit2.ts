@@ -1,10 +1,11 @@
 // The Permit2 variant of EVM `exact` (specs/schemes/exact/scheme_exact_evm.md): for tokens without EIP-3009,
 // the payer signs a Permit2 `PermitWitnessTransferFrom` whose spender is the x402 exact proxy and whose witness
 // names the recipient. Checked here as the facilitator's verify does, short of simulating the transfer.
-import { getAddress, isAddressEqual, recoverTypedDataAddress, size, type Hex } from "viem";
+import { getAddress, isAddressEqual, type Hex } from "viem";
 import { z } from "zod";
 import type { PaymentRequirements } from "../../x402/schemas.js";
 import type { CheckContext, CheckedPayment, PluginResult } from "../scheme-plugin.js";
+import { EvmAddress, EvmHex, signatureMayBePayers, Uint256 } from "./typed-signature.js";
 
 /** Uniswap's Permit2, at one address on every chain. */
 export const PERMIT2_ADDRESS = "0x000000000022D473030F116dDEE9F6B43aC78BA3";
@@ -13,18 +14,15 @@ export const X402_EXACT_PERMIT2_PROXY = "0x402085c248EeA27D92E8b30b2C58ed07f9E20
 /** The facilitator refuses permits expiring sooner than this. */
 const DEADLINE_MARGIN_SECONDS = 6;
 
-const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const Uint = z.string().regex(/^\d{1,78}$/);
-
 export const Permit2PayloadSchema = z.object({
-  signature: z.string().regex(/^0x([0-9a-fA-F]{2})+$/),
+  signature: EvmHex(),
   permit2Authorization: z.object({
-    from: Address,
-    permitted: z.object({ token: Address, amount: Uint }),
-    spender: Address,
-    nonce: Uint,
-    deadline: Uint,
-    witness: z.object({ to: Address, validAfter: Uint }),
+    from: EvmAddress,
+    permitted: z.object({ token: EvmAddress, amount: Uint256 }),
+    spender: EvmAddress,
+    nonce: Uint256,
+    deadline: Uint256,
+    witness: z.object({ to: EvmAddress, validAfter: Uint256 }),
   }),
 });
 export type Permit2Payload = z.infer<typeof Permit2PayloadSchema>;
@@ -69,29 +67,19 @@ export async function checkPermit2Payload(payload: Permit2Payload, requirements:
   };
 }
 
-/** As for EIP-3009: an EOA's signature must recover to `from`; a contract wallet's is left to the facilitator. */
-async function signatureMayBeValid(payload: Permit2Payload, requirements: PaymentRequirements, context: CheckContext): Promise<boolean> {
+function signatureMayBeValid(payload: Permit2Payload, requirements: PaymentRequirements, context: CheckContext): Promise<boolean> {
   const permit = payload.permit2Authorization;
-  const signature = payload.signature as Hex;
-  if (size(signature) === 65) {
-    try {
-      const signer = await recoverTypedDataAddress({
-        domain: { name: "Permit2", chainId: Number(requirements.network.split(":")[1]), verifyingContract: PERMIT2_ADDRESS },
-        types: PERMIT2_WITNESS_TYPES,
-        primaryType: "PermitWitnessTransferFrom",
-        message: {
-          permitted: { token: permit.permitted.token as Hex, amount: BigInt(permit.permitted.amount) },
-          spender: permit.spender as Hex,
-          nonce: BigInt(permit.nonce),
-          deadline: BigInt(permit.deadline),
-          witness: { to: permit.witness.to as Hex, validAfter: BigInt(permit.witness.validAfter) },
-        },
-        signature,
-      });
-      if (isAddressEqual(signer, permit.from as Hex)) return true;
-    } catch {
-      // Not a recoverable ECDSA signature: only a contract wallet could accept it.
-    }
-  }
-  return (await context.isContract(requirements.network, permit.from)) !== false;
+  const typedData = {
+    domain: { name: "Permit2", chainId: Number(requirements.network.split(":")[1]), verifyingContract: PERMIT2_ADDRESS },
+    types: PERMIT2_WITNESS_TYPES,
+    primaryType: "PermitWitnessTransferFrom",
+    message: {
+      permitted: { token: permit.permitted.token as Hex, amount: BigInt(permit.permitted.amount) },
+      spender: permit.spender as Hex,
+      nonce: BigInt(permit.nonce),
+      deadline: BigInt(permit.deadline),
+      witness: { to: permit.witness.to as Hex, validAfter: BigInt(permit.witness.validAfter) },
+    },
+  } as const;
+  return signatureMayBePayers(permit.from, typedData, payload.signature as Hex, requirements.network, context);
 }

@@ -1,0 +1,30 @@
+// What both EVM `exact` variants (EIP-3009, Permit2) share: payload field shapes, and whether an EIP-712
+// signature may be the payer's.
+import { isAddressEqual, recoverTypedDataAddress, size, type Hex } from "viem";
+import { z } from "zod";
+import type { CheckContext } from "../scheme-plugin.js";
+
+/** 0x-hex of exactly `bytes` bytes, or of any whole number of bytes. */
+export const EvmHex = (bytes?: number) => z.string().regex(bytes ? new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`) : /^0x([0-9a-fA-F]{2})+$/);
+export const EvmAddress = EvmHex(20);
+/** A uint256 in decimal. */
+export const Uint256 = z.string().regex(/^\d{1,78}$/);
+
+type TypedData = Omit<Parameters<typeof recoverTypedDataAddress>[0], "signature">;
+
+/**
+ * Recovers the EIP-712 signer locally. A match is an EOA's valid signature. A mismatch is a forgery unless the
+ * payer is a contract wallet (EIP-1271: its owner key signs, so the recovered key differs); asked on chain when
+ * an RPC is configured, otherwise left to the facilitator. Longer signatures (EIP-6492 wrappers) likewise.
+ */
+export async function signatureMayBePayers(payer: string, typedData: TypedData, signature: Hex, network: string, context: CheckContext): Promise<boolean> {
+  if (size(signature) === 65) {
+    try {
+      const signer = await recoverTypedDataAddress({ ...typedData, signature } as Parameters<typeof recoverTypedDataAddress>[0]);
+      if (isAddressEqual(signer, payer as Hex)) return true;
+    } catch {
+      // Not a recoverable ECDSA signature: only a contract wallet could accept it.
+    }
+  }
+  return (await context.isContract(network, payer)) !== false;
+}
