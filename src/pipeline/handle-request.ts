@@ -16,7 +16,7 @@ import { facilitatorFacts } from "../facilitator/supported-kinds.js";
 import { claimPayment } from "../payment-record/claim-payment.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { encodePaymentResponseHeader, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE } from "../x402/headers.js";
-import { caip2FromV1, toV1SettleResponse } from "../x402/v1.js";
+import { fromV1SettleResponse, toV1SettleResponse } from "../x402/v1.js";
 import { beginIdentifiedPayment } from "../idempotency/identified-payment.js";
 import { X402_VERSION, type FacilitatorRequest } from "../x402/schemas.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
@@ -133,7 +133,7 @@ async function handlePricedRequest(
     authToken: config.FACILITATOR_AUTH_TOKEN,
   });
   const facilitatorRequest: FacilitatorRequest = decision.v1
-    ? { x402Version: 1, paymentPayload: decision.v1.payload, paymentRequirements: { ...decision.v1.requirements } }
+    ? { x402Version: 1, paymentPayload: decision.v1.payload, paymentRequirements: decision.v1.requirements }
     : { x402Version: X402_VERSION, paymentPayload: decision.payload, paymentRequirements: decision.requirements };
 
   const leaseMs = config.FACILITATOR_VERIFY_TIMEOUT_MS + config.ORIGIN_TIMEOUT_MS + config.FACILITATOR_SETTLE_TIMEOUT_MS + LEASE_MARGIN_MS;
@@ -207,8 +207,7 @@ async function handlePricedRequest(
     verifyMs,
     settle: async () => {
       const settled = await facilitator.settle(facilitatorRequest);
-      // A V1 facilitator names the network the V1 way; inside (ledger, PAYMENT-RESPONSE) it is CAIP-2.
-      return decision.v1 ? { ...settled, network: caip2FromV1(settled.network) ?? settled.network } : settled;
+      return decision.v1 ? fromV1SettleResponse(settled) : settled;
     },
     forward: () => forward(request, config, rule.origin, deps),
     challenge,

@@ -99,3 +99,8 @@ export function toV1PaymentRequired(paymentRequired: PaymentRequired): PaymentRe
 export function toV1SettleResponse(settled: SettleResponse): SettleResponse {
   return { ...settled, network: v1NameOf(settled.network) ?? settled.network };
 }
+
+/** A V1 facilitator's settle answer with its network named in CAIP-2, as the ledger and `PAYMENT-RESPONSE` want. */
+export function fromV1SettleResponse(settled: SettleResponse): SettleResponse {
+  return { ...settled, network: caip2FromV1(settled.network) ?? settled.network };
+}
