@@ -2,8 +2,8 @@
 // feePayer. Asked only by plugins that need it, and cached per isolate so the 402 and the payment that follows
 // see the same answer.
 import { z } from "zod";
-import { GatewayFailure } from "../errors.js";
 import type { FacilitatorFacts, SupportedKind } from "../schemes/scheme-plugin.js";
+import { callFacilitator } from "./facilitator-client.js";
 
 const SupportedResponseSchema = z.object({
   kinds: z.array(
@@ -38,34 +38,11 @@ export function supportedKinds(options: SupportedKindsOptions): Promise<Supporte
   const url = options.url.replace(/\/+$/, "");
   const cached = cache.get(url);
   if (cached && cached.expiresAtMs > options.nowMs) return cached.kinds;
-  const kinds = fetchSupported(url, options);
+  const endpoint = { url, fetch: options.fetch, authToken: options.authToken };
+  const kinds = callFacilitator(endpoint, { operation: "supported", schema: SupportedResponseSchema, timeoutMs: options.timeoutMs }).then((reply) => reply.kinds);
   cache.set(url, { expiresAtMs: options.nowMs + SUPPORTED_CACHE_MS, kinds });
   kinds.catch(() => {
     if (cache.get(url)?.kinds === kinds) cache.delete(url);
   });
   return kinds;
-}
-
-async function fetchSupported(url: string, options: SupportedKindsOptions): Promise<SupportedKind[]> {
-  const headers: Record<string, string> = { Accept: "application/json" };
-  if (options.authToken) headers.Authorization = `Bearer ${options.authToken}`;
-  let response: Response;
-  let text: string;
-  try {
-    response = await options.fetch(`${url}/supported`, { headers, signal: AbortSignal.timeout(options.timeoutMs) });
-    text = await response.text();
-  } catch (cause) {
-    if (cause instanceof DOMException && cause.name === "TimeoutError") throw new GatewayFailure({ kind: "facilitator_timeout", operation: "supported" }, { cause });
-    throw new GatewayFailure({ kind: "facilitator_unavailable", detail: `supported: ${String(cause)}` }, { cause });
-  }
-  if (!response.ok) throw new GatewayFailure({ kind: "facilitator_unavailable", detail: `supported: HTTP ${response.status}` });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new GatewayFailure({ kind: "facilitator_bad_response", detail: "supported: body is not JSON" });
-  }
-  const parsed = SupportedResponseSchema.safeParse(json);
-  if (!parsed.success) throw new GatewayFailure({ kind: "facilitator_bad_response", detail: "supported: unexpected body shape" });
-  return parsed.data.kinds;
 }
