@@ -9,6 +9,18 @@ import { decodeSiwxHeader } from "../../src/siwx/siwx-proof.js";
 
 const NO_RPC = { rpcUrls: undefined, rpcTimeoutMs: 1000 };
 
+/** The `info` a gateway's 402 would hold for https://api.example.com/weather/paris, issued `now`. */
+function challengeInfo(now: Date) {
+  return {
+    domain: "api.example.com",
+    uri: "https://api.example.com/weather/paris",
+    version: "1",
+    nonce: "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6",
+    issuedAt: now.toISOString(),
+    expirationTime: new Date(now.getTime() + 300_000).toISOString(),
+  };
+}
+
 const wallet = privateKeyToAccount("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
 
 describe("SIGN-IN-WITH-X interop with the official client", () => {
@@ -17,17 +29,7 @@ describe("SIGN-IN-WITH-X interop with the official client", () => {
     ["minimal", {}],
   ])("accepts a proof made by createSIWxPayload (%s)", async (_name, extra) => {
     const now = new Date();
-    const info = {
-      domain: "api.example.com",
-      uri: "https://api.example.com/weather/paris",
-      version: "1",
-      nonce: "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6",
-      issuedAt: now.toISOString(),
-      expirationTime: new Date(now.getTime() + 300_000).toISOString(),
-      chainId: "eip155:31337",
-      type: "eip191" as const,
-      ...extra,
-    };
+    const info = { ...challengeInfo(now), chainId: "eip155:31337", type: "eip191" as const, ...extra };
     const header = encodeSIWxHeader(await createSIWxPayload(info, wallet, "https://api.example.com/weather/paris"));
 
     const decoded = decodeSiwxHeader(header);
@@ -45,17 +47,7 @@ describe("SIGN-IN-WITH-X interop with the official client", () => {
     const publicKey = encodeBase58(new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer));
     const signer = { publicKey, signMessage: async (message: Uint8Array) => new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, pair.privateKey, message)) };
     const now = new Date();
-    const info = {
-      domain: "api.example.com",
-      uri: "https://api.example.com/weather/paris",
-      version: "1",
-      nonce: "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6",
-      issuedAt: now.toISOString(),
-      expirationTime: new Date(now.getTime() + 300_000).toISOString(),
-      chainId: SOLANA_MAINNET,
-      type: "ed25519" as const,
-      ...extra,
-    };
+    const info = { ...challengeInfo(now), chainId: SOLANA_MAINNET, type: "ed25519" as const, ...extra };
     const header = encodeSIWxHeader(await createSIWxPayload(info, signer, "https://api.example.com/weather/paris"));
 
     const decoded = decodeSiwxHeader(header);

@@ -7,7 +7,7 @@ import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { PERMIT2_ADDRESS, PERMIT2_WITNESS_TYPES, X402_EXACT_PERMIT2_PROXY } from "../../src/schemes/evm/permit2.js";
 import type { PaymentRequired, PaymentRequirements } from "../../src/x402/schemas.js";
-import { BASE_SEPOLIA, BASE_SEPOLIA_USDC, buildHarness, buildRule, decodeHeader, encodePayment, newTestId, PAY_TO, PAYER, type GatewayHarness } from "../fixtures/builders.js";
+import { BASE_SEPOLIA, BASE_SEPOLIA_USDC, buildHarness, buildRule, decodeHeader, encodePayment, fetchThrough, newTestId, PAY_TO, PAYER, type GatewayHarness } from "../fixtures/builders.js";
 
 const OTHER = privateKeyToAccount("0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba");
 
@@ -78,11 +78,7 @@ describe("exact on EVM with Permit2", () => {
   it("accepts what the official EVM client signs for a Permit2 offer", async () => {
     const harness = await permit2Harness();
     const client = new x402Client().register(BASE_SEPOLIA, new ExactEvmScheme(PAYER));
-    const viaGateway: typeof fetch = async (input, init) => {
-      const request = new Request(input, init);
-      return harness.fetch(request.url, { method: request.method, headers: request.headers });
-    };
-    const response = await wrapFetchWithPayment(viaGateway, client)("https://gateway.example/weather/paris");
+    const response = await wrapFetchWithPayment(fetchThrough(harness), client)("https://gateway.example/weather/paris");
     expect(response.status).toBe(200);
     const verify = JSON.parse((await harness.facilitatorCalls())[0]!.body) as { paymentPayload: { payload: Record<string, unknown> } };
     expect(Object.keys(verify.paymentPayload.payload).sort()).toEqual(["permit2Authorization", "signature"]);

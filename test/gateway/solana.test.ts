@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { PaymentRequired } from "../../src/x402/schemas.js";
 import { FAKE_SOLANA_FEE_PAYER, SOLANA_DEVNET, type FacilitatorMode } from "../fixtures/fake-facilitator.js";
 import { FAKE_SOLANA_RPC_PATH } from "../fixtures/fake-solana-rpc.js";
-import { BASE_SEPOLIA, buildHarness, buildRule, decodeHeader, encodePayment, type GatewayHarness } from "../fixtures/builders.js";
+import { BASE_SEPOLIA, buildHarness, buildRule, decodeHeader, encodePayment, fetchThrough, type GatewayHarness } from "../fixtures/builders.js";
 import { buildSvmPayment, DEVNET_USDC, newSolanaWallet } from "../fixtures/solana.js";
 
 const SOL_PAY_TO = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
@@ -24,11 +24,7 @@ function solanaHarness(facilitator: FacilitatorMode = "ok", extra?: Record<strin
 async function officialSvmClient(harness: GatewayHarness) {
   const signer = await newSolanaWallet();
   const client = new x402Client().register(SOLANA_DEVNET, new ExactSvmScheme(signer, { rpcUrl: `${env.TEST_ORIGIN_URL}${FAKE_SOLANA_RPC_PATH}` }));
-  const viaGateway: typeof fetch = async (input, init) => {
-    const request = new Request(input, init);
-    return harness.fetch(request.url, { method: request.method, headers: request.headers });
-  };
-  return { signer, pay: wrapFetchWithPayment(viaGateway, client) };
+  return { signer, pay: wrapFetchWithPayment(fetchThrough(harness), client) };
 }
 
 async function solanaOffer(harness: GatewayHarness) {
