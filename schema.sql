@@ -24,6 +24,10 @@ CREATE TABLE IF NOT EXISTS payments (
   verify_ms        INTEGER,
   origin_ms        INTEGER,
   settle_ms        INTEGER,
+  -- the facilitator that verified (its id in the config; `facilitator` above is its URL), and the one asked
+  -- to settle (docs/facilitators.md). Ledgers created before these columns: see docs/storage-schema.md.
+  facilitator_id   TEXT,
+  settled_by       TEXT,
   created_at       TEXT NOT NULL,
   updated_at       TEXT NOT NULL
 );

@@ -15,6 +15,11 @@ function workersProject(name: string, include: string[], setupFiles: string[]) {
             TEST_ORIGIN_URL: inject("originUrl"),
             TEST_FACILITATOR_URL: inject("facilitatorUrl"),
             TEST_DEAD_URL: inject("deadUrl"),
+            // Worker secrets named by the tests' facilitator `auth` (cdp-jwt).
+            TEST_CDP_ED25519_KEY_ID: "organizations/test-org/apiKeys/ed25519-key",
+            TEST_CDP_ED25519_SECRET: inject("cdpEd25519Secret"),
+            TEST_CDP_EC_KEY_ID: "organizations/test-org/apiKeys/ec-key",
+            TEST_CDP_EC_SECRET: inject("cdpEcSecret"),
           },
         },
       })),

@@ -12,8 +12,7 @@ export function buildApp(deps: GatewayDeps): Hono<{ Bindings: Env }> {
       const response = toHttpResponse(error.error);
       // Client mistakes (4xx) are answered, not logged: a flood of garbage headers must not flood the logs.
       if (response.status >= 500) {
-        const detail = "detail" in error.error ? error.error.detail : undefined;
-        console.warn(JSON.stringify({ event: "request_failed", kind: error.error.kind, detail, path: new URL(c.req.url).pathname }));
+        console.warn(JSON.stringify({ event: "request_failed", ...error.error, path: new URL(c.req.url).pathname }));
       }
       return response;
     }

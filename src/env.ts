@@ -3,6 +3,7 @@ import { z } from "zod";
 import { GatewayFailure } from "./errors.js";
 import type { PaymentIdentifierRecord } from "./idempotency/payment-identifier-record.js";
 import type { PaymentRecord } from "./payment-record/payment-record.js";
+import type { FacilitatorState } from "./facilitator/facilitator-state.js";
 import { SessionKeysSchema } from "./sessions/session-keys.js";
 import type { WalletSession } from "./sessions/wallet-session.js";
 
@@ -12,6 +13,7 @@ export interface Env {
   PAYMENT_RECORDS: DurableObjectNamespace<PaymentRecord>;
   PAYMENT_IDENTIFIERS: DurableObjectNamespace<PaymentIdentifierRecord>;
   WALLET_SESSIONS: DurableObjectNamespace<WalletSession>;
+  FACILITATOR_STATE: DurableObjectNamespace<FacilitatorState>;
   [key: string]: unknown;
 }
 
@@ -31,6 +33,8 @@ const EnvVarsSchema = z.object({
   FACILITATOR_VERIFY_TIMEOUT_MS: Millis.default(5000),
   /** Default 30000 ms. A chain settlement can take several blocks. */
   FACILITATOR_SETTLE_TIMEOUT_MS: Millis.default(30_000),
+  /** Default 2000 ms. How long an isolate reuses facilitator health read from the FacilitatorState object; 0 reads every request. */
+  FACILITATOR_STATE_CACHE_MS: z.string().regex(/^\d+$/, "expected milliseconds").transform(Number).pipe(z.number().int().min(0).max(60_000)).default(2000),
   /** Default 30000 ms, until the origin's response headers arrive (the body then streams untimed). */
   ORIGIN_TIMEOUT_MS: Millis.default(30_000),
   /** Default 10485760 (10 MiB). Larger request bodies to priced routes answer 413 before any payment work. */

@@ -21,7 +21,10 @@ export type GatewayError =
   | { kind: "payment_required"; paymentRequired: PaymentRequired }
   /** Settlement refused after the origin answered; the origin body is withheld. */
   | { kind: "settle_failed"; paymentRequired: PaymentRequired; settleResponse: SettleResponse }
-  | { kind: "facilitator_unavailable"; detail: string }
+  /** `notSubmitted`: the facilitator provably did not act on the call (refused at the door, or never called). */
+  | { kind: "facilitator_unavailable"; detail: string; notSubmitted?: boolean }
+  /** No facilitator that is up can settle any of the route's payment options (`missing` names the kinds). */
+  | { kind: "unsettleable"; ruleId: string; missing: string[] }
   | { kind: "facilitator_timeout"; operation: "verify" | "settle" | "supported" }
   | { kind: "facilitator_bad_response"; detail: string }
   | { kind: "origin_unreachable"; detail: string }
@@ -97,6 +100,8 @@ export function toHttpResponse(error: GatewayError): Response {
       });
     case "facilitator_unavailable":
       return problem(502, "facilitator_unavailable", "The payment facilitator could not be reached.");
+    case "unsettleable":
+      return problem(503, "no_settleable_offer", "No payment facilitator can settle this route's payment options right now; try again later.");
     case "facilitator_timeout":
       return problem(504, "facilitator_timeout", `The payment facilitator did not answer ${error.operation} in time.`);
     case "facilitator_bad_response":

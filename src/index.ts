@@ -1,6 +1,7 @@
 import { buildApp } from "./app.js";
 import { buildDefaultSchemeRegistry } from "./schemes/default-schemes.js";
 
+export { FacilitatorState } from "./facilitator/facilitator-state.js";
 export { PaymentIdentifierRecord } from "./idempotency/payment-identifier-record.js";
 export { PaymentRecord } from "./payment-record/payment-record.js";
 export { WalletSession } from "./sessions/wallet-session.js";

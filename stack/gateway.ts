@@ -1,7 +1,7 @@
 // The gateway under `wrangler dev` with local KV and D1 persisted in `persistDir`, seeded before it starts.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { splitSqlStatements } from "../src/ledger/schema-statements.js";
+import { LEDGER_UPGRADES, splitSqlStatements } from "../src/ledger/schema-statements.js";
 import { startProcess, type ManagedProcess } from "./process.js";
 
 /** Quiet and offline: no telemetry, no cf.json download, no update check. */
@@ -34,6 +34,12 @@ export async function seedGateway(persistDir: string, kvEntries: Record<string, 
   const proxy = await openLocalBindings(persistDir);
   try {
     await proxy.env.LEDGER.batch(splitSqlStatements(readFileSync("schema.sql", "utf8")).map((s) => proxy.env.LEDGER.prepare(s)));
+    for (const upgrade of LEDGER_UPGRADES) {
+      // A ledger kept from an earlier run may predate a column; a current one refuses it as a duplicate.
+      await proxy.env.LEDGER.prepare(upgrade).run().catch((error: unknown) => {
+        if (!/duplicate column/i.test(String(error))) throw error;
+      });
+    }
     for (const [key, value] of Object.entries(kvEntries)) await proxy.env.PRICE_RULES.put(key, JSON.stringify(value, null, 2));
   } finally {
     await proxy.dispose();

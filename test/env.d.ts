@@ -9,5 +9,10 @@ declare namespace Cloudflare {
     TEST_ORIGIN_URL: string;
     TEST_FACILITATOR_URL: string;
     TEST_DEAD_URL: string;
+    TEST_CDP_ED25519_KEY_ID: string;
+    TEST_CDP_ED25519_SECRET: string;
+    TEST_CDP_EC_KEY_ID: string;
+    TEST_CDP_EC_SECRET: string;
+    FACILITATOR_STATE: DurableObjectNamespace<import("../src/facilitator/facilitator-state.js").FacilitatorState>;
   }
 }

@@ -1,4 +1,5 @@
-// Talks to a remote x402 facilitator over HTTP. Every reply is schema-checked; every failure is a GatewayFailure.
+// Talks to one remote x402 facilitator over HTTP. Every reply is schema-checked; every failure is a
+// GatewayFailure that says whether the call provably submitted nothing (docs/facilitators.md "Settle rule").
 import type { z } from "zod";
 import { GatewayFailure } from "../errors.js";
 import {
@@ -8,27 +9,28 @@ import {
   type SettleResponse,
   type VerifyResponse,
 } from "../x402/schemas.js";
+import type { Authorize } from "./facilitator-auth.js";
 
 export interface FacilitatorClient {
+  /** The facilitator's id in the config (the ledger's `facilitator_id`). */
+  readonly id: string;
   /** Identifies the facilitator in the ledger. */
   readonly url: string;
   verify(request: FacilitatorRequest): Promise<VerifyResponse>;
   settle(request: FacilitatorRequest): Promise<SettleResponse>;
 }
 
-export interface HttpFacilitatorClientOptions {
+export interface FacilitatorEndpoint {
+  /** No trailing slash. */
   url: string;
   fetch: typeof fetch;
-  verifyTimeoutMs: number;
-  settleTimeoutMs: number;
-  /** Sent as `Authorization: Bearer …` when set. */
-  authToken?: string;
+  authorize: Authorize;
 }
 
-export interface FacilitatorEndpoint {
-  url: string;
-  fetch: typeof fetch;
-  authToken?: string;
+export interface HttpFacilitatorClientOptions extends FacilitatorEndpoint {
+  id: string;
+  verifyTimeoutMs: number;
+  settleTimeoutMs: number;
 }
 
 export interface FacilitatorCall<S extends z.ZodType> {
@@ -41,24 +43,33 @@ export interface FacilitatorCall<S extends z.ZodType> {
   isRefusal?: (reply: z.infer<S>) => boolean;
 }
 
+/**
+ * Answers that turn a request away at the door (auth, routing, rate limit): the facilitator did not act on it,
+ * so a settle refused this way submitted nothing and another facilitator may try.
+ */
+const REFUSED_AT_THE_DOOR = new Set([401, 403, 404, 405, 429]);
+
 /** One call to the facilitator: its reply schema-checked, every failure a GatewayFailure. */
 export async function callFacilitator<S extends z.ZodType>(endpoint: FacilitatorEndpoint, call: FacilitatorCall<S>): Promise<z.infer<S>> {
   const { operation } = call;
-  // A trailing slash would make `…//verify`, which some servers answer with a redirect loop.
-  const url = `${endpoint.url.replace(/\/+$/, "")}/${operation}`;
+  const url = `${endpoint.url}/${operation}`;
+  const method = call.body ? "POST" : "GET";
   const headers: Record<string, string> = { Accept: "application/json" };
   if (call.body) headers["Content-Type"] = "application/json";
-  if (endpoint.authToken) headers.Authorization = `Bearer ${endpoint.authToken}`;
+  // Before any byte is sent: a missing secret is `config_invalid`, and nothing was submitted.
+  const authorization = await endpoint.authorize(method, url);
+  if (authorization) headers.Authorization = authorization;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), call.timeoutMs);
   let response: Response;
   let text: string;
   try {
-    const init: RequestInit = call.body ? { method: "POST", headers, body: JSON.stringify(call.body) } : { method: "GET", headers };
+    const init: RequestInit = call.body ? { method, headers, body: JSON.stringify(call.body) } : { method, headers };
     response = await endpoint.fetch(url, { ...init, signal: controller.signal });
     text = await response.text();
   } catch (cause) {
     if (controller.signal.aborted) throw new GatewayFailure({ kind: "facilitator_timeout", operation }, { cause });
+    // workerd reports "connection refused" and "connection lost mid-request" alike: not provably unsent.
     throw new GatewayFailure({ kind: "facilitator_unavailable", detail: `${operation}: ${String(cause)}` }, { cause });
   } finally {
     clearTimeout(timer);
@@ -67,21 +78,26 @@ export async function callFacilitator<S extends z.ZodType>(endpoint: Facilitator
   try {
     json = JSON.parse(text);
   } catch {
-    throw new GatewayFailure({ kind: "facilitator_bad_response", detail: `${operation}: HTTP ${response.status}, body is not JSON` });
+    json = undefined;
   }
   // Facilitators answer a refused payment with 200 or with 4xx and the same body; both are a verdict.
-  const parsed = call.schema.safeParse(json);
-  if (parsed.success && (response.ok || (response.status < 500 && (call.isRefusal?.(parsed.data) ?? false)))) return parsed.data;
+  const parsed = json === undefined ? undefined : call.schema.safeParse(json);
+  if (parsed?.success && (response.ok || (response.status < 500 && (call.isRefusal?.(parsed.data) ?? false)))) return parsed.data;
+  if (REFUSED_AT_THE_DOOR.has(response.status)) {
+    throw new GatewayFailure({ kind: "facilitator_unavailable", detail: `${operation}: HTTP ${response.status} (refused before acting)`, notSubmitted: true });
+  }
   if (response.status >= 500) {
     throw new GatewayFailure({ kind: "facilitator_unavailable", detail: `${operation}: HTTP ${response.status}` });
   }
-  throw new GatewayFailure({ kind: "facilitator_bad_response", detail: `${operation}: HTTP ${response.status}, unexpected body shape` });
+  const shape = json === undefined ? "body is not JSON" : "unexpected body shape";
+  throw new GatewayFailure({ kind: "facilitator_bad_response", detail: `${operation}: HTTP ${response.status}, ${shape}` });
 }
 
 export function createHttpFacilitatorClient(options: HttpFacilitatorClientOptions): FacilitatorClient {
-  const endpoint: FacilitatorEndpoint = { url: options.url, fetch: options.fetch, authToken: options.authToken };
+  const endpoint: FacilitatorEndpoint = { url: options.url, fetch: options.fetch, authorize: options.authorize };
   return {
-    url: options.url.replace(/\/+$/, ""),
+    id: options.id,
+    url: options.url,
     verify: (body) => callFacilitator(endpoint, { operation: "verify", body, schema: VerifyResponseSchema, timeoutMs: options.verifyTimeoutMs, isRefusal: (reply) => !reply.isValid }),
     settle: (body) => callFacilitator(endpoint, { operation: "settle", body, schema: SettleResponseSchema, timeoutMs: options.settleTimeoutMs, isRefusal: (reply) => !reply.success }),
   };

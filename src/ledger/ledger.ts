@@ -15,7 +15,12 @@ export interface LedgerEntry {
   amount: string;
   payTo: string;
   payer: string;
+  /** URL of the facilitator that verified. */
   facilitator: string;
+  /** Its id in the config (`default` for the FACILITATOR_URL shorthand). */
+  facilitatorId: string;
+  /** Id of the facilitator asked to settle (the last one asked when settle failed over); unset: none was. */
+  settledBy?: string | undefined;
   status: LedgerStatus;
   transactionHash?: string | undefined;
   errorReason?: string | undefined;
@@ -30,13 +35,13 @@ export interface LedgerEntry {
 const COLUMNS = [
   "payment_key", "rule_id", "method", "resource", "scheme", "network", "asset", "amount", "pay_to", "payer",
   "facilitator", "status", "transaction_hash", "error_reason", "origin_status", "verify_ms", "origin_ms",
-  "settle_ms", "created_at", "updated_at",
+  "settle_ms", "facilitator_id", "settled_by", "created_at", "updated_at",
 ];
 const INSERT = `INSERT INTO payments (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
 
 // An outcome replaces `verified`; `settled` (money moved) replaces anything but itself. So a replayed
 // payment's refusal never overwrites the original's settlement, whichever lands first.
-const UPDATED_ON_OUTCOME = ["status", "transaction_hash", "error_reason", "origin_status", "origin_ms", "settle_ms", "updated_at"];
+const UPDATED_ON_OUTCOME = ["status", "transaction_hash", "error_reason", "origin_status", "origin_ms", "settle_ms", "settled_by", "updated_at"];
 const RECORD_OUTCOME = `${INSERT} ON CONFLICT (payment_key) DO UPDATE SET ${UPDATED_ON_OUTCOME.map((c) => `${c} = excluded.${c}`).join(", ")}
   WHERE payments.status = 'verified' OR (excluded.status = 'settled' AND payments.status <> 'settled')`;
 
@@ -45,7 +50,7 @@ function bindEntry(statement: D1PreparedStatement, entry: LedgerEntry): D1Prepar
     entry.paymentKey, entry.ruleId, entry.method, entry.resource, entry.scheme, entry.network, entry.asset,
     entry.amount, entry.payTo, entry.payer, entry.facilitator, entry.status, entry.transactionHash ?? null,
     entry.errorReason ?? null, entry.originStatus ?? null, entry.verifyMs ?? null, entry.originMs ?? null,
-    entry.settleMs ?? null, entry.at, entry.at,
+    entry.settleMs ?? null, entry.facilitatorId, entry.settledBy ?? null, entry.at, entry.at,
   );
 }
 

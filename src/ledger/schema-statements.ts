@@ -7,3 +7,6 @@ export function splitSqlStatements(sql: string): string[] {
     .map((statement) => statement.trim())
     .filter(Boolean);
 }
+
+/** Columns added after the first schema.sql, for ledgers created before them; each fails harmlessly once applied. */
+export const LEDGER_UPGRADES = ["ALTER TABLE payments ADD COLUMN facilitator_id TEXT", "ALTER TABLE payments ADD COLUMN settled_by TEXT"];

@@ -3,16 +3,18 @@
 // headers into any response set after it, which would leak origin headers (Set-Cookie!) into a 402.
 import { parseGatewayConfig, type Env, type GatewayConfig } from "../env.js";
 import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
-import { createHttpFacilitatorClient } from "../facilitator/facilitator-client.js";
+import { resolveFacilitators } from "../facilitator/facilitator-config.js";
+import { settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
+import { loadFacilitatorView } from "../facilitator/facilitator-view.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { forwardThenSettle, settleThenForward, type PaidRequest } from "./paid-request.js";
 import { LedgerWriter, LockHandle, startTimer } from "./payment-tracking.js";
 import { canonicalizePath } from "../pricing/canonical-path.js";
 import { matchesAnyPattern, matchPriceRule, type PriceRuleMatch } from "../pricing/match-price-rule.js";
 import { loadPriceRules } from "../pricing/price-rule-store.js";
+import type { PriceRuleSet } from "../pricing/price-rule.js";
 import { forwardToOrigin } from "../proxy/forward-to-origin.js";
 import { readBodyUpTo } from "../proxy/read-body.js";
-import { facilitatorFacts } from "../facilitator/supported-kinds.js";
 import { claimPayment } from "../payment-record/claim-payment.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { encodePaymentResponseHeader, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE } from "../x402/headers.js";
@@ -67,7 +69,7 @@ export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, 
   }
   const match = matchPriceRule(rules.ruleSet.rules, shape);
   if (!match) return forward(request, config, undefined, deps);
-  return handlePricedRequest(request, env, ctx, deps, config, match, { ruleId: match.rule.id, method: request.method, segments: path.segments, search: url.search });
+  return handlePricedRequest(request, env, ctx, deps, config, rules.ruleSet, match, { ruleId: match.rule.id, method: request.method, segments: path.segments, search: url.search });
 }
 
 async function handlePricedRequest(
@@ -76,11 +78,13 @@ async function handlePricedRequest(
   ctx: WaitUntil,
   deps: GatewayDeps,
   config: GatewayConfig,
+  ruleSet: PriceRuleSet,
   { rule, params }: PriceRuleMatch,
   scoped: ScopedRequest,
 ): Promise<Response> {
-  if (!config.FACILITATOR_URL) {
-    throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id} is priced but FACILITATOR_URL is not set` });
+  const facilitators = resolveFacilitators(ruleSet.facilitators, config);
+  if (facilitators.length === 0) {
+    throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id} is priced but no facilitator is configured (facilitators[] or FACILITATOR_URL)` });
   }
   const contentLength = Number(request.headers.get("content-length") ?? 0);
   if (contentLength > config.MAX_PAID_BODY_BYTES) throw new GatewayFailure({ kind: "body_too_large", limitBytes: config.MAX_PAID_BODY_BYTES });
@@ -100,14 +104,23 @@ async function handlePricedRequest(
     }
   }
   // Priced after the session check: a request a session serves needs no price (nor a quote round trip).
-  const facts = facilitatorFacts({
-    url: config.FACILITATOR_URL,
+  const view = await loadFacilitatorView({
+    facilitators,
+    policy: ruleSet.circuit,
+    state: env.FACILITATOR_STATE,
+    scope: config.PRICE_RULES_KEY,
+    secrets: env,
     fetch: deps.fetch,
-    timeoutMs: config.FACILITATOR_VERIFY_TIMEOUT_MS,
-    authToken: config.FACILITATOR_AUTH_TOKEN,
-    nowMs: deps.nowMs(),
+    nowMs: deps.nowMs,
+    cacheMs: config.FACILITATOR_STATE_CACHE_MS,
+    waitUntil: (promise) => ctx.waitUntil(promise),
   });
-  const priced = await priceRequest({ rule, request, params, env, config, fetch: deps.fetch, nowMs: deps.nowMs(), schemes: deps.schemes, facilitator: facts });
+  const prefer = rule.preferFacilitators;
+  const priced = await priceRequest({
+    rule, request, params, env, config, fetch: deps.fetch, nowMs: deps.nowMs(), schemes: deps.schemes,
+    facilitator: { supportedKinds: async () => view.supportedKinds(prefer) },
+    canSettle: (offer) => view.canSettle(offer.scheme, offer.network),
+  });
   request = priced.request;
   const { accepts } = priced;
   const challenge = (reason: string) => buildChallenge(rule, accepts, resourceUrl, reason, session && siwxChallengeExtension(session, deps.nowMs()));
@@ -125,18 +138,18 @@ async function handlePricedRequest(
   // A body of unknown length is sized here, before any payment work, so an oversized upload is never half-sent.
   if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
 
-  const facilitator = createHttpFacilitatorClient({
-    url: config.FACILITATOR_URL,
-    fetch: deps.fetch,
-    verifyTimeoutMs: config.FACILITATOR_VERIFY_TIMEOUT_MS,
-    settleTimeoutMs: config.FACILITATOR_SETTLE_TIMEOUT_MS,
-    authToken: config.FACILITATOR_AUTH_TOKEN,
-  });
+  const candidates = view.candidates(decision.requirements, decision.v1 ? 1 : 2, prefer);
+  if (candidates.length === 0) {
+    // The 402 offered it, but its facilitators went down since (or none speaks this x402 version).
+    throw new GatewayFailure({ kind: "unsettleable", ruleId: rule.id, missing: [`v${decision.v1 ? 1 : 2} ${decision.requirements.scheme} ${decision.requirements.network}`] });
+  }
   const facilitatorRequest: FacilitatorRequest = decision.v1
     ? { x402Version: 1, paymentPayload: decision.v1.payload, paymentRequirements: decision.v1.requirements }
     : { x402Version: X402_VERSION, paymentPayload: decision.payload, paymentRequirements: decision.requirements };
 
-  const leaseMs = config.FACILITATOR_VERIFY_TIMEOUT_MS + config.ORIGIN_TIMEOUT_MS + config.FACILITATOR_SETTLE_TIMEOUT_MS + LEASE_MARGIN_MS;
+  // Long enough for verify on every candidate, the origin, and settle on every candidate.
+  const leaseMs =
+    candidates.reduce((sum, c) => sum + c.facilitator.verifyTimeoutMs + c.facilitator.settleTimeoutMs, 0) + config.ORIGIN_TIMEOUT_MS + LEASE_MARGIN_MS;
   const begun = await beginIdentifiedPayment({
     records: env.PAYMENT_IDENTIFIERS,
     payload: decision.payload,
@@ -165,15 +178,16 @@ async function handlePricedRequest(
   const lock = new LockHandle(claimed.claim, ctx, decision.checked.paymentKey);
 
   const timer = startTimer(deps.nowMs);
-  let verified;
+  let verifiedBy;
   try {
-    verified = await facilitator.verify(facilitatorRequest);
+    verifiedBy = await verifyWithFailover(view, candidates, facilitatorRequest, deps.nowMs);
   } catch (error) {
     lock.release();
     identified?.abandon();
     throw error;
   }
   const verifyMs = timer.lap();
+  const verified = verifiedBy.response;
   if (!verified.isValid) {
     lock.release();
     identified?.abandon();
@@ -192,7 +206,8 @@ async function handlePricedRequest(
     amount: requirements.amount,
     payTo: requirements.payTo,
     payer: verified.payer ?? decision.checked.payer,
-    facilitator: facilitator.url,
+    facilitator: verifiedBy.entry.facilitator.url,
+    facilitatorId: verifiedBy.entry.facilitator.id,
     status: "verified",
     verifyMs,
     at: new Date(deps.nowMs()).toISOString(),
@@ -206,8 +221,8 @@ async function handlePricedRequest(
     timer,
     verifyMs,
     settle: async () => {
-      const settled = await facilitator.settle(facilitatorRequest);
-      return decision.v1 ? fromV1SettleResponse(settled) : settled;
+      const settled = await settleWithFailover(view, verifiedBy.entry, candidates, facilitatorRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));
+      return decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
     },
     forward: () => forward(request, config, rule.origin, deps),
     challenge,

@@ -6,6 +6,7 @@ import { encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_RESPONSE 
 import type { PaymentRequired, SettleResponse } from "../x402/schemas.js";
 import type { IdentifiedPayment } from "../idempotency/identified-payment.js";
 import type { LedgerWriter, LockHandle } from "./payment-tracking.js";
+import { isNotSubmitted } from "../facilitator/facilitator-pool.js";
 
 export interface PaidRequest {
   lock: LockHandle;
@@ -80,8 +81,15 @@ async function settleOrThrow(paid: PaidRequest, origin: OriginFacts, discardOrig
   try {
     settled = await paid.settle();
   } catch (error) {
-    // A settle that timed out or broke off may still land on chain: "unknown", never retried blindly.
     await discardOrigin();
+    if (isNotSubmitted(error)) {
+      // Every facilitator asked turned the settle away before acting: certainly not settled, so the payer may retry.
+      paid.lock.release();
+      paid.identified?.abandon();
+      paid.ledger.outcome({ status: "settle_failed", errorReason: `${describe(error)} (not submitted)`, ...origin, settleMs: paid.timer.lap() });
+      throw error;
+    }
+    // A settle that timed out or broke off may still land on chain: "unknown", never retried blindly.
     paid.lock.complete("unknown");
     paid.ledger.outcome({ status: "settle_unknown", errorReason: describe(error), ...origin, settleMs: paid.timer.lap() });
     throw error;

@@ -18,6 +18,11 @@ export class LedgerWriter {
     this.lock.record(this.entry);
   }
 
+  /** The facilitator asked to settle (the last one asked, when settle failed over). */
+  settledBy(facilitatorId: string): void {
+    this.entry.settledBy = facilitatorId;
+  }
+
   outcome(update: Partial<LedgerEntry> & Pick<LedgerEntry, "status">): void {
     this.lock.record({ ...this.entry, ...update, at: new Date(this.nowMs()).toISOString() });
   }

@@ -30,11 +30,20 @@ export interface PriceRequestOptions {
   schemes: SchemeRegistry;
   /** For plugins whose offers need the facilitator's facts (Solana's feePayer). */
   facilitator: FacilitatorFacts;
+  /** Whether a facilitator that is up settles this offer's kind; the others are not offered. */
+  canSettle: (offer: PaymentRequirements) => boolean;
 }
 
 export async function priceRequest(options: PriceRequestOptions): Promise<PricedRequest> {
   const { request, accepts } = await resolveRequestOffers(options);
-  return { request, accepts: await completeOffers(accepts, options.schemes, options.facilitator) };
+  const settleable = accepts.filter(options.canSettle);
+  if (settleable.length === 0) {
+    // Never an empty `accepts`: fail closed, naming what no facilitator settles.
+    const missing = [...new Set(accepts.map((offer) => `${offer.scheme} ${offer.network}`))];
+    console.error(JSON.stringify({ event: "no_settleable_offer", rule: options.rule.id, missing }));
+    throw new GatewayFailure({ kind: "unsettleable", ruleId: options.rule.id, missing });
+  }
+  return { request, accepts: await completeOffers(settleable, options.schemes, options.facilitator) };
 }
 
 async function completeOffers(accepts: PaymentRequirements[], schemes: SchemeRegistry, facilitator: FacilitatorFacts): Promise<PaymentRequirements[]> {

@@ -7,6 +7,8 @@ import { isSamePattern, parsePathPattern, type PathPattern } from "./path-patter
 import { PriceRuleSchema, PriceRulesDocumentSchema, type OfferTemplate, type PaymentOption, type PriceRule, type PriceRuleInput, type PriceRuleSet, type RulePayTo, type RulePrice } from "./price-rule.js";
 import { resolveOffers } from "./resolve-offers.js";
 import { parseUsd, usdToAtomicExact } from "./usd.js";
+import { FacilitatorConfigSchema, SHORTHAND_FACILITATOR_ID, type FacilitatorConfig } from "../facilitator/facilitator-config.js";
+import { applyPreferences, mergePreferences, type Preferences } from "./preferences.js";
 
 export type CompiledPriceRules =
   | { ok: true; ruleSet: PriceRuleSet }
@@ -27,6 +29,10 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry): Compil
   const assets = new AssetRegistry(BUILTIN_ASSETS);
   for (const asset of document.assets) assets.add(asset, asset.default ?? false);
 
+  const facilitators = compileFacilitators(document.facilitators ?? [], problems);
+  const facilitatorIds = new Set(facilitators.length > 0 ? facilitators.map((f) => f.id) : [SHORTHAND_FACILITATOR_ID]);
+  checkPreferredFacilitators(document.preferences, facilitatorIds, "preferences", problems);
+
   const rules: PriceRule[] = [];
   for (const [index, rawRule] of document.rules.entries()) {
     const parsedRule = PriceRuleSchema.safeParse(rawRule);
@@ -38,21 +44,53 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry): Compil
     const where = `rules[${index}] (${input.id})`;
     const pattern = parsePathPattern(input.path);
     if (!pattern.ok) problems.push(`${where}.path: ${pattern.reason}`);
-    const offers: OfferTemplate[] = [];
+    const built: OfferTemplate[] = [];
+    let buildFailed = false;
     for (const [optionIndex, option] of input.accepts.entries()) {
       const template = buildTemplate(input, option, assets, schemes);
-      if (typeof template === "string") problems.push(`${where}.accepts[${optionIndex}]: ${template}`);
-      else offers.push(template);
+      if (typeof template === "string") {
+        problems.push(`${where}.accepts[${optionIndex}]: ${template}`);
+        buildFailed = true;
+      } else built.push(template);
     }
-    const rule = compileRule(input, offers, where, problems);
-    if (pattern.ok && rule) rules.push({ ...rule, pattern: pattern.pattern, index });
+    const preferences = mergePreferences(document.preferences, input.preferences);
+    checkPreferredFacilitators(input.preferences, facilitatorIds, `${where}.preferences`, problems);
+    const preferred = applyPreferences(built, preferences);
+    // Preferences may narrow the options, never to none: that would be a priced route nobody can pay.
+    if (!buildFailed && preferred.kept.length === 0) {
+      problems.push(`${where}: the preferences leave no payment option (${preferred.dropped.map((d) => `${d.item.network}: ${d.reason}`).join("; ")})`);
+    }
+    const rule = compileRule(input, preferred.kept, where, problems);
+    if (pattern.ok && rule) rules.push({ ...rule, pattern: pattern.pattern, index, preferFacilitators: preferences.preferFacilitators ?? [] });
   }
   problems.push(...findConflicts(rules));
   if (problems.length > 0) return { ok: false, problems, blocked: recoverBlockedPatterns(raw) };
-  return { ok: true, ruleSet: { rules } };
+  return { ok: true, ruleSet: { rules, facilitators, circuit: document.circuit, preferences: document.preferences } };
 }
 
-type CompiledRule = Omit<PriceRule, "pattern" | "index">;
+function compileFacilitators(raw: unknown[], problems: string[]): FacilitatorConfig[] {
+  const facilitators: FacilitatorConfig[] = [];
+  const seen = new Set<string>();
+  for (const [index, entry] of raw.entries()) {
+    const parsed = FacilitatorConfigSchema.safeParse(entry);
+    if (!parsed.success) {
+      problems.push(...parsed.error.issues.map((issue) => `${formatPath(["facilitators", index, ...issue.path])}: ${issue.message}`));
+      continue;
+    }
+    if (seen.has(parsed.data.id)) problems.push(`facilitators[${index}]: duplicate id "${parsed.data.id}"`);
+    seen.add(parsed.data.id);
+    facilitators.push(parsed.data);
+  }
+  return facilitators;
+}
+
+function checkPreferredFacilitators(preferences: Preferences | undefined, known: Set<string>, where: string, problems: string[]): void {
+  for (const id of preferences?.preferFacilitators ?? []) {
+    if (!known.has(id)) problems.push(`${where}.preferFacilitators: no facilitator "${id}" (known: ${[...known].join(", ")})`);
+  }
+}
+
+type CompiledRule = Omit<PriceRule, "pattern" | "index" | "preferFacilitators">;
 
 /** Checks what can be checked without a request; precomputes the offers of rules that do not depend on one. */
 function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: string, problems: string[]): CompiledRule | undefined {
@@ -139,6 +177,7 @@ function buildTemplate(rule: PriceRuleInput, option: PaymentOption, assets: Asse
     network: option.network,
     asset: asset.value,
     decimals: assetInfo?.decimals,
+    symbol: assetInfo?.symbol,
     amount: option.amount,
     payTo,
     extra: extra.value,

@@ -8,6 +8,8 @@ import { QuoteConfigSchema, type QuoteConfig } from "./quote-client.js";
 import { TenantRouteSchema, type TenantRoute } from "./tenant-payto.js";
 import { UsdPriceSchema } from "./usd.js";
 import { SessionTermsSchema, type SessionTerms } from "../sessions/session-terms.js";
+import { CircuitPolicySchema, type CircuitPolicy, type FacilitatorConfig } from "../facilitator/facilitator-config.js";
+import { PreferencesSchema, type Preferences } from "./preferences.js";
 
 const HTTP_METHOD = /^[A-Z]{1,16}$/;
 
@@ -54,6 +56,8 @@ export const PriceRuleSchema = z.strictObject({
   origin: z.url({ protocol: /^https?$/ }).optional(),
   /** Pay once, then use a session (sign-in-with-x or a session token) for the scope, TTL and quota below. */
   session: SessionTermsSchema.optional(),
+  /** Filters and orders this rule's options and facilitators; each field set here wins over the document's. */
+  preferences: PreferencesSchema.optional(),
 });
 export type PriceRuleInput = z.infer<typeof PriceRuleSchema>;
 
@@ -72,6 +76,15 @@ export const AssetConfigSchema = z.strictObject({
 export const PriceRulesDocumentSchema = z.strictObject({
   version: z.literal(1).default(1),
   assets: z.array(AssetConfigSchema).default([]),
+  /**
+   * The facilitators (docs/facilitators.md), each parsed on its own so every problem is listed. Absent or
+   * empty: `FACILITATOR_URL` (+ `FACILITATOR_AUTH_TOKEN`) as the one facilitator, id `default`.
+   */
+  facilitators: z.array(z.unknown()).optional(),
+  /** Preferences for every rule (a rule's own fields win). */
+  preferences: PreferencesSchema.optional(),
+  /** When a facilitator's circuit opens and how long it stays open. */
+  circuit: CircuitPolicySchema.default({ failureThreshold: 3, openSeconds: 30 }),
   /** Each rule is parsed on its own (PriceRuleSchema) so one bad rule does not hide the others' problems. */
   rules: z.array(z.unknown()),
 });
@@ -99,6 +112,8 @@ export interface PriceRule {
   staticAccepts: PaymentRequirements[] | undefined;
   /** Pricing reads the request body (body size, a JSON field, or the quote callback). */
   needsBody: boolean;
+  /** Facilitator ids tried first for this rule's payments (its preferences, else the document's). */
+  preferFacilitators: readonly string[];
 }
 
 export type RulePrice =
@@ -118,6 +133,8 @@ export interface OfferTemplate {
   asset: string;
   /** From the registry; needed to convert a USD price. */
   decimals: number | undefined;
+  /** From the registry (`USDC`); what the `assets` preference matches. */
+  symbol: string | undefined;
   /** The option's own atomic amount: wins over every rule-level price. */
   amount: string | undefined;
   /** The option's own payee: wins over the rule's. */
@@ -128,4 +145,8 @@ export interface OfferTemplate {
 
 export interface PriceRuleSet {
   rules: PriceRule[];
+  /** Empty: the env-var shorthand applies (facilitator/facilitator-config.ts `resolveFacilitators`). */
+  facilitators: FacilitatorConfig[];
+  circuit: CircuitPolicy;
+  preferences: Preferences | undefined;
 }

@@ -16,6 +16,7 @@ function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
     payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
     payer: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
     facilitator: "http://facilitator",
+    facilitatorId: "primary",
     status: "verified",
     at: "2026-11-24T12:00:00.000Z",
     ...overrides,

@@ -48,7 +48,7 @@ describe("PaymentRecord ledger outbox", () => {
     const stub = env.PAYMENT_RECORDS.get(env.PAYMENT_RECORDS.idFromName(key));
     const entry = {
       paymentKey: key, ruleId: "r", method: "GET", resource: "https://g/x", scheme: "exact", network: "eip155:1", asset: "0xa",
-      amount: "1", payTo: "0xb", payer: "0xc", facilitator: "http://f", status: "verified" as const, at: "2026-11-24T00:00:00.000Z",
+      amount: "1", payTo: "0xb", payer: "0xc", facilitator: "http://f", facilitatorId: "f", status: "verified" as const, at: "2026-11-24T00:00:00.000Z",
     };
     await stub.record(entry);
     await stub.record({ ...entry, status: "origin_failed", originStatus: 500 });

@@ -4,7 +4,7 @@ import { buildHarness, decodeHeader, payFor } from "../fixtures/builders.js";
 
 describe("facilitator failures", () => {
   it.each([
-    ["unreachable", "dead", 502, "facilitator_unavailable"],
+    ["dropping the connection", "drop", 502, "facilitator_unavailable"],
     ["answering 500", "http500", 502, "facilitator_unavailable"],
     ["answering garbage", "garbage", 502, "facilitator_bad_response"],
     ["answering the wrong shape", "wrong-shape", 502, "facilitator_bad_response"],
@@ -52,6 +52,14 @@ describe("facilitator failures", () => {
     expect(response.status).toBe(504);
     expect(await response.json()).toMatchObject({ error: "facilitator_timeout" });
     expect(await harness.ledgerRows()).toMatchObject([{ status: "settle_unknown", error_reason: "facilitator_timeout" }]);
+  });
+
+  it("fails closed with 503 when the only facilitator cannot be reached even for /supported", async () => {
+    const harness = await buildHarness({ facilitator: "dead" });
+    const response = await harness.fetch("/weather/paris");
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ error: "no_settleable_offer" });
+    expect((await harness.fetch("/free")).status).toBe(200);
   });
 
   it("answers 503 on a priced route when no facilitator is configured, and free routes still pass", async () => {

@@ -47,7 +47,7 @@ describe("exact on Solana", () => {
     });
     // Asked once, then cached: the 402 and the payment after it see one feePayer.
     await harness.fetch("/weather/lyon");
-    expect((await harness.facilitatorCalls()).map((c) => c.path)).toEqual(["/supported"]);
+    expect((await harness.facilitatorCalls({ supported: true })).map((c) => c.path)).toEqual(["/supported"]);
   });
 
   it("is paid by the official SVM client: verify, origin once, settle, one ledger row naming the payer", async () => {
@@ -57,7 +57,7 @@ describe("exact on Solana", () => {
 
     expect(response.status).toBe(200);
     expect(await harness.originCalls()).toHaveLength(1);
-    const calls = await harness.facilitatorCalls();
+    const calls = await harness.facilitatorCalls({ supported: true });
     expect(calls.map((c) => c.path)).toEqual(["/supported", "/verify", "/settle"]);
     const sent = JSON.parse(calls[1]!.body) as { paymentPayload: { payload: { transaction: string } }; paymentRequirements: { extra: unknown } };
     expect(sent.paymentRequirements.extra).toEqual({ feePayer: FAKE_SOLANA_FEE_PAYER });
@@ -88,26 +88,29 @@ describe("exact on Solana", () => {
     const response = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } }) } });
     expect(response.status).toBe(402);
     expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe(reason);
-    expect((await harness.facilitatorCalls()).map((c) => c.path)).toEqual(["/supported"]);
+    expect((await harness.facilitatorCalls({ supported: true })).map((c) => c.path)).toEqual(["/supported"]);
     expect(await harness.originCalls()).toEqual([]);
   });
 
-  it("uses a configured feePayer without asking the facilitator", async () => {
+  it("offers a configured feePayer rather than the facilitator's", async () => {
     const harness = await solanaHarness("ok", { feePayer: SOL_PAY_TO });
     expect((await solanaOffer(harness)).extra).toEqual({ feePayer: SOL_PAY_TO });
-    expect(await harness.facilitatorCalls()).toEqual([]);
   });
 
-  it.each<[FacilitatorMode, number, string]>([
-    ["http500", 502, "facilitator_unavailable"],
-    ["garbage", 502, "facilitator_bad_response"],
-    ["slow-supported", 504, "facilitator_timeout"],
-    ["evm-only", 503, "config_invalid"],
-  ])("fails closed when /supported is %s", async (mode, status, error) => {
-    const harness = await solanaHarness(mode);
-    const response = await harness.fetch("/weather/paris");
-    expect(response.status).toBe(status);
-    expect(await response.json()).toMatchObject({ error });
-    expect(await harness.originCalls()).toEqual([]);
+  it("leaves Solana out of the 402 when the facilitator does not settle it, and keeps the EVM offer", async () => {
+    const harness = await solanaHarness("evm-only");
+    const challenge = decodeHeader<PaymentRequired>((await harness.fetch("/weather/paris")).headers.get("PAYMENT-REQUIRED"));
+    expect(challenge.accepts.map((offer) => offer.network)).toEqual([BASE_SEPOLIA]);
   });
+
+  it.each<FacilitatorMode>(["supported-500", "supported-garbage", "slow-supported", "no-kinds"])(
+    "fails closed with 503 when /supported is %s (no option can be settled)",
+    async (mode) => {
+      const harness = await solanaHarness(mode);
+      const response = await harness.fetch("/weather/paris");
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ error: "no_settleable_offer" });
+      expect(await harness.originCalls()).toEqual([]);
+    },
+  );
 });

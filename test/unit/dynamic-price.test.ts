@@ -80,6 +80,7 @@ describe("payTo derivation", () => {
     network: "eip155:84532",
     asset: USDC,
     decimals: 6,
+    symbol: "USDC",
     amount: undefined,
     payTo: undefined,
     extra: { name: "USDC", version: "2" },

@@ -1,0 +1,72 @@
+// Verify and settle across several facilitators (docs/facilitators.md "Failover"). Verify moves no money, so it
+// fails over to the next facilitator on any fault. Settle goes to the facilitator that verified, and moves on
+// only when an attempt provably submitted nothing: anything else may have reached the chain and stays unknown.
+import { GatewayFailure } from "../errors.js";
+import type { FacilitatorRequest, SettleResponse, VerifyResponse } from "../x402/schemas.js";
+import { describeError, type FacilitatorView, type ViewEntry } from "./facilitator-view.js";
+
+export interface Attempted<T> {
+  entry: ViewEntry;
+  response: T;
+}
+
+/** Whether a facilitator call failed before the facilitator could act on it. */
+export function isNotSubmitted(error: unknown): boolean {
+  if (!(error instanceof GatewayFailure)) return false;
+  return error.error.kind === "config_invalid" || (error.error.kind === "facilitator_unavailable" && error.error.notSubmitted === true);
+}
+
+function noFacilitator(what: string): GatewayFailure {
+  return new GatewayFailure({ kind: "facilitator_unavailable", detail: `no facilitator available to ${what}`, notSubmitted: true });
+}
+
+export async function verifyWithFailover(view: FacilitatorView, candidates: readonly ViewEntry[], request: FacilitatorRequest, nowMs: () => number): Promise<Attempted<VerifyResponse>> {
+  let lastError: unknown;
+  for (const entry of candidates) {
+    if (!(await view.admit(entry))) continue;
+    const started = nowMs();
+    try {
+      const response = await view.client(entry).verify(request);
+      view.record(entry, true, nowMs() - started);
+      return { entry, response };
+    } catch (error) {
+      if (!(error instanceof GatewayFailure)) throw error;
+      if (error.error.kind !== "config_invalid") view.record(entry, false, nowMs() - started, `verify: ${describeError(error)}`);
+      else console.error(JSON.stringify({ event: "facilitator_misconfigured", facilitator: entry.facilitator.id, detail: error.error.detail }));
+      lastError = error;
+    }
+  }
+  throw lastError ?? noFacilitator("verify this payment");
+}
+
+/**
+ * `onAttempt` names each facilitator as it is asked, so the ledger says who settled (or was last asked).
+ * Throws the first error that may have submitted; when every attempt provably did not, the last such error.
+ */
+export async function settleWithFailover(
+  view: FacilitatorView,
+  verifier: ViewEntry,
+  candidates: readonly ViewEntry[],
+  request: FacilitatorRequest,
+  nowMs: () => number,
+  onAttempt: (entry: ViewEntry) => void,
+): Promise<Attempted<SettleResponse>> {
+  let lastError: unknown;
+  for (const entry of [verifier, ...candidates.filter((c) => c !== verifier)]) {
+    // The verifier just answered; the others must pass their circuit like any call.
+    if (entry !== verifier && !(await view.admit(entry))) continue;
+    onAttempt(entry);
+    const started = nowMs();
+    try {
+      const response = await view.client(entry).settle(request);
+      view.record(entry, true, nowMs() - started);
+      return { entry, response };
+    } catch (error) {
+      if (!(error instanceof GatewayFailure)) throw error;
+      if (error.error.kind !== "config_invalid") view.record(entry, false, nowMs() - started, `settle: ${describeError(error)}`);
+      if (!isNotSubmitted(error)) throw error;
+      lastError = error;
+    }
+  }
+  throw lastError ?? noFacilitator("settle this payment");
+}
