@@ -1,4 +1,4 @@
-// `npm run dev`: the whole local stack (chain + token, facilitator, demo origin, gateway under wrangler dev),
+// `npm run dev`: the whole local stack (chain + token, two facilitators, demo origin, gateway under wrangler dev),
 // described in .dev/stack.json for `npm run pay`. Ctrl-C stops everything.
 // CHAIN_ID=84532 runs the chain under Base Sepolia's id so x402 V1 clients (which name networks) can pay too.
 import { startStack } from "../stack/start-stack.js";
@@ -15,7 +15,7 @@ console.log(`
 x402 gateway stack is up (${stack.timings.gateway} ms)
   gateway      ${info.gateway}
   origin       ${info.origin}
-  facilitator  ${info.facilitator}
+  facilitators ${info.facilitators.map((f) => `${f.id} ${f.url}`).join("\n               ")}
   chain        ${info.rpcUrl} (${info.network})
   token        ${info.token.address} (${info.token.name} v${info.token.version}, ${info.token.decimals} decimals)
   test payer   ${info.payer.address}

@@ -6,6 +6,8 @@ export const PAYER_PRIVATE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c
 export const PAYER = privateKeyToAccount(PAYER_PRIVATE_KEY);
 export const FACILITATOR_PRIVATE_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" as const;
 export const FACILITATOR_SIGNER = privateKeyToAccount(FACILITATOR_PRIVATE_KEY);
+/** The local stack's second facilitator settles with its own key (anvil's sixth account). */
+export const FACILITATOR_TWO_PRIVATE_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba" as const;
 /** The seller: payTo of the demo rules. */
 export const SELLER = privateKeyToAccount("0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6");
 /** A second payee, for rules that route money elsewhere. */

@@ -1,7 +1,8 @@
 // An x402 facilitator built on the official packages (@x402/core facilitator + @x402/evm exact scheme),
 // served over HTTP on 127.0.0.1: POST /verify, POST /settle, GET /supported. Settles with a funded local key.
 // Run as its own process: `tsx stack/facilitator.ts` with RPC_URL, NETWORK, FACILITATOR_PRIVATE_KEY, PORT
-// (and optional FACILITATOR_AUTH_TOKEN: callers must then send `Authorization: Bearer <token>`).
+// (and optional FACILITATOR_AUTH_TOKEN: callers must then send `Authorization: Bearer <token>`; or optional
+// CDP_PUBLIC_KEYS, JSON `{ keyId: spki PEM }`: callers must send a CDP API-key JWT per call, checked as Coinbase does).
 // When the chain's id has an x402 V1 name (e.g. 84532 = base-sepolia), V1 payments are settled too.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { x402Facilitator } from "@x402/core/facilitator";
@@ -12,12 +13,18 @@ import { EVM_NETWORK_CHAIN_ID_MAP } from "@x402/evm/v1";
 import { createWalletClient, http, publicActions, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { localChain } from "./chain.js";
+import { createCdpJwtChecker } from "./cdp-jwt-check.js";
+import { CARD_NETWORK, TestCardLedger, TestCardRailFacilitator } from "./test-card-rail.js";
 
 export interface FacilitatorServerOptions {
   rpcUrl: string;
   network: `${string}:${string}`;
   privateKey: Hex;
   authToken?: string;
+  /** Require a CDP API-key JWT signed by one of these keys (key id → spki PEM). */
+  cdpPublicKeys?: Record<string, string>;
+  /** Also settle the test card rail (stack/test-card-rail.ts); `POST /__cards` issues prepaid test cards. */
+  cardRail?: boolean;
 }
 
 export function createFacilitatorServer(options: FacilitatorServerOptions) {
@@ -28,14 +35,35 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
   const facilitator = new x402Facilitator().register(options.network, new ExactEvmScheme(signer));
   const v1Name = Object.entries(EVM_NETWORK_CHAIN_ID_MAP).find(([, id]) => id === chainId)?.[0];
   if (v1Name) facilitator.registerV1(v1Name as never, new ExactEvmSchemeV1(signer));
-  const stats = { verify: 0, settle: 0, supported: 0 };
+  const cards = new TestCardLedger();
+  if (options.cardRail) facilitator.register(CARD_NETWORK, new TestCardRailFacilitator(cards));
+  const stats = { verify: 0, settle: 0, supported: 0, refused: 0 };
+  const checkJwt = options.cdpPublicKeys ? createCdpJwtChecker({ keys: options.cdpPublicKeys }) : undefined;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const send = (status: number, body: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     const path = new URL(req.url ?? "/", "http://x").pathname;
     if (path === "/__stats") return send(200, stats);
+    // Test-rail bookkeeping (no auth: local stack only): issue a card, read a card's or a merchant's balance.
+    if (options.cardRail && path === "/__cards" && req.method === "POST") {
+      const { holder, balanceCents } = JSON.parse(await readText(req)) as { holder: string; balanceCents: string };
+      return send(200, { card: cards.issue(holder, BigInt(balanceCents)) });
+    }
+    if (options.cardRail && path.startsWith("/__cards/")) {
+      const id = decodeURIComponent(path.slice("/__cards/".length));
+      const balance = cards.cards.get(id)?.balance ?? cards.merchants.get(id) ?? 0n;
+      return send(200, { balance: balance.toString() });
+    }
     if (options.authToken && req.headers.authorization !== `Bearer ${options.authToken}`) {
+      stats.refused++;
       return send(401, { error: "unauthorized" });
+    }
+    if (checkJwt) {
+      const verdict = await checkJwt(req.headers.authorization, req.method ?? "", req.headers.host ?? "", path);
+      if (!verdict.ok) {
+        stats.refused++;
+        return send(401, { error: "unauthorized", reason: verdict.reason });
+      }
     }
     if (req.method === "GET" && path === "/supported") {
       stats.supported++;
@@ -81,6 +109,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     network: process.env.NETWORK as `${string}:${string}`,
     privateKey: process.env.FACILITATOR_PRIVATE_KEY as Hex,
     authToken: process.env.FACILITATOR_AUTH_TOKEN || undefined,
+    cdpPublicKeys: process.env.CDP_PUBLIC_KEYS ? (JSON.parse(process.env.CDP_PUBLIC_KEYS) as Record<string, string>) : undefined,
+    cardRail: process.env.CARD_RAIL === "1",
   });
   server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
     const address = server.address();

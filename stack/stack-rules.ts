@@ -2,6 +2,10 @@
 import type { Address } from "viem";
 import { SELLER, SELLER_TWO } from "./accounts.js";
 import { NETWORK as LOCAL_NETWORK, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
+import { CARD_ASSET, CARD_NETWORK } from "./test-card-rail.js";
+
+/** The merchant account the demo's card-paid route credits on the test card rail. */
+export const CARD_MERCHANT = "merchant-demo";
 
 /** KV key of the local stack's tenant table: shop → payee. */
 export const SHOP_PAYEES_KEY = "shop-payees";
@@ -10,10 +14,45 @@ export function buildShopPayees() {
   return { tenants: { acme: SELLER.address, globex: SELLER_TWO.address } };
 }
 
-export function buildStackRules(token: Address, extraRules: unknown[] = [], network = LOCAL_NETWORK) {
+/** The facilitators the stack's rules name, in preference order (docs/facilitators.md). */
+export interface StackFacilitators {
+  primaryUrl: string;
+  secondaryUrl: string;
+  /** Bearer token the primary requires, when set. */
+  primaryToken?: string;
+  circuit?: { failureThreshold?: number; openSeconds?: number };
+}
+
+/** Worker secrets (vars under `wrangler dev`) the stack's facilitator `auth` entries name. */
+export const STACK_SECRET_NAMES = { primaryToken: "STACK_FACILITATOR_TOKEN", cdpKeyId: "STACK_CDP_KEY_ID", cdpKeySecret: "STACK_CDP_KEY_SECRET" } as const;
+
+export function buildStackRules(token: Address, extraRules: unknown[] = [], network = LOCAL_NETWORK, facilitators?: StackFacilitators) {
   return {
     version: 1,
-    assets: [{ network, address: token, decimals: TOKEN_DECIMALS, name: TOKEN_NAME, version: TOKEN_VERSION, symbol: "USDC", default: true }],
+    ...(facilitators
+      ? {
+          facilitators: [
+            {
+              id: "local-a",
+              url: facilitators.primaryUrl,
+              auth: facilitators.primaryToken ? { kind: "bearer", tokenSecret: STACK_SECRET_NAMES.primaryToken } : { kind: "none" },
+              priority: 1,
+            },
+            // The second one checks a CDP API-key JWT on every call, as Coinbase's hosted facilitator does.
+            {
+              id: "local-b",
+              url: facilitators.secondaryUrl,
+              auth: { kind: "cdp-jwt", keyIdSecret: STACK_SECRET_NAMES.cdpKeyId, keySecret: STACK_SECRET_NAMES.cdpKeySecret },
+              priority: 2,
+            },
+          ],
+          ...(facilitators.circuit ? { circuit: facilitators.circuit } : {}),
+        }
+      : {}),
+    assets: [
+      { network, address: token, decimals: TOKEN_DECIMALS, name: TOKEN_NAME, version: TOKEN_VERSION, symbol: "USDC", default: true },
+      { network: CARD_NETWORK, address: CARD_ASSET, decimals: 2, symbol: CARD_ASSET, default: true },
+    ],
     rules: [
       {
         id: "weather",
@@ -98,6 +137,20 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
         payTo: SELLER.address,
         description: "An exchange rate, paid with a Permit2 signature",
       },
+      ...(facilitators
+        ? [
+            {
+              id: "headlines",
+              methods: ["GET"],
+              path: "/api/headlines",
+              price: "$0.05",
+              // The card option has no local plugin: local-b settles it on its test card rail (docs/facilitators.md).
+              accepts: [{ network }, { scheme: "card", network: CARD_NETWORK, payTo: CARD_MERCHANT, delegate: true }],
+              payTo: SELLER.address,
+              description: "Today's headlines, paid in USDC or with a (test) card",
+            },
+          ]
+        : []),
       ...extraRules,
     ],
   };

@@ -1,13 +1,14 @@
 // Starts the whole local stack: chain + token, facilitator, demo origin, and the gateway under wrangler dev.
+import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Address, Hex } from "viem";
-import { FACILITATOR_PRIVATE_KEY, PAYER, PAYER_PRIVATE_KEY, SELLER } from "./accounts.js";
+import { FACILITATOR_PRIVATE_KEY, FACILITATOR_TWO_PRIVATE_KEY, PAYER, PAYER_PRIVATE_KEY, SELLER } from "./accounts.js";
 import { approvePermit2, CHAIN_ID, deployContracts, startChain, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
 import { startGateway } from "./gateway.js";
 import { findFreePort, startProcess, type ManagedProcess } from "./process.js";
-import { buildShopPayees, buildStackRules, SHOP_PAYEES_KEY } from "./stack-rules.js";
+import { buildShopPayees, buildStackRules, SHOP_PAYEES_KEY, STACK_SECRET_NAMES, type StackFacilitators } from "./stack-rules.js";
 
 /** Session secret of the local stack only (docs/sessions.md); production sets its own with `wrangler secret put`. */
 export const DEV_SESSION_KEYS = "dev:local-stack-session-secret-never-use-in-production";
@@ -15,7 +16,10 @@ export const DEV_SESSION_KEYS = "dev:local-stack-session-secret-never-use-in-pro
 export interface StackInfo {
   gateway: string;
   origin: string;
+  /** The first (preferred) facilitator's URL. */
   facilitator: string;
+  /** Every facilitator the stack's rules use, in preference order. */
+  facilitators: { id: string; url: string; pid: number | undefined }[];
   rpcUrl: string;
   chainId: number;
   network: string;
@@ -45,13 +49,17 @@ export interface StackOptions {
   extraRules?: unknown[];
   /** The chain's id; default 31337. 84532 lets x402 V1 clients pay (V1 names networks, e.g. `base-sepolia`). */
   chainId?: number;
+  /** The rules document's `circuit` (docs/facilitators.md); default the gateway's. */
+  circuit?: StackFacilitators["circuit"];
 }
 
 export interface RunningStack {
   info: StackInfo;
   timings: Record<string, number>;
-  /** The stack's child processes by name, for fault injection (stop one mid-test). */
-  processes: Record<"anvil" | "facilitator" | "origin" | "gateway", ManagedProcess>;
+  /** The stack's child processes by name, for fault injection (stop one mid-test). `facilitator` is `local-a`. */
+  processes: Record<"anvil" | "facilitator" | "facilitatorB" | "origin" | "gateway", ManagedProcess>;
+  /** Starts `local-a` again on its old port (after it was stopped), as a facilitator coming back. */
+  restartPrimaryFacilitator(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -79,17 +87,22 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 
     const persistDir = resolve(options.persistDir ?? mkdtempSync(join(tmpdir(), "x402-gateway-")));
     mkdirSync(persistDir, { recursive: true });
-    const [facilitator, origin] = await Promise.all([
+    const cdp = buildCdpKey();
+    const primaryEnv = { RPC_URL: chain.rpcUrl, NETWORK: network, FACILITATOR_PRIVATE_KEY, FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken ?? "" };
+    const startFacilitator = (name: string, env: NodeJS.ProcessEnv, port = 0) =>
       startProcess({
-        name: "facilitator",
+        name,
         command: NODE_TS[0],
         args: [...NODE_TS.slice(1), "stack/facilitator.ts"],
-        env: {
-          RPC_URL: chain.rpcUrl, NETWORK: network, FACILITATOR_PRIVATE_KEY, PORT: "0",
-          FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken ?? "",
-        },
+        env: { ...env, PORT: String(port) },
         ready: /listening on (http:\/\/\S+)/,
         echo: options.echo,
+      });
+    const [facilitator, facilitatorB, origin] = await Promise.all([
+      startFacilitator("facilitator", primaryEnv),
+      startFacilitator("facilitator-b", {
+        RPC_URL: chain.rpcUrl, NETWORK: network, FACILITATOR_PRIVATE_KEY: FACILITATOR_TWO_PRIVATE_KEY, CDP_PUBLIC_KEYS: JSON.stringify({ [cdp.keyId]: cdp.publicKey }),
+        CARD_RAIL: "1",
       }),
       startProcess({
         name: "origin",
@@ -99,18 +112,28 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         ready: /listening on (http:\/\/\S+)/,
         echo: options.echo,
       }),
-      seedInChildProcess(persistDir, { "price-rules": buildStackRules(token, options.extraRules, network), [SHOP_PAYEES_KEY]: buildShopPayees() }),
     ]);
-    started.push(facilitator.process, origin.process);
-    lap("facilitator+origin+seed");
+    started.push(facilitator.process, facilitatorB.process, origin.process);
+    lap("facilitators+origin");
     const facilitatorUrl = facilitator.match[1]!;
+    const facilitatorBUrl = facilitatorB.match[1]!;
     const originUrl = origin.match[1]!;
+    const facilitators: StackFacilitators = {
+      primaryUrl: facilitatorUrl,
+      secondaryUrl: facilitatorBUrl,
+      ...(options.facilitatorAuthToken ? { primaryToken: options.facilitatorAuthToken } : {}),
+      ...(options.circuit ? { circuit: options.circuit } : {}),
+    };
+    await seedInChildProcess(persistDir, { "price-rules": buildStackRules(token, options.extraRules, network, facilitators), [SHOP_PAYEES_KEY]: buildShopPayees() });
+    lap("seed");
+    // The facilitators' credentials: Worker secrets in production (`wrangler secret put`), vars under wrangler dev.
     const gatewayVars = {
       ORIGIN_URL: originUrl,
-      FACILITATOR_URL: facilitatorUrl,
       SESSION_KEYS: DEV_SESSION_KEYS,
       RPC_URLS: JSON.stringify({ [network]: chain.rpcUrl }),
-      ...(options.facilitatorAuthToken ? { FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken } : {}),
+      [STACK_SECRET_NAMES.cdpKeyId]: cdp.keyId,
+      [STACK_SECRET_NAMES.cdpKeySecret]: cdp.secret,
+      ...(options.facilitatorAuthToken ? { [STACK_SECRET_NAMES.primaryToken]: options.facilitatorAuthToken } : {}),
       ...options.gatewayVars,
     };
     // wrangler dev needs its ports chosen up front; a parallel test may take one first, so retry on fresh ones.
@@ -130,6 +153,10 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       gateway: gateway.url,
       origin: originUrl,
       facilitator: facilitatorUrl,
+      facilitators: [
+        { id: "local-a", url: facilitatorUrl, pid: facilitator.process.child.pid },
+        { id: "local-b", url: facilitatorBUrl, pid: facilitatorB.process.child.pid },
+      ],
       rpcUrl: chain.rpcUrl,
       chainId,
       network,
@@ -144,12 +171,29 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       mkdirSync(".dev", { recursive: true });
       writeFileSync(".dev/stack.json", `${JSON.stringify(info, null, 2)}\n`);
     }
-    const processes = { anvil: chain.process, facilitator: facilitator.process, origin: origin.process, gateway: gateway.process };
-    return { info, timings, processes, stop };
+    const processes = { anvil: chain.process, facilitator: facilitator.process, facilitatorB: facilitatorB.process, origin: origin.process, gateway: gateway.process };
+    const restartPrimaryFacilitator = async () => {
+      const again = await startFacilitator("facilitator", primaryEnv, Number(new URL(facilitatorUrl).port));
+      started.push(again.process);
+      processes.facilitator = again.process;
+      info.facilitators[0]!.pid = again.process.child.pid;
+    };
+    return { info, timings, processes, restartPrimaryFacilitator, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** A CDP-style API key for the second facilitator: base64 Ed25519 (seed ‖ public key), as CDP hands them out. */
+function buildCdpKey(): { keyId: string; secret: string; publicKey: string } {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const jwk = privateKey.export({ format: "jwk" });
+  return {
+    keyId: "organizations/local-stack/apiKeys/facilitator-b",
+    secret: Buffer.concat([Buffer.from(jwk.d!, "base64url"), Buffer.from(jwk.x!, "base64url")]).toString("base64"),
+    publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
+  };
 }
 
 async function seedInChildProcess(persistDir: string, kvEntries: Record<string, unknown>): Promise<void> {

@@ -31,7 +31,8 @@ export interface DecideOptions {
   /** The V1 `X-PAYMENT` header; looked at only without a V2 payment. */
   v1Header: string | null;
   resource: PaymentRequired["resource"];
-  schemes: SchemeRegistry;
+  /** The rule's own plugins (delegated kinds included), then the registry. */
+  schemes: Pick<SchemeRegistry, "find">;
   check: CheckContext;
 }
 

@@ -131,7 +131,7 @@ async function handlePricedRequest(
     paymentHeader,
     v1Header,
     resource: { url: resourceUrl, description: rule.description, mimeType: rule.mimeType },
-    schemes: deps.schemes,
+    schemes: { find: (scheme, network) => rule.offers.find((o) => o.scheme === scheme && o.network === network)?.plugin ?? deps.schemes.find(scheme, network) },
     check: buildCheckContext(config, deps.nowMs()),
   });
   if (decision.kind === "challenge") return paymentRequiredResponse(decision.paymentRequired);

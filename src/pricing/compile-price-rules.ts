@@ -9,6 +9,7 @@ import { resolveOffers } from "./resolve-offers.js";
 import { parseUsd, usdToAtomicExact } from "./usd.js";
 import { FacilitatorConfigSchema, SHORTHAND_FACILITATOR_ID, type FacilitatorConfig } from "../facilitator/facilitator-config.js";
 import { applyPreferences, mergePreferences, type Preferences } from "./preferences.js";
+import { buildDelegatedPlugin } from "../schemes/delegated.js";
 
 export type CompiledPriceRules =
   | { ok: true; ruleSet: PriceRuleSet }
@@ -151,8 +152,10 @@ function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: stri
 }
 
 function buildTemplate(rule: PriceRuleInput, option: PaymentOption, assets: AssetRegistry, schemes: SchemeRegistry): OfferTemplate | string {
-  const plugin = schemes.find(option.scheme, option.network);
-  if (!plugin) return `no scheme plugin for "${option.scheme}" on ${option.network}`;
+  const local = schemes.find(option.scheme, option.network);
+  if (local && option.delegate) return `"${option.scheme}" on ${option.network} is checked by a local plugin; delegate is for kinds the gateway has none for`;
+  if (!local && !option.delegate) return `no scheme plugin for "${option.scheme}" on ${option.network} (set "delegate": true to leave it wholly to a facilitator)`;
+  const plugin = local ?? buildDelegatedPlugin(option.scheme, option.network.split(":")[0]!);
 
   const atomicPrice = typeof rule.price === "object" ? rule.price : undefined;
   // An atomic price names its asset, which lives on one network: options elsewhere fall back to their default.

@@ -24,6 +24,11 @@ export const PaymentOptionSchema = z.strictObject({
   /** Overrides the rule's `payTo` for this option. */
   payTo: z.string().min(1).optional(),
   extra: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * For a kind the gateway has no plugin for (e.g. `card` on `card:visa`, `ach:us`): leave verify and settle
+   * wholly to a facilitator that lists it in `/supported` (docs/facilitators.md "Any rail").
+   */
+  delegate: z.boolean().optional(),
 });
 export type PaymentOption = z.infer<typeof PaymentOptionSchema>;
 

@@ -37,6 +37,8 @@ export interface SchemePlugin {
   scheme: string;
   /** CAIP-2 namespace served, e.g. `eip155`. */
   namespace: string;
+  /** No local checks: verify and settle are the facilitator's alone (schemes/delegated.ts). */
+  delegated?: boolean;
   /** Validates and normalises a configured address (payTo or asset). */
   parseAddress(address: string): PluginResult<string>;
   /** The requirements' `extra` for this asset, from the registry and the rule's own `extra`. */

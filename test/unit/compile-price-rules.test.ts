@@ -132,7 +132,7 @@ describe("compilePriceRules", () => {
       // The rule's EVM payee cannot receive on Solana: a Solana option needs its own payTo.
       'rules[4] (e).accepts[0]: payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" is not a Solana address (32 bytes, base58)',
       "rules[5] (f).accepts[0]: no amount: set the rule's price or this option's amount",
-      'rules[6] (h).accepts[0]: no scheme plugin for "exact" on cosmos:cosmoshub-4',
+      'rules[6] (h).accepts[0]: no scheme plugin for "exact" on cosmos:cosmoshub-4 (set "delegate": true to leave it wholly to a facilitator)',
       "rules[7] (g).accepts[0]: exact on EVM needs the token's EIP-712 name and version (asset registry or extra)",
     ]);
   });
