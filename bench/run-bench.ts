@@ -12,6 +12,8 @@ import { findFreePort, startProcess } from "../stack/process.js";
 import { WRANGLER_OFFLINE_ENV } from "../stack/gateway.js";
 import { startStack } from "../stack/start-stack.js";
 import { encodeBase64Json } from "../src/x402/headers.js";
+import { buildCdpJwt, importCdpKey } from "../src/facilitator/cdp-jwt.js";
+import { generateKeyPairSync } from "node:crypto";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 300);
 const PAID_ROUNDS = Number(process.env.BENCH_PAID_ROUNDS ?? 40);
@@ -72,6 +74,16 @@ const stack = await startStack({
       payTo: SELLER.address,
       session: { ttlSeconds: 3600, maxRequests: 1_000_000 },
     },
+    // The same paid route through each facilitator: local-a takes no auth, local-b a CDP JWT per call.
+    ...(["local-a", "local-b"] as const).map((id) => ({
+      id: `bench-${id}`,
+      methods: ["GET"],
+      path: `/api/bench/${id}`,
+      price: "$0.01",
+      accepts: [{ network: NETWORK }],
+      payTo: SELLER.address,
+      preferences: { preferFacilitators: [id] },
+    })),
   ],
 });
 const [port, inspectorPort] = await Promise.all([findFreePort(), findFreePort()]);
@@ -127,6 +139,16 @@ try {
   // On-chain settlement dominates pay-per-call; it runs alone, after the rest.
   results.push(await measure({ name: "gateway, pay-per-call (verify + origin + on-chain settle)", once: () => pay(`${gateway}/api/weather/bench`), expectStatus: 200 }, PAID_ROUNDS));
   const afterPaid = await facilitatorStats();
+  // Facilitator auth: the same paid route through local-a (no auth) and local-b (CDP JWT per call), taking turns.
+  results.push(
+    ...(await measureInterleaved(
+      [
+        { name: "gateway, pay-per-call via local-a (no facilitator auth)", once: () => pay(`${gateway}/api/bench/local-a`), expectStatus: 200 },
+        { name: "gateway, pay-per-call via local-b (CDP JWT signed per call, checked by the facilitator)", once: () => pay(`${gateway}/api/bench/local-b`), expectStatus: 200 },
+      ],
+      PAID_ROUNDS,
+    )),
+  );
 
   const base = results[0]!.p50;
   console.log(`\nx402 gateway benchmark (sequential requests, wrangler dev on 127.0.0.1, ${new Date().toISOString()})\n`);
@@ -134,6 +156,7 @@ try {
   console.log("|---|---|---|---|---|");
   for (const r of results) console.log(`| ${r.name} | ${r.n} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${(r.p50 / base).toFixed(2)}× |`);
   const cheapRequests = ROUNDS + 20;
+  console.log(`\n${await jwtSigningCost()}`);
   console.log(`\nfacilitator calls: ${afterCheap.verify - before.verify + afterCheap.settle - before.settle} during the ${cheapRequests} invalid-payment, ${cheapRequests} session-token and ${cheapRequests} sign-in requests; pay-per-call verify ${afterPaid.verify - afterCheap.verify}, settle ${afterPaid.settle - afterCheap.settle} for ${PAID_ROUNDS + 20} requests (incl. warm-up)`);
 } finally {
   await bare.stop();
@@ -146,4 +169,24 @@ async function signInProof(url: string): Promise<string> {
   const unsigned = { ...info, chainId: supportedChains[0].chainId, type: "eip191", address: PAYER.address, signature: "" } as SiwxProof;
   const signature = await PAYER.signMessage({ message: buildSiweMessage(unsigned, unsigned.chainId.split(":")[1]!) });
   return encodeBase64Json({ ...unsigned, signature });
+}
+
+/** What the gateway spends signing one CDP JWT (jose, key imported once), Ed25519 and EC P-256, in this Node. */
+async function jwtSigningCost(): Promise<string> {
+  const ed = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+  const secrets = {
+    Ed25519: Buffer.concat([Buffer.from(ed.d!, "base64url"), Buffer.from(ed.x!, "base64url")]).toString("base64"),
+    "EC P-256": generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "sec1", format: "pem" }).toString(),
+  };
+  const parts: string[] = [];
+  for (const [name, secret] of Object.entries(secrets)) {
+    const importStart = performance.now();
+    const key = await importCdpKey(secret);
+    const importMs = performance.now() - importStart;
+    const n = 2000;
+    const start = performance.now();
+    for (let i = 0; i < n; i++) await buildCdpJwt(key, { keyId: "bench", method: "POST", url: "https://api.cdp.coinbase.com/platform/v2/x402/verify", nowSeconds: 1, expiresInSeconds: 120 });
+    parts.push(`${name} ${(((performance.now() - start) / n) * 1000).toFixed(0)} µs/JWT (key import once: ${importMs.toFixed(1)} ms)`);
+  }
+  return `CDP JWT signing in Node ${process.version} (jose, ${2000} each): ${parts.join("; ")}`;
 }

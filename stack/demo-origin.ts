@@ -43,6 +43,8 @@ export function createDemoOrigin() {
     if (req.method === "GET" && shop) return json(200, { shop: decodeURIComponent(shop[1]!), items: ["widget", "gadget"] });
     const fx = /^\/api\/fx\/([A-Za-z]{3})-([A-Za-z]{3})$/.exec(url.pathname);
     if (req.method === "GET" && fx) return json(200, { base: fx[1]!.toUpperCase(), quote: fx[2]!.toUpperCase(), rate: 1.0842 });
+    const bench = /^\/api\/bench\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && bench) return json(200, { bench: bench[1] });
     if (req.method === "GET" && url.pathname === "/api/headlines") return json(200, { headlines: ["Rates unchanged", "Rain in Paris"] });
     if (url.pathname === "/api/flaky") return json(500, { error: "the origin failed" });
     if (url.pathname === "/api/slow") {

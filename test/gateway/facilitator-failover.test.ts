@@ -137,3 +137,15 @@ describe("facilitator and offer preferences", () => {
     ]);
   });
 });
+
+describe("preferences that leave nothing", () => {
+  it("fail closed with a clear 503, never a 402 with an empty accepts", async () => {
+    const harness = await buildHarness({ document: { preferences: { testnetOnly: true } }, rules: [buildRule({ accepts: [{ network: "eip155:8453" }] })] });
+    const response = await harness.fetch("/weather/paris");
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ error: "config_invalid" });
+    expect(response.headers.get("PAYMENT-REQUIRED")).toBeNull();
+    // Only the paths the refused document prices are blocked; the rest passes through.
+    expect((await harness.fetch("/free")).status).toBe(200);
+  });
+});
