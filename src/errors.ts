@@ -8,6 +8,8 @@ export type GatewayError =
   /** Env vars or the KV price rules are invalid; priced routes fail closed. */
   | { kind: "config_invalid"; detail: string }
   | { kind: "path_malformed"; detail: string }
+  /** A path the gateway serves itself, asked with a method it does not serve. */
+  | { kind: "method_not_allowed"; allow: string }
   | { kind: "header_too_large"; header: string }
   | { kind: "body_too_large"; limitBytes: number }
   | { kind: "payment_malformed"; reason: string }
@@ -80,6 +82,11 @@ export function toHttpResponse(error: GatewayError): Response {
       return problem(503, "config_invalid", "The gateway's configuration for this route is invalid; the route is unavailable.");
     case "path_malformed":
       return problem(400, "path_malformed", `The request path is malformed: ${error.detail}.`);
+    case "method_not_allowed":
+      return new Response(JSON.stringify({ error: "method_not_allowed", message: `This path answers ${error.allow} only.` }), {
+        status: 405,
+        headers: { "Content-Type": "application/json", ...NO_STORE, Allow: error.allow },
+      });
     case "header_too_large":
       return problem(431, "header_too_large", `The ${error.header} header is too large.`);
     case "body_too_large":

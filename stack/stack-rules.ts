@@ -63,6 +63,10 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
         payTo: SELLER.address,
         description: "Current weather for a city",
         mimeType: "application/json",
+        discovery: {
+          output: { example: { city: "paris", temperatureC: 13, conditions: "snow" }, schema: { properties: { city: { type: "string" }, temperatureC: { type: "number" }, conditions: { type: "string" } } } },
+          service: { name: "Demo Weather", tags: ["weather"], category: "data" },
+        },
       },
       {
         id: "report",
@@ -81,6 +85,10 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
         accepts: [{ network }],
         payTo: SELLER.address,
         description: "Summarize a text",
+        discovery: {
+          input: { bodyType: "json", body: { text: "A long text to summarize." }, bodySchema: { properties: { text: { type: "string" } }, required: ["text"] } },
+          output: { example: { words: 5, summary: "A long text to summarize." } },
+        },
       },
       {
         id: "flaky",

@@ -37,12 +37,14 @@ export interface DecideOptions {
 }
 
 export function buildChallenge(rule: PriceRule, accepts: PaymentRequirements[], resourceUrl: string, error: string, extensions: Record<string, unknown> = {}): PaymentRequired {
+  const service = rule.discoverable ? rule.discovery?.service : undefined;
   return buildPaymentRequired({
     resourceUrl,
     description: rule.description,
     mimeType: rule.mimeType,
     accepts,
     error,
+    ...(service ? { service: { ...(service.name ? { serviceName: service.name } : {}), ...(service.tags ? { tags: service.tags } : {}), ...(service.iconUrl ? { iconUrl: service.iconUrl } : {}) } } : {}),
     extensions: { [PAYMENT_IDENTIFIER]: buildPaymentIdentifierExtension(rule.paymentIdentifierRequired), ...extensions },
   });
 }

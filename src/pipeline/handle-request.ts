@@ -22,6 +22,9 @@ import { fromV1SettleResponse, toV1SettleResponse } from "../x402/v1.js";
 import { beginIdentifiedPayment } from "../idempotency/identified-payment.js";
 import { X402_VERSION, type FacilitatorRequest } from "../x402/schemas.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
+import { BAZAAR, buildBazaarExtension } from "../discovery/bazaar-extension.js";
+import { serveWellKnown } from "../discovery/serve-well-known.js";
+import { matchReservedPath } from "../gateway-paths.js";
 import { buildCheckContext } from "./check-context.js";
 import { priceRequest } from "./price-request.js";
 import { authenticateSession, grantSession, openSession, serveSession, siwxChallengeExtension } from "./session-request.js";
@@ -61,6 +64,12 @@ export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, 
     segments: path.segments,
     isPreflight: request.method === "OPTIONS" && request.headers.has("access-control-request-method"),
   };
+  const reserved = matchReservedPath(path.segments);
+  if (reserved) {
+    // WELL_KNOWN_X402 is the only reserved path so far; the gateway's own paths never reach the origin.
+    if (rules.kind === "unavailable") throw new GatewayFailure({ kind: "config_invalid", detail: rules.problems.join("; ") });
+    return serveWellKnown(request, rules.ruleSet, config.PRICE_RULES_CACHE_TTL_SECONDS);
+  }
   if (rules.kind === "unavailable") {
     if (rules.blocked === "all" || matchesAnyPattern(rules.blocked, path.segments)) {
       throw new GatewayFailure({ kind: "config_invalid", detail: rules.problems.join("; ") });
@@ -123,7 +132,10 @@ async function handlePricedRequest(
   });
   request = priced.request;
   const { accepts } = priced;
-  const challenge = (reason: string) => buildChallenge(rule, accepts, resourceUrl, reason, session && siwxChallengeExtension(session, deps.nowMs()));
+  // HEAD is priced as GET, so it is described as GET.
+  const bazaar = rule.discoverable ? buildBazaarExtension(rule.discovery, rule.pattern, request.method === "HEAD" ? "GET" : request.method, params) : undefined;
+  const extensions = { ...(bazaar ? { [BAZAAR]: bazaar } : {}), ...(session ? siwxChallengeExtension(session, deps.nowMs()) : {}) };
+  const challenge = (reason: string) => buildChallenge(rule, accepts, resourceUrl, reason, extensions);
   if (sessionRefusal) return paymentRequiredResponse(challenge(sessionRefusal));
   const decision = await decidePayment({
     accepts,

@@ -10,6 +10,7 @@ import { parseUsd, usdToAtomicExact } from "./usd.js";
 import { FacilitatorConfigSchema, SHORTHAND_FACILITATOR_ID, type FacilitatorConfig } from "../facilitator/facilitator-config.js";
 import { applyPreferences, mergePreferences, type Preferences } from "./preferences.js";
 import { buildDelegatedPlugin } from "../schemes/delegated.js";
+import { shadowedReservedPath } from "../gateway-paths.js";
 
 export type CompiledPriceRules =
   | { ok: true; ruleSet: PriceRuleSet }
@@ -45,6 +46,8 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry): Compil
     const where = `rules[${index}] (${input.id})`;
     const pattern = parsePathPattern(input.path);
     if (!pattern.ok) problems.push(`${where}.path: ${pattern.reason}`);
+    const shadowed = pattern.ok ? shadowedReservedPath(pattern.pattern) : undefined;
+    if (shadowed) problems.push(`${where}.path: ${input.path} would price ${shadowed}, which the gateway serves itself`);
     const built: OfferTemplate[] = [];
     let buildFailed = false;
     for (const [optionIndex, option] of input.accepts.entries()) {
@@ -142,6 +145,8 @@ function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: stri
     settlement: input.settlement,
     paymentIdentifierRequired: input.paymentIdentifier.required,
     session: input.session,
+    discovery: input.discovery,
+    discoverable: input.discoverable,
     price,
     payTo,
     quote: input.quote,

@@ -10,6 +10,7 @@ import { UsdPriceSchema } from "./usd.js";
 import { SessionTermsSchema, type SessionTerms } from "../sessions/session-terms.js";
 import { CircuitPolicySchema, type CircuitPolicy, type FacilitatorConfig } from "../facilitator/facilitator-config.js";
 import { PreferencesSchema, type Preferences } from "./preferences.js";
+import { DiscoveryTermsSchema, type DiscoveryTerms } from "../discovery/discovery-terms.js";
 
 const HTTP_METHOD = /^[A-Z]{1,16}$/;
 
@@ -63,6 +64,10 @@ export const PriceRuleSchema = z.strictObject({
   session: SessionTermsSchema.optional(),
   /** Filters and orders this rule's options and facilitators; each field set here wins over the document's. */
   preferences: PreferencesSchema.optional(),
+  /** What the bazaar extension and `/.well-known/x402` say about the endpoint (docs/discovery.md). */
+  discovery: DiscoveryTermsSchema.optional(),
+  /** Default true. false: no bazaar extension in the 402 and no entry in `/.well-known/x402`. */
+  discoverable: z.boolean().default(true),
 });
 export type PriceRuleInput = z.infer<typeof PriceRuleSchema>;
 
@@ -119,6 +124,8 @@ export interface PriceRule {
   needsBody: boolean;
   /** Facilitator ids tried first for this rule's payments (its preferences, else the document's). */
   preferFacilitators: readonly string[];
+  discovery: DiscoveryTerms | undefined;
+  discoverable: boolean;
 }
 
 export type RulePrice =

@@ -8,13 +8,15 @@ export interface ChallengeOptions {
   accepts: PaymentRequirements[];
   error: string;
   extensions?: Record<string, unknown>;
+  /** Bazaar service metadata for `resource`. */
+  service?: { serviceName?: string; tags?: string[]; iconUrl?: string };
 }
 
 export function buildPaymentRequired(options: ChallengeOptions): PaymentRequired {
   return {
     x402Version: X402_VERSION,
     error: options.error,
-    resource: { url: options.resourceUrl, description: options.description, mimeType: options.mimeType },
+    resource: { url: options.resourceUrl, description: options.description, mimeType: options.mimeType, ...options.service },
     accepts: options.accepts,
     extensions: options.extensions ?? {},
   };

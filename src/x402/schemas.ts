@@ -25,6 +25,10 @@ export const ResourceInfoSchema = z.object({
   url: z.string(),
   description: z.string().optional(),
   mimeType: z.string().optional(),
+  /** Bazaar service metadata (specs/extensions/bazaar.md "Service Metadata on resource"). */
+  serviceName: z.string().optional(),
+  tags: z.array(z.string()).optional(),
+  iconUrl: z.string().optional(),
 });
 export type ResourceInfo = z.infer<typeof ResourceInfoSchema>;
 

@@ -15,6 +15,8 @@ export interface StackFixture extends RunningStack {
   receiptStatus(hash: Hash): Promise<string>;
   /** The ledger's reconciliation query (owed refunds, unknown settlements, stuck rows) on the stack's D1. */
   reconciliationCases(): Promise<ReconciliationCase[]>;
+  /** Stores a KV entry where the running gateway reads it (as `wrangler kv key put --local` would). */
+  putKv(key: string, value: unknown): Promise<void>;
   /** The official client paying as the stack's test payer, in the stack's token, through `baseFetch`. */
   payingFetch(baseFetch?: typeof fetch): typeof fetch;
   dispose(): Promise<void>;
@@ -39,6 +41,7 @@ export async function startStackFixture(options: StackOptions = {}): Promise<Sta
       return eventually(read, () => true, 2000);
     },
     reconciliationCases: () => findReconciliationCases(bindings.env.LEDGER, Date.now()),
+    putKv: (key, value) => bindings.env.PRICE_RULES.put(key, JSON.stringify(value)),
     payingFetch: (baseFetch = fetch) => createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, baseFetch),
     async receiptStatus(hash) {
       return (await chain.getTransactionReceipt({ hash })).status;

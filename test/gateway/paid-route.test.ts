@@ -49,6 +49,12 @@ describe("paid route", () => {
           info: { required: false },
           schema: expect.objectContaining({ type: "object", required: ["required"] }),
         },
+        // A minimal discovery entry from what the rule knows (docs/discovery.md).
+        bazaar: {
+          info: { input: { type: "http", method: "GET", pathParams: { city: "paris" } } },
+          schema: expect.objectContaining({ required: ["input"] }),
+          routeTemplate: "/weather/:city",
+        },
       },
     });
     expect(await harness.originCalls()).toEqual([]);

@@ -1,0 +1,73 @@
+// Discovery against the official bazaar helpers: our 402 extension is what `validateDiscoveryExtension` accepts
+// and what a facilitator's `extractDiscoveryInfo` reads from a payment the official client made; and
+// `/.well-known/x402` follows a KV price edit with no redeploy.
+import { extractDiscoveryInfo, validateDiscoveryExtension, type DiscoveryExtension } from "@x402/extensions/bazaar";
+import { decodePaymentRequiredHeader, decodePaymentSignatureHeader } from "@x402/core/http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildStackRules } from "../../stack/stack-rules.js";
+import { recordingFetch, startStackFixture, eventually, type StackFixture } from "./stack-fixture.js";
+
+let stack: StackFixture;
+
+beforeAll(async () => {
+  stack = await startStackFixture();
+});
+afterAll(async () => {
+  await stack?.dispose();
+});
+
+interface Listed {
+  resource: string;
+  routeTemplate?: string;
+  methods: string[];
+  accepts: { amount?: string }[];
+  extensions: { bazaar?: DiscoveryExtension };
+}
+
+const wellKnown = async () => (await (await fetch(`${stack.info.gateway}/.well-known/x402`)).json()) as { resources: Listed[] };
+
+describe("discovery with the official bazaar helpers", () => {
+  it("every listed resource and every 402 carries an extension validateDiscoveryExtension accepts", async () => {
+    const { resources } = await wellKnown();
+    expect(resources.length).toBeGreaterThanOrEqual(10);
+    for (const listed of resources) {
+      expect(validateDiscoveryExtension(listed.extensions.bazaar!), listed.resource).toEqual({ valid: true });
+    }
+    for (const [method, path] of [["GET", "/api/weather/paris"], ["POST", "/api/summarize"], ["GET", "/api/fx/eur-usd"], ["GET", "/api/forecast/lyon"]] as const) {
+      const response = await fetch(`${stack.info.gateway}${path}`, { method });
+      expect(response.status).toBe(402);
+      const bazaar = decodePaymentRequiredHeader(response.headers.get("PAYMENT-REQUIRED")!).extensions!.bazaar as DiscoveryExtension;
+      expect(validateDiscoveryExtension(bazaar), path).toEqual({ valid: true });
+    }
+  });
+
+  it("a facilitator reads the resource from the official client's payment with extractDiscoveryInfo", async () => {
+    const sent: string[] = [];
+    const response = await stack.payingFetch(recordingFetch("PAYMENT-SIGNATURE", sent))(`${stack.info.gateway}/api/weather/paris`);
+    expect(response.status).toBe(200);
+    const payload = decodePaymentSignatureHeader(sent[0]!);
+    const discovered = extractDiscoveryInfo(payload, payload.accepted);
+    expect(discovered).toMatchObject({
+      // Catalogued under the route template: every city is one resource.
+      resourceUrl: `${stack.info.gateway}/api/weather/:city`,
+      method: "GET",
+      routeTemplate: "/api/weather/:city",
+      serviceName: "Demo Weather",
+      tags: ["weather"],
+      discoveryInfo: { input: { type: "http", method: "GET" }, output: { example: { city: "paris" } } },
+    });
+  });
+
+  it("/.well-known/x402 shows a KV price edit within the rules' cache TTL, with no redeploy", async () => {
+    const weather = () => wellKnown().then(({ resources }) => resources.find((r) => r.routeTemplate === "/api/weather/:city")!);
+    expect((await weather()).accepts[0]!.amount).toBe("10000");
+    const rules = buildStackRules(stack.info.token.address, [], stack.info.network, {
+      primaryUrl: stack.info.facilitators[0]!.url,
+      secondaryUrl: stack.info.facilitators[1]!.url,
+    });
+    const edited = { ...rules, rules: (rules.rules as Record<string, unknown>[]).map((rule) => (rule.id === "weather" ? { ...rule, price: "$0.02" } : rule)) };
+    await stack.putKv("price-rules", edited);
+    const after = await eventually(weather, (listed) => listed.accepts[0]!.amount === "20000", 15_000);
+    expect(after.accepts[0]!.amount).toBe("20000");
+  });
+});
