@@ -15,6 +15,8 @@ import { privateKeyToAccount } from "viem/accounts";
 import { localChain } from "./chain.js";
 import { createCdpJwtChecker } from "./cdp-jwt-check.js";
 import { CARD_NETWORK, TestCardLedger, TestCardRailFacilitator } from "./test-card-rail.js";
+import { ResourceCatalog } from "./facilitator-catalog.js";
+import { BAZAAR } from "@x402/extensions/bazaar";
 
 export interface FacilitatorServerOptions {
   rpcUrl: string;
@@ -36,6 +38,9 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
   const v1Name = Object.entries(EVM_NETWORK_CHAIN_ID_MAP).find(([, id]) => id === chainId)?.[0];
   if (v1Name) facilitator.registerV1(v1Name as never, new ExactEvmSchemeV1(signer));
   const cards = new TestCardLedger();
+  const catalog = new ResourceCatalog();
+  // `/supported` then lists "bazaar": this facilitator catalogs what it is paid for.
+  facilitator.registerExtension(BAZAAR);
   if (options.cardRail) facilitator.register(CARD_NETWORK, new TestCardRailFacilitator(cards));
   const stats = { verify: 0, settle: 0, supported: 0, refused: 0 };
   const checkJwt = options.cdpPublicKeys ? createCdpJwtChecker({ keys: options.cdpPublicKeys }) : undefined;
@@ -54,6 +59,9 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
       const balance = cards.cards.get(id)?.balance ?? cards.merchants.get(id) ?? 0n;
       return send(200, { balance: balance.toString() });
     }
+    // The catalog is a public listing, like the hosted bazaar's: no credentials needed to read it.
+    if (req.method === "GET" && path === "/discovery/resources") return send(200, catalog.list(new URL(req.url ?? "/", "http://x").searchParams));
+    if (req.method === "GET" && path === "/discovery/search") return send(200, catalog.search(new URL(req.url ?? "/", "http://x").searchParams));
     if (options.authToken && req.headers.authorization !== `Bearer ${options.authToken}`) {
       stats.refused++;
       return send(401, { error: "unauthorized" });
@@ -81,10 +89,14 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
       const args = [body.paymentPayload, body.paymentRequirements] as Args;
       if (path === "/verify") {
         stats.verify++;
-        return send(200, await facilitator.verify(...args));
+        const verified = await facilitator.verify(...args);
+        if (verified.isValid) catalog.index(...args);
+        return send(200, verified);
       }
       stats.settle++;
-      return send(200, await facilitator.settle(...args));
+      const settled = await facilitator.settle(...args);
+      if (settled.success) catalog.index(...args);
+      return send(200, settled);
     }
     send(404, { error: "not found" });
   }

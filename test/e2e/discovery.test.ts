@@ -2,7 +2,8 @@
 // and what a facilitator's `extractDiscoveryInfo` reads from a payment the official client made; and
 // `/.well-known/x402` follows a KV price edit with no redeploy.
 import { extractDiscoveryInfo, validateDiscoveryExtension, type DiscoveryExtension } from "@x402/extensions/bazaar";
-import { decodePaymentRequiredHeader, decodePaymentSignatureHeader } from "@x402/core/http";
+import { decodePaymentRequiredHeader, decodePaymentSignatureHeader, HTTPFacilitatorClient } from "@x402/core/http";
+import { withBazaar } from "@x402/extensions/bazaar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildStackRules } from "../../stack/stack-rules.js";
 import { recordingFetch, startStackFixture, eventually, type StackFixture } from "./stack-fixture.js";
@@ -58,9 +59,15 @@ describe("discovery with the official bazaar helpers", () => {
     });
   });
 
-  it("/.well-known/x402 shows a KV price edit within the rules' cache TTL, with no redeploy", async () => {
+  it("zero-touch sync: a paid route appears in the facilitator's catalog at its price; a KV price edit reaches /.well-known/x402 and, with the next payment, the catalog", async () => {
+    const catalog = withBazaar(new HTTPFacilitatorClient({ url: stack.info.facilitators[0]!.url }));
+    const catalogued = async () => (await catalog.extensions.bazaar.listResources({ type: "http" })).items.find((item) => item.resource === `${stack.info.gateway}/api/weather/:city`);
     const weather = () => wellKnown().then(({ resources }) => resources.find((r) => r.routeTemplate === "/api/weather/:city")!);
     expect((await weather()).accepts[0]!.amount).toBe("10000");
+    expect((await stack.payingFetch()(`${stack.info.gateway}/api/weather/lyon`)).status).toBe(200);
+    expect(await catalogued()).toMatchObject({ type: "http", x402Version: 2, accepts: [{ amount: "10000", network: stack.info.network }], serviceName: "Demo Weather", description: "Current weather for a city" });
+    expect((await catalog.extensions.bazaar.search({ query: "weather city" })).resources.map((r) => r.resource)).toContain(`${stack.info.gateway}/api/weather/:city`);
+
     const rules = buildStackRules(stack.info.token.address, [], stack.info.network, {
       primaryUrl: stack.info.facilitators[0]!.url,
       secondaryUrl: stack.info.facilitators[1]!.url,
@@ -69,5 +76,8 @@ describe("discovery with the official bazaar helpers", () => {
     await stack.putKv("price-rules", edited);
     const after = await eventually(weather, (listed) => listed.accepts[0]!.amount === "20000", 15_000);
     expect(after.accepts[0]!.amount).toBe("20000");
+    expect((await catalogued())!.accepts[0]!.amount).toBe("10000");
+    expect((await stack.payingFetch()(`${stack.info.gateway}/api/weather/rome`)).status).toBe(200);
+    expect((await catalogued())!.accepts[0]!.amount).toBe("20000");
   });
 });
