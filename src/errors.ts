@@ -8,6 +8,8 @@ export type GatewayError =
   /** Env vars or the KV price rules are invalid; priced routes fail closed. */
   | { kind: "config_invalid"; detail: string }
   | { kind: "path_malformed"; detail: string }
+  /** An MCP request the gateway will not forward: malformed JSON-RPC (400) or a tool that is not offered (403). */
+  | { kind: "mcp_refused"; status: 400 | 403; reason: string }
   /** A path the gateway serves itself, asked with a method it does not serve. */
   | { kind: "method_not_allowed"; allow: string }
   | { kind: "header_too_large"; header: string }
@@ -82,6 +84,10 @@ export function toHttpResponse(error: GatewayError): Response {
       return problem(503, "config_invalid", "The gateway's configuration for this route is invalid; the route is unavailable.");
     case "path_malformed":
       return problem(400, "path_malformed", `The request path is malformed: ${error.detail}.`);
+    case "mcp_refused":
+      return error.status === 400
+        ? problem(400, "mcp_request_malformed", `The MCP request cannot be priced: ${error.reason}.`)
+        : problem(403, "mcp_tool_not_offered", `The MCP ${error.reason}.`);
     case "method_not_allowed":
       return new Response(JSON.stringify({ error: "method_not_allowed", message: `This path answers ${error.allow} only.` }), {
         status: 405,

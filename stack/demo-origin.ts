@@ -43,6 +43,7 @@ export function createDemoOrigin() {
     if (req.method === "GET" && shop) return json(200, { shop: decodeURIComponent(shop[1]!), items: ["widget", "gadget"] });
     const fx = /^\/api\/fx\/([A-Za-z]{3})-([A-Za-z]{3})$/.exec(url.pathname);
     if (req.method === "GET" && fx) return json(200, { base: fx[1]!.toUpperCase(), quote: fx[2]!.toUpperCase(), rate: 1.0842 });
+    if (req.method === "POST" && url.pathname === "/api/mcp") return serveMcp(await readJson(req), res);
     const bench = /^\/api\/bench\/([^/]+)$/.exec(url.pathname);
     if (req.method === "GET" && bench) return json(200, { bench: bench[1] });
     if (req.method === "GET" && url.pathname === "/api/headlines") return json(200, { headlines: ["Rates unchanged", "Rain in Paris"] });
@@ -63,4 +64,36 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const address = server.address();
     console.log(`origin listening on http://127.0.0.1:${typeof address === "object" && address ? address.port : "?"}`);
   });
+}
+
+/** A tiny MCP server (streamable HTTP, JSON responses): two tools, `get_forecast` and `translate`. */
+function serveMcp(message: unknown, res: import("node:http").ServerResponse): void {
+  const rpc = message as { id?: unknown; method?: string; params?: { name?: string; arguments?: Record<string, unknown> } };
+  const reply = (result: unknown): void => void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: rpc.id, result }));
+  if (rpc.id === undefined) return void res.writeHead(202).end();
+  if (rpc.method === "initialize") return reply({ protocolVersion: "2025-06-18", capabilities: { tools: {} }, serverInfo: { name: "demo-mcp", version: "1.0.0" } });
+  if (rpc.method === "tools/list") {
+    return reply({
+      tools: [
+        { name: "get_forecast", description: "Tomorrow's forecast for a city", inputSchema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
+        { name: "translate", description: "Translate a short text", inputSchema: { type: "object", properties: { text: { type: "string" }, to: { type: "string" } }, required: ["text", "to"] } },
+      ],
+    });
+  }
+  if (rpc.method === "tools/call") {
+    const args = rpc.params?.arguments ?? {};
+    if (rpc.params?.name === "get_forecast") return reply({ content: [{ type: "text", text: `Tomorrow in ${String(args.city)}: sunny, 18°C` }] });
+    if (rpc.params?.name === "translate") return reply({ content: [{ type: "text", text: `[${String(args.to)}] ${String(args.text)}` }] });
+  }
+  res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: rpc.id, error: { code: -32601, message: "Method not found" } }));
+}
+
+async function readJson(req: import("node:http").IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    return {};
+  }
 }

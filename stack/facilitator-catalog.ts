@@ -18,7 +18,9 @@ export class ResourceCatalog {
     }
     if (!discovered) return;
     const type = discovered.discoveryInfo.input.type;
-    this.#items.set(discovered.resourceUrl, {
+    // One MCP server offers several tools at one URL: each tool is its own entry.
+    const key = "toolName" in discovered ? `${discovered.resourceUrl}#${discovered.toolName}` : discovered.resourceUrl;
+    this.#items.set(key, {
       resource: discovered.resourceUrl,
       type,
       x402Version: discovered.x402Version,

@@ -145,6 +145,19 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
         payTo: SELLER.address,
         description: "An exchange rate, paid with a Permit2 signature",
       },
+      {
+        id: "mcp",
+        path: "/api/mcp",
+        accepts: [{ network }],
+        payTo: SELLER.address,
+        description: "A demo MCP server: tools/call is paid per tool, initialize and tools/list are free",
+        mcp: {
+          tools: {
+            get_forecast: { price: "$0.02", description: "Tomorrow's forecast for a city", inputSchema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
+            translate: { price: "$0.01", description: "Translate a short text", inputSchema: { type: "object", properties: { text: { type: "string" }, to: { type: "string" } } } },
+          },
+        },
+      },
       ...(facilitators
         ? [
             {

@@ -71,3 +71,27 @@ export function buildBazaarExtension(terms: DiscoveryTerms | undefined, pattern:
     ...(routeTemplate ? { routeTemplate } : {}),
   };
 }
+
+/** The MCP kind of the extension: one tool of an MCP server (specs/extensions/bazaar.md, MCP). */
+export function buildMcpBazaarExtension(toolName: string, tool: { description?: string | undefined; inputSchema?: Record<string, unknown> | undefined; example?: Record<string, unknown> | undefined }): BazaarExtension {
+  const input: Record<string, unknown> = {
+    type: "mcp",
+    toolName,
+    ...(tool.description ? { description: tool.description } : {}),
+    transport: "streamable-http",
+    inputSchema: tool.inputSchema ?? { type: "object" },
+    ...(tool.example ? { example: tool.example } : {}),
+  };
+  const properties: Record<string, unknown> = {
+    type: { type: "string", const: "mcp" },
+    toolName: { type: "string" },
+    ...(tool.description ? { description: { type: "string" } } : {}),
+    transport: { type: "string", enum: ["streamable-http", "sse"] },
+    inputSchema: { type: "object" },
+    ...(tool.example ? { example: { type: "object" } } : {}),
+  };
+  return {
+    info: { input },
+    schema: { $schema: JSON_SCHEMA_2020, type: "object", properties: { input: { type: "object", properties, required: ["type", "toolName", "inputSchema"], additionalProperties: false } }, required: ["input"] },
+  };
+}

@@ -5,7 +5,7 @@ import { parseUsd, formatUsd, usdToAtomicCeil } from "../pricing/usd.js";
 import { describeInput, type Pricing } from "../pricing/dynamic-price.js";
 import type { OfferTemplate, PriceRule, PriceRuleSet } from "../pricing/price-rule.js";
 import { X402_VERSION, type PaymentRequirements } from "../x402/schemas.js";
-import { BAZAAR, buildBazaarExtension, routeTemplateOf } from "./bazaar-extension.js";
+import { BAZAAR, buildBazaarExtension, buildMcpBazaarExtension, routeTemplateOf } from "./bazaar-extension.js";
 
 /** How a resource is priced: `fixed` offers are exactly what its 402 asks; the others are computed per request. */
 export type PriceDescription =
@@ -18,7 +18,9 @@ export type ListedOffer = Omit<PaymentRequirements, "amount" | "payTo"> & { amou
 
 export interface WellKnownResource {
   resource: string;
-  type: "http";
+  /** `mcp`: one tool of an MCP server (`toolName`), paid per `tools/call`. */
+  type: "http" | "mcp";
+  toolName?: string;
   methods: readonly string[];
   routeTemplate?: string;
   description: string;
@@ -54,7 +56,7 @@ export function buildWellKnown(ruleSet: PriceRuleSet, origin: string): BuiltWell
   if (!byOrigin) built.set(ruleSet, (byOrigin = new Map()));
   const cached = byOrigin.get(origin);
   if (cached) return cached;
-  const document: WellKnownDocument = { x402Version: X402_VERSION, resources: ruleSet.rules.filter((r) => r.discoverable).map((r) => describeRule(r, origin)) };
+  const document: WellKnownDocument = { x402Version: X402_VERSION, resources: ruleSet.rules.filter((r) => r.discoverable).flatMap((r) => (r.mcp ? describeMcpTools(r, origin) : [describeRule(r, origin)])) };
   const body = JSON.stringify(document);
   const result = { body, etag: `W/"${fnv1a(body)}"` };
   // A handful of hosts per gateway; bounded anyway so a flood of Host headers cannot grow it.
@@ -85,6 +87,20 @@ function describeRule(rule: PriceRule, origin: string): WellKnownResource {
     ...(service?.category ? { category: service.category } : {}),
     extensions: bazaar ? { [BAZAAR]: bazaar } : {},
   };
+}
+
+function describeMcpTools(rule: PriceRule, origin: string): WellKnownResource[] {
+  const http = describeRule(rule, origin);
+  return Object.entries(rule.mcp!.tools).map(([toolName, tool]) => ({
+    ...http,
+    type: "mcp" as const,
+    toolName,
+    methods: ["POST"],
+    description: tool.description ?? http.description,
+    price: { kind: "fixed" as const },
+    accepts: rule.offers.map((t) => listOffer(rule, t, parseUsd(tool.price), parseUsd(tool.price))),
+    extensions: { [BAZAAR]: buildMcpBazaarExtension(toolName, tool) },
+  }));
 }
 
 function listOffers(rule: PriceRule): { price: PriceDescription; accepts: ListedOffer[] } {

@@ -22,7 +22,9 @@ import { fromV1SettleResponse, toV1SettleResponse } from "../x402/v1.js";
 import { beginIdentifiedPayment } from "../idempotency/identified-payment.js";
 import { X402_VERSION, type FacilitatorRequest } from "../x402/schemas.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
-import { BAZAAR, buildBazaarExtension } from "../discovery/bazaar-extension.js";
+import { BAZAAR, buildBazaarExtension, buildMcpBazaarExtension } from "../discovery/bazaar-extension.js";
+import { readMcpRequest } from "../mcp/read-mcp-request.js";
+import type { McpTool } from "../mcp/mcp-terms.js";
 import { serveWellKnown } from "../discovery/serve-well-known.js";
 import { matchReservedPath } from "../gateway-paths.js";
 import { buildCheckContext } from "./check-context.js";
@@ -91,6 +93,15 @@ async function handlePricedRequest(
   { rule, params }: PriceRuleMatch,
   scoped: ScopedRequest,
 ): Promise<Response> {
+  // An MCP server's traffic is free but for priced tool calls: those go on, the rest straight to the origin.
+  let mcpCall: { toolName: string; tool: McpTool } | undefined;
+  if (rule.mcp) {
+    if (request.method !== "POST") return forward(request, config, rule.origin, deps);
+    const read = await readMcpRequest(request, rule.mcp, config.MAX_PAID_BODY_BYTES);
+    request = read.request;
+    if (read.classification.kind !== "priced") return forward(request, config, rule.origin, deps);
+    mcpCall = read.classification;
+  }
   const facilitators = resolveFacilitators(ruleSet.facilitators, config);
   if (facilitators.length === 0) {
     throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id} is priced but no facilitator is configured (facilitators[] or FACILITATOR_URL)` });
@@ -129,11 +140,16 @@ async function handlePricedRequest(
     rule, request, params, env, config, fetch: deps.fetch, nowMs: deps.nowMs(), schemes: deps.schemes,
     facilitator: { supportedKinds: async () => view.supportedKinds(prefer) },
     canSettle: (offer) => view.canSettle(offer.scheme, offer.network),
+    ...(mcpCall ? { mcpToolPrice: mcpCall.tool.price } : {}),
   });
   request = priced.request;
   const { accepts } = priced;
   // HEAD is priced as GET, so it is described as GET.
-  const bazaar = rule.discoverable ? buildBazaarExtension(rule.discovery, rule.pattern, request.method === "HEAD" ? "GET" : request.method, params) : undefined;
+  const bazaar = !rule.discoverable
+    ? undefined
+    : mcpCall
+      ? buildMcpBazaarExtension(mcpCall.toolName, mcpCall.tool)
+      : buildBazaarExtension(rule.discovery, rule.pattern, request.method === "HEAD" ? "GET" : request.method, params);
   const extensions = { ...(bazaar ? { [BAZAAR]: bazaar } : {}), ...(session ? siwxChallengeExtension(session, deps.nowMs()) : {}) };
   const challenge = (reason: string) => buildChallenge(rule, accepts, resourceUrl, reason, extensions);
   if (sessionRefusal) return paymentRequiredResponse(challenge(sessionRefusal));

@@ -32,6 +32,8 @@ export interface PriceRequestOptions {
   facilitator: FacilitatorFacts;
   /** Whether a facilitator that is up settles this offer's kind; the others are not offered. */
   canSettle: (offer: PaymentRequirements) => boolean;
+  /** The price of the MCP tool this request calls (rules with `mcp`). */
+  mcpToolPrice?: string;
 }
 
 export async function priceRequest(options: PriceRequestOptions): Promise<PricedRequest> {
@@ -77,7 +79,7 @@ async function resolveRequestOffers(options: PriceRequestOptions): Promise<Price
     ? await fetchQuote(rule.quote, { ruleId: rule.id, method: request.method, url, headers: request.headers, body }, options.fetch, options.nowMs)
     : undefined;
 
-  const price = quotedPrice(quote) ?? ruleOwnPrice(rule, { url, headers: request.headers, params: options.params, body });
+  const price = quotedPrice(quote) ?? ruleOwnPrice(rule, { url, headers: request.headers, params: options.params, body }, options.mcpToolPrice);
   const quotedPayTo = quote?.payTo;
   let tenantPayToFor: ((network: string) => string | undefined) | undefined;
   if (rule.payTo.kind === "tenant" && typeof quotedPayTo !== "string") {
@@ -112,9 +114,13 @@ interface InputSource {
   body: Uint8Array | null;
 }
 
-function ruleOwnPrice(rule: PriceRule, source: InputSource): RequestPrice {
+function ruleOwnPrice(rule: PriceRule, source: InputSource, mcpToolPrice: string | undefined): RequestPrice {
   const { price } = rule;
   if (price.kind === "usd") return { ...price, exact: true };
+  if (price.kind === "mcp") {
+    if (mcpToolPrice === undefined) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id}: an MCP rule priced a request that calls no tool` });
+    return { kind: "usd", attodollars: parseUsd(mcpToolPrice), exact: true };
+  }
   if (price.kind !== "dynamic") return price;
   const computed = computeDynamicPrice(price.pricing, readInput(price.pricing.input, source));
   if (!computed.ok) throw new GatewayFailure({ kind: "pricing_input_invalid", reason: computed.reason });

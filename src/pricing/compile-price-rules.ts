@@ -100,8 +100,12 @@ type CompiledRule = Omit<PriceRule, "pattern" | "index" | "preferFacilitators">;
 function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: string, problems: string[]): CompiledRule | undefined {
   const priceKinds = [input.price, input.pricing].filter((kind) => kind !== undefined).length;
   if (priceKinds > 1) problems.push(`${where}: set price or pricing, not both`);
-  const price: RulePrice =
-    input.pricing !== undefined
+  if (input.mcp && (input.price !== undefined || input.pricing !== undefined || input.quote !== undefined)) {
+    problems.push(`${where}: an mcp rule prices each tool in mcp.tools; leave out price, pricing and quote`);
+  }
+  const price: RulePrice = input.mcp
+    ? { kind: "mcp" }
+    : input.pricing !== undefined
       ? { kind: "dynamic", pricing: input.pricing }
       : typeof input.price === "string"
         ? { kind: "usd", attodollars: parseUsd(input.price) }
@@ -115,7 +119,7 @@ function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: stri
       if (offer.amount === undefined) problems.push(`${where}.accepts[${option}]: no amount: set the rule's price or this option's amount`);
     });
   }
-  if (price.kind === "dynamic" || (price.kind === "usd" && input.quote)) {
+  if (price.kind === "dynamic" || price.kind === "mcp" || (price.kind === "usd" && input.quote)) {
     offers.forEach((offer, option) => {
       if (offer.amount === undefined && offer.decimals === undefined) {
         problems.push(`${where}.accepts[${option}]: asset ${offer.asset} on ${offer.network} is not in the asset registry, so a USD price cannot be converted`);
@@ -128,7 +132,7 @@ function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: stri
       if (!offer.payTo && !parsed.ok) problems.push(`${where}.payTo.fallback: ${parsed.reason}`);
     }
   }
-  const staticRule = !input.quote && price.kind !== "dynamic" && payTo.kind === "static";
+  const staticRule = !input.quote && price.kind !== "dynamic" && price.kind !== "mcp" && payTo.kind === "static";
   let staticAccepts: PaymentRequirements[] | undefined;
   if (staticRule && problems.length === problemsBefore) {
     const resolved = resolveOffers({ offers, payTo }, { price: price.kind === "usd" ? { ...price, exact: true } : price });
@@ -147,6 +151,7 @@ function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: stri
     session: input.session,
     discovery: input.discovery,
     discoverable: input.discoverable,
+    mcp: input.mcp,
     price,
     payTo,
     quote: input.quote,

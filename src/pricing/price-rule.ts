@@ -11,6 +11,7 @@ import { SessionTermsSchema, type SessionTerms } from "../sessions/session-terms
 import { CircuitPolicySchema, type CircuitPolicy, type FacilitatorConfig } from "../facilitator/facilitator-config.js";
 import { PreferencesSchema, type Preferences } from "./preferences.js";
 import { DiscoveryTermsSchema, type DiscoveryTerms } from "../discovery/discovery-terms.js";
+import { McpTermsSchema, type McpTerms } from "../mcp/mcp-terms.js";
 
 const HTTP_METHOD = /^[A-Z]{1,16}$/;
 
@@ -68,6 +69,8 @@ export const PriceRuleSchema = z.strictObject({
   discovery: DiscoveryTermsSchema.optional(),
   /** Default true. false: no bazaar extension in the 402 and no entry in `/.well-known/x402`. */
   discoverable: z.boolean().default(true),
+  /** An MCP server: `tools/call` priced per tool (instead of `price`), everything else free (docs/mcp.md). */
+  mcp: McpTermsSchema.optional(),
 });
 export type PriceRuleInput = z.infer<typeof PriceRuleSchema>;
 
@@ -126,6 +129,7 @@ export interface PriceRule {
   preferFacilitators: readonly string[];
   discovery: DiscoveryTerms | undefined;
   discoverable: boolean;
+  mcp: McpTerms | undefined;
 }
 
 export type RulePrice =
@@ -133,7 +137,9 @@ export type RulePrice =
   | { kind: "atomic"; amount: string; asset: string }
   | { kind: "dynamic"; pricing: Pricing }
   /** Every option names its own `amount`, or the quote callback supplies the price. */
-  | { kind: "none" };
+  | { kind: "none" }
+  /** Per MCP tool, from the rule's `mcp.tools`. */
+  | { kind: "mcp" };
 
 export type RulePayTo = { kind: "static"; address: string | undefined } | { kind: "tenant"; route: TenantRoute };
 

@@ -6,6 +6,7 @@ import { decodePaymentRequiredHeader, decodePaymentSignatureHeader, HTTPFacilita
 import { withBazaar } from "@x402/extensions/bazaar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildStackRules } from "../../stack/stack-rules.js";
+import { PAYER } from "../../stack/accounts.js";
 import { recordingFetch, startStackFixture, eventually, type StackFixture } from "./stack-fixture.js";
 
 let stack: StackFixture;
@@ -26,6 +27,34 @@ interface Listed {
 }
 
 const wellKnown = async () => (await (await fetch(`${stack.info.gateway}/.well-known/x402`)).json()) as { resources: Listed[] };
+
+describe("an MCP server behind the gateway", () => {
+  const rpc = (method: string, params?: unknown) => ({ method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, ...(params ? { params } : {}) }) });
+
+  it("initialize and tools/list are free; a priced tools/call gets a 402, is paid by the official client and returns the tool's result", async () => {
+    const url = `${stack.info.gateway}/api/mcp`;
+    const initialize = await fetch(url, rpc("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "e2e", version: "1" } }));
+    expect(initialize.status).toBe(200);
+    expect(await initialize.json()).toMatchObject({ result: { serverInfo: { name: "demo-mcp" } } });
+    const tools = await fetch(url, rpc("tools/list"));
+    expect(((await tools.json()) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name)).toEqual(["get_forecast", "translate"]);
+
+    const call = rpc("tools/call", { name: "get_forecast", arguments: { city: "lisbon" } });
+    const unpaid = await fetch(url, call);
+    expect(unpaid.status).toBe(402);
+    const challenge = decodePaymentRequiredHeader(unpaid.headers.get("PAYMENT-REQUIRED")!);
+    expect(challenge.accepts[0]!.amount).toBe("20000");
+    expect(validateDiscoveryExtension(challenge.extensions!.bazaar as DiscoveryExtension)).toEqual({ valid: true });
+
+    const before = await stack.balance(PAYER.address);
+    const paid = await stack.payingFetch()(url, call);
+    expect(paid.status).toBe(200);
+    expect(await paid.json()).toMatchObject({ result: { content: [{ type: "text", text: "Tomorrow in lisbon: sunny, 18°C" }] } });
+    expect(await stack.balance(PAYER.address)).toBe(before - 20_000n);
+    const catalog = withBazaar(new HTTPFacilitatorClient({ url: stack.info.facilitators[0]!.url }));
+    expect((await catalog.extensions.bazaar.listResources({ type: "mcp" })).items).toMatchObject([{ type: "mcp", resource: url, accepts: [{ amount: "20000" }] }]);
+  });
+});
 
 describe("discovery with the official bazaar helpers", () => {
   it("every listed resource and every 402 carries an extension validateDiscoveryExtension accepts", async () => {

@@ -9,7 +9,7 @@ import { eventually, recordingFetch, startStackFixture, type StackFixture } from
 
 let stack: StackFixture;
 let pay: typeof fetch;
-const OPEN_SECONDS = 4;
+const OPEN_SECONDS = 15;
 
 beforeAll(async () => {
   stack = await startStackFixture({ circuit: { failureThreshold: 2, openSeconds: OPEN_SECONDS } });
@@ -82,6 +82,7 @@ describe("two facilitators on the local stack", () => {
     expect(await bDelta()).toEqual({ verify: 0, settle: 0, refused: 0 });
 
     await stack.processes.facilitator.stop();
+    const killedAt = Date.now();
     // Each request right after the kill fails over within itself; after two failures the circuit is open.
     const after = await timedPaidRequests(5);
     expect(await bDelta()).toEqual({ verify: 5, settle: 5, refused: 0 });
@@ -89,6 +90,8 @@ describe("two facilitators on the local stack", () => {
     // Back under the same URL while the circuit is still open: not called until the probe.
     await stack.restartPrimaryFacilitator();
     await timedPaidRequests(2);
+    // Only meaningful while the open period lasts (the circuit opened after the kill, so this bound is safe).
+    expect(Date.now() - killedAt).toBeLessThan(OPEN_SECONDS * 1000);
     expect(await stats(a!.url)).toMatchObject({ verify: 0, settle: 0 });
 
     // After the open period a request probes it; it answers, the circuit closes, and it is preferred again.
