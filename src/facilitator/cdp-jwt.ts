@@ -2,7 +2,8 @@
 // Coinbase's CDP SDK builds them (docs/facilitators.md "CDP JWT", with the source): header { alg, kid, typ,
 // nonce }, claims { iss: "cdp", sub, aud?, uris: ["POST host/path"], iat, nbf, exp }.
 import { importJWK, importPKCS8, SignJWT, type CryptoKey as JoseKey } from "jose";
-import { decodeBase64 } from "../encoding/base64.js";
+import { decodeBase64, encodeBase64 } from "../encoding/base64.js";
+import { concatBytes, encodeHex } from "../encoding/bytes.js";
 
 export interface CdpSigningKey {
   alg: "EdDSA" | "ES256";
@@ -47,7 +48,7 @@ export async function buildCdpJwt(signing: CdpSigningKey, request: CdpJwtRequest
   const url = new URL(request.url);
   const claims: Record<string, unknown> = { sub: request.keyId, iss: "cdp", uris: [`${request.method} ${url.host}${url.pathname}`] };
   if (request.audience) claims.aud = [...request.audience];
-  const nonce = toHex(crypto.getRandomValues(new Uint8Array(16)));
+  const nonce = encodeHex(crypto.getRandomValues(new Uint8Array(16)));
   return new SignJWT(claims)
     .setProtectedHeader({ alg: signing.alg, kid: request.keyId, typ: "JWT", nonce })
     .setIssuedAt(request.nowSeconds)
@@ -64,9 +65,7 @@ function pemBody(pem: string, label: string): Uint8Array {
 }
 
 function toPem(der: Uint8Array, label: string): string {
-  let binary = "";
-  for (const byte of der) binary += String.fromCharCode(byte);
-  return `-----BEGIN ${label}-----\n${btoa(binary)}\n-----END ${label}-----`;
+  return `-----BEGIN ${label}-----\n${encodeBase64(der)}\n-----END ${label}-----`;
 }
 
 // PKCS#8 PrivateKeyInfo { version 0, AlgorithmIdentifier { id-ecPublicKey, prime256v1 }, OCTET STRING { SEC1 } }
@@ -76,31 +75,16 @@ const EC_P256_ALGORITHM = Uint8Array.from([
 ]);
 
 function sec1ToPkcs8(sec1: Uint8Array): Uint8Array {
-  return derTlv(0x30, concat(Uint8Array.from([0x02, 0x01, 0x00]), EC_P256_ALGORITHM, derTlv(0x04, sec1)));
+  return derTlv(0x30, concatBytes([Uint8Array.from([0x02, 0x01, 0x00]), EC_P256_ALGORITHM, derTlv(0x04, sec1)]));
 }
 
 function derTlv(tag: number, value: Uint8Array): Uint8Array {
   const length = value.length;
   const lengthBytes = length < 0x80 ? [length] : length < 0x100 ? [0x81, length] : [0x82, length >> 8, length & 0xff];
-  return concat(Uint8Array.from([tag, ...lengthBytes]), value);
+  return concatBytes([Uint8Array.from([tag, ...lengthBytes]), value]);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function toHex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return encodeBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

@@ -20,19 +20,32 @@ function noFacilitator(what: string): GatewayFailure {
   return new GatewayFailure({ kind: "facilitator_unavailable", detail: `no facilitator available to ${what}`, notSubmitted: true });
 }
 
+/**
+ * One call to one facilitator, its outcome counted against the facilitator's circuit. A configuration fault
+ * (a missing secret) is the operator's, not the facilitator's: logged, not counted. Throws only GatewayFailures.
+ */
+async function callCounted<T>(view: FacilitatorView, entry: ViewEntry, operation: "verify" | "settle", nowMs: () => number, request: FacilitatorRequest): Promise<T> {
+  const started = nowMs();
+  try {
+    const client = view.client(entry);
+    const response = (await (operation === "verify" ? client.verify(request) : client.settle(request))) as T;
+    view.record(entry, true, nowMs() - started);
+    return response;
+  } catch (error) {
+    if (!(error instanceof GatewayFailure)) throw error;
+    if (error.error.kind !== "config_invalid") view.record(entry, false, nowMs() - started, `${operation}: ${describeError(error)}`);
+    else console.error(JSON.stringify({ event: "facilitator_misconfigured", facilitator: entry.facilitator.id, detail: error.error.detail }));
+    throw error;
+  }
+}
+
 export async function verifyWithFailover(view: FacilitatorView, candidates: readonly ViewEntry[], request: FacilitatorRequest, nowMs: () => number): Promise<Attempted<VerifyResponse>> {
   let lastError: unknown;
   for (const entry of candidates) {
     if (!(await view.admit(entry))) continue;
-    const started = nowMs();
     try {
-      const response = await view.client(entry).verify(request);
-      view.record(entry, true, nowMs() - started);
-      return { entry, response };
+      return { entry, response: await callCounted<VerifyResponse>(view, entry, "verify", nowMs, request) };
     } catch (error) {
-      if (!(error instanceof GatewayFailure)) throw error;
-      if (error.error.kind !== "config_invalid") view.record(entry, false, nowMs() - started, `verify: ${describeError(error)}`);
-      else console.error(JSON.stringify({ event: "facilitator_misconfigured", facilitator: entry.facilitator.id, detail: error.error.detail }));
       lastError = error;
     }
   }
@@ -56,14 +69,9 @@ export async function settleWithFailover(
     // The verifier just answered; the others must pass their circuit like any call.
     if (entry !== verifier && !(await view.admit(entry))) continue;
     onAttempt(entry);
-    const started = nowMs();
     try {
-      const response = await view.client(entry).settle(request);
-      view.record(entry, true, nowMs() - started);
-      return { entry, response };
+      return { entry, response: await callCounted<SettleResponse>(view, entry, "settle", nowMs, request) };
     } catch (error) {
-      if (!(error instanceof GatewayFailure)) throw error;
-      if (error.error.kind !== "config_invalid") view.record(entry, false, nowMs() - started, `settle: ${describeError(error)}`);
       if (!isNotSubmitted(error)) throw error;
       lastError = error;
     }

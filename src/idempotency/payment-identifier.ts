@@ -1,5 +1,6 @@
 // The `payment-identifier` extension (specs/extensions/payment_identifier.md): the 402 advertises it, the client
 // puts an idempotency `id` in its PaymentPayload. Pure.
+import { sha256OfStableJson } from "../encoding/bytes.js";
 import type { PaymentPayload } from "../x402/schemas.js";
 
 export const PAYMENT_IDENTIFIER = "payment-identifier";
@@ -34,17 +35,6 @@ export function extractPaymentIdentifier(payload: PaymentPayload): ExtractedIden
 }
 
 /** What "the same payload" means for a retry: the offer chosen and the signed scheme payload, key order aside. */
-export async function fingerprintPayment(payload: PaymentPayload): Promise<string> {
-  const bytes = new TextEncoder().encode(stableStringify({ accepted: payload.accepted, payload: payload.payload }));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
+export function fingerprintPayment(payload: PaymentPayload): Promise<string> {
+  return sha256OfStableJson({ accepted: payload.accepted, payload: payload.payload });
 }

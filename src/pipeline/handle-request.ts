@@ -144,14 +144,18 @@ async function handlePricedRequest(
   });
   request = priced.request;
   const { accepts } = priced;
-  // HEAD is priced as GET, so it is described as GET.
-  const bazaar = !rule.discoverable
-    ? undefined
-    : mcpCall
-      ? buildMcpBazaarExtension(mcpCall.toolName, mcpCall.tool)
-      : buildBazaarExtension(rule.discovery, rule.pattern, request.method === "HEAD" ? "GET" : request.method, params);
-  const extensions = { ...(bazaar ? { [BAZAAR]: bazaar } : {}), ...(session ? siwxChallengeExtension(session, deps.nowMs()) : {}) };
-  const challenge = (reason: string) => buildChallenge(rule, accepts, resourceUrl, reason, extensions);
+  // Built when a 402 is, once per request: a paid request that goes through never needs them.
+  let extensions: Record<string, unknown> | undefined;
+  const challengeExtensions = () => {
+    // HEAD is priced as GET, so it is described as GET.
+    const bazaar = !rule.discoverable
+      ? undefined
+      : mcpCall
+        ? buildMcpBazaarExtension(mcpCall.toolName, mcpCall.tool)
+        : buildBazaarExtension(rule.discovery, rule.pattern, request.method === "HEAD" ? "GET" : request.method, params);
+    return { ...(bazaar ? { [BAZAAR]: bazaar } : {}), ...(session ? siwxChallengeExtension(session, deps.nowMs()) : {}) };
+  };
+  const challenge = (reason: string) => buildChallenge(rule, accepts, resourceUrl, reason, (extensions ??= challengeExtensions()));
   if (sessionRefusal) return paymentRequiredResponse(challenge(sessionRefusal));
   const decision = await decidePayment({
     accepts,

@@ -1,7 +1,7 @@
 // Kinds the gateway has no local plugin for (a card or bank rail, a new chain) that a rule opts into with
 // `delegate: true` and a configured facilitator lists in `/supported`: verify and settle are left wholly to the
 // facilitator (docs/facilitators.md "Any rail"). The only local work is the replay key: a hash of the payload.
-import type { PaymentPayload } from "../x402/schemas.js";
+import { sha256OfStableJson } from "../encoding/bytes.js";
 import type { PluginResult, SchemePlugin } from "./scheme-plugin.js";
 
 /** Payee and asset identifiers of rails are opaque to us: printable, no spaces, bounded. */
@@ -20,7 +20,7 @@ export function buildDelegatedPlugin(scheme: string, namespace: string): SchemeP
     buildExtra: (_asset, configured) => ({ ok: true, value: configured }),
     async checkPayload(payload, requirements, context) {
       if (Object.keys(payload.payload).length === 0) return { ok: false, reason: "invalid_payload" };
-      const digest = await sha256Hex(canonicalJson(payload.payload));
+      const digest = await sha256OfStableJson(payload.payload);
       return {
         ok: true,
         value: {
@@ -32,19 +32,4 @@ export function buildDelegatedPlugin(scheme: string, namespace: string): SchemeP
       };
     },
   };
-}
-
-/** Keys sorted at every level, so the same payload always hashes the same. */
-function canonicalJson(value: PaymentPayload["payload"] | unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

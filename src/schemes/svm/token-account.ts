@@ -2,6 +2,7 @@
 // address of the Associated Token program. Pure apart from WebCrypto's SHA-256.
 import { decodeBase58, encodeBase58 } from "../../encoding/base58.js";
 import { isOnEd25519Curve } from "../../encoding/ed25519.js";
+import { concatBytes } from "../../encoding/bytes.js";
 
 export const TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
 export const TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb";
@@ -12,7 +13,7 @@ const PDA_MARKER = new TextEncoder().encode("ProgramDerivedAddress");
 /** sha256(seeds ‖ bump ‖ program ‖ "ProgramDerivedAddress"), bump from 255 down; the first hash off the curve. */
 export async function findProgramAddress(seeds: Uint8Array[], program: Uint8Array): Promise<Uint8Array> {
   for (let bump = 255; bump >= 0; bump--) {
-    const input = concat([...seeds, Uint8Array.of(bump), program, PDA_MARKER]);
+    const input = concatBytes([...seeds, Uint8Array.of(bump), program, PDA_MARKER]);
     const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", input));
     if (!isOnEd25519Curve(hash)) return hash;
   }
@@ -26,14 +27,4 @@ export async function associatedTokenAddress(owner: string, mint: string, tokenP
     throw new Error("associatedTokenAddress: not 32-byte base58 keys");
   }
   return encodeBase58(await findProgramAddress([ownerKey, programKey, mintKey], ataProgram));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
