@@ -14,6 +14,11 @@ import { startStack } from "../stack/start-stack.js";
 import { encodeBase64Json } from "../src/x402/headers.js";
 import { buildCdpJwt, importCdpKey } from "../src/facilitator/cdp-jwt.js";
 import { generateKeyPairSync } from "node:crypto";
+import { gzipSync } from "node:zlib";
+import { measureWellKnownScale } from "./well-known-scale.js";
+
+/** What a browser sends for a page: it gets the paywall instead of the JSON 402. */
+const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 300);
 const PAID_ROUNDS = Number(process.env.BENCH_PAID_ROUNDS ?? 40);
@@ -129,6 +134,7 @@ try {
       { name: "bare pass-through Worker, GET /api/health", once: () => fetch(`${bareUrl}/api/health`), expectStatus: 200 },
       { name: "gateway, free route GET /api/health", once: () => fetch(`${gateway}/api/health`), expectStatus: 200 },
       { name: "gateway, unpaid priced route → 402", once: () => fetch(`${gateway}/api/weather/bench`), expectStatus: 402 },
+      { name: "gateway, unpaid priced route, browser → 402 paywall page", once: () => fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } }), expectStatus: 402 },
       { name: "gateway, invalid payment → 402 (no facilitator call)", once: () => fetch(`${gateway}/api/weather/bench`, { headers: { "PAYMENT-SIGNATURE": invalidPayment } }), expectStatus: 402 },
       { name: "gateway, session token (X402-SESSION)", once: () => fetch(sessionUrl, { headers: { "X402-SESSION": token } }), expectStatus: 200 },
       { name: "gateway, SIWX sign-in (EOA proof, nonce spent)", once: () => fetch(sessionUrl, { headers: { "SIGN-IN-WITH-X": proofs.pop()! } }), expectStatus: 200 },
@@ -157,7 +163,15 @@ try {
   for (const r of results) console.log(`| ${r.name} | ${r.n} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${(r.p50 / base).toFixed(2)}× |`);
   const cheapRequests = ROUNDS + 20;
   console.log(`\n${await jwtSigningCost()}`);
+  const page = await (await fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } })).text();
+  console.log(`\npaywall page (GET /api/weather/bench, one offer): ${Buffer.byteLength(page)} bytes, ${gzipSync(page).length} gzipped; no other request`);
   console.log(`\nfacilitator calls: ${afterCheap.verify - before.verify + afterCheap.settle - before.settle} during the ${cheapRequests} invalid-payment, ${cheapRequests} session-token and ${cheapRequests} sign-in requests; pay-per-call verify ${afterPaid.verify - afterCheap.verify}, settle ${afterPaid.settle - afterCheap.settle} for ${PAID_ROUNDS + 20} requests (incl. warm-up)`);
+  const scale = await measureWellKnownScale(stack, [10, 1000, 10_000], 5);
+  console.log("\n| /.well-known/x402 | body | gzipped | first request after an edit (KV read + compile + build), ms | cached p50 ms | cached p95 ms |");
+  console.log("|---|---|---|---|---|---|");
+  for (const f of scale) {
+    console.log(`| ${f.rules} rules | ${(f.bodyBytes / 1024).toFixed(0)} KiB | ${(f.gzipBytes / 1024).toFixed(0)} KiB | ${f.afterEditMs.map((ms) => ms.toFixed(0)).join(", ")} | ${f.cachedP50.toFixed(1)} | ${f.cachedP95.toFixed(1)} |`);
+  }
 } finally {
   await bare.stop();
   await stack.stop();

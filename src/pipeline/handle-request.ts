@@ -20,7 +20,7 @@ import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { encodePaymentResponseHeader, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE } from "../x402/headers.js";
 import { fromV1SettleResponse, toV1SettleResponse } from "../x402/v1.js";
 import { beginIdentifiedPayment } from "../idempotency/identified-payment.js";
-import { X402_VERSION, type FacilitatorRequest } from "../x402/schemas.js";
+import { X402_VERSION, type FacilitatorRequest, type PaymentRequired } from "../x402/schemas.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
 import { BAZAAR, buildBazaarExtension, buildMcpBazaarExtension } from "../discovery/bazaar-extension.js";
 import { readMcpRequest } from "../mcp/read-mcp-request.js";
@@ -29,6 +29,9 @@ import { serveWellKnown } from "../discovery/serve-well-known.js";
 import { matchReservedPath } from "../gateway-paths.js";
 import { buildCheckContext } from "./check-context.js";
 import { priceRequest } from "./price-request.js";
+import { prefersHtml } from "../paywall/prefers-html.js";
+import { buildPaywallView } from "../paywall/paywall-view.js";
+import { paywallResponse } from "../paywall/serve-paywall.js";
 import { authenticateSession, grantSession, openSession, serveSession, siwxChallengeExtension } from "./session-request.js";
 import type { ScopedRequest } from "../sessions/session-terms.js";
 
@@ -156,7 +159,12 @@ async function handlePricedRequest(
     return { ...(bazaar ? { [BAZAAR]: bazaar } : {}), ...(session ? siwxChallengeExtension(session, deps.nowMs()) : {}) };
   };
   const challenge = (reason: string) => buildChallenge(rule, accepts, resourceUrl, reason, (extensions ??= challengeExtensions()));
-  if (sessionRefusal) return paymentRequiredResponse(challenge(sessionRefusal));
+  // A person's browser with nothing to show gets the paywall page; every other client the JSON 402.
+  const unpaid = (paymentRequired: PaymentRequired): Response | Promise<Response> =>
+    rule.paywall && paymentHeader === null && v1Header === null && (request.method === "GET" || request.method === "HEAD") && prefersHtml(request.headers.get("accept"))
+      ? paywallResponse(paymentRequired, buildPaywallView(rule, request.method, paymentRequired, sessionRefusal === undefined), request.method)
+      : paymentRequiredResponse(paymentRequired, rule.paywall ? { Vary: "Accept" } : {});
+  if (sessionRefusal) return unpaid(challenge(sessionRefusal));
   const decision = await decidePayment({
     accepts,
     challenge,
@@ -166,7 +174,7 @@ async function handlePricedRequest(
     schemes: { find: (scheme, network) => rule.offers.find((o) => o.scheme === scheme && o.network === network)?.plugin ?? deps.schemes.find(scheme, network) },
     check: buildCheckContext(config, deps.nowMs()),
   });
-  if (decision.kind === "challenge") return paymentRequiredResponse(decision.paymentRequired);
+  if (decision.kind === "challenge") return unpaid(decision.paymentRequired);
   // A body of unknown length is sized here, before any payment work, so an oversized upload is never half-sent.
   if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
 

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import type { PaymentRequirements } from "../x402/schemas.js";
 import { AssetRegistry, BUILTIN_ASSETS } from "./assets.js";
-import { isSamePattern, parsePathPattern, type PathPattern } from "./path-pattern.js";
+import { parsePathPattern, patternShapeKey, type PathPattern } from "./path-pattern.js";
 import { PriceRuleSchema, PriceRulesDocumentSchema, type OfferTemplate, type PaymentOption, type PriceRule, type PriceRuleInput, type PriceRuleSet, type RulePayTo, type RulePrice } from "./price-rule.js";
 import { resolveOffers } from "./resolve-offers.js";
 import { parseUsd, usdToAtomicExact } from "./usd.js";
@@ -151,6 +151,7 @@ function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: stri
     session: input.session,
     discovery: input.discovery,
     discoverable: input.discoverable,
+    paywall: input.paywall,
     mcp: input.mcp,
     price,
     payTo,
@@ -212,10 +213,21 @@ function findConflicts(rules: PriceRule[]): string[] {
     if (earlier !== undefined) problems.push(`rules[${rule.index}]: duplicate id "${rule.id}" (also rules[${earlier}])`);
     seen.set(rule.id, rule.index);
   }
-  for (const [i, a] of rules.entries()) {
-    for (const b of rules.slice(i + 1)) {
-      if (isSamePattern(a.pattern, b.pattern) && methodsOverlap(a.methods, b.methods)) {
-        problems.push(`rules[${b.index}] (${b.id}): same path and methods as rules[${a.index}] (${a.id}); which one applies would be ambiguous`);
+  // Grouped by path shape first: comparing every pair of 10,000 rules would take seconds of a Worker's CPU.
+  const byShape = new Map<string, PriceRule[]>();
+  for (const rule of rules) {
+    const key = patternShapeKey(rule.pattern);
+    const group = byShape.get(key);
+    if (group) group.push(rule);
+    else byShape.set(key, [rule]);
+  }
+  for (const group of byShape.values()) {
+    for (const [i, a] of group.entries()) {
+      for (let j = i + 1; j < group.length; j++) {
+        const b = group[j]!;
+        if (methodsOverlap(a.methods, b.methods)) {
+          problems.push(`rules[${b.index}] (${b.id}): same path and methods as rules[${a.index}] (${a.id}); which one applies would be ambiguous`);
+        }
       }
     }
   }

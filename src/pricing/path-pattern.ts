@@ -68,13 +68,8 @@ export function comparePatternSpecificity(a: PathPattern, b: PathPattern): numbe
   return 0;
 }
 
-/** Two patterns that match exactly the same paths (differing only in parameter names). */
-export function isSamePattern(a: PathPattern, b: PathPattern): boolean {
-  return (
-    a.segments.length === b.segments.length &&
-    a.segments.every((s, i) => {
-      const t = b.segments[i]!;
-      return s.kind === t.kind && (s.kind !== "literal" || (t.kind === "literal" && s.value === t.value));
-    })
-  );
+/** Equal exactly for patterns that match the same paths (differing only in parameter names): duplicates share it. */
+export function patternShapeKey(pattern: PathPattern): string {
+  return JSON.stringify(pattern.segments.map((s) => (s.kind === "literal" ? s.value : { kind: s.kind })));
 }
+

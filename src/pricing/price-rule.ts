@@ -69,6 +69,8 @@ export const PriceRuleSchema = z.strictObject({
   discovery: DiscoveryTermsSchema.optional(),
   /** Default true. false: no bazaar extension in the 402 and no entry in `/.well-known/x402`. */
   discoverable: z.boolean().default(true),
+  /** Default true: a browser (Accept prefers text/html) gets the paywall page as its 402 (docs/paywall.md). */
+  paywall: z.boolean().default(true),
   /** An MCP server: `tools/call` priced per tool (instead of `price`), everything else free (docs/mcp.md). */
   mcp: McpTermsSchema.optional(),
 });
@@ -129,6 +131,7 @@ export interface PriceRule {
   preferFacilitators: readonly string[];
   discovery: DiscoveryTerms | undefined;
   discoverable: boolean;
+  paywall: boolean;
   mcp: McpTerms | undefined;
 }
 

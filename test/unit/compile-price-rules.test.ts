@@ -168,6 +168,13 @@ describe("compilePriceRules", () => {
     ]);
   });
 
+  it("finds the one ambiguous pair among 10,000 rules (rules are grouped by path shape, not compared pairwise)", () => {
+    const many = Array.from({ length: 10_000 }, (_, i) => rule({ id: `r${i}`, path: `/api/${i}/:item`, methods: ["GET"] }));
+    expect(compilePriceRules({ rules: many }, schemes).ok).toBe(true);
+    many[9_999] = rule({ id: "late", path: "/api/3/:other", methods: ["GET", "HEAD"] });
+    expect(problemsOf({ rules: many })).toEqual(["rules[9999] (late): same path and methods as rules[3] (r3); which one applies would be ambiguous"]);
+  });
+
   it("refuses a zero price", () => {
     expect(problemsOf({ rules: [rule({ price: "$0" })] })).toEqual([
       "rules[0] (r).accepts[0]: amount must be greater than zero (leave free routes out of the rules)",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { comparePatternSpecificity, matchPathPattern, parsePathPattern, type PathPattern } from "../../src/pricing/path-pattern.js";
+import { comparePatternSpecificity, matchPathPattern, parsePathPattern, patternShapeKey, type PathPattern } from "../../src/pricing/path-pattern.js";
 
 function pattern(source: string): PathPattern {
   const parsed = parsePathPattern(source);
@@ -50,5 +50,21 @@ describe("comparePatternSpecificity", () => {
   ])("%s is more specific than %s", (specific, general) => {
     expect(comparePatternSpecificity(pattern(specific), pattern(general))).toBeLessThan(0);
     expect(comparePatternSpecificity(pattern(general), pattern(specific))).toBeGreaterThan(0);
+  });
+});
+
+describe("patternShapeKey", () => {
+  it.each([
+    ["/a/:id", "/a/:name", true],
+    ["/a/*", "/a/:id", true],
+    ["/a/**", "/a/**", true],
+    ["/a/:id", "/a/id", false],
+    ["/a/**", "/a/*", false],
+    ["/a/b", "/a/b/c", false],
+    ["/a", "/b", false],
+    // A literal that reads like a key's own syntax is still a literal.
+    ['/a/{"kind":"param"}', "/a/:x", false],
+  ])("%s vs %s: same shape %s", (a, b, same) => {
+    expect(patternShapeKey(pattern(a)) === patternShapeKey(pattern(b))).toBe(same);
   });
 });
