@@ -15,7 +15,7 @@ import { encodeBase64Json } from "../src/x402/headers.js";
 import { buildCdpJwt, importCdpKey } from "../src/facilitator/cdp-jwt.js";
 import { generateKeyPairSync } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { measureWellKnownScale } from "./well-known-scale.js";
+import { measureRulesScale } from "./rules-scale.js";
 
 /** What a browser sends for a page: it gets the paywall instead of the JSON 402. */
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -166,11 +166,16 @@ try {
   const page = await (await fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } })).text();
   console.log(`\npaywall page (GET /api/weather/bench, one offer): ${Buffer.byteLength(page)} bytes, ${gzipSync(page).length} gzipped; no other request`);
   console.log(`\nfacilitator calls: ${afterCheap.verify - before.verify + afterCheap.settle - before.settle} during the ${cheapRequests} invalid-payment, ${cheapRequests} session-token and ${cheapRequests} sign-in requests; pay-per-call verify ${afterPaid.verify - afterCheap.verify}, settle ${afterPaid.settle - afterCheap.settle} for ${PAID_ROUNDS + 20} requests (incl. warm-up)`);
-  const scale = await measureWellKnownScale(stack, [10, 1000, 10_000], 5);
-  console.log("\n| /.well-known/x402 | body | gzipped | first request after an edit (KV read + compile + build), ms | cached p50 ms | cached p95 ms |");
-  console.log("|---|---|---|---|---|---|");
+  const scale = await measureRulesScale(stack, [10, 1000, 10_000], 5);
+  const small = scale[0]!;
+  const ms = (values: number[]) => values.map((v) => v.toFixed(0)).join(", ");
+  console.log("\n| rules | first 402 after an edit (KV read + compile), ms | 402 p50 (vs 10 rules) | free route p50 (vs 10 rules) | first /.well-known/x402 after an edit, ms | /.well-known/x402 p50 / p95 | listing (gzipped) |");
+  console.log("|---|---|---|---|---|---|---|");
   for (const f of scale) {
-    console.log(`| ${f.rules} rules | ${(f.bodyBytes / 1024).toFixed(0)} KiB | ${(f.gzipBytes / 1024).toFixed(0)} KiB | ${f.afterEditMs.map((ms) => ms.toFixed(0)).join(", ")} | ${f.cachedP50.toFixed(1)} | ${f.cachedP95.toFixed(1)} |`);
+    const ratio = (now: number, then: number) => `${now.toFixed(1)} ms (${(now / then).toFixed(2)}×)`;
+    console.log(
+      `| ${f.rules} | ${ms(f.first402Ms)} | ${ratio(f.cached["402"].p50, small.cached["402"].p50)} | ${ratio(f.cached.free.p50, small.cached.free.p50)} | ${ms(f.firstWellKnownMs)} | ${f.cached.wellKnown.p50.toFixed(1)} / ${f.cached.wellKnown.p95.toFixed(1)} ms | ${(f.wellKnownBytes / 1024).toFixed(0)} KiB (${(f.wellKnownGzipBytes / 1024).toFixed(0)} KiB) |`,
+    );
   }
 } finally {
   await bare.stop();

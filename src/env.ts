@@ -1,5 +1,5 @@
 // Worker bindings and the env-var half of the configuration, parsed once per isolate.
-import { z } from "zod";
+import * as z from "zod";
 import { GatewayFailure } from "./errors.js";
 import type { PaymentIdentifierRecord } from "./idempotency/payment-identifier-record.js";
 import type { PaymentRecord } from "./payment-record/payment-record.js";

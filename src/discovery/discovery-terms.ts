@@ -1,6 +1,6 @@
 // The `discovery` block of a price rule (docs/discovery.md): what the bazaar extension and `/.well-known/x402`
 // say about the endpoint. Schema only; the extension is built in bazaar-extension.ts.
-import { z } from "zod";
+import * as z from "zod";
 
 /** A JSON Schema fragment, kept small: it travels in every 402 of the rule. */
 const JsonSchemaFragment = z

@@ -1,6 +1,6 @@
 // Talks to one remote x402 facilitator over HTTP. Every reply is schema-checked; every failure is a
 // GatewayFailure that says whether the call provably submitted nothing (docs/facilitators.md "Settle rule").
-import type { z } from "zod";
+import type * as z from "zod";
 import { GatewayFailure } from "../errors.js";
 import {
   SettleResponseSchema,

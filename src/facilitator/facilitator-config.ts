@@ -1,6 +1,6 @@
 // The facilitators a rules document names (docs/facilitators.md), and the one-facilitator shorthand from env
 // vars. Secrets never live in KV: `auth` names the Worker secret (env var) that holds them.
-import { z } from "zod";
+import * as z from "zod";
 import { NetworkSchema } from "../x402/schemas.js";
 
 const SecretName = z.string().regex(/^[A-Z][A-Z0-9_]{0,127}$/, "expected the name of a Worker secret (A-Z, 0-9, _)");

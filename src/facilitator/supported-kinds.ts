@@ -1,6 +1,6 @@
 // A facilitator's `GET /supported`: which (x402Version, scheme, network) kinds it settles, with per-kind facts
 // such as Solana's feePayer, and its signers. Schema-checked once here, at the boundary.
-import { z } from "zod";
+import * as z from "zod";
 import { callFacilitator, type FacilitatorEndpoint } from "./facilitator-client.js";
 import type { SupportedAnswer } from "./facilitator-state.js";
 

@@ -1,6 +1,6 @@
 // The `mcp` block of a price rule (docs/mcp.md): an MCP server (streamable HTTP, JSON-RPC) whose `tools/call`
 // is priced per tool, while every other method stays free. Schema only.
-import { z } from "zod";
+import * as z from "zod";
 import { UsdPriceSchema } from "../pricing/usd.js";
 
 const JsonSchemaFragment = z.record(z.string(), z.unknown()).refine((schema) => JSON.stringify(schema).length <= 8192, "a JSON Schema of at most 8 KiB");

@@ -1,5 +1,6 @@
 // What scheme plugins may ask the outside world during their local checks (schemes/scheme-plugin.ts).
-import { createPublicClient, http, type Hex } from "viem";
+import { createClient, http, type Hex } from "viem";
+import { getCode } from "viem/actions";
 import type { GatewayConfig } from "../env.js";
 import type { CheckContext } from "../schemes/scheme-plugin.js";
 
@@ -12,8 +13,8 @@ export function buildCheckContext(config: GatewayConfig, nowMs: number): CheckCo
       const url = config.RPC_URLS?.[network];
       if (!url) return undefined;
       try {
-        const client = createPublicClient({ transport: http(url, { timeout: RPC_TIMEOUT_MS, retryCount: 0 }) });
-        const code = await client.getCode({ address: address as Hex });
+        const client = createClient({ transport: http(url, { timeout: RPC_TIMEOUT_MS, retryCount: 0 }) });
+        const code = await getCode(client, { address: address as Hex });
         return code !== undefined && code !== "0x";
       } catch {
         // An RPC outage must not refuse a good payment: the facilitator still decides.

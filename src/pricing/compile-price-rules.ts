@@ -1,5 +1,5 @@
 // Validates a price-rules document and computes each rule's 402 offers. Pure; reports every problem at once.
-import { z } from "zod";
+import * as z from "zod";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import type { PaymentRequirements } from "../x402/schemas.js";
 import { AssetRegistry, BUILTIN_ASSETS } from "./assets.js";

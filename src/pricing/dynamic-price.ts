@@ -1,6 +1,6 @@
 // Declarative per-request prices (docs/price-rules.md "Dynamic prices"): one request input, priced by tiers,
 // per unit, or a table of values; then a floor and a cap. Pure.
-import { z } from "zod";
+import * as z from "zod";
 import { parseUsd, UsdPriceSchema } from "./usd.js";
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;

@@ -18,16 +18,71 @@ export interface PriceRuleMatch {
 /**
  * Most specific wins: first the path (see comparePatternSpecificity), then a rule naming the method over
  * `"*"`, then document order. HEAD is matched as GET so headers of a paid GET are never free.
+ * Only the rules whose pattern can match the path are looked at (a segment trie, built once per rule list).
  */
 export function matchPriceRule(rules: readonly PriceRule[], request: RequestShape): PriceRuleMatch | undefined {
   let best: PriceRuleMatch | undefined;
-  for (const rule of rules) {
+  for (const rule of candidatesFor(rules, request.segments)) {
     if (!matchesMethod(rule.methods, request)) continue;
     const params = matchPathPattern(rule.pattern, request.segments);
     if (!params) continue;
     if (!best || isMoreSpecific(rule, best.rule)) best = { rule, params };
   }
   return best;
+}
+
+interface TrieNode {
+  literals: Map<string, TrieNode>;
+  param: TrieNode | undefined;
+  /** Rules whose pattern ends at this node. */
+  ends: PriceRule[];
+  /** Rules whose pattern has `**` here: they match this node's path and everything below it. */
+  tails: PriceRule[];
+}
+
+const tries = new WeakMap<readonly PriceRule[], TrieNode>();
+
+const newNode = (): TrieNode => ({ literals: new Map(), param: undefined, ends: [], tails: [] });
+
+function trieOf(rules: readonly PriceRule[]): TrieNode {
+  let root = tries.get(rules);
+  if (root) return root;
+  root = newNode();
+  for (const rule of rules) {
+    let node = root;
+    let tail = false;
+    for (const segment of rule.pattern.segments) {
+      if (segment.kind === "tail") {
+        tail = true;
+        break;
+      }
+      if (segment.kind === "param") node = node.param ??= newNode();
+      else {
+        let next = node.literals.get(segment.value);
+        if (!next) node.literals.set(segment.value, (next = newNode()));
+        node = next;
+      }
+    }
+    (tail ? node.tails : node.ends).push(rule);
+  }
+  tries.set(rules, root);
+  return root;
+}
+
+function candidatesFor(rules: readonly PriceRule[], segments: readonly string[]): PriceRule[] {
+  const found: PriceRule[] = [];
+  const walk = (node: TrieNode, depth: number): void => {
+    for (const rule of node.tails) found.push(rule);
+    if (depth === segments.length) {
+      for (const rule of node.ends) found.push(rule);
+      return;
+    }
+    const literal = node.literals.get(segments[depth]!);
+    if (literal) walk(literal, depth + 1);
+    if (node.param) walk(node.param, depth + 1);
+  };
+  walk(trieOf(rules), 0);
+  return found;
 }
 
 export function matchesAnyPattern(patterns: readonly PathPattern[], segments: readonly string[]): boolean {

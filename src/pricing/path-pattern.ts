@@ -70,6 +70,9 @@ export function comparePatternSpecificity(a: PathPattern, b: PathPattern): numbe
 
 /** Equal exactly for patterns that match the same paths (differing only in parameter names): duplicates share it. */
 export function patternShapeKey(pattern: PathPattern): string {
-  return JSON.stringify(pattern.segments.map((s) => (s.kind === "literal" ? s.value : { kind: s.kind })));
+  // canonicalizePath refuses control characters, so NUL never appears in a segment: the key is unambiguous.
+  let key = "";
+  for (const s of pattern.segments) key += s.kind === "literal" ? `\0L${s.value}` : s.kind === "param" ? "\0P" : "\0T";
+  return key;
 }
 

@@ -1,6 +1,6 @@
 // Declarative preferences (docs/facilitators.md "Preferences"), per gateway and per rule: they filter and
 // order a rule's payment options, and order the facilitators tried for a payment. Pure.
-import { z } from "zod";
+import * as z from "zod";
 import { classifyNetwork, matchesNetwork } from "./networks.js";
 
 const NetworkPattern = z.string().regex(/^[-a-z0-9]{3,8}(:[-_a-zA-Z0-9]{1,32}|:\*)?$/, "expected a CAIP-2 id, `namespace:*` or a namespace");

@@ -1,5 +1,5 @@
 // The KV price-rules document: wire schema (docs/price-rules.md) and the compiled, ready-to-serve form.
-import { z } from "zod";
+import * as z from "zod";
 import { AtomicAmountSchema, NetworkSchema, type PaymentRequirements } from "../x402/schemas.js";
 import type { SchemePlugin } from "../schemes/scheme-plugin.js";
 import { PricingSchema, type Pricing } from "./dynamic-price.js";

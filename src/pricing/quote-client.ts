@@ -2,7 +2,7 @@
 // request and/or names its payee. Bounded in time and size, cached per isolate, and failing closed: no answer
 // means no 402 at a guessed price.
 import { encodeBase64 } from "../encoding/base64.js";
-import { z } from "zod";
+import * as z from "zod";
 import { GatewayFailure } from "../errors.js";
 import { AtomicAmountSchema } from "../x402/schemas.js";
 import { UsdPriceSchema } from "./usd.js";

@@ -1,6 +1,6 @@
 // payTo per tenant (docs/price-rules.md "payTo routing"): the tenant is read from the request (host, path
 // parameter or header) and looked up in a routing table kept in KV, so payees change without a redeploy.
-import { z } from "zod";
+import * as z from "zod";
 import { GatewayFailure } from "../errors.js";
 
 export const TenantRouteSchema = z.strictObject({

@@ -1,6 +1,6 @@
 // US-dollar amounts as exact integers of 10⁻¹⁸ USD, so prices computed per request (per-unit × units, floors,
 // caps) never meet floating point. Pure.
-import { z } from "zod";
+import * as z from "zod";
 
 const SCALE_DIGITS = 18;
 const SCALE = 10n ** BigInt(SCALE_DIGITS);

@@ -1,7 +1,7 @@
 // `exact` on EVM networks (specs/schemes/exact/scheme_exact_evm.md): an EIP-3009 `transferWithAuthorization`
 // payload, or a Permit2 witness transfer (./evm/permit2.ts) for tokens whose offer says `assetTransferMethod: "permit2"`.
 import { getAddress, isAddress, type Hex } from "viem";
-import { z } from "zod";
+import * as z from "zod";
 import type { PaymentRequirements } from "../x402/schemas.js";
 import { checkPermit2Payload, Permit2PayloadSchema } from "./evm/permit2.js";
 import { EvmAddress, EvmHex, signatureMayBePayers, Uint256 } from "./evm/typed-signature.js";

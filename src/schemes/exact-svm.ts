@@ -1,6 +1,6 @@
 // `exact` on Solana (specs/schemes/exact/scheme_exact_svm.md): the client sends a partially signed transaction
 // whose fee payer is the facilitator. Checked here as the facilitator will, short of simulating it.
-import { z } from "zod";
+import * as z from "zod";
 import { decodeBase58, encodeBase58 } from "../encoding/base58.js";
 import { decodeBase64 } from "../encoding/base64.js";
 import { verifyEd25519 } from "../encoding/ed25519.js";

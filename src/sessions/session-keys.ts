@@ -1,6 +1,6 @@
 // The gateway's session secrets (env SESSION_KEYS): sign session tokens and SIWX nonces. Rotation: the
 // first key signs; every listed key still verifies, so a key can be retired once its tokens have expired.
-import { z } from "zod";
+import * as z from "zod";
 
 export interface SessionKey {
   kid: string;

@@ -1,5 +1,5 @@
 // Session terms of a price rule (docs/sessions.md) and the scope a request falls in. Pure.
-import { z } from "zod";
+import * as z from "zod";
 import { canonicalizePath } from "../pricing/canonical-path.js";
 
 const PrefixSchema = z.strictObject({

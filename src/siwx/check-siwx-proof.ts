@@ -1,6 +1,7 @@
 // Checks a SIGN-IN-WITH-X proof: the message fields against this request (pure), then the signature.
 // Reason strings follow the sign-in-with-x extension's error codes.
-import { createPublicClient, http, isAddress, isAddressEqual, recoverMessageAddress, size, type Hex } from "viem";
+import { createClient, http, isAddress, isAddressEqual, recoverMessageAddress, size, type Hex } from "viem";
+import { getCode, verifyMessage } from "viem/actions";
 import { GatewayFailure } from "../errors.js";
 import { decodeBase58 } from "../encoding/base58.js";
 import { verifyEd25519 } from "../encoding/ed25519.js";
@@ -82,12 +83,13 @@ async function verifyEvm(proof: SiwxProof, chainReference: string, options: Siwx
   }
   const rpcUrl = options.rpcUrls?.[proof.chainId];
   if (!rpcUrl) return { ok: false, reason: "invalid_siwx_signature" };
-  const client = createPublicClient({ transport: http(rpcUrl, { timeout: options.rpcTimeoutMs, retryCount: 0 }) });
+  // A bare client and the two actions used: createPublicClient would bundle every public action.
+  const client = createClient({ transport: http(rpcUrl, { timeout: options.rpcTimeoutMs, retryCount: 0 }) });
   let valid: boolean;
   try {
     // viem reports an unreachable RPC inside verifyMessage as "invalid": probe the RPC first so an outage is a 502.
-    await client.getCode({ address: proof.address });
-    valid = await client.verifyMessage({ address: proof.address, message, signature });
+    await getCode(client, { address: proof.address });
+    valid = await verifyMessage(client, { address: proof.address, message, signature });
   } catch (cause) {
     throw new GatewayFailure({ kind: "siwx_verifier_unavailable", detail: `${proof.chainId}: ${String(cause).slice(0, 300)}` }, { cause });
   }

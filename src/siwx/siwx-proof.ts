@@ -1,5 +1,5 @@
 // The `sign-in-with-x` proof (CAIP-122) a client sends in the SIGN-IN-WITH-X header. Pure.
-import { z } from "zod";
+import * as z from "zod";
 import { decodeBase64Json, type DecodeResult } from "../x402/headers.js";
 
 export const SIGN_IN_WITH_X_EXTENSION = "sign-in-with-x";

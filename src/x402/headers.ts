@@ -1,6 +1,6 @@
 // Encode/decode the x402 HTTP headers (specs/transports-v2/http.md). Pure. No I/O.
 import { decodeBase64, encodeBase64 } from "../encoding/base64.js";
-import type { z } from "zod";
+import type * as z from "zod";
 import { PaymentPayloadSchema, type PaymentPayload, type PaymentRequired, type SettleResponse } from "./schemas.js";
 
 export const PAYMENT_REQUIRED = "PAYMENT-REQUIRED";

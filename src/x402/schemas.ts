@@ -1,5 +1,5 @@
 // x402 V2 wire objects (specs/x402-specification-v2.md). Pure: schemas and inferred types only.
-import { z } from "zod";
+import * as z from "zod";
 import type { PaymentPayloadV1, PaymentRequirementsV1 } from "./v1.js";
 
 export const X402_VERSION = 2;

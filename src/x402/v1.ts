@@ -1,6 +1,6 @@
 // x402 V1 on the wire, for clients that still speak it (`X-PAYMENT`, a body-based 402 with `x402Version: 1`,
 // `X-PAYMENT-RESPONSE`). Inside, everything stays V2: V1 names are mapped to CAIP-2 at this boundary. Pure.
-import { z } from "zod";
+import * as z from "zod";
 import { decodeBase64Json, type DecodeResult } from "./headers.js";
 import type { PaymentRequired, PaymentRequirements, SettleResponse } from "./schemas.js";
 

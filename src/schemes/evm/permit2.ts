@@ -2,7 +2,7 @@
 // the payer signs a Permit2 `PermitWitnessTransferFrom` whose spender is the x402 exact proxy and whose witness
 // names the recipient. Checked here as the facilitator's verify does, short of simulating the transfer.
 import { getAddress, isAddressEqual, type Hex } from "viem";
-import { z } from "zod";
+import * as z from "zod";
 import type { PaymentRequirements } from "../../x402/schemas.js";
 import type { CheckContext, CheckedPayment, PluginResult } from "../scheme-plugin.js";
 import { EvmAddress, EvmHex, signatureMayBePayers, Uint256 } from "./typed-signature.js";

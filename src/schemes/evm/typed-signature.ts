@@ -1,7 +1,7 @@
 // What both EVM `exact` variants (EIP-3009, Permit2) share: payload field shapes, and whether an EIP-712
 // signature may be the payer's.
 import { isAddressEqual, recoverTypedDataAddress, size, type Hex } from "viem";
-import { z } from "zod";
+import * as z from "zod";
 import type { CheckContext } from "../scheme-plugin.js";
 
 /** 0x-hex of exactly `bytes` bytes, or of any whole number of bytes. */

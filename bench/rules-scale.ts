@@ -1,0 +1,88 @@
+// The gateway at 10 / 1,000 / 10,000 rules: the price document in KV is replaced by that many priced rules.
+// After each edit (and the rules' cache TTL) the first priced request pays for reading and compiling the document,
+// the first `/.well-known/x402` for building the listing; later requests are timed as the cached cost of a 402,
+// a free route and the listing. Run last: it leaves the stack with generated rules.
+import { gzipSync } from "node:zlib";
+import { openLocalBindings } from "../stack/gateway.js";
+import type { RunningStack } from "../stack/start-stack.js";
+import { buildStackRules } from "../stack/stack-rules.js";
+
+export interface ScaleFigure {
+  rules: number;
+  wellKnownBytes: number;
+  wellKnownGzipBytes: number;
+  /** The first priced 402 after each edit: KV read + compile (ms). */
+  first402Ms: number[];
+  /** The first listing after each edit: build (ms). */
+  firstWellKnownMs: number[];
+  cached: Record<"402" | "free" | "wellKnown", { p50: number; p95: number }>;
+}
+
+const EDITS = 3;
+const CACHED_ROUNDS = 40;
+
+export async function measureRulesScale(stack: RunningStack, sizes: number[], cacheTtlSeconds: number): Promise<ScaleFigure[]> {
+  const bindings = await openLocalBindings(stack.info.persistDir);
+  const gateway = stack.info.gateway;
+  const base = buildStackRules(stack.info.token.address, [], stack.info.network, { primaryUrl: stack.info.facilitators[0]!.url, secondaryUrl: stack.info.facilitators[1]!.url });
+  const timed = async (url: string, status: number): Promise<{ ms: number; body: string }> => {
+    const start = performance.now();
+    const response = await fetch(url);
+    const body = await response.text();
+    const ms = performance.now() - start;
+    if (response.status !== status) throw new Error(`${url}: expected ${status}, got ${response.status}`);
+    return { ms, body };
+  };
+  const figures: ScaleFigure[] = [];
+  try {
+    for (const size of sizes) {
+      // The last rule is the one priced: a linear scan would look at every other rule first.
+      const priced = `${gateway}/api/scale/${size - 1}/item`;
+      const first402Ms: number[] = [];
+      const firstWellKnownMs: number[] = [];
+      let listing = "";
+      for (let edit = 0; edit < EDITS; edit++) {
+        // Each edit changes the document, so the gateway compiles it again rather than keeping the cached set.
+        const rules = Array.from({ length: size }, (_, i) => ({
+          id: `scale-${i}`,
+          methods: ["GET"],
+          path: `/api/scale/${i}/:item`,
+          price: "$0.01",
+          accepts: [{ network: stack.info.network }],
+          payTo: stack.info.payTo,
+          description: `Generated resource ${i} (edit ${edit})`,
+          mimeType: "application/json",
+        }));
+        await bindings.env.PRICE_RULES.put("price-rules", JSON.stringify({ ...base, rules }));
+        await new Promise((resolve) => setTimeout(resolve, cacheTtlSeconds * 1000 + 1500));
+        first402Ms.push((await timed(priced, 402)).ms);
+        const built = await timed(`${gateway}/.well-known/x402`, 200);
+        firstWellKnownMs.push(built.ms);
+        listing = built.body;
+        const listed = (JSON.parse(listing) as { resources: { description: string }[] }).resources;
+        if (listed.length !== size || !listed[0]!.description.endsWith(`(edit ${edit})`)) throw new Error(`listing at ${size} rules: ${listed.length} resources, "${listed[0]?.description}"`);
+      }
+      const samples = { "402": [] as number[], free: [] as number[], wellKnown: [] as number[] };
+      for (let round = 0; round < CACHED_ROUNDS; round++) {
+        samples["402"].push((await timed(priced, 402)).ms);
+        samples.free.push((await timed(`${gateway}/api/health`, 200)).ms);
+        samples.wellKnown.push((await timed(`${gateway}/.well-known/x402`, 200)).ms);
+      }
+      const stats = (values: number[]) => {
+        const sorted = [...values].sort((a, b) => a - b);
+        return { p50: sorted[Math.floor(sorted.length * 0.5)]!, p95: sorted[Math.floor(sorted.length * 0.95)]! };
+      };
+      figures.push({
+        rules: size,
+        wellKnownBytes: Buffer.byteLength(listing),
+        wellKnownGzipBytes: gzipSync(listing).length,
+        first402Ms,
+        firstWellKnownMs,
+        cached: { "402": stats(samples["402"]), free: stats(samples.free), wellKnown: stats(samples.wellKnown) },
+      });
+    }
+  } finally {
+    await bindings.dispose();
+  }
+  return figures;
+}
