@@ -1,71 +1,37 @@
-// `npm run bench`: latency of the gateway against a bare pass-through Worker, both under wrangler dev in the
-// same run, same origin, same machine. Reports p50/p95 and the ratio of p50s. Sequential requests (one in flight)
-// so the figures are per-request cost, not throughput. The cheap cases take turns request by request, so a
-// noisy neighbour slows them all alike instead of skewing whichever case happened to be running.
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+// `npm run bench`: the gateway side by side with the official @x402/hono middleware and a bare pass-through
+// Worker, all under wrangler dev in the same run, same origin, facilitator, chain and machine; then the rules at
+// scale. Sequential requests (one in flight), so the figures are per-request cost, not throughput. Prints
+// markdown and writes it to BENCHMARKS.md.
+import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { PAYER, SELLER } from "../stack/accounts.js";
 import { NETWORK } from "../stack/chain.js";
 import { createPayingFetch, createSessionFetch } from "../stack/pay.js";
 import { buildSiweMessage } from "../src/siwx/siwe-message.js";
 import type { SiwxProof } from "../src/siwx/siwx-proof.js";
-import { findFreePort, startProcess } from "../stack/process.js";
-import { WRANGLER_OFFLINE_ENV } from "../stack/gateway.js";
 import { startStack } from "../stack/start-stack.js";
 import { encodeBase64Json } from "../src/x402/headers.js";
 import { buildCdpJwt, importCdpKey } from "../src/facilitator/cdp-jwt.js";
 import { generateKeyPairSync } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { measureRulesScale } from "./rules-scale.js";
+import { measureInterleaved, type Stats } from "./measure.js";
+import { measureSideBySide, PEER_SETUP, startPeer, wrongAmountPayment } from "./peer.js";
+import { bundleSize, startBenchWorker } from "./workers.js";
 
 /** What a browser sends for a page: it gets the paywall instead of the JSON 402. */
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 300);
 const PAID_ROUNDS = Number(process.env.BENCH_PAID_ROUNDS ?? 40);
+const startedAt = new Date();
 
-interface Stats {
-  name: string;
-  n: number;
-  p50: number;
-  p95: number;
-}
-
-interface BenchCase {
-  name: string;
-  once: () => Promise<Response>;
-  expectStatus: number;
-}
-
-async function timeOne(c: BenchCase): Promise<number> {
-  const start = performance.now();
-  const response = await c.once();
-  await response.arrayBuffer();
-  const elapsed = performance.now() - start;
-  if (response.status !== c.expectStatus) throw new Error(`${c.name}: expected ${c.expectStatus}, got ${response.status}`);
-  return elapsed;
-}
-
-function summarise(name: string, samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { name, n: sorted.length, p50: at(0.5), p95: at(0.95) };
-}
-
-/** `n` rounds after 20 warm-up ones; each round times one request of every case, in turn. */
-async function measureInterleaved(cases: BenchCase[], n: number): Promise<Stats[]> {
-  const samples = cases.map(() => [] as number[]);
-  for (let round = -20; round < n; round++) {
-    for (const [i, c] of cases.entries()) {
-      const elapsed = await timeOne(c);
-      if (round >= 0) samples[i]!.push(elapsed);
-    }
-  }
-  return cases.map((c, i) => summarise(c.name, samples[i]!));
-}
-
-async function measure(c: BenchCase, n: number): Promise<Stats> {
-  return (await measureInterleaved([c], n))[0]!;
-}
+/** Everything printed, also written to BENCHMARKS.md at the end. */
+const report: string[] = [];
+const say = (line = "") => {
+  console.log(line);
+  report.push(line);
+};
 
 // A session with room for every benchmark request: one payment, then token and sign-in requests.
 const stack = await startStack({
@@ -91,32 +57,15 @@ const stack = await startStack({
     })),
   ],
 });
-const [port, inspectorPort] = await Promise.all([findFreePort(), findFreePort()]);
-const { process: bare } = await startProcess({
-  name: "passthrough",
-  command: "node_modules/.bin/wrangler",
-  args: ["dev", "-c", "bench/wrangler.passthrough.toml", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--var", `ORIGIN_URL:${stack.info.origin}`, "--show-interactive-dev-session=false"],
-  env: WRANGLER_OFFLINE_ENV,
-  ready: /Ready on/,
-  timeoutMs: 60_000,
-});
+const [bare, peer] = await Promise.all([
+  startBenchWorker("passthrough", "bench/wrangler.passthrough.toml", { ORIGIN_URL: stack.info.origin }),
+  startPeer(stack),
+]);
 try {
-  const bareUrl = `http://127.0.0.1:${port}`;
   const gateway = stack.info.gateway;
   const pay = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address });
   // A well-formed payment for the wrong amount: refused by the gateway's local checks, no facilitator call.
-  const challenge = await fetch(`${gateway}/api/weather/bench`);
-  const offer = JSON.parse(atob(challenge.headers.get("PAYMENT-REQUIRED")!)).accepts[0];
-  const stranger = privateKeyToAccount(generatePrivateKey());
-  const invalidPayment = encodeBase64Json({
-    x402Version: 2,
-    accepted: offer,
-    payload: {
-      signature: `0x${"11".repeat(65)}`,
-      authorization: { from: stranger.address, to: offer.payTo, value: "1", validAfter: "0", validBefore: "99999999999", nonce: `0x${"22".repeat(32)}` },
-    },
-  });
-
+  const invalidPayment = await wrongAmountPayment(`${gateway}/api/weather/bench`);
   const facilitatorStats = async () => (await (await fetch(`${stack.info.facilitator}/__stats`)).json()) as { verify: number; settle: number };
 
   // Sessions: pay once with the official client (+ SIWX extension); later requests ride on it.
@@ -131,7 +80,7 @@ try {
   const before = await facilitatorStats();
   const results = await measureInterleaved(
     [
-      { name: "bare pass-through Worker, GET /api/health", once: () => fetch(`${bareUrl}/api/health`), expectStatus: 200 },
+      { name: "bare pass-through Worker, GET /api/health", once: () => fetch(`${bare.url}/api/health`), expectStatus: 200 },
       { name: "gateway, free route GET /api/health", once: () => fetch(`${gateway}/api/health`), expectStatus: 200 },
       { name: "gateway, unpaid priced route → 402", once: () => fetch(`${gateway}/api/weather/bench`), expectStatus: 402 },
       { name: "gateway, unpaid priced route, browser → 402 paywall page", once: () => fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } }), expectStatus: 402 },
@@ -142,43 +91,89 @@ try {
     ROUNDS,
   );
   const afterCheap = await facilitatorStats();
-  // On-chain settlement dominates pay-per-call; it runs alone, after the rest.
-  results.push(await measure({ name: "gateway, pay-per-call (verify + origin + on-chain settle)", once: () => pay(`${gateway}/api/weather/bench`), expectStatus: 200 }, PAID_ROUNDS));
-  const afterPaid = await facilitatorStats();
-  // Facilitator auth: the same paid route through local-a (no auth) and local-b (CDP JWT per call), taking turns.
+  // On-chain settlement dominates pay-per-call; it runs after the rest, through each facilitator in turn
+  // (local-a takes no auth, local-b a CDP JWT per call).
   results.push(
     ...(await measureInterleaved(
       [
+        { name: "gateway, pay-per-call (verify + origin + on-chain settle)", once: () => pay(`${gateway}/api/weather/bench`), expectStatus: 200 },
         { name: "gateway, pay-per-call via local-a (no facilitator auth)", once: () => pay(`${gateway}/api/bench/local-a`), expectStatus: 200 },
         { name: "gateway, pay-per-call via local-b (CDP JWT signed per call, checked by the facilitator)", once: () => pay(`${gateway}/api/bench/local-b`), expectStatus: 200 },
       ],
       PAID_ROUNDS,
+      5,
     )),
   );
+  const afterPaid = await facilitatorStats();
+
+  const side = await measureSideBySide({
+    gateway,
+    peer: peer.url,
+    pay,
+    rounds: ROUNDS,
+    paidRounds: PAID_ROUNDS,
+    facilitatorCalls: async () => {
+      const stats = await facilitatorStats();
+      return stats.verify + stats.settle;
+    },
+  });
+  const gatewayBundle = await bundleSize("wrangler.toml");
+  const peerBundle = await bundleSize("bench/peer/wrangler.peer.toml");
+  const page = await (await fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } })).text();
+  const scale = await measureRulesScale(stack, [10, 1000, 10_000], 5);
 
   const base = results[0]!.p50;
-  console.log(`\nx402 gateway benchmark (sequential requests, wrangler dev on 127.0.0.1, ${new Date().toISOString()})\n`);
-  console.log("| case | n | p50 ms | p95 ms | p50 ratio vs bare |");
-  console.log("|---|---|---|---|---|");
-  for (const r of results) console.log(`| ${r.name} | ${r.n} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${(r.p50 / base).toFixed(2)}× |`);
+  const x = (value: number) => `${value.toFixed(2)}×`;
+  say("# Benchmarks");
+  say();
+  say(`\`npm run bench\` (BENCH_ROUNDS=${ROUNDS}, BENCH_PAID_ROUNDS=${PAID_ROUNDS}), ${startedAt.toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}.`);
+  say("Sequential requests (one in flight) to Workers under `wrangler dev` on 127.0.0.1, the same demo origin, facilitator");
+  say("(`local-a`, the official @x402/core + @x402/evm facilitator) and anvil chain; cases take turns request by request.");
+  say("The peer is the official `@x402/hono` 2.27.0 `paymentMiddleware` (bench/peer/peer-worker.ts, set-up below).");
+  say();
+  say("## Side by side: this gateway and the official middleware");
+  say();
+  say("| case | gateway p50 / p95 ms | peer p50 / p95 ms | gateway ÷ peer (p50) | gateway ÷ bare | peer ÷ bare |");
+  say("|---|---|---|---|---|---|");
+  for (const row of side.rows) {
+    say(`| ${row.case} | ${row.gateway.p50.toFixed(2)} / ${row.gateway.p95.toFixed(2)} | ${row.peer.p50.toFixed(2)} / ${row.peer.p95.toFixed(2)} | ${x(row.gateway.p50 / row.peer.p50)} | ${x(row.gateway.p50 / base)} | ${x(row.peer.p50 / base)} |`);
+  }
+  say();
+  say(`Gateway's own time on a paid request (Server-Timing: total − verify − origin − settle), p50: ${side.gatewayOwnMsP50?.toFixed(1)} ms.`);
+  say(`Facilitator calls for invalid payments: gateway 0 (below), peer ${side.peerInvalidCalls} for ${side.invalidRequests} requests.`);
+  say(`Worker bundle (\`wrangler deploy --dry-run\`, not minified): gateway ${gatewayBundle.kib.toFixed(0)} KiB / ${gatewayBundle.gzipKib.toFixed(0)} KiB gzip; peer ${peerBundle.kib.toFixed(0)} KiB / ${peerBundle.gzipKib.toFixed(0)} KiB gzip.`);
+  say();
+  say("## The gateway against a bare pass-through Worker");
+  say();
+  say("| case | n | p50 ms | p95 ms | p50 ratio vs bare |");
+  say("|---|---|---|---|---|");
+  for (const r of results) say(`| ${r.name} | ${r.n} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${x(r.p50 / base)} |`);
   const cheapRequests = ROUNDS + 20;
-  console.log(`\n${await jwtSigningCost()}`);
-  const page = await (await fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } })).text();
-  console.log(`\npaywall page (GET /api/weather/bench, one offer): ${Buffer.byteLength(page)} bytes, ${gzipSync(page).length} gzipped; no other request`);
-  console.log(`\nfacilitator calls: ${afterCheap.verify - before.verify + afterCheap.settle - before.settle} during the ${cheapRequests} invalid-payment, ${cheapRequests} session-token and ${cheapRequests} sign-in requests; pay-per-call verify ${afterPaid.verify - afterCheap.verify}, settle ${afterPaid.settle - afterCheap.settle} for ${PAID_ROUNDS + 20} requests (incl. warm-up)`);
-  const scale = await measureRulesScale(stack, [10, 1000, 10_000], 5);
+  say();
+  say(await jwtSigningCost());
+  say();
+  say(`Paywall page (GET /api/weather/bench, one offer): ${Buffer.byteLength(page)} bytes, ${gzipSync(page).length} gzipped; no other request.`);
+  say();
+  say(`Facilitator calls: ${afterCheap.verify - before.verify + afterCheap.settle - before.settle} during the ${cheapRequests} invalid-payment, ${cheapRequests} session-token and ${cheapRequests} sign-in requests; on local-a, pay-per-call verify ${afterPaid.verify - afterCheap.verify}, settle ${afterPaid.settle - afterCheap.settle} for the ${2 * (PAID_ROUNDS + 5)} paid requests routed to it (incl. warm-up).`);
+  say();
+  say("## Rules at scale");
+  say();
+  say("The rules document in KV replaced by N generated priced rules; the 402 is for the last rule.");
+  say();
+  say("| rules | first 402 after an edit (KV read + compile), ms | 402 p50 (vs 10 rules) | free route p50 (vs 10 rules) | first /.well-known/x402 after an edit, ms | /.well-known/x402 p50 / p95 | listing (gzipped) |");
+  say("|---|---|---|---|---|---|---|");
   const small = scale[0]!;
   const ms = (values: number[]) => values.map((v) => v.toFixed(0)).join(", ");
-  console.log("\n| rules | first 402 after an edit (KV read + compile), ms | 402 p50 (vs 10 rules) | free route p50 (vs 10 rules) | first /.well-known/x402 after an edit, ms | /.well-known/x402 p50 / p95 | listing (gzipped) |");
-  console.log("|---|---|---|---|---|---|---|");
+  const vs = (now: number, then: number) => `${now.toFixed(1)} ms (${x(now / then)})`;
   for (const f of scale) {
-    const ratio = (now: number, then: number) => `${now.toFixed(1)} ms (${(now / then).toFixed(2)}×)`;
-    console.log(
-      `| ${f.rules} | ${ms(f.first402Ms)} | ${ratio(f.cached["402"].p50, small.cached["402"].p50)} | ${ratio(f.cached.free.p50, small.cached.free.p50)} | ${ms(f.firstWellKnownMs)} | ${f.cached.wellKnown.p50.toFixed(1)} / ${f.cached.wellKnown.p95.toFixed(1)} ms | ${(f.wellKnownBytes / 1024).toFixed(0)} KiB (${(f.wellKnownGzipBytes / 1024).toFixed(0)} KiB) |`,
-    );
+    say(`| ${f.rules} | ${ms(f.first402Ms)} | ${vs(f.cached["402"].p50, small.cached["402"].p50)} | ${vs(f.cached.free.p50, small.cached.free.p50)} | ${ms(f.firstWellKnownMs)} | ${f.cached.wellKnown.p50.toFixed(1)} / ${f.cached.wellKnown.p95.toFixed(1)} ms | ${(f.wellKnownBytes / 1024).toFixed(0)} KiB (${(f.wellKnownGzipBytes / 1024).toFixed(0)} KiB) |`);
   }
+  say();
+  say(PEER_SETUP);
+  writeFileSync("BENCHMARKS.md", `${report.join("\n")}\n`);
+  console.log("\nwritten to BENCHMARKS.md");
 } finally {
-  await bare.stop();
+  await Promise.all([bare.process.stop(), peer.process.stop()]);
   await stack.stop();
 }
 

@@ -5,16 +5,25 @@
 import { extractDiscoveryInfo, type DiscoveryResource, type DiscoveryResourcesResponse } from "@x402/extensions/bazaar";
 import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
 
+const READ_CACHE_ENTRIES = 256;
+
 export class ResourceCatalog {
   readonly #items = new Map<string, DiscoveryResource>();
+  /** Extensions already read (validating one's schemas takes ~25 ms; a route sends the same one each time), bounded. */
+  readonly #read = new Map<string, ReturnType<typeof extractDiscoveryInfo>>();
 
   /** Indexes one payment's resource; a payment without a valid bazaar extension is not listed. */
   index(payload: PaymentPayload, requirements: PaymentRequirements): void {
-    let discovered;
-    try {
-      discovered = extractDiscoveryInfo(payload, requirements);
-    } catch {
-      return;
+    const source = JSON.stringify([payload.x402Version, payload.resource, payload.extensions?.bazaar, requirements.scheme, requirements.network]);
+    let discovered = this.#read.get(source);
+    if (!this.#read.has(source)) {
+      try {
+        discovered = extractDiscoveryInfo(payload, requirements);
+      } catch {
+        discovered = null;
+      }
+      if (this.#read.size >= READ_CACHE_ENTRIES) this.#read.delete(this.#read.keys().next().value!);
+      this.#read.set(source, discovered);
     }
     if (!discovered) return;
     const type = discovered.discoveryInfo.input.type;

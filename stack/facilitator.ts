@@ -87,16 +87,20 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
       if (!body.paymentPayload || !body.paymentRequirements) return send(400, { error: "paymentPayload and paymentRequirements are required" });
       type Args = Parameters<typeof facilitator.verify>;
       const args = [body.paymentPayload, body.paymentRequirements] as Args;
+      // Cataloguing runs once the answer is on its way (Node flushes a response on the next tick), as a hosted
+      // facilitator would index: it must not add to any payment's verify or settle time.
+      const index = () => setImmediate(() => catalog.index(...args));
       if (path === "/verify") {
         stats.verify++;
         const verified = await facilitator.verify(...args);
-        if (verified.isValid) catalog.index(...args);
-        return send(200, verified);
+        send(200, verified);
+        if (verified.isValid) index();
+        return;
       }
       stats.settle++;
       const settled = await facilitator.settle(...args);
-      if (settled.success) catalog.index(...args);
-      return send(200, settled);
+      send(200, settled);
+      if (settled.success) index();
     }
     send(404, { error: "not found" });
   }

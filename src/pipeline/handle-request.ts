@@ -52,6 +52,7 @@ export interface GatewayDeps {
 }
 
 export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, deps: GatewayDeps): Promise<Response> {
+  const startedAtMs = deps.nowMs();
   const config = parseGatewayConfig(env);
   const url = new URL(request.url);
   const path = canonicalizePath(url.pathname);
@@ -83,7 +84,7 @@ export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, 
   }
   const match = matchPriceRule(rules.ruleSet.rules, shape);
   if (!match) return forward(request, config, undefined, deps);
-  return handlePricedRequest(request, env, ctx, deps, config, rules.ruleSet, match, { ruleId: match.rule.id, method: request.method, segments: path.segments, search: url.search });
+  return handlePricedRequest(request, env, ctx, deps, config, rules.ruleSet, match, { ruleId: match.rule.id, method: request.method, segments: path.segments, search: url.search }, startedAtMs);
 }
 
 async function handlePricedRequest(
@@ -95,6 +96,7 @@ async function handlePricedRequest(
   ruleSet: PriceRuleSet,
   { rule, params }: PriceRuleMatch,
   scoped: ScopedRequest,
+  startedAtMs: number,
 ): Promise<Response> {
   // An MCP server's traffic is free but for priced tool calls: those go on, the rest straight to the origin.
   let mcpCall: { toolName: string; tool: McpTool } | undefined;
@@ -260,6 +262,7 @@ async function handlePricedRequest(
     ledger,
     timer,
     verifyMs,
+    totalMs: () => deps.nowMs() - startedAtMs,
     settle: async () => {
       const settled = await settleWithFailover(view, verifiedBy.entry, candidates, facilitatorRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));
       return decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;

@@ -13,6 +13,8 @@ export interface PaidRequest {
   ledger: LedgerWriter;
   timer: { lap(): number };
   verifyMs: number;
+  /** Since the request arrived: with verify, origin and settle it gives the gateway's own time (Server-Timing). */
+  totalMs(): number;
   settle(): Promise<SettleResponse>;
   forward(): Promise<Response>;
   challenge(reason: string): PaymentRequired;
@@ -44,7 +46,7 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   const settled = await settleOrThrow(paid, { originStatus: origin.status, originMs }, () => origin.body?.cancel());
   paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, originStatus: origin.status, originMs, settleMs: settled.settleMs });
   const extra = await paid.afterSettle(settled.response);
-  return keep(paid, withReceipt(origin, settled.response, `x402-verify;dur=${paid.verifyMs}, origin;dur=${originMs}, x402-settle;dur=${settled.settleMs}`, extra));
+  return keep(paid, withReceipt(origin, settled.response, `x402-verify;dur=${paid.verifyMs}, origin;dur=${originMs}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
 }
 
 export async function settleThenForward(paid: PaidRequest): Promise<Response> {
@@ -59,7 +61,7 @@ export async function settleThenForward(paid: PaidRequest): Promise<Response> {
     paid.ledger.outcome({ ...owed, errorReason: describe(error), originMs: paid.timer.lap() });
     if (!(error instanceof GatewayFailure)) throw error;
     // The payer was charged: the error answer still carries the receipt, so the refund can be claimed.
-    return keep(paid, withReceipt(toHttpResponse(error.error), settled.response, timing, extra));
+    return keep(paid, withReceipt(toHttpResponse(error.error), settled.response, timing, extra, paid.totalMs()));
   }
   const originMs = paid.timer.lap();
   if (origin.status >= 400) {
@@ -67,7 +69,7 @@ export async function settleThenForward(paid: PaidRequest): Promise<Response> {
   } else {
     paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, originStatus: origin.status, originMs, settleMs: settled.settleMs });
   }
-  return keep(paid, withReceipt(origin, settled.response, `${timing}, origin;dur=${originMs}`, extra));
+  return keep(paid, withReceipt(origin, settled.response, `${timing}, origin;dur=${originMs}`, extra, paid.totalMs()));
 }
 
 interface OriginFacts {
@@ -112,12 +114,12 @@ function keep(paid: PaidRequest, response: Response): Response {
   return paid.identified ? paid.identified.keep(response) : response;
 }
 
-function withReceipt(response: Response, settled: SettleResponse, serverTiming: string, extra: Record<string, string>): Response {
+function withReceipt(response: Response, settled: SettleResponse, serverTiming: string, extra: Record<string, string>, totalMs: number): Response {
   const headers = new Headers(response.headers);
   for (const [name, value] of Object.entries(extra)) headers.set(name, value);
   headers.set(PAYMENT_RESPONSE, encodePaymentResponseHeader(settled));
   headers.append("Access-Control-Expose-Headers", EXPOSED_PAYMENT_HEADERS);
-  headers.append("Server-Timing", serverTiming);
+  headers.append("Server-Timing", `${serverTiming}, x402-total;dur=${totalMs}`);
   headers.set("Cache-Control", "no-store");
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }

@@ -1,0 +1,106 @@
+// Side by side with the official @x402/hono middleware (bench/peer/peer-worker.ts): the same route, origin,
+// facilitator, chain and client, the two systems taking turns request by request.
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import type { RunningStack } from "../stack/start-stack.js";
+import { encodeBase64Json } from "../src/x402/headers.js";
+import { measureInterleaved, type BenchCase, type Stats } from "./measure.js";
+import { startBenchWorker, type BenchWorker } from "./workers.js";
+
+export function startPeer(stack: RunningStack): Promise<BenchWorker> {
+  return startBenchWorker("peer (@x402/hono)", "bench/peer/wrangler.peer.toml", {
+    ORIGIN_URL: stack.info.origin,
+    FACILITATOR_URL: stack.info.facilitators[0]!.url,
+    NETWORK: stack.info.network,
+    TOKEN: stack.info.token.address,
+    TOKEN_NAME: stack.info.token.name,
+    TOKEN_VERSION: stack.info.token.version,
+    PAY_TO: stack.info.payTo,
+  });
+}
+
+/** A well-formed payment for the wrong amount, for the first offer of `url`'s 402. */
+export async function wrongAmountPayment(url: string): Promise<string> {
+  const offer = JSON.parse(atob((await fetch(url)).headers.get("PAYMENT-REQUIRED")!)).accepts[0];
+  const stranger = privateKeyToAccount(generatePrivateKey());
+  return encodeBase64Json({
+    x402Version: 2,
+    accepted: offer,
+    payload: {
+      signature: `0x${"11".repeat(65)}`,
+      authorization: { from: stranger.address, to: offer.payTo, value: "1", validAfter: "0", validBefore: "99999999999", nonce: `0x${"22".repeat(32)}` },
+    },
+  });
+}
+
+export interface SideBySide {
+  rows: { case: string; gateway: Stats; peer: Stats }[];
+  /** Facilitator calls the peer made for its invalid payments (the gateway's: counted with its own cases). */
+  peerInvalidCalls: number;
+  invalidRequests: number;
+  /** Median of the gateway's own time on its paid requests (ms), from its Server-Timing. */
+  gatewayOwnMsP50: number | undefined;
+}
+
+export async function measureSideBySide(options: {
+  gateway: string;
+  peer: string;
+  pay: typeof fetch;
+  rounds: number;
+  paidRounds: number;
+  facilitatorCalls: () => Promise<number>;
+}): Promise<SideBySide> {
+  const { gateway, peer, pay } = options;
+  const route = "/api/weather/bench";
+  const [gatewayInvalid, peerInvalid] = await Promise.all([wrongAmountPayment(`${gateway}${route}`), wrongAmountPayment(`${peer}${route}`)]);
+  const pair = (name: string, make: (base: string, invalid: string) => () => Promise<Response>, status: number): [BenchCase, BenchCase] => [
+    { name: `${name} (gateway)`, once: make(gateway, gatewayInvalid), expectStatus: status },
+    { name: `${name} (peer)`, once: make(peer, peerInvalid), expectStatus: status },
+  ];
+  const cheap: [string, [BenchCase, BenchCase]][] = [
+    ["free route", pair("free", (base) => () => fetch(`${base}/api/health`), 200)],
+    ["unpaid 402", pair("402", (base) => () => fetch(`${base}${route}`), 402)],
+  ];
+  const cheapStats = await measureInterleaved(cheap.flatMap(([, cases]) => cases), options.rounds);
+  // Invalid payments alone, so the facilitator calls counted are the peer's (the gateway makes none for them).
+  const before = await options.facilitatorCalls();
+  const invalidStats = await measureInterleaved(pair("invalid", (base, invalid) => () => fetch(`${base}${route}`, { headers: { "PAYMENT-SIGNATURE": invalid } }), 402), options.rounds);
+  const peerInvalidCalls = (await options.facilitatorCalls()) - before;
+  // The gateway says how long verify, origin and settle took and its total (Server-Timing): the rest is its own time.
+  const ownMs: number[] = [];
+  const [paidGateway, paidPeer] = pair("paid", (base) => () => pay(`${base}${route}`), 200);
+  const timedGateway = { ...paidGateway, once: async () => {
+    const response = await paidGateway.once();
+    const own = ownTimeOf(response.headers.get("server-timing"));
+    if (own !== undefined) ownMs.push(own);
+    return response;
+  } };
+  const paidStats = await measureInterleaved([timedGateway, paidPeer], options.paidRounds, 5);
+  ownMs.sort((a, b) => a - b);
+  const rows = [
+    ...cheap.map(([name], i) => ({ case: name, gateway: cheapStats[2 * i]!, peer: cheapStats[2 * i + 1]! })),
+    { case: "invalid payment (wrong amount)", gateway: invalidStats[0]!, peer: invalidStats[1]! },
+    { case: "pay-per-call (verify + origin + on-chain settle)", gateway: paidStats[0]!, peer: paidStats[1]! },
+  ];
+  return { rows, peerInvalidCalls, invalidRequests: options.rounds + 20, gatewayOwnMsP50: ownMs[Math.floor(ownMs.length / 2)] };
+}
+
+/** total − verify − origin − settle, from `x402-verify;dur=12, origin;dur=4, x402-settle;dur=20, x402-total;dur=40`. */
+function ownTimeOf(serverTiming: string | null): number | undefined {
+  if (!serverTiming) return undefined;
+  const durations = Object.fromEntries([...serverTiming.matchAll(/([\w-]+);dur=([\d.]+)/g)].map((m) => [m[1]!, Number(m[2])]));
+  const { "x402-total": total, "x402-verify": verify, origin, "x402-settle": settle } = durations;
+  return total === undefined || verify === undefined || origin === undefined || settle === undefined ? undefined : total - verify - origin - settle;
+}
+
+/** How the peer is set up, for BENCHMARKS.md. */
+export const PEER_SETUP = `## Peer set-up
+
+\`bench/peer/peer-worker.ts\`: hono + \`paymentMiddlewareFromHTTPServer\` over an \`x402HTTPResourceServer\` with
+\`x402ResourceServer(new HTTPFacilitatorClient({ url }))\` and the \`@x402/evm\` \`ExactEvmScheme\` server, one route
+(\`GET /api/weather/*\`, 10000 atomic TestUSDC to the same payee), everything else proxied to the demo origin as
+the bare Worker does. One change from the package's documented set-up, forced by workerd: \`paymentMiddleware\`
+starts its facilitator sync (\`/supported\`) in the background of the first request, and workerd does not let a
+later request wait on I/O the first one started, so every later paid request hangs. The peer therefore builds the
+server once per isolate and awaits \`initialize()\` inside the request (\`syncFacilitatorOnStart: false\` on the
+middleware); after that both systems hold the facilitator's kinds in memory. \`nodejs_compat\` is on: the
+middleware buffers the paid response with \`Buffer\`.`;

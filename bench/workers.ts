@@ -1,0 +1,36 @@
+// The Workers `npm run bench` compares with the gateway, each under its own `wrangler dev`, and their bundle sizes.
+import { findFreePort, startProcess, type ManagedProcess } from "../stack/process.js";
+import { WRANGLER_OFFLINE_ENV } from "../stack/gateway.js";
+
+export interface BenchWorker {
+  url: string;
+  process: ManagedProcess;
+}
+
+export async function startBenchWorker(name: string, config: string, vars: Record<string, string>): Promise<BenchWorker> {
+  const [port, inspectorPort] = await Promise.all([findFreePort(), findFreePort()]);
+  const varArgs = Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+  const { process } = await startProcess({
+    name,
+    command: "node_modules/.bin/wrangler",
+    args: ["dev", "-c", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), ...varArgs, "--show-interactive-dev-session=false"],
+    env: WRANGLER_OFFLINE_ENV,
+    ready: /Ready on/,
+    timeoutMs: 60_000,
+  });
+  return { url: `http://127.0.0.1:${port}`, process };
+}
+
+/** `wrangler deploy --dry-run`: what would be uploaded, raw and gzipped (KiB), as wrangler reports it. */
+export async function bundleSize(config: string): Promise<{ kib: number; gzipKib: number }> {
+  const { process, match } = await startProcess({
+    name: `bundle ${config}`,
+    command: "node_modules/.bin/wrangler",
+    args: ["deploy", "--dry-run", "-c", config, "--outdir", `.dev/bundle-${config.replaceAll("/", "_")}`],
+    env: WRANGLER_OFFLINE_ENV,
+    ready: /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/,
+    timeoutMs: 60_000,
+  });
+  await process.stop();
+  return { kib: Number(match[1]), gzipKib: Number(match[2]) };
+}
