@@ -158,7 +158,8 @@ try {
   say();
   say("## Rules at scale");
   say();
-  say("The rules document in KV replaced by N generated priced rules; the 402 is for the last rule.");
+  say("The rules document in KV replaced by N generated priced rules (first figure after an edit), then one rule's price");
+  say("edited twice (second and third figures); the 402 is for the last rule.");
   say();
   say("| rules | first 402 after an edit (KV read + compile), ms | 402 p50 (vs 10 rules) | free route p50 (vs 10 rules) | first /.well-known/x402 after an edit, ms | /.well-known/x402 p50 / p95 | listing (gzipped) |");
   say("|---|---|---|---|---|---|---|");

@@ -6,6 +6,7 @@ import { AssetRegistry, BUILTIN_ASSETS } from "./assets.js";
 import { parsePathPattern, patternShapeKey, type PathPattern } from "./path-pattern.js";
 import { PriceRuleSchema, PriceRulesDocumentSchema, type OfferTemplate, type PaymentOption, type PriceRule, type PriceRuleInput, type PriceRuleSet, type RulePayTo, type RulePrice } from "./price-rule.js";
 import { resolveOffers } from "./resolve-offers.js";
+import type { CompiledRuleBody, RuleMemo } from "./rule-memo.js";
 import { parseUsd, usdToAtomicExact } from "./usd.js";
 import { FacilitatorConfigSchema, SHORTHAND_FACILITATOR_ID, type FacilitatorConfig } from "../facilitator/facilitator-config.js";
 import { applyPreferences, mergePreferences, type Preferences } from "./preferences.js";
@@ -20,7 +21,8 @@ export type CompiledPriceRules =
    */
   | { ok: false; problems: string[]; blocked: PathPattern[] | "all" };
 
-export function compilePriceRules(raw: unknown, schemes: SchemeRegistry): CompiledPriceRules {
+/** `memo`: the rules of this document's previous compile, reused where unchanged (pricing/rule-memo.ts). */
+export function compilePriceRules(raw: unknown, schemes: SchemeRegistry, memo?: RuleMemo): CompiledPriceRules {
   const parsed = PriceRulesDocumentSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
@@ -36,40 +38,65 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry): Compil
   checkPreferredFacilitators(document.preferences, facilitatorIds, "preferences", problems);
 
   const rules: PriceRule[] = [];
+  const context: RuleContext = { assets, schemes, facilitatorIds, preferences: document.preferences };
+  memo?.begin(JSON.stringify([document.assets, document.preferences ?? null, [...facilitatorIds]]), schemes);
   for (const [index, rawRule] of document.rules.entries()) {
-    const parsedRule = PriceRuleSchema.safeParse(rawRule);
-    if (!parsedRule.success) {
-      problems.push(...parsedRule.error.issues.map((issue) => `${formatPath(["rules", index, ...issue.path])}: ${issue.message}`));
+    const source = memo ? JSON.stringify(rawRule) : "";
+    const reused = memo?.reuse(source);
+    if (reused) {
+      rules.push({ ...reused, index });
       continue;
     }
-    const input = parsedRule.data;
-    const where = `rules[${index}] (${input.id})`;
-    const pattern = parsePathPattern(input.path);
-    if (!pattern.ok) problems.push(`${where}.path: ${pattern.reason}`);
-    const shadowed = pattern.ok ? shadowedReservedPath(pattern.pattern) : undefined;
-    if (shadowed) problems.push(`${where}.path: ${input.path} would price ${shadowed}, which the gateway serves itself`);
-    const built: OfferTemplate[] = [];
-    let buildFailed = false;
-    for (const [optionIndex, option] of input.accepts.entries()) {
-      const template = buildTemplate(input, option, assets, schemes);
-      if (typeof template === "string") {
-        problems.push(`${where}.accepts[${optionIndex}]: ${template}`);
-        buildFailed = true;
-      } else built.push(template);
-    }
-    const preferences = mergePreferences(document.preferences, input.preferences);
-    checkPreferredFacilitators(input.preferences, facilitatorIds, `${where}.preferences`, problems);
-    const preferred = applyPreferences(built, preferences);
-    // Preferences may narrow the options, never to none: that would be a priced route nobody can pay.
-    if (!buildFailed && preferred.kept.length === 0) {
-      problems.push(`${where}: the preferences leave no payment option (${preferred.dropped.map((d) => `${d.item.network}: ${d.reason}`).join("; ")})`);
-    }
-    const rule = compileRule(input, preferred.kept, where, problems);
-    if (pattern.ok && rule) rules.push({ ...rule, pattern: pattern.pattern, index, preferFacilitators: preferences.preferFacilitators ?? [] });
+    const before = problems.length;
+    const body = compileRuleInput(rawRule, index, context, problems);
+    if (!body) continue;
+    rules.push({ ...body, index });
+    if (problems.length === before) memo?.keep(source, body);
   }
+  memo?.finish();
   problems.push(...findConflicts(rules));
   if (problems.length > 0) return { ok: false, problems, blocked: recoverBlockedPatterns(raw) };
   return { ok: true, ruleSet: { rules, facilitators, circuit: document.circuit, preferences: document.preferences } };
+}
+
+interface RuleContext {
+  assets: AssetRegistry;
+  schemes: SchemeRegistry;
+  facilitatorIds: Set<string>;
+  preferences: Preferences | undefined;
+}
+
+/** One rule of the document, checked and with its offers computed; its problems go to `problems`. */
+function compileRuleInput(rawRule: unknown, index: number, context: RuleContext, problems: string[]): CompiledRuleBody | undefined {
+  const parsedRule = PriceRuleSchema.safeParse(rawRule);
+  if (!parsedRule.success) {
+    problems.push(...parsedRule.error.issues.map((issue) => `${formatPath(["rules", index, ...issue.path])}: ${issue.message}`));
+    return undefined;
+  }
+  const input = parsedRule.data;
+  const where = `rules[${index}] (${input.id})`;
+  const pattern = parsePathPattern(input.path);
+  if (!pattern.ok) problems.push(`${where}.path: ${pattern.reason}`);
+  const shadowed = pattern.ok ? shadowedReservedPath(pattern.pattern) : undefined;
+  if (shadowed) problems.push(`${where}.path: ${input.path} would price ${shadowed}, which the gateway serves itself`);
+  const built: OfferTemplate[] = [];
+  let buildFailed = false;
+  for (const [optionIndex, option] of input.accepts.entries()) {
+    const template = buildTemplate(input, option, context.assets, context.schemes);
+    if (typeof template === "string") {
+      problems.push(`${where}.accepts[${optionIndex}]: ${template}`);
+      buildFailed = true;
+    } else built.push(template);
+  }
+  const preferences = mergePreferences(context.preferences, input.preferences);
+  checkPreferredFacilitators(input.preferences, context.facilitatorIds, `${where}.preferences`, problems);
+  const preferred = applyPreferences(built, preferences);
+  // Preferences may narrow the options, never to none: that would be a priced route nobody can pay.
+  if (!buildFailed && preferred.kept.length === 0) {
+    problems.push(`${where}: the preferences leave no payment option (${preferred.dropped.map((d) => `${d.item.network}: ${d.reason}`).join("; ")})`);
+  }
+  const rule = compileRule(input, preferred.kept, where, problems);
+  return pattern.ok && rule ? { ...rule, pattern: pattern.pattern, preferFacilitators: preferences.preferFacilitators ?? [] } : undefined;
 }
 
 function compileFacilitators(raw: unknown[], problems: string[]): FacilitatorConfig[] {

@@ -1,6 +1,7 @@
 // Loads the price rules from KV, keeps the last good set per isolate, and fails closed without one.
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { compilePriceRules } from "./compile-price-rules.js";
+import { RuleMemo } from "./rule-memo.js";
 import type { PathPattern } from "./path-pattern.js";
 import type { PriceRuleSet } from "./price-rule.js";
 
@@ -27,6 +28,8 @@ export interface PriceRuleStoreOptions {
 // Per isolate. Holds plain data only: workerd forbids sharing I/O objects (promises of fetches) across requests.
 const cache = new Map<string, CacheEntry>();
 const lastGood = new Map<string, PriceRuleSet>();
+/** Per KV key: after an edit only the rules it changed are compiled again. */
+const memos = new Map<string, RuleMemo>();
 
 export async function loadPriceRules(options: PriceRuleStoreOptions): Promise<LoadedPriceRules> {
   const now = options.now ?? Date.now;
@@ -60,7 +63,9 @@ function compile(key: string, raw: string | null, schemes: SchemeRegistry): Load
   } catch {
     return fallback(key, ["the document is not JSON"], "all");
   }
-  const compiled = compilePriceRules(json, schemes);
+  let memo = memos.get(key);
+  if (!memo) memos.set(key, (memo = new RuleMemo()));
+  const compiled = compilePriceRules(json, schemes, memo);
   if (!compiled.ok) return fallback(key, compiled.problems, compiled.blocked);
   lastGood.set(key, compiled.ruleSet);
   return { kind: "ready", ruleSet: compiled.ruleSet, stale: false };
@@ -77,4 +82,5 @@ function fallback(key: string, problems: string[], blocked: PathPattern[] | "all
 export function resetPriceRuleCache(): void {
   cache.clear();
   lastGood.clear();
+  memos.clear();
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compilePriceRules, convertUsdToAtomic } from "../../src/pricing/compile-price-rules.js";
+import { RuleMemo } from "../../src/pricing/rule-memo.js";
 import { buildDefaultSchemeRegistry } from "../../src/schemes/default-schemes.js";
 
 const schemes = buildDefaultSchemeRegistry();
@@ -193,5 +194,42 @@ describe("compilePriceRules", () => {
   it("blocks only the readable paths when the rest of the document is broken", () => {
     const compiled = compilePriceRules({ rules: [rule({ path: "/a/:x", price: "free" }), rule({ id: "b", path: "/b/**" })] }, schemes);
     expect(!compiled.ok && compiled.blocked !== "all" && compiled.blocked.map((p) => p.source)).toEqual(["/a/:x", "/b/**"]);
+  });
+});
+
+describe("compiling again after an edit (RuleMemo)", () => {
+  const doc = (rules: unknown[], extra: Record<string, unknown> = {}) => ({ rules, ...extra });
+  const a = rule({ id: "a", path: "/a" });
+  const b = rule({ id: "b", path: "/b", price: "$0.02" });
+
+  it("reuses the rules the edit did not touch, at their new positions, and compiles the changed one", () => {
+    const memo = new RuleMemo();
+    const first = compilePriceRules(doc([a, b]), schemes, memo);
+    if (!first.ok) throw new Error(first.problems.join("; "));
+    const edited = compilePriceRules(doc([rule({ id: "c", path: "/c" }), a, { ...b, price: "$0.03" }]), schemes, memo);
+    if (!edited.ok) throw new Error(edited.problems.join("; "));
+    const [c, a2, b2] = edited.ruleSet.rules;
+    expect(a2!.staticAccepts).toBe(first.ruleSet.rules[0]!.staticAccepts);
+    expect([c!.index, a2!.index, b2!.index]).toEqual([0, 1, 2]);
+    expect(b2!.staticAccepts![0]!.amount).toBe("30000");
+    expect(b2!.staticAccepts).not.toBe(first.ruleSet.rules[1]!.staticAccepts);
+  });
+
+  it("starts over when what every rule depends on changes (assets, preferences, facilitators)", () => {
+    const memo = new RuleMemo();
+    const first = compilePriceRules(doc([a]), schemes, memo);
+    const withAsset = compilePriceRules(doc([a], { assets: [{ network: "eip155:31337", address: LOCAL_TOKEN, decimals: 6, name: "USD Coin", version: "2" }] }), schemes, memo);
+    if (!first.ok || !withAsset.ok) throw new Error("expected both to compile");
+    expect(withAsset.ruleSet.rules[0]!.staticAccepts).not.toBe(first.ruleSet.rules[0]!.staticAccepts);
+    expect(withAsset.ruleSet.rules[0]!.staticAccepts).toEqual(first.ruleSet.rules[0]!.staticAccepts);
+  });
+
+  it("still reports problems of reused rules' neighbours, and a duplicate of a reused rule", () => {
+    const memo = new RuleMemo();
+    compilePriceRules(doc([a, b]), schemes, memo);
+    const again = compilePriceRules(doc([a, b, { ...a }]), schemes, memo);
+    expect(again.ok ? [] : again.problems).toEqual(['rules[2]: duplicate id "a" (also rules[0])', "rules[2] (a): same path and methods as rules[0] (a); which one applies would be ambiguous"]);
+    const broken = compilePriceRules(doc([a, rule({ id: "z", path: "/z", price: "$0" })]), schemes, memo);
+    expect(broken.ok ? [] : broken.problems).toEqual(["rules[1] (z).accepts[0]: amount must be greater than zero (leave free routes out of the rules)"]);
   });
 });
