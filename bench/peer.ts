@@ -32,6 +32,29 @@ export async function wrongAmountPayment(url: string): Promise<string> {
   });
 }
 
+/** Pay-per-call, gateway and peer taking turns, with anvil mining a block every `seconds` (as Base does every 2 s). */
+export async function measurePaidWithBlockTime(options: { gateway: string; peer: string; pay: typeof fetch; rpcUrl: string; seconds: number; rounds: number }): Promise<Stats[]> {
+  const rpc = async (method: string, params: unknown[]) => {
+    const response = await fetch(options.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+    const reply = (await response.json()) as { error?: { message: string } };
+    if (reply.error) throw new Error(`${method}: ${reply.error.message}`);
+  };
+  await rpc("evm_setIntervalMining", [options.seconds]);
+  try {
+    const route = "/api/weather/bench";
+    return await measureInterleaved(
+      [
+        { name: `pay-per-call, ${options.seconds} s blocks (gateway)`, once: () => options.pay(`${options.gateway}${route}`), expectStatus: 200 },
+        { name: `pay-per-call, ${options.seconds} s blocks (peer)`, once: () => options.pay(`${options.peer}${route}`), expectStatus: 200 },
+      ],
+      options.rounds,
+      1,
+    );
+  } finally {
+    await rpc("evm_setAutomine", [true]);
+  }
+}
+
 export interface SideBySide {
   rows: { case: string; gateway: Stats; peer: Stats }[];
   /** Facilitator calls the peer made for its invalid payments (the gateway's: counted with its own cases). */

@@ -16,7 +16,8 @@ import { generateKeyPairSync } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { measureRulesScale } from "./rules-scale.js";
 import { measureInterleaved, type Stats } from "./measure.js";
-import { measureSideBySide, PEER_SETUP, startPeer, wrongAmountPayment } from "./peer.js";
+import { measurePaidWithBlockTime, measureSideBySide, PEER_SETUP, startPeer, wrongAmountPayment } from "./peer.js";
+import { measureThroughput } from "./throughput.js";
 import { bundleSize, startBenchWorker } from "./workers.js";
 
 /** What a browser sends for a page: it gets the paywall instead of the JSON 402. */
@@ -24,6 +25,8 @@ const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 300);
 const PAID_ROUNDS = Number(process.env.BENCH_PAID_ROUNDS ?? 40);
+const BLOCK_TIME_ROUNDS = Number(process.env.BENCH_BLOCK_TIME_ROUNDS ?? 8);
+const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 3);
 const startedAt = new Date();
 
 /** Everything printed, also written to BENCHMARKS.md at the end. */
@@ -117,6 +120,19 @@ try {
       return stats.verify + stats.settle;
     },
   });
+  const slowChain = await measurePaidWithBlockTime({ gateway, peer: peer.url, pay, rpcUrl: stack.info.rpcUrl, seconds: 2, rounds: BLOCK_TIME_ROUNDS });
+  const throughput = await measureThroughput(
+    [
+      { name: "bare Worker, free route", url: `${bare.url}/api/health`, status: 200 },
+      { name: "gateway, free route", url: `${gateway}/api/health`, status: 200 },
+      { name: "peer, free route", url: `${peer.url}/api/health`, status: 200 },
+      { name: "gateway, unpaid 402", url: `${gateway}/api/weather/bench`, status: 402 },
+      { name: "peer, unpaid 402", url: `${peer.url}/api/weather/bench`, status: 402 },
+      { name: "gateway, session token", url: sessionUrl, headers: { "X402-SESSION": token }, status: 200 },
+    ],
+    [8, 16],
+    THROUGHPUT_SECONDS,
+  );
   const gatewayBundle = await bundleSize("wrangler.toml");
   const peerBundle = await bundleSize("bench/peer/wrangler.peer.toml");
   const page = await (await fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } })).text();
@@ -138,10 +154,18 @@ try {
   for (const row of side.rows) {
     say(`| ${row.case} | ${row.gateway.p50.toFixed(2)} / ${row.gateway.p95.toFixed(2)} | ${row.peer.p50.toFixed(2)} / ${row.peer.p95.toFixed(2)} | ${x(row.gateway.p50 / row.peer.p50)} | ${x(row.gateway.p50 / base)} | ${x(row.peer.p50 / base)} |`);
   }
+  const [slowGateway, slowPeer] = [slowChain[0]!, slowChain[1]!];
+  say(`| pay-per-call, anvil mining a block every 2 s (as Base does) | ${slowGateway.p50.toFixed(0)} / ${slowGateway.p95.toFixed(0)} | ${slowPeer.p50.toFixed(0)} / ${slowPeer.p95.toFixed(0)} | ${x(slowGateway.p50 / slowPeer.p50)} | | |`);
   say();
   say(`Gateway's own time on a paid request (Server-Timing: total − verify − origin − settle), p50: ${side.gatewayOwnMsP50?.toFixed(1)} ms.`);
   say(`Facilitator calls for invalid payments: gateway 0 (below), peer ${side.peerInvalidCalls} for ${side.invalidRequests} requests.`);
   say(`Worker bundle (\`wrangler deploy --dry-run\`, not minified): gateway ${gatewayBundle.kib.toFixed(0)} KiB / ${gatewayBundle.gzipKib.toFixed(0)} KiB gzip; peer ${peerBundle.kib.toFixed(0)} KiB / ${peerBundle.gzipKib.toFixed(0)} KiB gzip.`);
+  say();
+  say(`## Throughput (autocannon, ${THROUGHPUT_SECONDS} s per case, load generator on the same machine)`);
+  say();
+  say("| case | connections | requests/s | p50 / p99 ms |");
+  say("|---|---|---|---|");
+  for (const t of throughput) say(`| ${t.name} | ${t.connections} | ${t.requestsPerSecond.toFixed(0)} | ${t.p50Ms} / ${t.p99Ms} |`);
   say();
   say("## The gateway against a bare pass-through Worker");
   say();

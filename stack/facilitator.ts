@@ -32,7 +32,9 @@ export interface FacilitatorServerOptions {
 export function createFacilitatorServer(options: FacilitatorServerOptions) {
   const account = privateKeyToAccount(options.privateKey);
   const chainId = Number(options.network.split(":")[1]);
-  const client = createWalletClient({ account, chain: localChain(options.rpcUrl, chainId), transport: http(options.rpcUrl) }).extend(publicActions);
+  // Receipts polled every 250 ms: with anvil mining each transaction at once the first poll finds it, and with
+  // interval mining (the bench's 2 s blocks, as on Base) settlement waits for the block, not for a 4 s default poll.
+  const client = createWalletClient({ account, chain: localChain(options.rpcUrl, chainId), transport: http(options.rpcUrl), pollingInterval: 250 }).extend(publicActions);
   const signer = toFacilitatorEvmSigner({ ...client, address: account.address } as unknown as Parameters<typeof toFacilitatorEvmSigner>[0]);
   const facilitator = new x402Facilitator().register(options.network, new ExactEvmScheme(signer));
   const v1Name = Object.entries(EVM_NETWORK_CHAIN_ID_MAP).find(([, id]) => id === chainId)?.[0];

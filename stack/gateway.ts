@@ -27,8 +27,6 @@ export async function openLocalBindings(persistDir: string) {
   return getPlatformProxy<LocalBindings>({ configPath: "wrangler.toml", persist: { path: join(persistDir, "v3") }, remoteBindings: false });
 }
 
-
-/** Applies schema.sql and stores the price rules, as `wrangler d1 execute` and `wrangler kv key put` would. */
 /** Applies schema.sql and stores each entry (price rules, tenant tables) as JSON under its KV key. */
 export async function seedGateway(persistDir: string, kvEntries: Record<string, unknown>): Promise<void> {
   const proxy = await openLocalBindings(persistDir);
