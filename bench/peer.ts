@@ -62,12 +62,16 @@ export interface SideBySide {
   invalidRequests: number;
   /** Median of the gateway's own time on its paid requests (ms), from its Server-Timing. */
   gatewayOwnMsP50: number | undefined;
+  /** Replaying a settled payment: each system alone, with the facilitator calls it made. */
+  replay: { gateway: Stats; peer: Stats; gatewayCalls: number; peerCalls: number; requests: number };
 }
 
 export async function measureSideBySide(options: {
   gateway: string;
   peer: string;
   pay: typeof fetch;
+  /** The same paying client over another fetch (to keep the payment header it sends). */
+  payVia: (baseFetch: typeof fetch) => typeof fetch;
   rounds: number;
   paidRounds: number;
   facilitatorCalls: () => Promise<number>;
@@ -104,7 +108,32 @@ export async function measureSideBySide(options: {
     { case: "invalid payment (wrong amount)", gateway: invalidStats[0]!, peer: invalidStats[1]! },
     { case: "pay-per-call (verify + origin + on-chain settle)", gateway: paidStats[0]!, peer: paidStats[1]! },
   ];
-  return { rows, peerInvalidCalls, invalidRequests: options.rounds + 20, gatewayOwnMsP50: ownMs[Math.floor(ownMs.length / 2)] };
+  return { rows, peerInvalidCalls, invalidRequests: options.rounds + 20, gatewayOwnMsP50: ownMs[Math.floor(ownMs.length / 2)], replay: await measureReplay(options, route) };
+}
+
+/** A settled payment sent again: the gateway's replay lock refuses it; the peer asks the facilitator. */
+async function measureReplay(options: Parameters<typeof measureSideBySide>[0], route: string): Promise<SideBySide["replay"]> {
+  const replayOf = async (base: string) => {
+    let header: string | null = null;
+    const keep: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      header = request.headers.get("PAYMENT-SIGNATURE") ?? header;
+      return fetch(request);
+    };
+    const paid = await options.payVia(keep)(`${base}${route}`);
+    if (paid.status !== 200 || header === null) throw new Error(`replay set-up: payment through ${base} answered ${paid.status}`);
+    const sent: string = header;
+    return { name: `replay (${base === options.gateway ? "gateway" : "peer"})`, once: () => fetch(`${base}${route}`, { headers: { "PAYMENT-SIGNATURE": sent } }), expectStatus: 402 };
+  };
+  const rounds = Math.ceil(options.rounds / 2);
+  const counted = async (c: BenchCase) => {
+    const before = await options.facilitatorCalls();
+    const [stats] = await measureInterleaved([c], rounds, 5);
+    return { stats: stats!, calls: (await options.facilitatorCalls()) - before };
+  };
+  const gateway = await counted(await replayOf(options.gateway));
+  const peer = await counted(await replayOf(options.peer));
+  return { gateway: gateway.stats, peer: peer.stats, gatewayCalls: gateway.calls, peerCalls: peer.calls, requests: rounds + 5 };
 }
 
 /** total − verify − origin − settle, from `x402-verify;dur=12, origin;dur=4, x402-settle;dur=20, x402-total;dur=40`. */

@@ -113,6 +113,7 @@ try {
     gateway,
     peer: peer.url,
     pay,
+    payVia: (baseFetch) => createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, baseFetch),
     rounds: ROUNDS,
     paidRounds: PAID_ROUNDS,
     facilitatorCalls: async () => {
@@ -154,11 +155,13 @@ try {
   for (const row of side.rows) {
     say(`| ${row.case} | ${row.gateway.p50.toFixed(2)} / ${row.gateway.p95.toFixed(2)} | ${row.peer.p50.toFixed(2)} / ${row.peer.p95.toFixed(2)} | ${x(row.gateway.p50 / row.peer.p50)} | ${x(row.gateway.p50 / base)} | ${x(row.peer.p50 / base)} |`);
   }
+  const { replay } = side;
+  say(`| replay of a settled payment (each system alone) | ${replay.gateway.p50.toFixed(2)} / ${replay.gateway.p95.toFixed(2)} | ${replay.peer.p50.toFixed(2)} / ${replay.peer.p95.toFixed(2)} | ${x(replay.gateway.p50 / replay.peer.p50)} | ${x(replay.gateway.p50 / base)} | ${x(replay.peer.p50 / base)} |`);
   const [slowGateway, slowPeer] = [slowChain[0]!, slowChain[1]!];
   say(`| pay-per-call, anvil mining a block every 2 s (as Base does) | ${slowGateway.p50.toFixed(0)} / ${slowGateway.p95.toFixed(0)} | ${slowPeer.p50.toFixed(0)} / ${slowPeer.p95.toFixed(0)} | ${x(slowGateway.p50 / slowPeer.p50)} | | |`);
   say();
   say(`Gateway's own time on a paid request (Server-Timing: total − verify − origin − settle), p50: ${side.gatewayOwnMsP50?.toFixed(1)} ms.`);
-  say(`Facilitator calls for invalid payments: gateway 0 (below), peer ${side.peerInvalidCalls} for ${side.invalidRequests} requests.`);
+  say(`Facilitator calls for invalid payments: gateway 0 (below), peer ${side.peerInvalidCalls} for ${side.invalidRequests} requests; for replays: gateway ${replay.gatewayCalls}, peer ${replay.peerCalls}, for ${replay.requests} requests each.`);
   say(`Worker bundle (\`wrangler deploy --dry-run\`, not minified): gateway ${gatewayBundle.kib.toFixed(0)} KiB / ${gatewayBundle.gzipKib.toFixed(0)} KiB gzip; peer ${peerBundle.kib.toFixed(0)} KiB / ${peerBundle.gzipKib.toFixed(0)} KiB gzip.`);
   say();
   say(`## Throughput (autocannon, ${THROUGHPUT_SECONDS} s per case, load generator on the same machine)`);
