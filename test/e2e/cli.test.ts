@@ -1,0 +1,55 @@
+// `npm run cli -- rules check FILE`: the Worker's own validator on a file, before it reaches KV.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkRulesText } from "../../scripts/rules-check.js";
+import { buildStackRules } from "../../stack/stack-rules.js";
+
+const TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+const dir = mkdtempSync(join(tmpdir(), "rules-check-"));
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "scripts/cli.ts", ...args], { encoding: "utf8" });
+
+describe("rules check", () => {
+  it("passes the local stack's own rules (the documented example: below, through the CLI)", () => {
+    const stack = buildStackRules(TOKEN, [], "eip155:31337", { primaryUrl: "http://127.0.0.1:1", secondaryUrl: "http://127.0.0.1:2" });
+    expect(checkRulesText(JSON.stringify(stack))).toMatchObject({ ok: true, lines: [expect.stringMatching(/^valid: \d+ rules \(\d+ discoverable\), 2 facilitators listed$/)] });
+  });
+
+  it("lists every problem at once, as the Worker would log them", () => {
+    const checked = checkRulesText(
+      JSON.stringify({
+        rules: [
+          { id: "free", path: "/free", price: "$0", accepts: [{ network: "eip155:8453" }], payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906" },
+          { id: "typo", path: "/typo", prise: "$0.01", accepts: [{ network: "eip155:8453" }] },
+          { id: "well-known", path: "/.well-known/x402", price: "$0.01", accepts: [{ network: "eip155:8453" }], payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906" },
+        ],
+      }),
+    );
+    expect(checked.ok).toBe(false);
+    expect(checked.lines).toEqual([
+      "rules[0] (free).accepts[0]: amount must be greater than zero (leave free routes out of the rules)",
+      'rules[1]: Unrecognized key: "prise"',
+      "rules[2] (well-known).path: /.well-known/x402 would price /.well-known/x402, which the gateway serves itself",
+    ]);
+    expect(checkRulesText("{ rules: [] }")).toMatchObject({ ok: false, lines: [expect.stringMatching(/^not JSON: /)] });
+  });
+
+  it("exits 0 for a valid file, 1 with the problems for an invalid one, 2 for no file or a wrong command", () => {
+    const good = cli("rules", "check", "examples/price-rules.json");
+    expect(good.status).toBe(0);
+    expect(good.stdout).toMatch(/^examples\/price-rules\.json: valid: 1 rule /);
+    const bad = cli("rules", "check", file("bad.json", JSON.stringify({ rules: [{ id: "a", path: "/a", price: "$0", accepts: [{ network: "eip155:8453" }] }] })));
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("1 problem; the gateway would refuse this document");
+    expect(bad.stderr).toContain("  - rules[0] (a).accepts[0]: amount must be greater than zero");
+    expect(cli("rules", "check", join(dir, "missing.json")).status).toBe(2);
+    expect(cli("rules", "push").stderr).toContain("usage: npm run cli -- rules check FILE");
+  });
+});
