@@ -30,7 +30,8 @@ describe("origin failures on a paid route", () => {
     expect(await response.json()).toMatchObject({ error: "origin_timeout" });
     expect((await harness.facilitatorCalls()).map((c) => c.path)).toEqual(["/verify"]);
     expect(await harness.ledgerRows()).toMatchObject([{ status: "origin_failed", error_reason: "origin_timeout" }]);
-  });
+    // ~1 s normally (the origin timeout); more room than the default 5 s for a loaded 2-core CI machine.
+  }, 20_000);
 
   it("free route to an unreachable origin: 502 with a clear error", async () => {
     const harness = await buildHarness({ origin: "dead" });
