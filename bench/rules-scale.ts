@@ -6,6 +6,7 @@ import { gzipSync } from "node:zlib";
 import { openLocalBindings } from "../stack/gateway.js";
 import type { RunningStack } from "../stack/start-stack.js";
 import { buildStackRules } from "../stack/stack-rules.js";
+import { summarise, type Stats } from "./measure.js";
 
 export interface ScaleFigure {
   rules: number;
@@ -15,7 +16,7 @@ export interface ScaleFigure {
   first402Ms: number[];
   /** The first listing after each edit: build (ms). */
   firstWellKnownMs: number[];
-  cached: Record<"402" | "free" | "wellKnown", { p50: number; p95: number }>;
+  cached: Record<"402" | "free" | "wellKnown", Stats>;
 }
 
 const EDITS = 3;
@@ -70,17 +71,13 @@ export async function measureRulesScale(stack: RunningStack, sizes: number[], ca
       }
       // Apart: each listing at 10,000 rules is 9 MB, whose garbage would slow whatever request came next.
       for (let round = 0; round < CACHED_ROUNDS; round++) samples.wellKnown.push((await timed(`${gateway}/.well-known/x402`, 200)).ms);
-      const stats = (values: number[]) => {
-        const sorted = [...values].sort((a, b) => a - b);
-        return { p50: sorted[Math.floor(sorted.length * 0.5)]!, p95: sorted[Math.floor(sorted.length * 0.95)]! };
-      };
       figures.push({
         rules: size,
         wellKnownBytes: Buffer.byteLength(listing),
         wellKnownGzipBytes: gzipSync(listing).length,
         first402Ms,
         firstWellKnownMs,
-        cached: { "402": stats(samples["402"]), free: stats(samples.free), wellKnown: stats(samples.wellKnown) },
+        cached: { "402": summarise("402", samples["402"]), free: summarise("free", samples.free), wellKnown: summarise("wellKnown", samples.wellKnown) },
       });
     }
   } finally {

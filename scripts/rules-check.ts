@@ -20,6 +20,6 @@ export function checkRulesText(text: string): RulesCheck {
   const compiled = compilePriceRules(json, buildDefaultSchemeRegistry());
   if (!compiled.ok) return { ok: false, lines: compiled.problems };
   const { rules, facilitators } = compiled.ruleSet;
-  const priced = rules.filter((rule) => rule.discoverable).length;
-  return { ok: true, lines: [`valid: ${rules.length} rule${rules.length === 1 ? "" : "s"} (${priced} discoverable), ${facilitators.length} facilitator${facilitators.length === 1 ? "" : "s"} listed`] };
+  const discoverable = rules.filter((rule) => rule.discoverable).length;
+  return { ok: true, lines: [`valid: ${rules.length} rule${rules.length === 1 ? "" : "s"} (${discoverable} discoverable), ${facilitators.length} facilitator${facilitators.length === 1 ? "" : "s"} listed`] };
 }

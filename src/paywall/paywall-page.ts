@@ -46,8 +46,6 @@ pre{background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:
 img{max-width:100%}footer{margin-top:1rem;color:var(--muted);font-size:.8rem}
 `;
 
-export { PAYWALL_SCRIPT };
-
 export interface PaywallHashes {
   /** `'sha256-…'` of PAYWALL_SCRIPT and PAYWALL_STYLE, for the CSP. */
   script: string;

@@ -1,6 +1,8 @@
 // What the paywall page shows for one 402: the rule's title and description, each offer's price in its token's
 // units and its network's name, and which offers the page can pay itself (EVM `exact` by EIP-3009). Pure.
+import { formatUnits as formatAtomicUnits } from "viem";
 import { PAYMENT_IDENTIFIER } from "../idempotency/payment-identifier.js";
+import { SOLANA_DEVNET, SOLANA_MAINNET } from "../pricing/assets.js";
 import type { PriceRule } from "../pricing/price-rule.js";
 import type { PaymentRequired, PaymentRequirements } from "../x402/schemas.js";
 import type { PaywallOffer, PaywallView } from "./paywall-page.js";
@@ -17,8 +19,8 @@ const NETWORK_NAMES: Record<string, string> = {
   "eip155:43113": "Avalanche Fuji",
   "eip155:10": "OP Mainnet",
   "eip155:31337": "Local chain (31337)",
-  "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp": "Solana",
-  "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1": "Solana Devnet",
+  [SOLANA_MAINNET]: "Solana",
+  [SOLANA_DEVNET]: "Solana Devnet",
 };
 
 export function buildPaywallView(rule: PriceRule, method: string, paymentRequired: PaymentRequired, isFirstVisit: boolean): PaywallView {
@@ -68,10 +70,7 @@ function whyUnpayable(offer: PaymentRequirements): string | undefined {
 
 /** `10000` at 6 decimals is `0.01`. */
 export function formatUnits(amount: string, decimals: number): string {
-  const digits = amount.replace(/^0+(?=\d)/, "").padStart(decimals + 1, "0");
-  const whole = digits.slice(0, digits.length - decimals);
-  const fraction = digits.slice(digits.length - decimals).replace(/0+$/, "");
-  return fraction ? `${whole}.${fraction}` : whole;
+  return formatAtomicUnits(BigInt(amount), decimals);
 }
 
 function sessionNote(maxRequests: number, ttlSeconds: number): string {

@@ -1,7 +1,9 @@
 // The HTML 402: the same PAYMENT-REQUIRED header as the JSON one, the paywall page as the body.
+import { encodeBase64 } from "../encoding/base64.js";
 import { encodePaymentRequiredHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_REQUIRED } from "../x402/headers.js";
 import type { PaymentRequired } from "../x402/schemas.js";
-import { paywallCsp, PAYWALL_SCRIPT, PAYWALL_STYLE, renderPaywallPage, type PaywallHashes, type PaywallView } from "./paywall-page.js";
+import { paywallCsp, PAYWALL_STYLE, renderPaywallPage, type PaywallHashes, type PaywallView } from "./paywall-page.js";
+import { PAYWALL_SCRIPT } from "./paywall-script.js";
 
 let hashes: Promise<PaywallHashes> | undefined;
 
@@ -24,5 +26,5 @@ export async function paywallResponse(paymentRequired: PaymentRequired, view: Pa
 
 async function cspHash(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return `'sha256-${btoa(String.fromCharCode(...digest))}'`;
+  return `'sha256-${encodeBase64(digest)}'`;
 }
