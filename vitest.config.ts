@@ -21,6 +21,8 @@ function workersProject(name: string, include: string[], setupFiles: string[]) {
             TEST_CDP_EC_KEY_ID: "organizations/test-org/apiKeys/ec-key",
             TEST_CDP_EC_SECRET: inject("cdpEcSecret"),
           },
+          // The real local binding (writes go nowhere locally): every gateway test runs with metrics on.
+          analyticsEngineDatasets: { ANALYTICS: { dataset: "x402_gateway_test" } },
         },
       })),
     ],
@@ -30,6 +32,8 @@ function workersProject(name: string, include: string[], setupFiles: string[]) {
 
 export default defineConfig({
   test: {
+    // Each request's log line (test/gateway/request-log.test.ts reads them) would bury the output.
+    onConsoleLog: (log) => !log.startsWith('{"event":"request"'),
     projects: [
       workersProject("workers", ["test/{unit,bindings,gateway,fuzz}/**/*.test.ts"], ["./test/setup/apply-schema.ts"]),
       // D1 without the ledger schema: every ledger write fails, as in a D1 outage, until the test applies it.

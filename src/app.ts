@@ -1,23 +1,63 @@
-// Wires the gateway: the only file that mounts routes and maps errors to responses.
+// Wires the gateway: the only file that mounts routes and maps errors to responses, and where each request's
+// log line (and Analytics Engine data point) is written once its answer is known.
 import { Hono } from "hono";
-import type { Env } from "./env.js";
+import { parseGatewayConfig, type Env } from "./env.js";
 import { GatewayFailure, toHttpResponse, unexpectedErrorResponse } from "./errors.js";
+import { toDataPoint } from "./observability/analytics.js";
+import { buildRequestLogLine, startRequestLog, type RequestLog } from "./observability/request-log.js";
 import { handleRequest, type GatewayDeps } from "./pipeline/handle-request.js";
 
 export function buildApp(deps: GatewayDeps): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
-  app.all("*", (c) => handleRequest(c.req.raw, c.env, c.executionCtx, deps));
-  app.onError((error, c) => {
-    if (error instanceof GatewayFailure) {
-      const response = toHttpResponse(error.error);
-      // Client mistakes (4xx) are answered, not logged: a flood of garbage headers must not flood the logs.
-      if (response.status >= 500) {
-        console.warn(JSON.stringify({ event: "request_failed", ...error.error, path: new URL(c.req.url).pathname }));
-      }
-      return response;
+  app.all("*", async (c) => {
+    const log = startRequestLog(deps.nowMs());
+    let response: Response;
+    let errorKind: string | undefined;
+    try {
+      response = await handleRequest(c.req.raw, c.env, c.executionCtx, deps, log);
+    } catch (error) {
+      errorKind = error instanceof GatewayFailure ? error.error.kind : "internal_error";
+      response = errorResponse(error, c.req.raw);
     }
-    console.error(JSON.stringify({ event: "unexpected_error", message: String(error), stack: error.stack }));
-    return unexpectedErrorResponse();
+    writeRequestLog(c.env, log, c.req.raw, response.status, deps.nowMs(), errorKind);
+    return response;
   });
+  app.onError((error, c) => errorResponse(error, c.req.raw));
   return app;
+}
+
+function errorResponse(error: unknown, request: Request): Response {
+  if (error instanceof GatewayFailure) {
+    const response = toHttpResponse(error.error);
+    // Client mistakes (4xx) are answered, not logged as failures: the request's own line says enough.
+    if (response.status >= 500) {
+      console.warn(JSON.stringify({ event: "request_failed", ...error.error, path: new URL(request.url).pathname }));
+    }
+    return response;
+  }
+  console.error(JSON.stringify({ event: "unexpected_error", message: String(error), stack: error instanceof Error ? error.stack : undefined }));
+  return unexpectedErrorResponse();
+}
+
+function writeRequestLog(env: Env, log: RequestLog, request: Request, status: number, nowMs: number, errorKind: string | undefined): void {
+  // A log that cannot be written must never cost the request its answer.
+  try {
+    const quiet = requestLogSetting(env) === "off";
+    const analytics = env.ANALYTICS;
+    if (quiet && !analytics) return;
+    const line = buildRequestLogLine(log, request, status, nowMs, errorKind);
+    if (!quiet) console.log(JSON.stringify(line));
+    analytics?.writeDataPoint(toDataPoint(line));
+  } catch (error) {
+    console.error(JSON.stringify({ event: "request_log_failed", message: String(error) }));
+  }
+}
+
+/** Invalid config still logs its requests (each answers 503): that is when the lines matter most. */
+function requestLogSetting(env: Env): "on" | "off" {
+  try {
+    return parseGatewayConfig(env).REQUEST_LOG;
+  } catch {
+    return "on";
+  }
 }

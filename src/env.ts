@@ -14,6 +14,8 @@ export interface Env {
   PAYMENT_IDENTIFIERS: DurableObjectNamespace<PaymentIdentifierRecord>;
   WALLET_SESSIONS: DurableObjectNamespace<WalletSession>;
   FACILITATOR_STATE: DurableObjectNamespace<FacilitatorState>;
+  /** Optional: each request's log line as a data point (docs/observability.md). */
+  ANALYTICS?: AnalyticsEngineDataset;
   [key: string]: unknown;
 }
 
@@ -55,6 +57,8 @@ const EnvVarsSchema = z.object({
   SESSION_TOKEN_AUDIENCE: z.string().min(1).max(512).optional(),
   /** Default 300. How long a SIWX challenge (its nonce) stays usable, and how old a proof's issuedAt may be. */
   SIWX_MAX_AGE_SECONDS: SecondsUpTo(3600).default(300),
+  /** Default `on`: one JSON log line per request (docs/observability.md); `off` leaves only failures and Analytics Engine. */
+  REQUEST_LOG: z.enum(["on", "off"]).default("on"),
   /** JSON `{ "eip155:8453": "https://rpc…" }`: smart-wallet (EIP-1271/6492) sign-ins, and contract-or-not checks of payers. */
   RPC_URLS: z
     .string()

@@ -27,8 +27,12 @@ export async function openLocalBindings(persistDir: string) {
   return getPlatformProxy<LocalBindings>({ configPath: "wrangler.toml", persist: { path: join(persistDir, "v3") }, remoteBindings: false });
 }
 
-/** Applies schema.sql and stores each entry (price rules, tenant tables) as JSON under its KV key. */
-export async function seedGateway(persistDir: string, kvEntries: Record<string, unknown>): Promise<void> {
+/**
+ * Applies schema.sql and stores each entry (price rules, tenant tables) as JSON under its KV key; with `if-absent`,
+ * an entry already stored is kept. Returns the keys kept.
+ */
+export async function seedGateway(persistDir: string, kvEntries: Record<string, unknown>, seed: "always" | "if-absent" = "always"): Promise<string[]> {
+  const kept: string[] = [];
   const proxy = await openLocalBindings(persistDir);
   try {
     await proxy.env.LEDGER.batch(splitSqlStatements(readFileSync("schema.sql", "utf8")).map((s) => proxy.env.LEDGER.prepare(s)));
@@ -38,7 +42,14 @@ export async function seedGateway(persistDir: string, kvEntries: Record<string, 
         if (!/duplicate column/i.test(String(error))) throw error;
       });
     }
-    for (const [key, value] of Object.entries(kvEntries)) await proxy.env.PRICE_RULES.put(key, JSON.stringify(value, null, 2));
+    for (const [key, value] of Object.entries(kvEntries)) {
+      if (seed === "if-absent" && (await proxy.env.PRICE_RULES.get(key)) !== null) {
+        kept.push(key);
+        continue;
+      }
+      await proxy.env.PRICE_RULES.put(key, JSON.stringify(value, null, 2));
+    }
+    return kept;
   } finally {
     await proxy.dispose();
   }
@@ -49,7 +60,12 @@ export interface GatewayOptions {
   inspectorPort: number;
   persistDir: string;
   vars: Record<string, string>;
-  echo?: boolean;
+  echo?: boolean | ((line: string) => boolean);
+}
+
+/** What `npm run dev` shows of wrangler: the gateway's own log lines and wrangler's problems, not its banners. */
+export function isGatewayLogLine(line: string): boolean {
+  return /^\s*\{/.test(line) || /\b(ERROR|WARNING|warn|error)\b|✘|▲/.test(line) || /Ready on/.test(line);
 }
 
 export async function startGateway(options: GatewayOptions): Promise<{ process: ManagedProcess; url: string }> {

@@ -19,8 +19,8 @@ export interface StartOptions {
   /** Resolves the start once a line matches; the match is returned. */
   ready: RegExp;
   timeoutMs?: number;
-  /** Echo the process output to this process's stdout/stderr. */
-  echo?: boolean;
+  /** Echo the process output to this process's stdout/stderr: all of it, or the lines the filter keeps. */
+  echo?: boolean | ((line: string) => boolean);
 }
 
 // Last line of defence: whatever way this process exits (including a library's own process.exit on SIGINT),
@@ -63,7 +63,11 @@ export async function startProcess(options: StartOptions): Promise<{ process: Ma
     const onData = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {
       const text = chunk.toString();
       output += text;
-      if (options.echo) stream.write(text.replace(/^(?=.)/gm, `[${options.name}] `));
+      if (options.echo) {
+        const keep = options.echo === true ? () => true : options.echo;
+        const lines = text.split(/(?<=\n)/).filter((line) => keep(line));
+        if (lines.length > 0) stream.write(lines.join("").replace(/^(?=.)/gm, `[${options.name}] `));
+      }
       const found = output.match(options.ready);
       if (found) {
         clearTimeout(timer);

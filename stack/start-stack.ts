@@ -2,11 +2,11 @@
 import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Address, Hex } from "viem";
 import { FACILITATOR_PRIVATE_KEY, FACILITATOR_TWO_PRIVATE_KEY, PAYER, PAYER_PRIVATE_KEY, SELLER } from "./accounts.js";
 import { approvePermit2, CHAIN_ID, deployContracts, startChain, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
-import { startGateway } from "./gateway.js";
+import { isGatewayLogLine, startGateway } from "./gateway.js";
 import { findFreePort, startProcess, type ManagedProcess } from "./process.js";
 import { buildShopPayees, buildStackRules, SHOP_PAYEES_KEY, STACK_SECRET_NAMES, type StackFacilitators } from "./stack-rules.js";
 
@@ -28,6 +28,8 @@ export interface StackInfo {
   payTo: Address;
   examples: { priced: string; free: string };
   persistDir: string;
+  /** Process-group leader of each part (each runs in its own group): what `kill -- -PID` stops. */
+  pids: Record<string, number | undefined>;
   facilitatorAuthToken?: string;
 }
 
@@ -40,9 +42,11 @@ export interface StackOptions {
   facilitatorAuthToken?: string;
   /** Extra gateway vars. */
   gatewayVars?: Record<string, string>;
-  /** Write `.dev/stack.json`. */
-  writeStackFile?: boolean;
+  /** Write `.dev/stack.json` (`true`) or this file. */
+  writeStackFile?: boolean | string;
   echo?: boolean;
+  /** Echo the gateway's output only (its per-request log lines), as `npm run dev` does. */
+  echoGateway?: boolean;
   /** Payer balance minted at start, atomic units. Default 1000 USDC. */
   payerBalance?: bigint;
   /** More price rules after the demo ones (e.g. for fault tests). */
@@ -51,13 +55,25 @@ export interface StackOptions {
   chainId?: number;
   /** The rules document's `circuit` (docs/facilitators.md); default the gateway's. */
   circuit?: StackFacilitators["circuit"];
+  /** Front this origin instead of starting the demo one (`ORIGIN_URL` of `npm run dev`). */
+  originUrl?: string;
+  /** Seed this rules document instead of the demo rules (`RULES` of `npm run dev`). */
+  rules?: unknown;
+  /** `if-absent`: keep the KV entries a persisted state already has (an earlier `rules push` survives a restart). Default `always`. */
+  seed?: "always" | "if-absent";
+  /** Fixed ports for the facilitators and the demo origin, so rules kept across restarts still name them. Default: free ones. */
+  ports?: { facilitatorA: number; facilitatorB: number; origin: number };
+  /** Called as each part comes up, with the ms since the start. */
+  onProgress?: (part: string, ms: number) => void;
 }
 
 export interface RunningStack {
   info: StackInfo;
   timings: Record<string, number>;
   /** The stack's child processes by name, for fault injection (stop one mid-test). `facilitator` is `local-a`. */
-  processes: Record<"anvil" | "facilitator" | "facilitatorB" | "origin" | "gateway", ManagedProcess>;
+  processes: Record<"anvil" | "facilitator" | "facilitatorB" | "gateway", ManagedProcess> & { origin?: ManagedProcess };
+  /** KV keys a persisted state already held, kept rather than seeded (`seed: "if-absent"`). */
+  keptKv: string[];
   /** Starts `local-a` again on its old port (after it was stopped), as a facilitator coming back. */
   restartPrimaryFacilitator(): Promise<void>;
   stop(): Promise<void>;
@@ -72,7 +88,10 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   };
   const timings: Record<string, number> = {};
   const t0 = Date.now();
-  const lap = (name: string) => (timings[name] = Date.now() - t0);
+  const lap = (name: string) => {
+    timings[name] = Date.now() - t0;
+    options.onProgress?.(name, timings[name]);
+  };
   try {
     // Servers that can bind port 0 do, and report their port; only wrangler dev needs one chosen for it.
     const [gatewayPort, firstInspectorPort] = await Promise.all([options.gatewayPort ?? findFreePort(), findFreePort()]);
@@ -98,37 +117,43 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         ready: /listening on (http:\/\/\S+)/,
         echo: options.echo,
       });
+    const ports = options.ports;
     const [facilitator, facilitatorB, origin] = await Promise.all([
-      startFacilitator("facilitator", primaryEnv),
+      startFacilitator("facilitator", primaryEnv, ports?.facilitatorA),
       startFacilitator("facilitator-b", {
         RPC_URL: chain.rpcUrl, NETWORK: network, FACILITATOR_PRIVATE_KEY: FACILITATOR_TWO_PRIVATE_KEY, CDP_PUBLIC_KEYS: JSON.stringify({ [cdp.keyId]: cdp.publicKey }),
         CARD_RAIL: "1",
-      }),
-      startProcess({
-        name: "origin",
-        command: NODE_TS[0],
-        args: [...NODE_TS.slice(1), "stack/demo-origin.ts"],
-        env: { PORT: "0" },
-        ready: /listening on (http:\/\/\S+)/,
-        echo: options.echo,
-      }),
+      }, ports?.facilitatorB),
+      options.originUrl
+        ? undefined
+        : startProcess({
+            name: "origin",
+            command: NODE_TS[0],
+            args: [...NODE_TS.slice(1), "stack/demo-origin.ts"],
+            env: { PORT: String(ports?.origin ?? 0) },
+            ready: /listening on (http:\/\/\S+)/,
+            echo: options.echo,
+          }),
     ]);
-    started.push(facilitator.process, facilitatorB.process, origin.process);
-    lap("facilitators+origin");
+    started.push(facilitator.process, facilitatorB.process, ...(origin ? [origin.process] : []));
+    lap(origin ? "facilitators+origin" : "facilitators");
     const facilitatorUrl = facilitator.match[1]!;
     const facilitatorBUrl = facilitatorB.match[1]!;
-    const originUrl = origin.match[1]!;
+    const originUrl = options.originUrl ?? origin!.match[1]!;
     const facilitators: StackFacilitators = {
       primaryUrl: facilitatorUrl,
       secondaryUrl: facilitatorBUrl,
       ...(options.facilitatorAuthToken ? { primaryToken: options.facilitatorAuthToken } : {}),
       ...(options.circuit ? { circuit: options.circuit } : {}),
     };
-    await seedInChildProcess(persistDir, { "price-rules": buildStackRules(token, options.extraRules, network, facilitators), [SHOP_PAYEES_KEY]: buildShopPayees() });
+    const rules = options.rules ?? buildStackRules(token, options.extraRules, network, facilitators);
+    const keptKv = await seedInChildProcess(persistDir, { "price-rules": rules, [SHOP_PAYEES_KEY]: buildShopPayees() }, options.seed ?? "always");
     lap("seed");
     // The facilitators' credentials: Worker secrets in production (`wrangler secret put`), vars under wrangler dev.
     const gatewayVars = {
       ORIGIN_URL: originUrl,
+      // Rules without a facilitators[] list (most of yours) settle through local-a.
+      FACILITATOR_URL: facilitatorUrl,
       SESSION_KEYS: DEV_SESSION_KEYS,
       RPC_URLS: JSON.stringify({ [network]: chain.rpcUrl }),
       [STACK_SECRET_NAMES.cdpKeyId]: cdp.keyId,
@@ -141,7 +166,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     for (let attempt = 1; !gateway; attempt++) {
       const [port, inspectorPort] = attempt === 1 ? [gatewayPort, firstInspectorPort] : await Promise.all([findFreePort(), findFreePort()]);
       try {
-        gateway = await startGateway({ port: options.gatewayPort ?? port, inspectorPort, persistDir, echo: options.echo, vars: gatewayVars });
+        gateway = await startGateway({ port: options.gatewayPort ?? port, inspectorPort, persistDir, echo: options.echo || (options.echoGateway ? isGatewayLogLine : false), vars: gatewayVars });
       } catch (error) {
         if (attempt >= 3 || options.gatewayPort !== undefined) throw error;
       }
@@ -165,20 +190,22 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       payTo: SELLER.address,
       examples: { priced: `${gateway.url}/api/weather/paris`, free: `${gateway.url}/api/health` },
       persistDir,
+      pids: Object.fromEntries(started.map((p) => [p.name, p.child.pid])),
       ...(options.facilitatorAuthToken ? { facilitatorAuthToken: options.facilitatorAuthToken } : {}),
     };
     if (options.writeStackFile) {
-      mkdirSync(".dev", { recursive: true });
-      writeFileSync(".dev/stack.json", `${JSON.stringify(info, null, 2)}\n`);
+      const file = resolve(options.writeStackFile === true ? ".dev/stack.json" : options.writeStackFile);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, `${JSON.stringify(info, null, 2)}\n`);
     }
-    const processes = { anvil: chain.process, facilitator: facilitator.process, facilitatorB: facilitatorB.process, origin: origin.process, gateway: gateway.process };
+    const processes = { anvil: chain.process, facilitator: facilitator.process, facilitatorB: facilitatorB.process, gateway: gateway.process, ...(origin ? { origin: origin.process } : {}) };
     const restartPrimaryFacilitator = async () => {
       const again = await startFacilitator("facilitator", primaryEnv, Number(new URL(facilitatorUrl).port));
       started.push(again.process);
       processes.facilitator = again.process;
       info.facilitators[0]!.pid = again.process.child.pid;
     };
-    return { info, timings, processes, restartPrimaryFacilitator, stop };
+    return { info, timings, processes, keptKv, restartPrimaryFacilitator, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -196,15 +223,18 @@ function buildCdpKey(): { keyId: string; secret: string; publicKey: string } {
   };
 }
 
-async function seedInChildProcess(persistDir: string, kvEntries: Record<string, unknown>): Promise<void> {
+/** Returns the KV keys the state already held and kept (`if-absent`). */
+async function seedInChildProcess(persistDir: string, kvEntries: Record<string, unknown>, seed: "always" | "if-absent"): Promise<string[]> {
   const rulesFile = join(persistDir, "kv-seed.json");
   writeFileSync(rulesFile, JSON.stringify(kvEntries, null, 2));
   const { process: seeding } = await startProcess({
     name: "seed",
     command: NODE_TS[0],
-    args: [...NODE_TS.slice(1), "stack/seed-gateway.ts", persistDir, rulesFile],
+    args: [...NODE_TS.slice(1), "stack/seed-gateway.ts", persistDir, rulesFile, seed],
     ready: /^seeded$/m,
     timeoutMs: 60_000,
   });
+  const kept = JSON.parse(/^kept: (.*)$/m.exec(seeding.output())?.[1] ?? "[]") as string[];
   await seeding.stop();
+  return kept;
 }

@@ -198,6 +198,17 @@ export class FacilitatorView {
     }
   }
 
+  /** Asks `/supported` now, for the health check: its answer is reported, not counted in the circuit. */
+  async probe(entry: ViewEntry, timeoutMs: number): Promise<{ ok: true; ms: number; kinds: number } | { ok: false; ms: number; error: string }> {
+    const started = this.options.nowMs();
+    try {
+      const supported = await fetchSupported(this.#endpoint(entry.facilitator), Math.min(timeoutMs, entry.facilitator.verifyTimeoutMs), started);
+      return { ok: true, ms: this.options.nowMs() - started, kinds: supported.kinds.length };
+    } catch (error) {
+      return { ok: false, ms: this.options.nowMs() - started, error: describeError(error).split(":")[0]! };
+    }
+  }
+
   #endpoint(facilitator: ResolvedFacilitator): FacilitatorEndpoint {
     return { url: facilitator.url, fetch: this.options.fetch, authorize: buildAuthorize(facilitator.auth, this.options.secrets, facilitator.id, this.options.nowMs) };
   }

@@ -26,7 +26,8 @@ import { BAZAAR, buildBazaarExtension, buildMcpBazaarExtension } from "../discov
 import { readMcpRequest } from "../mcp/read-mcp-request.js";
 import type { McpTool } from "../mcp/mcp-terms.js";
 import { serveWellKnown } from "../discovery/serve-well-known.js";
-import { matchReservedPath } from "../gateway-paths.js";
+import { HEALTH_PATH, matchReservedPath } from "../gateway-paths.js";
+import { serveHealth } from "../health/serve-health.js";
 import { buildCheckContext } from "./check-context.js";
 import { priceRequest } from "./price-request.js";
 import { prefersHtml } from "../paywall/prefers-html.js";
@@ -34,6 +35,7 @@ import { buildPaywallView } from "../paywall/paywall-view.js";
 import { paywallResponse } from "../paywall/serve-paywall.js";
 import { authenticateSession, grantSession, openSession, serveSession, siwxChallengeExtension } from "./session-request.js";
 import type { ScopedRequest } from "../sessions/session-terms.js";
+import { startRequestLog, type RequestLog } from "../observability/request-log.js";
 
 /** The part of the Workers ExecutionContext the pipeline uses. */
 export interface WaitUntil {
@@ -51,8 +53,8 @@ export interface GatewayDeps {
   nowMs: () => number;
 }
 
-export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, deps: GatewayDeps): Promise<Response> {
-  const startedAtMs = deps.nowMs();
+export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, deps: GatewayDeps, log: RequestLog = startRequestLog(deps.nowMs())): Promise<Response> {
+  const startedAtMs = log.startedAtMs;
   const config = parseGatewayConfig(env);
   const url = new URL(request.url);
   const path = canonicalizePath(url.pathname);
@@ -72,7 +74,9 @@ export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, 
   };
   const reserved = matchReservedPath(path.segments);
   if (reserved) {
-    // WELL_KNOWN_X402 is the only reserved path so far; the gateway's own paths never reach the origin.
+    log.outcome = "reserved";
+    // The gateway's own paths never reach the origin.
+    if (reserved === HEALTH_PATH) return serveHealth(request, { env, config, rules, fetch: deps.fetch, nowMs: deps.nowMs, waitUntil: (p) => ctx.waitUntil(p) });
     if (rules.kind === "unavailable") throw new GatewayFailure({ kind: "config_invalid", detail: rules.problems.join("; ") });
     return serveWellKnown(request, rules.ruleSet, config.PRICE_RULES_CACHE_TTL_SECONDS);
   }
@@ -84,7 +88,8 @@ export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, 
   }
   const match = matchPriceRule(rules.ruleSet.rules, shape);
   if (!match) return forward(request, config, undefined, deps);
-  return handlePricedRequest(request, env, ctx, deps, config, rules.ruleSet, match, { ruleId: match.rule.id, method: request.method, segments: path.segments, search: url.search }, startedAtMs);
+  log.ruleId = match.rule.id;
+  return handlePricedRequest(request, env, ctx, deps, config, rules.ruleSet, match, { ruleId: match.rule.id, method: request.method, segments: path.segments, search: url.search }, log);
 }
 
 async function handlePricedRequest(
@@ -96,8 +101,9 @@ async function handlePricedRequest(
   ruleSet: PriceRuleSet,
   { rule, params }: PriceRuleMatch,
   scoped: ScopedRequest,
-  startedAtMs: number,
+  log: RequestLog,
 ): Promise<Response> {
+  const { startedAtMs } = log;
   // An MCP server's traffic is free but for priced tool calls: those go on, the rest straight to the origin.
   let mcpCall: { toolName: string; tool: McpTool } | undefined;
   if (rule.mcp) {
@@ -125,6 +131,8 @@ async function handlePricedRequest(
     if (auth.kind === "granted") {
       if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
       const inbound = request;
+      log.outcome = "session";
+      log.sessionWallet = auth.wallet;
       return serveSession({ offer: session, auth, forward: () => forward(inbound, config, rule.origin, deps), waitUntil: (p) => ctx.waitUntil(p), nowMs: deps.nowMs() });
     }
   }
@@ -160,7 +168,7 @@ async function handlePricedRequest(
         : buildBazaarExtension(rule.discovery, rule.pattern, request.method === "HEAD" ? "GET" : request.method, params);
     return { ...(bazaar ? { [BAZAAR]: bazaar } : {}), ...(session ? siwxChallengeExtension(session, deps.nowMs()) : {}) };
   };
-  const challenge = (reason: string) => buildChallenge(rule, accepts, resourceUrl, reason, (extensions ??= challengeExtensions()));
+  const challenge = (reason: string) => ((log.reason = reason), buildChallenge(rule, accepts, resourceUrl, reason, (extensions ??= challengeExtensions())));
   // A person's browser with nothing to show gets the paywall page; every other client the JSON 402.
   const unpaid = (paymentRequired: PaymentRequired): Response | Promise<Response> =>
     rule.paywall && paymentHeader === null && v1Header === null && (request.method === "GET" || request.method === "HEAD") && prefersHtml(request.headers.get("accept"))
@@ -203,7 +211,10 @@ async function handlePricedRequest(
     waitUntil: (promise) => ctx.waitUntil(promise),
     alreadyUsed: (receipt) => paymentRequiredResponse(challenge(PAYMENT_ALREADY_USED), receipt ? { [PAYMENT_RESPONSE]: receipt } : {}),
   });
-  if (begun.kind === "respond") return begun.response;
+  if (begun.kind === "respond") {
+    if (begun.response.status !== 402) log.outcome = "retry_replayed";
+    return begun.response;
+  }
   const { identified } = begun;
 
   const claimed = await claimPayment({
@@ -254,7 +265,7 @@ async function handlePricedRequest(
     verifyMs,
     at: new Date(deps.nowMs()).toISOString(),
   };
-  const ledger = new LedgerWriter(lock, entry, deps.nowMs);
+  const ledger = new LedgerWriter(lock, entry, deps.nowMs, (recorded) => (log.payment = recorded));
 
   ledger.verified();
   const paid: PaidRequest = {

@@ -12,9 +12,12 @@ export class LedgerWriter {
     private readonly lock: LockHandle,
     private readonly entry: LedgerEntry,
     private readonly nowMs: () => number,
+    /** Sees each entry as it is recorded (the request's log line reports the last). */
+    private readonly observe: (entry: LedgerEntry) => void = () => {},
   ) {}
 
   verified(): void {
+    this.observe(this.entry);
     this.lock.record(this.entry);
   }
 
@@ -24,7 +27,9 @@ export class LedgerWriter {
   }
 
   outcome(update: Partial<LedgerEntry> & Pick<LedgerEntry, "status">): void {
-    this.lock.record({ ...this.entry, ...update, at: new Date(this.nowMs()).toISOString() });
+    const entry = { ...this.entry, ...update, at: new Date(this.nowMs()).toISOString() };
+    this.observe(entry);
+    this.lock.record(entry);
   }
 }
 
