@@ -1,6 +1,6 @@
 -- D1 ledger: one row per payment, keyed by the payment itself so it is never recorded twice.
--- Applied by `wrangler d1 execute LEDGER --local --file schema.sql` (npm run db:init) and by the test setup.
--- Idempotent: safe to apply again.
+-- Applied by `wrangler d1 execute LEDGER --local --file schema.sql` (npm run db:init), the local stack and the test
+-- setup. Idempotent: safe to apply again. Deployments use migrations/ (docs/deploy.md), whose sum this is.
 
 CREATE TABLE IF NOT EXISTS payments (
   -- network:payer:nonce for EVM exact (lower-case), from the scheme plugin.
@@ -29,7 +29,10 @@ CREATE TABLE IF NOT EXISTS payments (
   facilitator_id   TEXT,
   settled_by       TEXT,
   created_at       TEXT NOT NULL,
-  updated_at       TEXT NOT NULL
+  updated_at       TEXT NOT NULL,
+  -- an owed_refund's refund, recorded by the operator (`npm run cli -- refunds mark`, docs/admin.md)
+  refund_transaction TEXT,
+  refunded_at      TEXT
 );
 
 CREATE INDEX IF NOT EXISTS payments_payer ON payments (payer, created_at);

@@ -1,7 +1,7 @@
 // The rules document checked by the Worker's own compiler (the same schema, plugins and conflict checks a
-// request would meet), every problem at once: what `npm run cli -- rules check FILE` prints. Pure but for I/O
-// in the caller.
-import { compilePriceRules } from "../src/pricing/compile-price-rules.js";
+// request would meet, and the same function the admin API's PUT runs), every problem at once: what
+// `npm run cli -- rules check FILE` prints.
+import { checkRulesDocument } from "../src/admin/rules-versions.js";
 import { buildDefaultSchemeRegistry } from "../src/schemes/default-schemes.js";
 
 export interface RulesCheck {
@@ -11,15 +11,8 @@ export interface RulesCheck {
 }
 
 export function checkRulesText(text: string): RulesCheck {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    return { ok: false, lines: [`not JSON: ${error instanceof Error ? error.message : String(error)}`] };
-  }
-  const compiled = compilePriceRules(json, buildDefaultSchemeRegistry());
-  if (!compiled.ok) return { ok: false, lines: compiled.problems };
-  const { rules, facilitators } = compiled.ruleSet;
-  const discoverable = rules.filter((rule) => rule.discoverable).length;
-  return { ok: true, lines: [`valid: ${rules.length} rule${rules.length === 1 ? "" : "s"} (${discoverable} discoverable), ${facilitators.length} facilitator${facilitators.length === 1 ? "" : "s"} listed`] };
+  const checked = checkRulesDocument(text, buildDefaultSchemeRegistry());
+  if (!checked.ok) return { ok: false, lines: checked.problems };
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  return { ok: true, lines: [`valid: ${plural(checked.rules, "rule")} (${checked.discoverable} discoverable), ${plural(checked.facilitators, "facilitator")} listed`] };
 }

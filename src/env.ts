@@ -5,6 +5,8 @@ import type { PaymentIdentifierRecord } from "./idempotency/payment-identifier-r
 import type { PaymentRecord } from "./payment-record/payment-record.js";
 import type { FacilitatorState } from "./facilitator/facilitator-state.js";
 import { SessionKeysSchema } from "./sessions/session-keys.js";
+import { parseAdminJwk } from "./admin/admin-auth.js";
+import { HEALTH_PATH } from "./gateway-paths.js";
 import type { WalletSession } from "./sessions/wallet-session.js";
 
 export interface Env {
@@ -59,6 +61,21 @@ const EnvVarsSchema = z.object({
   SIWX_MAX_AGE_SECONDS: SecondsUpTo(3600).default(300),
   /** Default `on`: one JSON log line per request (docs/observability.md); `off` leaves only failures and Analytics Engine. */
   REQUEST_LOG: z.enum(["on", "off"]).default("on"),
+  /** Secret, ≥ 32 chars: the admin API's bearer token (docs/admin.md). Unset with no ADMIN_JWT_KEY: the admin API is off. */
+  ADMIN_TOKEN: z.string().min(32, "expected at least 32 characters").optional(),
+  /** A JWK (JSON): the key admin JWTs are checked with (public key, or `oct` for HS256). Needs ADMIN_JWT_ISSUER and ADMIN_JWT_AUDIENCE. */
+  ADMIN_JWT_KEY: z
+    .string()
+    .transform((value, ctx) => parseAdminJwk(value) ?? (ctx.addIssue({ code: "custom", message: "expected a JWK as JSON (kty EC, OKP, RSA or oct)" }), z.NEVER))
+    .optional(),
+  ADMIN_JWT_ISSUER: z.string().min(1).optional(),
+  ADMIN_JWT_AUDIENCE: z.string().min(1).optional(),
+  /** Default `/.well-known/x402/admin`: where the admin API is mounted, under the gateway's own paths. */
+  ADMIN_PATH_PREFIX: z
+    .string()
+    .regex(/^\/\.well-known\/x402\/[a-z0-9][-a-z0-9]{0,62}$/, "expected /.well-known/x402/<name> (lower-case letters, digits, -)")
+    .refine((prefix) => prefix !== HEALTH_PATH, "the health path is taken")
+    .default("/.well-known/x402/admin"),
   /** JSON `{ "eip155:8453": "https://rpc…" }`: smart-wallet (EIP-1271/6492) sign-ins, and contract-or-not checks of payers. */
   RPC_URLS: z
     .string()
@@ -76,6 +93,12 @@ const EnvVarsSchema = z.object({
 
 export type GatewayConfig = z.infer<typeof EnvVarsSchema>;
 
+const EnvSchema = EnvVarsSchema.superRefine((vars, ctx) => {
+  if (vars.ADMIN_JWT_KEY && (!vars.ADMIN_JWT_ISSUER || !vars.ADMIN_JWT_AUDIENCE)) {
+    ctx.addIssue({ code: "custom", path: ["ADMIN_JWT_KEY"], message: "needs ADMIN_JWT_ISSUER and ADMIN_JWT_AUDIENCE" });
+  }
+});
+
 const parsed = new WeakMap<object, { config: GatewayConfig } | { error: string }>();
 
 function emptyToUndefined(value: unknown): unknown {
@@ -87,7 +110,7 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
   let entry = parsed.get(env);
   if (!entry) {
     const vars = Object.fromEntries(Object.keys(EnvVarsSchema.shape).map((k) => [k, emptyToUndefined(env[k])]));
-    const result = EnvVarsSchema.safeParse(vars);
+    const result = EnvSchema.safeParse(vars);
     if (result.success) {
       entry = { config: result.data };
     } else {

@@ -30,3 +30,15 @@ export function shadowedReservedPath(pattern: PathPattern): ReservedPath | undef
   if (pattern.segments[0]?.kind === "tail") return undefined;
   return RESERVED_SEGMENTS.find((reserved) => matchPathPattern(pattern, reserved.segments) !== undefined)?.path;
 }
+
+/**
+ * The admin API's path below its prefix (`/rules`, `/refunds/<key>/mark`), or undefined when the request is not
+ * for it. Matched on the canonical path, so no spelling of the prefix reaches the origin; the subpath is read from
+ * the path as sent (payment keys are case-sensitive), and a spelling that differs from the prefix gets "" (404).
+ */
+export function adminSubpath(pathname: string, segments: readonly string[], prefix: string): string | undefined {
+  const prefixSegments = prefix.split("/").filter(Boolean);
+  if (segments.length < prefixSegments.length || !prefixSegments.every((s, i) => segments[i] === s)) return undefined;
+  if (pathname === prefix) return "";
+  return pathname.startsWith(`${prefix}/`) ? pathname.slice(prefix.length) : "";
+}

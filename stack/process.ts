@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 export interface ManagedProcess {
   name: string;
   child: ChildProcess;
-  /** Everything the process printed so far (for error messages). */
+  /** The last 256 KiB the process printed (for error messages). */
   output(): string;
   stop(): Promise<void>;
 }
@@ -26,6 +26,7 @@ export interface StartOptions {
 // Last line of defence: whatever way this process exits (including a library's own process.exit on SIGINT),
 // the groups it started get SIGTERM synchronously.
 const liveGroups = new Set<number>();
+const OUTPUT_KEPT_CHARS = 256 * 1024;
 process.on("exit", () => {
   for (const pid of liveGroups) signalGroup(pid, "SIGTERM");
 });
@@ -62,7 +63,8 @@ export async function startProcess(options: StartOptions): Promise<{ process: Ma
     }, options.timeoutMs ?? 30_000);
     const onData = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {
       const text = chunk.toString();
-      output += text;
+      // Only the tail is kept: a gateway logs a line per request, and `npm run dev` may run for days.
+      output = (output + text).slice(-OUTPUT_KEPT_CHARS);
       if (options.echo) {
         const keep = options.echo === true ? () => true : options.echo;
         const lines = text.split(/(?<=\n)/).filter((line) => keep(line));

@@ -1,5 +1,5 @@
 // Starts the whole local stack: chain + token, facilitator, demo origin, and the gateway under wrangler dev.
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -28,6 +28,8 @@ export interface StackInfo {
   payTo: Address;
   examples: { priced: string; free: string };
   persistDir: string;
+  /** The admin API (docs/admin.md): a token made at each start, for `npm run cli`. */
+  admin: { token: string; prefix: string };
   /** Process-group leader of each part (each runs in its own group): what `kill -- -PID` stops. */
   pids: Record<string, number | undefined>;
   facilitatorAuthToken?: string;
@@ -150,7 +152,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const keptKv = await seedInChildProcess(persistDir, { "price-rules": rules, [SHOP_PAYEES_KEY]: buildShopPayees() }, options.seed ?? "always");
     lap("seed");
     // The facilitators' credentials: Worker secrets in production (`wrangler secret put`), vars under wrangler dev.
+    const adminToken = `dev-admin-${randomBytes(24).toString("hex")}`;
     const gatewayVars = {
+      ADMIN_TOKEN: adminToken,
       ORIGIN_URL: originUrl,
       // Rules without a facilitators[] list (most of yours) settle through local-a.
       FACILITATOR_URL: facilitatorUrl,
@@ -190,6 +194,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       payTo: SELLER.address,
       examples: { priced: `${gateway.url}/api/weather/paris`, free: `${gateway.url}/api/health` },
       persistDir,
+      admin: { token: adminToken, prefix: options.gatewayVars?.ADMIN_PATH_PREFIX ?? "/.well-known/x402/admin" },
       pids: Object.fromEntries(started.map((p) => [p.name, p.child.pid])),
       ...(options.facilitatorAuthToken ? { facilitatorAuthToken: options.facilitatorAuthToken } : {}),
     };

@@ -9,4 +9,9 @@ export function splitSqlStatements(sql: string): string[] {
 }
 
 /** Columns added after the first schema.sql, for ledgers created before them; each fails harmlessly once applied. */
-export const LEDGER_UPGRADES = ["ALTER TABLE payments ADD COLUMN facilitator_id TEXT", "ALTER TABLE payments ADD COLUMN settled_by TEXT"];
+export const LEDGER_UPGRADES = [
+  "ALTER TABLE payments ADD COLUMN facilitator_id TEXT",
+  "ALTER TABLE payments ADD COLUMN settled_by TEXT",
+  "ALTER TABLE payments ADD COLUMN refund_transaction TEXT",
+  "ALTER TABLE payments ADD COLUMN refunded_at TEXT",
+];

@@ -26,7 +26,9 @@ import { BAZAAR, buildBazaarExtension, buildMcpBazaarExtension } from "../discov
 import { readMcpRequest } from "../mcp/read-mcp-request.js";
 import type { McpTool } from "../mcp/mcp-terms.js";
 import { serveWellKnown } from "../discovery/serve-well-known.js";
-import { HEALTH_PATH, matchReservedPath } from "../gateway-paths.js";
+import { adminSubpath, HEALTH_PATH, matchReservedPath } from "../gateway-paths.js";
+import { serveAdmin } from "../admin/serve-admin.js";
+import type { AdminAuthConfig } from "../admin/admin-auth.js";
 import { serveHealth } from "../health/serve-health.js";
 import { buildCheckContext } from "./check-context.js";
 import { priceRequest } from "./price-request.js";
@@ -59,6 +61,11 @@ export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, 
   const url = new URL(request.url);
   const path = canonicalizePath(url.pathname);
   if (!path.ok) throw new GatewayFailure({ kind: "path_malformed", detail: path.reason });
+  const admin = adminSubpath(url.pathname, path.segments, config.ADMIN_PATH_PREFIX);
+  if (admin !== undefined) {
+    log.outcome = "reserved";
+    return serveAdmin(request, admin, { env, config, auth: adminAuthConfig(config), schemes: deps.schemes, nowMs: deps.nowMs });
+  }
 
   const rules = await loadPriceRules({
     kv: env.PRICE_RULES,
@@ -305,3 +312,12 @@ async function bufferBody(request: Request, maxBytes: number): Promise<Request> 
   return new Request(request, { body });
 }
 
+
+function adminAuthConfig(config: GatewayConfig): AdminAuthConfig {
+  return {
+    token: config.ADMIN_TOKEN,
+    jwt: config.ADMIN_JWT_KEY && config.ADMIN_JWT_ISSUER && config.ADMIN_JWT_AUDIENCE
+      ? { key: config.ADMIN_JWT_KEY, issuer: config.ADMIN_JWT_ISSUER, audience: config.ADMIN_JWT_AUDIENCE }
+      : undefined,
+  };
+}

@@ -89,6 +89,8 @@ export const AssetConfigSchema = z.strictObject({
 });
 
 export const PriceRulesDocumentSchema = z.strictObject({
+  /** Where an editor finds the document's JSON Schema (docs/price-rules.schema.json); ignored by the gateway. */
+  $schema: z.string().optional(),
   version: z.literal(1).default(1),
   assets: z.array(AssetConfigSchema).default([]),
   /**
