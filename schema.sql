@@ -32,7 +32,11 @@ CREATE TABLE IF NOT EXISTS payments (
   updated_at       TEXT NOT NULL,
   -- an owed_refund's refund, recorded by the operator (`npm run cli -- refunds mark`, docs/admin.md)
   refund_transaction TEXT,
-  refunded_at      TEXT
+  refunded_at      TEXT,
+  -- upto (metered) payments: the most the payer authorized, and the units the meter charged for; `amount` is
+  -- then what was settled (docs/metering.md)
+  max_amount       TEXT,
+  metered_units    TEXT
 );
 
 CREATE INDEX IF NOT EXISTS payments_payer ON payments (payer, created_at);

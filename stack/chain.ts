@@ -12,6 +12,8 @@ export const NETWORK = `eip155:${CHAIN_ID}`;
 /** Uniswap Permit2 and the x402 exact Permit2 proxy: one address each on every chain (CREATE2). */
 export const PERMIT2_ADDRESS: Address = "0x000000000022D473030F116dDEE9F6B43aC78BA3";
 export const X402_EXACT_PERMIT2_PROXY: Address = "0x402085c248EeA27D92E8b30b2C58ed07f9E20001";
+/** x402's `upto` Permit2 proxy (the permit's spender for `upto`), at its canonical address. */
+export const X402_UPTO_PERMIT2_PROXY: Address = "0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002";
 /** Where public chains have Multicall3; the x402 facilitator reads through it. */
 export const MULTICALL3_ADDRESS: Address = "0xcA11bde05977b3631167028862bE2a173976CA11";
 export const TOKEN_NAME = "USD Coin";
@@ -73,8 +75,8 @@ export async function deployContracts(rpcUrl: string, mints: { to: Address; amou
 }
 
 /**
- * TestPermit2 and TestX402ExactPermit2Proxy at the canonical addresses the facilitator calls: Permit2's code has
- * no immutables, so it is placed as compiled; the proxy is deployed (its immutable is the canonical Permit2
+ * TestPermit2 and the x402 exact and upto proxies at the canonical addresses the facilitator calls: Permit2's code
+ * has no immutables, so it is placed as compiled; each proxy is deployed (its immutable is the canonical Permit2
  * address) and its runtime code copied into place.
  */
 async function installPermit2(
@@ -82,10 +84,11 @@ async function installPermit2(
   { wallet, client, test }: { wallet: ReturnType<typeof createWalletClient>; client: ReturnType<typeof createPublicClient>; test: ReturnType<typeof createTestClient> },
 ): Promise<void> {
   await test.setCode({ address: PERMIT2_ADDRESS, bytecode: compiled.TestPermit2.deployedBytecode });
-  const { abi, bytecode } = compiled.TestX402ExactPermit2Proxy;
-  const hash = await wallet.deployContract({ abi, bytecode, args: [PERMIT2_ADDRESS], account: DEPLOYER, chain: wallet.chain });
-  const deployed = (await client.waitForTransactionReceipt({ hash })).contractAddress!;
-  await test.setCode({ address: X402_EXACT_PERMIT2_PROXY, bytecode: (await client.getCode({ address: deployed }))! });
+  for (const [proxy, address] of [[compiled.TestX402ExactPermit2Proxy, X402_EXACT_PERMIT2_PROXY], [compiled.TestX402UptoPermit2Proxy, X402_UPTO_PERMIT2_PROXY]] as const) {
+    const hash = await wallet.deployContract({ abi: proxy.abi, bytecode: proxy.bytecode, args: [PERMIT2_ADDRESS], account: DEPLOYER, chain: wallet.chain });
+    const deployed = (await client.waitForTransactionReceipt({ hash })).contractAddress!;
+    await test.setCode({ address, bytecode: (await client.getCode({ address: deployed }))! });
+  }
 }
 
 /** The one-time ERC-20 approval a Permit2 user gives Permit2 (unlimited, as wallets do). */

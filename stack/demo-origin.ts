@@ -53,6 +53,15 @@ export function createDemoOrigin() {
       await new Promise((resolve) => setTimeout(resolve, ms));
       return json(200, { waitedMs: ms });
     }
+    // Metered (upto) demo routes: the usage is the `tokens` query value (absent: none reported, `bad`: malformed).
+    if (req.method === "GET" && url.pathname === "/api/metered/header") {
+      const tokens = url.searchParams.get("tokens");
+      return res.writeHead(200, { "content-type": "application/json", ...(tokens !== null ? { "x-usage-units": tokens } : {}) }).end(JSON.stringify({ completion: "metered by header" }));
+    }
+    if (req.method === "GET" && url.pathname === "/api/metered/json") {
+      const tokens = url.searchParams.get("tokens");
+      return json(200, { completion: "metered by body", ...(tokens !== null ? { usage: { total_tokens: /^\d+$/.test(tokens) ? Number(tokens) : tokens } } : {}) });
+    }
     if (url.pathname === "/api/health") return json(200, { ok: true });
     json(404, { error: "not found" });
   });

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { x402Facilitator } from "@x402/core/facilitator";
 import { toFacilitatorEvmSigner } from "@x402/evm";
 import { ExactEvmScheme } from "@x402/evm/exact/facilitator";
+import { UptoEvmScheme } from "@x402/evm/upto/facilitator";
 import { ExactEvmSchemeV1 } from "@x402/evm/exact/v1/facilitator";
 import { EVM_NETWORK_CHAIN_ID_MAP } from "@x402/evm/v1";
 import { createWalletClient, http, publicActions, type Hex } from "viem";
@@ -36,7 +37,7 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
   // interval mining (the bench's 2 s blocks, as on Base) settlement waits for the block, not for a 4 s default poll.
   const client = createWalletClient({ account, chain: localChain(options.rpcUrl, chainId), transport: http(options.rpcUrl), pollingInterval: 250 }).extend(publicActions);
   const signer = toFacilitatorEvmSigner({ ...client, address: account.address } as unknown as Parameters<typeof toFacilitatorEvmSigner>[0]);
-  const facilitator = new x402Facilitator().register(options.network, new ExactEvmScheme(signer));
+  const facilitator = new x402Facilitator().register(options.network, new ExactEvmScheme(signer)).register(options.network, new UptoEvmScheme(signer));
   const v1Name = Object.entries(EVM_NETWORK_CHAIN_ID_MAP).find(([, id]) => id === chainId)?.[0];
   if (v1Name) facilitator.registerV1(v1Name as never, new ExactEvmSchemeV1(signer));
   const cards = new TestCardLedger();

@@ -90,6 +90,27 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
           output: { example: { words: 5, summary: "A long text to summarize." } },
         },
       },
+      // upto: the payer authorizes the price; the meter settles what the origin says was used (docs/metering.md).
+      {
+        id: "metered-header",
+        methods: ["GET"],
+        path: "/api/metered/header",
+        price: "$0.10",
+        accepts: [{ network, scheme: "upto" }],
+        payTo: SELLER.address,
+        description: "Completion metered by the origin's X-Usage-Units header: $0.001 per token, $0.10 at most",
+        meter: { from: { header: "X-Usage-Units" }, unitPrice: "$0.001", cap: 100 },
+      },
+      {
+        id: "metered-json",
+        methods: ["GET"],
+        path: "/api/metered/json",
+        price: "$0.05",
+        accepts: [{ network, scheme: "upto" }],
+        payTo: SELLER.address,
+        description: "Completion metered by usage.total_tokens in the answer: $0.0002 per token plus $0.001",
+        meter: { from: { json: "usage.total_tokens" }, unitPrice: "$0.0002", base: "$0.001", onInvalidUsage: "cap" },
+      },
       {
         id: "flaky",
         path: "/api/flaky",

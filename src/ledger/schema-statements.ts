@@ -14,4 +14,6 @@ export const LEDGER_UPGRADES = [
   "ALTER TABLE payments ADD COLUMN settled_by TEXT",
   "ALTER TABLE payments ADD COLUMN refund_transaction TEXT",
   "ALTER TABLE payments ADD COLUMN refunded_at TEXT",
+  "ALTER TABLE payments ADD COLUMN max_amount TEXT",
+  "ALTER TABLE payments ADD COLUMN metered_units TEXT",
 ];

@@ -7,12 +7,12 @@ import { resolveFacilitators } from "../facilitator/facilitator-config.js";
 import { settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
 import { loadFacilitatorView } from "../facilitator/facilitator-view.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
-import { forwardThenSettle, settleThenForward, type PaidRequest } from "./paid-request.js";
+import { forwardThenSettle, settleThenForward, type PaidMeter, type PaidRequest } from "./paid-request.js";
 import { LedgerWriter, LockHandle, startTimer } from "./payment-tracking.js";
 import { canonicalizePath } from "../pricing/canonical-path.js";
 import { matchesAnyPattern, matchPriceRule, type PriceRuleMatch } from "../pricing/match-price-rule.js";
 import { loadPriceRules } from "../pricing/price-rule-store.js";
-import type { PriceRuleSet } from "../pricing/price-rule.js";
+import type { PriceRule, PriceRuleSet } from "../pricing/price-rule.js";
 import { forwardToOrigin } from "../proxy/forward-to-origin.js";
 import { readBodyUpTo } from "../proxy/read-body.js";
 import { claimPayment } from "../payment-record/claim-payment.js";
@@ -20,7 +20,7 @@ import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { encodePaymentResponseHeader, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE } from "../x402/headers.js";
 import { fromV1SettleResponse, toV1SettleResponse } from "../x402/v1.js";
 import { beginIdentifiedPayment } from "../idempotency/identified-payment.js";
-import { X402_VERSION, type FacilitatorRequest, type PaymentRequired } from "../x402/schemas.js";
+import { X402_VERSION, type FacilitatorRequest, type PaymentRequired, type PaymentRequirements } from "../x402/schemas.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
 import { BAZAAR, buildBazaarExtension, buildMcpBazaarExtension } from "../discovery/bazaar-extension.js";
 import { readMcpRequest } from "../mcp/read-mcp-request.js";
@@ -255,6 +255,7 @@ async function handlePricedRequest(
   }
 
   const { requirements } = decision;
+  const meter = meterFor(rule, requirements);
   const entry: LedgerEntry = {
     paymentKey: decision.checked.paymentKey,
     ruleId: rule.id,
@@ -269,6 +270,7 @@ async function handlePricedRequest(
     facilitator: verifiedBy.entry.facilitator.url,
     facilitatorId: verifiedBy.entry.facilitator.id,
     status: "verified",
+    ...(meter ? { maxAmount: requirements.amount } : {}),
     verifyMs,
     at: new Date(deps.nowMs()).toISOString(),
   };
@@ -281,11 +283,17 @@ async function handlePricedRequest(
     timer,
     verifyMs,
     totalMs: () => deps.nowMs() - startedAtMs,
-    settle: async () => {
-      const settled = await settleWithFailover(view, verifiedBy.entry, candidates, facilitatorRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));
+    settle: async (amount) => {
+      // upto: the facilitator settles what `paymentRequirements.amount` says; nothing used, nothing sent on chain.
+      if (amount === "0") return { success: true, transaction: "", network: requirements.network, payer: entry.payer, amount: "0" };
+      const settleRequest: FacilitatorRequest =
+        amount === undefined || facilitatorRequest.x402Version === 1 ? facilitatorRequest : { ...facilitatorRequest, paymentRequirements: { ...facilitatorRequest.paymentRequirements, amount } };
+      const settled = await settleWithFailover(view, verifiedBy.entry, candidates, settleRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));
       return decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
     },
     forward: () => forward(request, config, rule.origin, deps),
+    meter,
+    nowMs: deps.nowMs,
     challenge,
     identified,
     afterSettle: async (settled) => ({
@@ -320,4 +328,13 @@ function adminAuthConfig(config: GatewayConfig): AdminAuthConfig {
       ? { key: config.ADMIN_JWT_KEY, issuer: config.ADMIN_JWT_ISSUER, audience: config.ADMIN_JWT_AUDIENCE }
       : undefined,
   };
+}
+
+/** The meter an upto payment is settled by: its maximum is what was verified, in the offer's asset. */
+function meterFor(rule: PriceRule, requirements: PaymentRequirements): PaidMeter | undefined {
+  if (!rule.meter || requirements.scheme !== "upto") return undefined;
+  const template = rule.offers.find((offer) => offer.scheme === requirements.scheme && offer.network === requirements.network && offer.asset.toLowerCase() === requirements.asset.toLowerCase());
+  // The compiler refuses upto offers on assets without decimals; an offer that matches none cannot have been made.
+  if (template?.decimals === undefined) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id}: no asset decimals for ${requirements.asset} on ${requirements.network}` });
+  return { spec: rule.meter, maxAtomic: BigInt(requirements.amount), decimals: template.decimals };
 }

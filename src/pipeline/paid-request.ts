@@ -7,6 +7,15 @@ import type { PaymentRequired, SettleResponse } from "../x402/schemas.js";
 import type { IdentifiedPayment } from "../idempotency/identified-payment.js";
 import type { LedgerWriter, LockHandle } from "./payment-tracking.js";
 import { isNotSubmitted } from "../facilitator/facilitator-pool.js";
+import { chargeFor, type MeterSpec } from "../metering/meter-terms.js";
+import { readUsage } from "../metering/read-usage.js";
+
+/** An `upto` payment on a metered rule: the most it may settle, in the offer's asset. */
+export interface PaidMeter {
+  spec: MeterSpec;
+  maxAtomic: bigint;
+  decimals: number;
+}
 
 export interface PaidRequest {
   lock: LockHandle;
@@ -15,8 +24,12 @@ export interface PaidRequest {
   verifyMs: number;
   /** Since the request arrived: with verify, origin and settle it gives the gateway's own time (Server-Timing). */
   totalMs(): number;
-  settle(): Promise<SettleResponse>;
+  /** `amount`: what an upto payment settles (atomic), at most what was verified. */
+  settle(amount?: string): Promise<SettleResponse>;
   forward(): Promise<Response>;
+  /** Set for an upto payment on a metered rule: the amount is read from the origin's answer. */
+  meter: PaidMeter | undefined;
+  nowMs(): number;
   challenge(reason: string): PaymentRequired;
   /** Set when the payment carries a payment-identifier: settled responses are kept for retries. */
   identified: IdentifiedPayment | undefined;
@@ -25,6 +38,7 @@ export interface PaidRequest {
 }
 
 export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
+  const forwardedAtMs = paid.nowMs();
   let origin: Response;
   try {
     origin = await paid.forward();
@@ -42,9 +56,12 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
     paid.ledger.outcome({ status: "origin_failed", originStatus: origin.status, originMs });
     return origin;
   }
+  let metered: { amount: string; meteredUnits?: string } | undefined;
+  if (paid.meter) ({ origin, metered } = await meter(paid.meter, origin, forwardedAtMs, paid));
   // Settles on the origin's headers: a streamed body (SSE) flows to the client after settlement.
-  const settled = await settleOrThrow(paid, { originStatus: origin.status, originMs }, () => origin.body?.cancel());
-  paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, originStatus: origin.status, originMs, settleMs: settled.settleMs });
+  const facts = { originStatus: origin.status, originMs, ...metered };
+  const settled = await settleOrThrow(paid, facts, () => origin.body?.cancel(), metered?.amount);
+  paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
   const extra = await paid.afterSettle(settled.response);
   return keep(paid, withReceipt(origin, settled.response, `x402-verify;dur=${paid.verifyMs}, origin;dur=${originMs}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
 }
@@ -75,13 +92,24 @@ export async function settleThenForward(paid: PaidRequest): Promise<Response> {
 interface OriginFacts {
   originStatus?: number;
   originMs?: number;
+  /** A metered payment: the amount settled and the units it was charged for. */
+  amount?: string;
+  meteredUnits?: string;
+}
+
+/** Reads the usage and the amount it costs; an unreadable usage is charged by the rule's policy, and logged. */
+async function meter(spec: PaidMeter, origin: Response, forwardedAtMs: number, paid: PaidRequest): Promise<{ origin: Response; metered: { amount: string; meteredUnits?: string } }> {
+  const answer = await readUsage(spec.spec, origin, forwardedAtMs, () => paid.nowMs());
+  const charge = chargeFor(spec.spec, answer.reading, spec.maxAtomic, spec.decimals);
+  if (charge.invalid) console.warn(JSON.stringify({ event: "meter_usage_invalid", ...charge.invalid, units: charge.units ?? null, charged: charge.amount.toString() }));
+  return { origin: answer.response, metered: { amount: charge.amount.toString(), ...(charge.units !== undefined ? { meteredUnits: charge.units } : {}) } };
 }
 
 /** Settles; records and throws on a refused (402) or unknown (timeout, broken reply) settlement. */
-async function settleOrThrow(paid: PaidRequest, origin: OriginFacts, discardOrigin: () => Promise<void> | undefined): Promise<{ response: SettleResponse; settleMs: number }> {
+async function settleOrThrow(paid: PaidRequest, origin: OriginFacts, discardOrigin: () => Promise<void> | undefined, amount?: string): Promise<{ response: SettleResponse; settleMs: number }> {
   let settled: SettleResponse;
   try {
-    settled = await paid.settle();
+    settled = await paid.settle(amount);
   } catch (error) {
     await discardOrigin();
     if (isNotSubmitted(error)) {

@@ -1,4 +1,5 @@
 // Validates a price-rules document and computes each rule's 402 offers. Pure; reports every problem at once.
+import { compileMeter } from "../metering/meter-terms.js";
 import * as z from "zod";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import type { PaymentRequirements } from "../x402/schemas.js";
@@ -166,6 +167,7 @@ function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: stri
     if (resolved.ok) staticAccepts = resolved.accepts;
     else problems.push(...resolved.problems.map((p) => `${where}.accepts[${p.option}]: ${p.reason}`));
   }
+  checkMeter(input, offers, price, where, problems);
   const input_ = price.kind === "dynamic" ? price.pricing.input : undefined;
   return {
     id: input.id,
@@ -180,6 +182,7 @@ function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: stri
     discoverable: input.discoverable,
     paywall: input.paywall,
     mcp: input.mcp,
+    meter: input.meter ? compileMeter(input.meter) : undefined,
     price,
     payTo,
     quote: input.quote,
@@ -187,6 +190,23 @@ function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: stri
     staticAccepts,
     needsBody: input.quote !== undefined || (input_ !== undefined && ("json" in input_ || "bodyBytes" in input_)),
   };
+}
+
+/** `upto` is settled by a meter, and a meter needs what it charges from: the origin's answer, after it. */
+function checkMeter(input: PriceRuleInput, offers: OfferTemplate[], price: RulePrice, where: string, problems: string[]): void {
+  const upto = offers.map((offer, option) => ({ offer, option })).filter(({ offer }) => offer.scheme === "upto");
+  if (!input.meter) {
+    for (const { option } of upto) problems.push(`${where}.accepts[${option}]: an upto option needs the rule's meter (what the call is charged from)`);
+    return;
+  }
+  if (upto.length === 0) problems.push(`${where}.meter: meters upto payments only: add an accepts option with "scheme": "upto"`);
+  if (input.settlement === "before-origin") problems.push(`${where}.meter: a metered rule settles after the origin answered; leave out "settlement": "before-origin"`);
+  if (input.session) problems.push(`${where}.meter: a metered rule charges each call; leave out session`);
+  if (input.mcp) problems.push(`${where}.meter: not for mcp rules`);
+  if (price.kind === "none" && !input.quote && offers.every((offer) => offer.amount === undefined)) problems.push(`${where}.meter: the rule's price (or pricing) is the most a call may cost; set it`);
+  for (const { offer, option } of upto) {
+    if (offer.decimals === undefined) problems.push(`${where}.accepts[${option}]: asset ${offer.asset} on ${offer.network} is not in the asset registry, so the meter's USD prices cannot be converted`);
+  }
 }
 
 function buildTemplate(rule: PriceRuleInput, option: PaymentOption, assets: AssetRegistry, schemes: SchemeRegistry): OfferTemplate | string {

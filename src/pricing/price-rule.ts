@@ -1,4 +1,5 @@
 // The KV price-rules document: wire schema (docs/price-rules.md) and the compiled, ready-to-serve form.
+import { MeterSchema, type MeterSpec } from "../metering/meter-terms.js";
 import * as z from "zod";
 import { AtomicAmountSchema, NetworkSchema, type PaymentRequirements } from "../x402/schemas.js";
 import type { SchemePlugin } from "../schemes/scheme-plugin.js";
@@ -73,6 +74,8 @@ export const PriceRuleSchema = z.strictObject({
   paywall: z.boolean().default(true),
   /** An MCP server: `tools/call` priced per tool (instead of `price`), everything else free (docs/mcp.md). */
   mcp: McpTermsSchema.optional(),
+  /** What an `upto` payment is charged from the origin's answer; the price is then the maximum (docs/metering.md). */
+  meter: MeterSchema.optional(),
 });
 export type PriceRuleInput = z.infer<typeof PriceRuleSchema>;
 
@@ -135,6 +138,8 @@ export interface PriceRule {
   discoverable: boolean;
   paywall: boolean;
   mcp: McpTerms | undefined;
+  /** Set for rules that meter `upto` payments. */
+  meter: MeterSpec | undefined;
 }
 
 export type RulePrice =

@@ -1,0 +1,82 @@
+// upto payments on metered rules, against the fake facilitator: what the gateway asks it to settle, per meter.
+import { describe, expect, it } from "vitest";
+import type { PaymentRequired, SettleResponse } from "../../src/x402/schemas.js";
+import { FAKE_FACILITATOR_ADDRESS } from "../fixtures/fake-facilitator.js";
+import { buildHarness, buildRule, buildUptoPayload, decodeHeader, encodePayment, type GatewayHarness } from "../fixtures/builders.js";
+
+const upto = (path: string, meter: Record<string, unknown>) =>
+  buildRule({ id: `metered-${path.split("/")[1]}`, path, price: "$0.10", accepts: [{ network: "eip155:84532", scheme: "upto" }], meter: { unitPrice: "$0.000001", ...meter } });
+
+async function payUpto(harness: GatewayHarness, path: string, overrides: Parameters<typeof buildUptoPayload>[1] = {}) {
+  const challenge = decodeHeader<PaymentRequired>((await harness.fetch(path)).headers.get("PAYMENT-REQUIRED"));
+  const payload = await buildUptoPayload(challenge.accepts[0]!, overrides);
+  const response = await harness.fetch(path, { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
+  return { response, challenge };
+}
+
+async function settledAmounts(harness: GatewayHarness): Promise<string[]> {
+  const calls = await harness.facilitatorCalls();
+  return calls.filter((call) => call.path === "/settle").map((call) => (JSON.parse(call.body) as { paymentRequirements: { amount: string } }).paymentRequirements.amount);
+}
+
+describe("metered upto payments", () => {
+  it("offers the maximum with the facilitator's settling address, and verifies at the maximum", async () => {
+    const harness = await buildHarness({ rules: [upto("/big/:n", { from: "bytes" })] });
+    const { response, challenge } = await payUpto(harness, "/big/5000");
+    expect(challenge.accepts[0]).toMatchObject({ scheme: "upto", amount: "100000", extra: { assetTransferMethod: "permit2", facilitatorAddress: FAKE_FACILITATOR_ADDRESS } });
+    expect(response.status).toBe(200);
+    expect((await response.arrayBuffer()).byteLength).toBe(5000);
+    const verify = (await harness.facilitatorCalls()).find((call) => call.path === "/verify")!;
+    expect((JSON.parse(verify.body) as { paymentRequirements: { amount: string } }).paymentRequirements.amount).toBe("100000");
+    // 5000 bytes × $0.000001 = 5000 atomic.
+    expect(await settledAmounts(harness)).toEqual(["5000"]);
+    expect(decodeHeader<SettleResponse>(response.headers.get("PAYMENT-RESPONSE"))).toMatchObject({ success: true, amount: "5000" });
+    const [row] = await harness.ledgerRows();
+    expect(row).toMatchObject({ scheme: "upto", status: "settled", amount: "5000", max_amount: "100000", metered_units: "5000" });
+  });
+
+  it("meters elapsed milliseconds until the origin's body ended", async () => {
+    const harness = await buildHarness({ rules: [upto("/slow/:ms", { from: "elapsed-ms", unitPrice: "$0.00001" })] });
+    const { response } = await payUpto(harness, "/slow/60");
+    expect(response.status).toBe(200);
+    const [amount] = await settledAmounts(harness);
+    expect(Number(amount)).toBeGreaterThanOrEqual(600);
+    expect(Number(amount)).toBeLessThan(100_000);
+  });
+
+  it("a missing usage header: the base is settled; with no base, nothing is asked of the facilitator", async () => {
+    const withBase = await buildHarness({ rules: [upto("/status/:code", { from: { header: "X-Usage-Units" }, base: "$0.002" })] });
+    expect((await payUpto(withBase, "/status/200")).response.status).toBe(200);
+    expect(await settledAmounts(withBase)).toEqual(["2000"]);
+
+    const noBase = await buildHarness({ rules: [upto("/status/:code", { from: { header: "X-Usage-Units" } })] });
+    const { response } = await payUpto(noBase, "/status/200");
+    expect(response.status).toBe(200);
+    expect(await settledAmounts(noBase)).toEqual([]);
+    expect(decodeHeader<SettleResponse>(response.headers.get("PAYMENT-RESPONSE"))).toMatchObject({ success: true, amount: "0", transaction: "" });
+    expect((await noBase.ledgerRows())[0]).toMatchObject({ status: "settled", amount: "0", metered_units: null });
+  });
+
+  it("an origin failure settles nothing, metered or not", async () => {
+    const harness = await buildHarness({ rules: [upto("/status/:code", { from: "bytes" })] });
+    expect((await payUpto(harness, "/status/503")).response.status).toBe(503);
+    expect(await settledAmounts(harness)).toEqual([]);
+  });
+
+  it("a body too large to meter is delivered whole and charged by the policy", async () => {
+    const size = 10 * 1024 * 1024 + 70_000;
+    const harness = await buildHarness({ rules: [upto("/big/:n", { from: "bytes", onInvalidUsage: "nothing" })] });
+    const { response } = await payUpto(harness, `/big/${size}`);
+    expect(response.status).toBe(200);
+    expect((await response.arrayBuffer()).byteLength).toBe(size);
+    expect(await settledAmounts(harness)).toEqual([]);
+  });
+
+  it("refuses locally, before any facilitator call, a permit for another facilitator or below the maximum", async () => {
+    const harness = await buildHarness({ rules: [upto("/big/:n", { from: "bytes" })] });
+    const reason = async (response: Response) => decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error;
+    expect(await reason((await payUpto(harness, "/big/10", { facilitator: "0x00000000000000000000000000000000000bad01" })).response)).toBe("upto_facilitator_mismatch");
+    expect(await reason((await payUpto(harness, "/big/10", { amount: "99999" })).response)).toBe("permit2_amount_mismatch");
+    expect(await harness.facilitatorCalls()).toEqual([]);
+  });
+});
