@@ -62,6 +62,17 @@ export function createDemoOrigin() {
       const tokens = url.searchParams.get("tokens");
       return json(200, { completion: "metered by body", ...(tokens !== null ? { usage: { total_tokens: /^\d+$/.test(tokens) ? Number(tokens) : tokens } } : {}) });
     }
+    if (req.method === "GET" && url.pathname === "/api/metered/stream") {
+      // An LLM-style stream: text events as they are "generated", then the usage in the last event.
+      const tokens = url.searchParams.get("tokens");
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      for (const word of ["metered", "by", "stream"]) {
+        res.write(`data: ${JSON.stringify({ text: word })}\n\n`);
+        await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get("gapMs") ?? 150)));
+      }
+      if (tokens !== null) res.write(`event: usage\ndata: ${JSON.stringify({ usage: { total_tokens: Number(tokens) } })}\n\n`);
+      return res.end();
+    }
     if (url.pathname === "/api/health") return json(200, { ok: true });
     json(404, { error: "not found" });
   });

@@ -112,6 +112,17 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
         meter: { from: { json: "usage.total_tokens" }, unitPrice: "$0.0002", base: "$0.001", onInvalidUsage: "cap" },
       },
       {
+        id: "metered-stream",
+        methods: ["GET"],
+        path: "/api/metered/stream",
+        price: "$0.05",
+        accepts: [{ network, scheme: "upto" }],
+        payTo: SELLER.address,
+        description: "A streamed (SSE) completion metered by the usage in its last event: $0.0001 per token",
+        mimeType: "text/event-stream",
+        meter: { from: { sse: "usage.total_tokens" }, unitPrice: "$0.0001" },
+      },
+      {
         id: "flaky",
         path: "/api/flaky",
         price: "$0.01",

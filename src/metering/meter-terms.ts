@@ -12,6 +12,11 @@ export const MeterSourceSchema = z.union([
   z.strictObject({ header: z.string().regex(HEADER_NAME, "expected a header name") }),
   /** A field of the JSON response body; dots walk into objects (`usage.total_tokens`). */
   z.strictObject({ json: z.string().regex(FIELD_PATH, "expected a field name or dotted path") }),
+  /**
+   * A field of the last event's JSON data in a streamed (text/event-stream) answer, which passes through as it
+   * arrives; the receipt then follows as a last `payment-response` event.
+   */
+  z.strictObject({ sse: z.string().regex(FIELD_PATH, "expected a field name or dotted path") }),
   /** The response body's size in bytes. */
   z.literal("bytes"),
   /** Milliseconds from forwarding the request until the origin's body ended. */

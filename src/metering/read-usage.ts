@@ -21,6 +21,7 @@ export async function readUsage(spec: MeterSpec, origin: Response, forwardedAtMs
     headers.delete(from.header);
     return { response: new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers }), reading };
   }
+  if (typeof from === "object" && "sse" in from) throw new Error("an sse meter reads the stream as it passes (metering/sse-meter.ts)");
   const read = await readBodyWithin(origin.body, MAX_METERED_BODY_BYTES);
   const elapsedMs = nowMs() - forwardedAtMs;
   const response = new Response(read.complete ? read.bytes : read.stream, { status: origin.status, statusText: origin.statusText, headers: origin.headers });
@@ -36,7 +37,20 @@ export async function readUsage(spec: MeterSpec, origin: Response, forwardedAtMs
   return { response, reading: readUnits(fieldAt(json, from.json)) };
 }
 
-function fieldAt(json: unknown, path: string): unknown {
+/** The usage in a stream's last event: its data is JSON holding the field at `path`. */
+export function readEventUsage(lastData: string | undefined, path: string): UsageReading {
+  if (lastData === undefined) return { ok: false, problem: "missing" };
+  let json: unknown;
+  try {
+    json = JSON.parse(lastData);
+  } catch {
+    return { ok: false, problem: "malformed" };
+  }
+  return readUnits(fieldAt(json, path));
+}
+
+/** The value at a dotted path of parsed JSON, or undefined. */
+export function fieldAt(json: unknown, path: string): unknown {
   let value = json;
   for (const key of path.split(".")) {
     if (value === null || typeof value !== "object" || Array.isArray(value) || !Object.hasOwn(value, key)) return undefined;

@@ -14,6 +14,7 @@ export type RequestOutcome =
   | "session"
   /** A payment-identifier retry answered from the kept response. */
   | "retry_replayed"
+  /** A ledger status; `verified` when settlement waits for the end of a metered stream. */
   | LedgerEntry["status"]
   /** A GatewayError kind, or `internal_error`. */
   | string;
@@ -56,8 +57,12 @@ export interface RequestLogLine {
 /** `errorKind`: the GatewayError kind (or `internal_error`) when the request ended in an error answer. */
 export function buildRequestLogLine(log: RequestLog, request: { method: string; url: string }, status: number, nowMs: number, errorKind?: string): RequestLogLine {
   const payment = log.payment;
-  const outcome: RequestOutcome =
-    payment && payment.status !== "verified" ? payment.status : (errorKind ?? log.outcome ?? (log.ruleId === undefined ? "free" : status === 402 ? "payment_required" : "free"));
+  // A payment still `verified` when the answer leaves is one settled at the end of its stream (docs/metering.md).
+  const outcome: RequestOutcome = payment
+    ? payment.status === "verified" && errorKind !== undefined
+      ? errorKind
+      : payment.status
+    : (errorKind ?? log.outcome ?? (log.ruleId === undefined ? "free" : status === 402 ? "payment_required" : "free"));
   const line: RequestLogLine = {
     event: "request",
     method: request.method,

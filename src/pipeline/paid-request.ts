@@ -8,7 +8,8 @@ import type { IdentifiedPayment } from "../idempotency/identified-payment.js";
 import type { LedgerWriter, LockHandle } from "./payment-tracking.js";
 import { isNotSubmitted } from "../facilitator/facilitator-pool.js";
 import { chargeFor, type MeterSpec } from "../metering/meter-terms.js";
-import { readUsage } from "../metering/read-usage.js";
+import { readEventUsage, readUsage } from "../metering/read-usage.js";
+import { meterEventStream } from "../metering/sse-meter.js";
 
 /** An `upto` payment on a metered rule: the most it may settle, in the offer's asset. */
 export interface PaidMeter {
@@ -56,6 +57,8 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
     paid.ledger.outcome({ status: "origin_failed", originStatus: origin.status, originMs });
     return origin;
   }
+  const from = paid.meter?.spec.from;
+  if (paid.meter && typeof from === "object" && "sse" in from) return meterStream(paid, paid.meter, from.sse, origin, originMs);
   let metered: { amount: string; meteredUnits?: string } | undefined;
   if (paid.meter) ({ origin, metered } = await meter(paid.meter, origin, forwardedAtMs, paid));
   // Settles on the origin's headers: a streamed body (SSE) flows to the client after settlement.
@@ -97,11 +100,48 @@ interface OriginFacts {
   meteredUnits?: string;
 }
 
+/**
+ * A streamed answer metered from its last event: the events flow to the client as they arrive, the payment is
+ * settled when the origin's stream ends, and the receipt goes out as a last `payment-response` event (its data is
+ * what PAYMENT-RESPONSE would hold). A client that leaves early is charged nothing.
+ */
+function meterStream(paid: PaidRequest, spec: PaidMeter, path: string, origin: Response, originMs: number): Response {
+  const originStatus = origin.status;
+  const body = meterEventStream(origin.body ?? new Response("").body!, {
+    async onEnd(tail) {
+      const charge = chargeFor(spec.spec, readEventUsage(tail.lastData(), path), spec.maxAtomic, spec.decimals);
+      logInvalidUsage(charge);
+      const facts = { originStatus, originMs, amount: charge.amount.toString(), ...(charge.units !== undefined ? { meteredUnits: charge.units } : {}) };
+      try {
+        const settled = await settleOrThrow(paid, facts, async () => {}, facts.amount);
+        paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
+        return `event: payment-response\ndata: ${encodePaymentResponseHeader(settled.response)}\n\n`;
+      } catch (error) {
+        // Already recorded by settleOrThrow; the stream ends with why, as a 402 would have said.
+        return `event: payment-error\ndata: ${JSON.stringify({ error: describe(error) })}\n\n`;
+      }
+    },
+    onCancel() {
+      paid.lock.release();
+      paid.identified?.abandon();
+      paid.ledger.outcome({ status: "origin_failed", errorReason: "client_disconnected", originStatus, originMs });
+    },
+  });
+  const headers = new Headers(origin.headers);
+  headers.append("Access-Control-Expose-Headers", EXPOSED_PAYMENT_HEADERS);
+  headers.set("Cache-Control", "no-store");
+  return keep(paid, new Response(body, { status: origin.status, statusText: origin.statusText, headers }));
+}
+
+function logInvalidUsage(charge: ReturnType<typeof chargeFor>): void {
+  if (charge.invalid) console.warn(JSON.stringify({ event: "meter_usage_invalid", ...charge.invalid, units: charge.units ?? null, charged: charge.amount.toString() }));
+}
+
 /** Reads the usage and the amount it costs; an unreadable usage is charged by the rule's policy, and logged. */
 async function meter(spec: PaidMeter, origin: Response, forwardedAtMs: number, paid: PaidRequest): Promise<{ origin: Response; metered: { amount: string; meteredUnits?: string } }> {
   const answer = await readUsage(spec.spec, origin, forwardedAtMs, () => paid.nowMs());
   const charge = chargeFor(spec.spec, answer.reading, spec.maxAtomic, spec.decimals);
-  if (charge.invalid) console.warn(JSON.stringify({ event: "meter_usage_invalid", ...charge.invalid, units: charge.units ?? null, charged: charge.amount.toString() }));
+  logInvalidUsage(charge);
   return { origin: answer.response, metered: { amount: charge.amount.toString(), ...(charge.units !== undefined ? { meteredUnits: charge.units } : {}) } };
 }
 

@@ -100,3 +100,46 @@ describe("upto metered by a JSON field of the answer", () => {
     expect(await row({ resource: "/api/metered/json" })).toMatchObject({ amount: "50000", max_amount: "50000", metered_units: null });
   });
 });
+
+describe("upto metered from a streamed (SSE) answer's last event", () => {
+  it("streams the events as they arrive, then settles exactly the usage and sends the receipt as a last event", async () => {
+    const before = await stack.balance(PAYER.address);
+    const started = Date.now();
+    const response = await pay(`${stack.info.gateway}/api/metered/stream?tokens=300`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/event-stream");
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    const first = await reader.read();
+    const firstAt = Date.now() - started;
+    let text = decoder.decode(first.value);
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      text += decoder.decode(next.value, { stream: true });
+    }
+    const totalMs = Date.now() - started;
+    // Not buffered: the first event came well before the origin's last (3 × 150 ms apart).
+    expect(text.startsWith('data: {"text":"metered"}')).toBe(true);
+    expect(totalMs - firstAt).toBeGreaterThan(250);
+    const receipt = /event: payment-response\ndata: (\S+)\n\n$/.exec(text);
+    expect(receipt, text).not.toBeNull();
+    const settled = JSON.parse(Buffer.from(receipt![1]!, "base64").toString()) as { success: boolean; amount: string; transaction: string };
+    // 300 tokens × $0.0001 = $0.03 = 30000 atomic, of the 50000 authorized.
+    expect(settled).toMatchObject({ success: true, amount: "30000" });
+    expect(before - (await stack.balance(PAYER.address))).toBe(30_000n);
+    expect(await row({ tx: settled.transaction })).toMatchObject({ status: "settled", amount: "30000", max_amount: "50000", metered_units: "300" });
+  });
+
+  it("a client that leaves before the end is charged nothing", async () => {
+    const before = await stack.balance(PAYER.address);
+    const response = await pay(`${stack.info.gateway}/api/metered/stream?tokens=300&gapMs=400`);
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    // Past the origin's last event (3 × 400 ms): nothing was settled for the answer the client did not take.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(await stack.balance(PAYER.address)).toBe(before);
+    expect(await stack.ledgerRows("resource LIKE ? AND status = 'settled'", "%gapMs=400")).toEqual([]);
+  });
+});

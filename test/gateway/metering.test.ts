@@ -79,4 +79,26 @@ describe("metered upto payments", () => {
     expect(await reason((await payUpto(harness, "/big/10", { amount: "99999" })).response)).toBe("permit2_amount_mismatch");
     expect(await harness.facilitatorCalls()).toEqual([]);
   });
+
+  it("a streamed answer passes through, then the receipt follows as a last event; an unreadable usage (not JSON) is charged by the policy", async () => {
+    const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003" })] });
+    const { response } = await payUpto(harness, "/sse");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("PAYMENT-RESPONSE")).toBeNull();
+    const text = await response.text();
+    expect(text.startsWith("data: event 1\n\ndata: event 2\n\ndata: event 3\n\n")).toBe(true);
+    const receipt = /event: payment-response\ndata: (\S+)\n\n$/.exec(text)!;
+    expect(decodeHeader<SettleResponse>(receipt[1]!)).toMatchObject({ success: true, amount: "3000" });
+    expect(await settledAmounts(harness)).toEqual(["3000"]);
+  });
+
+  it("a client that cancels a metered stream is charged nothing, and the ledger says why", async () => {
+    const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003" })] });
+    const { response } = await payUpto(harness, "/sse");
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel("client went away");
+    expect(await settledAmounts(harness)).toEqual([]);
+    expect((await harness.ledgerRows())[0]).toMatchObject({ status: "origin_failed", error_reason: "client_disconnected" });
+  });
 });
