@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS payments (
   -- upto (metered) payments: the most the payer authorized, and the units the meter charged for; `amount` is
   -- then what was settled (docs/metering.md)
   max_amount       TEXT,
-  metered_units    TEXT
+  metered_units    TEXT,
+  -- SHA-256 (hex) of the signed receipt the payer got (offer-receipt extension, docs/offer-receipt.md)
+  receipt_hash     TEXT
 );
 
 CREATE INDEX IF NOT EXISTS payments_payer ON payments (payer, created_at);

@@ -7,6 +7,7 @@ import type { FacilitatorState } from "./facilitator/facilitator-state.js";
 import { SessionKeysSchema } from "./sessions/session-keys.js";
 import { parseAdminJwk } from "./admin/admin-auth.js";
 import { HEALTH_PATH } from "./gateway-paths.js";
+import { OfferReceiptKeysSchema } from "./offer-receipt/receipt-keys.js";
 import type { WalletSession } from "./sessions/wallet-session.js";
 
 export interface Env {
@@ -76,6 +77,8 @@ const EnvVarsSchema = z.object({
     .regex(/^\/\.well-known\/x402\/[a-z0-9][-a-z0-9]{0,62}$/, "expected /.well-known/x402/<name> (lower-case letters, digits, -)")
     .refine((prefix) => prefix !== HEALTH_PATH, "the health path is taken")
     .default("/.well-known/x402/admin"),
+  /** Secret: JSON array of private JWKs (EC P-256 or Ed25519), newest first; signs offers and receipts (docs/offer-receipt.md). */
+  OFFER_RECEIPT_KEYS: OfferReceiptKeysSchema.optional(),
   /** JSON `{ "eip155:8453": "https://rpc…" }`: smart-wallet (EIP-1271/6492) sign-ins, and contract-or-not checks of payers. */
   RPC_URLS: z
     .string()

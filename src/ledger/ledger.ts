@@ -32,6 +32,8 @@ export interface LedgerEntry {
   maxAmount?: string | undefined;
   /** upto: the units the meter read and charged for. */
   meteredUnits?: string | undefined;
+  /** Hex SHA-256 of the signed receipt sent with the settlement (offer-receipt). */
+  receiptHash?: string | undefined;
   /** ISO-8601. */
   at: string;
 }
@@ -40,13 +42,14 @@ const COLUMNS = [
   "payment_key", "rule_id", "method", "resource", "scheme", "network", "asset", "amount", "pay_to", "payer",
   "facilitator", "status", "transaction_hash", "error_reason", "origin_status", "verify_ms", "origin_ms",
   "settle_ms", "facilitator_id", "settled_by", "created_at", "updated_at", "max_amount", "metered_units",
+  "receipt_hash",
 ];
 const INSERT = `INSERT INTO payments (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
 
 // An outcome replaces `verified`; `settled` (money moved) replaces anything but itself. So a replayed
 // payment's refusal never overwrites the original's settlement, whichever lands first.
 // A metered (upto) payment's `amount` becomes what was settled.
-const UPDATED_ON_OUTCOME = ["status", "transaction_hash", "error_reason", "origin_status", "origin_ms", "settle_ms", "settled_by", "updated_at", "amount", "metered_units"];
+const UPDATED_ON_OUTCOME = ["status", "transaction_hash", "error_reason", "origin_status", "origin_ms", "settle_ms", "settled_by", "updated_at", "amount", "metered_units", "receipt_hash"];
 const RECORD_OUTCOME = `${INSERT} ON CONFLICT (payment_key) DO UPDATE SET ${UPDATED_ON_OUTCOME.map((c) => `${c} = excluded.${c}`).join(", ")}
   WHERE payments.status = 'verified' OR (excluded.status = 'settled' AND payments.status <> 'settled')`;
 
@@ -56,7 +59,7 @@ function bindEntry(statement: D1PreparedStatement, entry: LedgerEntry): D1Prepar
     entry.amount, entry.payTo, entry.payer, entry.facilitator, entry.status, entry.transactionHash ?? null,
     entry.errorReason ?? null, entry.originStatus ?? null, entry.verifyMs ?? null, entry.originMs ?? null,
     entry.settleMs ?? null, entry.facilitatorId, entry.settledBy ?? null, entry.at, entry.at, entry.maxAmount ?? null,
-    entry.meteredUnits ?? null,
+    entry.meteredUnits ?? null, entry.receiptHash ?? null,
   );
 }
 

@@ -20,7 +20,8 @@ import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { encodePaymentResponseHeader, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE } from "../x402/headers.js";
 import { fromV1SettleResponse, toV1SettleResponse } from "../x402/v1.js";
 import { beginIdentifiedPayment } from "../idempotency/identified-payment.js";
-import { X402_VERSION, type FacilitatorRequest, type PaymentRequired, type PaymentRequirements } from "../x402/schemas.js";
+import { X402_VERSION, type FacilitatorRequest, type PaymentRequired, type PaymentRequirements, type SettleResponse } from "../x402/schemas.js";
+import { withSignedOffers, withSignedReceipt } from "../offer-receipt/attach-offer-receipt.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
 import { BAZAAR, buildBazaarExtension, buildMcpBazaarExtension } from "../discovery/bazaar-extension.js";
 import { readMcpRequest } from "../mcp/read-mcp-request.js";
@@ -177,10 +178,12 @@ async function handlePricedRequest(
   };
   const challenge = (reason: string) => ((log.reason = reason), buildChallenge(rule, accepts, resourceUrl, reason, (extensions ??= challengeExtensions())));
   // A person's browser with nothing to show gets the paywall page; every other client the JSON 402.
-  const unpaid = (paymentRequired: PaymentRequired): Response | Promise<Response> =>
-    rule.paywall && paymentHeader === null && v1Header === null && (request.method === "GET" || request.method === "HEAD") && prefersHtml(request.headers.get("accept"))
+  const unpaid = async (unsigned: PaymentRequired): Promise<Response> => {
+    const paymentRequired = rule.offerReceipt ? await withSignedOffers(unsigned, rule.offerReceipt, rule.id, config, deps.nowMs()) : unsigned;
+    return rule.paywall && paymentHeader === null && v1Header === null && (request.method === "GET" || request.method === "HEAD") && prefersHtml(request.headers.get("accept"))
       ? paywallResponse(paymentRequired, buildPaywallView(rule, request.method, paymentRequired, sessionRefusal === undefined), request.method)
       : paymentRequiredResponse(paymentRequired, rule.paywall ? { Vary: "Accept" } : {});
+  };
   if (sessionRefusal) return unpaid(challenge(sessionRefusal));
   const decision = await decidePayment({
     accepts,
@@ -277,6 +280,20 @@ async function handlePricedRequest(
   const ledger = new LedgerWriter(lock, entry, deps.nowMs, (recorded) => (log.payment = recorded));
 
   ledger.verified();
+  const terms = rule.offerReceipt;
+  // The payer's proof for a dispute; the ledger keeps its hash.
+  const signed = async (settled: SettleResponse): Promise<SettleResponse> => {
+    if (!terms) return settled;
+    try {
+      const receipted = await withSignedReceipt(settled, terms, resourceUrl, rule.id, config, deps.nowMs());
+      if (receipted.receiptHash) ledger.receipt(receipted.receiptHash);
+      return receipted.settled;
+    } catch (error) {
+      // The money moved: a receipt that cannot be signed must not turn a settled payment into a failed one.
+      console.error(JSON.stringify({ event: "receipt_sign_failed", rule: rule.id, message: String(error) }));
+      return settled;
+    }
+  };
   const paid: PaidRequest = {
     lock,
     ledger,
@@ -285,11 +302,12 @@ async function handlePricedRequest(
     totalMs: () => deps.nowMs() - startedAtMs,
     settle: async (amount) => {
       // upto: the facilitator settles what `paymentRequirements.amount` says; nothing used, nothing sent on chain.
-      if (amount === "0") return { success: true, transaction: "", network: requirements.network, payer: entry.payer, amount: "0" };
+      if (amount === "0") return signed({ success: true, transaction: "", network: requirements.network, payer: entry.payer, amount: "0" });
       const settleRequest: FacilitatorRequest =
         amount === undefined || facilitatorRequest.x402Version === 1 ? facilitatorRequest : { ...facilitatorRequest, paymentRequirements: { ...facilitatorRequest.paymentRequirements, amount } };
       const settled = await settleWithFailover(view, verifiedBy.entry, candidates, settleRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));
-      return decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
+      const response = decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
+      return signed(response);
     },
     forward: () => forward(request, config, rule.origin, deps),
     meter,

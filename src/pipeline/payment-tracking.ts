@@ -21,6 +21,11 @@ export class LedgerWriter {
     this.lock.record(this.entry);
   }
 
+  /** The hash of the signed receipt the payer got (offer-receipt extension). */
+  receipt(hash: string): void {
+    this.entry.receiptHash = hash;
+  }
+
   /** The facilitator asked to settle (the last one asked, when settle failed over). */
   settledBy(facilitatorId: string): void {
     this.entry.settledBy = facilitatorId;

@@ -183,6 +183,7 @@ function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: stri
     paywall: input.paywall,
     mcp: input.mcp,
     meter: input.meter ? compileMeter(input.meter) : undefined,
+    offerReceipt: input.offerReceipt ? { includeTxHash: input.offerReceipt.includeTxHash, offerValiditySeconds: input.offerReceipt.offerValiditySeconds } : undefined,
     price,
     payTo,
     quote: input.quote,

@@ -1,5 +1,6 @@
 // The KV price-rules document: wire schema (docs/price-rules.md) and the compiled, ready-to-serve form.
 import { MeterSchema, type MeterSpec } from "../metering/meter-terms.js";
+import type { OfferReceiptTerms } from "../offer-receipt/sign-offer-receipt.js";
 import * as z from "zod";
 import { AtomicAmountSchema, NetworkSchema, type PaymentRequirements } from "../x402/schemas.js";
 import type { SchemePlugin } from "../schemes/scheme-plugin.js";
@@ -76,6 +77,15 @@ export const PriceRuleSchema = z.strictObject({
   mcp: McpTermsSchema.optional(),
   /** What an `upto` payment is charged from the origin's answer; the price is then the maximum (docs/metering.md). */
   meter: MeterSchema.optional(),
+  /** Signed offers in the 402 and a signed receipt with each settlement (docs/offer-receipt.md); needs OFFER_RECEIPT_KEYS. */
+  offerReceipt: z
+    .strictObject({
+      /** Default false: the receipt leaves out the transaction hash (privacy); true makes it checkable on chain. */
+      includeTxHash: z.boolean().default(false),
+      /** How long a signed offer holds; default the rule's maxTimeoutSeconds. */
+      offerValiditySeconds: z.number().int().min(1).max(86_400).optional(),
+    })
+    .optional(),
 });
 export type PriceRuleInput = z.infer<typeof PriceRuleSchema>;
 
@@ -140,6 +150,8 @@ export interface PriceRule {
   mcp: McpTerms | undefined;
   /** Set for rules that meter `upto` payments. */
   meter: MeterSpec | undefined;
+  /** Set for rules whose offers and receipts are signed. */
+  offerReceipt: OfferReceiptTerms | undefined;
 }
 
 export type RulePrice =
