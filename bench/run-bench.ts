@@ -38,6 +38,8 @@ const say = (line = "") => {
 
 // A session with room for every benchmark request: one payment, then token and sign-in requests.
 const stack = await startStack({
+  // BENCH_REQUEST_LOG=off measures the gateway without its per-request log line (docs/observability.md).
+  ...(process.env.BENCH_REQUEST_LOG ? { gatewayVars: { REQUEST_LOG: process.env.BENCH_REQUEST_LOG } } : {}),
   extraRules: [
     {
       id: "bench-session",
