@@ -3,6 +3,7 @@
 // issuer and audience. Each refusal says why, so an operator can fix their token; none says what would pass.
 import { errors, importJWK, jwtVerify, type JWK } from "jose";
 import * as z from "zod";
+import type { GatewayConfig } from "../env.js";
 
 export interface AdminAuthConfig {
   token: string | undefined;
@@ -10,6 +11,12 @@ export interface AdminAuthConfig {
 }
 
 export type AdminCaller = { ok: true; subject: string; via: "token" | "jwt" } | { ok: false; reason: string };
+
+/** The admin API's credentials from the parsed env (env.ts checks that a JWT key comes with its issuer and audience). */
+export function adminAuthFromConfig(config: Pick<GatewayConfig, "ADMIN_TOKEN" | "ADMIN_JWT_KEY" | "ADMIN_JWT_ISSUER" | "ADMIN_JWT_AUDIENCE">): AdminAuthConfig {
+  const { ADMIN_JWT_KEY: key, ADMIN_JWT_ISSUER: issuer, ADMIN_JWT_AUDIENCE: audience } = config;
+  return { token: config.ADMIN_TOKEN, jwt: key && issuer && audience ? { key, issuer, audience } : undefined };
+}
 
 const JwkSchema = z.looseObject({ kty: z.enum(["EC", "OKP", "RSA", "oct"]) });
 

@@ -7,12 +7,12 @@ import { resolveFacilitators } from "../facilitator/facilitator-config.js";
 import { settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
 import { loadFacilitatorView } from "../facilitator/facilitator-view.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
-import { forwardThenSettle, settleThenForward, type PaidMeter, type PaidRequest } from "./paid-request.js";
+import { forwardThenSettle, paidMeterFor, settleThenForward, type PaidRequest } from "./paid-request.js";
 import { LedgerWriter, LockHandle, startTimer } from "./payment-tracking.js";
 import { canonicalizePath } from "../pricing/canonical-path.js";
 import { matchesAnyPattern, matchPriceRule, type PriceRuleMatch } from "../pricing/match-price-rule.js";
 import { loadPriceRules } from "../pricing/price-rule-store.js";
-import type { PriceRule, PriceRuleSet } from "../pricing/price-rule.js";
+import type { PriceRuleSet } from "../pricing/price-rule.js";
 import { forwardToOrigin } from "../proxy/forward-to-origin.js";
 import { readBodyUpTo } from "../proxy/read-body.js";
 import { claimPayment } from "../payment-record/claim-payment.js";
@@ -20,7 +20,7 @@ import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { encodePaymentResponseHeader, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE } from "../x402/headers.js";
 import { fromV1SettleResponse, toV1SettleResponse } from "../x402/v1.js";
 import { beginIdentifiedPayment } from "../idempotency/identified-payment.js";
-import { X402_VERSION, type FacilitatorRequest, type PaymentRequired, type PaymentRequirements, type SettleResponse } from "../x402/schemas.js";
+import { X402_VERSION, type FacilitatorRequest, type PaymentRequired, type SettleResponse } from "../x402/schemas.js";
 import { withSignedOffers, withSignedReceipt } from "../offer-receipt/attach-offer-receipt.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
 import { BAZAAR, buildBazaarExtension, buildMcpBazaarExtension } from "../discovery/bazaar-extension.js";
@@ -29,7 +29,7 @@ import type { McpTool } from "../mcp/mcp-terms.js";
 import { serveWellKnown } from "../discovery/serve-well-known.js";
 import { adminSubpath, HEALTH_PATH, matchReservedPath } from "../gateway-paths.js";
 import { serveAdmin } from "../admin/serve-admin.js";
-import type { AdminAuthConfig } from "../admin/admin-auth.js";
+import { adminAuthFromConfig } from "../admin/admin-auth.js";
 import { serveHealth } from "../health/serve-health.js";
 import { buildCheckContext } from "./check-context.js";
 import { priceRequest } from "./price-request.js";
@@ -65,7 +65,7 @@ export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, 
   const admin = adminSubpath(url.pathname, path.segments, config.ADMIN_PATH_PREFIX);
   if (admin !== undefined) {
     log.outcome = "reserved";
-    return serveAdmin(request, admin, { env, config, auth: adminAuthConfig(config), schemes: deps.schemes, nowMs: deps.nowMs });
+    return serveAdmin(request, admin, { env, config, auth: adminAuthFromConfig(config), schemes: deps.schemes, nowMs: deps.nowMs });
   }
 
   const rules = await loadPriceRules({
@@ -258,7 +258,7 @@ async function handlePricedRequest(
   }
 
   const { requirements } = decision;
-  const meter = meterFor(rule, requirements);
+  const meter = paidMeterFor(rule, requirements);
   const entry: LedgerEntry = {
     paymentKey: decision.checked.paymentKey,
     ruleId: rule.id,
@@ -338,21 +338,3 @@ async function bufferBody(request: Request, maxBytes: number): Promise<Request> 
   return new Request(request, { body });
 }
 
-
-function adminAuthConfig(config: GatewayConfig): AdminAuthConfig {
-  return {
-    token: config.ADMIN_TOKEN,
-    jwt: config.ADMIN_JWT_KEY && config.ADMIN_JWT_ISSUER && config.ADMIN_JWT_AUDIENCE
-      ? { key: config.ADMIN_JWT_KEY, issuer: config.ADMIN_JWT_ISSUER, audience: config.ADMIN_JWT_AUDIENCE }
-      : undefined,
-  };
-}
-
-/** The meter an upto payment is settled by: its maximum is what was verified, in the offer's asset. */
-function meterFor(rule: PriceRule, requirements: PaymentRequirements): PaidMeter | undefined {
-  if (!rule.meter || requirements.scheme !== "upto") return undefined;
-  const template = rule.offers.find((offer) => offer.scheme === requirements.scheme && offer.network === requirements.network && offer.asset.toLowerCase() === requirements.asset.toLowerCase());
-  // The compiler refuses upto offers on assets without decimals; an offer that matches none cannot have been made.
-  if (template?.decimals === undefined) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id}: no asset decimals for ${requirements.asset} on ${requirements.network}` });
-  return { spec: rule.meter, maxAtomic: BigInt(requirements.amount), decimals: template.decimals };
-}

@@ -3,13 +3,23 @@
 // before-origin: settle, then origin; an origin failure after settlement is recorded `owed_refund`.
 import { GatewayFailure, toHttpResponse } from "../errors.js";
 import { encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_RESPONSE } from "../x402/headers.js";
-import type { PaymentRequired, SettleResponse } from "../x402/schemas.js";
+import type { PaymentRequired, PaymentRequirements, SettleResponse } from "../x402/schemas.js";
+import type { PriceRule } from "../pricing/price-rule.js";
 import type { IdentifiedPayment } from "../idempotency/identified-payment.js";
 import type { LedgerWriter, LockHandle } from "./payment-tracking.js";
 import { isNotSubmitted } from "../facilitator/facilitator-pool.js";
 import { chargeFor, type MeterSpec } from "../metering/meter-terms.js";
 import { readEventUsage, readUsage } from "../metering/read-usage.js";
 import { meterEventStream } from "../metering/sse-meter.js";
+
+/** The meter an upto payment is settled by: its maximum is what was verified, in the offer's asset. */
+export function paidMeterFor(rule: PriceRule, requirements: PaymentRequirements): PaidMeter | undefined {
+  if (!rule.meter || requirements.scheme !== "upto") return undefined;
+  const template = rule.offers.find((offer) => offer.scheme === requirements.scheme && offer.network === requirements.network && offer.asset.toLowerCase() === requirements.asset.toLowerCase());
+  // The compiler refuses upto offers on assets without decimals; an offer that matches none cannot have been made.
+  if (template?.decimals === undefined) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id}: no asset decimals for ${requirements.asset} on ${requirements.network}` });
+  return { spec: rule.meter, maxAtomic: BigInt(requirements.amount), decimals: template.decimals };
+}
 
 /** An `upto` payment on a metered rule: the most it may settle, in the offer's asset. */
 export interface PaidMeter {
