@@ -19,7 +19,8 @@ export function startPeer(stack: RunningStack): Promise<BenchWorker> {
 }
 
 /** A well-formed payment for the wrong amount, for the first offer of `url`'s 402. */
-export async function wrongAmountPayment(url: string): Promise<string> {
+/** A payment any facilitator would refuse: the wrong amount (1 atomic unit), or the right amount to a stranger. */
+export async function invalidPayment(url: string, flaw: "amount" | "payTo" = "amount"): Promise<string> {
   const offer = JSON.parse(atob((await fetch(url)).headers.get("PAYMENT-REQUIRED")!)).accepts[0];
   const stranger = privateKeyToAccount(generatePrivateKey());
   return encodeBase64Json({
@@ -27,7 +28,14 @@ export async function wrongAmountPayment(url: string): Promise<string> {
     accepted: offer,
     payload: {
       signature: `0x${"11".repeat(65)}`,
-      authorization: { from: stranger.address, to: offer.payTo, value: "1", validAfter: "0", validBefore: "99999999999", nonce: `0x${"22".repeat(32)}` },
+      authorization: {
+        from: stranger.address,
+        to: flaw === "payTo" ? stranger.address : offer.payTo,
+        value: flaw === "amount" ? "1" : offer.amount,
+        validAfter: "0",
+        validBefore: "99999999999",
+        nonce: `0x${"22".repeat(32)}`,
+      },
     },
   });
 }
@@ -78,10 +86,15 @@ export async function measureSideBySide(options: {
 }): Promise<SideBySide> {
   const { gateway, peer, pay } = options;
   const route = "/api/weather/bench";
-  const [gatewayInvalid, peerInvalid] = await Promise.all([wrongAmountPayment(`${gateway}${route}`), wrongAmountPayment(`${peer}${route}`)]);
-  const pair = (name: string, make: (base: string, invalid: string) => () => Promise<Response>, status: number): [BenchCase, BenchCase] => [
-    { name: `${name} (gateway)`, once: make(gateway, gatewayInvalid), expectStatus: status },
-    { name: `${name} (peer)`, once: make(peer, peerInvalid), expectStatus: status },
+  const [gatewayInvalid, peerInvalid, gatewayWrongPayTo, peerWrongPayTo] = await Promise.all([
+    invalidPayment(`${gateway}${route}`),
+    invalidPayment(`${peer}${route}`),
+    invalidPayment(`${gateway}${route}`, "payTo"),
+    invalidPayment(`${peer}${route}`, "payTo"),
+  ]);
+  const pair = (name: string, make: (base: string, invalid: string) => () => Promise<Response>, status: number, invalid = [gatewayInvalid, peerInvalid]): [BenchCase, BenchCase] => [
+    { name: `${name} (gateway)`, once: make(gateway, invalid[0]!), expectStatus: status },
+    { name: `${name} (peer)`, once: make(peer, invalid[1]!), expectStatus: status },
   ];
   const cheap: [string, [BenchCase, BenchCase]][] = [
     ["free route", pair("free", (base) => () => fetch(`${base}/api/health`), 200)],
@@ -90,7 +103,11 @@ export async function measureSideBySide(options: {
   const cheapStats = await measureInterleaved(cheap.flatMap(([, cases]) => cases), options.rounds);
   // Invalid payments alone, so the facilitator calls counted are the peer's (the gateway makes none for them).
   const before = await options.facilitatorCalls();
-  const invalidStats = await measureInterleaved(pair("invalid", (base, invalid) => () => fetch(`${base}${route}`, { headers: { "PAYMENT-SIGNATURE": invalid } }), 402), options.rounds);
+  const sendInvalid = (base: string, invalid: string) => () => fetch(`${base}${route}`, { headers: { "PAYMENT-SIGNATURE": invalid } });
+  const invalidStats = await measureInterleaved(
+    [...pair("invalid", sendInvalid, 402), ...pair("wrong payTo", sendInvalid, 402, [gatewayWrongPayTo, peerWrongPayTo])],
+    options.rounds,
+  );
   const peerInvalidCalls = (await options.facilitatorCalls()) - before;
   // The gateway says how long verify, origin and settle took and its total (Server-Timing): the rest is its own time.
   const ownMs: number[] = [];
@@ -106,9 +123,10 @@ export async function measureSideBySide(options: {
   const rows = [
     ...cheap.map(([name], i) => ({ case: name, gateway: cheapStats[2 * i]!, peer: cheapStats[2 * i + 1]! })),
     { case: "invalid payment (wrong amount)", gateway: invalidStats[0]!, peer: invalidStats[1]! },
+    { case: "invalid payment (wrong payTo)", gateway: invalidStats[2]!, peer: invalidStats[3]! },
     { case: "pay-per-call (verify + origin + on-chain settle)", gateway: paidStats[0]!, peer: paidStats[1]! },
   ];
-  return { rows, peerInvalidCalls, invalidRequests: options.rounds + 20, gatewayOwnMsP50: ownMs[Math.floor(ownMs.length / 2)], replay: await measureReplay(options, route) };
+  return { rows, peerInvalidCalls, invalidRequests: 2 * (options.rounds + 20), gatewayOwnMsP50: ownMs[Math.floor(ownMs.length / 2)], replay: await measureReplay(options, route) };
 }
 
 /** A settled payment sent again: the gateway's replay lock refuses it; the peer asks the facilitator. */

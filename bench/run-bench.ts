@@ -16,7 +16,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { measureRulesScale } from "./rules-scale.js";
 import { measureInterleaved, type Stats } from "./measure.js";
-import { measurePaidWithBlockTime, measureSideBySide, PEER_SETUP, startPeer, wrongAmountPayment } from "./peer.js";
+import { measurePaidWithBlockTime, measureSideBySide, PEER_SETUP, startPeer, invalidPayment as buildInvalidPayment } from "./peer.js";
 import { measureThroughput } from "./throughput.js";
 import { bundleSize, startBenchWorker } from "./workers.js";
 
@@ -70,7 +70,7 @@ try {
   const gateway = stack.info.gateway;
   const pay = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address });
   // A well-formed payment for the wrong amount: refused by the gateway's local checks, no facilitator call.
-  const invalidPayment = await wrongAmountPayment(`${gateway}/api/weather/bench`);
+  const invalidPayment = await buildInvalidPayment(`${gateway}/api/weather/bench`);
   const facilitatorStats = async () => (await (await fetch(`${stack.info.facilitator}/__stats`)).json()) as { verify: number; settle: number };
 
   // Sessions: pay once with the official client (+ SIWX extension); later requests ride on it.
