@@ -1,10 +1,10 @@
 // `exact` on EVM networks (specs/schemes/exact/scheme_exact_evm.md): an EIP-3009 `transferWithAuthorization`
 // payload, or a Permit2 witness transfer (./evm/permit2.ts) for tokens whose offer says `assetTransferMethod: "permit2"`.
-import { getAddress, isAddress, type Hex } from "viem";
+import { getAddress, type Hex } from "viem";
 import * as z from "zod";
 import type { PaymentRequirements } from "../x402/schemas.js";
-import { checkPermit2Payload, Permit2PayloadSchema } from "./evm/permit2.js";
-import { EvmAddress, EvmHex, signatureMayBePayers, Uint256 } from "./evm/typed-signature.js";
+import { checkPermit2Payload, Permit2PayloadSchema, permit2Extra } from "./evm/permit2.js";
+import { EvmAddress, EvmHex, parseEvmAddress, signatureMayBePayers, Uint256 } from "./evm/typed-signature.js";
 import type { CheckContext, SchemePlugin } from "./scheme-plugin.js";
 
 /** The facilitator refuses authorizations expiring sooner than this; refusing them here saves its round trip. */
@@ -26,18 +26,13 @@ export const exactEvmScheme: SchemePlugin = {
   scheme: "exact",
   namespace: "eip155",
 
-  parseAddress(address) {
-    return isAddress(address, { strict: false }) ? { ok: true, value: getAddress(address) } : { ok: false, reason: `"${address}" is not an EVM address` };
-  },
+  parseAddress: parseEvmAddress,
 
   buildExtra(asset, configured) {
     const name = configured?.name ?? asset?.name;
     const version = configured?.version ?? asset?.version;
     const method = configured?.assetTransferMethod ?? asset?.assetTransferMethod ?? "eip3009";
-    if (method === "permit2") {
-      // Permit2 signs under its own domain; the token's name/version only serve an EIP-2612 approval, if known.
-      return { ok: true, value: { ...configured, ...(typeof name === "string" && typeof version === "string" ? { name, version } : {}), assetTransferMethod: "permit2" } };
-    }
+    if (method === "permit2") return { ok: true, value: permit2Extra(asset, configured) };
     if (method !== "eip3009") return { ok: false, reason: `assetTransferMethod must be "eip3009" or "permit2"` };
     if (typeof name !== "string" || typeof version !== "string") {
       return { ok: false, reason: "exact on EVM needs the token's EIP-712 name and version (asset registry or extra)" };

@@ -1,14 +1,19 @@
-// What both EVM `exact` variants (EIP-3009, Permit2) share: payload field shapes, and whether an EIP-712
+// What the EVM schemes (exact with EIP-3009 or Permit2, upto) share: payload field shapes, and whether an EIP-712
 // signature may be the payer's.
-import { isAddressEqual, recoverTypedDataAddress, size, type Hex } from "viem";
+import { getAddress, isAddress, isAddressEqual, recoverTypedDataAddress, size, type Hex } from "viem";
 import * as z from "zod";
-import type { CheckContext } from "../scheme-plugin.js";
+import type { CheckContext, PluginResult } from "../scheme-plugin.js";
 
 /** 0x-hex of exactly `bytes` bytes, or of any whole number of bytes. */
 export const EvmHex = (bytes?: number) => z.string().regex(bytes ? new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`) : /^0x([0-9a-fA-F]{2})+$/);
 export const EvmAddress = EvmHex(20);
 /** A uint256 in decimal. */
 export const Uint256 = z.string().regex(/^\d{1,78}$/);
+
+/** A configured EVM address (payTo or asset), checksummed. */
+export function parseEvmAddress(address: string): PluginResult<string> {
+  return isAddress(address, { strict: false }) ? { ok: true, value: getAddress(address) } : { ok: false, reason: `"${address}" is not an EVM address` };
+}
 
 type TypedData = Omit<Parameters<typeof recoverTypedDataAddress>[0], "signature">;
 
