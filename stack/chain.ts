@@ -14,6 +14,10 @@ export const PERMIT2_ADDRESS: Address = "0x000000000022D473030F116dDEE9F6B43aC78
 export const X402_EXACT_PERMIT2_PROXY: Address = "0x402085c248EeA27D92E8b30b2C58ed07f9E20001";
 /** x402's `upto` Permit2 proxy (the permit's spender for `upto`), at its canonical address. */
 export const X402_UPTO_PERMIT2_PROXY: Address = "0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002";
+/** x402's batch-settlement escrow and its two deposit collectors, at the addresses the SDK hard-codes. */
+export const X402_BATCH_SETTLEMENT: Address = "0x4020074e9dF2ce1deE5A9C1b5c3f541D02a10003";
+export const X402_ERC3009_DEPOSIT_COLLECTOR: Address = "0x4020806089470a89826cB9fB1f4059150b550004";
+export const X402_PERMIT2_DEPOSIT_COLLECTOR: Address = "0x4020425FAf3B746C082C2f942b4E5159887B0005";
 /** Where public chains have Multicall3; the x402 facilitator reads through it. */
 export const MULTICALL3_ADDRESS: Address = "0xcA11bde05977b3631167028862bE2a173976CA11";
 export const TOKEN_NAME = "USD Coin";
@@ -70,7 +74,9 @@ export async function deployContracts(rpcUrl: string, mints: { to: Address; amou
     const mint = await wallet.writeContract({ address: token, abi: compiled.TestUSDC.abi, functionName: "mint", args: [to, amount] });
     await client.waitForTransactionReceipt({ hash: mint });
   }
-  await installPermit2(compiled, { wallet, client, test: createTestClient({ chain, transport, mode: "anvil" }) });
+  const test = createTestClient({ chain, transport, mode: "anvil" });
+  await installPermit2(compiled, { wallet, client, test });
+  await installBatchSettlement(compiled, { wallet, client, test });
   return { token, tokenAbi: compiled.TestUSDC.abi };
 }
 
@@ -86,6 +92,27 @@ async function installPermit2(
   await test.setCode({ address: PERMIT2_ADDRESS, bytecode: compiled.TestPermit2.deployedBytecode });
   for (const [proxy, address] of [[compiled.TestX402ExactPermit2Proxy, X402_EXACT_PERMIT2_PROXY], [compiled.TestX402UptoPermit2Proxy, X402_UPTO_PERMIT2_PROXY]] as const) {
     const hash = await wallet.deployContract({ abi: proxy.abi, bytecode: proxy.bytecode, args: [PERMIT2_ADDRESS], account: DEPLOYER, chain: wallet.chain });
+    const deployed = (await client.waitForTransactionReceipt({ hash })).contractAddress!;
+    await test.setCode({ address, bytecode: (await client.getCode({ address: deployed }))! });
+  }
+}
+
+/**
+ * The batch-settlement escrow and its collectors at their canonical addresses: the escrow has no immutables (its
+ * EIP-712 domain is computed from where it runs); each collector is deployed naming the escrow (and Permit2) and its
+ * runtime code copied into place.
+ */
+async function installBatchSettlement(
+  compiled: ReturnType<typeof compileContracts>,
+  { wallet, client, test }: { wallet: ReturnType<typeof createWalletClient>; client: ReturnType<typeof createPublicClient>; test: ReturnType<typeof createTestClient> },
+): Promise<void> {
+  await test.setCode({ address: X402_BATCH_SETTLEMENT, bytecode: compiled.TestX402BatchSettlement.deployedBytecode });
+  const collectors = [
+    [compiled.TestERC3009DepositCollector, [X402_BATCH_SETTLEMENT], X402_ERC3009_DEPOSIT_COLLECTOR],
+    [compiled.TestPermit2DepositCollector, [X402_BATCH_SETTLEMENT, PERMIT2_ADDRESS], X402_PERMIT2_DEPOSIT_COLLECTOR],
+  ] as const;
+  for (const [collector, args, address] of collectors) {
+    const hash = await wallet.deployContract({ abi: collector.abi, bytecode: collector.bytecode, args: [...args], account: DEPLOYER, chain: wallet.chain });
     const deployed = (await client.waitForTransactionReceipt({ hash })).contractAddress!;
     await test.setCode({ address, bytecode: (await client.getCode({ address: deployed }))! });
   }

@@ -1,4 +1,5 @@
-// An x402 facilitator built on the official packages (@x402/core facilitator + @x402/evm exact scheme),
+// An x402 facilitator built on the official packages (@x402/core facilitator + @x402/evm exact, upto and
+// batch-settlement schemes),
 // served over HTTP on 127.0.0.1: POST /verify, POST /settle, GET /supported. Settles with a funded local key.
 // Run as its own process: `tsx stack/facilitator.ts` with RPC_URL, NETWORK, FACILITATOR_PRIVATE_KEY, PORT
 // (and optional FACILITATOR_AUTH_TOKEN: callers must then send `Authorization: Bearer <token>`; or optional
@@ -9,6 +10,7 @@ import { x402Facilitator } from "@x402/core/facilitator";
 import { toFacilitatorEvmSigner } from "@x402/evm";
 import { ExactEvmScheme } from "@x402/evm/exact/facilitator";
 import { UptoEvmScheme } from "@x402/evm/upto/facilitator";
+import { BatchSettlementEvmScheme } from "@x402/evm/batch-settlement/facilitator";
 import { ExactEvmSchemeV1 } from "@x402/evm/exact/v1/facilitator";
 import { EVM_NETWORK_CHAIN_ID_MAP } from "@x402/evm/v1";
 import { createWalletClient, http, publicActions, type Hex } from "viem";
@@ -26,6 +28,11 @@ export interface FacilitatorServerOptions {
   authToken?: string;
   /** Require a CDP API-key JWT signed by one of these keys (key id → spki PEM). */
   cdpPublicKeys?: Record<string, string>;
+  /**
+   * Sign batch-settlement claims and refunds for receivers that name this key's address as their authorizer (it is
+   * then listed in /supported). Unset: each seller's gateway signs its own claims.
+   */
+  authorizerKey?: Hex;
   /** Also settle the test card rail (stack/test-card-rail.ts); `POST /__cards` issues prepaid test cards. */
   cardRail?: boolean;
 }
@@ -38,6 +45,8 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
   const client = createWalletClient({ account, chain: localChain(options.rpcUrl, chainId), transport: http(options.rpcUrl), pollingInterval: 250 }).extend(publicActions);
   const signer = toFacilitatorEvmSigner({ ...client, address: account.address } as unknown as Parameters<typeof toFacilitatorEvmSigner>[0]);
   const facilitator = new x402Facilitator().register(options.network, new ExactEvmScheme(signer)).register(options.network, new UptoEvmScheme(signer));
+  // The official channel scheme, against the escrow placed on the local chain (stack/chain.ts).
+  facilitator.register(options.network, new BatchSettlementEvmScheme(signer, options.authorizerKey ? privateKeyToAccount(options.authorizerKey) : undefined));
   const v1Name = Object.entries(EVM_NETWORK_CHAIN_ID_MAP).find(([, id]) => id === chainId)?.[0];
   if (v1Name) facilitator.registerV1(v1Name as never, new ExactEvmSchemeV1(signer));
   const cards = new TestCardLedger();
@@ -130,6 +139,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     authToken: process.env.FACILITATOR_AUTH_TOKEN || undefined,
     cdpPublicKeys: process.env.CDP_PUBLIC_KEYS ? (JSON.parse(process.env.CDP_PUBLIC_KEYS) as Record<string, string>) : undefined,
     cardRail: process.env.CARD_RAIL === "1",
+    authorizerKey: (process.env.FACILITATOR_AUTHORIZER_KEY as Hex | undefined) || undefined,
   });
   server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
     const address = server.address();

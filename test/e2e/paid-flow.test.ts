@@ -108,6 +108,6 @@ describe("paying through the gateway on a local chain", () => {
   it("authenticates to the facilitator, which refuses callers without the token", async () => {
     expect((await fetch(`${stack.info.facilitator}/supported`)).status).toBe(401);
     const ok = await fetch(`${stack.info.facilitator}/supported`, { headers: { authorization: "Bearer e2e-facilitator-token" } });
-    expect(await ok.json()).toMatchObject({ kinds: [{ x402Version: 2, scheme: "exact", network: stack.info.network }, { x402Version: 2, scheme: "upto", network: stack.info.network, extra: { facilitatorAddress: expect.stringMatching(/^0x/) } }] });
+    expect(await ok.json()).toMatchObject({ kinds: [{ x402Version: 2, scheme: "exact", network: stack.info.network }, { x402Version: 2, scheme: "upto", network: stack.info.network, extra: { facilitatorAddress: expect.stringMatching(/^0x/) } }, { x402Version: 2, scheme: "batch-settlement", network: stack.info.network }] });
   });
 });
