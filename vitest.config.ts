@@ -20,6 +20,8 @@ function workersProject(name: string, include: string[], setupFiles: string[]) {
             TEST_CDP_ED25519_SECRET: inject("cdpEd25519Secret"),
             TEST_CDP_EC_KEY_ID: "organizations/test-org/apiKeys/ec-key",
             TEST_CDP_EC_SECRET: inject("cdpEcSecret"),
+            // The batch-settlement authorizer: Durable Objects see the Worker's env, not a test's overrides.
+            CHANNEL_AUTHORIZER_KEY: "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
           },
           // The real local binding (writes go nowhere locally): every gateway test runs with metrics on.
           analyticsEngineDatasets: { ANALYTICS: { dataset: "x402_gateway_test" } },

@@ -19,6 +19,7 @@ import { measureInterleaved, type Stats } from "./measure.js";
 import { measurePaidWithBlockTime, measureSideBySide, PEER_SETUP, startPeer, invalidPayment as buildInvalidPayment } from "./peer.js";
 import { measureThroughput } from "./throughput.js";
 import { bundleSize, startBenchWorker } from "./workers.js";
+import { channelBenchCases, channelBenchRule } from "./channel.js";
 
 /** What a browser sends for a page: it gets the paywall instead of the JSON 402. */
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -41,6 +42,7 @@ const stack = await startStack({
   // BENCH_REQUEST_LOG=off measures the gateway without its per-request log line (docs/observability.md).
   ...(process.env.BENCH_REQUEST_LOG ? { gatewayVars: { REQUEST_LOG: process.env.BENCH_REQUEST_LOG } } : {}),
   extraRules: [
+    channelBenchRule(NETWORK, SELLER.address),
     {
       id: "bench-session",
       methods: ["GET"],
@@ -82,6 +84,9 @@ try {
   const proofs: string[] = [];
   for (let i = 0; i < ROUNDS + 20; i++) proofs.push(await signInProof(sessionUrl));
 
+  // Channel calls: the deposit happens here, before the timed loop; each timed call is a voucher.
+  const channelCases = await channelBenchCases(gateway, PAYER, { network: stack.info.network, address: stack.info.token.address }, ROUNDS + 20);
+
   const before = await facilitatorStats();
   const results = await measureInterleaved(
     [
@@ -92,6 +97,7 @@ try {
       { name: "gateway, invalid payment → 402 (no facilitator call)", once: () => fetch(`${gateway}/api/weather/bench`, { headers: { "PAYMENT-SIGNATURE": invalidPayment } }), expectStatus: 402 },
       { name: "gateway, session token (X402-SESSION)", once: () => fetch(sessionUrl, { headers: { "X402-SESSION": token } }), expectStatus: 200 },
       { name: "gateway, SIWX sign-in (EOA proof, nonce spent)", once: () => fetch(sessionUrl, { headers: { "SIGN-IN-WITH-X": proofs.pop()! } }), expectStatus: 200 },
+      ...channelCases,
     ],
     ROUNDS,
   );
@@ -183,7 +189,7 @@ try {
   say();
   say(`Paywall page (GET /api/weather/bench, one offer): ${Buffer.byteLength(page)} bytes, ${gzipSync(page).length} gzipped; no other request.`);
   say();
-  say(`Facilitator calls: ${afterCheap.verify - before.verify + afterCheap.settle - before.settle} during the ${cheapRequests} invalid-payment, ${cheapRequests} session-token and ${cheapRequests} sign-in requests; on local-a, pay-per-call verify ${afterPaid.verify - afterCheap.verify}, settle ${afterPaid.settle - afterCheap.settle} for the ${2 * (PAID_ROUNDS + 5)} paid requests routed to it (incl. warm-up).`);
+  say(`Facilitator calls: ${afterCheap.verify - before.verify + afterCheap.settle - before.settle} during the ${cheapRequests} invalid-payment, ${cheapRequests} session-token and ${cheapRequests} sign-in requests, and the ${cheapRequests} + ${cheapRequests} batch-settlement calls (after each channel's deposit, made before timing); on local-a, pay-per-call verify ${afterPaid.verify - afterCheap.verify}, settle ${afterPaid.settle - afterCheap.settle} for the ${2 * (PAID_ROUNDS + 5)} paid requests routed to it (incl. warm-up).`);
   say();
   say("## Rules at scale");
   say();

@@ -9,6 +9,8 @@ import { parseAdminJwk } from "./admin/admin-auth.js";
 import { HEALTH_PATH } from "./gateway-paths.js";
 import { OfferReceiptKeysSchema } from "./offer-receipt/receipt-keys.js";
 import type { WalletSession } from "./sessions/wallet-session.js";
+import type { PaymentChannel } from "./channels/payment-channel.js";
+import { privateKeyToAddress } from "viem/accounts";
 
 export interface Env {
   PRICE_RULES: KVNamespace;
@@ -17,6 +19,7 @@ export interface Env {
   PAYMENT_IDENTIFIERS: DurableObjectNamespace<PaymentIdentifierRecord>;
   WALLET_SESSIONS: DurableObjectNamespace<WalletSession>;
   FACILITATOR_STATE: DurableObjectNamespace<FacilitatorState>;
+  PAYMENT_CHANNELS: DurableObjectNamespace<PaymentChannel>;
   /** Optional: each request's log line as a data point (docs/observability.md). */
   ANALYTICS?: AnalyticsEngineDataset;
   [key: string]: unknown;
@@ -77,6 +80,20 @@ const EnvVarsSchema = z.object({
     .regex(/^\/\.well-known\/x402\/[a-z0-9][-a-z0-9]{0,62}$/, "expected /.well-known/x402/<name> (lower-case letters, digits, -)")
     .refine((prefix) => prefix !== HEALTH_PATH, "the health path is taken")
     .default("/.well-known/x402/admin"),
+  /**
+   * Secret, 0x + 64 hex: the batch-settlement receiverAuthorizer key. Its address goes into batch-settlement offers
+   * and it signs the channels' claims (docs/batch-settlement.md). Unset: a facilitator's advertised key is used.
+   */
+  CHANNEL_AUTHORIZER_KEY: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/, "expected 0x and 64 hex digits")
+    .transform((privateKey) => ({ privateKey, address: privateKeyToAddress(privateKey as `0x${string}`) }))
+    .optional(),
+  /**
+   * Default 300, at most 600: how soon after a channel's first unclaimed charge its vouchers are claimed on chain.
+   * Kept under the escrow's shortest withdrawal delay (900 s), so a payer leaving cannot take charged money back.
+   */
+  CHANNEL_CLAIM_INTERVAL_SECONDS: z.string().regex(/^\d+$/, "expected seconds").transform(Number).pipe(z.number().int().min(1).max(600)).default(300),
   /** Secret: JSON array of private JWKs (EC P-256 or Ed25519), newest first; signs offers and receipts (docs/offer-receipt.md). */
   OFFER_RECEIPT_KEYS: OfferReceiptKeysSchema.optional(),
   /** JSON `{ "eip155:8453": "https://rpc…" }`: smart-wallet (EIP-1271/6492) sign-ins, and contract-or-not checks of payers. */

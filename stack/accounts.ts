@@ -12,3 +12,6 @@ export const FACILITATOR_TWO_PRIVATE_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec31
 export const SELLER = privateKeyToAccount("0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6");
 /** A second payee, for rules that route money elsewhere. */
 export const SELLER_TWO = privateKeyToAccount("0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a");
+/** The gateway's batch-settlement receiverAuthorizer (CHANNEL_AUTHORIZER_KEY): signs channel claims; needs no ETH. */
+export const CHANNEL_AUTHORIZER_PRIVATE_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6" as const;
+export const CHANNEL_AUTHORIZER = privateKeyToAccount(CHANNEL_AUTHORIZER_PRIVATE_KEY);

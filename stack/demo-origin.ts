@@ -48,6 +48,11 @@ export function createDemoOrigin() {
     if (req.method === "GET" && bench) return json(200, { bench: bench[1] });
     if (req.method === "GET" && url.pathname === "/api/headlines") return json(200, { headlines: ["Rates unchanged", "Rain in Paris"] });
     if (url.pathname === "/api/flaky") return json(500, { error: "the origin failed" });
+    // Paid per call from a channel; `fail` answers 500, which the gateway must not charge for.
+    if (req.method === "GET" && url.pathname.startsWith("/api/batch/")) {
+      const item = decodeURIComponent(url.pathname.slice("/api/batch/".length));
+      return item === "fail" ? json(500, { error: "the origin failed" }) : json(200, { item, served: true });
+    }
     if (url.pathname === "/api/slow") {
       const ms = Math.min(Number(url.searchParams.get("ms") ?? 1000), 30_000);
       await new Promise((resolve) => setTimeout(resolve, ms));

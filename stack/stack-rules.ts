@@ -122,6 +122,16 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
         mimeType: "text/event-stream",
         meter: { from: { sse: "usage.total_tokens" }, unitPrice: "$0.0001" },
       },
+      // batch-settlement: one deposit opens a channel, then each call is a voucher checked here (docs/batch-settlement.md).
+      {
+        id: "batch",
+        methods: ["GET"],
+        path: "/api/batch/:item",
+        price: "$0.001",
+        accepts: [{ network, scheme: "batch-settlement", extra: { minDeposit: "100000" } }],
+        payTo: SELLER.address,
+        description: "High-frequency calls paid from a payment channel: $0.001 each, claimed on chain in batches",
+      },
       {
         id: "flaky",
         path: "/api/flaky",

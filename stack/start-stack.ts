@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Address, Hex } from "viem";
-import { FACILITATOR_PRIVATE_KEY, FACILITATOR_TWO_PRIVATE_KEY, PAYER, PAYER_PRIVATE_KEY, SELLER } from "./accounts.js";
+import { CHANNEL_AUTHORIZER_PRIVATE_KEY, FACILITATOR_PRIVATE_KEY, FACILITATOR_TWO_PRIVATE_KEY, PAYER, PAYER_PRIVATE_KEY, SELLER } from "./accounts.js";
 import { approvePermit2, CHAIN_ID, deployContracts, startChain, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
 import { isGatewayLogLine, startGateway } from "./gateway.js";
 import { findFreePort, startProcess, type ManagedProcess } from "./process.js";
@@ -159,6 +159,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       // Rules without a facilitators[] list (most of yours) settle through local-a.
       FACILITATOR_URL: facilitatorUrl,
       SESSION_KEYS: DEV_SESSION_KEYS,
+      CHANNEL_AUTHORIZER_KEY: CHANNEL_AUTHORIZER_PRIVATE_KEY,
       RPC_URLS: JSON.stringify({ [network]: chain.rpcUrl }),
       [STACK_SECRET_NAMES.cdpKeyId]: cdp.keyId,
       [STACK_SECRET_NAMES.cdpKeySecret]: cdp.secret,

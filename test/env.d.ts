@@ -13,6 +13,7 @@ declare namespace Cloudflare {
     TEST_CDP_ED25519_SECRET: string;
     TEST_CDP_EC_KEY_ID: string;
     TEST_CDP_EC_SECRET: string;
+    PAYMENT_CHANNELS: DurableObjectNamespace<import("../src/channels/payment-channel.js").PaymentChannel>;
     FACILITATOR_STATE: DurableObjectNamespace<import("../src/facilitator/facilitator-state.js").FacilitatorState>;
   }
 }

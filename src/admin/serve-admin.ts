@@ -6,6 +6,7 @@ import type { Env, GatewayConfig } from "../env.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { revokeSessions } from "../sessions/revoke-sessions.js";
 import { authenticateAdmin, type AdminAuthConfig } from "./admin-auth.js";
+import { listChannels } from "./channel-queries.js";
 import { LedgerFilterSchema, listLedger, listOwedRefunds, markRefund, MarkRefundSchema, revenue, RevenueQuerySchema } from "./ledger-queries.js";
 import { checkRulesDocument, documentTag, listVersions, replaceRules, rollbackRules } from "./rules-versions.js";
 
@@ -37,6 +38,8 @@ const ROUTES: { method: string; path: RegExp; action: string; handle: Handler }[
   { method: "POST", path: /^\/sessions\/revoke$/, action: "sessions.revoke", handle: revoke },
   { method: "GET", path: /^\/refunds$/, action: "refunds.list", handle: refunds },
   { method: "POST", path: /^\/refunds\/([^/]+)\/mark$/, action: "refunds.mark", handle: mark },
+  { method: "GET", path: /^\/channels$/, action: "channels.list", handle: channels },
+  { method: "POST", path: /^\/channels\/(0x[0-9a-fA-F]{64})\/claim$/, action: "channels.claim", handle: claim },
 ];
 
 export async function serveAdmin(request: Request, subpath: string, deps: AdminDeps): Promise<Response> {
@@ -166,4 +169,17 @@ async function mark(request: Request, { env, nowMs }: AdminDeps, paymentKey: str
   if (result === "not_owed") return json(404, { error: "not_owed", message: `No owed refund ${key}.` });
   if (result === "already_marked") return json(409, { error: "already_marked", message: `${key} is already marked refunded with another transaction.` });
   return json(200, { paymentKey: key, refundTransaction: transaction });
+}
+
+async function channels(_request: Request, { env }: AdminDeps): Promise<Response> {
+  return json(200, await listChannels(env.LEDGER));
+}
+
+/** Claims a channel's unclaimed charges now, instead of at its next scheduled claim. */
+async function claim(_request: Request, { env }: AdminDeps, channelId: string | undefined): Promise<Response> {
+  const id = channelId!.toLowerCase();
+  const outcome = await env.PAYMENT_CHANNELS.get(env.PAYMENT_CHANNELS.idFromName(id)).claimNow();
+  if (outcome.kind === "failed") return json(502, { channelId: id, error: "claim_failed", message: outcome.reason });
+  if (outcome.kind === "nothing_to_claim") return json(200, { channelId: id, claimed: false });
+  return json(200, { channelId: id, claimed: true, totalClaimed: outcome.totalClaimed, claimTransaction: outcome.claimTransaction, settleTransaction: outcome.settleTransaction ?? null });
 }

@@ -34,6 +34,8 @@ export interface LedgerEntry {
   meteredUnits?: string | undefined;
   /** Hex SHA-256 of the signed receipt sent with the settlement (offer-receipt). */
   receiptHash?: string | undefined;
+  /** batch-settlement: the channel the call was charged to (docs/batch-settlement.md). */
+  channelId?: string | undefined;
   /** ISO-8601. */
   at: string;
 }
@@ -42,7 +44,7 @@ const COLUMNS = [
   "payment_key", "rule_id", "method", "resource", "scheme", "network", "asset", "amount", "pay_to", "payer",
   "facilitator", "status", "transaction_hash", "error_reason", "origin_status", "verify_ms", "origin_ms",
   "settle_ms", "facilitator_id", "settled_by", "created_at", "updated_at", "max_amount", "metered_units",
-  "receipt_hash",
+  "receipt_hash", "channel_id",
 ];
 const INSERT = `INSERT INTO payments (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
 
@@ -59,7 +61,7 @@ function bindEntry(statement: D1PreparedStatement, entry: LedgerEntry): D1Prepar
     entry.amount, entry.payTo, entry.payer, entry.facilitator, entry.status, entry.transactionHash ?? null,
     entry.errorReason ?? null, entry.originStatus ?? null, entry.verifyMs ?? null, entry.originMs ?? null,
     entry.settleMs ?? null, entry.facilitatorId, entry.settledBy ?? null, entry.at, entry.at, entry.maxAmount ?? null,
-    entry.meteredUnits ?? null, entry.receiptHash ?? null,
+    entry.meteredUnits ?? null, entry.receiptHash ?? null, entry.channelId ?? null,
   );
 }
 

@@ -17,4 +17,5 @@ export const LEDGER_UPGRADES = [
   "ALTER TABLE payments ADD COLUMN max_amount TEXT",
   "ALTER TABLE payments ADD COLUMN metered_units TEXT",
   "ALTER TABLE payments ADD COLUMN receipt_hash TEXT",
+  "ALTER TABLE payments ADD COLUMN channel_id TEXT",
 ];

@@ -4,7 +4,8 @@
 // retries until D1 takes it). RPC surface: claim, release, complete, record.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
-import { recordLedgerEntry, type LedgerEntry } from "../ledger/ledger.js";
+import type { LedgerEntry } from "../ledger/ledger.js";
+import { LedgerOutbox } from "../ledger/ledger-outbox.js";
 
 export type LockState = "in_flight" | "settled" | "unknown";
 
@@ -18,19 +19,11 @@ interface LockRow {
   [key: string]: SqlStorageValue;
 }
 
-interface OutboxRow {
-  seq: number;
-  entry: string;
-  [key: string]: SqlStorageValue;
-}
-
 const SCHEMA_VERSION = 2;
-/** First retry after a failed D1 write; doubles up to the cap. */
-const FLUSH_RETRY_BASE_MS = 1000;
-const FLUSH_RETRY_MAX_MS = 5 * 60 * 1000;
 
 export class PaymentRecord extends DurableObject<Env> {
   #schemaReady = false;
+  #outbox?: LedgerOutbox;
 
   /**
    * Takes the payment for `owner` unless another request holds it. An `in_flight` claim whose lease has run
@@ -65,21 +58,18 @@ export class PaymentRecord extends DurableObject<Env> {
 
   /** Stores a ledger write durably; the alarm copies it to D1 right away and keeps retrying while D1 fails. */
   async record(entry: LedgerEntry): Promise<void> {
-    this.#ensureSchema();
-    this.ctx.storage.sql.exec("INSERT INTO outbox (entry) VALUES (?)", JSON.stringify(entry));
-    this.ctx.storage.sql.exec("UPDATE flush_state SET next_attempt_ms = 0 WHERE id = 1");
+    this.#ledger().enqueue({ table: "payments", entry });
     await this.#scheduleAlarm();
   }
 
   /** Ledger writes not yet in D1 (operators and tests). */
   pendingLedgerWrites(): number {
-    this.#ensureSchema();
-    return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
+    return this.#ledger().pending();
   }
 
   override async alarm(): Promise<void> {
     this.#ensureSchema();
-    await this.#flushOutbox();
+    await this.#ledger().flush(this.env.LEDGER);
     const lock = this.#lock();
     const outboxEmpty = this.pendingLedgerWrites() === 0;
     const forgettable = !lock || (lock.forget_at_ms !== null && lock.forget_at_ms <= Date.now());
@@ -87,39 +77,26 @@ export class PaymentRecord extends DurableObject<Env> {
       // Nothing left to remember: delete everything so a finished payment leaves no storage behind.
       await this.ctx.storage.deleteAll();
       this.#schemaReady = false;
+      this.#ledger().forget();
       return;
     }
     await this.#scheduleAlarm();
   }
 
-  /** Writes the outbox to D1 in order; stops at the first failure and backs off. */
-  async #flushOutbox(): Promise<void> {
-    const sql = this.ctx.storage.sql;
-    for (const row of sql.exec<OutboxRow>("SELECT seq, entry FROM outbox ORDER BY seq").toArray()) {
-      try {
-        await recordLedgerEntry(this.env.LEDGER, JSON.parse(row.entry) as LedgerEntry);
-      } catch (cause) {
-        const attempts = sql.exec<{ attempts: number }>("SELECT attempts FROM flush_state WHERE id = 1").one().attempts + 1;
-        const delay = Math.min(FLUSH_RETRY_BASE_MS * 2 ** (attempts - 1), FLUSH_RETRY_MAX_MS);
-        sql.exec("UPDATE flush_state SET attempts = ?, next_attempt_ms = ? WHERE id = 1", attempts, Date.now() + delay);
-        console.error(JSON.stringify({ event: "ledger_flush_failed", attempts, retryInMs: delay, cause: String(cause) }));
-        return;
-      }
-      sql.exec("DELETE FROM outbox WHERE seq = ?", row.seq);
-    }
-    sql.exec("UPDATE flush_state SET attempts = 0, next_attempt_ms = 0 WHERE id = 1");
-  }
-
   /** One alarm slot serves both jobs: the next D1 flush attempt, and forgetting the payment. */
   async #scheduleAlarm(): Promise<void> {
-    const sql = this.ctx.storage.sql;
     const candidates: number[] = [];
-    if (this.pendingLedgerWrites() > 0) candidates.push(sql.exec<{ next_attempt_ms: number }>("SELECT next_attempt_ms FROM flush_state WHERE id = 1").one().next_attempt_ms);
+    if (this.pendingLedgerWrites() > 0) candidates.push(this.#ledger().nextAttemptMs());
     const lock = this.#lock();
     if (lock?.forget_at_ms != null) candidates.push(lock.forget_at_ms);
     if (!lock) candidates.push(0);
     if (candidates.length === 0) return;
     await this.ctx.storage.setAlarm(Math.max(Date.now(), Math.min(...candidates)));
+  }
+
+  #ledger(): LedgerOutbox {
+    this.#outbox ??= new LedgerOutbox(this.ctx.storage.sql);
+    return this.#outbox;
   }
 
   #lock(): LockRow | undefined {
@@ -141,9 +118,6 @@ export class PaymentRecord extends DurableObject<Env> {
       lease_until_ms INTEGER NOT NULL,
       forget_at_ms INTEGER
     )`);
-    sql.exec("CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)");
-    sql.exec("CREATE TABLE IF NOT EXISTS flush_state (id INTEGER PRIMARY KEY CHECK (id = 1), attempts INTEGER NOT NULL, next_attempt_ms INTEGER NOT NULL)");
-    sql.exec("INSERT OR IGNORE INTO flush_state (id, attempts, next_attempt_ms) VALUES (1, 0, 0)");
     sql.exec("DELETE FROM _schema");
     sql.exec("INSERT INTO _schema (version) VALUES (?)", SCHEMA_VERSION);
   }

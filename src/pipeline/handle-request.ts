@@ -39,6 +39,7 @@ import { paywallResponse } from "../paywall/serve-paywall.js";
 import { authenticateSession, grantSession, openSession, serveSession, siwxChallengeExtension } from "./session-request.js";
 import type { ScopedRequest } from "../sessions/session-terms.js";
 import { startRequestLog, type RequestLog } from "../observability/request-log.js";
+import { payFromChannel } from "./channel-request.js";
 
 /** The part of the Workers ExecutionContext the pipeline uses. */
 export interface WaitUntil {
@@ -159,7 +160,7 @@ async function handlePricedRequest(
   const prefer = rule.preferFacilitators;
   const priced = await priceRequest({
     rule, request, params, env, config, fetch: deps.fetch, nowMs: deps.nowMs(), schemes: deps.schemes,
-    facilitator: { supportedKinds: async () => view.supportedKinds(prefer) },
+    facilitator: { supportedKinds: async () => view.supportedKinds(prefer), channelAuthorizer: config.CHANNEL_AUTHORIZER_KEY?.address },
     canSettle: (offer) => view.canSettle(offer.scheme, offer.network),
     ...(mcpCall ? { mcpToolPrice: mcpCall.tool.price } : {}),
   });
@@ -206,6 +207,14 @@ async function handlePricedRequest(
   const facilitatorRequest: FacilitatorRequest = decision.v1
     ? { x402Version: 1, paymentPayload: decision.v1.payload, paymentRequirements: decision.v1.requirements }
     : { x402Version: X402_VERSION, paymentPayload: decision.payload, paymentRequirements: decision.requirements };
+  const { channel } = decision.checked;
+  if (channel) {
+    // Paid from a batch-settlement channel: its object is the replay lock and the ledger outbox.
+    return payFromChannel({
+      env, config, ruleId: rule.id, method: request.method, resourceUrl, requirements: decision.requirements, checked: { ...decision.checked, channel },
+      view, candidates, facilitatorRequest, challenge, claimRoute: { facilitators, circuit: ruleSet.circuit, scope: config.PRICE_RULES_KEY }, forward: () => forward(request, config, rule.origin, deps), nowMs: deps.nowMs, totalMs: () => deps.nowMs() - startedAtMs, log,
+    });
+  }
 
   // Long enough for verify on every candidate, the origin, and settle on every candidate.
   const leaseMs =

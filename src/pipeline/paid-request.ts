@@ -192,7 +192,7 @@ function keep(paid: PaidRequest, response: Response): Response {
   return paid.identified ? paid.identified.keep(response) : response;
 }
 
-function withReceipt(response: Response, settled: SettleResponse, serverTiming: string, extra: Record<string, string>, totalMs: number): Response {
+export function withReceipt(response: Response, settled: SettleResponse, serverTiming: string, extra: Record<string, string>, totalMs: number): Response {
   const headers = new Headers(response.headers);
   for (const [name, value] of Object.entries(extra)) headers.set(name, value);
   headers.set(PAYMENT_RESPONSE, encodePaymentResponseHeader(settled));

@@ -1,5 +1,6 @@
 // The contract a payment scheme × network family implements to plug into the gateway.
 import type { AssetInfo } from "../pricing/assets.js";
+import type { ChannelPayload } from "./batch-settlement-evm.js";
 import type { PaymentPayload, PaymentRequirements } from "../x402/schemas.js";
 
 export type PluginResult<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -11,6 +12,8 @@ export interface CheckedPayment {
   paymentKey: string;
   /** Unix seconds after which the payment can no longer settle (EIP-3009 `validBefore`). */
   expiresAtSeconds: number;
+  /** A batch-settlement payload: the channel it pays from (pipeline/channel-request.ts takes it from here). */
+  channel?: ChannelPayload & { channelId: string };
 }
 
 /** What a local check may ask the outside world; answers are best effort (undefined: unknown). */
@@ -31,6 +34,8 @@ export interface SupportedKind {
 /** What a plugin may ask the facilitator while building an offer; asked lazily, answered from a cache. */
 export interface FacilitatorFacts {
   supportedKinds(): Promise<SupportedKind[]>;
+  /** The gateway's own batch-settlement receiverAuthorizer (CHANNEL_AUTHORIZER_KEY's address), preferred over a facilitator's. */
+  channelAuthorizer?: string | undefined;
 }
 
 export interface SchemePlugin {

@@ -59,6 +59,8 @@ export const VerifyResponseSchema = z.object({
   invalidReason: z.string().optional(),
   invalidMessage: z.string().optional(),
   payer: z.string().optional(),
+  /** Scheme facts the verify learned (batch-settlement: the channel as the escrow holds it). */
+  extra: z.record(z.string(), z.unknown()).optional(),
 });
 export type VerifyResponse = z.infer<typeof VerifyResponseSchema>;
 
@@ -70,6 +72,8 @@ export const SettleResponseSchema = z.object({
   transaction: z.string().default(""),
   network: z.string(),
   amount: z.string().optional(),
+  /** Scheme facts of the settlement (batch-settlement: `chargedAmount`, `channelState`). */
+  extra: z.record(z.string(), z.unknown()).optional(),
   extensions: ExtensionsSchema.optional(),
 });
 export type SettleResponse = z.infer<typeof SettleResponseSchema>;

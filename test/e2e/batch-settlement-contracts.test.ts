@@ -9,13 +9,13 @@ import { BatchSettlementEvmScheme as FacilitatorScheme } from "@x402/evm/batch-s
 import { createPublicClient, createTestClient, createWalletClient, http, publicActions, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FACILITATOR_SIGNER, PAYER, SELLER } from "../../stack/accounts.js";
+import { CHANNEL_AUTHORIZER, FACILITATOR_SIGNER, PAYER, SELLER } from "../../stack/accounts.js";
 import { approvePermit2, deployContracts, localChain, NETWORK, startChain, TOKEN_NAME, TOKEN_VERSION, X402_BATCH_SETTLEMENT } from "../../stack/chain.js";
 import { compileContracts } from "../../stack/compile-contracts.js";
 import type { ManagedProcess } from "../../stack/process.js";
 
 /** The receiver's authorizer: signs claim batches and refunds (here held by the facilitator). */
-const AUTHORIZER = privateKeyToAccount("0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6");
+const AUTHORIZER = CHANNEL_AUTHORIZER;
 const PERMIT2_PAYER = privateKeyToAccount("0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97");
 
 let chain: { process: ManagedProcess; rpcUrl: string };

@@ -1,0 +1,13 @@
+// Read-side queries over the batch-settlement ledger (docs/batch-settlement.md): each channel with what it holds,
+// what was charged to it and what was claimed, and its claim batches.
+
+const CHANNELS = `SELECT channel_id AS channelId, network, asset, pay_to AS payTo, payer, balance, charged, total_claimed AS totalClaimed,
+  withdraw_requested_at AS withdrawRequestedAt, updated_at AS updatedAt FROM channels ORDER BY updated_at DESC LIMIT 1000`;
+const CLAIMS = `SELECT claim_key AS claimKey, channel_id AS channelId, amount, total_claimed AS totalClaimed, status, facilitator_id AS facilitatorId,
+  claim_transaction AS claimTransaction, settle_transaction AS settleTransaction, error_reason AS errorReason, updated_at AS updatedAt
+  FROM channel_claims ORDER BY updated_at DESC LIMIT 1000`;
+
+export async function listChannels(db: D1Database): Promise<{ channels: Record<string, unknown>[]; claims: Record<string, unknown>[] }> {
+  const [channels, claims] = await db.batch([db.prepare(CHANNELS), db.prepare(CLAIMS)]);
+  return { channels: channels!.results as Record<string, unknown>[], claims: claims!.results as Record<string, unknown>[] };
+}

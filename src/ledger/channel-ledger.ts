@@ -1,0 +1,69 @@
+// The D1 ledger's batch-settlement half: one row per channel (what it holds, what was charged and claimed) and
+// one per claim batch (the on-chain claim and the settlement that paid the receiver). Each call charged to a
+// channel is a `payments` row like any payment, with its `channel_id`. Writers: the PaymentChannel outbox.
+
+export interface ChannelSummary {
+  channelId: string;
+  network: string;
+  asset: string;
+  payTo: string;
+  payer: string;
+  balance: string;
+  charged: string;
+  totalClaimed: string;
+  withdrawRequestedAt: number;
+  /** ISO-8601. */
+  at: string;
+}
+
+export type ChannelClaimStatus = "claimed" | "settled" | "claim_failed";
+
+export interface ChannelClaim {
+  /** network:channelId:totalClaimed, so a resent batch is one row. */
+  claimKey: string;
+  channelId: string;
+  network: string;
+  asset: string;
+  payTo: string;
+  payer: string;
+  /** What this batch added to the channel's claimed total (atomic). */
+  amount: string;
+  totalClaimed: string;
+  facilitatorId: string;
+  status: ChannelClaimStatus;
+  claimTransaction?: string | undefined;
+  settleTransaction?: string | undefined;
+  errorReason?: string | undefined;
+  at: string;
+}
+
+// Newer facts win: a summary replaces an older one; a claim's outcome replaces `claim_failed` and `claimed`.
+const UPSERT_CHANNEL = `INSERT INTO channels (channel_id, network, asset, pay_to, payer, balance, charged, total_claimed, withdraw_requested_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (channel_id) DO UPDATE SET balance = excluded.balance, charged = excluded.charged, total_claimed = excluded.total_claimed,
+    withdraw_requested_at = excluded.withdraw_requested_at, updated_at = excluded.updated_at
+  WHERE excluded.updated_at >= channels.updated_at`;
+
+const RECORD_CLAIM = `INSERT INTO channel_claims (claim_key, channel_id, network, asset, pay_to, payer, amount, total_claimed, facilitator_id,
+    status, claim_transaction, settle_transaction, error_reason, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (claim_key) DO UPDATE SET status = excluded.status, claim_transaction = COALESCE(excluded.claim_transaction, channel_claims.claim_transaction),
+    settle_transaction = COALESCE(excluded.settle_transaction, channel_claims.settle_transaction), error_reason = excluded.error_reason, updated_at = excluded.updated_at
+  WHERE channel_claims.status <> 'settled'`;
+
+export async function upsertChannel(db: D1Database, channel: ChannelSummary): Promise<void> {
+  await db
+    .prepare(UPSERT_CHANNEL)
+    .bind(channel.channelId, channel.network, channel.asset, channel.payTo, channel.payer, channel.balance, channel.charged, channel.totalClaimed, channel.withdrawRequestedAt, channel.at)
+    .run();
+}
+
+export async function recordChannelClaim(db: D1Database, claim: ChannelClaim): Promise<void> {
+  await db
+    .prepare(RECORD_CLAIM)
+    .bind(
+      claim.claimKey, claim.channelId, claim.network, claim.asset, claim.payTo, claim.payer, claim.amount, claim.totalClaimed, claim.facilitatorId,
+      claim.status, claim.claimTransaction ?? null, claim.settleTransaction ?? null, claim.errorReason ?? null, claim.at, claim.at,
+    )
+    .run();
+}

@@ -1,0 +1,179 @@
+// A request paid from a batch-settlement channel (docs/batch-settlement.md). The channel's object decides the
+// voucher (reserve), the origin answers, and the charge is committed, or the reservation released if the origin
+// failed. A voucher on a channel the gateway read recently needs no facilitator at all; an unknown or stale channel
+// is read through the facilitator's verify; a deposit is verified, then settled on chain once the origin answered.
+// Claiming the vouchers on chain is the channel's alarm's job (channels/payment-channel.ts), not the request's.
+import type { Env, GatewayConfig } from "../env.js";
+import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
+import { isNotSubmitted, settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
+import type { FacilitatorView, ViewEntry } from "../facilitator/facilitator-view.js";
+import type { LedgerEntry, LedgerStatus } from "../ledger/ledger.js";
+import { OnchainChannelSchema, type ChannelSnapshot, type OnchainChannel, type ReserveInput } from "../channels/channel-state.js";
+import type { CheckedPayment } from "../schemes/scheme-plugin.js";
+import type { ClaimRoute } from "../channels/claim-channel.js";
+import type { RequestLog } from "../observability/request-log.js";
+import type { FacilitatorRequest, PaymentRequired, PaymentRequirements, SettleResponse } from "../x402/schemas.js";
+import { withReceipt } from "./paid-request.js";
+import { startTimer } from "./payment-tracking.js";
+
+const LEASE_MARGIN_MS = 5000;
+/** How long a channel read from chain is trusted for local voucher checks (the SDK's bounds). */
+const FRESH_MIN_MS = 30_000;
+const FRESH_MAX_MS = 5 * 60_000;
+
+export interface ChannelRequest {
+  env: Env;
+  config: GatewayConfig;
+  ruleId: string;
+  method: string;
+  resourceUrl: string;
+  requirements: PaymentRequirements;
+  checked: CheckedPayment & { channel: NonNullable<CheckedPayment["channel"]> };
+  view: FacilitatorView;
+  candidates: readonly ViewEntry[];
+  facilitatorRequest: FacilitatorRequest;
+  /** Where the channel's claims will go (the facilitators of the rules this charge is made under). */
+  claimRoute: ClaimRoute;
+  challenge(reason: string): PaymentRequired;
+  forward(): Promise<Response>;
+  nowMs(): number;
+  totalMs(): number;
+  log: RequestLog;
+}
+
+export async function payFromChannel(request: ChannelRequest): Promise<Response> {
+  const { env, checked, requirements, nowMs } = request;
+  const channel = checked.channel;
+  if (channel.type === "refund") return paymentRequiredResponse(request.challenge("invalid_batch_settlement_evm_refund_not_supported"));
+  const stub = env.PAYMENT_CHANNELS.get(env.PAYMENT_CHANNELS.idFromName(channel.channelId));
+  const timer = startTimer(nowMs);
+  const leaseMs =
+    request.candidates.reduce((sum, c) => sum + c.facilitator.verifyTimeoutMs + c.facilitator.settleTimeoutMs, 0) + request.config.ORIGIN_TIMEOUT_MS + LEASE_MARGIN_MS;
+  const deposit = channel.type === "deposit" ? channel.deposit.amount : undefined;
+  const input = (synced?: OnchainChannel): ReserveInput => ({
+    channelId: channel.channelId,
+    network: requirements.network,
+    config: channel.channelConfig,
+    voucher: { maxClaimableAmount: channel.voucher.maxClaimableAmount, signature: channel.voucher.signature },
+    amount: requirements.amount,
+    depositAmount: deposit,
+    synced,
+    pendingId: crypto.randomUUID(),
+    nowMs: nowMs(),
+    leaseMs,
+    freshForMs: Math.min(Math.max((channel.channelConfig.withdrawDelay * 1000) / 3, FRESH_MIN_MS), FRESH_MAX_MS),
+  });
+
+  // The cumulative count is checked first, here: a client out of step gets its corrective 402 with no facilitator
+  // call. A deposit is then always checked on chain; a voucher only when the channel's state is unknown or stale.
+  let verifiedBy: ViewEntry | undefined;
+  let reserved = await stub.reserve(input());
+  if (reserved.kind === "needs_sync") {
+    const verified = await verifyWithFailover(request.view, request.candidates, request.facilitatorRequest, nowMs);
+    if (!verified.response.isValid) return paymentRequiredResponse(request.challenge(verified.response.invalidReason ?? "invalid_payload"));
+    verifiedBy = verified.entry;
+    reserved = await stub.reserve(input(readOnchain(verified.response.extra, "verify")));
+  }
+  if (reserved.kind === "refused") {
+    return paymentRequiredResponse(reserved.corrective ? withChannelState(request.challenge(reserved.reason), requirements, reserved.corrective) : request.challenge(reserved.reason));
+  }
+  if (reserved.kind !== "reserved") throw new GatewayFailure({ kind: "facilitator_bad_response", detail: "the channel's state could not be read" });
+  const verifyMs = timer.lap();
+  const pendingId = reserved.record.pending!.id;
+  const entry = (status: LedgerStatus, fields: Partial<LedgerEntry> = {}): LedgerEntry => ({
+    // A released voucher is signed again, for the same amount, by the next call: each attempt keeps its own row.
+    paymentKey: status === "settled" ? checked.paymentKey : `${checked.paymentKey}#${pendingId}`,
+    ruleId: request.ruleId,
+    method: request.method,
+    resource: request.resourceUrl,
+    scheme: requirements.scheme,
+    network: requirements.network,
+    asset: requirements.asset,
+    amount: requirements.amount,
+    payTo: requirements.payTo,
+    payer: channel.channelConfig.payer,
+    // A voucher checked here, with no facilitator asked, is verified `local`.
+    facilitator: verifiedBy?.facilitator.url ?? "local",
+    facilitatorId: verifiedBy?.facilitator.id ?? "local",
+    status,
+    verifyMs,
+    at: new Date(nowMs()).toISOString(),
+    ...fields,
+  });
+  const observe = (recorded: LedgerEntry): LedgerEntry => (request.log.payment = recorded);
+
+  let origin: Response;
+  try {
+    origin = await request.forward();
+  } catch (error) {
+    await stub.release(pendingId, observe(entry("origin_failed", { errorReason: error instanceof GatewayFailure ? error.error.kind : "internal_error", originMs: timer.lap() })));
+    throw error;
+  }
+  const originMs = timer.lap();
+  if (origin.status >= 400) {
+    // Nothing is charged for a failed answer: the voucher is forgotten and the payer signs the same amount again.
+    await stub.release(pendingId, observe(entry("origin_failed", { originStatus: origin.status, originMs })));
+    return origin;
+  }
+
+  let depositSettled: SettleResponse | undefined;
+  let synced: OnchainChannel | undefined;
+  let settleMs: number | undefined;
+  if (deposit !== undefined) {
+    const facts = { originStatus: origin.status, originMs };
+    try {
+      depositSettled = (await settleWithFailover(request.view, verifiedBy!, request.candidates, request.facilitatorRequest, nowMs, () => {})).response;
+    } catch (error) {
+      await origin.body?.cancel();
+      const status = isNotSubmitted(error) ? "settle_failed" : "settle_unknown";
+      await stub.release(pendingId, observe(entry(status, { ...facts, errorReason: error instanceof GatewayFailure ? error.error.kind : "internal_error", settleMs: timer.lap() })));
+      throw error;
+    }
+    settleMs = timer.lap();
+    if (!depositSettled.success) {
+      await origin.body?.cancel();
+      const reason = depositSettled.errorReason ?? "unexpected_settle_error";
+      await stub.release(pendingId, observe(entry("settle_failed", { ...facts, errorReason: reason, settleMs })));
+      throw new GatewayFailure({ kind: "settle_failed", paymentRequired: request.challenge(reason), settleResponse: depositSettled });
+    }
+    synced = readOnchain((depositSettled.extra as { channelState?: unknown } | undefined)?.channelState, "settle");
+  }
+
+  const charged = entry("settled", { originStatus: origin.status, originMs, ...(settleMs !== undefined ? { settleMs } : {}), ...(depositSettled ? { transactionHash: depositSettled.transaction } : {}) });
+  const committed = await stub.commit(pendingId, requirements.amount, nowMs(), charged, request.claimRoute, synced);
+  if (committed.kind === "refused") {
+    // The reservation ran out and another request took the channel: this answer was not charged, so it is not given.
+    await origin.body?.cancel();
+    return paymentRequiredResponse(request.challenge(committed.reason));
+  }
+  observe(charged);
+  const settled: SettleResponse = {
+    success: true,
+    transaction: depositSettled?.transaction ?? "",
+    network: requirements.network,
+    payer: channel.channelConfig.payer.toLowerCase(),
+    amount: depositSettled ? deposit! : "",
+    extra: { ...depositSettled?.extra, chargedAmount: requirements.amount, channelState: committed.channelState },
+  };
+  const timing = `x402-verify;dur=${verifyMs}, origin;dur=${originMs}${settleMs !== undefined ? `, x402-settle;dur=${settleMs}` : ""}`;
+  return withReceipt(origin, settled, timing, {}, request.totalMs());
+}
+
+/** The channel as a facilitator's answer reports it (`extra` of a verify, `extra.channelState` of a settle). */
+function readOnchain(value: unknown, operation: "verify" | "settle"): OnchainChannel {
+  const parsed = OnchainChannelSchema.safeParse(value);
+  if (!parsed.success) throw new GatewayFailure({ kind: "facilitator_bad_response", detail: `${operation} did not report the channel's state` });
+  return parsed.data;
+}
+
+/** A corrective 402: the offer carries the channel as the gateway knows it, so the client can resync and retry. */
+function withChannelState(paymentRequired: PaymentRequired, requirements: PaymentRequirements, corrective: { channelState: ChannelSnapshot; voucherState: { signedMaxClaimable: string; signature: string } }): PaymentRequired {
+  return {
+    ...paymentRequired,
+    accepts: paymentRequired.accepts.map((offer) =>
+      offer.scheme === requirements.scheme && offer.network === requirements.network && offer.payTo === requirements.payTo && offer.asset === requirements.asset
+        ? { ...offer, extra: { ...offer.extra, ...corrective } }
+        : offer,
+    ),
+  };
+}

@@ -1,0 +1,180 @@
+// batch-settlement against the fake facilitator, in workerd with the real PaymentChannel objects: what the gateway
+// decides about each voucher without a facilitator, and the cases that must fail cleanly (replay, over-spending,
+// racing vouchers, forged signatures, a foreign channel), and how a channel's claim reaches the facilitator.
+import { env } from "cloudflare:workers";
+import { privateKeyToAccount } from "viem/accounts";
+import { verifyTypedData } from "viem";
+import { describe, expect, it } from "vitest";
+import { claimBatchTypedData, type VoucherClaim } from "../../src/schemes/evm/channel-typed-data.js";
+import type { PaymentRequired, PaymentRequirements, SettleResponse } from "../../src/x402/schemas.js";
+import { buildChannelPayload, buildHarness, buildRule, decodeHeader, encodePayment, type ChannelPayloadOptions, type GatewayHarness } from "../fixtures/builders.js";
+
+const AUTHORIZER = privateKeyToAccount("0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6");
+const STRANGER = privateKeyToAccount("0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba");
+const PRICE = 1000;
+
+const channelRule = () => buildRule({ id: "batch", path: "/status/:code", price: { amount: String(PRICE), asset: "0x036CbD53842c5426634e7929541eC2318f3dCF7e" }, accepts: [{ network: "eip155:84532", scheme: "batch-settlement" }] });
+
+const KEY_VARS = { CHANNEL_AUTHORIZER_KEY: "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6" };
+/** Each test pays from its own channel (the same payer, payee and token would otherwise share one). */
+const salts = new WeakMap<PaymentRequirements, `0x${string}`>();
+
+async function harness(facilitator?: "settle-fail") {
+  const built = await buildHarness({ rules: [channelRule()], vars: KEY_VARS, ...(facilitator ? { facilitator } : {}) });
+  const challenge = decodeHeader<PaymentRequired>((await built.fetch("/status/200")).headers.get("PAYMENT-REQUIRED"));
+  const offer = challenge.accepts[0]!;
+  salts.set(offer, `0x${[...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("")}`);
+  return { harness: built, offer };
+}
+
+const channelPayload = (offer: PaymentRequirements, options: ChannelPayloadOptions) => buildChannelPayload(offer, { ...options, config: { salt: salts.get(offer)!, ...options.config } });
+
+async function pay(harness: GatewayHarness, offer: PaymentRequirements, options: ChannelPayloadOptions, path = "/status/200") {
+  const payload = await channelPayload(offer, options);
+  const response = await harness.fetch(path, { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
+  return { response, payload };
+}
+
+const reason = (response: Response) => decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error;
+const settlement = (response: Response) => decodeHeader<SettleResponse & { extra: { chargedAmount: string; channelState: Record<string, unknown> } }>(response.headers.get("PAYMENT-RESPONSE"));
+const paymentCalls = async (harness: GatewayHarness) => (await harness.facilitatorCalls()).map((call) => `${call.path} ${(JSON.parse(call.body) as { paymentPayload: { payload: { type: string } } }).paymentPayload.payload.type}`);
+
+/** A channel opened by a deposit of `deposit`, with `calls` calls paid after it. */
+async function openChannel(harness: GatewayHarness, offer: PaymentRequirements, deposit = "5000") {
+  const { response } = await pay(harness, offer, { maxClaimable: String(PRICE), deposit });
+  expect(response.status).toBe(200);
+  return settlement(response).extra.channelState.channelId as string;
+}
+
+describe("batch-settlement offers", () => {
+  it("name the gateway's authorizer, the withdrawal delay and the token's domain", async () => {
+    const { offer } = await harness();
+    expect(offer).toMatchObject({ scheme: "batch-settlement", amount: "1000", extra: { receiverAuthorizer: AUTHORIZER.address, withdrawDelay: 900, assetTransferMethod: "eip3009", name: "USDC", version: "2" } });
+  });
+
+  it("fail closed when nobody can sign the channel's claims (no key, and the facilitator offers none)", async () => {
+    const built = await buildHarness({ rules: [channelRule()], vars: { CHANNEL_AUTHORIZER_KEY: "" } });
+    const response = await built.fetch("/status/200");
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ error: "config_invalid" });
+  });
+});
+
+describe("paying from a channel", () => {
+  it("a deposit is verified and settled; later vouchers need no facilitator at all", async () => {
+    const { harness: h, offer } = await harness();
+    const first = await pay(h, offer, { maxClaimable: "1000", deposit: "5000" });
+    expect(first.response.status).toBe(200);
+    expect(settlement(first.response)).toMatchObject({ success: true, transaction: expect.stringMatching(/^0x/), amount: "5000", extra: { chargedAmount: "1000", channelState: { balance: "5000", chargedCumulativeAmount: "1000" } } });
+    expect(await paymentCalls(h)).toEqual(["/verify deposit", "/settle deposit"]);
+    for (const cumulative of ["2000", "3000", "4000"]) {
+      const { response } = await pay(h, offer, { maxClaimable: cumulative });
+      expect(response.status).toBe(200);
+      expect(settlement(response)).toMatchObject({ success: true, transaction: "", amount: "", extra: { chargedAmount: "1000", channelState: { chargedCumulativeAmount: cumulative } } });
+    }
+    expect(await paymentCalls(h)).toEqual(["/verify deposit", "/settle deposit"]);
+    expect((await h.originCalls()).length).toBe(4);
+  });
+
+  it("a voucher on a channel the gateway has not seen is read through the facilitator's verify once", async () => {
+    const { harness: h, offer } = await harness();
+    // The fake says the channel holds 5000 and nothing is claimed: the payer's own count (2000 before) is the base.
+    expect((await pay(h, offer, { maxClaimable: "3000" })).response.status).toBe(200);
+    expect((await pay(h, offer, { maxClaimable: "4000" })).response.status).toBe(200);
+    expect(await paymentCalls(h)).toEqual(["/verify voucher"]);
+  });
+
+  it("a replayed voucher is refused with the channel's state, before any facilitator call", async () => {
+    const { harness: h, offer } = await harness();
+    const channelId = await openChannel(h, offer);
+    const second = await pay(h, offer, { maxClaimable: "2000" });
+    expect(second.response.status).toBe(200);
+    const replay = await h.fetch("/status/200", { headers: { "PAYMENT-SIGNATURE": encodePayment(second.payload) } });
+    expect(replay.status).toBe(402);
+    const body = decodeHeader<PaymentRequired>(replay.headers.get("PAYMENT-REQUIRED"));
+    expect(body.error).toBe("invalid_batch_settlement_evm_cumulative_amount_mismatch");
+    expect(body.accepts[0]!.extra).toMatchObject({ channelState: { channelId, chargedCumulativeAmount: "2000", balance: "5000" }, voucherState: { signedMaxClaimable: "2000" } });
+    expect(await paymentCalls(h)).toEqual(["/verify deposit", "/settle deposit"]);
+    expect((await h.originCalls()).length).toBe(2);
+  });
+
+  it("over-spending the channel is refused: the voucher may not promise more than the deposit holds", async () => {
+    const { harness: h, offer } = await harness();
+    await openChannel(h, offer, "2000");
+    expect((await pay(h, offer, { maxClaimable: "2000" })).response.status).toBe(200);
+    const over = await pay(h, offer, { maxClaimable: "3000" });
+    expect(over.response.status).toBe(402);
+    expect(reason(over.response)).toBe("invalid_batch_settlement_evm_cumulative_exceeds_balance");
+    expect((await h.originCalls()).length).toBe(2);
+  });
+
+  it("racing vouchers: of 10 concurrent requests with the next voucher, exactly one is served and charged", async () => {
+    const { harness: h, offer } = await harness();
+    const channelId = await openChannel(h, offer);
+    const payload = encodePayment(await channelPayload(offer, { maxClaimable: "2000" }));
+    // Different cumulative amounts race too: only the one that follows the charged total can win.
+    const other = encodePayment(await channelPayload(offer, { maxClaimable: "3000" }));
+    const responses = await Promise.all([...Array.from({ length: 10 }, () => h.fetch("/status/200", { headers: { "PAYMENT-SIGNATURE": payload } })), h.fetch("/status/200", { headers: { "PAYMENT-SIGNATURE": other } })]);
+    const served = responses.filter((r) => r.status === 200);
+    expect(served).toHaveLength(1);
+    expect(settlement(served[0]!).extra.channelState.chargedCumulativeAmount).toBe("2000");
+    for (const refused of responses.filter((r) => r.status !== 200)) {
+      expect(refused.status).toBe(402);
+      expect(["invalid_batch_settlement_evm_channel_busy", "invalid_batch_settlement_evm_cumulative_amount_mismatch"]).toContain(reason(refused));
+    }
+    expect((await h.originCalls()).length).toBe(2);
+    const record = await env.PAYMENT_CHANNELS.get(env.PAYMENT_CHANNELS.idFromName(channelId)).read();
+    expect(record).toMatchObject({ charged: "2000", signedMaxClaimable: "2000" });
+  });
+
+  it("refuses a voucher signed by another key, a channel for another receiver, and a wrong channel id, locally", async () => {
+    const { harness: h, offer } = await harness();
+    expect(reason((await pay(h, offer, { maxClaimable: "1000", voucherSigner: STRANGER })).response)).toBe("invalid_batch_settlement_evm_voucher_signature");
+    expect(reason((await pay(h, offer, { maxClaimable: "1000", config: { receiver: STRANGER.address } })).response)).toBe("invalid_batch_settlement_evm_channel_config_mismatch");
+    const payload = await channelPayload(offer, { maxClaimable: "1000" });
+    (payload.payload as { voucher: { channelId: string } }).voucher.channelId = `0x${"ab".repeat(32)}`;
+    expect(reason(await h.fetch("/status/200", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } }))).toBe("invalid_batch_settlement_evm_channel_id_mismatch");
+    expect(await h.facilitatorCalls()).toEqual([]);
+  });
+
+  it("a failed origin answer charges nothing: the same voucher pays the next call", async () => {
+    const { harness: h, offer } = await harness();
+    await openChannel(h, offer);
+    const failed = await pay(h, offer, { maxClaimable: "2000" }, "/status/503");
+    expect(failed.response.status).toBe(503);
+    const retried = await h.fetch("/status/200", { headers: { "PAYMENT-SIGNATURE": encodePayment(failed.payload) } });
+    expect(retried.status).toBe(200);
+    expect(settlement(retried).extra.channelState.chargedCumulativeAmount).toBe("2000");
+  });
+
+  it("a refused deposit settle charges nothing and withholds the answer", async () => {
+    const { harness: built, offer } = await harness("settle-fail");
+    const { response, payload } = await pay(built, offer, { maxClaimable: "1000", deposit: "5000" });
+    expect(response.status).toBe(402);
+    const channelId = (payload.payload as { voucher: { channelId: string } }).voucher.channelId;
+    expect(await env.PAYMENT_CHANNELS.get(env.PAYMENT_CHANNELS.idFromName(channelId)).read()).toBeUndefined();
+  });
+});
+
+describe("claiming a channel", () => {
+  it("sends the newest voucher as a claim signed by the gateway's authorizer, then a settle, and records both", async () => {
+    const { harness: h, offer } = await harness();
+    const channelId = await openChannel(h, offer);
+    for (const cumulative of ["2000", "3000"]) expect((await pay(h, offer, { maxClaimable: cumulative })).response.status).toBe(200);
+    const outcome = await env.PAYMENT_CHANNELS.get(env.PAYMENT_CHANNELS.idFromName(channelId)).claimNow();
+    expect(outcome).toMatchObject({ kind: "claimed", totalClaimed: "3000" });
+    const calls = (await h.facilitatorCalls()).filter((call) => call.path === "/settle").map((call) => JSON.parse(call.body) as { paymentPayload: { payload: Record<string, unknown> } });
+    const [claim, settle] = calls.slice(-2).map((call) => call.paymentPayload.payload) as [{ type: string; claims: VoucherClaim[]; claimAuthorizerSignature: `0x${string}` }, Record<string, unknown>];
+    expect(claim).toMatchObject({ type: "claim", claims: [{ voucher: { maxClaimableAmount: "3000" }, totalClaimed: "3000" }] });
+    expect(await verifyTypedData({ address: AUTHORIZER.address, ...claimBatchTypedData(claim.claims, offer.network), signature: claim.claimAuthorizerSignature })).toBe(true);
+    expect(settle).toMatchObject({ type: "settle", receiver: offer.payTo, token: offer.asset });
+    // Nothing new: nothing sent.
+    expect(await env.PAYMENT_CHANNELS.get(env.PAYMENT_CHANNELS.idFromName(channelId)).claimNow()).toMatchObject({ kind: "nothing_to_claim" });
+    const read = async () => (await env.LEDGER.prepare("SELECT * FROM channel_claims WHERE channel_id = ?").bind(channelId).all()).results;
+    let rows = await read();
+    for (let i = 0; i < 50 && rows.length === 0; i++) rows = (await new Promise((r) => setTimeout(r, 20)), await read());
+    expect(rows).toMatchObject([{ status: "settled", amount: "3000", total_claimed: "3000" }]);
+    const calls3 = (await env.LEDGER.prepare("SELECT status, amount FROM payments WHERE channel_id = ?").bind(channelId).all()).results;
+    expect(calls3).toHaveLength(3);
+  });
+});
