@@ -7,14 +7,17 @@ import type { PrivateKeyAccount } from "viem";
 import { encodeBase64Json } from "../src/x402/headers.js";
 import type { BenchCase } from "./measure.js";
 
-export const BENCH_CHANNEL_PATH = "/api/batch-bench/call";
+export const BENCH_CHANNEL_PATH = "/api/batch/bench";
 
-/** A rule whose deposit covers every benchmark call (its channel never needs a top-up while timed). */
+/**
+ * A rule whose deposit covers every benchmark call (its channel never needs a top-up while timed). Its literal path
+ * outranks the demo's `/api/batch/:item`, whose origin route answers it.
+ */
 export function channelBenchRule(network: string, payTo: string) {
   return {
     id: "bench-batch",
     methods: ["GET"],
-    path: "/api/batch-bench/:item",
+    path: BENCH_CHANNEL_PATH,
     price: "$0.001",
     accepts: [{ network, scheme: "batch-settlement", extra: { minDeposit: "5000000" } }],
     payTo,
