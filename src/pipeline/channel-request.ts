@@ -13,10 +13,9 @@ import type { CheckedPayment } from "../schemes/scheme-plugin.js";
 import type { ClaimRoute } from "../channels/claim-channel.js";
 import type { RequestLog } from "../observability/request-log.js";
 import type { FacilitatorRequest, PaymentRequired, PaymentRequirements, SettleResponse } from "../x402/schemas.js";
-import { withReceipt } from "./paid-request.js";
+import { describeFailure, withReceipt } from "./paid-request.js";
 import { startTimer } from "./payment-tracking.js";
 
-const LEASE_MARGIN_MS = 5000;
 /** How long a channel read from chain is trusted for local voucher checks (the SDK's bounds). */
 const FRESH_MIN_MS = 30_000;
 const FRESH_MAX_MS = 5 * 60_000;
@@ -32,6 +31,8 @@ export interface ChannelRequest {
   view: FacilitatorView;
   candidates: readonly ViewEntry[];
   facilitatorRequest: FacilitatorRequest;
+  /** How long the channel is held for this call if it dies midway (the pipeline's payment lease). */
+  leaseMs: number;
   /** Where the channel's claims will go (the facilitators of the rules this charge is made under). */
   claimRoute: ClaimRoute;
   challenge(reason: string): PaymentRequired;
@@ -42,13 +43,11 @@ export interface ChannelRequest {
 }
 
 export async function payFromChannel(request: ChannelRequest): Promise<Response> {
-  const { env, checked, requirements, nowMs } = request;
+  const { env, checked, requirements, nowMs, leaseMs } = request;
   const channel = checked.channel;
   if (channel.type === "refund") return paymentRequiredResponse(request.challenge("invalid_batch_settlement_evm_refund_not_supported"));
   const stub = env.PAYMENT_CHANNELS.get(env.PAYMENT_CHANNELS.idFromName(channel.channelId));
   const timer = startTimer(nowMs);
-  const leaseMs =
-    request.candidates.reduce((sum, c) => sum + c.facilitator.verifyTimeoutMs + c.facilitator.settleTimeoutMs, 0) + request.config.ORIGIN_TIMEOUT_MS + LEASE_MARGIN_MS;
   const deposit = channel.type === "deposit" ? channel.deposit.amount : undefined;
   const input = (synced?: OnchainChannel): ReserveInput => ({
     channelId: channel.channelId,
@@ -106,7 +105,7 @@ export async function payFromChannel(request: ChannelRequest): Promise<Response>
   try {
     origin = await request.forward();
   } catch (error) {
-    await stub.release(pendingId, observe(entry("origin_failed", { errorReason: error instanceof GatewayFailure ? error.error.kind : "internal_error", originMs: timer.lap() })));
+    await stub.release(pendingId, observe(entry("origin_failed", { errorReason: describeFailure(error), originMs: timer.lap() })));
     throw error;
   }
   const originMs = timer.lap();
@@ -126,7 +125,7 @@ export async function payFromChannel(request: ChannelRequest): Promise<Response>
     } catch (error) {
       await origin.body?.cancel();
       const status = isNotSubmitted(error) ? "settle_failed" : "settle_unknown";
-      await stub.release(pendingId, observe(entry(status, { ...facts, errorReason: error instanceof GatewayFailure ? error.error.kind : "internal_error", settleMs: timer.lap() })));
+      await stub.release(pendingId, observe(entry(status, { ...facts, errorReason: describeFailure(error), settleMs: timer.lap() })));
       throw error;
     }
     settleMs = timer.lap();

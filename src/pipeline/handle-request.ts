@@ -207,18 +207,18 @@ async function handlePricedRequest(
   const facilitatorRequest: FacilitatorRequest = decision.v1
     ? { x402Version: 1, paymentPayload: decision.v1.payload, paymentRequirements: decision.v1.requirements }
     : { x402Version: X402_VERSION, paymentPayload: decision.payload, paymentRequirements: decision.requirements };
+  // Long enough for verify on every candidate, the origin, and settle on every candidate.
+  const leaseMs =
+    candidates.reduce((sum, c) => sum + c.facilitator.verifyTimeoutMs + c.facilitator.settleTimeoutMs, 0) + config.ORIGIN_TIMEOUT_MS + LEASE_MARGIN_MS;
   const { channel } = decision.checked;
   if (channel) {
     // Paid from a batch-settlement channel: its object is the replay lock and the ledger outbox.
     return payFromChannel({
       env, config, ruleId: rule.id, method: request.method, resourceUrl, requirements: decision.requirements, checked: { ...decision.checked, channel },
-      view, candidates, facilitatorRequest, challenge, claimRoute: { facilitators, circuit: ruleSet.circuit, scope: config.PRICE_RULES_KEY }, forward: () => forward(request, config, rule.origin, deps), nowMs: deps.nowMs, totalMs: () => deps.nowMs() - startedAtMs, log,
+      view, candidates, facilitatorRequest, leaseMs, challenge, claimRoute: { facilitators, circuit: ruleSet.circuit, scope: config.PRICE_RULES_KEY }, forward: () => forward(request, config, rule.origin, deps), nowMs: deps.nowMs, totalMs: () => deps.nowMs() - startedAtMs, log,
     });
   }
 
-  // Long enough for verify on every candidate, the origin, and settle on every candidate.
-  const leaseMs =
-    candidates.reduce((sum, c) => sum + c.facilitator.verifyTimeoutMs + c.facilitator.settleTimeoutMs, 0) + config.ORIGIN_TIMEOUT_MS + LEASE_MARGIN_MS;
   const begun = await beginIdentifiedPayment({
     records: env.PAYMENT_IDENTIFIERS,
     payload: decision.payload,

@@ -56,7 +56,7 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   } catch (error) {
     paid.lock.release();
     paid.identified?.abandon();
-    paid.ledger.outcome({ status: "origin_failed", errorReason: describe(error), originMs: paid.timer.lap() });
+    paid.ledger.outcome({ status: "origin_failed", errorReason: describeFailure(error), originMs: paid.timer.lap() });
     throw error;
   }
   const originMs = paid.timer.lap();
@@ -88,7 +88,7 @@ export async function settleThenForward(paid: PaidRequest): Promise<Response> {
   try {
     origin = await paid.forward();
   } catch (error) {
-    paid.ledger.outcome({ ...owed, errorReason: describe(error), originMs: paid.timer.lap() });
+    paid.ledger.outcome({ ...owed, errorReason: describeFailure(error), originMs: paid.timer.lap() });
     if (!(error instanceof GatewayFailure)) throw error;
     // The payer was charged: the error answer still carries the receipt, so the refund can be claimed.
     return keep(paid, withReceipt(toHttpResponse(error.error), settled.response, timing, extra, paid.totalMs()));
@@ -128,7 +128,7 @@ function meterStream(paid: PaidRequest, spec: PaidMeter, path: string, origin: R
         return `event: payment-response\ndata: ${encodePaymentResponseHeader(settled.response)}\n\n`;
       } catch (error) {
         // Already recorded by settleOrThrow; the stream ends with why, as a 402 would have said.
-        return `event: payment-error\ndata: ${JSON.stringify({ error: describe(error) })}\n\n`;
+        return `event: payment-error\ndata: ${JSON.stringify({ error: describeFailure(error) })}\n\n`;
       }
     },
     onCancel() {
@@ -166,12 +166,12 @@ async function settleOrThrow(paid: PaidRequest, origin: OriginFacts, discardOrig
       // Every facilitator asked turned the settle away before acting: certainly not settled, so the payer may retry.
       paid.lock.release();
       paid.identified?.abandon();
-      paid.ledger.outcome({ status: "settle_failed", errorReason: `${describe(error)} (not submitted)`, ...origin, settleMs: paid.timer.lap() });
+      paid.ledger.outcome({ status: "settle_failed", errorReason: `${describeFailure(error)} (not submitted)`, ...origin, settleMs: paid.timer.lap() });
       throw error;
     }
     // A settle that timed out or broke off may still land on chain: "unknown", never retried blindly.
     paid.lock.complete("unknown");
-    paid.ledger.outcome({ status: "settle_unknown", errorReason: describe(error), ...origin, settleMs: paid.timer.lap() });
+    paid.ledger.outcome({ status: "settle_unknown", errorReason: describeFailure(error), ...origin, settleMs: paid.timer.lap() });
     throw error;
   }
   const settleMs = paid.timer.lap();
@@ -202,6 +202,7 @@ export function withReceipt(response: Response, settled: SettleResponse, serverT
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
-function describe(error: unknown): string {
+/** A failure as the ledger's `error_reason` records it. */
+export function describeFailure(error: unknown): string {
   return error instanceof GatewayFailure ? error.error.kind : "internal_error";
 }

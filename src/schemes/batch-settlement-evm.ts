@@ -20,7 +20,7 @@ import {
   voucherSigner,
   voucherTypedData,
 } from "./evm/channel-typed-data.js";
-import { EvmAddress, EvmHex, parseEvmAddress, signatureMayBePayers, Uint256 } from "./evm/typed-signature.js";
+import { EIP3009_AUTHORIZATION_FIELDS, EvmAddress, EvmHex, parseEvmAddress, signatureMayBePayers, Uint256 } from "./evm/typed-signature.js";
 import type { CheckContext, PluginResult, SchemePlugin } from "./scheme-plugin.js";
 
 const DEFAULT_WITHDRAW_DELAY = 900;
@@ -147,15 +147,6 @@ async function voucherMayBeValid(channel: ChannelPayload, network: string, conte
   }
 }
 
-const RECEIVE_WITH_AUTHORIZATION = [
-  { name: "from", type: "address" },
-  { name: "to", type: "address" },
-  { name: "value", type: "uint256" },
-  { name: "validAfter", type: "uint256" },
-  { name: "validBefore", type: "uint256" },
-  { name: "nonce", type: "bytes32" },
-] as const;
-
 /** The deposit's authorization must move exactly the deposit, into this channel, and still be usable. */
 async function checkDeposit(channel: Extract<ChannelPayload, { type: "deposit" }>, requirements: PaymentRequirements, context: CheckContext): Promise<PluginResult<true>> {
   const { deposit, channelConfig: config, voucher } = channel;
@@ -178,7 +169,7 @@ async function checkDeposit(channel: Extract<ChannelPayload, { type: "deposit" }
   if (BigInt(authorization.validBefore) < minValidBefore) return { ok: false, reason: "invalid_batch_settlement_evm_authorization_valid_before" };
   const typedData = {
     domain: { name: String(requirements.extra?.name), version: String(requirements.extra?.version), chainId: chainIdOf(requirements.network), verifyingContract: requirements.asset as Hex },
-    types: { ReceiveWithAuthorization: RECEIVE_WITH_AUTHORIZATION },
+    types: { ReceiveWithAuthorization: EIP3009_AUTHORIZATION_FIELDS },
     primaryType: "ReceiveWithAuthorization",
     message: {
       from: config.payer as Hex,

@@ -4,7 +4,7 @@ import { getAddress, type Hex } from "viem";
 import * as z from "zod";
 import type { PaymentRequirements } from "../x402/schemas.js";
 import { checkPermit2Payload, Permit2PayloadSchema, permit2Extra } from "./evm/permit2.js";
-import { EvmAddress, EvmHex, parseEvmAddress, signatureMayBePayers, Uint256 } from "./evm/typed-signature.js";
+import { EIP3009_AUTHORIZATION_FIELDS, EvmAddress, EvmHex, parseEvmAddress, signatureMayBePayers, Uint256 } from "./evm/typed-signature.js";
 import type { CheckContext, SchemePlugin } from "./scheme-plugin.js";
 
 /** The facilitator refuses authorizations expiring sooner than this; refusing them here saves its round trip. */
@@ -75,15 +75,6 @@ export const exactEvmScheme: SchemePlugin = {
   },
 };
 
-const TRANSFER_WITH_AUTHORIZATION = [
-  { name: "from", type: "address" },
-  { name: "to", type: "address" },
-  { name: "value", type: "uint256" },
-  { name: "validAfter", type: "uint256" },
-  { name: "validBefore", type: "uint256" },
-  { name: "nonce", type: "bytes32" },
-] as const;
-
 async function signatureMayBeValid(payload: z.infer<typeof Eip3009PayloadSchema>, requirements: PaymentRequirements, context: CheckContext): Promise<boolean> {
   const { authorization } = payload;
   const typedData = {
@@ -93,7 +84,7 @@ async function signatureMayBeValid(payload: z.infer<typeof Eip3009PayloadSchema>
       chainId: Number(requirements.network.split(":")[1]),
       verifyingContract: requirements.asset as Hex,
     },
-    types: { TransferWithAuthorization: TRANSFER_WITH_AUTHORIZATION },
+    types: { TransferWithAuthorization: EIP3009_AUTHORIZATION_FIELDS },
     primaryType: "TransferWithAuthorization",
     message: {
       from: authorization.from as Hex,

@@ -10,6 +10,16 @@ export const EvmAddress = EvmHex(20);
 /** A uint256 in decimal. */
 export const Uint256 = z.string().regex(/^\d{1,78}$/);
 
+/** The fields of an EIP-3009 authorization (TransferWithAuthorization and ReceiveWithAuthorization alike). */
+export const EIP3009_AUTHORIZATION_FIELDS = [
+  { name: "from", type: "address" },
+  { name: "to", type: "address" },
+  { name: "value", type: "uint256" },
+  { name: "validAfter", type: "uint256" },
+  { name: "validBefore", type: "uint256" },
+  { name: "nonce", type: "bytes32" },
+] as const;
+
 /** A configured EVM address (payTo or asset), checksummed. */
 export function parseEvmAddress(address: string): PluginResult<string> {
   return isAddress(address, { strict: false }) ? { ok: true, value: getAddress(address) } : { ok: false, reason: `"${address}" is not an EVM address` };
