@@ -9,6 +9,7 @@ export const CUMULATIVE_MISMATCH = "invalid_batch_settlement_evm_cumulative_amou
 export const CHANNEL_BUSY = "invalid_batch_settlement_evm_channel_busy";
 export const EXCEEDS_BALANCE = "invalid_batch_settlement_evm_cumulative_exceeds_balance";
 export const BELOW_CLAIMED = "invalid_batch_settlement_evm_cumulative_below_claimed";
+export const REFUND_NO_BALANCE = "invalid_batch_settlement_evm_refund_no_balance";
 
 /** The channel as the escrow holds it, from a facilitator's verify or settle answer. Parsed at that boundary. */
 export const OnchainChannelSchema = z.object({
@@ -52,8 +53,13 @@ export interface ReserveInput {
   network: string;
   config: ChannelConfig;
   voucher: { maxClaimableAmount: string; signature: string };
-  /** This request's price. */
+  /** This request's price; "0" for a refund. */
   amount: string;
+  /**
+   * A cooperative refund: the voucher re-signs what was charged (it charges nothing), it may equal the claimed total,
+   * and the chain is always read first, because the refund is computed from the balance.
+   */
+  refund?: boolean | undefined;
   /** A deposit arriving with this voucher: counted towards the balance the voucher may reach. */
   depositAmount?: string | undefined;
   /** Fresh on-chain state (from the facilitator's verify): required when the record is unknown or stale. */
@@ -96,12 +102,13 @@ export function reserve(record: ChannelRecord | undefined, input: ReserveInput):
       ...(record ? { corrective: { channelState: snapshotOf(record), voucherState: { signedMaxClaimable: record.signedMaxClaimable, signature: record.signature } } } : {}),
     };
   }
-  const fresh = record !== undefined && input.depositAmount === undefined && input.nowMs - record.syncedAtMs <= input.freshForMs;
+  const fresh = record !== undefined && !input.refund && input.depositAmount === undefined && input.nowMs - record.syncedAtMs <= input.freshForMs;
   const onchain = input.synced ?? (fresh ? record : undefined);
   if (!onchain) return { kind: "needs_sync" };
   const reachable = BigInt(onchain.balance) + BigInt(input.depositAmount ?? 0);
   if (signed > reachable) return { kind: "refused", reason: EXCEEDS_BALANCE };
-  if (signed <= BigInt(onchain.totalClaimed)) return { kind: "refused", reason: BELOW_CLAIMED };
+  if (input.refund ? signed < BigInt(onchain.totalClaimed) : signed <= BigInt(onchain.totalClaimed)) return { kind: "refused", reason: BELOW_CLAIMED };
+  if (input.refund && BigInt(onchain.balance) <= signed) return { kind: "refused", reason: REFUND_NO_BALANCE };
   const next: ChannelRecord = {
     channelId: input.channelId,
     network: input.network,
@@ -143,10 +150,45 @@ export function commit(record: ChannelRecord | undefined, pendingId: string, amo
   };
 }
 
-/** Drops the reservation (the request was not served); a stale id changes nothing. A channel never charged here is forgotten. */
-export function release(record: ChannelRecord | undefined, pendingId: string): ChannelRecord | undefined {
+/**
+ * Drops the reservation (the request was not served); a stale id changes nothing. A channel never charged here is
+ * forgotten. `unsure`: what the chain holds may have changed (a refund whose outcome is unknown), so the next voucher
+ * reads it again before it is trusted.
+ */
+export function release(record: ChannelRecord | undefined, pendingId: string, unsure = false): ChannelRecord | undefined {
   if (!record || record.pending?.id !== pendingId) return record;
-  return record.signature === "" ? undefined : { ...record, pending: undefined };
+  if (record.signature === "") return undefined;
+  return { ...record, pending: undefined, ...(unsure ? { syncedAtMs: 0 } : {}) };
+}
+
+/**
+ * How much of a reserved refund request to pay back: what the channel holds beyond everything charged, or less when
+ * the payer asks for less. Never what was charged, claimed or not: the refund leaves that for the claims.
+ */
+export function refundableAmount(record: ChannelRecord, requested?: string): bigint {
+  const left = BigInt(record.balance) - BigInt(record.charged);
+  if (left <= 0n) return 0n;
+  return requested !== undefined && BigInt(requested) < left ? BigInt(requested) : left;
+}
+
+/**
+ * The reserved refund landed: the channel is as the chain now holds it (`after`). The refund's voucher, signed at the
+ * charged total, is as good as the newest one for a claim, and is kept when the channel had none.
+ */
+export function commitRefund(record: ChannelRecord | undefined, pendingId: string, after: OnchainChannel, nowMs: number): CommitResult {
+  const pending = record?.pending;
+  if (!record || pending?.id !== pendingId) return { kind: "refused", reason: "invalid_batch_settlement_evm_pending_request_mismatch" };
+  const keepVoucher = record.signature !== "" && BigInt(record.signedMaxClaimable) >= BigInt(record.charged);
+  return {
+    kind: "committed",
+    record: {
+      ...record,
+      ...after,
+      syncedAtMs: nowMs,
+      ...(keepVoucher ? {} : { signedMaxClaimable: pending.signedMaxClaimable, signature: pending.signature }),
+      pending: undefined,
+    },
+  };
 }
 
 /** What a claim would add on chain: the charged total above what the escrow already counts as claimed. */

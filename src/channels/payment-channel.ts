@@ -3,12 +3,13 @@
 // its ledger outbox (each charge is queued in the same storage write that records it, then copied to D1), and its
 // claim scheduler: an alarm claims the newest voucher on chain through the facilitator and settles it to the
 // receiver, within CHANNEL_CLAIM_INTERVAL_SECONDS of the first unclaimed charge, at once when the payer has asked
-// to withdraw. RPC surface: reserve, commit, release, claimNow, read.
+// to withdraw. RPC surface: reserve, commit, release, refunded, refundFailed, claimNow, read.
 import { DurableObject } from "cloudflare:workers";
 import { parseGatewayConfig, type Env } from "../env.js";
+import type { ChannelRefund } from "../ledger/channel-ledger.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { LedgerOutbox } from "../ledger/ledger-outbox.js";
-import { commit, release, reserve, snapshotOf, unclaimed, type ChannelRecord, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "./channel-state.js";
+import { commit, commitRefund, release, reserve, snapshotOf, unclaimed, type ChannelRecord, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "./channel-state.js";
 import { claimChannel, type ClaimOutcome, type ClaimRoute } from "./claim-channel.js";
 
 /** A failed claim is retried after this, doubling, but never later than the claim interval allows. */
@@ -60,6 +61,29 @@ export class PaymentChannel extends DurableObject<Env> {
       this.#ledger().enqueue({ table: "payments", entry: { ...entry, ...(current ? { channelId: current.channelId } : {}) } });
       await this.#scheduleAlarm();
     }
+  }
+
+  /** The reserved refund landed: the channel now holds `after`, and the refund's row is queued in the same write. */
+  async refunded(pendingId: string, after: OnchainChannel, nowMs: number, refund: ChannelRefund): Promise<CommitOutcome> {
+    const result = commitRefund(this.#record(), pendingId, after, nowMs);
+    const outbox = this.#ledger();
+    // The refund happened on chain whatever this object thinks of the reservation: its row is kept either way.
+    outbox.enqueue({ table: "channel_refunds", refund });
+    if (result.kind === "committed") {
+      this.#save(result.record);
+      outbox.enqueue({ table: "channels", channel: summaryOf(result.record, refund.at) });
+    }
+    await this.#scheduleAlarm();
+    return result.kind === "committed" ? { kind: "committed", channelState: snapshotOf(result.record) } : result;
+  }
+
+  /** The refund did not land (refused), or nobody knows (`unsure`: the chain is read again before the next voucher). */
+  async refundFailed(pendingId: string, refund: ChannelRefund, unsure: boolean): Promise<void> {
+    const current = this.#record();
+    const next = release(current, pendingId, unsure);
+    if (next !== current) this.#save(next);
+    this.#ledger().enqueue({ table: "channel_refunds", refund });
+    await this.#scheduleAlarm();
   }
 
   read(): ChannelRecord | undefined {

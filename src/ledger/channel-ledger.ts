@@ -67,3 +67,45 @@ export async function recordChannelClaim(db: D1Database, claim: ChannelClaim): P
     )
     .run();
 }
+
+/** refunded: on chain; refund_failed: refused, nothing moved; refund_unknown: no answer, the chain tells (transaction unknown). */
+export type ChannelRefundStatus = "refunded" | "refund_failed" | "refund_unknown";
+
+/** A cooperative refund: the payer asked for what the channel holds beyond the charges, and was paid it back. */
+export interface ChannelRefund {
+  /** network:channelId:refundNonce; the escrow takes each nonce once, so a retried refund is one row. */
+  refundKey: string;
+  channelId: string;
+  network: string;
+  asset: string;
+  payTo: string;
+  payer: string;
+  /** What the gateway signed for (atomic). */
+  amount: string;
+  /** What the escrow paid back (atomic), when known. */
+  refunded?: string | undefined;
+  refundNonce: string;
+  facilitatorId: string;
+  status: ChannelRefundStatus;
+  transaction?: string | undefined;
+  errorReason?: string | undefined;
+  at: string;
+}
+
+// A refund that landed is final; a failed or unknown attempt with the same nonce is replaced by what came after.
+const RECORD_REFUND = `INSERT INTO channel_refunds (refund_key, channel_id, network, asset, pay_to, payer, amount, refunded, refund_nonce,
+    facilitator_id, status, transaction_hash, error_reason, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (refund_key) DO UPDATE SET amount = excluded.amount, refunded = excluded.refunded, facilitator_id = excluded.facilitator_id,
+    status = excluded.status, transaction_hash = excluded.transaction_hash, error_reason = excluded.error_reason, updated_at = excluded.updated_at
+  WHERE channel_refunds.status <> 'refunded'`;
+
+export async function recordChannelRefund(db: D1Database, refund: ChannelRefund): Promise<void> {
+  await db
+    .prepare(RECORD_REFUND)
+    .bind(
+      refund.refundKey, refund.channelId, refund.network, refund.asset, refund.payTo, refund.payer, refund.amount, refund.refunded ?? null,
+      refund.refundNonce, refund.facilitatorId, refund.status, refund.transaction ?? null, refund.errorReason ?? null, refund.at, refund.at,
+    )
+    .run();
+}

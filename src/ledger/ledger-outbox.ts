@@ -1,10 +1,14 @@
 // A Durable Object's ledger outbox: each ledger write is stored in the object first (in the same storage write as
 // the fact it records), then copied to D1 in order, retried with backoff while D1 fails. Used by PaymentRecord (a
-// payment's rows) and PaymentChannel (a channel's charges, its summary and its claims).
-import { recordChannelClaim, upsertChannel, type ChannelClaim, type ChannelSummary } from "./channel-ledger.js";
+// payment's rows) and PaymentChannel (a channel's charges, its summary, its claims and refunds).
+import { recordChannelClaim, recordChannelRefund, upsertChannel, type ChannelClaim, type ChannelRefund, type ChannelSummary } from "./channel-ledger.js";
 import { recordLedgerEntry, type LedgerEntry } from "./ledger.js";
 
-export type LedgerWrite = { table: "payments"; entry: LedgerEntry } | { table: "channels"; channel: ChannelSummary } | { table: "channel_claims"; claim: ChannelClaim };
+export type LedgerWrite =
+  | { table: "payments"; entry: LedgerEntry }
+  | { table: "channels"; channel: ChannelSummary }
+  | { table: "channel_claims"; claim: ChannelClaim }
+  | { table: "channel_refunds"; refund: ChannelRefund };
 
 interface OutboxRow {
   seq: number;
@@ -74,5 +78,6 @@ async function write(db: D1Database, queued: LedgerWrite | LedgerEntry): Promise
   if (!("table" in queued)) return recordLedgerEntry(db, queued);
   if (queued.table === "payments") return recordLedgerEntry(db, queued.entry);
   if (queued.table === "channels") return upsertChannel(db, queued.channel);
+  if (queued.table === "channel_refunds") return recordChannelRefund(db, queued.refund);
   return recordChannelClaim(db, queued.claim);
 }

@@ -8,11 +8,12 @@ import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
 import { isNotSubmitted, settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
 import type { FacilitatorView, ViewEntry } from "../facilitator/facilitator-view.js";
 import type { LedgerEntry, LedgerStatus } from "../ledger/ledger.js";
-import { OnchainChannelSchema, type ChannelSnapshot, type OnchainChannel, type ReserveInput } from "../channels/channel-state.js";
+import { OnchainChannelSchema, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "../channels/channel-state.js";
 import type { CheckedPayment } from "../schemes/scheme-plugin.js";
 import type { ClaimRoute } from "../channels/claim-channel.js";
 import type { RequestLog } from "../observability/request-log.js";
 import type { FacilitatorRequest, PaymentRequired, PaymentRequirements, SettleResponse } from "../x402/schemas.js";
+import { refundChannel } from "./channel-refund.js";
 import { describeFailure, withReceipt } from "./paid-request.js";
 import { startTimer } from "./payment-tracking.js";
 
@@ -42,26 +43,33 @@ export interface ChannelRequest {
   log: RequestLog;
 }
 
+type Channel = ChannelRequest["checked"]["channel"];
+
+/** What the channel's object is asked to reserve for this request. */
+export function reserveInput(request: ChannelRequest, channel: Channel, synced?: OnchainChannel): ReserveInput {
+  return {
+    channelId: channel.channelId,
+    network: request.requirements.network,
+    config: channel.channelConfig,
+    voucher: { maxClaimableAmount: channel.voucher.maxClaimableAmount, signature: channel.voucher.signature },
+    amount: request.requirements.amount,
+    depositAmount: channel.type === "deposit" ? channel.deposit.amount : undefined,
+    synced,
+    pendingId: crypto.randomUUID(),
+    nowMs: request.nowMs(),
+    leaseMs: request.leaseMs,
+    freshForMs: Math.min(Math.max((channel.channelConfig.withdrawDelay * 1000) / 3, FRESH_MIN_MS), FRESH_MAX_MS),
+  };
+}
+
 export async function payFromChannel(request: ChannelRequest): Promise<Response> {
-  const { env, checked, requirements, nowMs, leaseMs } = request;
+  const { env, checked, requirements, nowMs } = request;
   const channel = checked.channel;
-  if (channel.type === "refund") return paymentRequiredResponse(request.challenge("invalid_batch_settlement_evm_refund_not_supported"));
+  if (channel.type === "refund") return refundChannel(request, channel);
   const stub = env.PAYMENT_CHANNELS.get(env.PAYMENT_CHANNELS.idFromName(channel.channelId));
   const timer = startTimer(nowMs);
   const deposit = channel.type === "deposit" ? channel.deposit.amount : undefined;
-  const input = (synced?: OnchainChannel): ReserveInput => ({
-    channelId: channel.channelId,
-    network: requirements.network,
-    config: channel.channelConfig,
-    voucher: { maxClaimableAmount: channel.voucher.maxClaimableAmount, signature: channel.voucher.signature },
-    amount: requirements.amount,
-    depositAmount: deposit,
-    synced,
-    pendingId: crypto.randomUUID(),
-    nowMs: nowMs(),
-    leaseMs,
-    freshForMs: Math.min(Math.max((channel.channelConfig.withdrawDelay * 1000) / 3, FRESH_MIN_MS), FRESH_MAX_MS),
-  });
+  const input = (synced?: OnchainChannel): ReserveInput => reserveInput(request, channel, synced);
 
   // The cumulative count is checked first, here: a client out of step gets its corrective 402 with no facilitator
   // call. A deposit is then always checked on chain; a voucher only when the channel's state is unknown or stale.
@@ -73,9 +81,7 @@ export async function payFromChannel(request: ChannelRequest): Promise<Response>
     verifiedBy = verified.entry;
     reserved = await stub.reserve(input(readOnchain(verified.response.extra, "verify")));
   }
-  if (reserved.kind === "refused") {
-    return paymentRequiredResponse(reserved.corrective ? withChannelState(request.challenge(reserved.reason), requirements, reserved.corrective) : request.challenge(reserved.reason));
-  }
+  if (reserved.kind === "refused") return refusedResponse(request, reserved);
   if (reserved.kind !== "reserved") throw new GatewayFailure({ kind: "facilitator_bad_response", detail: "the channel's state could not be read" });
   const verifyMs = timer.lap();
   const pendingId = reserved.record.pending!.id;
@@ -158,8 +164,14 @@ export async function payFromChannel(request: ChannelRequest): Promise<Response>
   return withReceipt(origin, settled, timing, {}, request.totalMs());
 }
 
+/** A voucher the channel refused: 402 with the reason, and the channel's state when the client is out of step. */
+export function refusedResponse(request: ChannelRequest, refused: Extract<ReserveResult, { kind: "refused" }>): Response {
+  const challenge = request.challenge(refused.reason);
+  return paymentRequiredResponse(refused.corrective ? withChannelState(challenge, request.requirements, refused.corrective) : challenge);
+}
+
 /** The channel as a facilitator's answer reports it (`extra` of a verify, `extra.channelState` of a settle). */
-function readOnchain(value: unknown, operation: "verify" | "settle"): OnchainChannel {
+export function readOnchain(value: unknown, operation: "verify" | "settle"): OnchainChannel {
   const parsed = OnchainChannelSchema.safeParse(value);
   if (!parsed.success) throw new GatewayFailure({ kind: "facilitator_bad_response", detail: `${operation} did not report the channel's state` });
   return parsed.data;

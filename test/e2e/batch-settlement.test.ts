@@ -17,12 +17,19 @@ const PRICE = 1000n;
 
 let stack: StackFixture;
 let pay: typeof fetch;
+/** The paying client's scheme: it keeps the channel, and asks for refunds. */
+let scheme: BatchSettlementEvmScheme;
 const sent: string[] = [];
+/** Balances before the channel was opened. */
+let initial: { payer: bigint; seller: bigint; escrow: bigint };
 
 beforeAll(async () => {
   stack = await startStackFixture({ gatewayVars: { CHANNEL_CLAIM_INTERVAL_SECONDS: String(CLAIM_INTERVAL_SECONDS) } });
+  // A signer that can read the chain: the client can then resync from a corrective 402 (the refund below needs it).
+  const reader = createPublicClient({ chain: localChain(stack.info.rpcUrl, stack.info.chainId), transport: http(stack.info.rpcUrl) });
+  scheme = new BatchSettlementEvmScheme(toClientEvmSigner(PAYER, reader));
   pay = wrapFetchWithPaymentFromConfig(recordingFetch("PAYMENT-SIGNATURE", sent), {
-    schemes: [{ network: "eip155:*", client: new BatchSettlementEvmScheme(PAYER) }],
+    schemes: [{ network: "eip155:*", client: scheme }],
     spendControls: { allowedAssets: [{ network: stack.info.network as `${string}:${string}`, asset: stack.info.token.address, maxAmountPerPayment: "1000000" }] },
   });
 });
@@ -35,7 +42,11 @@ async function admin(path: string, init: RequestInit = {}) {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-type Channels = { channels: { channelId: string; charged: string; totalClaimed: string; balance: string }[]; claims: { status: string; amount: string; totalClaimed: string; claimTransaction: string; settleTransaction: string | null }[] };
+type Channels = {
+  channels: { channelId: string; charged: string; totalClaimed: string; balance: string }[];
+  claims: { status: string; amount: string; totalClaimed: string; claimTransaction: string; settleTransaction: string | null }[];
+  refunds: { channelId: string; status: string; amount: string; refunded: string; refundNonce: string; transactionHash: string }[];
+};
 
 describe("batch-settlement with the official client", () => {
   let channelId = "";
@@ -45,6 +56,7 @@ describe("batch-settlement with the official client", () => {
     const offer = JSON.parse(Buffer.from((await fetch(`${stack.info.gateway}/api/batch/probe`)).headers.get("PAYMENT-REQUIRED")!, "base64").toString()).accepts[0];
     expect(offer).toMatchObject({ scheme: "batch-settlement", amount: PRICE.toString(), extra: { receiverAuthorizer: expect.stringMatching(/^0x/), withdrawDelay: 900, minDeposit: "100000" } });
     const before = { payer: await stack.balance(PAYER.address), seller: await stack.balance(SELLER.address), escrow: await stack.balance(X402_BATCH_SETTLEMENT) };
+    initial = before;
     const facilitatorBefore = await stack.facilitatorStats();
 
     const transactions: string[] = [];
@@ -136,5 +148,39 @@ describe("batch-settlement with the official client", () => {
     expect(channels.channels.find((c) => c.channelId === channelId)).toMatchObject({ charged: "52000", totalClaimed: "52000" });
     expect(sellerAfter).toBeGreaterThan(0n);
     expect((await admin(`/channels/${channelId}/claim`, { method: "POST" })).body).toMatchObject({ claimed: false });
+  });
+
+  it("cooperative refunds with the official client: part, then the rest; the payer ends up paying exactly the calls", async () => {
+    const url = `${stack.info.gateway}/api/batch/refund`;
+    const before = { payer: await stack.balance(PAYER.address), escrow: await stack.balance(X402_BATCH_SETTLEMENT), seller: await stack.balance(SELLER.address) };
+    // This client's own count is one call behind (another client paid the last one): the gateway's corrective 402
+    // resyncs it, as for a voucher.
+    const part = await scheme.refund(url, { amount: "10000" });
+    expect(part).toMatchObject({ success: true, amount: "10000", transaction: expect.stringMatching(/^0x/) });
+    expect(await stack.receiptStatus(part.transaction as `0x${string}`)).toBe("success");
+    expect(await stack.balance(PAYER.address)).toBe(before.payer + 10_000n);
+
+    const next = await pay(`${stack.info.gateway}/api/batch/after-refund`);
+    expect(next.status).toBe(200);
+    expect(readSettlement(next)).toMatchObject({ extra: { channelState: { chargedCumulativeAmount: "53000", balance: "90000", refundNonce: "1" } } });
+
+    const rest = await scheme.refund(url);
+    // The deposit (100000) less the first refund and the 53 calls charged.
+    expect(rest).toMatchObject({ success: true, amount: "37000" });
+    const refunds = await eventually(() => admin("/channels").then((r) => r.body as unknown as Channels), (c) => c.refunds.filter((r) => r.channelId === channelId).length === 2);
+    expect(refunds.refunds.filter((r) => r.channelId === channelId).sort((a, b) => Number(a.refundNonce) - Number(b.refundNonce))).toMatchObject([
+      { status: "refunded", amount: "10000", refunded: "10000", refundNonce: "0", transactionHash: part.transaction },
+      { status: "refunded", amount: "37000", refunded: "37000", refundNonce: "1", transactionHash: rest.transaction },
+    ]);
+
+    // The charged calls are still the seller's: claimed and paid out. Over the whole channel the payer paid exactly
+    // the 53 calls, the seller got exactly them, and the escrow keeps nothing.
+    await admin(`/channels/${channelId}/claim`, { method: "POST" });
+    const settled = await eventually(() => admin("/channels").then((r) => r.body as unknown as Channels), (c) => c.channels.some((ch) => ch.channelId === channelId && ch.totalClaimed === "53000"));
+    expect(settled.channels.find((ch) => ch.channelId === channelId)).toMatchObject({ balance: "53000", charged: "53000" });
+    expect(await eventually(() => stack.balance(SELLER.address), (balance) => balance === initial.seller + 53n * PRICE)).toBe(initial.seller + 53n * PRICE);
+    expect(await stack.balance(PAYER.address)).toBe(initial.payer - 53n * PRICE);
+    expect(await stack.balance(X402_BATCH_SETTLEMENT)).toBe(initial.escrow);
+    expect(await stack.balance(PAYER.address)).toBe(before.payer + 47_000n);
   });
 });

@@ -2,49 +2,14 @@
 // decides about each voucher without a facilitator, and the cases that must fail cleanly (replay, over-spending,
 // racing vouchers, forged signatures, a foreign channel), and how a channel's claim reaches the facilitator.
 import { env } from "cloudflare:workers";
-import { privateKeyToAccount } from "viem/accounts";
 import { verifyTypedData } from "viem";
 import { describe, expect, it } from "vitest";
 import { claimBatchTypedData, type VoucherClaim } from "../../src/schemes/evm/channel-typed-data.js";
-import type { PaymentRequired, PaymentRequirements, SettleResponse } from "../../src/x402/schemas.js";
-import { buildChannelPayload, buildHarness, buildRule, decodeHeader, encodePayment, type ChannelPayloadOptions, type GatewayHarness } from "../fixtures/builders.js";
+import type { PaymentRequired } from "../../src/x402/schemas.js";
+import { buildHarness, decodeHeader, encodePayment } from "../fixtures/builders.js";
+import { AUTHORIZER, channelHarness, channelPayload, channelRule, openChannel, pay, paymentCalls, reason, settlement, STRANGER } from "../fixtures/channels.js";
 
-const AUTHORIZER = privateKeyToAccount("0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6");
-const STRANGER = privateKeyToAccount("0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba");
-const PRICE = 1000;
-
-const channelRule = () => buildRule({ id: "batch", path: "/status/:code", price: { amount: String(PRICE), asset: "0x036CbD53842c5426634e7929541eC2318f3dCF7e" }, accepts: [{ network: "eip155:84532", scheme: "batch-settlement" }] });
-
-const KEY_VARS = { CHANNEL_AUTHORIZER_KEY: "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6" };
-/** Each test pays from its own channel (the same payer, payee and token would otherwise share one). */
-const salts = new WeakMap<PaymentRequirements, `0x${string}`>();
-
-async function harness(facilitator?: "settle-fail") {
-  const built = await buildHarness({ rules: [channelRule()], vars: KEY_VARS, ...(facilitator ? { facilitator } : {}) });
-  const challenge = decodeHeader<PaymentRequired>((await built.fetch("/status/200")).headers.get("PAYMENT-REQUIRED"));
-  const offer = challenge.accepts[0]!;
-  salts.set(offer, `0x${[...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("")}`);
-  return { harness: built, offer };
-}
-
-const channelPayload = (offer: PaymentRequirements, options: ChannelPayloadOptions) => buildChannelPayload(offer, { ...options, config: { salt: salts.get(offer)!, ...options.config } });
-
-async function pay(harness: GatewayHarness, offer: PaymentRequirements, options: ChannelPayloadOptions, path = "/status/200") {
-  const payload = await channelPayload(offer, options);
-  const response = await harness.fetch(path, { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
-  return { response, payload };
-}
-
-const reason = (response: Response) => decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error;
-const settlement = (response: Response) => decodeHeader<SettleResponse & { extra: { chargedAmount: string; channelState: Record<string, unknown> } }>(response.headers.get("PAYMENT-RESPONSE"));
-const paymentCalls = async (harness: GatewayHarness) => (await harness.facilitatorCalls()).map((call) => `${call.path} ${(JSON.parse(call.body) as { paymentPayload: { payload: { type: string } } }).paymentPayload.payload.type}`);
-
-/** A channel opened by a deposit of `deposit`, with `calls` calls paid after it. */
-async function openChannel(harness: GatewayHarness, offer: PaymentRequirements, deposit = "5000") {
-  const { response } = await pay(harness, offer, { maxClaimable: String(PRICE), deposit });
-  expect(response.status).toBe(200);
-  return settlement(response).extra.channelState.channelId as string;
-}
+const harness = (facilitator?: "settle-fail") => channelHarness(facilitator ? { facilitator } : {});
 
 describe("batch-settlement offers", () => {
   it("name the gateway's authorizer, the withdrawal delay and the token's domain", async () => {

@@ -2,7 +2,9 @@
 import { computeChannelId as sdkChannelId } from "@x402/evm/batch-settlement/client";
 import { BATCH_SETTLEMENT_ADDRESS, claimBatchTypes, ERC3009_DEPOSIT_COLLECTOR_ADDRESS, refundTypes, voucherTypes } from "@x402/evm";
 import { describe, expect, it } from "vitest";
-import { BELOW_CLAIMED, CHANNEL_BUSY, commit, CUMULATIVE_MISMATCH, EXCEEDS_BALANCE, release, reserve, type ChannelRecord, type ReserveInput } from "../../src/channels/channel-state.js";
+import {
+  BELOW_CLAIMED, CHANNEL_BUSY, commit, commitRefund, CUMULATIVE_MISMATCH, EXCEEDS_BALANCE, REFUND_NO_BALANCE, refundableAmount, release, reserve, type ChannelRecord, type ReserveInput,
+} from "../../src/channels/channel-state.js";
 import { CLAIM_BATCH_TYPES, computeChannelId, ERC3009_DEPOSIT_COLLECTOR, REFUND_TYPES, VOUCHER_TYPES, X402_BATCH_SETTLEMENT, type ChannelConfig } from "../../src/schemes/evm/channel-typed-data.js";
 
 const CONFIG: ChannelConfig = {
@@ -98,5 +100,36 @@ describe("channel voucher rules", () => {
     const fresh = reserve(undefined, input({ synced: SYNCED }));
     if (fresh.kind !== "reserved") throw new Error("not reserved");
     expect(release(fresh.record, "p1")).toBeUndefined();
+  });
+});
+
+describe("channel refund rules", () => {
+  const refund = (overrides: Partial<ReserveInput> = {}) => input({ amount: "0", refund: true, voucher: { maxClaimableAmount: "1000", signature: "0x09" }, pendingId: "r1", ...overrides });
+
+  it("always read the chain first; the voucher re-signs the charged total and may equal what was claimed", () => {
+    const record = charged();
+    expect(reserve(record, refund())).toEqual({ kind: "needs_sync" });
+    expect(reserve(record, refund({ voucher: { maxClaimableAmount: "2000", signature: "0x09" }, synced: SYNCED }))).toMatchObject({ kind: "refused", reason: CUMULATIVE_MISMATCH });
+    expect(reserve(record, refund({ synced: { ...SYNCED, totalClaimed: "1000" } }))).toMatchObject({ kind: "reserved", record: { pending: { id: "r1" } } });
+    expect(reserve(record, refund({ synced: { ...SYNCED, totalClaimed: "1001" } }))).toMatchObject({ kind: "refused", reason: BELOW_CLAIMED });
+  });
+
+  it("nothing to pay back when the balance is all charged; never more than what is left, less when asked", () => {
+    expect(reserve(charged(), refund({ synced: { ...SYNCED, balance: "1000" } }))).toMatchObject({ kind: "refused", reason: REFUND_NO_BALANCE });
+    const record = charged();
+    expect(refundableAmount(record)).toBe(4000n);
+    expect(refundableAmount(record, "500")).toBe(500n);
+    expect(refundableAmount(record, "9000")).toBe(4000n);
+    expect(refundableAmount({ ...record, balance: "900" })).toBe(0n);
+  });
+
+  it("a landed refund takes the chain's state and frees the channel; an unsure failure makes it read the chain again", () => {
+    const reserved = reserve(charged(), refund({ synced: SYNCED }));
+    if (reserved.kind !== "reserved") throw new Error("not reserved");
+    const after = { balance: "1000", totalClaimed: "0", withdrawRequestedAt: 0, refundNonce: "1" };
+    expect(commitRefund(reserved.record, "other", after, 2_000_000)).toMatchObject({ kind: "refused" });
+    expect(commitRefund(reserved.record, "r1", after, 2_000_000)).toMatchObject({ kind: "committed", record: { balance: "1000", refundNonce: "1", charged: "1000", signature: "0x01", syncedAtMs: 2_000_000, pending: undefined } });
+    expect(release(reserved.record, "r1", true)).toMatchObject({ balance: "5000", syncedAtMs: 0, pending: undefined });
+    expect(release(reserved.record, "r1")).toMatchObject({ syncedAtMs: 1_000_000 });
   });
 });
