@@ -13,12 +13,16 @@ export function createDemoOrigin() {
     stats.calls++;
     stats.byPath[url.pathname] = (stats.byPath[url.pathname] ?? 0) + 1;
 
-    const weather = /^\/api\/weather\/([^/]+)$/.exec(url.pathname);
+    // /api/weather-pass/:city is the same answer, sold by another seller as a session (stack/stack-rules.ts).
+    const weather = /^\/api\/weather(?:-pass)?\/([^/]+)$/.exec(url.pathname);
     if (req.method === "GET" && weather) {
       const city = decodeURIComponent(weather[1]!);
       const seed = [...city].reduce((sum, ch) => sum + ch.charCodeAt(0), 0);
       return json(200, { city, temperatureC: (seed % 35) - 5, conditions: CONDITIONS[seed % CONDITIONS.length] });
     }
+    // Several sellers of the same answer (the agent buyer's tests choose between them).
+    const tides = /^\/api\/sellers\/([^/]+)\/tides\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && tides) return json(200, { seller: tides[1], port: decodeURIComponent(tides[2]!), highWater: ["06:12", "18:37"] });
     const forecast = /^\/api\/forecast\/([^/]+)$/.exec(url.pathname);
     if (req.method === "GET" && forecast) {
       const city = decodeURIComponent(forecast[1]!);

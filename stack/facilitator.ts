@@ -13,7 +13,7 @@ import { UptoEvmScheme } from "@x402/evm/upto/facilitator";
 import { BatchSettlementEvmScheme } from "@x402/evm/batch-settlement/facilitator";
 import { ExactEvmSchemeV1 } from "@x402/evm/exact/v1/facilitator";
 import { EVM_NETWORK_CHAIN_ID_MAP } from "@x402/evm/v1";
-import { createWalletClient, http, publicActions, type Hex } from "viem";
+import { createWalletClient, http, nonceManager, publicActions, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { localChain } from "./chain.js";
 import { createCdpJwtChecker } from "./cdp-jwt-check.js";
@@ -38,7 +38,9 @@ export interface FacilitatorServerOptions {
 }
 
 export function createFacilitatorServer(options: FacilitatorServerOptions) {
-  const account = privateKeyToAccount(options.privateKey);
+  // Nonces handed out locally, in order: settlements of concurrent payments are sent at once and would otherwise
+  // all read the same pending nonce from the chain, and all but one fail.
+  const account = privateKeyToAccount(options.privateKey, { nonceManager });
   const chainId = Number(options.network.split(":")[1]);
   // Receipts polled every 250 ms: with anvil mining each transaction at once the first poll finds it, and with
   // interval mining (the bench's 2 s blocks, as on Base) settlement waits for the block, not for a 4 s default poll.

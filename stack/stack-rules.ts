@@ -68,6 +68,20 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
           service: { name: "Demo Weather", tags: ["weather"], category: "data" },
         },
       },
+      // The same answer from another seller, sold as a session: cheaper per call for a buyer who makes many
+      // (an agent planning 20 calls or more picks it; one call is cheaper above).
+      {
+        id: "weather-pass",
+        methods: ["GET"],
+        path: "/api/weather-pass/:city",
+        price: "$0.05",
+        accepts: [{ network }],
+        payTo: SELLER_TWO.address,
+        description: "Current weather for a city: one payment buys 20 requests within an hour",
+        mimeType: "application/json",
+        session: { ttlSeconds: 3600, maxRequests: 20, scope: "rule" },
+        discovery: { service: { name: "Weather Pass", tags: ["weather"], category: "data" } },
+      },
       {
         id: "report",
         methods: ["GET"],
