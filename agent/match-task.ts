@@ -15,6 +15,8 @@ export interface Task {
   route?: string | undefined;
   /** Values for the route's parameters, by name; otherwise taken from the task's leftover words. */
   params?: Record<string, string> | undefined;
+  /** Query parameters for the call (`?tokens=3`). */
+  query?: Record<string, string> | undefined;
 }
 
 export interface Match {
@@ -51,9 +53,11 @@ export function matchListings(listings: readonly Listing[], task: Task): Match[]
     const asked = task.tool !== undefined || task.route !== undefined || (task.tags?.length ?? 0) > 0;
     if (used.length === 0 && (words.length > 0 || !asked)) continue;
     const leftover = words.filter((w) => !used.includes(w));
-    const url = fillRoute(listing.resource, task.params ?? {}, leftover);
-    if (url === undefined) continue;
-    matches.push({ listing, url, score: used.length });
+    const filled = fillRoute(listing.resource, task.params ?? {}, leftover);
+    if (filled === undefined) continue;
+    const url = new URL(filled);
+    for (const [name, value] of Object.entries(task.query ?? {})) url.searchParams.set(name, value);
+    matches.push({ listing, url: url.toString(), score: used.length });
   }
   return matches.sort((a, b) => b.score - a.score);
 }

@@ -21,6 +21,7 @@ const USAGE = `usage: npm run agent -- "TASK" --budget USD [options]
   --network CAIP2        pay only on these networks (repeatable)
   --asset NET:ADDR:DEC   a stablecoin the agent may pay with (repeatable; USDC on Base and Base Sepolia are known)
   --param NAME=VALUE     a route parameter (repeatable); otherwise taken from the task's words
+  --query NAME=VALUE     a query parameter of the call (repeatable)
   --tag TAG              only resources with this tag (repeatable)
   --tool NAME            an MCP tool to call; --args JSON are its arguments
   --method M, --data S   the request's method and body
@@ -52,6 +53,7 @@ try {
       network: { type: "string", multiple: true },
       asset: { type: "string", multiple: true },
       param: { type: "string", multiple: true },
+      query: { type: "string", multiple: true },
       tag: { type: "string", multiple: true },
       tool: { type: "string" },
       args: { type: "string" },
@@ -92,12 +94,15 @@ try {
   fail(error instanceof Error ? error.message : String(error));
 }
 
-const params = Object.fromEntries((values.param ?? []).map((p) => {
-  const at = p.indexOf("=");
-  if (at <= 0) fail(`--param ${p}: expected NAME=VALUE`);
-  return [p.slice(0, at), p.slice(at + 1)];
-}));
-const task: Task = { text: positionals.join(" "), tags: values.tag, tool: values.tool, params };
+const pairs = (option: string, list: string[] = []) =>
+  Object.fromEntries(
+    list.map((p) => {
+      const at = p.indexOf("=");
+      if (at <= 0) fail(`--${option} ${p}: expected NAME=VALUE`);
+      return [p.slice(0, at), p.slice(at + 1)];
+    }),
+  );
+const task: Task = { text: positionals.join(" "), tags: values.tag, tool: values.tool, params: pairs("param", values.param), query: pairs("query", values.query) };
 if (!task.text && !task.tool && !task.tags) fail(`a task is required\n${USAGE}`);
 
 const agent = createAgent({

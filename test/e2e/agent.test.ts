@@ -138,6 +138,25 @@ describe("the agent buyer", () => {
     expect(await stack.balance(PAYER.address)).toBe(before - paidIn(buyer));
   });
 
+  it("upto: the signed maximum holds the budget until the settlement says what was metered", async () => {
+    // The demo's metered route: at most $0.10, $0.001 per token the origin reports.
+    const buyer = agent("0.15");
+    const task = { route: "/api/metered/header", query: { tokens: "3" } };
+    const before = await stack.balance(PAYER.address);
+    // Two at once: each reserves the $0.10 maximum, so only one fits in $0.15.
+    const [first, second] = await Promise.allSettled([buyer.call(task), buyer.call(task)]);
+    const outcomes = [first, second];
+    const done = outcomes.filter((o): o is PromiseFulfilledResult<Awaited<ReturnType<Agent["call"]>>> => o.status === "fulfilled");
+    expect(done).toHaveLength(1);
+    expect(done[0]!.value).toMatchObject({ via: "payment", charged: { atomic: 3_000n }, choice: { offer: { scheme: "upto", amount: "100000" } } });
+    expect(outcomes.find((o) => o.status === "rejected")).toMatchObject({ reason: { reason: "over_remaining_budget" } });
+    // Settled for 3 tokens: the rest of the maximum is back, so the next call fits again.
+    expect(buyer.budget.spentMicros).toBe(3_000n);
+    expect((await buyer.call(task)).charged?.atomic).toBe(3_000n);
+    expect(await stack.balance(PAYER.address)).toBe(before - paidIn(buyer));
+    expect(paidIn(buyer)).toBe(6_000n);
+  });
+
   it("price drift: a 402 asking more than listed is re-decided within the caps", async () => {
     const buyer = agent("0.50");
     await buyer.discover();
