@@ -54,3 +54,24 @@ function channelIdOf(response: Response): `0x${string}` {
   const settled = JSON.parse(Buffer.from(response.headers.get("PAYMENT-RESPONSE")!, "base64").toString()) as { extra: { channelState: { channelId: `0x${string}` } } };
   return settled.extra.channelState.channelId;
 }
+
+/**
+ * 50 calls from a new channel with the official client (its deposit on the first), then the channel claimed at once
+ * through the admin API (claim + settle) instead of at its scheduled time.
+ */
+export async function fiftyChannelCalls(info: { gateway: string; network: string; token: { address: string }; admin: { token: string; prefix: string } }, payer: PrivateKeyAccount): Promise<{ calls: number; detail: string }> {
+  const allowed = { allowedAssets: [{ network: info.network as `${string}:${string}`, asset: info.token.address, maxAmountPerPayment: "1000000" }] };
+  const client = new BatchSettlementEvmScheme(payer, { salt: `0x${"00".repeat(31)}02` });
+  const pay = wrapFetchWithPaymentFromConfig(fetch, { schemes: [{ network: "eip155:*", client }], spendControls: allowed });
+  let channelId = "";
+  for (let call = 1; call <= 50; call++) {
+    const response = await pay(`${info.gateway}/api/batch/tx-count-${call}`);
+    if (response.status !== 200) throw new Error(`channel call ${call} answered ${response.status}`);
+    await response.arrayBuffer();
+    channelId ||= channelIdOf(response);
+  }
+  const claimed = await fetch(`${info.gateway}${info.admin.prefix}/channels/${channelId}/claim`, { method: "POST", headers: { authorization: `Bearer ${info.admin.token}` } });
+  const outcome = (await claimed.json()) as { claimed?: boolean; settleTransaction?: string | null };
+  if (claimed.status !== 200 || !outcome.claimed) throw new Error(`channel claim failed: ${claimed.status}`);
+  return { calls: 50, detail: `1 deposit, 1 claim${outcome.settleTransaction ? ", 1 settle to the seller" : ""}` };
+}

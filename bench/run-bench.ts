@@ -19,7 +19,9 @@ import { measureInterleaved, type Stats } from "./measure.js";
 import { measurePaidWithBlockTime, measureSideBySide, PEER_SETUP, startPeer, invalidPayment as buildInvalidPayment } from "./peer.js";
 import { measureThroughput } from "./throughput.js";
 import { bundleSize, startBenchWorker } from "./workers.js";
-import { channelBenchCases, channelBenchRule } from "./channel.js";
+import { channelBenchCases, channelBenchRule, fiftyChannelCalls } from "./channel.js";
+import { UptoEvmScheme } from "@x402/evm/upto/client";
+import { callsOf, countTransactions } from "./transactions.js";
 
 /** What a browser sends for a page: it gets the paywall instead of the JSON 402. */
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -71,15 +73,30 @@ const [bare, peer] = await Promise.all([
 try {
   const gateway = stack.info.gateway;
   const pay = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address });
+  // upto: the official upto client authorizes the rule's maximum; the gateway settles what the origin metered.
+  const payUpto = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, fetch, new UptoEvmScheme(PAYER));
   // A well-formed payment for the wrong amount: refused by the gateway's local checks, no facilitator call.
   const invalidPayment = await buildInvalidPayment(`${gateway}/api/weather/bench`);
   const facilitatorStats = async () => (await (await fetch(`${stack.info.facilitator}/__stats`)).json()) as { verify: number; settle: number };
 
   // Sessions: pay once with the official client (+ SIWX extension); later requests ride on it.
   const sessionUrl = `${gateway}/api/forecast/bench`;
-  const opened = await createSessionFetch(PAYER, { network: stack.info.network, address: stack.info.token.address })(sessionUrl);
-  if (opened.status !== 200) throw new Error(`session payment failed: ${opened.status}`);
-  const token = opened.headers.get("X402-SESSION")!;
+  let token = "";
+  const perFifty = await countTransactions(stack.info.rpcUrl, stack.info.chainId, [
+    { name: "exact pay-per-call", run: async () => ({ calls: await callsOf(50, () => pay(`${gateway}/api/weather/bench`)), detail: "one transfer per call" }) },
+    { name: "upto, 3 tokens metered per call", run: async () => ({ calls: await callsOf(50, () => payUpto(`${gateway}/api/metered/header?tokens=3`)), detail: "one metered transfer per call" }) },
+    { name: "upto, zero usage", run: async () => ({ calls: await callsOf(50, () => payUpto(`${gateway}/api/metered/header?tokens=0`)), detail: "nothing settled" }) },
+    {
+      name: "session (one payment, then the session token)",
+      run: async () => {
+        const opened = await createSessionFetch(PAYER, { network: stack.info.network, address: stack.info.token.address })(sessionUrl);
+        if (opened.status !== 200) throw new Error(`session payment failed: ${opened.status}`);
+        token = opened.headers.get("X402-SESSION")!;
+        return { calls: 1 + (await callsOf(49, () => fetch(sessionUrl, { headers: { "X402-SESSION": token } }))), detail: "the payment that opened the session" };
+      },
+    },
+    { name: "batch-settlement (official client), then one claim", run: () => fiftyChannelCalls(stack.info, PAYER) },
+  ]);
   // Each sign-in needs its own nonce: proofs are fetched and signed before the timed loop, which times only the request.
   const proofs: string[] = [];
   for (let i = 0; i < ROUNDS + 20; i++) proofs.push(await signInProof(sessionUrl));
@@ -110,6 +127,8 @@ try {
         { name: "gateway, pay-per-call (verify + origin + on-chain settle)", once: () => pay(`${gateway}/api/weather/bench`), expectStatus: 200 },
         { name: "gateway, pay-per-call via local-a (no facilitator auth)", once: () => pay(`${gateway}/api/bench/local-a`), expectStatus: 200 },
         { name: "gateway, pay-per-call via local-b (CDP JWT signed per call, checked by the facilitator)", once: () => pay(`${gateway}/api/bench/local-b`), expectStatus: 200 },
+        { name: "gateway, upto metered call (verify + origin + on-chain settle of 3 tokens' worth)", once: () => payUpto(`${gateway}/api/metered/header?tokens=3`), expectStatus: 200 },
+        { name: "gateway, upto call with zero usage (verify + origin; nothing settled, no transaction)", once: () => payUpto(`${gateway}/api/metered/header?tokens=0`), expectStatus: 200 },
       ],
       PAID_ROUNDS,
       5,
@@ -177,6 +196,14 @@ try {
   say("| case | connections | requests/s | p50 / p99 ms |");
   say("|---|---|---|---|");
   for (const t of throughput) say(`| ${t.name} | ${t.connections} | ${t.requestsPerSecond.toFixed(0)} | ${t.p50Ms} / ${t.p99Ms} |`);
+  say();
+  say("## On-chain transactions per 50 calls");
+  say();
+  say("Counted on the chain: every transaction in the blocks mined while the calls ran (before the rest of the bench).");
+  say();
+  say("| kind | calls | transactions | what they were |");
+  say("|---|---|---|---|");
+  for (const c of perFifty) say(`| ${c.name} | ${c.calls} | ${c.transactions} | ${c.detail} |`);
   say();
   say("## The gateway against a bare pass-through Worker");
   say();

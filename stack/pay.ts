@@ -1,7 +1,9 @@
-// Pays one request with the official x402 client (@x402/fetch + the @x402/evm exact scheme).
+// Pays one request with the official x402 client (@x402/fetch + the @x402/evm exact scheme, or another of its
+// client schemes).
 import { createSIWxClientExtension } from "@x402/extensions/sign-in-with-x";
 import { decodePaymentResponseHeader, wrapFetchWithPayment, wrapFetchWithPaymentFromConfig, x402Client } from "@x402/fetch";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
+import type { SchemeNetworkClient } from "@x402/core/types";
 import { createPublicClient, erc20Abi, http, type Address, type PrivateKeyAccount } from "viem";
 import { localChain } from "./chain.js";
 
@@ -10,9 +12,10 @@ export function createPayingFetch(
   account: PrivateKeyAccount,
   token: { network: string; address: Address },
   baseFetch: typeof fetch = fetch,
+  client: SchemeNetworkClient = new ExactEvmScheme(account),
 ): typeof fetch {
   return wrapFetchWithPaymentFromConfig(baseFetch, {
-    schemes: [{ network: "eip155:*", client: new ExactEvmScheme(account) }],
+    schemes: [{ network: "eip155:*", client }],
     spendControls: { allowedAssets: [{ network: token.network as `${string}:${string}`, asset: token.address, maxAmountPerPayment: "1000000" }] },
   });
 }
