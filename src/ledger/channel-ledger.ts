@@ -18,14 +18,18 @@ export interface ChannelSummary {
 
 export type ChannelClaimStatus = "claimed" | "settled" | "claim_failed";
 
-export interface ChannelClaim {
-  /** network:channelId:totalClaimed, so a resent batch is one row. */
-  claimKey: string;
+/** Which channel a claim or refund row is about: its parties and token. */
+interface ChannelParties {
   channelId: string;
   network: string;
   asset: string;
   payTo: string;
   payer: string;
+}
+
+export interface ChannelClaim extends ChannelParties {
+  /** network:channelId:totalClaimed, so a resent batch is one row. */
+  claimKey: string;
   /** What this batch added to the channel's claimed total (atomic). */
   amount: string;
   totalClaimed: string;
@@ -72,14 +76,9 @@ export async function recordChannelClaim(db: D1Database, claim: ChannelClaim): P
 export type ChannelRefundStatus = "refunded" | "refund_failed" | "refund_unknown";
 
 /** A cooperative refund: the payer asked for what the channel holds beyond the charges, and was paid it back. */
-export interface ChannelRefund {
+export interface ChannelRefund extends ChannelParties {
   /** network:channelId:refundNonce; the escrow takes each nonce once, so a retried refund is one row. */
   refundKey: string;
-  channelId: string;
-  network: string;
-  asset: string;
-  payTo: string;
-  payer: string;
   /** What the gateway signed for (atomic). */
   amount: string;
   /** What the escrow paid back (atomic), when known. */
