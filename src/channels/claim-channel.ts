@@ -3,7 +3,7 @@
 // it is the channel's, else the facilitator's own key), then a `settle` (the escrow pays the receiver everything
 // claimed for it). Runs in the PaymentChannel object, so it finds its facilitators as a request would.
 import { privateKeyToAccount } from "viem/accounts";
-import type { Hex } from "viem";
+import type { Hex, PrivateKeyAccount } from "viem";
 import type { Env, GatewayConfig } from "../env.js";
 import type { CircuitPolicy, ResolvedFacilitator } from "../facilitator/facilitator-config.js";
 import { settleWithFailover } from "../facilitator/facilitator-pool.js";
@@ -26,6 +26,12 @@ export interface ClaimRoute {
   facilitators: ResolvedFacilitator[];
   circuit: CircuitPolicy;
   scope: string;
+}
+
+/** The gateway's CHANNEL_AUTHORIZER_KEY when it is the channel's receiverAuthorizer; otherwise the facilitator signs. */
+export function ownAuthorizer(config: GatewayConfig, receiverAuthorizer: string): PrivateKeyAccount | undefined {
+  const authorizer = config.CHANNEL_AUTHORIZER_KEY;
+  return authorizer && authorizer.address.toLowerCase() === receiverAuthorizer.toLowerCase() ? privateKeyToAccount(authorizer.privateKey as Hex) : undefined;
 }
 
 export async function claimChannel(env: Env, config: GatewayConfig, record: ChannelRecord, route: ClaimRoute, waitUntil: (promise: Promise<unknown>) => void): Promise<ClaimOutcome> {
@@ -72,8 +78,7 @@ export async function claimChannel(env: Env, config: GatewayConfig, record: Chan
   const candidates = view.candidates(requirements, X402_VERSION);
   if (candidates.length === 0) return failed(`no facilitator settles ${BATCH_SETTLEMENT_SCHEME} on ${record.network}`);
   const claims: VoucherClaim[] = [{ voucher: { channel, maxClaimableAmount: record.signedMaxClaimable }, signature: record.signature, totalClaimed: record.charged }];
-  const authorizer = config.CHANNEL_AUTHORIZER_KEY;
-  const ownKey = authorizer && authorizer.address.toLowerCase() === channel.receiverAuthorizer.toLowerCase() ? privateKeyToAccount(authorizer.privateKey as Hex) : undefined;
+  const ownKey = ownAuthorizer(config, channel.receiverAuthorizer);
   const claimAuthorizerSignature = ownKey ? await ownKey.signTypedData(claimBatchTypedData(claims, record.network)) : undefined;
   const call = (payload: Record<string, unknown>): FacilitatorRequest => ({
     x402Version: X402_VERSION,

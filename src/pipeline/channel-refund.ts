@@ -4,9 +4,8 @@
 // authorizer signs a refund of what the channel holds beyond every charge (at most what was asked), which the
 // facilitator submits to the escrow. The origin is not called: a refund buys nothing. Charged but unclaimed money
 // stays in the channel for the next claim.
-import { privateKeyToAccount } from "viem/accounts";
-import type { Hex } from "viem";
 import { OnchainChannelSchema, refundableAmount, type ChannelRecord, type ChannelSnapshot, type OnchainChannel } from "../channels/channel-state.js";
+import { ownAuthorizer } from "../channels/claim-channel.js";
 import type { PaymentChannel } from "../channels/payment-channel.js";
 import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
 import { isNotSubmitted, settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
@@ -55,9 +54,8 @@ async function submitRefund(
   const pendingId = record.pending!.id;
   const amount = refundableAmount(record, channel.amount);
   const nonce = record.refundNonce;
-  const authorizer = config.CHANNEL_AUTHORIZER_KEY;
   // With the gateway's key the refund is signed here; otherwise the facilitator must hold the channel's authorizer.
-  const ownKey = authorizer && authorizer.address.toLowerCase() === channel.channelConfig.receiverAuthorizer.toLowerCase() ? privateKeyToAccount(authorizer.privateKey as Hex) : undefined;
+  const ownKey = ownAuthorizer(config, channel.channelConfig.receiverAuthorizer);
   const refundAuthorizerSignature = ownKey ? await ownKey.signTypedData(refundTypedData(channel.channelId, nonce, amount.toString(), requirements.network)) : undefined;
   const payload = {
     type: "refund",
