@@ -14,7 +14,7 @@ import type { ChannelRefund, ChannelRefundStatus } from "../ledger/channel-ledge
 import type { ChannelPayload } from "../schemes/batch-settlement-evm.js";
 import { refundTypedData } from "../schemes/evm/channel-typed-data.js";
 import { X402_VERSION, type FacilitatorRequest, type SettleResponse } from "../x402/schemas.js";
-import { readOnchain, refusedResponse, reserveInput, type ChannelRequest } from "./channel-request.js";
+import { readOnchain, refusedResponse, reserveInput, type ChannelRequest } from "./channel-context.js";
 import { describeFailure, withReceipt } from "./paid-request.js";
 import { startTimer } from "./payment-tracking.js";
 

@@ -3,64 +3,16 @@
 // failed. A voucher on a channel the gateway read recently needs no facilitator at all; an unknown or stale channel
 // is read through the facilitator's verify; a deposit is verified, then settled on chain once the origin answered.
 // Claiming the vouchers on chain is the channel's alarm's job (channels/payment-channel.ts), not the request's.
-import type { Env, GatewayConfig } from "../env.js";
 import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
 import { isNotSubmitted, settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
-import type { FacilitatorView, ViewEntry } from "../facilitator/facilitator-view.js";
+import type { ViewEntry } from "../facilitator/facilitator-view.js";
 import type { LedgerEntry, LedgerStatus } from "../ledger/ledger.js";
-import { OnchainChannelSchema, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "../channels/channel-state.js";
-import type { CheckedPayment } from "../schemes/scheme-plugin.js";
-import type { ClaimRoute } from "../channels/claim-channel.js";
-import type { RequestLog } from "../observability/request-log.js";
-import type { FacilitatorRequest, PaymentRequired, PaymentRequirements, SettleResponse } from "../x402/schemas.js";
+import type { OnchainChannel, ReserveInput } from "../channels/channel-state.js";
+import type { SettleResponse } from "../x402/schemas.js";
+import { readOnchain, refusedResponse, reserveInput, type ChannelRequest } from "./channel-context.js";
 import { refundChannel } from "./channel-refund.js";
 import { describeFailure, withReceipt } from "./paid-request.js";
 import { startTimer } from "./payment-tracking.js";
-
-/** How long a channel read from chain is trusted for local voucher checks (the SDK's bounds). */
-const FRESH_MIN_MS = 30_000;
-const FRESH_MAX_MS = 5 * 60_000;
-
-export interface ChannelRequest {
-  env: Env;
-  config: GatewayConfig;
-  ruleId: string;
-  method: string;
-  resourceUrl: string;
-  requirements: PaymentRequirements;
-  checked: CheckedPayment & { channel: NonNullable<CheckedPayment["channel"]> };
-  view: FacilitatorView;
-  candidates: readonly ViewEntry[];
-  facilitatorRequest: FacilitatorRequest;
-  /** How long the channel is held for this call if it dies midway (the pipeline's payment lease). */
-  leaseMs: number;
-  /** Where the channel's claims will go (the facilitators of the rules this charge is made under). */
-  claimRoute: ClaimRoute;
-  challenge(reason: string): PaymentRequired;
-  forward(): Promise<Response>;
-  nowMs(): number;
-  totalMs(): number;
-  log: RequestLog;
-}
-
-type Channel = ChannelRequest["checked"]["channel"];
-
-/** What the channel's object is asked to reserve for this request. */
-export function reserveInput(request: ChannelRequest, channel: Channel, synced?: OnchainChannel): ReserveInput {
-  return {
-    channelId: channel.channelId,
-    network: request.requirements.network,
-    config: channel.channelConfig,
-    voucher: { maxClaimableAmount: channel.voucher.maxClaimableAmount, signature: channel.voucher.signature },
-    amount: request.requirements.amount,
-    depositAmount: channel.type === "deposit" ? channel.deposit.amount : undefined,
-    synced,
-    pendingId: crypto.randomUUID(),
-    nowMs: request.nowMs(),
-    leaseMs: request.leaseMs,
-    freshForMs: Math.min(Math.max((channel.channelConfig.withdrawDelay * 1000) / 3, FRESH_MIN_MS), FRESH_MAX_MS),
-  };
-}
 
 export async function payFromChannel(request: ChannelRequest): Promise<Response> {
   const { env, checked, requirements, nowMs } = request;
@@ -162,29 +114,4 @@ export async function payFromChannel(request: ChannelRequest): Promise<Response>
   };
   const timing = `x402-verify;dur=${verifyMs}, origin;dur=${originMs}${settleMs !== undefined ? `, x402-settle;dur=${settleMs}` : ""}`;
   return withReceipt(origin, settled, timing, {}, request.totalMs());
-}
-
-/** A voucher the channel refused: 402 with the reason, and the channel's state when the client is out of step. */
-export function refusedResponse(request: ChannelRequest, refused: Extract<ReserveResult, { kind: "refused" }>): Response {
-  const challenge = request.challenge(refused.reason);
-  return paymentRequiredResponse(refused.corrective ? withChannelState(challenge, request.requirements, refused.corrective) : challenge);
-}
-
-/** The channel as a facilitator's answer reports it (`extra` of a verify, `extra.channelState` of a settle). */
-export function readOnchain(value: unknown, operation: "verify" | "settle"): OnchainChannel {
-  const parsed = OnchainChannelSchema.safeParse(value);
-  if (!parsed.success) throw new GatewayFailure({ kind: "facilitator_bad_response", detail: `${operation} did not report the channel's state` });
-  return parsed.data;
-}
-
-/** A corrective 402: the offer carries the channel as the gateway knows it, so the client can resync and retry. */
-function withChannelState(paymentRequired: PaymentRequired, requirements: PaymentRequirements, corrective: { channelState: ChannelSnapshot; voucherState: { signedMaxClaimable: string; signature: string } }): PaymentRequired {
-  return {
-    ...paymentRequired,
-    accepts: paymentRequired.accepts.map((offer) =>
-      offer.scheme === requirements.scheme && offer.network === requirements.network && offer.payTo === requirements.payTo && offer.asset === requirements.asset
-        ? { ...offer, extra: { ...offer.extra, ...corrective } }
-        : offer,
-    ),
-  };
 }
