@@ -163,6 +163,7 @@ try {
   );
   const gatewayBundle = await bundleSize("wrangler.toml");
   const peerBundle = await bundleSize("bench/peer/wrangler.peer.toml");
+  const peerMinified = await bundleSize("bench/peer/wrangler.peer.toml", true);
   const page = await (await fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } })).text();
   const scale = await measureRulesScale(stack, [10, 1000, 10_000], 5);
 
@@ -189,7 +190,8 @@ try {
   say();
   say(`Gateway's own time on a paid request (Server-Timing: total − verify − origin − settle), p50: ${side.gatewayOwnMsP50?.toFixed(1)} ms.`);
   say(`Facilitator calls for invalid payments: gateway 0 (below), peer ${side.peerInvalidCalls} for ${side.invalidRequests} requests; for replays: gateway ${replay.gatewayCalls}, peer ${replay.peerCalls}, for ${replay.requests} requests each.`);
-  say(`Worker bundle (\`wrangler deploy --dry-run\`, not minified): gateway ${gatewayBundle.kib.toFixed(0)} KiB / ${gatewayBundle.gzipKib.toFixed(0)} KiB gzip; peer ${peerBundle.kib.toFixed(0)} KiB / ${peerBundle.gzipKib.toFixed(0)} KiB gzip.`);
+  const kib = (b: { kib: number; gzipKib: number }) => `${b.kib.toFixed(0)} KiB / ${b.gzipKib.toFixed(0)} KiB gzip`;
+  say(`Worker bundle (\`wrangler deploy --dry-run\`): gateway ${kib(gatewayBundle)} (minified, as its wrangler.toml deploys it); peer ${kib(peerBundle)} as documented (not minified), ${kib(peerMinified)} minified.`);
   say();
   say(`## Throughput (autocannon, ${THROUGHPUT_SECONDS} s per case, load generator on the same machine)`);
   say();

@@ -22,11 +22,12 @@ export async function startBenchWorker(name: string, config: string, vars: Recor
 }
 
 /** `wrangler deploy --dry-run`: what would be uploaded, raw and gzipped (KiB), as wrangler reports it. */
-export async function bundleSize(config: string): Promise<{ kib: number; gzipKib: number }> {
+/** `minify`: as `wrangler deploy --minify` would upload it (the gateway's wrangler.toml sets `minify = true`). */
+export async function bundleSize(config: string, minify = false): Promise<{ kib: number; gzipKib: number }> {
   const { process, match } = await startProcess({
     name: `bundle ${config}`,
     command: "node_modules/.bin/wrangler",
-    args: ["deploy", "--dry-run", "-c", config, "--outdir", `.dev/bundle-${config.replaceAll("/", "_")}`],
+    args: ["deploy", "--dry-run", "-c", config, "--outdir", `.dev/bundle-${config.replaceAll("/", "_")}`, ...(minify ? ["--minify"] : [])],
     env: WRANGLER_OFFLINE_ENV,
     ready: /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/,
     timeoutMs: 60_000,

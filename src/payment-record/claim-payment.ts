@@ -10,8 +10,8 @@ const FORGET_MARGIN_MS = 10 * 60 * 1000;
 export interface PaymentClaim {
   /** Nothing was settled: the same payment may be presented again. */
   release(): Promise<void>;
-  /** Settled, or settlement outcome unknown: the payment stays spent. */
-  complete(state: "settled" | "unknown"): Promise<void>;
+  /** Settled, or settlement outcome unknown: the payment stays spent. `entry`: its ledger write, in the same call. */
+  complete(state: "settled" | "unknown", entry?: LedgerEntry): Promise<void>;
   /** Puts a ledger write in the payment's durable outbox, from where it reaches D1. */
   record(entry: LedgerEntry): Promise<void>;
 }
@@ -21,6 +21,8 @@ export type ClaimOutcome = { kind: "claimed"; claim: PaymentClaim } | { kind: "h
 export interface ClaimOptions {
   locks: DurableObjectNamespace<PaymentRecord>;
   paymentKey: string;
+  /** The object that holds the lock (CheckedPayment.lockGroup): the same for every request with this paymentKey. */
+  lockGroup: string;
   /** How long the claim survives a Worker that dies before releasing it. */
   leaseMs: number;
   expiresAtSeconds: number;
@@ -28,11 +30,12 @@ export interface ClaimOptions {
 }
 
 export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome> {
-  const stub = options.locks.get(options.locks.idFromName(options.paymentKey));
+  const { paymentKey } = options;
+  const stub = options.locks.get(options.locks.idFromName(options.lockGroup));
   const owner = crypto.randomUUID();
   let result: ClaimResult;
   try {
-    result = await stub.claim(owner, options.leaseMs, options.nowMs);
+    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs);
   } catch (cause) {
     throw new GatewayFailure({ kind: "replay_lock_unavailable", detail: String(cause) }, { cause });
   }
@@ -41,8 +44,8 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
   return {
     kind: "claimed",
     claim: {
-      release: () => stub.release(owner),
-      complete: (state) => stub.complete(owner, state, forgetAtMs),
+      release: () => stub.release(paymentKey, owner),
+      complete: (state, entry) => stub.complete(paymentKey, owner, state, forgetAtMs, entry),
       record: (entry) => stub.record(entry),
     },
   };

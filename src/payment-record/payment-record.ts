@@ -1,7 +1,9 @@
-// PaymentRecord Durable Object: one instance per payment (network + payer + nonce). It is the payment's
-// replay lock ("first writer wins" is a decision inside one object, with no cross-payment contention) and
-// its ledger outbox (each ledger write is stored here durably first, then copied to D1 by an alarm that
-// retries until D1 takes it). RPC surface: claim, release, complete, record.
+// PaymentRecord Durable Object: one instance per lock group (for EVM and Solana payments, one payer on one
+// network; otherwise one payment). It holds the replay lock of each of the group's payments ("first writer wins"
+// is a decision inside one object) and their ledger outbox (each ledger write is stored here durably first, then
+// copied to D1 by an alarm that retries until D1 takes it). RPC surface: claim, release, complete, record.
+// Grouped by payer so the object a payment needs is already warm: creating an object per payment cost more than
+// the rest of the gateway's own time on a paid request (docs/storage-schema.md).
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
@@ -19,7 +21,8 @@ interface LockRow {
   [key: string]: SqlStorageValue;
 }
 
-const SCHEMA_VERSION = 2;
+/** 3: locks keyed by payment (one object per group); 2 was one lock per object (`payment_lock`). */
+const SCHEMA_VERSION = 3;
 
 export class PaymentRecord extends DurableObject<Env> {
   #schemaReady = false;
@@ -29,11 +32,12 @@ export class PaymentRecord extends DurableObject<Env> {
    * Takes the payment for `owner` unless another request holds it. An `in_flight` claim whose lease has run
    * out (its Worker died mid-request) can be taken over; `settled` and `unknown` are never released.
    */
-  claim(owner: string, leaseMs: number, nowMs: number): ClaimResult {
-    const row = this.#lock();
+  claim(paymentKey: string, owner: string, leaseMs: number, nowMs: number): ClaimResult {
+    const row = this.#lock(paymentKey);
     if (row && !(row.state === "in_flight" && row.lease_until_ms < nowMs)) return { kind: "held", state: row.state };
     this.ctx.storage.sql.exec(
-      "INSERT OR REPLACE INTO payment_lock (id, owner, state, lease_until_ms, forget_at_ms) VALUES (1, ?, 'in_flight', ?, NULL)",
+      "INSERT OR REPLACE INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms) VALUES (?, ?, 'in_flight', ?, NULL)",
+      paymentKey,
       owner,
       nowMs + leaseMs,
     );
@@ -41,18 +45,21 @@ export class PaymentRecord extends DurableObject<Env> {
   }
 
   /** Gives the payment back (nothing was settled), so the same authorization can be used again. */
-  async release(owner: string): Promise<void> {
-    const row = this.#lock();
+  async release(paymentKey: string, owner: string): Promise<void> {
+    const row = this.#lock(paymentKey);
     if (row?.owner !== owner || row.state !== "in_flight") return;
-    this.ctx.storage.sql.exec("DELETE FROM payment_lock WHERE id = 1");
+    this.ctx.storage.sql.exec("DELETE FROM payment_locks WHERE payment_key = ?", paymentKey);
     await this.#scheduleAlarm();
   }
 
-  /** Settled (or possibly settled): held for good, forgotten once the authorization itself has expired. */
-  async complete(owner: string, state: "settled" | "unknown", forgetAtMs: number): Promise<void> {
-    const row = this.#lock();
-    if (row?.owner !== owner) return;
-    this.ctx.storage.sql.exec("UPDATE payment_lock SET state = ?, forget_at_ms = ? WHERE id = 1", state, forgetAtMs);
+  /**
+   * Settled (or possibly settled): held for good, forgotten once the authorization itself has expired.
+   * `entry`, when given, is the payment's ledger write for that outcome, stored in the same call.
+   */
+  async complete(paymentKey: string, owner: string, state: "settled" | "unknown", forgetAtMs: number, entry?: LedgerEntry): Promise<void> {
+    const row = this.#lock(paymentKey);
+    if (row?.owner === owner) this.ctx.storage.sql.exec("UPDATE payment_locks SET state = ?, forget_at_ms = ? WHERE payment_key = ?", state, forgetAtMs, paymentKey);
+    if (entry) this.#ledger().enqueue({ table: "payments", entry });
     await this.#scheduleAlarm();
   }
 
@@ -70,11 +77,16 @@ export class PaymentRecord extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.#ensureSchema();
     await this.#ledger().flush(this.env.LEDGER);
-    const lock = this.#lock();
-    const outboxEmpty = this.pendingLedgerWrites() === 0;
-    const forgettable = !lock || (lock.forget_at_ms !== null && lock.forget_at_ms <= Date.now());
-    if (outboxEmpty && forgettable && (!lock || lock.state !== "in_flight")) {
-      // Nothing left to remember: delete everything so a finished payment leaves no storage behind.
+    const now = Date.now();
+    // Spent authorizations past their validity, and claims whose Worker died long ago, are nothing to remember.
+    this.ctx.storage.sql.exec(
+      "DELETE FROM payment_locks WHERE (state != 'in_flight' AND forget_at_ms <= ?) OR (state = 'in_flight' AND lease_until_ms <= ?)",
+      now,
+      now,
+    );
+    const locks = this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM payment_locks").one().n;
+    if (locks === 0 && this.pendingLedgerWrites() === 0) {
+      // A group with nothing left leaves no storage behind.
       await this.ctx.storage.deleteAll();
       this.#schemaReady = false;
       this.#ledger().forget();
@@ -83,15 +95,20 @@ export class PaymentRecord extends DurableObject<Env> {
     await this.#scheduleAlarm();
   }
 
-  /** One alarm slot serves both jobs: the next D1 flush attempt, and forgetting the payment. */
+  /** One alarm slot serves every job: the next D1 flush attempt, and forgetting the next lock. */
   async #scheduleAlarm(): Promise<void> {
+    this.#ensureSchema();
     const candidates: number[] = [];
     if (this.pendingLedgerWrites() > 0) candidates.push(this.#ledger().nextAttemptMs());
-    const lock = this.#lock();
-    if (lock?.forget_at_ms != null) candidates.push(lock.forget_at_ms);
-    if (!lock) candidates.push(0);
-    if (candidates.length === 0) return;
-    await this.ctx.storage.setAlarm(Math.max(Date.now(), Math.min(...candidates)));
+    const next = this.ctx.storage.sql
+      .exec<{ at: number | null }>("SELECT MIN(CASE WHEN state = 'in_flight' THEN lease_until_ms ELSE forget_at_ms END) AS at FROM payment_locks")
+      .one().at;
+    if (next !== null) candidates.push(next);
+    else if (candidates.length === 0) candidates.push(0); // empty: the alarm deletes the storage
+    const due = Math.max(Date.now(), Math.min(...candidates));
+    // A hot payer's object is asked many times a second: only an earlier alarm needs a storage write.
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || due < current) await this.ctx.storage.setAlarm(due);
   }
 
   #ledger(): LedgerOutbox {
@@ -99,9 +116,11 @@ export class PaymentRecord extends DurableObject<Env> {
     return this.#outbox;
   }
 
-  #lock(): LockRow | undefined {
+  #lock(paymentKey: string): LockRow | undefined {
     this.#ensureSchema();
-    return this.ctx.storage.sql.exec<LockRow>("SELECT owner, state, lease_until_ms, forget_at_ms FROM payment_lock WHERE id = 1").toArray()[0];
+    return this.ctx.storage.sql
+      .exec<LockRow>("SELECT owner, state, lease_until_ms, forget_at_ms FROM payment_locks WHERE payment_key = ?", paymentKey)
+      .toArray()[0];
   }
 
   #ensureSchema(): void {
@@ -111,8 +130,11 @@ export class PaymentRecord extends DurableObject<Env> {
     sql.exec("CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)");
     const version = sql.exec<{ version: number }>("SELECT version FROM _schema").toArray()[0]?.version ?? 0;
     if (version >= SCHEMA_VERSION) return;
-    sql.exec(`CREATE TABLE IF NOT EXISTS payment_lock (
-      id INTEGER PRIMARY KEY CHECK (id = 1),
+    // An object from version 2 held one payment's lock without its key; its outbox is kept and still flushed.
+    // Its lock is dropped: that payment is single-use on chain anyway (the facilitator refuses a spent nonce).
+    sql.exec("DROP TABLE IF EXISTS payment_lock");
+    sql.exec(`CREATE TABLE IF NOT EXISTS payment_locks (
+      payment_key TEXT PRIMARY KEY,
       owner TEXT NOT NULL,
       state TEXT NOT NULL CHECK (state IN ('in_flight', 'settled', 'unknown')),
       lease_until_ms INTEGER NOT NULL,

@@ -239,6 +239,7 @@ async function handlePricedRequest(
   const claimed = await claimPayment({
     locks: env.PAYMENT_RECORDS,
     paymentKey: decision.checked.paymentKey,
+    lockGroup: decision.checked.lockGroup ?? decision.checked.paymentKey,
     leaseMs,
     expiresAtSeconds: decision.checked.expiresAtSeconds,
     nowMs: deps.nowMs(),

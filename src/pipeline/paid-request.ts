@@ -74,13 +74,15 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   // Settles on the origin's headers: a streamed body (SSE) flows to the client after settlement.
   const facts = { originStatus: origin.status, originMs, ...metered };
   const settled = await settleOrThrow(paid, facts, () => origin.body?.cancel(), metered?.amount);
-  paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
+  paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
   const extra = await paid.afterSettle(settled.response);
   return keep(paid, withReceipt(origin, settled.response, `x402-verify;dur=${paid.verifyMs}, origin;dur=${originMs}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
 }
 
 export async function settleThenForward(paid: PaidRequest): Promise<Response> {
   const settled = await settleOrThrow(paid, {}, async () => {});
+  // Spent before the origin is asked; the ledger row follows once the origin answered.
+  paid.lock.complete("settled");
   const timing = `x402-verify;dur=${paid.verifyMs}, x402-settle;dur=${settled.settleMs}`;
   const owed = { status: "owed_refund" as const, transactionHash: settled.response.transaction, settleMs: settled.settleMs };
   const extra = await paid.afterSettle(settled.response);
@@ -124,7 +126,7 @@ function meterStream(paid: PaidRequest, spec: PaidMeter, path: string, origin: R
       const facts = { originStatus, originMs, amount: charge.amount.toString(), ...(charge.units !== undefined ? { meteredUnits: charge.units } : {}) };
       try {
         const settled = await settleOrThrow(paid, facts, async () => {}, facts.amount);
-        paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
+        paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
         return `event: payment-response\ndata: ${encodePaymentResponseHeader(settled.response)}\n\n`;
       } catch (error) {
         // Already recorded by settleOrThrow; the stream ends with why, as a 402 would have said.
@@ -155,7 +157,7 @@ async function meter(spec: PaidMeter, origin: Response, forwardedAtMs: number, p
   return { origin: answer.response, metered: { amount: charge.amount.toString(), ...(charge.units !== undefined ? { meteredUnits: charge.units } : {}) } };
 }
 
-/** Settles; records and throws on a refused (402) or unknown (timeout, broken reply) settlement. */
+/** Settles; records and throws on a refused (402) or unknown (timeout, broken reply) settlement. The caller completes a settled one. */
 async function settleOrThrow(paid: PaidRequest, origin: OriginFacts, discardOrigin: () => Promise<void> | undefined, amount?: string): Promise<{ response: SettleResponse; settleMs: number }> {
   let settled: SettleResponse;
   try {
@@ -170,8 +172,7 @@ async function settleOrThrow(paid: PaidRequest, origin: OriginFacts, discardOrig
       throw error;
     }
     // A settle that timed out or broke off may still land on chain: "unknown", never retried blindly.
-    paid.lock.complete("unknown");
-    paid.ledger.outcome({ status: "settle_unknown", errorReason: describeFailure(error), ...origin, settleMs: paid.timer.lap() });
+    paid.ledger.completed("unknown", { status: "settle_unknown", errorReason: describeFailure(error), ...origin, settleMs: paid.timer.lap() });
     throw error;
   }
   const settleMs = paid.timer.lap();
@@ -183,7 +184,7 @@ async function settleOrThrow(paid: PaidRequest, origin: OriginFacts, discardOrig
     paid.ledger.outcome({ status: "settle_failed", errorReason: reason, ...origin, settleMs });
     throw new GatewayFailure({ kind: "settle_failed", paymentRequired: paid.challenge(reason), settleResponse: settled });
   }
-  paid.lock.complete("settled");
+  // The caller completes the lock with the ledger row it writes for this settlement.
   return { response: settled, settleMs };
 }
 

@@ -32,9 +32,18 @@ export class LedgerWriter {
   }
 
   outcome(update: Partial<LedgerEntry> & Pick<LedgerEntry, "status">): void {
+    this.lock.record(this.#entry(update));
+  }
+
+  /** The payment is spent (settled, or perhaps settled): the lock and its ledger row in one call. */
+  completed(state: "settled" | "unknown", update: Partial<LedgerEntry> & Pick<LedgerEntry, "status">): void {
+    this.lock.complete(state, this.#entry(update));
+  }
+
+  #entry(update: Partial<LedgerEntry> & Pick<LedgerEntry, "status">): LedgerEntry {
     const entry = { ...this.entry, ...update, at: new Date(this.nowMs()).toISOString() };
     this.observe(entry);
-    this.lock.record(entry);
+    return entry;
   }
 }
 
@@ -50,8 +59,9 @@ export class LockHandle {
     this.#run(this.claim.release());
   }
 
-  complete(state: "settled" | "unknown"): void {
-    this.#run(this.claim.complete(state));
+  /** With `entry`, retried as `record` is: it carries a ledger row. */
+  complete(state: "settled" | "unknown", entry?: LedgerEntry): void {
+    this.#run(entry ? retry(() => this.claim.complete(state, entry), RECORD_ATTEMPTS) : this.claim.complete(state));
   }
 
   /** Retried: this is the one step a ledger row depends on before it is durable. */

@@ -69,6 +69,7 @@ export const exactEvmScheme: SchemePlugin = {
       value: {
         payer,
         paymentKey: `${requirements.network}:${payer.toLowerCase()}:${authorization.nonce.toLowerCase()}`,
+        lockGroup: `${requirements.network}:${payer.toLowerCase()}`,
         expiresAtSeconds: Number(authorization.validBefore),
       },
     };

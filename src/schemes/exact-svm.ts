@@ -75,6 +75,8 @@ export const exactSvmScheme: SchemePlugin = {
       value: {
         payer: layout.value,
         paymentKey: `${requirements.network}:${encodeBase58(messageHash)}`,
+        // The message names its transfer authority, so one paymentKey always has one payer.
+        lockGroup: `${requirements.network}:${layout.value}`,
         expiresAtSeconds: context.nowSeconds + REPLAY_WINDOW_SECONDS,
       },
     };

@@ -10,6 +10,11 @@ export interface CheckedPayment {
   payer: string;
   /** Identifies the payment itself (e.g. network + payer + EIP-3009 nonce): the ledger's and the replay lock's key. */
   paymentKey: string;
+  /**
+   * The PaymentRecord object that holds this payment's lock (default: `paymentKey`, an object of its own). Must be
+   * a function of what `paymentKey` is made of, so one payment always lands in one object: e.g. network + payer.
+   */
+  lockGroup?: string;
   /** Unix seconds after which the payment can no longer settle (EIP-3009 `validBefore`). */
   expiresAtSeconds: number;
   /** A batch-settlement payload: the channel it pays from (pipeline/channel-request.ts takes it from here). */

@@ -3,60 +3,126 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { newTestId } from "../fixtures/builders.js";
 
-const lock = () => env.PAYMENT_RECORDS.get(env.PAYMENT_RECORDS.idFromName(`eip155:1:0xpayer:${newTestId()}`));
+/** A payer's lock group, and payment keys in it. */
+const group = () => {
+  const payer = `eip155:1:0xpayer${newTestId()}`;
+  return { stub: env.PAYMENT_RECORDS.get(env.PAYMENT_RECORDS.idFromName(payer)), key: (nonce: string) => `${payer}:${nonce}` };
+};
+
+const ledgerEntry = (paymentKey: string) => ({
+  paymentKey, ruleId: "r", method: "GET", resource: "https://g/x", scheme: "exact", network: "eip155:1", asset: "0xa",
+  amount: "1", payTo: "0xb", payer: "0xc", facilitator: "http://f", facilitatorId: "f", status: "verified" as const, at: "2026-11-24T00:00:00.000Z",
+});
 
 describe("PaymentRecord lock", () => {
   it("first claim wins; others see it held until it is released", async () => {
-    const stub = lock();
-    expect(await stub.claim("a", 60_000, 1000)).toEqual({ kind: "claimed" });
-    expect(await stub.claim("b", 60_000, 1001)).toEqual({ kind: "held", state: "in_flight" });
-    await stub.release("b"); // not the owner: no effect
-    expect(await stub.claim("c", 60_000, 1002)).toEqual({ kind: "held", state: "in_flight" });
-    await stub.release("a");
-    expect(await stub.claim("c", 60_000, 1003)).toEqual({ kind: "claimed" });
+    const { stub, key } = group();
+    const k = key("1");
+    expect(await stub.claim(k, "a", 60_000, 1000)).toEqual({ kind: "claimed" });
+    expect(await stub.claim(k, "b", 60_000, 1001)).toEqual({ kind: "held", state: "in_flight" });
+    await stub.release(k, "b"); // not the owner: no effect
+    expect(await stub.claim(k, "c", 60_000, 1002)).toEqual({ kind: "held", state: "in_flight" });
+    await stub.release(k, "a");
+    expect(await stub.claim(k, "c", 60_000, 1003)).toEqual({ kind: "claimed" });
+  });
+
+  it("keeps each payment of a group apart", async () => {
+    const { stub, key } = group();
+    const now = Date.now();
+    expect(await stub.claim(key("1"), "a", 60_000, now)).toEqual({ kind: "claimed" });
+    expect(await stub.claim(key("2"), "b", 60_000, now)).toEqual({ kind: "claimed" });
+    await stub.complete(key("1"), "a", "settled", now + 60_000);
+    await stub.release(key("2"), "a"); // a is not payment 2's owner
+    expect(await stub.claim(key("2"), "c", 60_000, now + 1)).toEqual({ kind: "held", state: "in_flight" });
+    await stub.release(key("2"), "b");
+    expect(await stub.claim(key("2"), "c", 60_000, now + 2)).toEqual({ kind: "claimed" });
+    expect(await stub.claim(key("1"), "c", 60_000, now + 2)).toEqual({ kind: "held", state: "settled" });
   });
 
   it("lets an expired lease be taken over, but never a settled payment", async () => {
-    const stub = lock();
-    await stub.claim("a", 100, 1000);
-    expect(await stub.claim("b", 100, 1200)).toEqual({ kind: "claimed" });
-    await stub.complete("b", "settled", Date.now() + 60_000);
-    expect(await stub.claim("c", 100, 999_999)).toEqual({ kind: "held", state: "settled" });
-    await stub.release("b");
-    expect(await stub.claim("c", 100, 999_999)).toEqual({ kind: "held", state: "settled" });
+    const { stub, key } = group();
+    const k = key("1");
+    await stub.claim(k, "a", 100, 1000);
+    expect(await stub.claim(k, "b", 100, 1200)).toEqual({ kind: "claimed" });
+    await stub.complete(k, "b", "settled", Date.now() + 60_000);
+    expect(await stub.claim(k, "c", 100, 999_999)).toEqual({ kind: "held", state: "settled" });
+    await stub.release(k, "b");
+    expect(await stub.claim(k, "c", 100, 999_999)).toEqual({ kind: "held", state: "settled" });
   });
 
-  it("keeps a completed payment until its forget time, then forgets it", async () => {
-    const stub = lock();
-    await stub.claim("a", 100, 1000);
-    await stub.complete("a", "unknown", Date.now() + 60_000);
+  it("keeps a completed payment until its forget time, then forgets it and only it", async () => {
+    const { stub, key } = group();
+    await stub.claim(key("late"), "a", 100, 1000);
+    await stub.complete(key("late"), "a", "unknown", Date.now() + 60_000);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now() + 50_000);
     expect(await runDurableObjectAlarm(stub)).toBe(true); // early run: nothing to forget yet
-    expect(await stub.claim("b", 100, 2000)).toEqual({ kind: "held", state: "unknown" });
+    expect(await stub.claim(key("late"), "b", 100, 2000)).toEqual({ kind: "held", state: "unknown" });
 
-    const expired = lock();
-    await expired.claim("a", 100, 1000);
-    await expired.complete("a", "settled", Date.now() - 1);
-    await runDurableObjectAlarm(expired);
-    expect(await expired.claim("b", 100, 2000)).toEqual({ kind: "claimed" });
+    await stub.claim(key("expired"), "a", 100, 1000);
+    await stub.complete(key("expired"), "a", "settled", Date.now() - 1);
+    // The earlier forget time moved the alarm forward: it may have run already, so run it if it has not.
+    await runDurableObjectAlarm(stub);
+    expect(await stub.claim(key("expired"), "b", 100, 2000)).toEqual({ kind: "claimed" });
+    expect(await stub.claim(key("late"), "b", 100, 2000)).toEqual({ kind: "held", state: "unknown" });
+  });
+
+  it("deletes its storage once no lock and no ledger write is left", async () => {
+    const { stub, key } = group();
+    await stub.claim(key("1"), "a", 60_000, 1000);
+    await stub.release(key("1"), "a");
+    await runDurableObjectAlarm(stub);
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'payment_locks'").toArray())).toEqual([]);
+    expect(await stub.claim(key("1"), "b", 60_000, 1000)).toEqual({ kind: "claimed" });
   });
 });
 
 describe("PaymentRecord ledger outbox", () => {
   it("copies each recorded entry to D1 and then forgets the payment", async () => {
-    const key = `eip155:1:0xpayer:${newTestId()}`;
-    const stub = env.PAYMENT_RECORDS.get(env.PAYMENT_RECORDS.idFromName(key));
-    const entry = {
-      paymentKey: key, ruleId: "r", method: "GET", resource: "https://g/x", scheme: "exact", network: "eip155:1", asset: "0xa",
-      amount: "1", payTo: "0xb", payer: "0xc", facilitator: "http://f", facilitatorId: "f", status: "verified" as const, at: "2026-11-24T00:00:00.000Z",
-    };
-    await stub.record(entry);
-    await stub.record({ ...entry, status: "origin_failed", originStatus: 500 });
+    const { stub, key } = group();
+    const k = key("1");
+    await stub.record(ledgerEntry(k));
+    await stub.record({ ...ledgerEntry(k), status: "origin_failed", originStatus: 500 });
     await runDurableObjectAlarm(stub); // the alarm is due now; run it rather than wait for it
 
     expect(await stub.pendingLedgerWrites()).toBe(0);
-    const rows = (await env.LEDGER.prepare("SELECT status, origin_status FROM payments WHERE payment_key = ?").bind(key).all()).results;
+    const rows = (await env.LEDGER.prepare("SELECT status, origin_status FROM payments WHERE payment_key = ?").bind(k).all()).results;
     expect(rows).toEqual([{ status: "origin_failed", origin_status: 500 }]);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+  });
+
+  it("completes a lock and stores its ledger row in one call", async () => {
+    const { stub, key } = group();
+    const k = key("1");
+    await stub.claim(k, "a", 60_000, 1000);
+    await stub.complete(k, "a", "settled", Date.now() + 60_000, { ...ledgerEntry(k), status: "settled", transactionHash: "0xabc" });
+    expect(await stub.pendingLedgerWrites()).toBe(1);
+    await runDurableObjectAlarm(stub);
+    const rows = (await env.LEDGER.prepare("SELECT status, transaction_hash FROM payments WHERE payment_key = ?").bind(k).all()).results;
+    expect(rows).toEqual([{ status: "settled", transaction_hash: "0xabc" }]);
+    expect(await stub.claim(k, "b", 60_000, 2000)).toEqual({ kind: "held", state: "settled" });
+  });
+
+  it("flushes the outbox of an object from before lock groups, and drops its keyless lock", async () => {
+    const { stub, key } = group();
+    const k = key("old");
+    await runInDurableObject(stub, (_i, state) => {
+      // Schema version 2: one lock row per object, and the same outbox tables.
+      const sql = state.storage.sql;
+      sql.exec("CREATE TABLE _schema (version INTEGER NOT NULL)");
+      sql.exec("INSERT INTO _schema (version) VALUES (2)");
+      sql.exec("CREATE TABLE payment_lock (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, state TEXT NOT NULL, lease_until_ms INTEGER NOT NULL, forget_at_ms INTEGER)");
+      sql.exec("INSERT INTO payment_lock VALUES (1, 'a', 'settled', 0, ?)", Date.now() + 60_000);
+      sql.exec("CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)");
+      sql.exec("CREATE TABLE flush_state (id INTEGER PRIMARY KEY CHECK (id = 1), attempts INTEGER NOT NULL, next_attempt_ms INTEGER NOT NULL)");
+      sql.exec("INSERT INTO flush_state VALUES (1, 0, 0)");
+      sql.exec("INSERT INTO outbox (entry) VALUES (?)", JSON.stringify({ table: "payments", entry: { ...ledgerEntry(k), status: "settled", transactionHash: "0xdef" } }));
+      // The old code had the flush alarm set.
+      return state.storage.setAlarm(Date.now());
+    });
+    await runDurableObjectAlarm(stub); // unless it ran on its own already
+    await expect.poll(() => stub.pendingLedgerWrites()).toBe(0);
+    const rows = (await env.LEDGER.prepare("SELECT status FROM payments WHERE payment_key = ?").bind(k).all()).results;
+    expect(rows).toEqual([{ status: "settled" }]);
+    expect(await stub.claim(key("new"), "b", 60_000, 1000)).toEqual({ kind: "claimed" });
   });
 });

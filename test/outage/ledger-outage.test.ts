@@ -13,7 +13,8 @@ describe("ledger during a D1 outage", () => {
 
     const nonce = (payload.payload.authorization as { nonce: string }).nonce;
     const key = `${payload.accepted.network}:${PAYER.address.toLowerCase()}:${nonce}`;
-    const record = env.PAYMENT_RECORDS.get(env.PAYMENT_RECORDS.idFromName(key));
+    // The payer's lock group holds the payment's outbox.
+    const record = env.PAYMENT_RECORDS.get(env.PAYMENT_RECORDS.idFromName(`${payload.accepted.network}:${PAYER.address.toLowerCase()}`));
     await runDurableObjectAlarm(record); // a flush attempt during the outage: fails, keeps the rows
     expect(await record.pendingLedgerWrites()).toBe(2);
     await expect(env.LEDGER.prepare("SELECT COUNT(*) FROM payments").all()).rejects.toThrow(/no such table/);

@@ -51,7 +51,7 @@ describe("exact on Solana", () => {
   it("accepts the client's partially signed transfer and names the payer and a key for the message", async () => {
     const { payer, transaction } = await payment();
     const result = await check(transaction);
-    expect(result).toEqual({ ok: true, value: { payer: payer.address, paymentKey: expect.stringMatching(/^solana:EtWT[^:]+:[1-9A-HJ-NP-Za-km-z]{43,44}$/), expiresAtSeconds: context.nowSeconds + 300 } });
+    expect(result).toEqual({ ok: true, value: { payer: payer.address, paymentKey: expect.stringMatching(/^solana:EtWT[^:]+:[1-9A-HJ-NP-Za-km-z]{43,44}$/), lockGroup: `${requirements().network}:${payer.address}`, expiresAtSeconds: context.nowSeconds + 300 } });
 
     const decoded = decodeSolanaTransaction(Uint8Array.from(atob(transaction), (c) => c.charCodeAt(0)))!;
     expect(decoded).toMatchObject({ version: 0, numRequiredSignatures: 2, lookupCount: 0 });

@@ -105,6 +105,7 @@ async function checkWitnessTransfer(
       payer,
       // Permit2 nonces are per owner and chain, shared by every token and spender: that is what one use spends.
       paymentKey: `${requirements.network}:permit2:${payer.toLowerCase()}:${permit.nonce}`,
+      lockGroup: `${requirements.network}:${payer.toLowerCase()}`,
       expiresAtSeconds: Number(permit.deadline),
     },
   };
