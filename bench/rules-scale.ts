@@ -7,6 +7,9 @@ import { openLocalBindings } from "../stack/gateway.js";
 import type { RunningStack } from "../stack/start-stack.js";
 import { buildStackRules } from "../stack/stack-rules.js";
 import { summarise, type Stats } from "./measure.js";
+import { compilePriceRules } from "../src/pricing/compile-price-rules.js";
+import { RuleMemo } from "../src/pricing/rule-memo.js";
+import { buildDefaultSchemeRegistry } from "../src/schemes/default-schemes.js";
 
 export interface ScaleFigure {
   rules: number;
@@ -45,16 +48,7 @@ export async function measureRulesScale(stack: RunningStack, sizes: number[], ca
       for (let edit = 0; edit < EDITS; edit++) {
         // Edit 0 brings a whole new document (every rule compiled); edits 1 and 2 change one rule's price, as an
         // operator would: the isolate compiles that rule again and reuses the others.
-        const rules = Array.from({ length: size }, (_, i) => ({
-          id: `scale-${i}`,
-          methods: ["GET"],
-          path: `/api/scale/${i}/:item`,
-          price: i === 0 ? `$0.0${edit + 1}` : "$0.01",
-          accepts: [{ network: stack.info.network }],
-          payTo: stack.info.payTo,
-          description: i === 0 ? `Generated resource 0 (edit ${edit})` : `Generated resource ${i}`,
-          mimeType: "application/json",
-        }));
+        const rules = generatedRules(size, edit, stack.info.network, stack.info.payTo);
         await bindings.env.PRICE_RULES.put("price-rules", JSON.stringify({ ...base, rules }));
         await new Promise((resolve) => setTimeout(resolve, cacheTtlSeconds * 1000 + 1500));
         first402Ms.push((await timed(priced, 402)).ms);
@@ -84,4 +78,53 @@ export async function measureRulesScale(stack: RunningStack, sizes: number[], ca
     await bindings.dispose();
   }
   return figures;
+}
+
+/** N priced rules, as an operator's generator might write them; `edit` changes rule 0's price and description. */
+function generatedRules(size: number, edit: number, network: string, payTo: string) {
+  return Array.from({ length: size }, (_, i) => ({
+    id: `scale-${i}`,
+    methods: ["GET"],
+    path: `/api/scale/${i}/:item`,
+    price: i === 0 ? `$0.0${edit + 1}` : "$0.01",
+    accepts: [{ network }],
+    payTo,
+    description: i === 0 ? `Generated resource 0 (edit ${edit})` : `Generated resource ${i}`,
+    mimeType: "application/json",
+  }));
+}
+
+export interface CompileFigure {
+  rules: number;
+  /** compilePriceRules on a document none of whose rules were compiled before (ms, median). */
+  newDocumentMs: number;
+  /** The same after one rule's price changed: the other rules come from the memo (ms, median). */
+  oneRuleEditedMs: number;
+}
+
+/** The compile alone, in Node (the same code the Worker runs): JSON already parsed, no KV read. */
+export function measureCompile(stack: RunningStack, sizes: number[], rounds = 5): CompileFigure[] {
+  const schemes = buildDefaultSchemeRegistry();
+  const base = buildStackRules(stack.info.token.address, [], stack.info.network, { primaryUrl: stack.info.facilitators[0]!.url, secondaryUrl: stack.info.facilitators[1]!.url });
+  const documents = [0, 1].map((edit) => (size: number) => JSON.stringify({ ...base, rules: generatedRules(size, edit, stack.info.network, stack.info.payTo) }));
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const timed = (raw: string, memo: RuleMemo) => {
+    const json: unknown = JSON.parse(raw);
+    const start = performance.now();
+    const compiled = compilePriceRules(json, schemes, memo);
+    const ms = performance.now() - start;
+    if (!compiled.ok) throw new Error(`compile: ${compiled.problems.slice(0, 3).join("; ")}`);
+    return ms;
+  };
+  return sizes.map((size) => {
+    const [first, edited] = documents.map((make) => make(size)) as [string, string];
+    const fresh: number[] = [];
+    const edits: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const memo = new RuleMemo();
+      fresh.push(timed(first, memo));
+      edits.push(timed(edited, memo));
+    }
+    return { rules: size, newDocumentMs: median(fresh), oneRuleEditedMs: median(edits) };
+  });
 }

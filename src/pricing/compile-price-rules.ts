@@ -7,7 +7,7 @@ import { AssetRegistry, BUILTIN_ASSETS } from "./assets.js";
 import { parsePathPattern, patternShapeKey, type PathPattern } from "./path-pattern.js";
 import { PriceRuleSchema, PriceRulesDocumentSchema, type OfferTemplate, type PaymentOption, type PriceRule, type PriceRuleInput, type PriceRuleSet, type RulePayTo, type RulePrice } from "./price-rule.js";
 import { resolveOffers } from "./resolve-offers.js";
-import type { CompiledRuleBody, RuleMemo } from "./rule-memo.js";
+import type { RuleMemo } from "./rule-memo.js";
 import { parseUsd, usdToAtomicExact } from "./usd.js";
 import { FacilitatorConfigSchema, SHORTHAND_FACILITATOR_ID, type FacilitatorConfig } from "../facilitator/facilitator-config.js";
 import { applyPreferences, mergePreferences, type Preferences } from "./preferences.js";
@@ -39,20 +39,20 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry, memo?: 
   checkPreferredFacilitators(document.preferences, facilitatorIds, "preferences", problems);
 
   const rules: PriceRule[] = [];
-  const context: RuleContext = { assets, schemes, facilitatorIds, preferences: document.preferences };
+  const context: RuleContext = { assets, schemes, facilitatorIds, preferences: document.preferences, sharedOffers: new Map(), sharedAccepts: new Map() };
   memo?.begin(JSON.stringify([document.assets, document.preferences ?? null, [...facilitatorIds]]), schemes);
   for (const [index, rawRule] of document.rules.entries()) {
     const source = memo ? JSON.stringify(rawRule) : "";
-    const reused = memo?.reuse(source);
+    const reused = memo?.reuse(source, index);
     if (reused) {
-      rules.push({ ...reused, index });
+      rules.push(reused);
       continue;
     }
     const before = problems.length;
-    const body = compileRuleInput(rawRule, index, context, problems);
-    if (!body) continue;
-    rules.push({ ...body, index });
-    if (problems.length === before) memo?.keep(source, body);
+    const rule = compileRuleInput(rawRule, index, context, problems);
+    if (!rule) continue;
+    rules.push(rule);
+    if (problems.length === before) memo?.keep(source, rule);
   }
   memo?.finish();
   problems.push(...findConflicts(rules));
@@ -65,10 +65,17 @@ interface RuleContext {
   schemes: SchemeRegistry;
   facilitatorIds: Set<string>;
   preferences: Preferences | undefined;
+  /**
+   * Within one compile, rules that pay alike (same options, atomic price asset, timeout and preferences) share
+   * their offers, and with the same price and payee their static accepts: generated documents repeat a few
+   * payment set-ups across thousands of paths. Only problem-free results are shared (a problem names its rule).
+   */
+  sharedOffers: Map<string, OfferTemplate[]>;
+  sharedAccepts: Map<string, PaymentRequirements[]>;
 }
 
 /** One rule of the document, checked and with its offers computed; its problems go to `problems`. */
-function compileRuleInput(rawRule: unknown, index: number, context: RuleContext, problems: string[]): CompiledRuleBody | undefined {
+function compileRuleInput(rawRule: unknown, index: number, context: RuleContext, problems: string[]): PriceRule | undefined {
   const parsedRule = PriceRuleSchema.safeParse(rawRule);
   if (!parsedRule.success) {
     problems.push(...parsedRule.error.issues.map((issue) => `${formatPath(["rules", index, ...issue.path])}: ${issue.message}`));
@@ -80,24 +87,37 @@ function compileRuleInput(rawRule: unknown, index: number, context: RuleContext,
   if (!pattern.ok) problems.push(`${where}.path: ${pattern.reason}`);
   const shadowed = pattern.ok ? shadowedReservedPath(pattern.pattern) : undefined;
   if (shadowed) problems.push(`${where}.path: ${input.path} would price ${shadowed}, which the gateway serves itself`);
-  const built: OfferTemplate[] = [];
-  let buildFailed = false;
-  for (const [optionIndex, option] of input.accepts.entries()) {
-    const template = buildTemplate(input, option, context.assets, context.schemes);
-    if (typeof template === "string") {
-      problems.push(`${where}.accepts[${optionIndex}]: ${template}`);
-      buildFailed = true;
-    } else built.push(template);
-  }
   const preferences = mergePreferences(context.preferences, input.preferences);
   checkPreferredFacilitators(input.preferences, context.facilitatorIds, `${where}.preferences`, problems);
-  const preferred = applyPreferences(built, preferences);
-  // Preferences may narrow the options, never to none: that would be a priced route nobody can pay.
-  if (!buildFailed && preferred.kept.length === 0) {
-    problems.push(`${where}: the preferences leave no payment option (${preferred.dropped.map((d) => `${d.item.network}: ${d.reason}`).join("; ")})`);
+  const offersKey = JSON.stringify([input.accepts, typeof input.price === "object" ? input.price.asset : null, input.maxTimeoutSeconds, preferences]);
+  let offers = context.sharedOffers.get(offersKey);
+  if (!offers) {
+    const built: OfferTemplate[] = [];
+    let buildFailed = false;
+    for (const [optionIndex, option] of input.accepts.entries()) {
+      const template = buildTemplate(input, option, context.assets, context.schemes);
+      if (typeof template === "string") {
+        problems.push(`${where}.accepts[${optionIndex}]: ${template}`);
+        buildFailed = true;
+      } else built.push(template);
+    }
+    const preferred = applyPreferences(built, preferences);
+    // Preferences may narrow the options, never to none: that would be a priced route nobody can pay.
+    if (!buildFailed && preferred.kept.length === 0) {
+      problems.push(`${where}: the preferences leave no payment option (${preferred.dropped.map((d) => `${d.item.network}: ${d.reason}`).join("; ")})`);
+    }
+    offers = preferred.kept;
+    if (!buildFailed && offers.length > 0) context.sharedOffers.set(offersKey, offers);
   }
-  const rule = compileRule(input, preferred.kept, where, problems);
-  return pattern.ok && rule ? { ...rule, pattern: pattern.pattern, preferFacilitators: preferences.preferFacilitators ?? [] } : undefined;
+  const rule = compileRule(input, offers, where, problems, (compute) => {
+    const key = `${offersKey}\0${JSON.stringify([input.price, input.payTo])}`;
+    const shared = context.sharedAccepts.get(key);
+    if (shared) return shared;
+    const accepts = compute();
+    if (accepts) context.sharedAccepts.set(key, accepts);
+    return accepts;
+  });
+  return pattern.ok && rule ? { ...rule, pattern: pattern.pattern, preferFacilitators: preferences.preferFacilitators ?? [], index } : undefined;
 }
 
 function compileFacilitators(raw: unknown[], problems: string[]): FacilitatorConfig[] {
@@ -125,7 +145,14 @@ function checkPreferredFacilitators(preferences: Preferences | undefined, known:
 type CompiledRule = Omit<PriceRule, "pattern" | "index" | "preferFacilitators">;
 
 /** Checks what can be checked without a request; precomputes the offers of rules that do not depend on one. */
-function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: string, problems: string[]): CompiledRule | undefined {
+/** `share`: computes the static accepts once per compile for every rule with the same offers, price and payee. */
+function compileRule(
+  input: PriceRuleInput,
+  offers: OfferTemplate[],
+  where: string,
+  problems: string[],
+  share: (compute: () => PaymentRequirements[] | undefined) => PaymentRequirements[] | undefined,
+): CompiledRule | undefined {
   const priceKinds = [input.price, input.pricing].filter((kind) => kind !== undefined).length;
   if (priceKinds > 1) problems.push(`${where}: set price or pricing, not both`);
   if (input.mcp && (input.price !== undefined || input.pricing !== undefined || input.quote !== undefined)) {
@@ -163,9 +190,12 @@ function compileRule(input: PriceRuleInput, offers: OfferTemplate[], where: stri
   const staticRule = !input.quote && price.kind !== "dynamic" && price.kind !== "mcp" && payTo.kind === "static";
   let staticAccepts: PaymentRequirements[] | undefined;
   if (staticRule && problems.length === problemsBefore) {
-    const resolved = resolveOffers({ offers, payTo }, { price: price.kind === "usd" ? { ...price, exact: true } : price });
-    if (resolved.ok) staticAccepts = resolved.accepts;
-    else problems.push(...resolved.problems.map((p) => `${where}.accepts[${p.option}]: ${p.reason}`));
+    staticAccepts = share(() => {
+      const resolved = resolveOffers({ offers, payTo }, { price: price.kind === "usd" ? { ...price, exact: true } : price });
+      if (resolved.ok) return resolved.accepts;
+      problems.push(...resolved.problems.map((p) => `${where}.accepts[${p.option}]: ${p.reason}`));
+      return undefined;
+    });
   }
   checkMeter(input, offers, price, where, problems);
   const input_ = price.kind === "dynamic" ? price.pricing.input : undefined;

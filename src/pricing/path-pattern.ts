@@ -13,6 +13,9 @@ export interface PathPattern {
 
 export type ParsedPattern = { ok: true; pattern: PathPattern } | { ok: false; reason: string };
 
+/** A segment canonicalizePath would leave as it is (no escapes, capitals, `;`, `\`): most literals. */
+const ALREADY_CANONICAL = /^[a-z0-9._~-]+$/;
+
 export function parsePathPattern(source: string): ParsedPattern {
   if (!source.startsWith("/")) return { ok: false, reason: "must start with /" };
   if (/[?#]/.test(source)) return { ok: false, reason: "must not contain a query or fragment" };
@@ -28,6 +31,8 @@ export function parsePathPattern(source: string): ParsedPattern {
       const name = part.slice(1);
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return { ok: false, reason: `invalid parameter name "${part}"` };
       segments.push({ kind: "param", name });
+    } else if (ALREADY_CANONICAL.test(part) && part !== "." && part !== "..") {
+      segments.push({ kind: "literal", value: part });
     } else {
       if (part.includes("*")) return { ok: false, reason: `"*" must be a whole segment in "${part}"` };
       // Literals get the same canonical form as request paths, so `/Api/%7Euser` matches `/api/~user`.

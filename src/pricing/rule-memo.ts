@@ -4,14 +4,12 @@
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import type { PriceRule } from "./price-rule.js";
 
-/** A compiled rule without its position: the same rule may move in the document. */
-export type CompiledRuleBody = Omit<PriceRule, "index">;
-
+/** Each rule is kept with its position: one an edit did not move is reused as it is, without a copy. */
 export class RuleMemo {
   #context = "";
   #schemes: SchemeRegistry | undefined;
-  #previous = new Map<string, CompiledRuleBody>();
-  #next = new Map<string, CompiledRuleBody>();
+  #previous = new Map<string, PriceRule>();
+  #next = new Map<string, PriceRule>();
 
   /** Starts a compile; `context` is everything besides the rule that its compile depends on, as text. */
   begin(context: string, schemes: SchemeRegistry): void {
@@ -21,15 +19,18 @@ export class RuleMemo {
     this.#next = new Map();
   }
 
-  reuse(source: string): CompiledRuleBody | undefined {
-    const body = this.#previous.get(source);
-    if (body) this.#next.set(source, body);
-    return body;
+  /** The rule compiled from `source` last time, at `index` (a copy only when it moved). */
+  reuse(source: string, index: number): PriceRule | undefined {
+    const previous = this.#previous.get(source);
+    if (!previous) return undefined;
+    const rule = previous.index === index ? previous : { ...previous, index };
+    this.#next.set(source, rule);
+    return rule;
   }
 
   /** Only rules that compiled without a problem are kept: a problem's text names the rule's position. */
-  keep(source: string, body: CompiledRuleBody): void {
-    this.#next.set(source, body);
+  keep(source: string, rule: PriceRule): void {
+    this.#next.set(source, rule);
   }
 
   /** Ends a compile: what it used is what the next one may reuse, so the memo never outgrows the document. */

@@ -233,3 +233,39 @@ describe("compiling again after an edit (RuleMemo)", () => {
     expect(broken.ok ? [] : broken.problems).toEqual(["rules[1] (z).accepts[0]: amount must be greater than zero (leave free routes out of the rules)"]);
   });
 });
+
+describe("rules that pay alike, within one compile", () => {
+  const compiled = (rules: unknown[]) => {
+    const result = compilePriceRules({ rules }, schemes);
+    if (!result.ok) throw new Error(result.problems.join("; "));
+    return result.ruleSet.rules;
+  };
+
+  it("share their offers and accepts; a different price, payee, timeout or option gets its own", () => {
+    const [a, b, price, payee, timeout, option] = compiled([
+      rule({ id: "a", path: "/a" }),
+      rule({ id: "b", path: "/b/:x", description: "another path, same payment" }),
+      rule({ id: "price", path: "/price", price: "$0.02" }),
+      rule({ id: "payee", path: "/payee", payTo: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" }),
+      rule({ id: "timeout", path: "/timeout", maxTimeoutSeconds: 30 }),
+      rule({ id: "option", path: "/option", accepts: [{ network: "eip155:84532" }] }),
+    ]);
+    expect(b!.offers).toBe(a!.offers);
+    expect(b!.staticAccepts).toBe(a!.staticAccepts);
+    expect(price!.offers).toBe(a!.offers);
+    expect(price!.staticAccepts![0]!.amount).toBe("20000");
+    expect(payee!.staticAccepts![0]!.payTo).toBe("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+    expect(a!.staticAccepts![0]!.payTo).toBe(PAY_TO);
+    expect(timeout!.staticAccepts![0]!.maxTimeoutSeconds).toBe(30);
+    expect(a!.staticAccepts![0]!.maxTimeoutSeconds).not.toBe(30);
+    expect(option!.staticAccepts![0]!.network).toBe("eip155:84532");
+  });
+
+  it("report a problem on every rule that has it, not only the first", () => {
+    const result = compilePriceRules({ rules: [rule({ id: "x", path: "/x", price: "$0.0000001" }), rule({ id: "y", path: "/y", price: "$0.0000001" })] }, schemes);
+    expect(result.ok ? [] : result.problems).toEqual([
+      "rules[0] (x).accepts[0]: price $0.0000001 is finer than the asset's 6 decimals",
+      "rules[1] (y).accepts[0]: price $0.0000001 is finer than the asset's 6 decimals",
+    ]);
+  });
+});

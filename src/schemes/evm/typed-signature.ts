@@ -20,9 +20,19 @@ export const EIP3009_AUTHORIZATION_FIELDS = [
   { name: "nonce", type: "bytes32" },
 ] as const;
 
+/** Checksumming hashes the address: every rule of a 10,000-rule document and every 402 names the same few. */
+const parsedAddresses = new Map<string, PluginResult<string>>();
+const PARSED_ADDRESSES_MAX = 10_000;
+
 /** A configured EVM address (payTo or asset), checksummed. */
 export function parseEvmAddress(address: string): PluginResult<string> {
-  return isAddress(address, { strict: false }) ? { ok: true, value: getAddress(address) } : { ok: false, reason: `"${address}" is not an EVM address` };
+  let parsed = parsedAddresses.get(address);
+  if (parsed) return parsed;
+  parsed = isAddress(address, { strict: false }) ? { ok: true, value: getAddress(address) } : { ok: false, reason: `"${address}" is not an EVM address` };
+  // Per-request payees (tenant tables, quotes) are unbounded: start over rather than grow.
+  if (parsedAddresses.size >= PARSED_ADDRESSES_MAX) parsedAddresses.clear();
+  parsedAddresses.set(address, parsed);
+  return parsed;
 }
 
 type TypedData = Omit<Parameters<typeof recoverTypedDataAddress>[0], "signature">;
