@@ -7,9 +7,11 @@ import { openLocalBindings } from "../stack/gateway.js";
 import type { RunningStack } from "../stack/start-stack.js";
 import { buildStackRules } from "../stack/stack-rules.js";
 import { summarise, type Stats } from "./measure.js";
-import { compilePriceRules } from "../src/pricing/compile-price-rules.js";
-import { RuleMemo } from "../src/pricing/rule-memo.js";
-import { buildDefaultSchemeRegistry } from "../src/schemes/default-schemes.js";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { WRANGLER_OFFLINE_ENV } from "../stack/gateway.js";
+
+const run = promisify(execFile);
 
 export interface ScaleFigure {
   rules: number;
@@ -96,35 +98,18 @@ function generatedRules(size: number, edit: number, network: string, payTo: stri
 
 export interface CompileFigure {
   rules: number;
+  /** JSON.parse of the document (ms, median). */
+  parseMs: number;
   /** compilePriceRules on a document none of whose rules were compiled before (ms, median). */
   newDocumentMs: number;
   /** The same after one rule's price changed: the other rules come from the memo (ms, median). */
   oneRuleEditedMs: number;
 }
 
-/** The compile alone, in Node (the same code the Worker runs): JSON already parsed, no KV read. */
-export function measureCompile(stack: RunningStack, sizes: number[], rounds = 5): CompileFigure[] {
-  const schemes = buildDefaultSchemeRegistry();
-  const base = buildStackRules(stack.info.token.address, [], stack.info.network, { primaryUrl: stack.info.facilitators[0]!.url, secondaryUrl: stack.info.facilitators[1]!.url });
-  const documents = [0, 1].map((edit) => (size: number) => JSON.stringify({ ...base, rules: generatedRules(size, edit, stack.info.network, stack.info.payTo) }));
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  const timed = (raw: string, memo: RuleMemo) => {
-    const json: unknown = JSON.parse(raw);
-    const start = performance.now();
-    const compiled = compilePriceRules(json, schemes, memo);
-    const ms = performance.now() - start;
-    if (!compiled.ok) throw new Error(`compile: ${compiled.problems.slice(0, 3).join("; ")}`);
-    return ms;
-  };
-  return sizes.map((size) => {
-    const [first, edited] = documents.map((make) => make(size)) as [string, string];
-    const fresh: number[] = [];
-    const edits: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const memo = new RuleMemo();
-      fresh.push(timed(first, memo));
-      edits.push(timed(edited, memo));
-    }
-    return { rules: size, newDocumentMs: median(fresh), oneRuleEditedMs: median(edits) };
-  });
+/** compilePriceRules timed inside workerd (bench/workerd/compile.bench-run.ts, run by vitest-pool-workers). */
+export async function measureCompileInWorkerd(): Promise<CompileFigure[]> {
+  const { stdout } = await run("node_modules/.bin/vitest", ["run", "-c", "bench/workerd/vitest.config.ts"], { env: { ...process.env, ...WRANGLER_OFFLINE_ENV }, maxBuffer: 16 * 1024 * 1024, timeout: 300_000 });
+  const figures = [...stdout.matchAll(/COMPILE (\{.*\})/g)].map((m) => JSON.parse(m[1]!) as CompileFigure);
+  if (figures.length === 0) throw new Error(`no compile figures in:\n${stdout.slice(-2000)}`);
+  return figures;
 }
