@@ -14,7 +14,7 @@ interface SolcOutput {
   contracts: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>;
 }
 
-const CONTRACTS = ["TestUSDC", "Multicall3Lite", "TestSmartWallet", "TestSmartWalletFactory", "TestPermit2", "TestX402ExactPermit2Proxy", "TestX402UptoPermit2Proxy", "TestX402BatchSettlement", "TestERC3009DepositCollector", "TestPermit2DepositCollector"] as const;
+const CONTRACTS = ["TestUSDC", "Multicall3Lite", "TestSmartWallet", "TestSmartWalletFactory", "TestPermit2", "TestX402ExactPermit2Proxy", "TestX402UptoPermit2Proxy", "TestX402BatchSettlement", "TestERC3009DepositCollector", "TestPermit2DepositCollector", "Erc6492SigValidator"] as const;
 export type ContractName = (typeof CONTRACTS)[number];
 
 export function compileContracts(): Record<ContractName, CompiledContract> {

@@ -1,6 +1,5 @@
 // What scheme plugins may ask the outside world during their local checks (schemes/scheme-plugin.ts).
-import { createClient, http, type Hex } from "viem";
-import { getCode } from "viem/actions";
+import { getCode } from "../schemes/evm/evm-rpc.js";
 import type { GatewayConfig } from "../env.js";
 import type { CheckContext } from "../schemes/scheme-plugin.js";
 
@@ -13,9 +12,7 @@ export function buildCheckContext(config: GatewayConfig, nowMs: number): CheckCo
       const url = config.RPC_URLS?.[network];
       if (!url) return undefined;
       try {
-        const client = createClient({ transport: http(url, { timeout: RPC_TIMEOUT_MS, retryCount: 0 }) });
-        const code = await getCode(client, { address: address as Hex });
-        return code !== undefined && code !== "0x";
+        return (await getCode({ url, timeoutMs: RPC_TIMEOUT_MS }, address)) !== "0x";
       } catch {
         // An RPC outage must not refuse a good payment: the facilitator still decides.
         return undefined;

@@ -1,7 +1,8 @@
 // Checks a SIGN-IN-WITH-X proof: the message fields against this request (pure), then the signature.
 // Reason strings follow the sign-in-with-x extension's error codes.
-import { createClient, http, isAddress, isAddressEqual, recoverMessageAddress, size, type Hex } from "viem";
-import { getCode, verifyMessage } from "viem/actions";
+import { encodeAbiParameters, hashMessage, isAddress, isAddressEqual, recoverMessageAddress, size, type Hex } from "viem";
+import { callCreationCode, EvmRpcError, getCode, type EvmRpc } from "../schemes/evm/evm-rpc.js";
+import { ERC6492_VALIDATOR_BYTECODE } from "./erc6492-validator-bytecode.js";
 import { GatewayFailure } from "../errors.js";
 import { decodeBase58 } from "../encoding/base58.js";
 import { verifyEd25519 } from "../encoding/ed25519.js";
@@ -83,17 +84,30 @@ async function verifyEvm(proof: SiwxProof, chainReference: string, options: Siwx
   }
   const rpcUrl = options.rpcUrls?.[proof.chainId];
   if (!rpcUrl) return { ok: false, reason: "invalid_siwx_signature" };
-  // A bare client and the two actions used: createPublicClient would bundle every public action.
-  const client = createClient({ transport: http(rpcUrl, { timeout: options.rpcTimeoutMs, retryCount: 0 }) });
   let valid: boolean;
   try {
-    // viem reports an unreachable RPC inside verifyMessage as "invalid": probe the RPC first so an outage is a 502.
-    await getCode(client, { address: proof.address });
-    valid = await verifyMessage(client, { address: proof.address, message, signature });
+    valid = await isValidOnChain({ url: rpcUrl, timeoutMs: options.rpcTimeoutMs }, proof.address, hashMessage(message), signature);
   } catch (cause) {
     throw new GatewayFailure({ kind: "siwx_verifier_unavailable", detail: `${proof.chainId}: ${String(cause).slice(0, 300)}` }, { cause });
   }
   return valid ? { ok: true } : { ok: false, reason: "invalid_siwx_signature" };
+}
+
+/**
+ * Asks the chain, through the never-deployed validator (contracts/Erc6492SigValidator.sol): an EIP-6492 wrapped
+ * signature of a wallet not deployed yet, a contract wallet's EIP-1271 answer, or a key's ECDSA signature. The code
+ * is read first, so an RPC that is down is told apart from a signature the chain refused (a revert).
+ */
+async function isValidOnChain(rpc: EvmRpc, address: string, hash: Hex, signature: Hex): Promise<boolean> {
+  await getCode(rpc, address);
+  const args = encodeAbiParameters([{ type: "address" }, { type: "bytes32" }, { type: "bytes" }], [address as Hex, hash, signature]);
+  try {
+    return (await callCreationCode(rpc, `${ERC6492_VALIDATOR_BYTECODE}${args.slice(2)}`)) === "0x01";
+  } catch (error) {
+    // A malformed EIP-6492 wrapper makes the validator revert: that is a bad signature, not an outage.
+    if (error instanceof EvmRpcError && error.kind === "reverted") return false;
+    throw error;
+  }
 }
 
 async function verifySolana(proof: SiwxProof, chainReference: string): Promise<SiwxCheck> {

@@ -1,0 +1,62 @@
+// The two reads the gateway makes of an EVM chain itself (RPC_URLS): eth_getCode and eth_call, JSON-RPC over fetch.
+// Written here rather than through viem's client: its transport, actions and error classes were a quarter of the
+// Worker's bundle for two calls (BENCHMARKS.md).
+import * as z from "zod";
+
+const HexData = z.string().regex(/^0x[0-9a-fA-F]*$/);
+
+const RpcReplySchema = z.union([
+  z.object({ result: HexData }),
+  z.object({ error: z.object({ code: z.number(), message: z.string() }) }),
+]);
+
+/** `reverted`: the chain ran the call and it failed. `unavailable`: no usable answer (down, slow, not JSON-RPC). */
+export class EvmRpcError extends Error {
+  constructor(
+    readonly kind: "reverted" | "unavailable",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface EvmRpc {
+  url: string;
+  timeoutMs: number;
+}
+
+/** The code at `address` ("0x" for a key's address). */
+export function getCode(rpc: EvmRpc, address: string): Promise<string> {
+  return call(rpc, "eth_getCode", [address, "latest"]);
+}
+
+/** Runs `data` as creation code, deploying nothing (a call without `to`), and returns what it returned. */
+export function callCreationCode(rpc: EvmRpc, data: string): Promise<string> {
+  return call(rpc, "eth_call", [{ data }, "latest"]);
+}
+
+async function call(rpc: EvmRpc, method: string, params: unknown[]): Promise<string> {
+  let text: string;
+  try {
+    const response = await fetch(rpc.url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+      signal: AbortSignal.timeout(rpc.timeoutMs),
+    });
+    text = await response.text();
+    if (!response.ok && !text.includes('"error"')) throw new Error(`HTTP ${response.status}`);
+  } catch (cause) {
+    throw new EvmRpcError("unavailable", `${method}: ${String(cause)}`);
+  }
+  let reply: z.infer<typeof RpcReplySchema>;
+  try {
+    reply = RpcReplySchema.parse(JSON.parse(text));
+  } catch {
+    throw new EvmRpcError("unavailable", `${method}: not a JSON-RPC answer: ${text.slice(0, 200)}`);
+  }
+  if ("result" in reply) return reply.result;
+  // Nodes report a failed call as code 3 (geth, anvil) or -32000 with "execution reverted".
+  const reverted = reply.error.code === 3 || /revert/i.test(reply.error.message);
+  throw new EvmRpcError(reverted ? "reverted" : "unavailable", `${method}: ${reply.error.message}`);
+}
