@@ -7,6 +7,7 @@ import { openLocalBindings } from "../stack/gateway.js";
 import type { RunningStack } from "../stack/start-stack.js";
 import { buildStackRules } from "../stack/stack-rules.js";
 import { summarise, type Stats } from "./measure.js";
+import { generatedRules } from "./generated-rules.js";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { WRANGLER_OFFLINE_ENV } from "../stack/gateway.js";
@@ -80,20 +81,6 @@ export async function measureRulesScale(stack: RunningStack, sizes: number[], ca
     await bindings.dispose();
   }
   return figures;
-}
-
-/** N priced rules, as an operator's generator might write them; `edit` changes rule 0's price and description. */
-function generatedRules(size: number, edit: number, network: string, payTo: string) {
-  return Array.from({ length: size }, (_, i) => ({
-    id: `scale-${i}`,
-    methods: ["GET"],
-    path: `/api/scale/${i}/:item`,
-    price: i === 0 ? `$0.0${edit + 1}` : "$0.01",
-    accepts: [{ network }],
-    payTo,
-    description: i === 0 ? `Generated resource 0 (edit ${edit})` : `Generated resource ${i}`,
-    mimeType: "application/json",
-  }));
 }
 
 export interface CompileFigure {

@@ -5,22 +5,14 @@ import { it } from "vitest";
 import { compilePriceRules } from "../../src/pricing/compile-price-rules.js";
 import { RuleMemo } from "../../src/pricing/rule-memo.js";
 import { buildDefaultSchemeRegistry } from "../../src/schemes/default-schemes.js";
+import { generatedRules } from "../generated-rules.js";
 
 const ROUNDS = 7;
 const schemes = buildDefaultSchemeRegistry();
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 function document(size: number, edit: number): string {
-  const rules = Array.from({ length: size }, (_, i) => ({
-    id: `scale-${i}`,
-    methods: ["GET"],
-    path: `/api/scale/${i}/:item`,
-    price: i === 0 ? `$0.0${edit + 1}` : "$0.01",
-    accepts: [{ network: "eip155:84532" }],
-    payTo: "0x209693Bc6afc0C5328bA36FaF03C514EF312287C",
-    description: i === 0 ? `Generated resource 0 (edit ${edit})` : `Generated resource ${i}`,
-    mimeType: "application/json",
-  }));
+  const rules = generatedRules(size, edit, "eip155:84532", "0x209693Bc6afc0C5328bA36FaF03C514EF312287C");
   return JSON.stringify({ facilitators: [{ id: "local", url: "http://127.0.0.1:4021" }], rules });
 }
 

@@ -1,7 +1,7 @@
 // Checks a SIGN-IN-WITH-X proof: the message fields against this request (pure), then the signature.
 // Reason strings follow the sign-in-with-x extension's error codes.
 import { encodeAbiParameters, hashMessage, isAddress, isAddressEqual, recoverMessageAddress, size, type Hex } from "viem";
-import { callCreationCode, EvmRpcError, getCode, type EvmRpc } from "../schemes/evm/evm-rpc.js";
+import { callCreationCode, EvmRpcError, type EvmRpc } from "../schemes/evm/evm-rpc.js";
 import { ERC6492_VALIDATOR_BYTECODE } from "./erc6492-validator-bytecode.js";
 import { GatewayFailure } from "../errors.js";
 import { decodeBase58 } from "../encoding/base58.js";
@@ -95,11 +95,10 @@ async function verifyEvm(proof: SiwxProof, chainReference: string, options: Siwx
 
 /**
  * Asks the chain, through the never-deployed validator (contracts/Erc6492SigValidator.sol): an EIP-6492 wrapped
- * signature of a wallet not deployed yet, a contract wallet's EIP-1271 answer, or a key's ECDSA signature. The code
- * is read first, so an RPC that is down is told apart from a signature the chain refused (a revert).
+ * signature of a wallet not deployed yet, a contract wallet's EIP-1271 answer, or a key's ECDSA signature. An RPC
+ * that is down throws (EvmRpcError "unavailable"); a signature the chain refused is false.
  */
 async function isValidOnChain(rpc: EvmRpc, address: string, hash: Hex, signature: Hex): Promise<boolean> {
-  await getCode(rpc, address);
   const args = encodeAbiParameters([{ type: "address" }, { type: "bytes32" }, { type: "bytes" }], [address as Hex, hash, signature]);
   try {
     return (await callCreationCode(rpc, `${ERC6492_VALIDATOR_BYTECODE}${args.slice(2)}`)) === "0x01";
