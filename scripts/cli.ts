@@ -16,6 +16,7 @@ const USAGE = `usage: npm run cli -- <command> [--local | --remote] [--json]
   ledger [--since T] [--until T] [--rule ID] [--payer ADDR] [--status S] [--limit N]
   revenue [--by rule|payTo|network|day] [--since T] [--until T]
   sessions revoke WALLET [--scope S]   WALLET as CAIP-10: eip155:8453:0xabc…
+  sessions grant WALLET --scope S --requests N --ttl SECONDS --ref R   a session given, not bought (R: idempotency)
   refunds                          payments owed a refund (settled, then the origin failed)
   refunds mark PAYMENT_KEY --tx HASH   record the refund's transaction
 --remote: X402_ADMIN_URL with X402_ADMIN_TOKEN (or X402_ADMIN_JWT_KEY, _ISSUER, _AUDIENCE)`;
@@ -25,7 +26,7 @@ interface Parsed {
   flags: Record<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["out", "since", "until", "rule", "payer", "status", "limit", "by", "scope", "tx"]);
+const VALUE_FLAGS = new Set(["out", "since", "until", "rule", "payer", "status", "limit", "by", "scope", "tx", "requests", "ttl", "ref"]);
 
 function parseArgs(argv: string[]): Parsed {
   const words: string[] = [];
@@ -143,6 +144,11 @@ async function run(argv: string[]): Promise<void> {
       await callAdmin(target(), "POST", "/sessions/revoke", JSON.stringify({ wallet: rest[0], ...(typeof flags.scope === "string" ? { scope: flags.scope } : {}) })),
     )) as { revoked: number };
     return print(json ? body : `revoked ${body.revoked} session${body.revoked === 1 ? "" : "s"} of ${rest[0]}`);
+  }
+  if (group === "sessions" && command === "grant" && rest.length === 1 && typeof flags.scope === "string" && typeof flags.ref === "string") {
+    const body = { wallet: rest[0], scope: flags.scope, requests: Number(flags.requests), ttlSeconds: Number(flags.ttl), reference: flags.ref };
+    const granted = (await expectOk(await callAdmin(target(), "POST", "/sessions/grant", JSON.stringify(body)))) as { remaining: number; expiresAt: string };
+    return print(json ? granted : `${rest[0]} has ${granted.remaining} requests in ${flags.scope} until ${granted.expiresAt}`);
   }
   if (group === "refunds" && command === undefined) {
     const body = (await expectOk(await callAdmin(target(), "GET", "/refunds"))) as { owed: Record<string, unknown>[] };

@@ -4,7 +4,7 @@
 import * as z from "zod";
 import type { Env, GatewayConfig } from "../env.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
-import { revokeSessions } from "../sessions/revoke-sessions.js";
+import { grantOperatorSession, revokeSessions } from "../sessions/revoke-sessions.js";
 import { authenticateAdmin, type AdminAuthConfig } from "./admin-auth.js";
 import { listChannels } from "./channel-queries.js";
 import { LedgerFilterSchema, listLedger, listOwedRefunds, markRefund, MarkRefundSchema, revenue, RevenueQuerySchema } from "./ledger-queries.js";
@@ -19,10 +19,17 @@ export interface AdminDeps {
 }
 
 const MAX_DOCUMENT_BYTES = 25 * 1024 * 1024;
-const RevokeSchema = z.strictObject({
-  /** CAIP-10 (`eip155:8453:0x…`) or network and address apart. */
-  wallet: z.string().regex(/^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}:[-.%a-zA-Z0-9]{1,128}$/, "expected a CAIP-10 account id, e.g. eip155:8453:0xabc…"),
-  scope: z.string().min(1).optional(),
+/** CAIP-10 (`eip155:8453:0x…`). */
+const WalletSchema = z.string().regex(/^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}:[-.%a-zA-Z0-9]{1,128}$/, "expected a CAIP-10 account id, e.g. eip155:8453:0xabc…");
+const RevokeSchema = z.strictObject({ wallet: WalletSchema, scope: z.string().min(1).optional() });
+/** A session the operator gives (a trial, a support credit): no payment, so `reference` makes it idempotent. */
+const GrantSchema = z.strictObject({
+  wallet: WalletSchema,
+  /** The scope key as the gateway stores it: `rule:<rule id>`, `resource:GET /path`, `prefix:/path/` (docs/sessions.md). */
+  scope: z.string().regex(/^(rule|resource|prefix):.{1,512}$/, "expected rule:<id>, resource:<METHOD path> or prefix:<path>"),
+  requests: z.int().min(1).max(1_000_000_000),
+  ttlSeconds: z.int().min(1).max(366 * 24 * 60 * 60),
+  reference: z.string().regex(/^[-_.:a-zA-Z0-9]{1,128}$/, "expected 1-128 of [-_.:a-zA-Z0-9]"),
 });
 
 type Handler = (request: Request, deps: AdminDeps, param: string | undefined) => Promise<Response>;
@@ -36,6 +43,7 @@ const ROUTES: { method: string; path: RegExp; action: string; handle: Handler }[
   { method: "GET", path: /^\/ledger$/, action: "ledger.list", handle: ledger },
   { method: "GET", path: /^\/revenue$/, action: "revenue", handle: revenueReport },
   { method: "POST", path: /^\/sessions\/revoke$/, action: "sessions.revoke", handle: revoke },
+  { method: "POST", path: /^\/sessions\/grant$/, action: "sessions.grant", handle: grant },
   { method: "GET", path: /^\/refunds$/, action: "refunds.list", handle: refunds },
   { method: "POST", path: /^\/refunds\/([^/]+)\/mark$/, action: "refunds.mark", handle: mark },
   { method: "GET", path: /^\/channels$/, action: "channels.list", handle: channels },
@@ -153,9 +161,19 @@ async function revenueReport(request: Request, { env }: AdminDeps): Promise<Resp
 
 async function revoke(request: Request, { env }: AdminDeps): Promise<Response> {
   const { wallet, scope } = parse(RevokeSchema, await bodyJson(request));
-  const at = wallet.lastIndexOf(":");
-  const revoked = await revokeSessions(env.WALLET_SESSIONS, { network: wallet.slice(0, at), address: wallet.slice(at + 1) }, scope);
+  const revoked = await revokeSessions(env.WALLET_SESSIONS, splitWallet(wallet), scope);
   return json(200, { wallet, revoked });
+}
+
+async function grant(request: Request, { env, nowMs }: AdminDeps): Promise<Response> {
+  const { wallet, scope, requests, ttlSeconds, reference } = parse(GrantSchema, await bodyJson(request));
+  const entitlement = await grantOperatorSession(env.WALLET_SESSIONS, splitWallet(wallet), { scope, reference, requests, ttlMs: ttlSeconds * 1000 }, nowMs());
+  return json(200, { wallet, scope, reference, expiresAt: new Date(entitlement.expiresAtMs).toISOString(), remaining: entitlement.remaining });
+}
+
+function splitWallet(wallet: string): { network: string; address: string } {
+  const at = wallet.lastIndexOf(":");
+  return { network: wallet.slice(0, at), address: wallet.slice(at + 1) };
 }
 
 async function refunds(_request: Request, { env }: AdminDeps): Promise<Response> {

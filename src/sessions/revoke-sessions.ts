@@ -1,4 +1,4 @@
-// Operator actions on a wallet's sessions, through its Durable Object (the admin HTTP surface comes later).
+// Operator actions on a wallet's sessions, through its Durable Object (the admin API, docs/admin.md).
 import type { WalletSession, Entitlement } from "./wallet-session.js";
 import { walletKey } from "./wallet-key.js";
 
@@ -15,4 +15,18 @@ export function revokeSessions(wallets: DurableObjectNamespace<WalletSession>, w
 
 export function listSessions(wallets: DurableObjectNamespace<WalletSession>, wallet: WalletRef): Promise<Entitlement[]> {
   return wallets.get(wallets.idFromName(walletKey(wallet.network, wallet.address))).list();
+}
+
+export interface OperatorGrant {
+  scope: string;
+  /** The operator's id for this grant: the same reference twice grants once. */
+  reference: string;
+  requests: number;
+  ttlMs: number;
+}
+
+/** A session given by the operator rather than bought: it adds to a running session as a payment's grant does. */
+export function grantOperatorSession(wallets: DurableObjectNamespace<WalletSession>, wallet: WalletRef, grant: OperatorGrant, nowMs: number): Promise<Entitlement> {
+  const request = { scope: grant.scope, paymentKey: `operator:${grant.reference}`, ttlMs: grant.ttlMs, requests: grant.requests };
+  return wallets.get(wallets.idFromName(walletKey(wallet.network, wallet.address))).grant(request, nowMs);
 }

@@ -1,5 +1,5 @@
 // The operator's CLI against the running local stack's admin API: rules push/pull/diff/history/rollback,
-// ledger, revenue, sessions revoke, refunds, and --remote with the right and a wrong credential.
+// ledger, revenue, sessions revoke and grant, refunds, and --remote with the right and a wrong credential.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -109,6 +109,12 @@ describe("npm run cli -- ledger, revenue, sessions, refunds (local stack)", () =
     const revoked = await cli(["sessions", "revoke", `${stack.info.network}:${PAYER.address}`]);
     expect(revoked.stdout).toMatch(/^revoked 1 session of /);
     expect((await fetch(url, { headers: { "X402-SESSION": token } })).status).toBe(402);
+    // The operator gives the session back: the same token works again, for the requests granted.
+    const granted = await cli(["sessions", "grant", `${stack.info.network}:${PAYER.address}`, "--scope", "rule:forecast-pass", "--requests", "1", "--ttl", "600", "--ref", "support-42"]);
+    expect(granted.stdout).toMatch(/ has 1 requests in rule:forecast-pass until \d{4}-/);
+    expect((await fetch(url, { headers: { "X402-SESSION": token } })).status).toBe(200);
+    expect((await fetch(url, { headers: { "X402-SESSION": token } })).status).toBe(402);
+    expect((await cli(["sessions", "grant", `${stack.info.network}:${PAYER.address}`, "--scope", "rule:forecast-pass", "--ref", "x"])).status).toBe(1);
   });
 
   it("lists an owed refund and marks it refunded", async () => {

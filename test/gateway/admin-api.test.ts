@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { KEPT_VERSIONS } from "../../src/admin/rules-versions.js";
 import { buildHarness, buildRule, newTestId, PAY_TO, PAYER, payFor, type GatewayHarness } from "../fixtures/builders.js";
+import { buildSessionRule, freshWallet, signIn } from "../fixtures/sessions.js";
 
 const ADMIN = "/.well-known/x402/admin";
 const TOKEN = "admin-test-token-0123456789abcdef0123456789";
@@ -146,5 +147,41 @@ describe("admin API: ledger, revenue, refunds, sessions", () => {
     expect(revoked.json).toEqual({ wallet: `eip155:84532:${PAYER.address}`, revoked: 1 });
     expect((await harness.fetch(path, { headers: { "X402-SESSION": token } })).status).toBe(402);
     expect((await call(harness, "POST", "/sessions/revoke", { wallet: "0xabc" })).status).toBe(400);
+  });
+
+  it("grants a wallet a session it did not pay for: it signs in and is served, the same reference grants once", async () => {
+    const rule = buildSessionRule({ ttlSeconds: 600, maxRequests: 5 });
+    const harness = await adminHarness({ rules: [rule] });
+    const wallet = freshWallet();
+    const path = "/weather/paris";
+    expect((await harness.fetch(path, { headers: { "SIGN-IN-WITH-X": await signIn(harness, path, wallet) } })).status).toBe(402);
+
+    const body = { wallet: `eip155:84532:${wallet.address}`, scope: `rule:${rule.id}`, requests: 2, ttlSeconds: 300, reference: `trial-${newTestId()}` };
+    const granted = await call(harness, "POST", "/sessions/grant", body);
+    expect(granted.status).toBe(200);
+    expect(granted.json).toMatchObject({ wallet: body.wallet, scope: body.scope, reference: body.reference, remaining: 2 });
+    expect(Date.parse(granted.json.expiresAt) - Date.now()).toBeGreaterThan(290_000);
+    // A retried grant (same reference) adds nothing.
+    expect((await call(harness, "POST", "/sessions/grant", body)).json.remaining).toBe(2);
+
+    const served = await harness.fetch(path, { headers: { "SIGN-IN-WITH-X": await signIn(harness, path, wallet) } });
+    expect(served.status).toBe(200);
+    const token = served.headers.get("X402-SESSION")!;
+    expect((await harness.fetch(path, { headers: { "X402-SESSION": token } })).status).toBe(200);
+    // Two requests granted, two spent.
+    expect((await harness.fetch(path, { headers: { "X402-SESSION": token } })).status).toBe(402);
+    // Another reference adds to the running session.
+    expect((await call(harness, "POST", "/sessions/grant", { ...body, reference: `${body.reference}-more` })).json.remaining).toBe(2);
+    expect((await harness.fetch(path, { headers: { "X402-SESSION": token } })).status).toBe(200);
+  });
+
+  it("refuses a grant with a malformed wallet, scope, count, lifetime or reference (400), granting nothing", async () => {
+    const harness = await adminHarness();
+    const good = { wallet: `eip155:84532:${freshWallet().address}`, scope: "rule:weather", requests: 1, ttlSeconds: 60, reference: "r1" };
+    for (const change of [{ wallet: "0xabc" }, { scope: "weather" }, { requests: 0 }, { requests: 1.5 }, { ttlSeconds: -1 }, { reference: "has space" }, { reference: undefined }, { extra: 1 }]) {
+      const refused = await call(harness, "POST", "/sessions/grant", { ...good, ...change });
+      expect(refused.status, JSON.stringify(change)).toBe(400);
+    }
+    expect((await call(harness, "POST", "/sessions/grant", "not json")).status).toBe(400);
   });
 });
