@@ -22,6 +22,7 @@ import { bundleSize, startBenchWorker } from "./workers.js";
 import { channelBenchCases, channelBenchRule, fiftyChannelCalls } from "./channel.js";
 import { UptoEvmScheme } from "@x402/evm/upto/client";
 import { callsOf, countTransactions } from "./transactions.js";
+import { measureSessionsScale } from "./sessions-scale.js";
 
 /** What a browser sends for a page: it gets the paywall instead of the JSON 402. */
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -30,6 +31,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 300);
 const PAID_ROUNDS = Number(process.env.BENCH_PAID_ROUNDS ?? 40);
 const BLOCK_TIME_ROUNDS = Number(process.env.BENCH_BLOCK_TIME_ROUNDS ?? 8);
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 3);
+// Seeding a wallet's Durable Object costs ~6 ms locally: 100,000 wallets add ~10 minutes, so the default stops at
+// 10,000 and the issue's full scale is BENCH_SESSION_WALLETS=1,1000,100000.
+const SESSION_WALLETS = (process.env.BENCH_SESSION_WALLETS ?? "1,1000,10000").split(",").map(Number);
+const SESSION_ROUNDS = Number(process.env.BENCH_SESSION_ROUNDS ?? 200);
 const startedAt = new Date();
 
 /** Everything printed, also written to BENCHMARKS.md at the end. */
@@ -165,6 +170,7 @@ try {
   const peerBundle = await bundleSize("bench/peer/wrangler.peer.toml");
   const peerMinified = await bundleSize("bench/peer/wrangler.peer.toml", true);
   const page = await (await fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } })).text();
+  const sessions = await measureSessionsScale({ stack, bareUrl: bare.url, sessionUrl, issuedToken: token, sizes: SESSION_WALLETS, rounds: SESSION_ROUNDS });
   const scale = await measureRulesScale(stack, [10, 1000, 10_000], 5);
   const compile = await measureCompileInWorkerd();
 
@@ -172,7 +178,7 @@ try {
   const x = (value: number) => `${value.toFixed(2)}×`;
   say("# Benchmarks");
   say();
-  say(`\`npm run bench\` (BENCH_ROUNDS=${ROUNDS}, BENCH_PAID_ROUNDS=${PAID_ROUNDS}), ${startedAt.toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}.`);
+  say(`\`npm run bench\` (BENCH_ROUNDS=${ROUNDS}, BENCH_PAID_ROUNDS=${PAID_ROUNDS}, BENCH_SESSION_WALLETS=${SESSION_WALLETS.join(",")}), ${startedAt.toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}.`);
   say("Sequential requests (one in flight) to Workers under `wrangler dev` on 127.0.0.1, the same demo origin, facilitator");
   say("(`local-a`, the official @x402/core + @x402/evm facilitator) and anvil chain; cases take turns request by request.");
   say("The peer is the official `@x402/hono` 2.27.0 `paymentMiddleware` (bench/peer/peer-worker.ts, set-up below).");
@@ -220,6 +226,19 @@ try {
   say(`Paywall page (GET /api/weather/bench, one offer): ${Buffer.byteLength(page)} bytes, ${gzipSync(page).length} gzipped; no other request.`);
   say();
   say(`Facilitator calls: ${afterCheap.verify - before.verify + afterCheap.settle - before.settle} during the ${cheapRequests} invalid-payment, ${cheapRequests} session-token and ${cheapRequests} sign-in requests, and the ${cheapRequests} + ${cheapRequests} batch-settlement calls (after each channel's deposit, made before timing); on local-a, pay-per-call verify ${afterPaid.verify - afterCheap.verify}, settle ${afterPaid.settle - afterCheap.settle} for the ${2 * (PAID_ROUNDS + 5)} paid requests routed to it (incl. warm-up).`);
+  say();
+  say("## Sessions at scale");
+  say();
+  say("Session-token requests when that many wallets hold a session (one WalletSession Durable Object each, seeded");
+  say(`through the admin API's operator grant). ${SESSION_ROUNDS} timed requests per size, taking turns with the bare Worker; each names`);
+  say("a different wallet where there are enough, so at large counts every request meets an object idle since it was seeded.");
+  say();
+  say("| wallets with a session | token p50 / p95 ms | bare p50 ms | token ÷ bare (p50) | vs 1 wallet | seeding, ms per wallet |");
+  say("|---|---|---|---|---|---|");
+  const oneWallet = sessions[0]!;
+  for (const f of sessions) {
+    say(`| ${f.wallets.toLocaleString("en-US")} | ${f.token.p50.toFixed(2)} / ${f.token.p95.toFixed(2)} | ${f.bare.p50.toFixed(2)} | ${x(f.token.p50 / f.bare.p50)} | ${x(f.token.p50 / f.bare.p50 / (oneWallet.token.p50 / oneWallet.bare.p50))} | ${f.seedMsPerWallet.toFixed(1)} |`);
+  }
   say();
   say("## Rules at scale");
   say();

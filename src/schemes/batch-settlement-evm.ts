@@ -3,7 +3,7 @@
 // the gateway keeps the channel (pipeline/channel-request.ts, channels/payment-channel.ts) and claims the vouchers
 // on chain in batches. Checked here: the channel is the offer's, its id is its config's, the voucher is signed by
 // the payer's authorizer, and a deposit's authorization moves the deposit into this channel.
-import { encodeAbiParameters, isAddress, isAddressEqual, keccak256, recoverTypedDataAddress, type Hex } from "viem";
+import { encodeAbiParameters, isAddress, isAddressEqual, keccak256, type Hex } from "viem";
 import * as z from "zod";
 import type { PaymentRequirements } from "../x402/schemas.js";
 import {
@@ -20,7 +20,7 @@ import {
   voucherSigner,
   voucherTypedData,
 } from "./evm/channel-typed-data.js";
-import { EIP3009_AUTHORIZATION_FIELDS, EvmAddress, EvmHex, parseEvmAddress, signatureMayBePayers, Uint256 } from "./evm/typed-signature.js";
+import { EIP3009_AUTHORIZATION_FIELDS, EvmAddress, EvmHex, parseEvmAddress, signatureMayBePayers, typedDataSignedBy, Uint256 } from "./evm/typed-signature.js";
 import type { CheckContext, PluginResult, SchemePlugin } from "./scheme-plugin.js";
 
 const DEFAULT_WITHDRAW_DELAY = 900;
@@ -140,11 +140,7 @@ async function voucherMayBeValid(channel: ChannelPayload, network: string, conte
   const signer = voucherSigner(channel.channelConfig);
   if (signer.contractAllowed) return signatureMayBePayers(signer.address, typedData, voucher.signature as Hex, network, context);
   // An authorizer key is an EOA: the escrow recovers it with plain ECDSA, and so does this check.
-  try {
-    return isAddressEqual(await recoverTypedDataAddress({ ...typedData, signature: voucher.signature as Hex }), signer.address as Hex);
-  } catch {
-    return false;
-  }
+  return typedDataSignedBy(signer.address, typedData, voucher.signature as Hex);
 }
 
 /** The deposit's authorization must move exactly the deposit, into this channel, and still be usable. */

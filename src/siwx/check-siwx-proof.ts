@@ -1,7 +1,8 @@
 // Checks a SIGN-IN-WITH-X proof: the message fields against this request (pure), then the signature.
 // Reason strings follow the sign-in-with-x extension's error codes.
-import { encodeAbiParameters, hashMessage, isAddress, isAddressEqual, recoverMessageAddress, size, type Hex } from "viem";
+import { encodeAbiParameters, hashMessage, isAddress, size, type Hex } from "viem";
 import { callCreationCode, EvmRpcError, type EvmRpc } from "../schemes/evm/evm-rpc.js";
+import { signedBy } from "../schemes/evm/signer-check.js";
 import { ERC6492_VALIDATOR_BYTECODE } from "./erc6492-validator-bytecode.js";
 import { GatewayFailure } from "../errors.js";
 import { decodeBase58 } from "../encoding/base58.js";
@@ -74,19 +75,14 @@ async function verifyEvm(proof: SiwxProof, chainReference: string, options: Siwx
   }
   const message = buildSiweMessage(proof, chainReference);
   const signature = proof.signature as Hex;
-  if (size(signature) === 65) {
-    try {
-      const signer = await recoverMessageAddress({ message, signature });
-      if (isAddressEqual(signer, proof.address)) return { ok: true };
-    } catch {
-      // Not an ECDSA signature; a contract wallet may still accept it.
-    }
-  }
+  const hash = hashMessage(message);
+  // Not an EOA's signature: a contract wallet may still accept it.
+  if (size(signature) === 65 && signedBy(proof.address, hash, signature)) return { ok: true };
   const rpcUrl = options.rpcUrls?.[proof.chainId];
   if (!rpcUrl) return { ok: false, reason: "invalid_siwx_signature" };
   let valid: boolean;
   try {
-    valid = await isValidOnChain({ url: rpcUrl, timeoutMs: options.rpcTimeoutMs }, proof.address, hashMessage(message), signature);
+    valid = await isValidOnChain({ url: rpcUrl, timeoutMs: options.rpcTimeoutMs }, proof.address, hash, signature);
   } catch (cause) {
     throw new GatewayFailure({ kind: "siwx_verifier_unavailable", detail: `${proof.chainId}: ${String(cause).slice(0, 300)}` }, { cause });
   }

@@ -1,8 +1,9 @@
 // What the EVM schemes (exact with EIP-3009 or Permit2, upto) share: payload field shapes, and whether an EIP-712
 // signature may be the payer's.
-import { getAddress, isAddress, isAddressEqual, recoverTypedDataAddress, size, type Hex } from "viem";
+import { getAddress, hashTypedData, isAddress, size, type Hex, type TypedDataDefinition } from "viem";
 import * as z from "zod";
 import type { CheckContext, PluginResult } from "../scheme-plugin.js";
+import { signedBy } from "./signer-check.js";
 
 /** 0x-hex of exactly `bytes` bytes, or of any whole number of bytes. */
 export const EvmHex = (bytes?: number) => z.string().regex(bytes ? new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`) : /^0x([0-9a-fA-F]{2})+$/);
@@ -35,21 +36,24 @@ export function parseEvmAddress(address: string): PluginResult<string> {
   return parsed;
 }
 
-type TypedData = Omit<Parameters<typeof recoverTypedDataAddress>[0], "signature">;
+type TypedData = TypedDataDefinition;
+
+/** `signer` made this EOA signature over the typed data (ecrecover's answer); false when it is not one. */
+export function typedDataSignedBy(signer: string, typedData: TypedData, signature: Hex): boolean {
+  try {
+    return size(signature) === 65 && signedBy(signer, hashTypedData(typedData), signature);
+  } catch {
+    // Typed data that does not encode: nothing could have signed it.
+    return false;
+  }
+}
 
 /**
- * Recovers the EIP-712 signer locally. A match is an EOA's valid signature. A mismatch is a forgery unless the
+ * Checks the EIP-712 signer locally. A match is an EOA's valid signature. A mismatch is a forgery unless the
  * payer is a contract wallet (EIP-1271: its owner key signs, so the recovered key differs); asked on chain when
  * an RPC is configured, otherwise left to the facilitator. Longer signatures (EIP-6492 wrappers) likewise.
  */
 export async function signatureMayBePayers(payer: string, typedData: TypedData, signature: Hex, network: string, context: CheckContext): Promise<boolean> {
-  if (size(signature) === 65) {
-    try {
-      const signer = await recoverTypedDataAddress({ ...typedData, signature } as Parameters<typeof recoverTypedDataAddress>[0]);
-      if (isAddressEqual(signer, payer as Hex)) return true;
-    } catch {
-      // Not a recoverable ECDSA signature: only a contract wallet could accept it.
-    }
-  }
+  if (typedDataSignedBy(payer, typedData, signature)) return true;
   return (await context.isContract(network, payer)) !== false;
 }
