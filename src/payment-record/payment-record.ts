@@ -2,6 +2,8 @@
 // network; otherwise one payment). It holds the replay lock of each of the group's payments ("first writer wins"
 // is a decision inside one object) and their ledger outbox (each ledger write is stored here durably first, then
 // copied to D1 by an alarm that retries until D1 takes it). RPC surface: claim, release, complete, record.
+// A payment's `verified` row waits with its lock: the outcome that follows replaces it and is the one D1 write,
+// and it reaches D1 itself only when no outcome came (the lease ran out, or the lock was let go first).
 // Grouped by payer so the object a payment needs is already warm: creating an object per payment cost more than
 // the rest of the gateway's own time on a paid request (docs/storage-schema.md).
 import { DurableObject } from "cloudflare:workers";
@@ -21,8 +23,11 @@ interface LockRow {
   [key: string]: SqlStorageValue;
 }
 
-/** 3: locks keyed by payment (one object per group); 2 was one lock per object (`payment_lock`). */
-const SCHEMA_VERSION = 3;
+/**
+ * 4: a lock holds its payment's pending `verified` ledger row (`pending_entry`); 3: locks keyed by payment (one
+ * object per group); 2 was one lock per object (`payment_lock`).
+ */
+const SCHEMA_VERSION = 4;
 
 export class PaymentRecord extends DurableObject<Env> {
   #schemaReady = false;
@@ -32,15 +37,18 @@ export class PaymentRecord extends DurableObject<Env> {
    * Takes the payment for `owner` unless another request holds it. An `in_flight` claim whose lease has run
    * out (its Worker died mid-request) can be taken over; `settled` and `unknown` are never released.
    */
-  claim(paymentKey: string, owner: string, leaseMs: number, nowMs: number): ClaimResult {
+  async claim(paymentKey: string, owner: string, leaseMs: number, nowMs: number): Promise<ClaimResult> {
     const row = this.#lock(paymentKey);
     if (row && !(row.state === "in_flight" && row.lease_until_ms < nowMs)) return { kind: "held", state: row.state };
+    // Taking over a dead request's claim: its `verified` row is the only trace of it, and goes to D1 now.
+    const tookOver = row !== undefined && this.#sendPending("payment_key = ?", paymentKey);
     this.ctx.storage.sql.exec(
-      "INSERT OR REPLACE INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms) VALUES (?, ?, 'in_flight', ?, NULL)",
+      "INSERT OR REPLACE INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms, pending_entry) VALUES (?, ?, 'in_flight', ?, NULL, NULL)",
       paymentKey,
       owner,
       nowMs + leaseMs,
     );
+    if (tookOver) await this.#scheduleAlarm();
     return { kind: "claimed" };
   }
 
@@ -48,6 +56,7 @@ export class PaymentRecord extends DurableObject<Env> {
   async release(paymentKey: string, owner: string): Promise<void> {
     const row = this.#lock(paymentKey);
     if (row?.owner !== owner || row.state !== "in_flight") return;
+    this.#sendPending("payment_key = ?", paymentKey);
     this.ctx.storage.sql.exec("DELETE FROM payment_locks WHERE payment_key = ?", paymentKey);
     await this.#scheduleAlarm();
   }
@@ -58,13 +67,31 @@ export class PaymentRecord extends DurableObject<Env> {
    */
   async complete(paymentKey: string, owner: string, state: "settled" | "unknown", forgetAtMs: number, entry?: LedgerEntry): Promise<void> {
     const row = this.#lock(paymentKey);
-    if (row?.owner === owner) this.ctx.storage.sql.exec("UPDATE payment_locks SET state = ?, forget_at_ms = ? WHERE payment_key = ?", state, forgetAtMs, paymentKey);
+    if (row?.owner === owner) {
+      // Without its outcome here, the `verified` row goes now: a settled lock no longer runs out.
+      if (entry) this.ctx.storage.sql.exec("UPDATE payment_locks SET pending_entry = NULL WHERE payment_key = ?", paymentKey);
+      else this.#sendPending("payment_key = ?", paymentKey);
+      this.ctx.storage.sql.exec("UPDATE payment_locks SET state = ?, forget_at_ms = ? WHERE payment_key = ?", state, forgetAtMs, paymentKey);
+    }
     if (entry) this.#ledger().enqueue({ table: "payments", entry });
     await this.#scheduleAlarm();
   }
 
-  /** Stores a ledger write durably; the alarm copies it to D1 right away and keeps retrying while D1 fails. */
+  /**
+   * Stores a ledger write durably; the alarm copies it to D1 right away and keeps retrying while D1 fails. A
+   * `verified` row of a payment claimed here waits with its lock instead (see the top of this file); an outcome
+   * replaces it.
+   */
   async record(entry: LedgerEntry): Promise<void> {
+    this.#ensureSchema();
+    const sql = this.ctx.storage.sql;
+    if (entry.status === "verified") {
+      const held = sql.exec("UPDATE payment_locks SET pending_entry = ? WHERE payment_key = ? AND state = 'in_flight'", JSON.stringify(entry), entry.paymentKey);
+      // The lock's own alarm (its lease's end) is what sends it if nothing replaces it.
+      if (held.rowsWritten > 0) return this.#scheduleAlarm();
+    } else {
+      sql.exec("UPDATE payment_locks SET pending_entry = NULL WHERE payment_key = ?", entry.paymentKey);
+    }
     this.#ledger().enqueue({ table: "payments", entry });
     await this.#scheduleAlarm();
   }
@@ -76,8 +103,10 @@ export class PaymentRecord extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.#ensureSchema();
-    await this.#ledger().flush(this.env.LEDGER);
     const now = Date.now();
+    // A claim whose lease ran out had no outcome: its Worker died, and its `verified` row is what is left of it.
+    this.#sendPending("state = 'in_flight' AND lease_until_ms <= ?", now);
+    await this.#ledger().flush(this.env.LEDGER);
     // Spent authorizations past their validity, and claims whose Worker died long ago, are nothing to remember.
     this.ctx.storage.sql.exec(
       "DELETE FROM payment_locks WHERE (state != 'in_flight' AND forget_at_ms <= ?) OR (state = 'in_flight' AND lease_until_ms <= ?)",
@@ -116,6 +145,16 @@ export class PaymentRecord extends DurableObject<Env> {
     return this.#outbox;
   }
 
+  /** Moves the pending `verified` rows of the locks `where` selects into the outbox; true if there were any. */
+  #sendPending(where: string, ...params: SqlStorageValue[]): boolean {
+    const sql = this.ctx.storage.sql;
+    const pending = sql.exec<{ pending_entry: string }>(`SELECT pending_entry FROM payment_locks WHERE pending_entry IS NOT NULL AND ${where}`, ...params).toArray();
+    if (pending.length === 0) return false;
+    for (const { pending_entry } of pending) this.#ledger().enqueue({ table: "payments", entry: JSON.parse(pending_entry) as LedgerEntry });
+    sql.exec(`UPDATE payment_locks SET pending_entry = NULL WHERE ${where}`, ...params);
+    return true;
+  }
+
   #lock(paymentKey: string): LockRow | undefined {
     this.#ensureSchema();
     return this.ctx.storage.sql
@@ -130,16 +169,21 @@ export class PaymentRecord extends DurableObject<Env> {
     sql.exec("CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)");
     const version = sql.exec<{ version: number }>("SELECT version FROM _schema").toArray()[0]?.version ?? 0;
     if (version >= SCHEMA_VERSION) return;
-    // An object from version 2 held one payment's lock without its key; its outbox is kept and still flushed.
-    // Its lock is dropped: that payment is single-use on chain anyway (the facilitator refuses a spent nonce).
-    sql.exec("DROP TABLE IF EXISTS payment_lock");
-    sql.exec(`CREATE TABLE IF NOT EXISTS payment_locks (
-      payment_key TEXT PRIMARY KEY,
-      owner TEXT NOT NULL,
-      state TEXT NOT NULL CHECK (state IN ('in_flight', 'settled', 'unknown')),
-      lease_until_ms INTEGER NOT NULL,
-      forget_at_ms INTEGER
-    )`);
+    if (version === 3) {
+      sql.exec("ALTER TABLE payment_locks ADD COLUMN pending_entry TEXT");
+    } else {
+      // An object from version 2 held one payment's lock without its key; its outbox is kept and still flushed.
+      // Its lock is dropped: that payment is single-use on chain anyway (the facilitator refuses a spent nonce).
+      sql.exec("DROP TABLE IF EXISTS payment_lock");
+      sql.exec(`CREATE TABLE IF NOT EXISTS payment_locks (
+        payment_key TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('in_flight', 'settled', 'unknown')),
+        lease_until_ms INTEGER NOT NULL,
+        forget_at_ms INTEGER,
+        pending_entry TEXT
+      )`);
+    }
     sql.exec("DELETE FROM _schema");
     sql.exec("INSERT INTO _schema (version) VALUES (?)", SCHEMA_VERSION);
   }

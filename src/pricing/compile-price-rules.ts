@@ -40,24 +40,76 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry, memo?: 
 
   const rules: PriceRule[] = [];
   const context: RuleContext = { assets, schemes, facilitatorIds, preferences: document.preferences, sharedOffers: new Map(), sharedAccepts: new Map() };
+  const skeletons = new Map<string, PriceRule>();
   memo?.begin(JSON.stringify([document.assets, document.preferences ?? null, [...facilitatorIds]]), schemes);
   for (const [index, rawRule] of document.rules.entries()) {
-    const source = memo ? JSON.stringify(rawRule) : "";
+    const split = splitEndpoint(rawRule);
+    const source = split ? `${split.endpointKey}\0${split.restKey}` : JSON.stringify(rawRule);
     const reused = memo?.reuse(source, index);
     if (reused) {
       rules.push(reused);
       continue;
     }
     const before = problems.length;
-    const rule = compileRuleInput(rawRule, index, context, problems);
+    const skeleton = split && skeletons.get(split.restKey);
+    const rule = skeleton ? compileFromSkeleton(skeleton, split.endpoint, index, problems) : compileRuleInput(rawRule, index, context, problems);
     if (!rule) continue;
     rules.push(rule);
-    if (problems.length === before) memo?.keep(source, rule);
+    if (problems.length !== before) continue;
+    memo?.keep(source, rule);
+    if (split && !skeleton) skeletons.set(split.restKey, rule);
   }
   memo?.finish();
   problems.push(...findConflicts(rules));
   if (problems.length > 0) return { ok: false, problems, blocked: recoverBlockedPatterns(raw) };
   return { ok: true, ruleSet: { rules, facilitators, circuit: document.circuit, preferences: document.preferences } };
+}
+
+/**
+ * What one endpoint of a generated document says about itself: read by no other part of a rule's compile, so
+ * rules that agree on everything else (how they are paid, their session, meter, discovery terms…) are compiled
+ * once per document and the rest get that compile with their own id, path and description, each still checked
+ * by the rule schema's own fields.
+ */
+const EndpointSchema = PriceRuleSchema.pick({ id: true, path: true, description: true });
+type Endpoint = z.infer<typeof EndpointSchema>;
+
+interface SplitRule {
+  endpoint: Record<string, unknown>;
+  /** The endpoint fields as text, and everything else as text: together, the rule's memo key. */
+  endpointKey: string;
+  restKey: string;
+}
+
+function splitEndpoint(rawRule: unknown): SplitRule | undefined {
+  if (typeof rawRule !== "object" || rawRule === null || Array.isArray(rawRule)) return undefined;
+  const { id, path, description, ...rest } = rawRule as Record<string, unknown>;
+  const endpoint = { id, path, ...(description === undefined ? {} : { description }) };
+  return { endpoint, endpointKey: JSON.stringify([id, path, description]), restKey: JSON.stringify(rest) };
+}
+
+/** A rule whose fields but the endpoint's match an earlier, problem-free rule of this compile. */
+function compileFromSkeleton(skeleton: PriceRule, rawEndpoint: Record<string, unknown>, index: number, problems: string[]): PriceRule | undefined {
+  const parsed = EndpointSchema.safeParse(rawEndpoint);
+  if (!parsed.success) {
+    problems.push(...parsed.error.issues.map((issue) => `${formatPath(["rules", index, ...issue.path])}: ${issue.message}`));
+    return undefined;
+  }
+  const endpoint: Endpoint = parsed.data;
+  const pattern = checkedPattern(endpoint.path, `rules[${index}] (${endpoint.id})`, problems);
+  return pattern ? { ...skeleton, id: endpoint.id, description: endpoint.description, pattern, index } : undefined;
+}
+
+/** The rule's path as a pattern, unless it is malformed or would price one of the gateway's own paths. */
+function checkedPattern(path: string, where: string, problems: string[]): PathPattern | undefined {
+  const pattern = parsePathPattern(path);
+  if (!pattern.ok) {
+    problems.push(`${where}.path: ${pattern.reason}`);
+    return undefined;
+  }
+  const shadowed = shadowedReservedPath(pattern.pattern);
+  if (shadowed) problems.push(`${where}.path: ${path} would price ${shadowed}, which the gateway serves itself`);
+  return pattern.pattern;
 }
 
 interface RuleContext {
@@ -83,10 +135,7 @@ function compileRuleInput(rawRule: unknown, index: number, context: RuleContext,
   }
   const input = parsedRule.data;
   const where = `rules[${index}] (${input.id})`;
-  const pattern = parsePathPattern(input.path);
-  if (!pattern.ok) problems.push(`${where}.path: ${pattern.reason}`);
-  const shadowed = pattern.ok ? shadowedReservedPath(pattern.pattern) : undefined;
-  if (shadowed) problems.push(`${where}.path: ${input.path} would price ${shadowed}, which the gateway serves itself`);
+  const pattern = checkedPattern(input.path, where, problems);
   const preferences = mergePreferences(context.preferences, input.preferences);
   checkPreferredFacilitators(input.preferences, context.facilitatorIds, `${where}.preferences`, problems);
   const offersKey = JSON.stringify([input.accepts, typeof input.price === "object" ? input.price.asset : null, input.maxTimeoutSeconds, preferences]);
@@ -117,7 +166,7 @@ function compileRuleInput(rawRule: unknown, index: number, context: RuleContext,
     if (accepts) context.sharedAccepts.set(key, accepts);
     return accepts;
   });
-  return pattern.ok && rule ? { ...rule, pattern: pattern.pattern, preferFacilitators: preferences.preferFacilitators ?? [], index } : undefined;
+  return pattern && rule ? { ...rule, pattern, preferFacilitators: preferences.preferFacilitators ?? [], index } : undefined;
 }
 
 function compileFacilitators(raw: unknown[], problems: string[]): FacilitatorConfig[] {

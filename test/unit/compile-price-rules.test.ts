@@ -268,4 +268,38 @@ describe("rules that pay alike, within one compile", () => {
       "rules[1] (y).accepts[0]: price $0.0000001 is finer than the asset's 6 decimals",
     ]);
   });
+
+  it("that differ only in id, path and description are compiled once: each keeps its own id, path, description and position", () => {
+    const rules = compiled([
+      rule({ id: "a", path: "/a/:x", description: "first", session: { ttlSeconds: 60, maxRequests: 3 } }),
+      rule({ id: "b", path: "/B/%7Euser", description: "second", session: { ttlSeconds: 60, maxRequests: 3 } }),
+      rule({ id: "c", path: "/c", session: { ttlSeconds: 60, maxRequests: 3 } }),
+    ]);
+    expect(rules.map((r) => [r.id, r.pattern.source, r.description, r.index])).toEqual([
+      ["a", "/a/:x", "first", 0],
+      ["b", "/B/%7Euser", "second", 1],
+      ["c", "/c", "", 2],
+    ]);
+    expect(rules[1]!.pattern.segments).toEqual([{ kind: "literal", value: "b" }, { kind: "literal", value: "~user" }]);
+    expect(rules[1]!.staticAccepts).toBe(rules[0]!.staticAccepts);
+    expect(rules[2]!.session).toEqual(rules[0]!.session);
+    // The compiled rule is what the full compile gives for that rule alone.
+    const alone = compiled([rule({ id: "b", path: "/B/%7Euser", description: "second", session: { ttlSeconds: 60, maxRequests: 3 } })])[0]!;
+    expect({ ...rules[1], index: 0 }).toEqual(alone);
+  });
+
+  it("that differ only in id, path and description still have those checked, with the problems a full compile reports", () => {
+    const bad = [
+      rule({ id: "bad id!", path: "/one" }),
+      rule({ id: "two", path: "no-slash" }),
+      rule({ id: "three", path: "/three", description: 7 }),
+      rule({ id: "four", path: "/.well-known/x402" }),
+      rule({ id: "five", path: "/five", unknownField: true }),
+    ];
+    const withSkeleton = problemsOf({ rules: [rule({ id: "good", path: "/good" }), ...bad] });
+    const alone = bad.flatMap((r, i) => problemsOf({ rules: [r] }).map((p) => p.replace("rules[0]", `rules[${i + 1}]`)));
+    expect(withSkeleton).toEqual(alone);
+    expect(withSkeleton).toHaveLength(5);
+  });
 });
+
