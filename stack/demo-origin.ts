@@ -8,7 +8,11 @@ export function createDemoOrigin() {
   const stats = { calls: 0, byPath: {} as Record<string, number> };
   return createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
-    const json = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    // With its length, as most JSON APIs answer (a paid answer of known size is read whole before settling).
+    const json = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) }).end(text);
+    };
     if (url.pathname === "/__stats") return json(200, stats);
     stats.calls++;
     stats.byPath[url.pathname] = (stats.byPath[url.pathname] ?? 0) + 1;

@@ -215,7 +215,7 @@ async function handlePricedRequest(
     // Paid from a batch-settlement channel: its object is the replay lock and the ledger outbox.
     return payFromChannel({
       env, config, ruleId: rule.id, method: request.method, resourceUrl, requirements: decision.requirements, checked: { ...decision.checked, channel },
-      view, candidates, facilitatorRequest, leaseMs, challenge, claimRoute: { facilitators, circuit: ruleSet.circuit, scope: config.PRICE_RULES_KEY }, forward: () => forward(request, config, rule.origin, deps), nowMs: deps.nowMs, totalMs: () => deps.nowMs() - startedAtMs, log,
+      view, candidates, facilitatorRequest, leaseMs, challenge, claimRoute: { facilitators, circuit: ruleSet.circuit, scope: config.PRICE_RULES_KEY }, forward: () => forward(request, config, rule.origin, deps, true), nowMs: deps.nowMs, totalMs: () => deps.nowMs() - startedAtMs, log,
     });
   }
 
@@ -319,7 +319,7 @@ async function handlePricedRequest(
       const response = decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
       return signed(response);
     },
-    forward: () => forward(request, config, rule.origin, deps),
+    forward: () => forward(request, config, rule.origin, deps, true),
     meter,
     nowMs: deps.nowMs,
     challenge,
@@ -333,12 +333,16 @@ async function handlePricedRequest(
   return rule.settlement === "before-origin" ? settleThenForward(paid) : forwardThenSettle(paid);
 }
 
-function forward(request: Request, config: GatewayConfig, ruleOrigin: string | undefined, deps: GatewayDeps): Promise<Response> {
+/** A paid answer of known size up to this is read whole before it is settled or returned. */
+const PAID_BODY_READ_WHOLE_BYTES = 256 * 1024;
+
+function forward(request: Request, config: GatewayConfig, ruleOrigin: string | undefined, deps: GatewayDeps, paid = false): Promise<Response> {
   return forwardToOrigin({
     inbound: request,
     originUrl: ruleOrigin ?? config.ORIGIN_URL,
     fetch: deps.fetch,
     timeoutMs: config.ORIGIN_TIMEOUT_MS,
+    ...(paid ? { readWholeUpToBytes: PAID_BODY_READ_WHOLE_BYTES } : {}),
   });
 }
 

@@ -17,8 +17,14 @@ export interface ForwardOptions {
   /** Origin base URL (its path is a prefix); undefined sends the request to its own URL (Worker on a route). */
   originUrl: string | undefined;
   fetch: typeof fetch;
-  /** Until the origin's response headers arrive; the body then streams without a deadline. */
+  /** Until the origin's response headers arrive (and a body read whole, below); a streamed body has no deadline. */
   timeoutMs: number;
+  /**
+   * A successful answer that declares a body of at most this many bytes is read whole before it is returned
+   * (paid requests: nothing is settled for a body that broke off, and the answer leaves in one piece). Larger,
+   * undeclared (streams, SSE) and failed answers stream as they come.
+   */
+  readWholeUpToBytes?: number;
 }
 
 export async function forwardToOrigin(options: ForwardOptions): Promise<Response> {
@@ -35,6 +41,7 @@ export async function forwardToOrigin(options: ForwardOptions): Promise<Response
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
   let response: Response;
+  let body: ReadableStream<Uint8Array> | ArrayBuffer | null;
   try {
     response = await options.fetch(target, {
       method: inbound.method,
@@ -43,6 +50,7 @@ export async function forwardToOrigin(options: ForwardOptions): Promise<Response
       redirect: "manual",
       signal: controller.signal,
     });
+    body = readWhole(response, options.readWholeUpToBytes) ? await response.arrayBuffer() : response.body;
   } catch (cause) {
     if (controller.signal.aborted) throw new GatewayFailure({ kind: "origin_timeout" }, { cause });
     throw new GatewayFailure({ kind: "origin_unreachable", detail: String(cause) }, { cause });
@@ -53,7 +61,13 @@ export async function forwardToOrigin(options: ForwardOptions): Promise<Response
   const responseHeaders = filterHeaders(response.headers, []);
   const location = response.headers.get("location");
   if (location) responseHeaders.set("Location", rewriteLocation(location, target, inboundUrl, options.originUrl));
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: responseHeaders });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: responseHeaders });
+}
+
+function readWhole(response: Response, upToBytes: number | undefined): boolean {
+  if (upToBytes === undefined || response.status >= 400 || !response.body) return false;
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  return Number.isSafeInteger(declared) && declared <= upToBytes;
 }
 
 function buildTargetUrl(inbound: URL, originUrl: string | undefined): URL {

@@ -33,6 +33,25 @@ describe("origin failures on a paid route", () => {
     // ~1 s normally (the origin timeout); more room than the default 5 s for a loaded 2-core CI machine.
   }, 20_000);
 
+  it("a body that breaks off before its declared length: 502, nothing settled, ledger origin_failed", async () => {
+    const harness = await buildHarness({ rules: [buildRule({ path: "/truncated" })] });
+    const { response } = await payFor(harness, "/truncated");
+
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ error: "origin_unreachable" });
+    expect((await harness.facilitatorCalls()).map((c) => c.path)).toEqual(["/verify"]);
+    expect(await harness.ledgerRows()).toMatchObject([{ status: "origin_failed", error_reason: "origin_unreachable" }]);
+  });
+
+  it("a declared body slower than the origin timeout: 504, nothing settled", async () => {
+    const harness = await buildHarness({ rules: [buildRule({ path: "/slow-body/:ms" })] });
+    const { response } = await payFor(harness, "/slow-body/3000");
+
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ error: "origin_timeout" });
+    expect((await harness.facilitatorCalls()).map((c) => c.path)).toEqual(["/verify"]);
+  }, 20_000);
+
   it("free route to an unreachable origin: 502 with a clear error", async () => {
     const harness = await buildHarness({ origin: "dead" });
     const response = await harness.fetch("/free");
