@@ -69,9 +69,8 @@ export class PaymentRecord extends DurableObject<Env> {
     const row = this.#lock(paymentKey);
     if (row?.owner === owner) {
       // Without its outcome here, the `verified` row goes now: a settled lock no longer runs out.
-      if (entry) this.ctx.storage.sql.exec("UPDATE payment_locks SET pending_entry = NULL WHERE payment_key = ?", paymentKey);
-      else this.#sendPending("payment_key = ?", paymentKey);
-      this.ctx.storage.sql.exec("UPDATE payment_locks SET state = ?, forget_at_ms = ? WHERE payment_key = ?", state, forgetAtMs, paymentKey);
+      if (!entry) this.#sendPending("payment_key = ?", paymentKey);
+      this.ctx.storage.sql.exec("UPDATE payment_locks SET state = ?, forget_at_ms = ?, pending_entry = NULL WHERE payment_key = ?", state, forgetAtMs, paymentKey);
     }
     if (entry) this.#ledger().enqueue({ table: "payments", entry });
     await this.#scheduleAlarm();

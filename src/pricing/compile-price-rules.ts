@@ -72,7 +72,6 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry, memo?: 
  * by the rule schema's own fields.
  */
 const EndpointSchema = PriceRuleSchema.pick({ id: true, path: true, description: true });
-type Endpoint = z.infer<typeof EndpointSchema>;
 
 interface SplitRule {
   endpoint: Record<string, unknown>;
@@ -84,8 +83,7 @@ interface SplitRule {
 function splitEndpoint(rawRule: unknown): SplitRule | undefined {
   if (typeof rawRule !== "object" || rawRule === null || Array.isArray(rawRule)) return undefined;
   const { id, path, description, ...rest } = rawRule as Record<string, unknown>;
-  const endpoint = { id, path, ...(description === undefined ? {} : { description }) };
-  return { endpoint, endpointKey: JSON.stringify([id, path, description]), restKey: JSON.stringify(rest) };
+  return { endpoint: { id, path, description }, endpointKey: JSON.stringify([id, path, description]), restKey: JSON.stringify(rest) };
 }
 
 /** A rule whose fields but the endpoint's match an earlier, problem-free rule of this compile. */
@@ -95,7 +93,7 @@ function compileFromSkeleton(skeleton: PriceRule, rawEndpoint: Record<string, un
     problems.push(...parsed.error.issues.map((issue) => `${formatPath(["rules", index, ...issue.path])}: ${issue.message}`));
     return undefined;
   }
-  const endpoint: Endpoint = parsed.data;
+  const endpoint = parsed.data;
   const pattern = checkedPattern(endpoint.path, `rules[${index}] (${endpoint.id})`, problems);
   return pattern ? { ...skeleton, id: endpoint.id, description: endpoint.description, pattern, index } : undefined;
 }
