@@ -1,7 +1,8 @@
 // x402 batch-settlement on EVM (specs/schemes/batch-settlement/scheme_batch_settlement_evm.md): the channel config,
 // its id, and the typed data payers and receivers sign, under the escrow's EIP-712 domain. The escrow and its
 // collectors sit at one address on every chain (CREATE2); the SDK and the facilitator hard-code them.
-import { hashTypedData, type Hex } from "viem";
+import type { Hex } from "viem";
+import { hashTypedDataFast } from "./typed-data-hash.js";
 import * as z from "zod";
 import { EvmAddress, EvmHex, Uint256 } from "./typed-signature.js";
 
@@ -81,7 +82,7 @@ export function chainIdOf(network: string): number {
 
 /** The channel's id: its config's EIP-712 hash, so it is bound to one chain and one escrow. Lower-case. */
 export function computeChannelId(config: ChannelConfig, network: string): Hex {
-  return hashTypedData({
+  return hashTypedDataFast({
     domain: channelDomain(chainIdOf(network)),
     types: CHANNEL_CONFIG_TYPES,
     primaryType: "ChannelConfig",

@@ -1,9 +1,10 @@
 // What the EVM schemes (exact with EIP-3009 or Permit2, upto) share: payload field shapes, and whether an EIP-712
 // signature may be the payer's.
-import { getAddress, hashTypedData, isAddress, size, type Hex, type TypedDataDefinition } from "viem";
+import { getAddress, isAddress, size, type Hex, type TypedDataDefinition } from "viem";
 import * as z from "zod";
 import type { CheckContext, PluginResult } from "../scheme-plugin.js";
 import { signedBy } from "./signer-check.js";
+import { hashTypedDataFast } from "./typed-data-hash.js";
 
 /** 0x-hex of exactly `bytes` bytes, or of any whole number of bytes. */
 export const EvmHex = (bytes?: number) => z.string().regex(bytes ? new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`) : /^0x([0-9a-fA-F]{2})+$/);
@@ -41,7 +42,7 @@ type TypedData = TypedDataDefinition;
 /** `signer` made this EOA signature over the typed data (ecrecover's answer); false when it is not one. */
 export function typedDataSignedBy(signer: string, typedData: TypedData, signature: Hex): boolean {
   try {
-    return size(signature) === 65 && signedBy(signer, hashTypedData(typedData), signature);
+    return size(signature) === 65 && signedBy(signer, hashTypedDataFast(typedData), signature);
   } catch {
     // Typed data that does not encode: nothing could have signed it.
     return false;
