@@ -34,10 +34,7 @@ const LATENCY_WEIGHT = 0.2;
 
 export function applyOutcome(health: FacilitatorHealth, outcome: CallOutcome, policy: CircuitPolicy): FacilitatorHealth {
   const calls = health.calls + 1;
-  if (outcome.ok) {
-    const latencyMs = health.latencyMs === null ? outcome.latencyMs : health.latencyMs + LATENCY_WEIGHT * (outcome.latencyMs - health.latencyMs);
-    return { ...health, consecutiveFailures: 0, state: "closed", openedAtMs: null, probeAtMs: null, latencyMs: Math.round(latencyMs), calls };
-  }
+  if (outcome.ok) return { ...countSuccess(health, outcome), consecutiveFailures: 0, state: "closed", openedAtMs: null, probeAtMs: null };
   const consecutiveFailures = health.consecutiveFailures + 1;
   const failures = health.failures + 1;
   const lastError = outcome.error ?? "failed";
@@ -46,6 +43,15 @@ export function applyOutcome(health: FacilitatorHealth, outcome: CallOutcome, po
     return { ...health, consecutiveFailures, failures, calls, lastError, state: "open", openedAtMs: outcome.atMs, probeAtMs: null };
   }
   return { ...health, consecutiveFailures, failures, calls, lastError };
+}
+
+/**
+ * A success counted without touching the circuit: one an isolate saw while its view was healthy and reports
+ * late (facilitator-view.ts), when other isolates' failures may have come since.
+ */
+export function countSuccess(health: FacilitatorHealth, outcome: Pick<CallOutcome, "latencyMs">): FacilitatorHealth {
+  const latencyMs = health.latencyMs === null ? outcome.latencyMs : health.latencyMs + LATENCY_WEIGHT * (outcome.latencyMs - health.latencyMs);
+  return { ...health, latencyMs: Math.round(latencyMs), calls: health.calls + 1 };
 }
 
 export function availabilityOf(health: FacilitatorHealth, policy: CircuitPolicy, nowMs: number): Availability {

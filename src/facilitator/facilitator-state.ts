@@ -5,7 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import type { SupportedKind } from "../schemes/scheme-plugin.js";
-import { applyOutcome, canProbe, HEALTHY, type CallOutcome, type FacilitatorHealth } from "./circuit.js";
+import { applyOutcome, canProbe, countSuccess, HEALTHY, type CallOutcome, type FacilitatorHealth } from "./circuit.js";
 import type { CircuitPolicy } from "./facilitator-config.js";
 
 export interface SupportedAnswer {
@@ -35,6 +35,8 @@ const SCHEMA_VERSION = 1;
 
 export class FacilitatorState extends DurableObject<Env> {
   #schemaReady = false;
+  /** What storage holds, read once per key: this object is the only writer, and every isolate reads it here. */
+  readonly #records = new Map<string, FacilitatorRecord>();
 
   read(keys: string[]): Record<string, FacilitatorRecord> {
     const records: Record<string, FacilitatorRecord> = {};
@@ -42,14 +44,17 @@ export class FacilitatorState extends DurableObject<Env> {
     return records;
   }
 
-  /** Applies call outcomes in order; returns the facilitators' health afterwards. */
-  report(outcomes: ReportedOutcome[], policy: CircuitPolicy): Record<string, FacilitatorHealth> {
+  /**
+   * Applies call outcomes in order; returns the facilitators' health afterwards. `counted`: successes an isolate
+   * saw while the circuit was healthy, sent late in a batch (facilitator-view.ts): they count calls and latency
+   * but do not move the circuit, which other isolates' failures may have moved since.
+   */
+  report(outcomes: ReportedOutcome[], policy: CircuitPolicy, counted: ReportedOutcome[] = []): Record<string, FacilitatorHealth> {
     const after: Record<string, FacilitatorHealth> = {};
-    for (const outcome of outcomes) {
-      const record = this.#record(outcome.key);
-      after[outcome.key] = applyOutcome(record.health, outcome, policy);
-      this.#write(outcome.key, after[outcome.key]!, record.supported);
-    }
+    for (const outcome of counted) after[outcome.key] = countSuccess(after[outcome.key] ?? this.#record(outcome.key).health, outcome);
+    for (const outcome of outcomes) after[outcome.key] = applyOutcome(after[outcome.key] ?? this.#record(outcome.key).health, outcome, policy);
+    // One write per facilitator, however many outcomes it had.
+    for (const [key, health] of Object.entries(after)) this.#writeHealth(key, health);
     return after;
   }
 
@@ -57,31 +62,42 @@ export class FacilitatorState extends DurableObject<Env> {
   storeSupported(key: string, supported: SupportedAnswer): void {
     const record = this.#record(key);
     if (record.supported && record.supported.fetchedAtMs >= supported.fetchedAtMs) return;
-    this.#write(key, record.health, supported);
+    this.#records.set(key, { ...record, supported });
+    this.ctx.storage.sql.exec(
+      "INSERT INTO facilitator_state (key, health, supported) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET supported = excluded.supported",
+      key,
+      JSON.stringify(record.health),
+      JSON.stringify(supported),
+    );
   }
 
   /** Hands out the one probe of a half-open circuit; false when it is closed, still open, or a probe is out. */
   claimProbe(key: string, policy: CircuitPolicy, nowMs: number): boolean {
     const record = this.#record(key);
     if (!canProbe(record.health, policy, nowMs)) return false;
-    this.#write(key, { ...record.health, probeAtMs: nowMs }, record.supported);
+    this.#writeHealth(key, { ...record.health, probeAtMs: nowMs });
     return true;
   }
 
   #record(key: string): FacilitatorRecord {
+    const known = this.#records.get(key);
+    if (known) return known;
     this.#schema();
     const row = this.ctx.storage.sql.exec<StateRow>("SELECT * FROM facilitator_state WHERE key = ?", key).toArray()[0];
-    if (!row) return { health: HEALTHY, supported: null };
-    return { health: JSON.parse(row.health) as FacilitatorHealth, supported: row.supported ? (JSON.parse(row.supported) as SupportedAnswer) : null };
+    const record = row
+      ? { health: JSON.parse(row.health) as FacilitatorHealth, supported: row.supported ? (JSON.parse(row.supported) as SupportedAnswer) : null }
+      : { health: HEALTHY, supported: null };
+    this.#records.set(key, record);
+    return record;
   }
 
-  #write(key: string, health: FacilitatorHealth, supported: SupportedAnswer | null): void {
-    this.ctx.storage.sql.exec(
-      "INSERT OR REPLACE INTO facilitator_state (key, health, supported) VALUES (?, ?, ?)",
-      key,
-      JSON.stringify(health),
-      supported ? JSON.stringify(supported) : null,
-    );
+  /** The health column only: the `/supported` answer beside it is larger and changes far less often. */
+  #writeHealth(key: string, health: FacilitatorHealth): void {
+    const record = this.#record(key);
+    this.#records.set(key, { ...record, health });
+    const sql = this.ctx.storage.sql;
+    if (sql.exec("UPDATE facilitator_state SET health = ? WHERE key = ?", JSON.stringify(health), key).rowsWritten > 0) return;
+    sql.exec("INSERT INTO facilitator_state (key, health, supported) VALUES (?, ?, ?)", key, JSON.stringify(health), record.supported ? JSON.stringify(record.supported) : null);
   }
 
   #schema(): void {

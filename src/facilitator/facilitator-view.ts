@@ -42,6 +42,15 @@ interface CachedState {
 const cache = new Map<string, CachedState>();
 const refreshing = new Map<string, number>();
 
+/**
+ * Successes seen while the facilitator's circuit was healthy change nothing but its call count and latency: an
+ * isolate sends them at most every ROUTINE_REPORT_MS (or ROUTINE_REPORT_MAX of them), with the next report that
+ * goes anyway, instead of writing the one object every isolate shares on every paid request.
+ */
+const ROUTINE_REPORT_MS = 10_000;
+const ROUTINE_REPORT_MAX = 64;
+const routine = new Map<string, { outcomes: ReportedOutcome[]; sinceMs: number }>();
+
 export function stateKey(facilitator: Pick<ResolvedFacilitator, "id" | "url">): string {
   return `${facilitator.id} ${facilitator.url}`;
 }
@@ -71,6 +80,7 @@ export async function loadFacilitatorView(options: FacilitatorViewOptions): Prom
 export class FacilitatorView {
   readonly entries: ViewEntry[];
   readonly #outcomes: ReportedOutcome[] = [];
+  #reportScheduled = false;
 
   constructor(
     private readonly options: FacilitatorViewOptions,
@@ -154,19 +164,32 @@ export class FacilitatorView {
   /** Counts one call's outcome here at once, and in the shared object after the response. */
   record(entry: ViewEntry, ok: boolean, latencyMs: number, error?: string): void {
     const outcome = { key: entry.key, ok, latencyMs, atMs: this.options.nowMs(), ...(error ? { error } : {}) };
-    entry.health = applyOutcome(entry.health, outcome, this.options.policy);
+    const before = entry.health;
+    entry.health = applyOutcome(before, outcome, this.options.policy);
     this.records.set(entry.key, { health: entry.health, supported: entry.supported });
     if (!ok) console.warn(JSON.stringify({ event: "facilitator_call_failed", facilitator: entry.facilitator.id, error, state: entry.health.state }));
-    this.#outcomes.push(outcome);
-    if (this.#outcomes.length === 1) {
-      // One report per request, sent once the request's calls are done (the microtask after the last one).
-      this.options.waitUntil(
-        Promise.resolve()
-          .then(() => new Promise((resolve) => setTimeout(resolve, 0)))
-          .then(() => stub(this.options).report(this.#outcomes.splice(0), this.options.policy))
-          .catch((cause) => console.error(JSON.stringify({ event: "facilitator_report_failed", cause: String(cause) }))),
-      );
+    if (ok && before.state === "closed" && before.consecutiveFailures === 0) {
+      const scope = this.options.scope;
+      const waiting = routine.get(scope) ?? { outcomes: [], sinceMs: outcome.atMs };
+      routine.set(scope, waiting);
+      waiting.outcomes.push(outcome);
+      if (outcome.atMs - waiting.sinceMs < ROUTINE_REPORT_MS && waiting.outcomes.length < ROUTINE_REPORT_MAX) return;
+    } else {
+      this.#outcomes.push(outcome);
     }
+    if (this.#reportScheduled) return;
+    this.#reportScheduled = true;
+    // One report per request, sent once the request's calls are done and its answer is written out.
+    this.options.waitUntil(
+      new Promise((resolve) => setTimeout(resolve, 0))
+        .then(() => {
+          this.#reportScheduled = false;
+          const counted = routine.get(this.options.scope)?.outcomes ?? [];
+          routine.delete(this.options.scope);
+          return stub(this.options).report(this.#outcomes.splice(0), this.options.policy, counted);
+        })
+        .catch((cause) => console.error(JSON.stringify({ event: "facilitator_report_failed", cause: String(cause) }))),
+    );
   }
 
   /** Asks `/supported` of facilitators that have no answer yet (awaited) or an old one (in the background). */
@@ -228,4 +251,5 @@ export function describeError(error: unknown): string {
 export function resetFacilitatorViewCache(): void {
   cache.clear();
   refreshing.clear();
+  routine.clear();
 }

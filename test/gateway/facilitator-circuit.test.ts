@@ -57,3 +57,40 @@ describe("facilitator circuit breaker", () => {
     expect(await primaryVerifies()).toBe(2);
   });
 });
+
+describe("facilitator health reports", () => {
+  it("sends a healthy facilitator's successes to the shared object in batches, at most every 10 s per isolate", async () => {
+    const clock = { nowMs: Date.now() };
+    const app = buildApp({ schemes: buildDefaultSchemeRegistry(), fetch: (input, init) => fetch(input, init), nowMs: () => clock.nowMs });
+    const harness = await buildHarness({ app, facilitators: [{ id: "only", mode: "ok", priority: 1 }] });
+    const state = env.FACILITATOR_STATE.get(env.FACILITATOR_STATE.idFromName(harness.env.PRICE_RULES_KEY as string));
+    const key = `only ${harness.facilitatorUrl("only", "ok")}`;
+    const health = async () => ((await state.read([key])) as Record<string, { health: { calls: number; latencyMs: number | null; state: string } }>)[key]!.health;
+
+    for (let i = 0; i < 3; i++) expect((await payFor(harness, "/weather/paris")).response.status).toBe(200);
+    expect((await health()).calls).toBe(0); // verify and settle of each: counted in the isolate, not yet sent
+
+    clock.nowMs += 10_000;
+    expect((await payFor(harness, "/weather/paris")).response.status).toBe(200);
+    const sent = await health();
+    // The report leaves once this request's verify is counted; its settle may ride with the next one.
+    expect(sent.state).toBe("closed");
+    expect(sent.calls).toBeGreaterThanOrEqual(7);
+    expect(sent.calls).toBeLessThanOrEqual(8);
+    expect(sent.latencyMs).not.toBeNull();
+  });
+
+  it("reports a failure at once, with the successes seen before it, which never close an open circuit", async () => {
+    const { harness } = await clockedPair({ failureThreshold: 1, openSeconds: 30 });
+    const state = env.FACILITATOR_STATE.get(env.FACILITATOR_STATE.idFromName(harness.env.PRICE_RULES_KEY as string));
+    const backup = `backup ${harness.facilitatorUrl("backup", "ok")}`;
+    const primary = `primary ${harness.facilitatorUrl("primary", "http500")}`;
+    // The primary's first failure opens it and is reported at once; the backup's successes ride along later.
+    expect((await payFor(harness, "/weather/paris")).response.status).toBe(200);
+    const records = (await state.read([primary, backup])) as Record<string, { health: { state: string; calls: number } }>;
+    expect(records[primary]!.health).toMatchObject({ state: "open", calls: 1 });
+    // Late successes count calls without moving a circuit another isolate opened.
+    const after = (await state.report([], { failureThreshold: 1, openSeconds: 30 }, [{ key: primary, ok: true, latencyMs: 5, atMs: 0 }])) as Record<string, { state: string; calls: number }>;
+    expect(after[primary]).toMatchObject({ state: "open", calls: 2 });
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyOutcome, availabilityOf, canProbe, HEALTHY, type FacilitatorHealth } from "../../src/facilitator/circuit.js";
+import { applyOutcome, availabilityOf, canProbe, countSuccess, HEALTHY, type FacilitatorHealth } from "../../src/facilitator/circuit.js";
 
 const policy = { failureThreshold: 3, openSeconds: 30 };
 const fail = (health: FacilitatorHealth, atMs: number) => applyOutcome(health, { ok: false, latencyMs: 5, atMs, error: "boom" }, policy);
@@ -31,5 +31,15 @@ describe("facilitator circuit", () => {
 
   it("keeps a moving average of successful calls' latency", () => {
     expect(succeed(succeed(HEALTHY, 0, 100), 1, 200).latencyMs).toBe(120);
+  });
+});
+
+describe("countSuccess: a late success counts without moving the circuit", () => {
+  it("adds a call and a latency sample, and leaves failures and an open circuit as they are", () => {
+    const open = fail(fail(fail(HEALTHY, 0), 1), 2);
+    expect(open.state).toBe("open");
+    const counted = countSuccess(open, { latencyMs: 40 });
+    expect(counted).toEqual({ ...open, calls: open.calls + 1, latencyMs: 40 });
+    expect(countSuccess(counted, { latencyMs: 90 }).latencyMs).toBe(50);
   });
 });
