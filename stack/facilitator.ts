@@ -57,12 +57,19 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
   facilitator.registerExtension(BAZAAR);
   if (options.cardRail) facilitator.register(CARD_NETWORK, new TestCardRailFacilitator(cards));
   const stats = { verify: 0, settle: 0, supported: 0, refused: 0 };
+  const timings: Record<string, number[]> = {};
+  const timed = (kind: string, payload: unknown, ms: number) => {
+    let host = "?";
+    try { host = new URL((payload as { resource?: { url?: string } }).resource?.url ?? "").host; } catch {}
+    (timings[`${kind} ${host}`] ??= []).push(ms);
+  };
   const checkJwt = options.cdpPublicKeys ? createCdpJwtChecker({ keys: options.cdpPublicKeys }) : undefined;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const send = (status: number, body: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     const path = new URL(req.url ?? "/", "http://x").pathname;
     if (path === "/__stats") return send(200, stats);
+    if (path === "/__timings") return send(200, timings);
     // Test-rail bookkeeping (no auth: local stack only): issue a card, read a card's or a merchant's balance.
     if (options.cardRail && path === "/__cards" && req.method === "POST") {
       const { holder, balanceCents } = JSON.parse(await readText(req)) as { holder: string; balanceCents: string };
@@ -106,13 +113,17 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
       const index = () => setImmediate(() => catalog.index(...args));
       if (path === "/verify") {
         stats.verify++;
+        const t0 = performance.now();
         const verified = await facilitator.verify(...args);
+        timed("verify", body.paymentPayload, performance.now() - t0);
         send(200, verified);
         if (verified.isValid) index();
         return;
       }
       stats.settle++;
+      const t1 = performance.now();
       const settled = await facilitator.settle(...args);
+      timed("settle", body.paymentPayload, performance.now() - t1);
       send(200, settled);
       if (settled.success) index();
     }

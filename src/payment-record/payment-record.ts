@@ -32,6 +32,8 @@ const SCHEMA_VERSION = 4;
 export class PaymentRecord extends DurableObject<Env> {
   #schemaReady = false;
   #outbox?: LedgerOutbox;
+  /** The alarm as this object last set or read it; undefined until then (storage is asked). */
+  #alarmAtMs: number | null | undefined;
 
   /**
    * Takes the payment for `owner` unless another request holds it. An `in_flight` claim whose lease has run
@@ -101,6 +103,8 @@ export class PaymentRecord extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    // This alarm is spent; a retry the runtime schedules after a throw is not counted on.
+    this.#alarmAtMs = null;
     this.#ensureSchema();
     const now = Date.now();
     // A claim whose lease ran out had no outcome: its Worker died, and its `verified` row is what is left of it.
@@ -135,8 +139,13 @@ export class PaymentRecord extends DurableObject<Env> {
     else if (candidates.length === 0) candidates.push(0); // empty: the alarm deletes the storage
     const due = Math.max(Date.now(), Math.min(...candidates));
     // A hot payer's object is asked many times a second: only an earlier alarm needs a storage write.
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || due < current) await this.ctx.storage.setAlarm(due);
+    const current = this.#alarmAtMs === undefined ? await this.ctx.storage.getAlarm() : this.#alarmAtMs;
+    if (current === null || due < current) {
+      await this.ctx.storage.setAlarm(due);
+      this.#alarmAtMs = due;
+    } else {
+      this.#alarmAtMs = current;
+    }
   }
 
   #ledger(): LedgerOutbox {
