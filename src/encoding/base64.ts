@@ -11,9 +11,14 @@ export function encodeBase64(bytes: Uint8Array): string {
 /** null when the text is not standard base64 (padding optional). */
 export function decodeBase64(text: string): Uint8Array | null {
   if (!BASE64.test(text) || text.length % 4 === 1) return null;
+  let binary: string;
   try {
-    return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
+    binary = atob(text);
   } catch {
     return null;
   }
+  // A plain loop: `Uint8Array.from` with a mapping callback cost ~0.3 ms per payment header in workerd.
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }
