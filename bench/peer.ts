@@ -3,7 +3,7 @@
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { RunningStack } from "../stack/start-stack.js";
 import { encodeBase64Json } from "../src/x402/headers.js";
-import { measureInterleaved, type BenchCase, type Stats } from "./measure.js";
+import { measureInterleaved, summarise, type BenchCase, type Stats } from "./measure.js";
 import { startBenchWorker, type BenchWorker } from "./workers.js";
 
 export function startPeer(stack: RunningStack): Promise<BenchWorker> {
@@ -70,6 +70,8 @@ export interface SideBySide {
   invalidRequests: number;
   /** Median of the gateway's own time on its paid requests (ms), from its Server-Timing. */
   gatewayOwnMsP50: number | undefined;
+  /** Medians of verify and settle as the facilitator timed them for each system's paid requests (ms). */
+  facilitatorMsP50: Record<"gateway" | "peer", { verify: number | undefined; settle: number | undefined }>;
   /** Replaying a settled payment: each system alone, with the facilitator calls it made. */
   replay: { gateway: Stats; peer: Stats; gatewayCalls: number; peerCalls: number; requests: number };
 }
@@ -83,6 +85,8 @@ export async function measureSideBySide(options: {
   rounds: number;
   paidRounds: number;
   facilitatorCalls: () => Promise<number>;
+  /** The facilitator's own verify and settle durations, keyed `verify <host>` / `settle <host>` (stack/facilitator.ts). */
+  facilitatorTimings: () => Promise<Record<string, number[]>>;
 }): Promise<SideBySide> {
   const { gateway, peer, pay } = options;
   const route = "/api/weather/bench";
@@ -120,13 +124,23 @@ export async function measureSideBySide(options: {
   } };
   const paidStats = await measureInterleaved([timedGateway, paidPeer], options.paidRounds, 5);
   ownMs.sort((a, b) => a - b);
+  // The last paidRounds calls from each host are this phase's: nothing else paid in between.
+  const timings = await options.facilitatorTimings();
+  const facilitatorP50 = (base: string, operation: string) => {
+    const kept = timings[`${operation} ${new URL(base).host}`]?.slice(-options.paidRounds);
+    return kept && kept.length > 0 ? summarise(operation, kept).p50 : undefined;
+  };
+  const facilitatorMsP50 = {
+    gateway: { verify: facilitatorP50(gateway, "verify"), settle: facilitatorP50(gateway, "settle") },
+    peer: { verify: facilitatorP50(peer, "verify"), settle: facilitatorP50(peer, "settle") },
+  };
   const rows = [
     ...cheap.map(([name], i) => ({ case: name, gateway: cheapStats[2 * i]!, peer: cheapStats[2 * i + 1]! })),
     { case: "invalid payment (wrong amount)", gateway: invalidStats[0]!, peer: invalidStats[1]! },
     { case: "invalid payment (wrong payTo)", gateway: invalidStats[2]!, peer: invalidStats[3]! },
     { case: "pay-per-call (verify + origin + on-chain settle)", gateway: paidStats[0]!, peer: paidStats[1]! },
   ];
-  return { rows, peerInvalidCalls, invalidRequests: 2 * (options.rounds + 20), gatewayOwnMsP50: ownMs[Math.floor(ownMs.length / 2)], replay: await measureReplay(options, route) };
+  return { rows, peerInvalidCalls, invalidRequests: 2 * (options.rounds + 20), gatewayOwnMsP50: ownMs[Math.floor(ownMs.length / 2)], facilitatorMsP50, replay: await measureReplay(options, route) };
 }
 
 /** A settled payment sent again: the gateway's replay lock refuses it; the peer asks the facilitator. */

@@ -152,6 +152,7 @@ try {
       const stats = await facilitatorStats();
       return stats.verify + stats.settle;
     },
+    facilitatorTimings: async () => (await (await fetch(`${stack.info.facilitator}/__timings`)).json()) as Record<string, number[]>,
   });
   const slowChain = await measurePaidWithBlockTime({ gateway, peer: peer.url, pay, rpcUrl: stack.info.rpcUrl, seconds: 2, rounds: BLOCK_TIME_ROUNDS });
   const throughput = await measureThroughput(
@@ -196,6 +197,9 @@ try {
   say(`| pay-per-call, anvil mining a block every 2 s (as Base does) | ${slowGateway.p50.toFixed(0)} / ${slowGateway.p95.toFixed(0)} | ${slowPeer.p50.toFixed(0)} / ${slowPeer.p95.toFixed(0)} | ${x(slowGateway.p50 / slowPeer.p50)} | | |`);
   say();
   say(`Gateway's own time on a paid request (Server-Timing: total − verify − origin − settle), p50: ${side.gatewayOwnMsP50?.toFixed(1)} ms.`);
+  const served = side.facilitatorMsP50;
+  const fms = (value: number | undefined) => (value === undefined ? "n/a" : `${value.toFixed(1)} ms`);
+  say(`The facilitator's own time on those paid requests (timed inside it), p50: verify ${fms(served.gateway.verify)} for the gateway, ${fms(served.peer.verify)} for the peer; settle ${fms(served.gateway.settle)} and ${fms(served.peer.settle)}.`);
   say(`Facilitator calls for invalid payments: gateway 0 (below), peer ${side.peerInvalidCalls} for ${side.invalidRequests} requests; for replays: gateway ${replay.gatewayCalls}, peer ${replay.peerCalls}, for ${replay.requests} requests each.`);
   const kib = (b: { kib: number; gzipKib: number }) => `${b.kib.toFixed(0)} KiB / ${b.gzipKib.toFixed(0)} KiB gzip`;
   say(`Worker bundle (\`wrangler deploy --dry-run\`): gateway ${kib(gatewayBundle)} (minified, as its wrangler.toml deploys it); peer ${kib(peerBundle)} as documented (not minified), ${kib(peerMinified)} minified.`);

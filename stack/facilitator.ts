@@ -37,6 +37,8 @@ export interface FacilitatorServerOptions {
   cardRail?: boolean;
 }
 
+const TIMINGS_KEPT = 1000;
+
 export function createFacilitatorServer(options: FacilitatorServerOptions) {
   // Nonces handed out locally, in order: settlements of concurrent payments are sent at once and would otherwise
   // all read the same pending nonce from the chain, and all but one fail.
@@ -57,11 +59,20 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
   facilitator.registerExtension(BAZAAR);
   if (options.cardRail) facilitator.register(CARD_NETWORK, new TestCardRailFacilitator(cards));
   const stats = { verify: 0, settle: 0, supported: 0, refused: 0 };
+  // How long verify and settle took here, per paid resource's host: the bench shows the gateway and the peer were
+  // served alike (GET /__timings, the last TIMINGS_KEPT of each).
   const timings: Record<string, number[]> = {};
-  const timed = (kind: string, payload: unknown, ms: number) => {
-    let host = "?";
-    try { host = new URL((payload as { resource?: { url?: string } }).resource?.url ?? "").host; } catch {}
-    (timings[`${kind} ${host}`] ??= []).push(ms);
+  const timed = (operation: "verify" | "settle", payload: unknown, ms: number) => {
+    const url = (payload as { resource?: { url?: unknown } }).resource?.url;
+    let host = "unknown";
+    try {
+      if (typeof url === "string") host = new URL(url).host;
+    } catch {
+      // Not a URL: counted under "unknown".
+    }
+    const kept = (timings[`${operation} ${host}`] ??= []);
+    if (kept.length >= TIMINGS_KEPT) kept.shift();
+    kept.push(ms);
   };
   const checkJwt = options.cdpPublicKeys ? createCdpJwtChecker({ keys: options.cdpPublicKeys }) : undefined;
 
@@ -113,17 +124,17 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
       const index = () => setImmediate(() => catalog.index(...args));
       if (path === "/verify") {
         stats.verify++;
-        const t0 = performance.now();
+        const startedAt = performance.now();
         const verified = await facilitator.verify(...args);
-        timed("verify", body.paymentPayload, performance.now() - t0);
+        timed("verify", body.paymentPayload, performance.now() - startedAt);
         send(200, verified);
         if (verified.isValid) index();
         return;
       }
       stats.settle++;
-      const t1 = performance.now();
+      const startedAt = performance.now();
       const settled = await facilitator.settle(...args);
-      timed("settle", body.paymentPayload, performance.now() - t1);
+      timed("settle", body.paymentPayload, performance.now() - startedAt);
       send(200, settled);
       if (settled.success) index();
     }
