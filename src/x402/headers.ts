@@ -1,5 +1,5 @@
 // Encode/decode the x402 HTTP headers (specs/transports-v2/http.md). Pure. No I/O.
-import { decodeBase64, encodeBase64 } from "../encoding/base64.js";
+import { binaryBytes, decodeBase64Binary, encodeBase64 } from "../encoding/base64.js";
 import type * as z from "zod";
 import { PaymentPayloadSchema, type PaymentPayload, type PaymentRequired, type SettleResponse } from "./schemas.js";
 
@@ -23,20 +23,26 @@ export const MAX_PAYMENT_HEADER_CHARS = 16 * 1024;
 
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
+/** Text whose UTF-8 bytes are its char codes: btoa and atob take it as it is. */
+const ASCII = /^[\x00-\x7f]*$/;
+
 export function encodeBase64Json(value: unknown): string {
-  return encodeBase64(new TextEncoder().encode(JSON.stringify(value)));
+  const json = JSON.stringify(value);
+  return ASCII.test(json) ? btoa(json) : encodeBase64(new TextEncoder().encode(json));
 }
 
 export function decodeBase64Json<S extends z.ZodType>(header: string, schema: S): DecodeResult<z.infer<S>> {
   const text = header.trim();
   if (text.length === 0) return { ok: false, reason: "header is empty" };
-  const bytes = decodeBase64(text);
-  if (bytes === null) return { ok: false, reason: "header is not standard base64" };
-  let json: string;
-  try {
-    json = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    return { ok: false, reason: "header is not base64 of UTF-8 text" };
+  const binary = decodeBase64Binary(text);
+  if (binary === null) return { ok: false, reason: "header is not standard base64" };
+  let json = binary;
+  if (!ASCII.test(binary)) {
+    try {
+      json = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(binaryBytes(binary));
+    } catch {
+      return { ok: false, reason: "header is not base64 of UTF-8 text" };
+    }
   }
   let raw: unknown;
   try {

@@ -1,5 +1,14 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodePaymentSignatureHeader, encodeBase64Json } from "../../src/x402/headers.js";
+import * as z from "zod";
+import { decodeBase64Json, decodePaymentSignatureHeader, encodeBase64Json } from "../../src/x402/headers.js";
+
+/** Base64 of the value's JSON as UTF-8, the long way round. */
+function reference(value: unknown): string {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(JSON.stringify(value))) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
 
 const payload = {
   x402Version: 2,
@@ -27,5 +36,20 @@ describe("decodePaymentSignatureHeader", () => {
     ["too large", "A".repeat(16 * 1024 + 4), "header is too large"],
   ])("refuses %s", (_name, header, reason) => {
     expect(decodePaymentSignatureHeader(header)).toEqual({ ok: false, reason });
+  });
+});
+
+describe("encodeBase64Json / decodeBase64Json", () => {
+  it("is base64 of the JSON's UTF-8 bytes, ASCII or not, and reads back to the same value", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.string({ unit: "grapheme" }), (value, text) => {
+        for (const v of [value, { text, value }]) {
+          const header = encodeBase64Json(v);
+          expect(header).toBe(reference(v));
+          expect(decodeBase64Json(header, z.unknown())).toEqual({ ok: true, value: JSON.parse(JSON.stringify(v)) });
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
