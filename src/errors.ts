@@ -1,6 +1,6 @@
 // The gateway's one error type and its one mapping to HTTP (STYLE.md §9-10).
 // Wire bodies carry a stable code and a safe message; internal detail goes to the log only.
-import { encodePaymentRequiredHeader, encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_REQUIRED, PAYMENT_RESPONSE } from "./x402/headers.js";
+import { encodeBase64Text, encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_REQUIRED, PAYMENT_RESPONSE } from "./x402/headers.js";
 import type { PaymentRequired, SettleResponse } from "./x402/schemas.js";
 import { toV1PaymentRequired } from "./x402/v1.js";
 
@@ -74,8 +74,13 @@ function problem(status: number, error: string, message: string): Response {
  * network V1 names, and a copy of the header otherwise (docs/x402.md "V1 clients").
  */
 export function paymentRequiredResponse(paymentRequired: PaymentRequired, extraHeaders: Record<string, string> = {}): Response {
-  const body = toV1PaymentRequired(paymentRequired) ?? paymentRequired;
-  return jsonResponse(402, body, { [PAYMENT_REQUIRED]: encodePaymentRequiredHeader(paymentRequired), ...extraHeaders });
+  const json = JSON.stringify(paymentRequired);
+  const v1 = toV1PaymentRequired(paymentRequired);
+  // Without a V1 form, the body is the header's JSON: serialized once for both.
+  return new Response(v1 ? JSON.stringify(v1) : json, {
+    status: 402,
+    headers: { "Content-Type": "application/json", ...NO_STORE, [PAYMENT_REQUIRED]: encodeBase64Text(json), ...extraHeaders },
+  });
 }
 
 export function toHttpResponse(error: GatewayError): Response {

@@ -14,8 +14,18 @@ export interface BazaarExtension {
   routeTemplate?: string;
 }
 
+/** Per compiled pattern: every 402 of a rule names the same template. */
+const routeTemplates = new WeakMap<PathPattern, string | undefined>();
+
 /** The rule's path as a bazaar route template (`/weather/:city`); none for a `**` tail, which has no such form. */
 export function routeTemplateOf(pattern: PathPattern): string | undefined {
+  if (routeTemplates.has(pattern)) return routeTemplates.get(pattern);
+  const template = buildRouteTemplate(pattern);
+  routeTemplates.set(pattern, template);
+  return template;
+}
+
+function buildRouteTemplate(pattern: PathPattern): string | undefined {
   let unnamed = 0;
   const parts: string[] = [];
   for (const segment of pattern.segments) {

@@ -27,8 +27,12 @@ export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: stri
 const ASCII = /^[\x00-\x7f]*$/;
 
 export function encodeBase64Json(value: unknown): string {
-  const json = JSON.stringify(value);
-  return ASCII.test(json) ? btoa(json) : encodeBase64(new TextEncoder().encode(json));
+  return encodeBase64Text(JSON.stringify(value));
+}
+
+/** Base64 of the text's UTF-8 bytes. */
+export function encodeBase64Text(text: string): string {
+  return ASCII.test(text) ? btoa(text) : encodeBase64(new TextEncoder().encode(text));
 }
 
 export function decodeBase64Json<S extends z.ZodType>(header: string, schema: S): DecodeResult<z.infer<S>> {
