@@ -12,6 +12,9 @@ const PAYMENT_HEADERS = [PAYMENT_SIGNATURE, X_PAYMENT, SIGN_IN_WITH_X, X402_SESS
 /** Forwarding headers are set by us only: a client-sent value would let it spoof its address to the origin. */
 const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"];
 
+const DROPPED_FROM_REQUESTS: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...PAYMENT_HEADERS, ...FORWARDING_HEADERS, "host"]);
+const DROPPED_FROM_RESPONSES: ReadonlySet<string> = new Set(HOP_BY_HOP);
+
 export interface ForwardOptions {
   inbound: Request;
   /** Origin base URL (its path is a prefix); undefined sends the request to its own URL (Worker on a route). */
@@ -31,8 +34,7 @@ export async function forwardToOrigin(options: ForwardOptions): Promise<Response
   const { inbound } = options;
   const inboundUrl = new URL(inbound.url);
   const target = buildTargetUrl(inboundUrl, options.originUrl);
-  const headers = filterHeaders(inbound.headers, [...PAYMENT_HEADERS, "host"]);
-  for (const name of FORWARDING_HEADERS) headers.delete(name);
+  const headers = filterHeaders(inbound.headers, DROPPED_FROM_REQUESTS);
   const clientIp = inbound.headers.get("cf-connecting-ip");
   if (clientIp) headers.set("X-Forwarded-For", clientIp);
   headers.set("X-Forwarded-Host", inboundUrl.host);
@@ -58,7 +60,7 @@ export async function forwardToOrigin(options: ForwardOptions): Promise<Response
     clearTimeout(timer);
   }
 
-  const responseHeaders = filterHeaders(response.headers, []);
+  const responseHeaders = filterHeaders(response.headers, DROPPED_FROM_RESPONSES);
   const location = response.headers.get("location");
   if (location) responseHeaders.set("Location", rewriteLocation(location, target, inboundUrl, options.originUrl));
   return new Response(body, { status: response.status, statusText: response.statusText, headers: responseHeaders });
@@ -83,10 +85,15 @@ function joinPaths(basePath: string, path: string): string {
   return basePath.endsWith("/") ? basePath + path.slice(1) : basePath + path;
 }
 
-function filterHeaders(source: Headers, extra: readonly string[]): Headers {
+/**
+ * A copy without `dropped` (lower-case names) and whatever `Connection` lists. Only the names present are
+ * deleted: each Headers call crosses into the runtime, and a request carries a few of the ~20 names dropped.
+ */
+function filterHeaders(source: Headers, dropped: ReadonlySet<string>): Headers {
   const headers = new Headers(source);
-  const listed = (source.get("connection") ?? "").split(",").map((h) => h.trim().toLowerCase()).filter(Boolean);
-  for (const name of [...HOP_BY_HOP, ...listed, ...extra]) headers.delete(name);
+  const connection = source.get("connection");
+  const listed = connection === null ? undefined : new Set(connection.split(",").map((h) => h.trim().toLowerCase()));
+  for (const name of source.keys()) if (dropped.has(name) || listed?.has(name)) headers.delete(name);
   return headers;
 }
 
