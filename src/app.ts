@@ -6,6 +6,7 @@ import { GatewayFailure, toHttpResponse, unexpectedErrorResponse } from "./error
 import { toDataPoint } from "./observability/analytics.js";
 import { buildRequestLogLine, startRequestLog, type RequestLog } from "./observability/request-log.js";
 import { handleRequest, type GatewayDeps } from "./pipeline/handle-request.js";
+import { afterThisTask } from "./after-this-task.js";
 
 export function buildApp(deps: GatewayDeps): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
@@ -29,8 +30,6 @@ export function buildApp(deps: GatewayDeps): Hono<{ Bindings: Env }> {
   app.onError((error, c) => errorResponse(error, c.req.raw));
   return app;
 }
-
-const afterThisTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 function errorResponse(error: unknown, request: Request): Response {
   if (error instanceof GatewayFailure) {

@@ -95,9 +95,12 @@ export class FacilitatorState extends DurableObject<Env> {
   #writeHealth(key: string, health: FacilitatorHealth): void {
     const record = this.#record(key);
     this.#records.set(key, { ...record, health });
-    const sql = this.ctx.storage.sql;
-    if (sql.exec("UPDATE facilitator_state SET health = ? WHERE key = ?", JSON.stringify(health), key).rowsWritten > 0) return;
-    sql.exec("INSERT INTO facilitator_state (key, health, supported) VALUES (?, ?, ?)", key, JSON.stringify(health), record.supported ? JSON.stringify(record.supported) : null);
+    // A row exists whenever there is a `/supported` answer (storeSupported writes it), so a new row has none.
+    this.ctx.storage.sql.exec(
+      "INSERT INTO facilitator_state (key, health, supported) VALUES (?, ?, NULL) ON CONFLICT (key) DO UPDATE SET health = excluded.health",
+      key,
+      JSON.stringify(health),
+    );
   }
 
   #schema(): void {

@@ -10,6 +10,7 @@ import { createHttpFacilitatorClient, type FacilitatorClient, type FacilitatorEn
 import { isAllowed, type CircuitPolicy, type ResolvedFacilitator } from "./facilitator-config.js";
 import type { FacilitatorRecord, FacilitatorState, ReportedOutcome, SupportedAnswer } from "./facilitator-state.js";
 import { fetchSupported, SUPPORTED_FRESH_MS } from "./supported-kinds.js";
+import { afterThisTask } from "../after-this-task.js";
 
 export interface FacilitatorViewOptions {
   facilitators: readonly ResolvedFacilitator[];
@@ -181,7 +182,7 @@ export class FacilitatorView {
     this.#reportScheduled = true;
     // One report per request, sent once the request's calls are done and its answer is written out.
     this.options.waitUntil(
-      new Promise((resolve) => setTimeout(resolve, 0))
+      afterThisTask()
         .then(() => {
           this.#reportScheduled = false;
           const counted = routine.get(this.options.scope)?.outcomes ?? [];

@@ -3,6 +3,7 @@
 import type { LedgerEntry } from "../ledger/ledger.js";
 import type { PaymentClaim } from "../payment-record/claim-payment.js";
 import type { WaitUntil } from "./handle-request.js";
+import { afterThisTask } from "../after-this-task.js";
 
 const RECORD_ATTEMPTS = 4;
 
@@ -75,15 +76,12 @@ export class LockHandle {
    */
   #run(update: () => Promise<void>): void {
     this.ctx.waitUntil(
-      nextTask()
+      afterThisTask()
         .then(update)
         .catch((cause) => console.error(JSON.stringify({ event: "payment_lock_update_failed", paymentKey: this.paymentKey, cause: String(cause) }))),
     );
   }
 }
-
-/** Resolves after the tasks already queued, such as writing out the response just returned. */
-const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 async function retry(operation: () => Promise<void>, attempts: number): Promise<void> {
   for (let attempt = 1; ; attempt++) {

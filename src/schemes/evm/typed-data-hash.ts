@@ -2,7 +2,7 @@
 // a payment in workerd; the typed data a payment carries is a few words, so it is encoded here straight into
 // bytes, with each type's and domain's hash remembered. Whatever this does not handle in full (arrays, values it
 // would have to coerce, anything viem refuses) goes to viem, so the answer is always viem's (property-tested).
-import { hashTypedData, isAddress, keccak256, type Hex, type TypedDataDefinition } from "viem";
+import { hashTypedData, hexToBytes, isAddress, keccak256, type Hex, type TypedDataDefinition } from "viem";
 
 type Field = { readonly name: string; readonly type: string };
 type Types = Record<string, readonly Field[]>;
@@ -137,7 +137,7 @@ function encodeField(type: string, value: unknown, types: Types): Uint8Array | t
   const word = new Uint8Array(32);
   if (type === "address") {
     if (typeof value !== "string" || !isAddress(value)) return UNHANDLED;
-    word.set(hexBytes(value), 12);
+    word.set(hexToBytes(value), 12);
     return word;
   }
   if (type === "bool") {
@@ -146,11 +146,11 @@ function encodeField(type: string, value: unknown, types: Types): Uint8Array | t
     return word;
   }
   if (type === "string") return typeof value === "string" ? keccak256(new TextEncoder().encode(value), "bytes") : UNHANDLED;
-  if (type === "bytes") return typeof value === "string" && HEX.test(value) ? keccak256(hexBytes(value), "bytes") : UNHANDLED;
+  if (type === "bytes") return typeof value === "string" && HEX.test(value) ? keccak256(hexToBytes(value as Hex), "bytes") : UNHANDLED;
   const fixed = FIXED_BYTES.exec(type);
   if (fixed) {
     if (typeof value !== "string" || !HEX.test(value) || value.length !== 2 + 2 * Number(fixed[1])) return UNHANDLED;
-    word.set(hexBytes(value), 0);
+    word.set(hexToBytes(value as Hex), 0);
     return word;
   }
   const integer = INTEGER.exec(type);
@@ -166,10 +166,4 @@ function encodeInteger(value: unknown, bits: number, signed: boolean, word: Uint
   if (n < 0n) n += 1n << 256n; // two's complement over the whole word
   for (let i = 31; i >= 0 && n > 0n; i--, n >>= 8n) word[i] = Number(n & 0xffn);
   return word;
-}
-
-function hexBytes(hex: string): Uint8Array {
-  const bytes = new Uint8Array((hex.length - 2) / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(2 + 2 * i, 4 + 2 * i), 16);
-  return bytes;
 }
