@@ -41,8 +41,8 @@ export class LedgerOutbox {
     return this.sql.exec<{ next_attempt_ms: number }>("SELECT next_attempt_ms FROM flush_state WHERE id = 1").one().next_attempt_ms;
   }
 
-  /** Writes the outbox to D1 in order; stops at the first failure and backs off. */
-  async flush(db: D1Database): Promise<void> {
+  /** Writes the outbox to D1 in order; stops at the first failure and backs off. False if D1 refused a write. */
+  async flush(db: D1Database): Promise<boolean> {
     this.#ensureSchema();
     for (const row of this.sql.exec<OutboxRow>("SELECT seq, entry FROM outbox ORDER BY seq").toArray()) {
       try {
@@ -52,11 +52,12 @@ export class LedgerOutbox {
         const delay = Math.min(FLUSH_RETRY_BASE_MS * 2 ** (attempts - 1), FLUSH_RETRY_MAX_MS);
         this.sql.exec("UPDATE flush_state SET attempts = ?, next_attempt_ms = ? WHERE id = 1", attempts, Date.now() + delay);
         console.error(JSON.stringify({ event: "ledger_flush_failed", attempts, retryInMs: delay, cause: String(cause) }));
-        return;
+        return false;
       }
       this.sql.exec("DELETE FROM outbox WHERE seq = ?", row.seq);
     }
     this.sql.exec("UPDATE flush_state SET attempts = 0, next_attempt_ms = 0 WHERE id = 1");
+    return true;
   }
 
   /** After the object's storage was wiped (deleteAll): the tables come back on next use. */

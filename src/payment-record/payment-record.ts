@@ -1,7 +1,8 @@
 // PaymentRecord Durable Object: one instance per lock group (for EVM and Solana payments, one payer on one
 // network; otherwise one payment). It holds the replay lock of each of the group's payments ("first writer wins"
 // is a decision inside one object) and their ledger outbox (each ledger write is stored here durably first, then
-// copied to D1 by an alarm that retries until D1 takes it). RPC surface: claim, release, complete, record.
+// copied to D1 in the same call; what D1 refuses, an alarm retries until D1 takes it). RPC surface: claim,
+// release, complete, record.
 // A payment's `verified` row waits with its lock: the outcome that follows replaces it and is the one D1 write,
 // and it reaches D1 itself only when no outcome came (the lease ran out, or the lock was let go first).
 // Grouped by payer so the object a payment needs is already warm: creating an object per payment cost more than
@@ -34,6 +35,9 @@ export class PaymentRecord extends DurableObject<Env> {
   #outbox?: LedgerOutbox;
   /** The alarm as this object last set or read it; undefined until then (storage is asked). */
   #alarmAtMs: number | null | undefined;
+  /** The outbox copy under way, if any, and whether a write came in after it read the outbox. */
+  #flushing: Promise<void> | undefined;
+  #flushAgain = false;
 
   /**
    * Takes the payment for `owner` unless another request holds it. An `in_flight` claim whose lease has run
@@ -50,7 +54,7 @@ export class PaymentRecord extends DurableObject<Env> {
       owner,
       nowMs + leaseMs,
     );
-    if (tookOver) await this.#scheduleAlarm();
+    if (tookOver) await this.#flushThenSchedule();
     return { kind: "claimed" };
   }
 
@@ -58,9 +62,9 @@ export class PaymentRecord extends DurableObject<Env> {
   async release(paymentKey: string, owner: string): Promise<void> {
     const row = this.#lock(paymentKey);
     if (row?.owner !== owner || row.state !== "in_flight") return;
-    this.#sendPending("payment_key = ?", paymentKey);
+    const sent = this.#sendPending("payment_key = ?", paymentKey);
     this.ctx.storage.sql.exec("DELETE FROM payment_locks WHERE payment_key = ?", paymentKey);
-    await this.#scheduleAlarm();
+    await (sent ? this.#flushThenSchedule() : this.#scheduleAlarm());
   }
 
   /**
@@ -69,17 +73,18 @@ export class PaymentRecord extends DurableObject<Env> {
    */
   async complete(paymentKey: string, owner: string, state: "settled" | "unknown", forgetAtMs: number, entry?: LedgerEntry): Promise<void> {
     const row = this.#lock(paymentKey);
+    let sent = false;
     if (row?.owner === owner) {
       // Without its outcome here, the `verified` row goes now: a settled lock no longer runs out.
-      if (!entry) this.#sendPending("payment_key = ?", paymentKey);
+      if (!entry) sent = this.#sendPending("payment_key = ?", paymentKey);
       this.ctx.storage.sql.exec("UPDATE payment_locks SET state = ?, forget_at_ms = ?, pending_entry = NULL WHERE payment_key = ?", state, forgetAtMs, paymentKey);
     }
     if (entry) this.#ledger().enqueue({ table: "payments", entry });
-    await this.#scheduleAlarm();
+    await (entry || sent ? this.#flushThenSchedule() : this.#scheduleAlarm());
   }
 
   /**
-   * Stores a ledger write durably; the alarm copies it to D1 right away and keeps retrying while D1 fails. A
+   * Stores a ledger write durably; the same call copies it to D1, and the alarm retries while D1 fails. A
    * `verified` row of a payment claimed here waits with its lock instead (see the top of this file); an outcome
    * replaces it.
    */
@@ -94,7 +99,7 @@ export class PaymentRecord extends DurableObject<Env> {
       sql.exec("UPDATE payment_locks SET pending_entry = NULL WHERE payment_key = ?", entry.paymentKey);
     }
     this.#ledger().enqueue({ table: "payments", entry });
-    await this.#scheduleAlarm();
+    await this.#flushThenSchedule();
   }
 
   /** Ledger writes not yet in D1 (operators and tests). */
@@ -109,7 +114,7 @@ export class PaymentRecord extends DurableObject<Env> {
     const now = Date.now();
     // A claim whose lease ran out had no outcome: its Worker died, and its `verified` row is what is left of it.
     this.#sendPending("state = 'in_flight' AND lease_until_ms <= ?", now);
-    await this.#ledger().flush(this.env.LEDGER);
+    await this.#flush();
     // Spent authorizations past their validity, and claims whose Worker died long ago, are nothing to remember.
     this.ctx.storage.sql.exec(
       "DELETE FROM payment_locks WHERE (state != 'in_flight' AND forget_at_ms <= ?) OR (state = 'in_flight' AND lease_until_ms <= ?)",
@@ -125,6 +130,37 @@ export class PaymentRecord extends DurableObject<Env> {
       return;
     }
     await this.#scheduleAlarm();
+  }
+
+  /**
+   * Copies what was just stored to D1 in the same call, instead of a task for the alarm: no alarm write, no alarm
+   * run per payment (each was a storage write of its own), and the row reaches D1 at once. The alarm is left to
+   * retry what D1 refused, to end leases and to forget locks.
+   */
+  async #flushThenSchedule(): Promise<void> {
+    await this.#flush();
+    await this.#scheduleAlarm();
+  }
+
+  /** One copy at a time keeps the outbox's order; writes stored while one runs are taken by it before it ends. */
+  #flush(): Promise<void> {
+    if (this.#flushing) {
+      this.#flushAgain = true;
+      return this.#flushing;
+    }
+    const run = async () => {
+      try {
+        do {
+          this.#flushAgain = false;
+          // A refusal sets the retry time: the alarm tries again then, not this call.
+          if (!(await this.#ledger().flush(this.env.LEDGER))) break;
+        } while (this.#flushAgain);
+      } finally {
+        this.#flushing = undefined;
+      }
+    };
+    this.#flushing = run();
+    return this.#flushing;
   }
 
   /** One alarm slot serves every job: the next D1 flush attempt, and forgetting the next lock. */
