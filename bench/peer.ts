@@ -63,6 +63,39 @@ export async function measurePaidWithBlockTime(options: { gateway: string; peer:
   }
 }
 
+/**
+ * The unpaid 402 and pay-per-call side by side again, with the gateway restarted with `REQUEST_LOG=off`; it is
+ * restarted with its own settings afterwards, so what the bench measures next sees the default again.
+ */
+export async function measureWithRequestLogOff(stack: RunningStack, peer: string, pay: typeof fetch, rounds: number, paidRounds: number): Promise<{ case: string; gateway: Stats; peer: Stats }[]> {
+  const route = "/api/weather/bench";
+  await stack.restartGateway({ REQUEST_LOG: "off" });
+  try {
+    const gateway = stack.info.gateway;
+    const [unpaidGateway, unpaidPeer] = await measureInterleaved(
+      [
+        { name: "402, log off (gateway)", once: () => fetch(`${gateway}${route}`), expectStatus: 402 },
+        { name: "402 (peer)", once: () => fetch(`${peer}${route}`), expectStatus: 402 },
+      ],
+      rounds,
+    );
+    const [paidGateway, paidPeer] = await measureInterleaved(
+      [
+        { name: "paid, log off (gateway)", once: () => pay(`${gateway}${route}`), expectStatus: 200 },
+        { name: "paid (peer)", once: () => pay(`${peer}${route}`), expectStatus: 200 },
+      ],
+      paidRounds,
+      10,
+    );
+    return [
+      { case: "unpaid 402", gateway: unpaidGateway!, peer: unpaidPeer! },
+      { case: "pay-per-call (verify + origin + on-chain settle)", gateway: paidGateway!, peer: paidPeer! },
+    ];
+  } finally {
+    await stack.restartGateway({});
+  }
+}
+
 export interface SideBySide {
   rows: { case: string; gateway: Stats; peer: Stats }[];
   /** Facilitator calls the peer made for its invalid payments (the gateway's: counted with its own cases). */

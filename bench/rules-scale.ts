@@ -1,7 +1,9 @@
 // The gateway at 10 / 1,000 / 10,000 rules: the price document in KV is replaced by that many priced rules.
 // After each edit (and the rules' cache TTL) the first priced request pays for reading and compiling the document,
 // the first `/.well-known/x402` for building the listing; later requests are timed as the cached cost of a 402,
-// a free route and the listing. Run last: it leaves the stack with generated rules.
+// a free route and the listing. The 402 and the free route take turns with the bare Worker, whose time in the same
+// rounds is what each size is compared by: the sizes run minutes apart, and the machine drifts in between. Run
+// last: it leaves the stack with generated rules.
 import { gzipSync } from "node:zlib";
 import { openLocalBindings } from "../stack/gateway.js";
 import type { RunningStack } from "../stack/start-stack.js";
@@ -22,13 +24,13 @@ export interface ScaleFigure {
   first402Ms: number[];
   /** The first listing after each edit: build (ms). */
   firstWellKnownMs: number[];
-  cached: Record<"402" | "free" | "wellKnown", Stats>;
+  cached: Record<"402" | "free" | "wellKnown" | "bare", Stats>;
 }
 
 const EDITS = 3;
-const CACHED_ROUNDS = 40;
+const CACHED_ROUNDS = 100;
 
-export async function measureRulesScale(stack: RunningStack, sizes: number[], cacheTtlSeconds: number): Promise<ScaleFigure[]> {
+export async function measureRulesScale(stack: RunningStack, sizes: number[], cacheTtlSeconds: number, bareUrl: string): Promise<ScaleFigure[]> {
   const bindings = await openLocalBindings(stack.info.persistDir);
   const gateway = stack.info.gateway;
   const base = buildStackRules(stack.info.token.address, [], stack.info.network, { primaryUrl: stack.info.facilitators[0]!.url, secondaryUrl: stack.info.facilitators[1]!.url });
@@ -61,9 +63,10 @@ export async function measureRulesScale(stack: RunningStack, sizes: number[], ca
         const listed = (JSON.parse(listing) as { resources: { description: string }[] }).resources;
         if (listed.length !== size || !listed[0]!.description.endsWith(`(edit ${edit})`)) throw new Error(`listing at ${size} rules: ${listed.length} resources, "${listed[0]?.description}"`);
       }
-      const samples = { "402": [] as number[], free: [] as number[], wellKnown: [] as number[] };
+      const samples = { "402": [] as number[], free: [] as number[], wellKnown: [] as number[], bare: [] as number[] };
       for (let round = 0; round < CACHED_ROUNDS; round++) {
         samples["402"].push((await timed(priced, 402)).ms);
+        samples.bare.push((await timed(`${bareUrl}/api/health`, 200)).ms);
         samples.free.push((await timed(`${gateway}/api/health`, 200)).ms);
       }
       // Apart: each listing at 10,000 rules is 9 MB, whose garbage would slow whatever request came next.
@@ -74,7 +77,7 @@ export async function measureRulesScale(stack: RunningStack, sizes: number[], ca
         wellKnownGzipBytes: gzipSync(listing).length,
         first402Ms,
         firstWellKnownMs,
-        cached: { "402": summarise("402", samples["402"]), free: summarise("free", samples.free), wellKnown: summarise("wellKnown", samples.wellKnown) },
+        cached: { "402": summarise("402", samples["402"]), free: summarise("free", samples.free), wellKnown: summarise("wellKnown", samples.wellKnown), bare: summarise("bare", samples.bare) },
       });
     }
   } finally {

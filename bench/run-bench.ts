@@ -16,7 +16,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { measureCompileInWorkerd, measureRulesScale } from "./rules-scale.js";
 import { measureInterleaved, type Stats } from "./measure.js";
-import { measurePaidWithBlockTime, measureSideBySide, PEER_SETUP, startPeer, invalidPayment as buildInvalidPayment } from "./peer.js";
+import { measurePaidWithBlockTime, measureSideBySide, measureWithRequestLogOff, PEER_SETUP, startPeer, invalidPayment as buildInvalidPayment } from "./peer.js";
 import { measureThroughput } from "./throughput.js";
 import { bundleSize, startBenchWorker } from "./workers.js";
 import { channelBenchCases, channelBenchRule, fiftyChannelCalls } from "./channel.js";
@@ -155,6 +155,9 @@ try {
     facilitatorTimings: async () => (await (await fetch(`${stack.info.facilitator}/__timings`)).json()) as Record<string, number[]>,
   });
   const slowChain = await measurePaidWithBlockTime({ gateway, peer: peer.url, pay, rpcUrl: stack.info.rpcUrl, seconds: 2, rounds: BLOCK_TIME_ROUNDS });
+  // Once more with the gateway's per-request log line off (the peer writes none): under wrangler dev each
+  // console.log line travels through the runtime's inspector to wrangler, a cost production does not have.
+  const quiet = await measureWithRequestLogOff(stack, peer.url, pay, ROUNDS, PAID_ROUNDS);
   const throughput = await measureThroughput(
     [
       { name: "bare Worker, free route", url: `${bare.url}/api/health`, status: 200 },
@@ -172,7 +175,7 @@ try {
   const peerMinified = await bundleSize("bench/peer/wrangler.peer.toml", true);
   const page = await (await fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } })).text();
   const sessions = await measureSessionsScale({ stack, bareUrl: bare.url, sessionUrl, issuedToken: token, sizes: SESSION_WALLETS, rounds: SESSION_ROUNDS });
-  const scale = await measureRulesScale(stack, [10, 1000, 10_000], 5);
+  const scale = await measureRulesScale(stack, [10, 1000, 10_000], 5, bare.url);
   const compile = await measureCompileInWorkerd();
 
   const base = results[0]!.p50;
@@ -194,6 +197,9 @@ try {
   const { replay } = side;
   say(`| replay of a settled payment (each system alone) | ${replay.gateway.p50.toFixed(2)} / ${replay.gateway.p95.toFixed(2)} | ${replay.peer.p50.toFixed(2)} / ${replay.peer.p95.toFixed(2)} | ${x(replay.gateway.p50 / replay.peer.p50)} | ${x(replay.gateway.p50 / base)} | ${x(replay.peer.p50 / base)} |`);
   const [slowGateway, slowPeer] = [slowChain[0]!, slowChain[1]!];
+  for (const row of quiet) {
+    say(`| ${row.case}, gateway's request log off | ${row.gateway.p50.toFixed(2)} / ${row.gateway.p95.toFixed(2)} | ${row.peer.p50.toFixed(2)} / ${row.peer.p95.toFixed(2)} | ${x(row.gateway.p50 / row.peer.p50)} | ${x(row.gateway.p50 / base)} | ${x(row.peer.p50 / base)} |`);
+  }
   say(`| pay-per-call, anvil mining a block every 2 s (as Base does) | ${slowGateway.p50.toFixed(0)} / ${slowGateway.p95.toFixed(0)} | ${slowPeer.p50.toFixed(0)} / ${slowPeer.p95.toFixed(0)} | ${x(slowGateway.p50 / slowPeer.p50)} | | |`);
   say();
   say(`Gateway's own time on a paid request (Server-Timing: total − verify − origin − settle), p50: ${side.gatewayOwnMsP50?.toFixed(1)} ms.`);
@@ -247,15 +253,16 @@ try {
   say("## Rules at scale");
   say();
   say("The rules document in KV replaced by N generated priced rules (first figure after an edit), then one rule's price");
-  say("edited twice (second and third figures); the 402 is for the last rule.");
+  say("edited twice (second and third figures); the 402 is for the last rule. The 402 and the free route take turns with");
+  say("the bare Worker; \"vs 10 rules\" compares their ratios to it, so drift between the sizes' runs (minutes apart) cancels.");
   say();
-  say("| rules | first 402 after an edit (KV read + compile), ms | 402 p50 (vs 10 rules) | free route p50 (vs 10 rules) | first /.well-known/x402 after an edit, ms | /.well-known/x402 p50 / p95 | listing (gzipped) |");
-  say("|---|---|---|---|---|---|---|");
+  say("| rules | first 402 after an edit (KV read + compile), ms | 402 p50 (vs 10 rules) | free route p50 (vs 10 rules) | bare Worker p50 in the same rounds | first /.well-known/x402 after an edit, ms | /.well-known/x402 p50 / p95 | listing (gzipped) |");
+  say("|---|---|---|---|---|---|---|---|");
   const small = scale[0]!;
   const ms = (values: number[]) => values.map((v) => v.toFixed(0)).join(", ");
-  const vs = (now: number, then: number) => `${now.toFixed(1)} ms (${x(now / then)})`;
+  const vs = (f: (typeof scale)[number], kind: "402" | "free") => `${f.cached[kind].p50.toFixed(1)} ms (${x(f.cached[kind].p50 / f.cached.bare.p50 / (small.cached[kind].p50 / small.cached.bare.p50))})`;
   for (const f of scale) {
-    say(`| ${f.rules} | ${ms(f.first402Ms)} | ${vs(f.cached["402"].p50, small.cached["402"].p50)} | ${vs(f.cached.free.p50, small.cached.free.p50)} | ${ms(f.firstWellKnownMs)} | ${f.cached.wellKnown.p50.toFixed(1)} / ${f.cached.wellKnown.p95.toFixed(1)} ms | ${(f.wellKnownBytes / 1024).toFixed(0)} KiB (${(f.wellKnownGzipBytes / 1024).toFixed(0)} KiB) |`);
+    say(`| ${f.rules} | ${ms(f.first402Ms)} | ${vs(f, "402")} | ${vs(f, "free")} | ${f.cached.bare.p50.toFixed(1)} ms | ${ms(f.firstWellKnownMs)} | ${f.cached.wellKnown.p50.toFixed(1)} / ${f.cached.wellKnown.p95.toFixed(1)} ms | ${(f.wellKnownBytes / 1024).toFixed(0)} KiB (${(f.wellKnownGzipBytes / 1024).toFixed(0)} KiB) |`);
   }
   say();
   say("`compilePriceRules` alone, inside workerd (bench/workerd/compile.bench-run.ts under vitest-pool-workers; median of 7;");

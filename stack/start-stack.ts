@@ -78,6 +78,8 @@ export interface RunningStack {
   keptKv: string[];
   /** Starts `local-a` again on its old port (after it was stopped), as a facilitator coming back. */
   restartPrimaryFacilitator(): Promise<void>;
+  /** Stops the gateway and starts it again on its port and state with these vars added (the bench's A/B runs). */
+  restartGateway(vars: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -211,7 +213,24 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       processes.facilitator = again.process;
       info.facilitators[0]!.pid = again.process.child.pid;
     };
-    return { info, timings, processes, keptKv, restartPrimaryFacilitator, stop };
+    const restartGateway = async (vars: Record<string, string>) => {
+      await processes.gateway.stop();
+      const port = Number(new URL(gateway!.url).port);
+      // The port was just let go: a bind that races its release is tried again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const again = await startGateway({ port, inspectorPort: await findFreePort(), persistDir, echo: options.echo || (options.echoGateway ? isGatewayLogLine : false), vars: { ...gatewayVars, ...vars } });
+          started.push(again.process);
+          processes.gateway = again.process;
+          info.pids.gateway = again.process.child.pid;
+          return;
+        } catch (error) {
+          if (attempt >= 3) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    };
+    return { info, timings, processes, keptKv, restartPrimaryFacilitator, restartGateway, stop };
   } catch (error) {
     await stop();
     throw error;
