@@ -30,6 +30,9 @@ interface LockRow {
  */
 const SCHEMA_VERSION = 4;
 
+/** When a ledger write is stored with no alarm set, one this far ahead covers it while D1 is asked. */
+const UNCOVERED_WRITE_ALARM_MS = 60_000;
+
 export class PaymentRecord extends DurableObject<Env> {
   #schemaReady = false;
   #outbox?: LedgerOutbox;
@@ -138,6 +141,16 @@ export class PaymentRecord extends DurableObject<Env> {
    * retry what D1 refused, to end leases and to forget locks.
    */
   async #flushThenSchedule(): Promise<void> {
+    // An object that stops mid-copy must still find its rows again: some alarm has to exist before D1 is asked.
+    // On the paid path the lease's alarm is there already, so this writes nothing.
+    const current = this.#alarmAtMs === undefined ? await this.ctx.storage.getAlarm() : this.#alarmAtMs;
+    if (current === null) {
+      const at = Date.now() + UNCOVERED_WRITE_ALARM_MS;
+      await this.ctx.storage.setAlarm(at);
+      this.#alarmAtMs = at;
+    } else {
+      this.#alarmAtMs = current;
+    }
     await this.#flush();
     await this.#scheduleAlarm();
   }

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { newTestId } from "../fixtures/builders.js";
+import type { PaymentRecord } from "../../src/payment-record/payment-record.js";
 
 /** A payer's lock group, and payment keys in it. */
 const group = () => {
@@ -106,6 +107,36 @@ describe("PaymentRecord ledger outbox", () => {
     expect(leaseAlarm).toBeGreaterThan(Date.now() + 50_000);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(leaseAlarm);
     expect(await stub.claim(k, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "settled" });
+  });
+
+  it("has an alarm set before it asks D1, so a write whose copy is cut off is found again", async () => {
+    const { stub, key } = group();
+    const k = key("1");
+    const alarmsWhenD1Asked = await runInDurableObject(stub, async (instance, state): Promise<(number | null)[]> => {
+      const seen: (number | null)[] = [];
+      const real = env.LEDGER;
+      // The real D1, observed: each statement run first notes the alarm the object has set at that moment.
+      const observed = {
+        prepare: (query: string) => {
+          const statement = real.prepare(query);
+          return { bind: (...values: unknown[]) => {
+            const bound = statement.bind(...values);
+            return { run: async () => (seen.push(await state.storage.getAlarm()), bound.run()) };
+          } };
+        },
+      };
+      Object.assign(instance, { env: { ...env, LEDGER: observed } });
+      try {
+        // SAFETY: the stub's object is a PaymentRecord; the test env types its namespace without the class.
+        await (instance as unknown as PaymentRecord).record({ ...ledgerEntry(k), status: "origin_failed", originStatus: 502 });
+      } finally {
+        Object.assign(instance, { env });
+      }
+      return seen;
+    });
+    expect(alarmsWhenD1Asked).toHaveLength(1);
+    expect(alarmsWhenD1Asked[0]).not.toBeNull();
+    expect(await d1Rows(k)).toEqual([{ status: "origin_failed" }]);
   });
 
   it("writes the outcomes of concurrent payments to D1 one copy at a time, none lost", async () => {
