@@ -10,10 +10,11 @@ export interface Attempted<T> {
   response: T;
 }
 
-/** Whether a facilitator call failed before the facilitator could act on it. */
+/** Whether a settle failed before any facilitator could act on it (or before one was asked at all). */
 export function isNotSubmitted(error: unknown): boolean {
   if (!(error instanceof GatewayFailure)) return false;
-  return error.error.kind === "config_invalid" || (error.error.kind === "facilitator_unavailable" && error.error.notSubmitted === true);
+  const { kind } = error.error;
+  return kind === "config_invalid" || kind === "ledger_unavailable" || (kind === "facilitator_unavailable" && error.error.notSubmitted === true);
 }
 
 function noFacilitator(what: string): GatewayFailure {

@@ -313,6 +313,7 @@ async function handlePricedRequest(
     settle: async (amount) => {
       // upto: the facilitator settles what `paymentRequirements.amount` says; nothing used, nothing sent on chain.
       if (amount === "0") return signed({ success: true, transaction: "", network: requirements.network, payer: entry.payer, amount: "0" });
+      await ledger.beforeSettle();
       const settleRequest: FacilitatorRequest =
         amount === undefined || facilitatorRequest.x402Version === 1 ? facilitatorRequest : { ...facilitatorRequest, paymentRequirements: { ...facilitatorRequest.paymentRequirements, amount } };
       const settled = await settleWithFailover(view, verifiedBy.entry, candidates, settleRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));

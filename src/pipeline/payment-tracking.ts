@@ -4,11 +4,14 @@ import type { LedgerEntry } from "../ledger/ledger.js";
 import type { PaymentClaim } from "../payment-record/claim-payment.js";
 import type { WaitUntil } from "./handle-request.js";
 import { afterThisTask } from "../after-this-task.js";
+import { GatewayFailure } from "../errors.js";
 
 const RECORD_ATTEMPTS = 4;
 
 /** Ledger writes for one payment go to its PaymentRecord outbox, off the response path. */
 export class LedgerWriter {
+  #verifiedRow: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly lock: LockHandle,
     private readonly entry: LedgerEntry,
@@ -17,9 +20,23 @@ export class LedgerWriter {
     private readonly observe: (entry: LedgerEntry) => void = () => {},
   ) {}
 
+  /** Stores the `verified` row with the lock, alongside the origin's answer; settling waits for it (beforeSettle). */
   verified(): void {
     this.observe(this.entry);
-    this.lock.record(this.entry);
+    this.#verifiedRow = this.lock.record(this.entry);
+  }
+
+  /**
+   * A settle may move money: it goes out only once the `verified` row is stored with the lock, so a Worker that
+   * dies mid-settle leaves that row behind for the lease's end (docs/storage-schema.md). Usually stored already,
+   * while the origin answered. A row that could not be stored refuses the settle, as not submitted: no charge.
+   */
+  async beforeSettle(): Promise<void> {
+    try {
+      await this.#verifiedRow;
+    } catch (cause) {
+      throw new GatewayFailure({ kind: "ledger_unavailable", detail: String(cause) }, { cause });
+    }
   }
 
   /** The hash of the signed receipt the payer got (offer-receipt extension). */
@@ -65,21 +82,20 @@ export class LockHandle {
     this.#run(() => (entry ? retry(() => this.claim.complete(state, entry), RECORD_ATTEMPTS) : this.claim.complete(state)));
   }
 
-  /** Retried: this is the one step a ledger row depends on before it is durable. */
-  record(entry: LedgerEntry): void {
-    this.#run(() => retry(() => this.claim.record(entry), RECORD_ATTEMPTS));
+  /** Retried: this is the one step a ledger row depends on before it is durable. Settles when it is stored. */
+  record(entry: LedgerEntry): Promise<void> {
+    return this.#run(() => retry(() => this.claim.record(entry), RECORD_ATTEMPTS));
   }
 
   /**
    * Started a task later: the object's storage work would otherwise run on this thread before the answer
-   * is written out (measured: ~3 ms of a paid request's p50 under wrangler dev).
+   * is written out (measured: ~3 ms of a paid request's p50 under wrangler dev). A failure is logged here;
+   * the promise returned is for a caller that must know (LedgerWriter.beforeSettle).
    */
-  #run(update: () => Promise<void>): void {
-    this.ctx.waitUntil(
-      afterThisTask()
-        .then(update)
-        .catch((cause) => console.error(JSON.stringify({ event: "payment_lock_update_failed", paymentKey: this.paymentKey, cause: String(cause) }))),
-    );
+  #run(update: () => Promise<void>): Promise<void> {
+    const done = afterThisTask().then(update);
+    this.ctx.waitUntil(done.catch((cause) => console.error(JSON.stringify({ event: "payment_lock_update_failed", paymentKey: this.paymentKey, cause: String(cause) }))));
+    return done;
   }
 }
 
