@@ -143,14 +143,7 @@ export class PaymentRecord extends DurableObject<Env> {
   async #flushThenSchedule(): Promise<void> {
     // An object that stops mid-copy must still find its rows again: some alarm has to exist before D1 is asked.
     // On the paid path the lease's alarm is there already, so this writes nothing.
-    const current = this.#alarmAtMs === undefined ? await this.ctx.storage.getAlarm() : this.#alarmAtMs;
-    if (current === null) {
-      const at = Date.now() + UNCOVERED_WRITE_ALARM_MS;
-      await this.ctx.storage.setAlarm(at);
-      this.#alarmAtMs = at;
-    } else {
-      this.#alarmAtMs = current;
-    }
+    if ((await this.#currentAlarm()) === null) await this.#setAlarm(Date.now() + UNCOVERED_WRITE_ALARM_MS);
     await this.#flush();
     await this.#scheduleAlarm();
   }
@@ -188,13 +181,19 @@ export class PaymentRecord extends DurableObject<Env> {
     else if (candidates.length === 0) candidates.push(0); // empty: the alarm deletes the storage
     const due = Math.max(Date.now(), Math.min(...candidates));
     // A hot payer's object is asked many times a second: only an earlier alarm needs a storage write.
-    const current = this.#alarmAtMs === undefined ? await this.ctx.storage.getAlarm() : this.#alarmAtMs;
-    if (current === null || due < current) {
-      await this.ctx.storage.setAlarm(due);
-      this.#alarmAtMs = due;
-    } else {
-      this.#alarmAtMs = current;
-    }
+    const current = await this.#currentAlarm();
+    if (current === null || due < current) await this.#setAlarm(due);
+  }
+
+  /** The alarm as this object last set or read it; storage is asked only the first time. */
+  async #currentAlarm(): Promise<number | null> {
+    if (this.#alarmAtMs === undefined) this.#alarmAtMs = await this.ctx.storage.getAlarm();
+    return this.#alarmAtMs;
+  }
+
+  async #setAlarm(atMs: number): Promise<void> {
+    await this.ctx.storage.setAlarm(atMs);
+    this.#alarmAtMs = atMs;
   }
 
   #ledger(): LedgerOutbox {
