@@ -39,14 +39,19 @@ export async function startProcess(options: StartOptions): Promise<{ process: Ma
   });
   if (child.pid !== undefined) liveGroups.add(child.pid);
   child.once("exit", () => child.pid !== undefined && liveGroups.delete(child.pid));
-  let output = "";
+  // Only the tail is kept: a gateway logs a line per request, and `npm run dev` may run for days. Kept as chunks,
+  // joined on demand and searched only until ready: copying and searching the whole tail per chunk made each log
+  // line cost the bench's own process work, which only the system that logs paid.
+  const chunks: string[] = [];
+  let keptChars = 0;
+  const output = () => chunks.join("").slice(-OUTPUT_KEPT_CHARS);
   let exited = false;
   const exitPromise = new Promise<void>((resolve) => child.once("exit", () => ((exited = true), resolve())));
 
   const managed: ManagedProcess = {
     name: options.name,
     child,
-    output: () => output,
+    output,
     async stop() {
       if (exited || child.pid === undefined) return;
       signalGroup(child.pid, "SIGTERM");
@@ -59,19 +64,23 @@ export async function startProcess(options: StartOptions): Promise<{ process: Ma
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
     const timer = setTimeout(() => {
       void managed.stop();
-      reject(new Error(`${options.name} did not start within ${options.timeoutMs ?? 30_000} ms:\n${output.slice(-4000)}`));
+      reject(new Error(`${options.name} did not start within ${options.timeoutMs ?? 30_000} ms:\n${output().slice(-4000)}`));
     }, options.timeoutMs ?? 30_000);
+    let ready = false;
     const onData = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {
       const text = chunk.toString();
-      // Only the tail is kept: a gateway logs a line per request, and `npm run dev` may run for days.
-      output = (output + text).slice(-OUTPUT_KEPT_CHARS);
+      chunks.push(text);
+      keptChars += text.length;
+      while (chunks.length > 1 && keptChars - chunks[0]!.length >= OUTPUT_KEPT_CHARS) keptChars -= chunks.shift()!.length;
       if (options.echo) {
         const keep = options.echo === true ? () => true : options.echo;
         const lines = text.split(/(?<=\n)/).filter((line) => keep(line));
         if (lines.length > 0) stream.write(lines.join("").replace(/^(?=.)/gm, `[${options.name}] `));
       }
-      const found = output.match(options.ready);
+      if (ready) return;
+      const found = output().match(options.ready);
       if (found) {
+        ready = true;
         clearTimeout(timer);
         resolve(found);
       }
@@ -80,7 +89,7 @@ export async function startProcess(options: StartOptions): Promise<{ process: Ma
     child.stderr!.on("data", onData(process.stderr));
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`${options.name} exited with ${code} before it was ready:\n${output.slice(-4000)}`));
+      reject(new Error(`${options.name} exited with ${code} before it was ready:\n${output().slice(-4000)}`));
     });
   });
   return { process: managed, match };

@@ -8,7 +8,8 @@ import { settleWithFailover, verifyWithFailover } from "../facilitator/facilitat
 import { loadFacilitatorView } from "../facilitator/facilitator-view.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { forwardThenSettle, paidMeterFor, settleThenForward, type PaidRequest } from "./paid-request.js";
-import { LedgerWriter, LockHandle, startTimer } from "./payment-tracking.js";
+import { LedgerWriter, startTimer } from "./payment-tracking.js";
+import { claimAndVerify } from "./claim-and-verify.js";
 import { canonicalizePath } from "../pricing/canonical-path.js";
 import { matchesAnyPattern, matchPriceRule, type PriceRuleMatch } from "../pricing/match-price-rule.js";
 import { loadPriceRules } from "../pricing/price-rule-store.js";
@@ -236,36 +237,31 @@ async function handlePricedRequest(
   }
   const { identified } = begun;
 
-  const claimed = await claimPayment({
-    locks: env.PAYMENT_RECORDS,
+  const outcome = await claimAndVerify({
     paymentKey: decision.checked.paymentKey,
-    lockGroup: decision.checked.lockGroup ?? decision.checked.paymentKey,
-    leaseMs,
-    expiresAtSeconds: decision.checked.expiresAtSeconds,
-    nowMs: deps.nowMs(),
-  });
-  if (claimed.kind === "held") {
-    identified?.abandon();
-    return paymentRequiredResponse(challenge(PAYMENT_ALREADY_USED));
-  }
-  const lock = new LockHandle(claimed.claim, ctx, decision.checked.paymentKey);
-
-  const timer = startTimer(deps.nowMs);
-  let verifiedBy;
-  try {
-    verifiedBy = await verifyWithFailover(view, candidates, facilitatorRequest, deps.nowMs);
-  } catch (error) {
-    lock.release();
+    claim: () =>
+      claimPayment({
+        locks: env.PAYMENT_RECORDS,
+        paymentKey: decision.checked.paymentKey,
+        lockGroup: decision.checked.lockGroup ?? decision.checked.paymentKey,
+        leaseMs,
+        expiresAtSeconds: decision.checked.expiresAtSeconds,
+        nowMs: deps.nowMs(),
+      }),
+    verify: () => verifyWithFailover(view, candidates, facilitatorRequest, deps.nowMs),
+    ctx,
+    nowMs: deps.nowMs,
+  }).catch((error: unknown) => {
     identified?.abandon();
     throw error;
-  }
-  const verifyMs = timer.lap();
-  const verified = verifiedBy.response;
-  if (!verified.isValid) {
-    lock.release();
+  });
+  if (outcome.kind !== "verified") {
     identified?.abandon();
-    return paymentRequiredResponse(challenge(verified.invalidReason ?? "invalid_payload"));
+    return paymentRequiredResponse(challenge(outcome.kind === "held" ? PAYMENT_ALREADY_USED : (outcome.verified.response.invalidReason ?? "invalid_payload")));
   }
+  const { lock, verified: verifiedBy, verifyMs } = outcome;
+  const verified = verifiedBy.response;
+  const timer = startTimer(deps.nowMs);
 
   const { requirements } = decision;
   const meter = paidMeterFor(rule, requirements);

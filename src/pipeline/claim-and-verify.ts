@@ -1,0 +1,65 @@
+// The replay lock and the facilitator's verify of one payment. A payment this isolate meets for the first time
+// has its verify sent alongside its claim: verify moves no money, and settle still waits for the claim, so the
+// lock keeps its place before anything that could settle while the claim's round trip leaves the paid path.
+// A payment met before (a replay, a concurrent copy, a retry after a refusal) is claimed first, so one whose
+// lock is held costs no facilitator call.
+import type { Attempted } from "../facilitator/facilitator-pool.js";
+import type { ClaimOutcome } from "../payment-record/claim-payment.js";
+import type { VerifyResponse } from "../x402/schemas.js";
+import { LockHandle } from "./payment-tracking.js";
+import type { WaitUntil } from "./handle-request.js";
+
+/** Payment keys remembered per isolate: enough for the copies of a payment to arrive while it is in flight. */
+const REMEMBERED_KEYS = 10_000;
+const metBefore = new Set<string>();
+
+/** True the first time this isolate meets `paymentKey` (until it is crowded out of memory, oldest first). */
+export function firstMeeting(paymentKey: string): boolean {
+  if (metBefore.has(paymentKey)) return false;
+  metBefore.add(paymentKey);
+  if (metBefore.size > REMEMBERED_KEYS) metBefore.delete(metBefore.values().next().value!);
+  return true;
+}
+
+export type ClaimAndVerifyOutcome =
+  | { kind: "held" }
+  /** The facilitator refused the payment; its lock is released. */
+  | { kind: "refused"; verified: Attempted<VerifyResponse> }
+  | { kind: "verified"; lock: LockHandle; verified: Attempted<VerifyResponse>; verifyMs: number };
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+export async function claimAndVerify(options: {
+  paymentKey: string;
+  claim: () => Promise<ClaimOutcome>;
+  verify: () => Promise<Attempted<VerifyResponse>>;
+  ctx: WaitUntil;
+  nowMs: () => number;
+}): Promise<ClaimAndVerifyOutcome> {
+  const { paymentKey, nowMs } = options;
+  const verify = (): Promise<Settled<Attempted<VerifyResponse>>> =>
+    options.verify().then(
+      (value) => ({ ok: true, value }),
+      (error: unknown) => ({ ok: false, error }),
+    );
+  let verifyStartedAtMs = nowMs();
+  // Settled-or-failed, never rejected: a verify whose claim failed or was held is simply not looked at.
+  let verifying = firstMeeting(paymentKey) ? verify() : undefined;
+  const claimed = await options.claim();
+  if (claimed.kind === "held") return { kind: "held" };
+  const lock = new LockHandle(claimed.claim, options.ctx, paymentKey);
+  if (!verifying) {
+    verifyStartedAtMs = nowMs();
+    verifying = verify();
+  }
+  const result = await verifying;
+  if (!result.ok) {
+    lock.release();
+    throw result.error;
+  }
+  if (!result.value.response.isValid) {
+    lock.release();
+    return { kind: "refused", verified: result.value };
+  }
+  return { kind: "verified", lock, verified: result.value, verifyMs: nowMs() - verifyStartedAtMs };
+}
