@@ -1,7 +1,7 @@
 // `npm run bench:phases`: where a pay-per-call goes, the gateway and the official middleware taking turns, in
 // about a minute (the full `npm run bench` takes 7 or more). Each official-client call is cut into its three
 // phases (the unpaid 402, the client's signing, the paid request), and each system's CPU is read from the
-// kernel for its `wrangler dev` runtime processes: CPU is steadier than latency on a shared 2-core box, and it
+// kernel for its runtime processes (wrangler's dev server with no debugger attached, stack/worker-host.ts): CPU is steadier than latency on a shared 2-core box, and it
 // counts the work a system does after its answer is out. BENCH_PHASES_CALLS sets the calls per system;
 // BENCH_REQUEST_LOG=off runs the gateway without its per-request log line.
 import { execFileSync } from "node:child_process";
@@ -17,14 +17,15 @@ const WARM_UP = 5;
 const ROUTE = "/api/weather/bench";
 const PHASES = ["402", "signing", "paid request", "whole call"] as const;
 
-/** Milliseconds of CPU (user + system) the runtime processes of the `wrangler dev` on `port` have used. */
+/** Milliseconds of CPU (user + system) the runtime processes of the dev server on `port` have used. */
 function runtimeCpuMs(port: string): number {
   const processes = execFileSync("ps", ["-eo", "pid=,ppid=,args="]).toString().trim().split("\n").map((line) => {
     const [pid, ppid, ...args] = line.trim().split(/\s+/);
     return { pid: pid!, ppid: ppid!, args: args.join(" ") };
   });
-  // wrangler's CLI process holds the port in its arguments; its children named workerd are the runtimes.
-  const wranglers = new Set(processes.filter((p) => p.args.includes("wrangler-dist/cli.js dev") && p.args.includes(`--port ${port} `)).map((p) => p.pid));
+  // The dev server's process (stack/worker-host.ts) holds the port in its arguments; its children named workerd
+  // are the runtimes.
+  const wranglers = new Set(processes.filter((p) => p.args.includes("worker-host.ts") && p.args.includes(`--port ${port} `)).map((p) => p.pid));
   const ticksPerSecond = 100;
   return processes
     .filter((p) => wranglers.has(p.ppid) && p.args.includes("workerd"))
@@ -56,7 +57,7 @@ function phaseTimedClient(network: string, token: `0x${string}`) {
   return { pay: createPayingFetch(PAYER, { network, address: token }, timed), phases };
 }
 
-const stack = await startStack(process.env.BENCH_REQUEST_LOG ? { gatewayVars: { REQUEST_LOG: process.env.BENCH_REQUEST_LOG } } : {});
+const stack = await startStack({ inspector: false, ...(process.env.BENCH_REQUEST_LOG ? { gatewayVars: { REQUEST_LOG: process.env.BENCH_REQUEST_LOG } } : {}) });
 const peer = await startPeer(stack).catch(async (error: unknown) => {
   await stack.stop();
   throw error;
@@ -84,7 +85,7 @@ try {
   console.log("| phase | gateway | peer | gateway ÷ peer |");
   console.log("|---|---|---|---|");
   PHASES.forEach((phase, i) => console.log(`| ${phase} | ${medians[0]![i]!.toFixed(2)} | ${medians[1]![i]!.toFixed(2)} | ${(medians[0]![i]! / medians[1]![i]!).toFixed(2)}× |`));
-  console.log(`| runtime CPU per call (ms, all processes of each \`wrangler dev\` runtime) | ${cpuMs[0]!.toFixed(1)} | ${cpuMs[1]!.toFixed(1)} | ${(cpuMs[0]! / cpuMs[1]!).toFixed(2)}× |`);
+  console.log(`| runtime CPU per call (ms, all workerd processes of each system) | ${cpuMs[0]!.toFixed(1)} | ${cpuMs[1]!.toFixed(1)} | ${(cpuMs[0]! / cpuMs[1]!).toFixed(2)}× |`);
 } finally {
   await peer.process.stop();
   await stack.stop();

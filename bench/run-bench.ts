@@ -46,6 +46,8 @@ const say = (line = "") => {
 
 // A session with room for every benchmark request: one payment, then token and sign-in requests.
 const stack = await startStack({
+  // Every system runs with no debugger attached, as in production (stack/worker-host.ts).
+  inspector: false,
   // BENCH_REQUEST_LOG=off measures the gateway without its per-request log line (docs/observability.md).
   ...(process.env.BENCH_REQUEST_LOG ? { gatewayVars: { REQUEST_LOG: process.env.BENCH_REQUEST_LOG } } : {}),
   extraRules: [
@@ -155,8 +157,8 @@ try {
     facilitatorTimings: async () => (await (await fetch(`${stack.info.facilitator}/__timings`)).json()) as Record<string, number[]>,
   });
   const slowChain = await measurePaidWithBlockTime({ gateway, peer: peer.url, pay, rpcUrl: stack.info.rpcUrl, seconds: 2, rounds: BLOCK_TIME_ROUNDS });
-  // Once more with the gateway's per-request log line off (the peer writes none): under wrangler dev each
-  // console.log line travels through the runtime's inspector to wrangler, a cost production does not have.
+  // Once more with the gateway's per-request log line off (the peer writes none): what the line costs locally,
+  // where wrangler prints it, apart from the rest.
   const quiet = await measureWithRequestLogOff(stack, peer.url, pay, ROUNDS, PAID_ROUNDS);
   const throughput = await measureThroughput(
     [
@@ -183,7 +185,8 @@ try {
   say("# Benchmarks");
   say();
   say(`\`npm run bench\` (BENCH_ROUNDS=${ROUNDS}, BENCH_PAID_ROUNDS=${PAID_ROUNDS}, BENCH_SESSION_WALLETS=${SESSION_WALLETS.join(",")}), ${startedAt.toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}.`);
-  say("Sequential requests (one in flight) to Workers under `wrangler dev` on 127.0.0.1, the same demo origin, facilitator");
+  say("Sequential requests (one in flight) to Workers under wrangler's dev server on 127.0.0.1 (its programmatic API, with no");
+  say("debugger attached, as in production: stack/worker-host.ts), the same demo origin, facilitator");
   say("(`local-a`, the official @x402/core + @x402/evm facilitator) and anvil chain; cases take turns request by request.");
   say("The peer is the official `@x402/hono` 2.27.0 `paymentMiddleware` (bench/peer/peer-worker.ts, set-up below).");
   say();

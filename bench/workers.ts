@@ -1,19 +1,19 @@
 // The Workers `npm run bench` compares with the gateway, each under its own `wrangler dev`, and their bundle sizes.
 import { findFreePort, startProcess, type ManagedProcess } from "../stack/process.js";
-import { WRANGLER_OFFLINE_ENV } from "../stack/gateway.js";
+import { devServerCommand, WRANGLER_OFFLINE_ENV } from "../stack/gateway.js";
 
 export interface BenchWorker {
   url: string;
   process: ManagedProcess;
 }
 
+/** Under wrangler's dev server with no debugger attached, as the bench runs the gateway (stack/worker-host.ts). */
 export async function startBenchWorker(name: string, config: string, vars: Record<string, string>): Promise<BenchWorker> {
-  const [port, inspectorPort] = await Promise.all([findFreePort(), findFreePort()]);
+  const port = await findFreePort();
   const varArgs = Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const { process } = await startProcess({
     name,
-    command: "node_modules/.bin/wrangler",
-    args: ["dev", "-c", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), ...varArgs, "--show-interactive-dev-session=false"],
+    ...devServerCommand(["-c", config, "--ip", "127.0.0.1", "--port", String(port), ...varArgs], undefined),
     env: WRANGLER_OFFLINE_ENV,
     ready: /Ready on/,
     timeoutMs: 60_000,

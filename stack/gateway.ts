@@ -61,6 +61,18 @@ export interface GatewayOptions {
   persistDir: string;
   vars: Record<string, string>;
   echo?: boolean | ((line: string) => boolean);
+  /** False: the same dev server with no debugger attached (stack/worker-host.ts), as the bench runs it. */
+  inspector?: boolean;
+}
+
+/**
+ * `wrangler dev` for these arguments (-c, --ip, --port, --persist-to, --var): the CLI, whose debugger DevTools can
+ * attach to (on `inspectorPort`), or the same dev server with none (`inspectorPort` undefined).
+ */
+export function devServerCommand(args: string[], inspectorPort: number | undefined): { command: string; args: string[] } {
+  return inspectorPort === undefined
+    ? { command: process.execPath, args: ["--import", "tsx", "stack/worker-host.ts", ...args] }
+    : { command: "node_modules/.bin/wrangler", args: ["dev", ...args, "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false"] };
 }
 
 /** What `npm run dev` shows of wrangler: the gateway's own log lines and wrangler's problems, not its banners. */
@@ -72,11 +84,7 @@ export async function startGateway(options: GatewayOptions): Promise<{ process: 
   const vars = Object.entries(options.vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const { process, match } = await startProcess({
     name: "gateway",
-    command: "node_modules/.bin/wrangler",
-    args: [
-      "dev", "--ip", "127.0.0.1", "--port", String(options.port), "--inspector-port", String(options.inspectorPort),
-      "--persist-to", options.persistDir, "--show-interactive-dev-session=false", ...vars,
-    ],
+    ...devServerCommand(["--ip", "127.0.0.1", "--port", String(options.port), "--persist-to", options.persistDir, ...vars], options.inspector === false ? undefined : options.inspectorPort),
     env: WRANGLER_OFFLINE_ENV,
     ready: /Ready on (http:\/\/\S+)/,
     timeoutMs: 60_000,

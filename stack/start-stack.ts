@@ -67,6 +67,8 @@ export interface StackOptions {
   ports?: { facilitatorA: number; facilitatorB: number; origin: number };
   /** Called as each part comes up, with the ms since the start. */
   onProgress?: (part: string, ms: number) => void;
+  /** False: the gateway runs with no debugger attached (stack/worker-host.ts), as the bench runs it. Default true. */
+  inspector?: boolean;
 }
 
 export interface RunningStack {
@@ -173,7 +175,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     for (let attempt = 1; !gateway; attempt++) {
       const [port, inspectorPort] = attempt === 1 ? [gatewayPort, firstInspectorPort] : await Promise.all([findFreePort(), findFreePort()]);
       try {
-        gateway = await startGateway({ port: options.gatewayPort ?? port, inspectorPort, persistDir, echo: options.echo || (options.echoGateway ? isGatewayLogLine : false), vars: gatewayVars });
+        gateway = await startGateway({ port: options.gatewayPort ?? port, inspectorPort, inspector: options.inspector, persistDir, echo: options.echo || (options.echoGateway ? isGatewayLogLine : false), vars: gatewayVars });
       } catch (error) {
         if (attempt >= 3 || options.gatewayPort !== undefined) throw error;
       }
@@ -219,7 +221,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       // The port was just let go: a bind that races its release is tried again.
       for (let attempt = 1; ; attempt++) {
         try {
-          const again = await startGateway({ port, inspectorPort: await findFreePort(), persistDir, echo: options.echo || (options.echoGateway ? isGatewayLogLine : false), vars: { ...gatewayVars, ...vars } });
+          const again = await startGateway({ port, inspectorPort: await findFreePort(), inspector: options.inspector, persistDir, echo: options.echo || (options.echoGateway ? isGatewayLogLine : false), vars: { ...gatewayVars, ...vars } });
           started.push(again.process);
           processes.gateway = again.process;
           info.pids.gateway = again.process.child.pid;
