@@ -1,9 +1,9 @@
 // `npm run bench:phases`: where a pay-per-call goes, the gateway and the official middleware taking turns, in
 // about a minute (the full `npm run bench` takes 7 or more). Each official-client call is cut into its three
 // phases (the unpaid 402, the client's signing, the paid request), and each system's CPU is read from the
-// kernel for its runtime processes (wrangler's dev server with no debugger attached, stack/worker-host.ts): CPU is steadier than latency on a shared 2-core box, and it
-// counts the work a system does after its answer is out. BENCH_PHASES_CALLS sets the calls per system;
-// BENCH_REQUEST_LOG=off runs the gateway without its per-request log line.
+// kernel for its runtime processes (wrangler's dev server with no debugger attached, stack/worker-host.ts): CPU is
+// steadier than latency on a shared 2-core box, and it counts the work a system does after its answer is out.
+// BENCH_PHASES_CALLS sets the calls per system; BENCH_REQUEST_LOG=off runs the gateway without its log line.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { PAYER } from "../stack/accounts.js";

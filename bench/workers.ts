@@ -1,4 +1,4 @@
-// The Workers `npm run bench` compares with the gateway, each under its own `wrangler dev`, and their bundle sizes.
+// The Workers `npm run bench` compares with the gateway, each under its own dev server, and their bundle sizes.
 import { findFreePort, startProcess, type ManagedProcess } from "../stack/process.js";
 import { devServerCommand, WRANGLER_OFFLINE_ENV } from "../stack/gateway.js";
 

@@ -57,12 +57,11 @@ export async function seedGateway(persistDir: string, kvEntries: Record<string, 
 
 export interface GatewayOptions {
   port: number;
-  inspectorPort: number;
+  /** The debugger's port; undefined: the same dev server with no debugger attached (stack/worker-host.ts), as the bench runs it. */
+  inspectorPort: number | undefined;
   persistDir: string;
   vars: Record<string, string>;
   echo?: boolean | ((line: string) => boolean);
-  /** False: the same dev server with no debugger attached (stack/worker-host.ts), as the bench runs it. */
-  inspector?: boolean;
 }
 
 /**
@@ -84,7 +83,7 @@ export async function startGateway(options: GatewayOptions): Promise<{ process: 
   const vars = Object.entries(options.vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const { process, match } = await startProcess({
     name: "gateway",
-    ...devServerCommand(["--ip", "127.0.0.1", "--port", String(options.port), "--persist-to", options.persistDir, ...vars], options.inspector === false ? undefined : options.inspectorPort),
+    ...devServerCommand(["--ip", "127.0.0.1", "--port", String(options.port), "--persist-to", options.persistDir, ...vars], options.inspectorPort),
     env: WRANGLER_OFFLINE_ENV,
     ready: /Ready on (http:\/\/\S+)/,
     timeoutMs: 60_000,

@@ -88,6 +88,7 @@ export interface RunningStack {
 const NODE_TS = [process.execPath, "--import", "tsx"] as const;
 
 export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
+  const withInspector = options.inspector !== false;
   const started: ManagedProcess[] = [];
   const stop = async () => {
     for (const p of started.reverse()) await p.stop();
@@ -175,7 +176,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     for (let attempt = 1; !gateway; attempt++) {
       const [port, inspectorPort] = attempt === 1 ? [gatewayPort, firstInspectorPort] : await Promise.all([findFreePort(), findFreePort()]);
       try {
-        gateway = await startGateway({ port: options.gatewayPort ?? port, inspectorPort, inspector: options.inspector, persistDir, echo: options.echo || (options.echoGateway ? isGatewayLogLine : false), vars: gatewayVars });
+        gateway = await startGateway({ port: options.gatewayPort ?? port, inspectorPort: withInspector ? inspectorPort : undefined, persistDir, echo: options.echo || (options.echoGateway ? isGatewayLogLine : false), vars: gatewayVars });
       } catch (error) {
         if (attempt >= 3 || options.gatewayPort !== undefined) throw error;
       }
@@ -221,7 +222,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       // The port was just let go: a bind that races its release is tried again.
       for (let attempt = 1; ; attempt++) {
         try {
-          const again = await startGateway({ port, inspectorPort: await findFreePort(), inspector: options.inspector, persistDir, echo: options.echo || (options.echoGateway ? isGatewayLogLine : false), vars: { ...gatewayVars, ...vars } });
+          const again = await startGateway({ port, inspectorPort: withInspector ? await findFreePort() : undefined, persistDir, echo: options.echo || (options.echoGateway ? isGatewayLogLine : false), vars: { ...gatewayVars, ...vars } });
           started.push(again.process);
           processes.gateway = again.process;
           info.pids.gateway = again.process.child.pid;
