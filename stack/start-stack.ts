@@ -1,6 +1,6 @@
 // Starts the whole local stack: chain + token, facilitator, demo origin, and the gateway under wrangler dev.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Address, Hex } from "viem";
@@ -38,7 +38,7 @@ export interface StackInfo {
 export interface StackOptions {
   /** Gateway port; default: a free one. */
   gatewayPort?: number;
-  /** Where wrangler keeps local KV/D1; default: a fresh temp dir. */
+  /** Where wrangler keeps local KV/D1; default: a fresh temp dir, removed when the stack stops. */
   persistDir?: string;
   /** Require this bearer token at the facilitator (and send it from the gateway). */
   facilitatorAuthToken?: string;
@@ -90,8 +90,11 @@ const NODE_TS = [process.execPath, "--import", "tsx"] as const;
 export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
   const withInspector = options.inspector !== false;
   const started: ManagedProcess[] = [];
+  /** A temp dir made here: every test and bench run makes one (a bench's 100,000 wallets leave ~3 GB). */
+  let madePersistDir: string | undefined;
   const stop = async () => {
     for (const p of started.reverse()) await p.stop();
+    if (madePersistDir) rmSync(madePersistDir, { recursive: true, force: true });
   };
   const timings: Record<string, number> = {};
   const t0 = Date.now();
@@ -111,7 +114,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     await approvePermit2(chain.rpcUrl, token, PAYER, chainId);
     lap("contracts");
 
-    const persistDir = resolve(options.persistDir ?? mkdtempSync(join(tmpdir(), "x402-gateway-")));
+    if (options.persistDir === undefined) madePersistDir = mkdtempSync(join(tmpdir(), "x402-gateway-"));
+    const persistDir = resolve(options.persistDir ?? madePersistDir!);
     mkdirSync(persistDir, { recursive: true });
     const cdp = buildCdpKey();
     const primaryEnv = { RPC_URL: chain.rpcUrl, NETWORK: network, FACILITATOR_PRIVATE_KEY, FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken ?? "" };

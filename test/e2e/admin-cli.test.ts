@@ -1,16 +1,16 @@
 // The operator's CLI against the running local stack's admin API: rules push/pull/diff/history/rollback,
 // ledger, revenue, sessions revoke and grant, refunds, and --remote with the right and a wrong credential.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER, SELLER } from "../../stack/accounts.js";
 import { NETWORK } from "../../stack/chain.js";
 import { createSessionFetch, readSettlement } from "../../stack/pay.js";
 import { eventually, startStackFixture, type StackFixture } from "./stack-fixture.js";
+import { tempDir } from "../fixtures/temp-dir.js";
 
-const dir = mkdtempSync(join(tmpdir(), "admin-cli-"));
+const dir = tempDir("admin-cli-");
 const stackFile = join(dir, "stack.json");
 let stack: StackFixture;
 

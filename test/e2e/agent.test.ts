@@ -3,15 +3,15 @@
 // as an asset it may pay with, since the client refuses tokens it does not know). Its spend log must match the
 // payer's on-chain balance change exactly.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { Agent, AgentRefusal, createAgent } from "../../agent/agent.js";
 import { parseUsd } from "../../agent/money.js";
 import { PAYER, PAYER_PRIVATE_KEY, SELLER, SELLER_TWO } from "../../stack/accounts.js";
 import { NETWORK } from "../../stack/chain.js";
 import { eventually, startStackFixture, type StackFixture } from "./stack-fixture.js";
+import { tempDir } from "../fixtures/temp-dir.js";
 
 const tideRule = (seller: string, price: string, payTo: string, extra: Record<string, unknown> = {}) => ({
   id: `tides-${seller}`,
@@ -202,7 +202,7 @@ describe("the agent buyer", () => {
           (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
         );
       });
-    const logFile = join(mkdtempSync(join(tmpdir(), "agent-")), "spend.jsonl");
+    const logFile = join(tempDir("agent-", onTestFinished), "spend.jsonl");
     const before = await stack.balance(PAYER.address);
     const paid = await run("tides in", "brest", "--budget", "0.05");
     expect(paid.code).toBe(0);

@@ -1,14 +1,14 @@
 // `npm run cli -- rules check FILE`: the Worker's own validator on a file, before it reaches KV.
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkRulesText } from "../../scripts/rules-check.js";
 import { buildStackRules } from "../../stack/stack-rules.js";
+import { tempDir } from "../fixtures/temp-dir.js";
 
 const TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
-const dir = mkdtempSync(join(tmpdir(), "rules-check-"));
+const dir = tempDir("rules-check-");
 const file = (name: string, text: string) => {
   const path = join(dir, name);
   writeFileSync(path, text);

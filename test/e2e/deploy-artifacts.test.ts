@@ -2,12 +2,12 @@
 // reported), the D1 migrations give a fresh database exactly the tables schema.sql gives, and the rules
 // document's JSON Schema is the one generated from the zod schemas.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { buildRulesJsonSchema, RULES_JSON_SCHEMA_FILE } from "../../scripts/rules-json-schema.js";
 import { WRANGLER_OFFLINE_ENV } from "../../stack/gateway.js";
+import { tempDir } from "../fixtures/temp-dir.js";
 
 function wrangler(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -27,7 +27,7 @@ async function tableShape(persistDir: string): Promise<unknown> {
 
 describe("deploy artifacts", () => {
   it("wrangler deploy --dry-run builds the Worker bundle", async () => {
-    const outdir = mkdtempSync(join(tmpdir(), "dry-run-"));
+    const outdir = tempDir("dry-run-", onTestFinished);
     const output = await wrangler(["deploy", "--dry-run", "--outdir", outdir]);
     const size = /Total Upload: ([\d.]+ KiB) \/ gzip: ([\d.]+ KiB)/.exec(output);
     expect(size, output).not.toBeNull();
@@ -38,8 +38,8 @@ describe("deploy artifacts", () => {
   }, 60_000);
 
   it("the migrations give a fresh D1 the same tables and indexes as schema.sql", async () => {
-    const migrated = mkdtempSync(join(tmpdir(), "d1-migrated-"));
-    const fromSchema = mkdtempSync(join(tmpdir(), "d1-schema-"));
+    const migrated = tempDir("d1-migrated-", onTestFinished);
+    const fromSchema = tempDir("d1-schema-", onTestFinished);
     const applied = await wrangler(["d1", "migrations", "apply", "LEDGER", "--local", "--persist-to", migrated]);
     expect(applied).toMatch(/0001_payments\.sql/);
     await wrangler(["d1", "execute", "LEDGER", "--local", "--persist-to", fromSchema, "--file", "schema.sql"]);

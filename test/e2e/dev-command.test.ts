@@ -1,19 +1,19 @@
 // `npm run dev` as a newcomer runs it: their own origin and rules, state kept across restarts, --reset, progress
 // while starting, one log line per request, and nothing left running after SIGTERM, SIGHUP or SIGINT to npm.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER, SELLER_TWO } from "../../stack/accounts.js";
 import { createPayingFetch } from "../../stack/pay.js";
 import type { StackInfo } from "../../stack/start-stack.js";
+import { tempDir } from "../fixtures/temp-dir.js";
 
 /** The local TestUSDC: the first contract anvil's deployer makes, so its address is the same on every start. */
 const LOCAL_TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
-const dir = mkdtempSync(join(tmpdir(), "dev-command-"));
+const dir = tempDir("dev-command-");
 const stateDir = join(dir, "state");
 const stackFile = join(dir, "stack.json");
 const rulesFile = join(dir, "my-rules.json");

@@ -1,8 +1,7 @@
 // The paywall in a real browser: Debian's Chromium (headless, driven by playwright-core) opens a priced URL on the
 // local stack, an injected EIP-1193 wallet backed by a test key signs, the payment settles on the local chain and
 // the page shows the origin's answer. PAYWALL_SCREENSHOTS=docs writes docs/paywall-{before,after}.png.
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -10,11 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER, SELLER } from "../../stack/accounts.js";
 import { injectWallet } from "./browser-wallet.js";
 import { startStackFixture, type StackFixture } from "./stack-fixture.js";
+import { tempDir } from "../fixtures/temp-dir.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`paywall browser test SKIPPED: no Chromium at ${CHROMIUM} (scripts/ensure-chromium.sh could not install Debian's chromium here)`);
-const screenshots = process.env.PAYWALL_SCREENSHOTS === "docs" ? "docs" : mkdtempSync(join(tmpdir(), "paywall-shots-"));
+const screenshots = process.env.PAYWALL_SCREENSHOTS === "docs" ? "docs" : tempDir("paywall-shots-");
 
 let stack: StackFixture;
 let browser: Browser;
