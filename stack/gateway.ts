@@ -1,5 +1,5 @@
 // The gateway under `wrangler dev` with local KV and D1 persisted in `persistDir`, seeded before it starts.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LEDGER_UPGRADES, splitSqlStatements } from "../src/ledger/schema-statements.js";
 import { startProcess, type ManagedProcess } from "./process.js";
@@ -24,7 +24,22 @@ export interface LocalBindings {
 export async function openLocalBindings(persistDir: string) {
   Object.assign(process.env, WRANGLER_OFFLINE_ENV);
   const { getPlatformProxy } = await import("wrangler");
-  return getPlatformProxy<LocalBindings>({ configPath: "wrangler.toml", persist: { path: join(persistDir, "v3") }, remoteBindings: false });
+  const configPath = join(persistDir, "bindings.wrangler.toml");
+  writeFileSync(configPath, kvAndD1Config(readFileSync("wrangler.toml", "utf8")));
+  return getPlatformProxy<LocalBindings>({ configPath, persist: { path: join(persistDir, "v3") }, remoteBindings: false });
+}
+
+/**
+ * The gateway's config with only its KV and D1 bindings. Opened with the Durable Object bindings too, the proxy's
+ * runtime ran the gateway's object alarms from the shared storage, failing each ("no such actor class") and
+ * contending for the alarm database with the running gateway (SQLITE_BUSY).
+ */
+export function kvAndD1Config(wranglerToml: string): string {
+  const date = /^compatibility_date = "[^"]+"$/m.exec(wranglerToml)?.[0];
+  // Their tables hold strings and ids only: a block ends at the next table header.
+  const blocks = wranglerToml.match(/^\[\[(?:kv_namespaces|d1_databases)\]\][^[]*/gm) ?? [];
+  if (!date || blocks.length !== 2) throw new Error("wrangler.toml: expected compatibility_date, one [[kv_namespaces]] and one [[d1_databases]]");
+  return [`name = "x402-gateway-bindings"`, date, "", ...blocks].join("\n");
 }
 
 /**
