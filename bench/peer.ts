@@ -64,10 +64,18 @@ export async function measurePaidWithBlockTime(options: { gateway: string; peer:
 }
 
 /**
- * The unpaid 402 and pay-per-call side by side again, with the gateway restarted with `REQUEST_LOG=off`; it is
- * restarted with its own settings afterwards, so what the bench measures next sees the default again.
+ * The unpaid 402 and pay-per-call side by side again, with the gateway restarted with `REQUEST_LOG=off`, then
+ * `alsoQuiet` (the throughput cases) against that gateway; it is restarted with its own settings afterwards, so
+ * what the bench measures next sees the default again.
  */
-export async function measureWithRequestLogOff(stack: RunningStack, peer: string, pay: typeof fetch, rounds: number, paidRounds: number): Promise<{ case: string; gateway: Stats; peer: Stats }[]> {
+export async function measureWithRequestLogOff<T>(
+  stack: RunningStack,
+  peer: string,
+  pay: typeof fetch,
+  rounds: number,
+  paidRounds: number,
+  alsoQuiet: (gateway: string) => Promise<T>,
+): Promise<{ rows: { case: string; gateway: Stats; peer: Stats }[]; also: T }> {
   const route = "/api/weather/bench";
   await stack.restartGateway({ REQUEST_LOG: "off" });
   try {
@@ -87,10 +95,14 @@ export async function measureWithRequestLogOff(stack: RunningStack, peer: string
       paidRounds,
       10,
     );
-    return [
-      { case: "unpaid 402", gateway: unpaidGateway!, peer: unpaidPeer! },
-      { case: "pay-per-call (verify + origin + on-chain settle)", gateway: paidGateway!, peer: paidPeer! },
-    ];
+    const also = await alsoQuiet(gateway);
+    return {
+      rows: [
+        { case: "unpaid 402", gateway: unpaidGateway!, peer: unpaidPeer! },
+        { case: "pay-per-call (verify + origin + on-chain settle)", gateway: paidGateway!, peer: paidPeer! },
+      ],
+      also,
+    };
   } finally {
     await stack.restartGateway({});
   }

@@ -159,7 +159,17 @@ try {
   const slowChain = await measurePaidWithBlockTime({ gateway, peer: peer.url, pay, rpcUrl: stack.info.rpcUrl, seconds: 2, rounds: BLOCK_TIME_ROUNDS });
   // Once more with the gateway's per-request log line off (the peer writes none): what the line costs locally,
   // where wrangler prints it, apart from the rest.
-  const quiet = await measureWithRequestLogOff(stack, peer.url, pay, ROUNDS, PAID_ROUNDS);
+  // The throughput cases the line weighs on most, while that gateway runs.
+  const quiet = await measureWithRequestLogOff(stack, peer.url, pay, ROUNDS, PAID_ROUNDS, (quietGateway) =>
+    measureThroughput(
+      [
+        { name: "gateway, free route, request log off", url: `${quietGateway}/api/health`, status: 200 },
+        { name: "gateway, unpaid 402, request log off", url: `${quietGateway}/api/weather/bench`, status: 402 },
+      ],
+      [8, 16],
+      THROUGHPUT_SECONDS,
+    ),
+  );
   const throughput = await measureThroughput(
     [
       { name: "bare Worker, free route", url: `${bare.url}/api/health`, status: 200 },
@@ -182,6 +192,13 @@ try {
 
   const base = results[0]!.p50;
   const x = (value: number) => `${value.toFixed(2)}×`;
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length / 2;
+    return sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  /** "gateway, unpaid 402, request log off" → "unpaid 402". */
+  const routeOf = (name: string) => name.split(", ")[1];
   say("# Benchmarks");
   say();
   say(`\`npm run bench\` (BENCH_ROUNDS=${ROUNDS}, BENCH_PAID_ROUNDS=${PAID_ROUNDS}, BENCH_SESSION_WALLETS=${SESSION_WALLETS.join(",")}), ${startedAt.toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}.`);
@@ -200,7 +217,7 @@ try {
   const { replay } = side;
   say(`| replay of a settled payment (each system alone) | ${replay.gateway.p50.toFixed(2)} / ${replay.gateway.p95.toFixed(2)} | ${replay.peer.p50.toFixed(2)} / ${replay.peer.p95.toFixed(2)} | ${x(replay.gateway.p50 / replay.peer.p50)} | ${x(replay.gateway.p50 / base)} | ${x(replay.peer.p50 / base)} |`);
   const [slowGateway, slowPeer] = [slowChain[0]!, slowChain[1]!];
-  for (const row of quiet) {
+  for (const row of quiet.rows) {
     say(`| ${row.case}, gateway's request log off | ${row.gateway.p50.toFixed(2)} / ${row.gateway.p95.toFixed(2)} | ${row.peer.p50.toFixed(2)} / ${row.peer.p95.toFixed(2)} | ${x(row.gateway.p50 / row.peer.p50)} | ${x(row.gateway.p50 / base)} | ${x(row.peer.p50 / base)} |`);
   }
   say(`| pay-per-call, anvil mining a block every 2 s (as Base does) | ${slowGateway.p50.toFixed(0)} / ${slowGateway.p95.toFixed(0)} | ${slowPeer.p50.toFixed(0)} / ${slowPeer.p95.toFixed(0)} | ${x(slowGateway.p50 / slowPeer.p50)} | | |`);
@@ -215,9 +232,16 @@ try {
   say();
   say(`## Throughput (autocannon, ${THROUGHPUT_SECONDS} s per case, load generator on the same machine)`);
   say();
-  say("| case | connections | requests/s | p50 / p99 ms |");
-  say("|---|---|---|---|");
-  for (const t of throughput) say(`| ${t.name} | ${t.connections} | ${t.requestsPerSecond.toFixed(0)} | ${t.p50Ms} / ${t.p99Ms} |`);
+  say("A gateway row's last column compares it with the peer's row for the same route and connections. The request log");
+  say("off rows were measured minutes earlier (the gateway restarted with `REQUEST_LOG=off`), against the same peer rows.");
+  say();
+  say("| case | connections | requests/s | p50 / p99 ms | ÷ peer (requests/s) |");
+  say("|---|---|---|---|---|");
+  for (const t of [...throughput, ...quiet.also].sort((a, b) => a.connections - b.connections)) {
+    const peerRow = throughput.find((p) => p.connections === t.connections && p.name.startsWith("peer,") && routeOf(p.name) === routeOf(t.name));
+    const vsPeer = t.name.startsWith("gateway,") && peerRow ? x(t.requestsPerSecond / peerRow.requestsPerSecond) : "";
+    say(`| ${t.name} | ${t.connections} | ${t.requestsPerSecond.toFixed(0)} | ${t.p50Ms} / ${t.p99Ms} | ${vsPeer} |`);
+  }
   say();
   say("## On-chain transactions per 50 calls");
   say();
@@ -255,17 +279,19 @@ try {
   say();
   say("## Rules at scale");
   say();
-  say("The rules document in KV replaced by N generated priced rules (first figure after an edit), then one rule's price");
-  say("edited twice (second and third figures); the 402 is for the last rule. The 402 and the free route take turns with");
-  say("the bare Worker; \"vs 10 rules\" compares their ratios to it, so drift between the sizes' runs (minutes apart) cancels.");
+  say("The rules document in KV replaced by N generated priced rules, then one rule's price edited twice, then two more new");
+  say("documents (every rule's description rewritten); the first request after each edit is one sample, so each kind of");
+  say("edit shows its median and, in brackets, every sample in order. The 402 is for the last rule. The 402 and the free");
+  say("route take turns with the bare Worker; \"vs 10 rules\" compares their ratios to it, so drift between the sizes' runs");
+  say("(minutes apart) cancels.");
   say();
-  say("| rules | first 402 after an edit (KV read + compile), ms | 402 p50 (vs 10 rules) | free route p50 (vs 10 rules) | bare Worker p50 in the same rounds | first /.well-known/x402 after an edit, ms | /.well-known/x402 p50 / p95 | listing (gzipped) |");
-  say("|---|---|---|---|---|---|---|---|");
+  say("| rules | first 402 after a new document (KV read + compile), ms | first 402 after one rule's edit, ms | 402 p50 (vs 10 rules) | free route p50 (vs 10 rules) | bare Worker p50 in the same rounds | first /.well-known/x402 after a new document / one rule's edit, ms | /.well-known/x402 p50 / p95 | listing (gzipped) |");
+  say("|---|---|---|---|---|---|---|---|---|");
   const small = scale[0]!;
-  const ms = (values: number[]) => values.map((v) => v.toFixed(0)).join(", ");
+  const ms = (values: number[]) => `${median(values).toFixed(0)} (${values.map((v) => v.toFixed(0)).join(", ")})`;
   const vs = (f: (typeof scale)[number], kind: "402" | "free") => `${f.cached[kind].p50.toFixed(1)} ms (${x(f.cached[kind].p50 / f.cached.bare.p50 / (small.cached[kind].p50 / small.cached.bare.p50))})`;
   for (const f of scale) {
-    say(`| ${f.rules} | ${ms(f.first402Ms)} | ${vs(f, "402")} | ${vs(f, "free")} | ${f.cached.bare.p50.toFixed(1)} ms | ${ms(f.firstWellKnownMs)} | ${f.cached.wellKnown.p50.toFixed(1)} / ${f.cached.wellKnown.p95.toFixed(1)} ms | ${(f.wellKnownBytes / 1024).toFixed(0)} KiB (${(f.wellKnownGzipBytes / 1024).toFixed(0)} KiB) |`);
+    say(`| ${f.rules} | ${ms(f.first402Ms.newDocument)} | ${ms(f.first402Ms.oneRule)} | ${vs(f, "402")} | ${vs(f, "free")} | ${f.cached.bare.p50.toFixed(1)} ms | ${ms(f.firstWellKnownMs.newDocument)} / ${ms(f.firstWellKnownMs.oneRule)} | ${f.cached.wellKnown.p50.toFixed(1)} / ${f.cached.wellKnown.p95.toFixed(1)} ms | ${(f.wellKnownBytes / 1024).toFixed(0)} KiB (${(f.wellKnownGzipBytes / 1024).toFixed(0)} KiB) |`);
   }
   say();
   say("`compilePriceRules` alone, inside workerd (bench/workerd/compile.bench-run.ts under vitest-pool-workers; median of 7;");
