@@ -15,7 +15,7 @@ import { buildCdpJwt, importCdpKey } from "../src/facilitator/cdp-jwt.js";
 import { generateKeyPairSync } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { measureCompileInWorkerd, measureRulesScale } from "./rules-scale.js";
-import { measureInterleaved, type Stats } from "./measure.js";
+import { measureInterleaved, summarise, type Stats } from "./measure.js";
 import { measurePaidWithBlockTime, measureSideBySide, measureWithRequestLogOff, PEER_SETUP, startPeer, invalidPayment as buildInvalidPayment } from "./peer.js";
 import { measureThroughput } from "./throughput.js";
 import { bundleSize, startBenchWorker } from "./workers.js";
@@ -158,13 +158,12 @@ try {
   });
   const slowChain = await measurePaidWithBlockTime({ gateway, peer: peer.url, pay, rpcUrl: stack.info.rpcUrl, seconds: 2, rounds: BLOCK_TIME_ROUNDS });
   // Once more with the gateway's per-request log line off (the peer writes none): what the line costs locally,
-  // where wrangler prints it, apart from the rest.
-  // The throughput cases the line weighs on most, while that gateway runs.
+  // where wrangler prints it, apart from the rest; with the throughput cases it weighs on most.
   const quiet = await measureWithRequestLogOff(stack, peer.url, pay, ROUNDS, PAID_ROUNDS, (quietGateway) =>
     measureThroughput(
       [
-        { name: "gateway, free route, request log off", url: `${quietGateway}/api/health`, status: 200 },
-        { name: "gateway, unpaid 402, request log off", url: `${quietGateway}/api/weather/bench`, status: 402 },
+        { system: "gateway", route: "free route", variant: "request log off", url: `${quietGateway}/api/health`, status: 200 },
+        { system: "gateway", route: "unpaid 402", variant: "request log off", url: `${quietGateway}/api/weather/bench`, status: 402 },
       ],
       [8, 16],
       THROUGHPUT_SECONDS,
@@ -172,12 +171,12 @@ try {
   );
   const throughput = await measureThroughput(
     [
-      { name: "bare Worker, free route", url: `${bare.url}/api/health`, status: 200 },
-      { name: "gateway, free route", url: `${gateway}/api/health`, status: 200 },
-      { name: "peer, free route", url: `${peer.url}/api/health`, status: 200 },
-      { name: "gateway, unpaid 402", url: `${gateway}/api/weather/bench`, status: 402 },
-      { name: "peer, unpaid 402", url: `${peer.url}/api/weather/bench`, status: 402 },
-      { name: "gateway, session token", url: sessionUrl, headers: { "X402-SESSION": token }, status: 200 },
+      { system: "bare Worker", route: "free route", url: `${bare.url}/api/health`, status: 200 },
+      { system: "gateway", route: "free route", url: `${gateway}/api/health`, status: 200 },
+      { system: "peer", route: "free route", url: `${peer.url}/api/health`, status: 200 },
+      { system: "gateway", route: "unpaid 402", url: `${gateway}/api/weather/bench`, status: 402 },
+      { system: "peer", route: "unpaid 402", url: `${peer.url}/api/weather/bench`, status: 402 },
+      { system: "gateway", route: "session token", url: sessionUrl, headers: { "X402-SESSION": token }, status: 200 },
     ],
     [8, 16],
     THROUGHPUT_SECONDS,
@@ -192,13 +191,6 @@ try {
 
   const base = results[0]!.p50;
   const x = (value: number) => `${value.toFixed(2)}×`;
-  const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = sorted.length / 2;
-    return sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  };
-  /** "gateway, unpaid 402, request log off" → "unpaid 402". */
-  const routeOf = (name: string) => name.split(", ")[1];
   say("# Benchmarks");
   say();
   say(`\`npm run bench\` (BENCH_ROUNDS=${ROUNDS}, BENCH_PAID_ROUNDS=${PAID_ROUNDS}, BENCH_SESSION_WALLETS=${SESSION_WALLETS.join(",")}), ${startedAt.toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}.`);
@@ -238,8 +230,8 @@ try {
   say("| case | connections | requests/s | p50 / p99 ms | ÷ peer (requests/s) |");
   say("|---|---|---|---|---|");
   for (const t of [...throughput, ...quiet.also].sort((a, b) => a.connections - b.connections)) {
-    const peerRow = throughput.find((p) => p.connections === t.connections && p.name.startsWith("peer,") && routeOf(p.name) === routeOf(t.name));
-    const vsPeer = t.name.startsWith("gateway,") && peerRow ? x(t.requestsPerSecond / peerRow.requestsPerSecond) : "";
+    const peerRow = throughput.find((p) => p.system === "peer" && p.route === t.route && p.connections === t.connections);
+    const vsPeer = t.system === "gateway" && peerRow ? x(t.requestsPerSecond / peerRow.requestsPerSecond) : "";
     say(`| ${t.name} | ${t.connections} | ${t.requestsPerSecond.toFixed(0)} | ${t.p50Ms} / ${t.p99Ms} | ${vsPeer} |`);
   }
   say();
@@ -281,14 +273,14 @@ try {
   say();
   say("The rules document in KV replaced by N generated priced rules, then one rule's price edited twice, then two more new");
   say("documents (every rule's description rewritten); the first request after each edit is one sample, so each kind of");
-  say("edit shows its median and, in brackets, every sample in order. The 402 is for the last rule. The 402 and the free");
+  say("edit shows its p50 (of two, the higher) and, in brackets, every sample in order. The 402 is for the last rule. The 402 and the free");
   say("route take turns with the bare Worker; \"vs 10 rules\" compares their ratios to it, so drift between the sizes' runs");
   say("(minutes apart) cancels.");
   say();
   say("| rules | first 402 after a new document (KV read + compile), ms | first 402 after one rule's edit, ms | 402 p50 (vs 10 rules) | free route p50 (vs 10 rules) | bare Worker p50 in the same rounds | first /.well-known/x402 after a new document / one rule's edit, ms | /.well-known/x402 p50 / p95 | listing (gzipped) |");
   say("|---|---|---|---|---|---|---|---|---|");
   const small = scale[0]!;
-  const ms = (values: number[]) => `${median(values).toFixed(0)} (${values.map((v) => v.toFixed(0)).join(", ")})`;
+  const ms = (values: number[]) => `${summarise("first request", values).p50.toFixed(0)} (${values.map((v) => v.toFixed(0)).join(", ")})`;
   const vs = (f: (typeof scale)[number], kind: "402" | "free") => `${f.cached[kind].p50.toFixed(1)} ms (${x(f.cached[kind].p50 / f.cached.bare.p50 / (small.cached[kind].p50 / small.cached.bare.p50))})`;
   for (const f of scale) {
     say(`| ${f.rules} | ${ms(f.first402Ms.newDocument)} | ${ms(f.first402Ms.oneRule)} | ${vs(f, "402")} | ${vs(f, "free")} | ${f.cached.bare.p50.toFixed(1)} ms | ${ms(f.firstWellKnownMs.newDocument)} / ${ms(f.firstWellKnownMs.oneRule)} | ${f.cached.wellKnown.p50.toFixed(1)} / ${f.cached.wellKnown.p95.toFixed(1)} ms | ${(f.wellKnownBytes / 1024).toFixed(0)} KiB (${(f.wellKnownGzipBytes / 1024).toFixed(0)} KiB) |`);
