@@ -227,7 +227,9 @@ export const PEER_SETUP = `## Peer set-up
 \`bench/peer/peer-worker.ts\`: hono + \`paymentMiddlewareFromHTTPServer\` over an \`x402HTTPResourceServer\` with
 \`x402ResourceServer(new HTTPFacilitatorClient({ url }))\` and the \`@x402/evm\` \`ExactEvmScheme\` server, one route
 (\`GET /api/weather/*\`, 10000 atomic TestUSDC to the same payee), everything else proxied to the demo origin as
-the bare Worker does. One change from the package's documented set-up, forced by workerd: \`paymentMiddleware\`
+the bare Worker does. Its 402 declares the extensions the gateway's rule does, with \`@x402/extensions\`: bazaar
+(\`declareDiscoveryExtension\` with the same output example and schema) and payment-identifier (not required), so
+both 402s are about the same size and the official client echoes the same extensions in both payments. One change from the package's documented set-up, forced by workerd: \`paymentMiddleware\`
 starts its facilitator sync (\`/supported\`) in the background of the first request, and workerd does not let a
 later request wait on I/O the first one started, so every later paid request hangs. The peer therefore builds the
 server once per isolate and awaits \`initialize()\` inside the request (\`syncFacilitatorOnStart: false\` on the

@@ -33,6 +33,8 @@ export async function claimAndVerify(options: {
   paymentKey: string;
   claim: () => Promise<ClaimOutcome>;
   verify: () => Promise<Attempted<VerifyResponse>>;
+  /** Runs once the payment is claimed for this request, before verify has answered. */
+  onClaimed?: () => void;
   ctx: WaitUntil;
   nowMs: () => number;
 }): Promise<ClaimAndVerifyOutcome> {
@@ -48,6 +50,7 @@ export async function claimAndVerify(options: {
   const claimed = await options.claim();
   if (claimed.kind === "held") return { kind: "held" };
   const lock = new LockHandle(claimed.claim, options.ctx, paymentKey);
+  options.onClaimed?.();
   if (!verifying) {
     verifyStartedAtMs = nowMs();
     verifying = verify();

@@ -10,6 +10,7 @@ import type { LedgerEntry } from "../ledger/ledger.js";
 import { forwardThenSettle, paidMeterFor, settleThenForward, type PaidRequest } from "./paid-request.js";
 import { LedgerWriter, startTimer } from "./payment-tracking.js";
 import { claimAndVerify } from "./claim-and-verify.js";
+import { mayAskDuringVerify, OriginCall, payerKey, payerStanding } from "./origin-call.js";
 import { canonicalizePath } from "../pricing/canonical-path.js";
 import { matchesAnyPattern, matchPriceRule, type PriceRuleMatch } from "../pricing/match-price-rule.js";
 import { loadPriceRules } from "../pricing/price-rule-store.js";
@@ -237,6 +238,8 @@ async function handlePricedRequest(
   }
   const { identified } = begun;
 
+  const origin = new OriginCall(() => forward(request, config, rule.origin, deps, true), deps.nowMs);
+  const payer = payerKey(decision.requirements.network, decision.checked.payer);
   const outcome = await claimAndVerify({
     paymentKey: decision.checked.paymentKey,
     claim: () =>
@@ -249,17 +252,22 @@ async function handlePricedRequest(
         nowMs: deps.nowMs(),
       }),
     verify: () => verifyWithFailover(view, candidates, facilitatorRequest, deps.nowMs),
+    ...(mayAskDuringVerify(rule, request.method, payer) ? { onClaimed: () => origin.start() } : {}),
     ctx,
     nowMs: deps.nowMs,
   }).catch((error: unknown) => {
+    origin.discard();
     identified?.abandon();
     throw error;
   });
   if (outcome.kind !== "verified") {
+    origin.discard();
+    if (outcome.kind === "refused") payerStanding.refused(payer);
     identified?.abandon();
     return paymentRequiredResponse(challenge(outcome.kind === "held" ? PAYMENT_ALREADY_USED : (outcome.verified.response.invalidReason ?? "invalid_payload")));
   }
   const { lock, verified: verifiedBy, verifyMs } = outcome;
+  payerStanding.accepted(payer);
   const verified = verifiedBy.response;
   const timer = startTimer(deps.nowMs);
 
@@ -314,9 +322,10 @@ async function handlePricedRequest(
         amount === undefined || facilitatorRequest.x402Version === 1 ? facilitatorRequest : { ...facilitatorRequest, paymentRequirements: { ...facilitatorRequest.paymentRequirements, amount } };
       const settled = await settleWithFailover(view, verifiedBy.entry, candidates, settleRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));
       const response = decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
+      if (!response.success) payerStanding.refused(payer);
       return signed(response);
     },
-    forward: () => forward(request, config, rule.origin, deps, true),
+    origin,
     meter,
     nowMs: deps.nowMs,
     challenge,

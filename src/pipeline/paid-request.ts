@@ -11,6 +11,7 @@ import { isNotSubmitted } from "../facilitator/facilitator-pool.js";
 import { chargeFor, type MeterSpec } from "../metering/meter-terms.js";
 import { readEventUsage, readUsage } from "../metering/read-usage.js";
 import { meterEventStream } from "../metering/sse-meter.js";
+import type { OriginCall } from "./origin-call.js";
 
 /** The meter an upto payment is settled by: its maximum is what was verified, in the offer's asset. */
 export function paidMeterFor(rule: PriceRule, requirements: PaymentRequirements): PaidMeter | undefined {
@@ -37,7 +38,8 @@ export interface PaidRequest {
   totalMs(): number;
   /** `amount`: what an upto payment settles (atomic), at most what was verified. */
   settle(amount?: string): Promise<SettleResponse>;
-  forward(): Promise<Response>;
+  /** The origin, perhaps already asked while verify ran (origin-call.ts). */
+  origin: OriginCall;
   /** Set for an upto payment on a metered rule: the amount is read from the origin's answer. */
   meter: PaidMeter | undefined;
   nowMs(): number;
@@ -49,17 +51,21 @@ export interface PaidRequest {
 }
 
 export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
-  const forwardedAtMs = paid.nowMs();
+  const askedEarly = paid.origin.startedEarly;
   let origin: Response;
   try {
-    origin = await paid.forward();
+    origin = await paid.origin.answer();
   } catch (error) {
+    paid.timer.lap();
     paid.lock.release();
     paid.identified?.abandon();
-    paid.ledger.outcome({ status: "origin_failed", errorReason: describeFailure(error), originMs: paid.timer.lap() });
+    paid.ledger.outcome({ status: "origin_failed", errorReason: describeFailure(error), originMs: paid.origin.latencyMs() });
     throw error;
   }
-  const originMs = paid.timer.lap();
+  const forwardedAtMs = paid.origin.startedAtMs;
+  // Server-Timing shows what the request waited for the origin after verify; the ledger, the origin's own latency.
+  const waitedMs = paid.timer.lap();
+  const originMs = paid.origin.latencyMs();
   if (origin.status >= 400) {
     // The payer keeps their money: nothing is settled for a failed origin answer.
     paid.lock.release();
@@ -76,7 +82,8 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   const settled = await settleOrThrow(paid, facts, () => origin.body?.cancel(), metered?.amount);
   paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
   const extra = await paid.afterSettle(settled.response);
-  return keep(paid, withReceipt(origin, settled.response, `x402-verify;dur=${paid.verifyMs}, origin;dur=${originMs}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
+  const originTiming = askedEarly ? `origin;desc="asked during verify";dur=${waitedMs}` : `origin;dur=${waitedMs}`;
+  return keep(paid, withReceipt(origin, settled.response, `x402-verify;dur=${paid.verifyMs}, ${originTiming}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
 }
 
 export async function settleThenForward(paid: PaidRequest): Promise<Response> {
@@ -88,7 +95,7 @@ export async function settleThenForward(paid: PaidRequest): Promise<Response> {
   const extra = await paid.afterSettle(settled.response);
   let origin: Response;
   try {
-    origin = await paid.forward();
+    origin = await paid.origin.answer();
   } catch (error) {
     paid.ledger.outcome({ ...owed, errorReason: describeFailure(error), originMs: paid.timer.lap() });
     if (!(error instanceof GatewayFailure)) throw error;

@@ -253,6 +253,7 @@ function compileRule(
     mimeType: input.mimeType,
     origin: input.origin,
     settlement: input.settlement,
+    forwardDuringVerify: input.forwardDuringVerify,
     paymentIdentifierRequired: input.paymentIdentifier.required,
     session: input.session,
     discovery: input.discovery,

@@ -59,6 +59,11 @@ export const PriceRuleSchema = z.strictObject({
    * expensive origins; an origin failure after settlement is recorded as `owed_refund`.
    */
   settlement: z.enum(["after-origin", "before-origin"]).default("after-origin"),
+  /**
+   * Default true. With `after-origin`, a GET or HEAD from a payer whose last payment passed verify asks the origin
+   * while verify runs; nothing settles or is returned before verify accepts. false: the origin waits for verify.
+   */
+  forwardDuringVerify: z.boolean().default(true),
   /** The 402 always advertises the payment-identifier extension; `required: true` refuses payments without an id. */
   paymentIdentifier: z.strictObject({ required: z.boolean() }).default({ required: false }),
   /** Sends this rule's requests to another origin than `ORIGIN_URL`. */
@@ -128,6 +133,7 @@ export interface PriceRule {
   mimeType: string;
   origin: string | undefined;
   settlement: "after-origin" | "before-origin";
+  forwardDuringVerify: boolean;
   paymentIdentifierRequired: boolean;
   /** Absent: pay per call. */
   session: SessionTerms | undefined;

@@ -1,7 +1,8 @@
 // Several facilitators at the HTTP boundary: a preferred one failing in every way we know, a backup that works.
-// In every case the payer is settled at most once, the origin is called only after a verify succeeded, and the
-// ledger names who verified and who settled.
+// In every case the payer is settled at most once, the origin's answer is used only after a verify succeeded, and
+// the ledger names who verified and who settled.
 import { describe, expect, it } from "vitest";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { PaymentRequired } from "../../src/x402/schemas.js";
 import { buildHarness, buildRule, decodeHeader, encodePayment, payFor, type FacilitatorSpec } from "../fixtures/builders.js";
 import type { FacilitatorMode } from "../fixtures/fake-facilitator.js";
@@ -43,7 +44,8 @@ describe("facilitator failover", () => {
 
   it("a refused verify is a verdict: a 402 with its reason, and the backup is not asked", async () => {
     const harness = await twoFacilitators("invalid");
-    const { response } = await payFor(harness, "/weather/paris");
+    // A payer never seen here: one whose earlier payment passed has the origin asked during verify (origin-call.ts).
+    const { response } = await payFor(harness, "/weather/paris", { signer: privateKeyToAccount(generatePrivateKey()) });
 
     expect(response.status).toBe(402);
     expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe("insufficient_funds");
