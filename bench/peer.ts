@@ -213,10 +213,18 @@ async function measureReplay(options: Parameters<typeof measureSideBySide>[0], r
   return { gateway: gateway.stats, peer: peer.stats, gatewayCalls: gateway.calls, peerCalls: peer.calls, requests: rounds + 5 };
 }
 
-/** total − verify − origin − settle, from `x402-verify;dur=12, origin;dur=4, x402-settle;dur=20, x402-total;dur=40`. */
+/**
+ * total − verify − origin − settle, from `x402-verify;dur=12, origin;dur=4, x402-settle;dur=20, x402-total;dur=40`
+ * (a metric may carry `desc` before `dur`: `origin;desc="asked during verify";dur=0`).
+ */
 function ownTimeOf(serverTiming: string | null): number | undefined {
   if (!serverTiming) return undefined;
-  const durations = Object.fromEntries([...serverTiming.matchAll(/([\w-]+);dur=([\d.]+)/g)].map((m) => [m[1]!, Number(m[2])]));
+  const durations: Record<string, number> = {};
+  for (const metric of serverTiming.split(",")) {
+    const [name, ...params] = metric.split(";").map((part) => part.trim());
+    const dur = params.find((param) => param.startsWith("dur="));
+    if (name && dur) durations[name] = Number(dur.slice("dur=".length));
+  }
   const { "x402-total": total, "x402-verify": verify, origin, "x402-settle": settle } = durations;
   return total === undefined || verify === undefined || origin === undefined || settle === undefined ? undefined : total - verify - origin - settle;
 }

@@ -47,9 +47,7 @@ export type GatewayError =
   /** A wallet's session state could not be reached: refuse rather than serve unpaid. */
   | { kind: "session_store_unavailable"; detail: string }
   /** The replay lock could not be reached: refuse rather than risk serving one payment twice. */
-  | { kind: "replay_lock_unavailable"; detail: string }
-  /** The payment's `verified` row could not be stored: nothing is settled that the ledger could lose. */
-  | { kind: "ledger_unavailable"; detail: string };
+  | { kind: "replay_lock_unavailable"; detail: string };
 
 export class GatewayFailure extends Error {
   constructor(readonly error: GatewayError, options?: { cause?: unknown }) {
@@ -146,8 +144,6 @@ export function toHttpResponse(error: GatewayError): Response {
       return problem(503, "session_store_unavailable", "The session could not be checked; try again.");
     case "replay_lock_unavailable":
       return problem(503, "replay_lock_unavailable", "The payment could not be checked for reuse; try again.");
-    case "ledger_unavailable":
-      return problem(503, "ledger_unavailable", "The payment could not be recorded, so it was not charged; try again.");
   }
 }
 

@@ -14,7 +14,7 @@ export interface Attempted<T> {
 export function isNotSubmitted(error: unknown): boolean {
   if (!(error instanceof GatewayFailure)) return false;
   const { kind } = error.error;
-  return kind === "config_invalid" || kind === "ledger_unavailable" || (kind === "facilitator_unavailable" && error.error.notSubmitted === true);
+  return kind === "config_invalid" || (kind === "facilitator_unavailable" && error.error.notSubmitted === true);
 }
 
 function noFacilitator(what: string): GatewayFailure {

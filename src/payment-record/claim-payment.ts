@@ -8,8 +8,8 @@ import type { ClaimResult, LockState, PaymentRecord } from "./payment-record.js"
 const FORGET_MARGIN_MS = 10 * 60 * 1000;
 
 export interface PaymentClaim {
-  /** Nothing was settled: the same payment may be presented again. */
-  release(): Promise<void>;
+  /** Nothing was settled: the same payment may be presented again. `keepRow` false: verify never accepted it. */
+  release(keepRow?: boolean): Promise<void>;
   /** Settled, or settlement outcome unknown: the payment stays spent. `entry`: its ledger write, in the same call. */
   complete(state: "settled" | "unknown", entry?: LedgerEntry): Promise<void>;
   /** Puts a ledger write in the payment's durable outbox, from where it reaches D1. */
@@ -27,6 +27,8 @@ export interface ClaimOptions {
   leaseMs: number;
   expiresAtSeconds: number;
   nowMs: number;
+  /** The payment's `verified` ledger row, stored with the claim (payment-record.ts). */
+  pending?: LedgerEntry;
 }
 
 export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome> {
@@ -35,7 +37,7 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
   const owner = crypto.randomUUID();
   let result: ClaimResult;
   try {
-    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs);
+    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs, options.pending);
   } catch (cause) {
     throw new GatewayFailure({ kind: "replay_lock_unavailable", detail: String(cause) }, { cause });
   }
@@ -44,7 +46,7 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
   return {
     kind: "claimed",
     claim: {
-      release: () => stub.release(paymentKey, owner),
+      release: (keepRow) => stub.release(paymentKey, owner, keepRow),
       complete: (state, entry) => stub.complete(paymentKey, owner, state, forgetAtMs, entry),
       record: (entry) => stub.record(entry),
     },

@@ -3,8 +3,9 @@
 // is a decision inside one object) and their ledger outbox (each ledger write is stored here durably first, then
 // copied to D1 in the same call; what D1 refuses, an alarm retries until D1 takes it). RPC surface: claim,
 // release, complete, record.
-// A payment's `verified` row waits with its lock: the outcome that follows replaces it and is the one D1 write,
-// and it reaches D1 itself only when no outcome came (the lease ran out, or the lock was let go first).
+// A payment's `verified` row is stored with its claim, before verify is asked, and waits with its lock: the outcome
+// that follows replaces it and is the one D1 write, and it reaches D1 itself only when no outcome came (the lease
+// ran out, or the lock was let go after verify accepted). So a settle never waits for a ledger write.
 // Grouped by payer so the object a payment needs is already warm: creating an object per payment cost more than
 // the rest of the gateway's own time on a paid request (docs/storage-schema.md).
 import { DurableObject } from "cloudflare:workers";
@@ -45,27 +46,32 @@ export class PaymentRecord extends DurableObject<Env> {
   /**
    * Takes the payment for `owner` unless another request holds it. An `in_flight` claim whose lease has run
    * out (its Worker died mid-request) can be taken over; `settled` and `unknown` are never released.
+   * `pending`: the payment's `verified` row, kept with the lock until an outcome replaces it.
    */
-  async claim(paymentKey: string, owner: string, leaseMs: number, nowMs: number): Promise<ClaimResult> {
+  async claim(paymentKey: string, owner: string, leaseMs: number, nowMs: number, pending?: LedgerEntry): Promise<ClaimResult> {
     const row = this.#lock(paymentKey);
     if (row && !(row.state === "in_flight" && row.lease_until_ms < nowMs)) return { kind: "held", state: row.state };
     // Taking over a dead request's claim: its `verified` row is the only trace of it, and goes to D1 now.
     const tookOver = row !== undefined && this.#sendPending("payment_key = ?", paymentKey);
     this.ctx.storage.sql.exec(
-      "INSERT OR REPLACE INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms, pending_entry) VALUES (?, ?, 'in_flight', ?, NULL, NULL)",
+      "INSERT OR REPLACE INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms, pending_entry) VALUES (?, ?, 'in_flight', ?, NULL, ?)",
       paymentKey,
       owner,
       nowMs + leaseMs,
+      pending ? JSON.stringify(pending) : null,
     );
     if (tookOver) await this.#flushThenSchedule();
     return { kind: "claimed" };
   }
 
-  /** Gives the payment back (nothing was settled), so the same authorization can be used again. */
-  async release(paymentKey: string, owner: string): Promise<void> {
+  /**
+   * Gives the payment back (nothing was settled), so the same authorization can be used again. `keepRow` false:
+   * verify never accepted it, so its `verified` row goes with the lock instead of to D1.
+   */
+  async release(paymentKey: string, owner: string, keepRow = true): Promise<void> {
     const row = this.#lock(paymentKey);
     if (row?.owner !== owner || row.state !== "in_flight") return;
-    const sent = this.#sendPending("payment_key = ?", paymentKey);
+    const sent = keepRow && this.#sendPending("payment_key = ?", paymentKey);
     this.ctx.storage.sql.exec("DELETE FROM payment_locks WHERE payment_key = ?", paymentKey);
     await (sent ? this.#flushThenSchedule() : this.#scheduleAlarm());
   }

@@ -57,11 +57,11 @@ export async function claimAndVerify(options: {
   }
   const result = await verifying;
   if (!result.ok) {
-    lock.release();
+    lock.releaseUnverified();
     throw result.error;
   }
   if (!result.value.response.isValid) {
-    lock.release();
+    lock.releaseUnverified();
     return { kind: "refused", verified: result.value };
   }
   return { kind: "verified", lock, verified: result.value, verifyMs: nowMs() - verifyStartedAtMs };

@@ -238,6 +238,26 @@ async function handlePricedRequest(
   }
   const { identified } = begun;
 
+  const { requirements } = decision;
+  const meter = paidMeterFor(rule, requirements);
+  // Stored with the claim, before verify is asked: the row a Worker that dies mid-settle leaves behind.
+  const entry: LedgerEntry = {
+    paymentKey: decision.checked.paymentKey,
+    ruleId: rule.id,
+    method: request.method,
+    resource: resourceUrl,
+    scheme: requirements.scheme,
+    network: requirements.network,
+    asset: requirements.asset,
+    amount: requirements.amount,
+    payTo: requirements.payTo,
+    payer: decision.checked.payer,
+    facilitator: candidates[0]!.facilitator.url,
+    facilitatorId: candidates[0]!.facilitator.id,
+    status: "verified",
+    ...(meter ? { maxAmount: requirements.amount } : {}),
+    at: new Date(deps.nowMs()).toISOString(),
+  };
   const origin = new OriginCall(() => forward(request, config, rule.origin, deps, true), deps.nowMs);
   const payer = payerKey(decision.requirements.network, decision.checked.payer);
   const outcome = await claimAndVerify({
@@ -250,6 +270,7 @@ async function handlePricedRequest(
         leaseMs,
         expiresAtSeconds: decision.checked.expiresAtSeconds,
         nowMs: deps.nowMs(),
+        pending: { ...entry },
       }),
     verify: () => verifyWithFailover(view, candidates, facilitatorRequest, deps.nowMs),
     ...(mayAskDuringVerify(rule, request.method, payer) ? { onClaimed: () => origin.start() } : {}),
@@ -271,29 +292,8 @@ async function handlePricedRequest(
   const verified = verifiedBy.response;
   const timer = startTimer(deps.nowMs);
 
-  const { requirements } = decision;
-  const meter = paidMeterFor(rule, requirements);
-  const entry: LedgerEntry = {
-    paymentKey: decision.checked.paymentKey,
-    ruleId: rule.id,
-    method: request.method,
-    resource: resourceUrl,
-    scheme: requirements.scheme,
-    network: requirements.network,
-    asset: requirements.asset,
-    amount: requirements.amount,
-    payTo: requirements.payTo,
-    payer: verified.payer ?? decision.checked.payer,
-    facilitator: verifiedBy.entry.facilitator.url,
-    facilitatorId: verifiedBy.entry.facilitator.id,
-    status: "verified",
-    ...(meter ? { maxAmount: requirements.amount } : {}),
-    verifyMs,
-    at: new Date(deps.nowMs()).toISOString(),
-  };
   const ledger = new LedgerWriter(lock, entry, deps.nowMs, (recorded) => (log.payment = recorded));
-
-  ledger.verified();
+  ledger.verified({ payer: verified.payer ?? decision.checked.payer, facilitator: verifiedBy.entry.facilitator.url, facilitatorId: verifiedBy.entry.facilitator.id, verifyMs });
   const terms = rule.offerReceipt;
   // The payer's proof for a dispute; the ledger keeps its hash.
   const signed = async (settled: SettleResponse): Promise<SettleResponse> => {
@@ -317,7 +317,6 @@ async function handlePricedRequest(
     settle: async (amount) => {
       // upto: the facilitator settles what `paymentRequirements.amount` says; nothing used, nothing sent on chain.
       if (amount === "0") return signed({ success: true, transaction: "", network: requirements.network, payer: entry.payer, amount: "0" });
-      await ledger.beforeSettle();
       const settleRequest: FacilitatorRequest =
         amount === undefined || facilitatorRequest.x402Version === 1 ? facilitatorRequest : { ...facilitatorRequest, paymentRequirements: { ...facilitatorRequest.paymentRequirements, amount } };
       const settled = await settleWithFailover(view, verifiedBy.entry, candidates, settleRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));

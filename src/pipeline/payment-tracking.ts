@@ -4,14 +4,15 @@ import type { LedgerEntry } from "../ledger/ledger.js";
 import type { PaymentClaim } from "../payment-record/claim-payment.js";
 import type { WaitUntil } from "./handle-request.js";
 import { afterThisTask } from "../after-this-task.js";
-import { GatewayFailure } from "../errors.js";
 
 const RECORD_ATTEMPTS = 4;
 
-/** Ledger writes for one payment go to its PaymentRecord outbox, off the response path. */
+/**
+ * Ledger writes for one payment go to its PaymentRecord outbox, off the response path. Its `verified` row is
+ * already there: it went with the claim, before verify was asked (claim-payment.ts), so a Worker that dies
+ * mid-settle always leaves it behind and a settle never waits for a ledger write.
+ */
 export class LedgerWriter {
-  #verifiedRow: Promise<void> = Promise.resolve();
-
   constructor(
     private readonly lock: LockHandle,
     private readonly entry: LedgerEntry,
@@ -20,23 +21,15 @@ export class LedgerWriter {
     private readonly observe: (entry: LedgerEntry) => void = () => {},
   ) {}
 
-  /** Stores the `verified` row with the lock, alongside the origin's answer; settling waits for it (beforeSettle). */
-  verified(): void {
-    this.observe(this.entry);
-    this.#verifiedRow = this.lock.record(this.entry);
-  }
-
   /**
-   * A settle may move money: it goes out only once the `verified` row is stored with the lock, so a Worker that
-   * dies mid-settle leaves that row behind for the lease's end (docs/storage-schema.md). Usually stored already,
-   * while the origin answered. A row that could not be stored refuses the settle, as not submitted: no charge.
+   * Verify accepted: what it says goes into the entry. The row stored with the claim is rewritten only when it
+   * named another payer or facilitator (a failover); every outcome row carries the whole entry anyway.
    */
-  async beforeSettle(): Promise<void> {
-    try {
-      await this.#verifiedRow;
-    } catch (cause) {
-      throw new GatewayFailure({ kind: "ledger_unavailable", detail: String(cause) }, { cause });
-    }
+  verified(update: Pick<LedgerEntry, "payer" | "facilitator" | "facilitatorId" | "verifyMs">): void {
+    const changed = update.payer !== this.entry.payer || update.facilitatorId !== this.entry.facilitatorId;
+    Object.assign(this.entry, update);
+    this.observe(this.entry);
+    if (changed) this.lock.record({ ...this.entry });
   }
 
   /** The hash of the signed receipt the payer got (offer-receipt extension). */
@@ -73,8 +66,14 @@ export class LockHandle {
     private readonly paymentKey: string,
   ) {}
 
+  /** Released after verify accepted: the `verified` row stored with the claim goes to D1 (the outcome follows). */
   release(): void {
     this.#run(() => this.claim.release());
+  }
+
+  /** Released before verify accepted (refused, or no facilitator answered): the claim's row goes with it. */
+  releaseUnverified(): void {
+    this.#run(() => this.claim.release(false));
   }
 
   /** With `entry`, retried as `record` is: it carries a ledger row. */
@@ -82,20 +81,18 @@ export class LockHandle {
     this.#run(() => (entry ? retry(() => this.claim.complete(state, entry), RECORD_ATTEMPTS) : this.claim.complete(state)));
   }
 
-  /** Retried: this is the one step a ledger row depends on before it is durable. Settles when it is stored. */
-  record(entry: LedgerEntry): Promise<void> {
-    return this.#run(() => retry(() => this.claim.record(entry), RECORD_ATTEMPTS));
+  /** Retried: this is the one step a ledger row depends on before it is durable. */
+  record(entry: LedgerEntry): void {
+    this.#run(() => retry(() => this.claim.record(entry), RECORD_ATTEMPTS));
   }
 
   /**
    * Started a task later: the object's storage work would otherwise run on this thread before the answer
-   * is written out (measured: ~3 ms of a paid request's p50 under wrangler dev). A failure is logged here;
-   * the promise returned is for a caller that must know (LedgerWriter.beforeSettle).
+   * is written out (measured: ~3 ms of a paid request's p50 under wrangler dev). A failure is logged.
    */
-  #run(update: () => Promise<void>): Promise<void> {
+  #run(update: () => Promise<void>): void {
     const done = afterThisTask().then(update);
     this.ctx.waitUntil(done.catch((cause) => console.error(JSON.stringify({ event: "payment_lock_update_failed", paymentKey: this.paymentKey, cause: String(cause) }))));
-    return done;
   }
 }
 

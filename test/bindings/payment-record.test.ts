@@ -214,6 +214,26 @@ describe("PaymentRecord ledger outbox", () => {
     await expect.poll(() => d1Rows(key("released"))).toEqual([{ status: "origin_failed" }]);
   });
 
+  it("stores the verified row given with the claim: the lease's end sends it, a release before verify accepted drops it", async () => {
+    const { stub, key } = group();
+    const now = Date.now();
+    await stub.claim(key("died"), "a", 1, now, ledgerEntry(key("died")));
+    await stub.claim(key("refused"), "a", 60_000, now, ledgerEntry(key("refused")));
+    await stub.release(key("refused"), "a", false);
+    await stub.claim(key("origin-failed"), "a", 60_000, now, ledgerEntry(key("origin-failed")));
+    await stub.release(key("origin-failed"), "a");
+    await stub.claim(key("settled"), "a", 60_000, now, ledgerEntry(key("settled")));
+    await stub.complete(key("settled"), "a", "settled", now + 60_000, { ...ledgerEntry(key("settled")), status: "settled", transactionHash: "0xabc" });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await runDurableObjectAlarm(stub);
+    await expect.poll(() => d1Rows(key("died"))).toEqual([{ status: "verified" }]);
+    await expect.poll(() => d1Rows(key("origin-failed"))).toEqual([{ status: "verified" }]);
+    await expect.poll(() => d1Rows(key("settled"))).toEqual([{ status: "settled" }]);
+    expect(await d1Rows(key("refused"))).toEqual([]);
+    // Released: the same authorization may be claimed again.
+    expect(await stub.claim(key("refused"), "b", 60_000, Date.now())).toEqual({ kind: "claimed" });
+  });
+
   it("gives a version 3 object's locks the pending row column, keeping its locks", async () => {
     const { stub, key } = group();
     const k = key("v3");

@@ -1,9 +1,8 @@
-// A settle may move money, so it waits until the payment's `verified` row is stored with its lock: a Worker that
-// dies mid-settle then leaves that row for the lease's end. The claim here is a stand-in for the PaymentRecord
-// RPC surface (its storage is tested in test/bindings/payment-record.test.ts): what is tested is the order.
+// A payment's `verified` row is stored with its claim, before verify is asked (test/bindings/payment-record.test.ts
+// tests that storage): what verify says is merged in, and the row is rewritten only when verify named another payer
+// or facilitator than the claim's row did. A lock released before verify accepted drops the row with it. The claim
+// here is a stand-in for the PaymentRecord RPC surface: what is tested is which calls go out.
 import { describe, expect, it } from "vitest";
-import { GatewayFailure } from "../../src/errors.js";
-import { isNotSubmitted } from "../../src/facilitator/facilitator-pool.js";
 import type { LedgerEntry } from "../../src/ledger/ledger.js";
 import type { PaymentClaim } from "../../src/payment-record/claim-payment.js";
 import { LedgerWriter, LockHandle } from "../../src/pipeline/payment-tracking.js";
@@ -13,54 +12,57 @@ const entry: LedgerEntry = {
   asset: "0xa", amount: "1", payTo: "0xb", payer: "0xc", facilitator: "http://f", facilitatorId: "f", status: "verified", at: "2026-12-03T00:00:00.000Z",
 };
 
-function claimRecording(record: (entry: LedgerEntry) => Promise<void>): { claim: PaymentClaim; recorded: LedgerEntry[] } {
-  const recorded: LedgerEntry[] = [];
+function recordingClaim(): { claim: PaymentClaim; calls: { op: string; keepRow?: boolean | undefined; entry?: LedgerEntry }[] } {
+  const calls: { op: string; keepRow?: boolean | undefined; entry?: LedgerEntry }[] = [];
   return {
-    recorded,
+    calls,
     claim: {
-      release: async () => {},
-      complete: async () => {},
-      record: async (written) => {
-        await record(written);
-        recorded.push(written);
-      },
+      release: async (keepRow) => void calls.push({ op: "release", keepRow }),
+      complete: async (_state, written) => void calls.push({ op: "complete", ...(written ? { entry: written } : {}) }),
+      record: async (written) => void calls.push({ op: "record", entry: written }),
     },
   };
 }
 
-const waitUntil = { waitUntil: (promise: Promise<unknown>) => void promise.catch(() => {}) };
-const settledWithin = async (promise: Promise<unknown>, ms: number) =>
-  Promise.race([promise.then(() => true, () => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+const pending: Promise<unknown>[] = [];
+const ctx = { waitUntil: (promise: Promise<unknown>) => void pending.push(promise) };
+const drained = async () => {
+  while (pending.length > 0) await pending.shift();
+};
 
-describe("LedgerWriter.beforeSettle", () => {
-  it("holds the settle until the verified row is stored, then lets it go", async () => {
-    let store!: () => void;
-    const { claim, recorded } = claimRecording(() => new Promise<void>((resolve) => (store = resolve)));
-    const ledger = new LedgerWriter(new LockHandle(claim, waitUntil, entry.paymentKey), { ...entry }, () => 0);
-    ledger.verified();
-    const settle = ledger.beforeSettle();
-    expect(await settledWithin(settle, 50)).toBe(false);
-    store();
-    await expect(settle).resolves.toBeUndefined();
-    expect(recorded.map((row) => row.status)).toEqual(["verified"]);
+describe("LedgerWriter.verified", () => {
+  it("writes nothing when verify names the claim's payer and facilitator: the row stored with the claim stands", async () => {
+    const { claim, calls } = recordingClaim();
+    const ledger = new LedgerWriter(new LockHandle(claim, ctx, entry.paymentKey), { ...entry }, () => 0);
+    ledger.verified({ payer: "0xc", facilitator: "http://f", facilitatorId: "f", verifyMs: 7 });
+    await drained();
+    expect(calls).toEqual([]);
+    ledger.completed("settled", { status: "settled", transactionHash: "0x1" });
+    await drained();
+    expect(calls).toMatchObject([{ op: "complete", entry: { status: "settled", verifyMs: 7, facilitatorId: "f", transactionHash: "0x1" } }]);
   });
 
-  it("refuses the settle, as not submitted, when the verified row cannot be stored", async () => {
-    const { claim } = claimRecording(async () => {
-      throw new Error("Durable Object unreachable");
-    });
-    const ledger = new LedgerWriter(new LockHandle(claim, waitUntil, entry.paymentKey), { ...entry }, () => 0);
-    ledger.verified();
-    const refused = await ledger.beforeSettle().then(() => undefined, (error: unknown) => error);
-    expect(refused).toBeInstanceOf(GatewayFailure);
-    expect((refused as GatewayFailure).error.kind).toBe("ledger_unavailable");
-    // Not submitted: the payment is released and the payer may present it again.
-    expect(isNotSubmitted(refused)).toBe(true);
+  it("rewrites the row when verify failed over to another facilitator, or named another payer", async () => {
+    for (const update of [
+      { payer: "0xc", facilitator: "http://backup", facilitatorId: "backup", verifyMs: 9 },
+      { payer: "0xd", facilitator: "http://f", facilitatorId: "f", verifyMs: 9 },
+    ]) {
+      const { claim, calls } = recordingClaim();
+      const ledger = new LedgerWriter(new LockHandle(claim, ctx, entry.paymentKey), { ...entry }, () => 0);
+      ledger.verified(update);
+      await drained();
+      expect(calls).toEqual([{ op: "record", entry: { ...entry, ...update } }]);
+    }
   });
+});
 
-  it("does not wait when no verified row was written (nothing verified yet)", async () => {
-    const { claim } = claimRecording(() => new Promise<void>(() => {}));
-    const ledger = new LedgerWriter(new LockHandle(claim, waitUntil, entry.paymentKey), { ...entry }, () => 0);
-    expect(await settledWithin(ledger.beforeSettle(), 50)).toBe(true);
+describe("LockHandle.release", () => {
+  it("keeps the row after verify accepted, and drops it with a lock released before", async () => {
+    const { claim, calls } = recordingClaim();
+    const lock = new LockHandle(claim, ctx, entry.paymentKey);
+    lock.release();
+    lock.releaseUnverified();
+    await drained();
+    expect(calls).toEqual([{ op: "release", keepRow: undefined }, { op: "release", keepRow: false }]);
   });
 });
