@@ -64,17 +64,11 @@ describe("origin asked during verify", () => {
     expect(await harness.originCalls()).toHaveLength(1);
   });
 
-  it("forwardDuringVerify: false keeps the origin after verify", async () => {
-    const harness = await harnessWith({ forwardDuringVerify: false });
-    const signer = newPayer();
-    expect((await payFor(harness, "/weather/paris", { signer })).response.status).toBe(200);
-    await harness.setFacilitatorMode("f", "invalid");
-    expect((await payFor(harness, "/weather/paris", { signer })).response.status).toBe(402);
-    expect(await harness.originCalls()).toHaveLength(1);
-  });
-
-  it("before-origin settlement never asks the origin early", async () => {
-    const harness = await harnessWith({ settlement: "before-origin" });
+  it.each<[string, Record<string, unknown>]>([
+    ["forwardDuringVerify: false keeps the origin after verify", { forwardDuringVerify: false }],
+    ["before-origin settlement never asks the origin early", { settlement: "before-origin" }],
+  ])("%s", async (_name, rule) => {
+    const harness = await harnessWith(rule);
     const signer = newPayer();
     expect((await payFor(harness, "/weather/paris", { signer })).response.status).toBe(200);
     await harness.setFacilitatorMode("f", "invalid");
