@@ -259,7 +259,7 @@ async function handlePricedRequest(
     at: new Date(deps.nowMs()).toISOString(),
   };
   const origin = new OriginCall(() => forward(request, config, rule.origin, deps, true), deps.nowMs);
-  const payer = payerKey(decision.requirements.network, decision.checked.payer);
+  const standing = payerKey(requirements.network, decision.checked.payer);
   const outcome = await claimAndVerify({
     paymentKey: decision.checked.paymentKey,
     claim: () =>
@@ -273,7 +273,7 @@ async function handlePricedRequest(
         pending: { ...entry },
       }),
     verify: () => verifyWithFailover(view, candidates, facilitatorRequest, deps.nowMs),
-    ...(mayAskDuringVerify(rule, request.method, payer) ? { onClaimed: () => origin.start() } : {}),
+    ...(mayAskDuringVerify(rule, request.method, standing) ? { onClaimed: () => origin.start() } : {}),
     ctx,
     nowMs: deps.nowMs,
   }).catch((error: unknown) => {
@@ -283,12 +283,12 @@ async function handlePricedRequest(
   });
   if (outcome.kind !== "verified") {
     origin.discard();
-    if (outcome.kind === "refused") payerStanding.refused(payer);
+    if (outcome.kind === "refused") payerStanding.refused(standing);
     identified?.abandon();
     return paymentRequiredResponse(challenge(outcome.kind === "held" ? PAYMENT_ALREADY_USED : (outcome.verified.response.invalidReason ?? "invalid_payload")));
   }
   const { lock, verified: verifiedBy, verifyMs } = outcome;
-  payerStanding.accepted(payer);
+  payerStanding.accepted(standing);
   const verified = verifiedBy.response;
   const timer = startTimer(deps.nowMs);
 
@@ -321,7 +321,7 @@ async function handlePricedRequest(
         amount === undefined || facilitatorRequest.x402Version === 1 ? facilitatorRequest : { ...facilitatorRequest, paymentRequirements: { ...facilitatorRequest.paymentRequirements, amount } };
       const settled = await settleWithFailover(view, verifiedBy.entry, candidates, settleRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));
       const response = decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
-      if (!response.success) payerStanding.refused(payer);
+      if (!response.success) payerStanding.refused(standing);
       return signed(response);
     },
     origin,

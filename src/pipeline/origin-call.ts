@@ -9,30 +9,29 @@
 const REMEMBERED_PAYERS = 10_000;
 const inGoodStanding = new Set<string>();
 
-/** `payer` in the network's form; undefined when the scheme names no payer before verify. */
-export function payerKey(network: string, payer: string | undefined): string | undefined {
-  return payer ? `${network}|${payer.toLowerCase()}` : undefined;
+/** One payer on one network, as the standing below remembers it. */
+export function payerKey(network: string, payer: string): string {
+  return `${network}|${payer.toLowerCase()}`;
 }
 
 export const payerStanding = {
-  has: (key: string | undefined): boolean => key !== undefined && inGoodStanding.has(key),
+  has: (key: string): boolean => inGoodStanding.has(key),
   /** The facilitator accepted one of this payer's payments. */
-  accepted(key: string | undefined): void {
-    if (key === undefined) return;
+  accepted(key: string): void {
     inGoodStanding.delete(key);
     inGoodStanding.add(key);
     if (inGoodStanding.size > REMEMBERED_PAYERS) inGoodStanding.delete(inGoodStanding.values().next().value!);
   },
   /** Refused at verify or settle: the payer's next payment waits for verify before the origin is asked. */
-  refused(key: string | undefined): void {
-    if (key !== undefined) inGoodStanding.delete(key);
+  refused(key: string): void {
+    inGoodStanding.delete(key);
   },
 };
 
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
 /** Whether the origin may be asked while verify runs. */
-export function mayAskDuringVerify(rule: { forwardDuringVerify: boolean; settlement: string }, method: string, payer: string | undefined): boolean {
+export function mayAskDuringVerify(rule: { forwardDuringVerify: boolean; settlement: string }, method: string, payer: string): boolean {
   return rule.forwardDuringVerify && rule.settlement === "after-origin" && SAFE_METHODS.has(method) && payerStanding.has(payer);
 }
 

@@ -56,7 +56,6 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   try {
     origin = await paid.origin.answer();
   } catch (error) {
-    paid.timer.lap();
     paid.lock.release();
     paid.identified?.abandon();
     paid.ledger.outcome({ status: "origin_failed", errorReason: describeFailure(error), originMs: paid.origin.latencyMs() });
