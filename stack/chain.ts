@@ -137,9 +137,18 @@ export async function deploySmartWallet(rpcUrl: string, token: Address, owner: A
   const client = createPublicClient({ chain, transport });
   const hash = await wallet.deployContract({ abi: compiled.TestSmartWallet.abi, bytecode: compiled.TestSmartWallet.bytecode, args: [owner] });
   const address = getAddress((await client.waitForTransactionReceipt({ hash })).contractAddress!);
-  const mint = await wallet.writeContract({ address: token, abi: compiled.TestUSDC.abi, functionName: "mint", args: [address, amount] });
-  await client.waitForTransactionReceipt({ hash: mint });
+  await mintTestUsdc(rpcUrl, token, address, amount, chainId);
   return address;
+}
+
+/** Mints `amount` TestUSDC (atomic units) to `to`, as the deployer, and waits for it to be mined. */
+export async function mintTestUsdc(rpcUrl: string, token: Address, to: Address, amount: bigint, chainId = CHAIN_ID): Promise<void> {
+  const compiled = compileContracts();
+  const chain = localChain(rpcUrl, chainId);
+  const transport = http(rpcUrl);
+  const wallet = createWalletClient({ account: DEPLOYER, chain, transport });
+  const mint = await wallet.writeContract({ address: token, abi: compiled.TestUSDC.abi, functionName: "mint", args: [to, amount] });
+  await createPublicClient({ chain, transport }).waitForTransactionReceipt({ hash: mint });
 }
 
 /** Deploys a TestSmartWalletFactory, whose wallets have CREATE2 addresses known before they exist (EIP-6492). */

@@ -54,19 +54,21 @@ export async function verifyWithFailover(view: FacilitatorView, candidates: read
 }
 
 /**
- * `onAttempt` names each facilitator as it is asked, so the ledger says who settled (or was last asked).
- * Throws the first error that may have submitted; when every attempt provably did not, the last such error.
+ * `verifier`: the facilitator that verified the payment, asked first; absent when verify was not asked
+ * (pipeline/payer-standing.ts), and the candidates are tried in order. `onAttempt` names each facilitator as it is
+ * asked, so the ledger says who settled (or was last asked). Throws the first error that may have submitted; when
+ * every attempt provably did not, the last such error.
  */
 export async function settleWithFailover(
   view: FacilitatorView,
-  verifier: ViewEntry,
+  verifier: ViewEntry | undefined,
   candidates: readonly ViewEntry[],
   request: FacilitatorRequest,
   nowMs: () => number,
   onAttempt: (entry: ViewEntry) => void,
 ): Promise<Attempted<SettleResponse>> {
   let lastError: unknown;
-  for (const entry of [verifier, ...candidates.filter((c) => c !== verifier)]) {
+  for (const entry of verifier ? [verifier, ...candidates.filter((c) => c !== verifier)] : candidates) {
     // The verifier just answered; the others must pass their circuit like any call.
     if (entry !== verifier && !(await view.admit(entry))) continue;
     onAttempt(entry);

@@ -25,35 +25,39 @@ export type ClaimAndVerifyOutcome =
   | { kind: "held" }
   /** The facilitator refused the payment; its lock is released. */
   | { kind: "refused"; verified: Attempted<VerifyResponse> }
-  | { kind: "verified"; lock: LockHandle; verified: Attempted<VerifyResponse>; verifyMs: number };
+  /** `verified` is absent when verify was not asked (pipeline/payer-standing.ts): settle will check the payment. */
+  | { kind: "accepted"; lock: LockHandle; verified: Attempted<VerifyResponse> | undefined; verifyMs: number };
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 export async function claimAndVerify(options: {
   paymentKey: string;
   claim: () => Promise<ClaimOutcome>;
-  verify: () => Promise<Attempted<VerifyResponse>>;
+  /** Absent: the payment is only claimed. */
+  verify: (() => Promise<Attempted<VerifyResponse>>) | undefined;
   /** Runs once the payment is claimed for this request, before verify has answered. */
   onClaimed?: () => void;
   ctx: WaitUntil;
   nowMs: () => number;
 }): Promise<ClaimAndVerifyOutcome> {
   const { paymentKey, nowMs } = options;
-  const verify = (): Promise<Settled<Attempted<VerifyResponse>>> =>
-    options.verify().then(
+  const ask = options.verify;
+  const verify = (ask: () => Promise<Attempted<VerifyResponse>>): Promise<Settled<Attempted<VerifyResponse>>> =>
+    ask().then(
       (value) => ({ ok: true, value }),
       (error: unknown) => ({ ok: false, error }),
     );
   let verifyStartedAtMs = nowMs();
   // Settled-or-failed, never rejected: a verify whose claim failed or was held is simply not looked at.
-  let verifying = firstMeeting(paymentKey) ? verify() : undefined;
+  let verifying = ask && firstMeeting(paymentKey) ? verify(ask) : undefined;
   const claimed = await options.claim();
   if (claimed.kind === "held") return { kind: "held" };
   const lock = new LockHandle(claimed.claim, options.ctx, paymentKey);
   options.onClaimed?.();
+  if (!ask) return { kind: "accepted", lock, verified: undefined, verifyMs: 0 };
   if (!verifying) {
     verifyStartedAtMs = nowMs();
-    verifying = verify();
+    verifying = verify(ask);
   }
   const result = await verifying;
   if (!result.ok) {
@@ -64,5 +68,5 @@ export async function claimAndVerify(options: {
     lock.releaseUnverified();
     return { kind: "refused", verified: result.value };
   }
-  return { kind: "verified", lock, verified: result.value, verifyMs: nowMs() - verifyStartedAtMs };
+  return { kind: "accepted", lock, verified: result.value, verifyMs: nowMs() - verifyStartedAtMs };
 }

@@ -10,7 +10,8 @@ import type { LedgerEntry } from "../ledger/ledger.js";
 import { forwardThenSettle, paidMeterFor, settleThenForward, type PaidRequest } from "./paid-request.js";
 import { LedgerWriter, startTimer } from "./payment-tracking.js";
 import { claimAndVerify } from "./claim-and-verify.js";
-import { mayAskDuringVerify, OriginCall, payerKey, payerStanding } from "./origin-call.js";
+import { OriginCall } from "./origin-call.js";
+import { mayAskDuringVerify, maySkipVerify, payerKey, payerStanding } from "./payer-standing.js";
 import { canonicalizePath } from "../pricing/canonical-path.js";
 import { matchesAnyPattern, matchPriceRule, type PriceRuleMatch } from "../pricing/match-price-rule.js";
 import { loadPriceRules } from "../pricing/price-rule-store.js";
@@ -260,6 +261,9 @@ async function handlePricedRequest(
   };
   const origin = new OriginCall(() => forward(request, config, rule.origin, deps, true), deps.nowMs);
   const standing = payerKey(requirements.network, decision.checked.payer);
+  const settler = candidates[0]!;
+  const settlerHealthy = view.availability(settler) === "closed" && settler.health.consecutiveFailures === 0;
+  const skipVerify = maySkipVerify(rule, { method: request.method, payer: standing, metered: meter !== undefined }, decision.checked, settlerHealthy);
   const outcome = await claimAndVerify({
     paymentKey: decision.checked.paymentKey,
     claim: () =>
@@ -272,7 +276,7 @@ async function handlePricedRequest(
         nowMs: deps.nowMs(),
         pending: { ...entry },
       }),
-    verify: () => verifyWithFailover(view, candidates, facilitatorRequest, deps.nowMs),
+    verify: skipVerify ? undefined : () => verifyWithFailover(view, candidates, facilitatorRequest, deps.nowMs),
     ...(mayAskDuringVerify(rule, request.method, standing) ? { onClaimed: () => origin.start() } : {}),
     ctx,
     nowMs: deps.nowMs,
@@ -281,7 +285,7 @@ async function handlePricedRequest(
     identified?.abandon();
     throw error;
   });
-  if (outcome.kind !== "verified") {
+  if (outcome.kind !== "accepted") {
     origin.discard();
     if (outcome.kind === "refused") payerStanding.refused(standing);
     identified?.abandon();
@@ -289,11 +293,13 @@ async function handlePricedRequest(
   }
   const { lock, verified: verifiedBy, verifyMs } = outcome;
   payerStanding.accepted(standing);
-  const verified = verifiedBy.response;
   const timer = startTimer(deps.nowMs);
 
   const ledger = new LedgerWriter(lock, entry, deps.nowMs, (recorded) => (log.payment = recorded));
-  ledger.verified({ payer: verified.payer ?? decision.checked.payer, facilitator: verifiedBy.entry.facilitator.url, facilitatorId: verifiedBy.entry.facilitator.id, verifyMs });
+  if (verifiedBy) {
+    const { response, entry: by } = verifiedBy;
+    ledger.verified({ payer: response.payer ?? decision.checked.payer, facilitator: by.facilitator.url, facilitatorId: by.facilitator.id, verifyMs });
+  }
   const terms = rule.offerReceipt;
   // The payer's proof for a dispute; the ledger keeps its hash.
   const signed = async (settled: SettleResponse): Promise<SettleResponse> => {
@@ -313,15 +319,17 @@ async function handlePricedRequest(
     ledger,
     timer,
     verifyMs,
+    verifySkipped: !verifiedBy,
     totalMs: () => deps.nowMs() - startedAtMs,
     settle: async (amount) => {
       // upto: the facilitator settles what `paymentRequirements.amount` says; nothing used, nothing sent on chain.
       if (amount === "0") return signed({ success: true, transaction: "", network: requirements.network, payer: entry.payer, amount: "0" });
       const settleRequest: FacilitatorRequest =
         amount === undefined || facilitatorRequest.x402Version === 1 ? facilitatorRequest : { ...facilitatorRequest, paymentRequirements: { ...facilitatorRequest.paymentRequirements, amount } };
-      const settled = await settleWithFailover(view, verifiedBy.entry, candidates, settleRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));
+      const settled = await settleWithFailover(view, verifiedBy?.entry, candidates, settleRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));
       const response = decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
       if (!response.success) payerStanding.refused(standing);
+      else payerStanding.accepted(standing);
       return signed(response);
     },
     origin,

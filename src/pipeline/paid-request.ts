@@ -34,6 +34,8 @@ export interface PaidRequest {
   ledger: LedgerWriter;
   timer: { lap(): number };
   verifyMs: number;
+  /** Verify was not asked (pipeline/payer-standing.ts): settle checks the payment. */
+  verifySkipped: boolean;
   /** Since the request arrived: with verify, origin and settle it gives the gateway's own time (Server-Timing). */
   totalMs(): number;
   /** `amount`: what an upto payment settles (atomic), at most what was verified. */
@@ -82,7 +84,8 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
   const extra = await paid.afterSettle(settled.response);
   const originTiming = askedEarly ? `origin;desc="asked during verify";dur=${waitedMs}` : `origin;dur=${waitedMs}`;
-  return keep(paid, withReceipt(origin, settled.response, `x402-verify;dur=${paid.verifyMs}, ${originTiming}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
+  const verifyTiming = paid.verifySkipped ? `x402-verify;desc="skipped: payer in good standing";dur=0` : `x402-verify;dur=${paid.verifyMs}`;
+  return keep(paid, withReceipt(origin, settled.response, `${verifyTiming}, ${originTiming}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
 }
 
 export async function settleThenForward(paid: PaidRequest): Promise<Response> {

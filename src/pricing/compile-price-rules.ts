@@ -254,6 +254,7 @@ function compileRule(
     origin: input.origin,
     settlement: input.settlement,
     forwardDuringVerify: input.forwardDuringVerify,
+    verifyEveryPayment: input.verifyEveryPayment,
     paymentIdentifierRequired: input.paymentIdentifier.required,
     session: input.session,
     discovery: input.discovery,

@@ -64,6 +64,12 @@ export const PriceRuleSchema = z.strictObject({
    * while verify runs; nothing settles or is returned before verify accepts. false: the origin waits for verify.
    */
   forwardDuringVerify: z.boolean().default(true),
+  /**
+   * Default false. When false, a GET or HEAD from a payer in good standing whose payment was checked here in full
+   * (an EOA's EIP-3009 signature) is not verified: settle, which checks it again, is the facilitator's one call.
+   * true: every payment is verified before the origin is asked (with `forwardDuringVerify`, while it is asked).
+   */
+  verifyEveryPayment: z.boolean().default(false),
   /** The 402 always advertises the payment-identifier extension; `required: true` refuses payments without an id. */
   paymentIdentifier: z.strictObject({ required: z.boolean() }).default({ required: false }),
   /** Sends this rule's requests to another origin than `ORIGIN_URL`. */
@@ -134,6 +140,7 @@ export interface PriceRule {
   origin: string | undefined;
   settlement: "after-origin" | "before-origin";
   forwardDuringVerify: boolean;
+  verifyEveryPayment: boolean;
   paymentIdentifierRequired: boolean;
   /** Absent: pay per call. */
   session: SessionTerms | undefined;

@@ -4,7 +4,7 @@ import { getAddress, type Hex } from "viem";
 import * as z from "zod";
 import type { PaymentRequirements } from "../x402/schemas.js";
 import { checkPermit2Payload, Permit2PayloadSchema, permit2Extra } from "./evm/permit2.js";
-import { EIP3009_AUTHORIZATION_FIELDS, EvmAddress, EvmHex, parseEvmAddress, signatureMayBePayers, Uint256 } from "./evm/typed-signature.js";
+import { EIP3009_AUTHORIZATION_FIELDS, EvmAddress, EvmHex, parseEvmAddress, checkPayersSignature, Uint256, type PayersSignature } from "./evm/typed-signature.js";
 import type { CheckContext, SchemePlugin } from "./scheme-plugin.js";
 
 /** The facilitator refuses authorizations expiring sooner than this; refusing them here saves its round trip. */
@@ -63,11 +63,13 @@ export const exactEvmScheme: SchemePlugin = {
       return { ok: false, reason: "invalid_exact_evm_payload_authorization_valid_before" };
     }
     const payer = getAddress(authorization.from);
-    if (!(await signatureMayBeValid(parsed.data, requirements, context))) return { ok: false, reason: "invalid_exact_evm_payload_signature" };
+    const signature = await payersSignature(parsed.data, requirements, context);
+    if (signature === "forged") return { ok: false, reason: "invalid_exact_evm_payload_signature" };
     return {
       ok: true,
       value: {
         payer,
+        signatureProven: signature === "signed",
         paymentKey: `${requirements.network}:${payer.toLowerCase()}:${authorization.nonce.toLowerCase()}`,
         lockGroup: `${requirements.network}:${payer.toLowerCase()}`,
         expiresAtSeconds: Number(authorization.validBefore),
@@ -76,7 +78,7 @@ export const exactEvmScheme: SchemePlugin = {
   },
 };
 
-async function signatureMayBeValid(payload: z.infer<typeof Eip3009PayloadSchema>, requirements: PaymentRequirements, context: CheckContext): Promise<boolean> {
+async function payersSignature(payload: z.infer<typeof Eip3009PayloadSchema>, requirements: PaymentRequirements, context: CheckContext): Promise<PayersSignature> {
   const { authorization } = payload;
   const typedData = {
     domain: {
@@ -96,5 +98,5 @@ async function signatureMayBeValid(payload: z.infer<typeof Eip3009PayloadSchema>
       nonce: authorization.nonce as Hex,
     },
   } as const;
-  return signatureMayBePayers(authorization.from, typedData, payload.signature as Hex, requirements.network, context);
+  return checkPayersSignature(authorization.from, typedData, payload.signature as Hex, requirements.network, context);
 }

@@ -15,6 +15,11 @@ export interface CheckedPayment {
    * a function of what `paymentKey` is made of, so one payment always lands in one object: e.g. network + payer.
    */
   lockGroup?: string;
+  /**
+   * Every part of the payment was checked here, its signature included (recovered: an EOA's), so the facilitator's
+   * settle, which checks it again, has only the chain's state left to find (pipeline/verify-policy.ts).
+   */
+  signatureProven?: boolean;
   /** Unix seconds after which the payment can no longer settle (EIP-3009 `validBefore`). */
   expiresAtSeconds: number;
   /** A batch-settlement payload: the channel it pays from (pipeline/channel-request.ts takes it from here). */

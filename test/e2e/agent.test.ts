@@ -75,7 +75,7 @@ describe("the agent buyer", () => {
   it("the budget runs out: refused before signing, and concurrent calls never overspend", async () => {
     const buyer = agent("0.035", { perCall: "0.02" });
     const before = await stack.balance(PAYER.address);
-    const verifiesBefore = (await stack.facilitatorStats()).verify;
+    const settlesBefore = (await stack.facilitatorStats()).settle;
     const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => buyer.call({ text: "tides brest" })));
     const paid = outcomes.filter((o) => o.status === "fulfilled");
     const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
@@ -87,8 +87,9 @@ describe("the agent buyer", () => {
       // The refusal names the cheapest offer, the one the agent would have paid.
       expect((r.reason as AgentRefusal).message).toMatch(/sellers\/b\/tides\/brest: \$0\.01 is over the remaining budget of \$0\.005 \(spent \$0\.0[0-3] of \$0\.035\)/);
     }
-    // Nothing was signed for the refused calls: the facilitator saw the three payments only.
-    expect((await stack.facilitatorStats()).verify - verifiesBefore).toBe(3);
+    // Nothing was signed for the refused calls: the facilitator settled the three payments only (a payer in good
+    // standing is not verified, so settles are what count payments).
+    expect((await stack.facilitatorStats()).settle - settlesBefore).toBe(3);
     expect(paidIn(buyer)).toBe(30_000n);
     expect(await stack.balance(PAYER.address)).toBe(before - 30_000n);
     expect(buyer.budget.remainingMicros).toBe(5_000n);

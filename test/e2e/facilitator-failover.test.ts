@@ -77,15 +77,23 @@ describe("two facilitators on the local stack", () => {
       return { verify: now.verify - bBefore.verify, settle: now.settle - bBefore.settle, refused: now.refused - bBefore.refused };
     };
 
+    // The payer's first payment is verified; once in good standing, settle is the one call (docs/x402.md).
     const before = await timedPaidRequests(5);
-    expect(await stats(a!.url)).toMatchObject({ verify: 5, settle: 5 });
+    expect(await stats(a!.url)).toMatchObject({ verify: 1, settle: 5 });
     expect(await bDelta()).toEqual({ verify: 0, settle: 0, refused: 0 });
 
     await stack.processes.facilitator.stop();
     const killedAt = Date.now();
-    // Each request right after the kill fails over within itself; after two failures the circuit is open.
+    // The request that finds it dead went straight to settle (the facilitator had not failed yet), and a settle
+    // never fails over: 502, the body withheld, nothing charged, the ledger says unknown.
+    const lost = await pay(`${stack.info.gateway}/api/weather/paris`);
+    expect(lost.status).toBe(502);
+    expect(lost.headers.get("PAYMENT-RESPONSE")).toBeNull();
+    await lost.arrayBuffer();
+    // The next one verifies again and fails over within itself; after two failures the circuit is open, and the
+    // backup, healthy, takes the settles alone.
     const after = await timedPaidRequests(5);
-    expect(await bDelta()).toEqual({ verify: 5, settle: 5, refused: 0 });
+    expect(await bDelta()).toEqual({ verify: 1, settle: 5, refused: 0 });
 
     // Back under the same URL while the circuit is still open: not called until the probe.
     await stack.restartPrimaryFacilitator();
@@ -100,13 +108,14 @@ describe("two facilitators on the local stack", () => {
       (verifies) => verifies > 0,
       (OPEN_SECONDS + 6) * 1000,
     );
-    const aBefore = (await stats(a!.url)).verify;
+    const aBefore = (await stats(a!.url)).settle;
     await timedPaidRequests(2);
-    expect((await stats(a!.url)).verify).toBe(aBefore + 2);
+    expect((await stats(a!.url)).settle).toBe(aBefore + 2);
 
-    // Every paid request was charged exactly once, on chain.
-    const rows = await eventually(() => stack.ledgerRows("rule_id = 'weather'"), (r) => r.every((row) => row.status === "settled"), 5000);
-    const paidCount = rows.length;
+    // Every paid request was charged exactly once, on chain; the one lost with the facilitator, not at all.
+    const rows = await eventually(() => stack.ledgerRows("rule_id = 'weather'"), (r) => r.every((row) => row.status !== "verified"), 5000);
+    expect(rows.filter((row) => row.status !== "settled")).toMatchObject([{ status: "settle_unknown", facilitator_id: "local-a" }]);
+    const paidCount = rows.filter((row) => row.status === "settled").length;
     expect(await stack.balance(PAYER.address)).toBe(payerBefore - BigInt(paidCount) * 10_000n);
     expect(await stack.balance(SELLER.address)).toBe(sellerBefore + BigInt(paidCount) * 10_000n);
     expect(new Set(rows.map((row) => row.facilitator_id))).toEqual(new Set(["local-a", "local-b"]));

@@ -3,6 +3,7 @@ import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER, SELLER, SELLER_TWO } from "../../stack/accounts.js";
+import { mintTestUsdc } from "../../stack/chain.js";
 import { createPayingFetch, readSettlement } from "../../stack/pay.js";
 import { eventually, recordingFetch, startStackFixture, type StackFixture } from "./stack-fixture.js";
 
@@ -97,6 +98,41 @@ describe("paying through the gateway on a local chain", () => {
     expect(await stack.balance(PAYER.address)).toBe(payerBefore);
     const rows = await eventually(() => stack.ledgerRows("rule_id = 'flaky'"), (r) => r.length > 0 && r[0]!.status !== "verified");
     expect(rows).toMatchObject([{ status: "origin_failed", origin_status: 500, transaction_hash: null }]);
+  });
+
+  it("leaves verify out for a payer in good standing, and the facilitator's settle still refuses what the payer cannot cover", async () => {
+    // A wallet of its own with two calls' worth: the second payment skips verify, the third finds the balance gone.
+    const buyer = privateKeyToAccount(generatePrivateKey());
+    await mintTestUsdc(stack.info.rpcUrl, stack.info.token.address, buyer.address, 20_000n, stack.info.chainId);
+    // The official client pays the local TestUSDC only because allowedAssets lists it (stack/pay.ts).
+    const buyerPays = createPayingFetch(buyer, { network: stack.info.network, address: stack.info.token.address });
+    const url = `${stack.info.gateway}/api/weather/lima`;
+
+    const first = await buyerPays(url);
+    expect(first.status).toBe(200);
+    expect(first.headers.get("Server-Timing")).not.toContain("skipped");
+    const before = await stack.facilitatorStats();
+    const second = await buyerPays(url);
+    expect(second.status).toBe(200);
+    expect(second.headers.get("Server-Timing")).toContain('x402-verify;desc="skipped: payer in good standing"');
+    const settled = readSettlement(second)!;
+    expect(await stack.receiptStatus(settled.transaction as `0x${string}`)).toBe("success");
+    expect(await stack.balance(buyer.address)).toBe(0n);
+    const after = await stack.facilitatorStats();
+    expect([after.verify - before.verify, after.settle - before.settle]).toEqual([0, 1]);
+
+    const sellerBefore = await stack.balance(SELLER.address);
+    const originBefore = await stack.originCalls("/api/weather/lima");
+    const third = await buyerPays(url);
+    expect(third.status).toBe(402);
+    // The 402's own JSON, not the origin's weather report.
+    expect(JSON.parse(await third.text())).not.toHaveProperty("city");
+    expect(decodePaymentRequiredHeader(third.headers.get("PAYMENT-REQUIRED")!).error).toBe("invalid_exact_evm_insufficient_balance");
+    expect(await stack.balance(SELLER.address)).toBe(sellerBefore);
+    // The origin was asked while settle was still to come; its answer was thrown away.
+    expect(await stack.originCalls("/api/weather/lima")).toBe(originBefore + 1);
+    const rows = await eventually(() => stack.ledgerRows("payer = ? ORDER BY created_at", buyer.address), (r) => r.length === 3 && r.every((row) => row.status !== "verified"));
+    expect(rows.map((row) => row.status)).toEqual(["settled", "settled", "settle_failed"]);
   });
 
   it("serves free routes without payment", async () => {

@@ -2,6 +2,7 @@
 // payment passed verify, after the claim; never a settle or an answer before verify accepts. A refused verify that
 // still reached the origin is the proof the origin was asked before verify answered: the sequential path never
 // asks it then. Each test signs with a wallet of its own, so standing earned in one test does not leak into another.
+// Every payment here is verified (buildRule's `verifyEveryPayment`); leaving verify out is verify-skipped.test.ts.
 import { describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { PaymentRequired, SettleResponse } from "../../src/x402/schemas.js";

@@ -60,7 +60,7 @@ describe("claimAndVerify", () => {
     expect(s.asked).toEqual(["verify", "claim"]);
     s.verify.resolve(verifiedBy({ isValid: true, payer: "0xc" }));
     s.claim.resolve(s.claimed);
-    await expect(outcome).resolves.toMatchObject({ kind: "verified", verified: { response: { isValid: true } } });
+    await expect(outcome).resolves.toMatchObject({ kind: "accepted", verified: { response: { isValid: true } } });
     expect(s.asked).toEqual(["verify", "claim"]);
   });
 
@@ -85,7 +85,22 @@ describe("claimAndVerify", () => {
     await tick();
     expect(s.asked).toEqual(["claim", "verify"]);
     s.verify.resolve(verifiedBy({ isValid: true }));
-    await expect(outcome).resolves.toMatchObject({ kind: "verified" });
+    await expect(outcome).resolves.toMatchObject({ kind: "accepted" });
+  });
+
+  it("without a verify to ask, accepts once the claim is taken and asks nothing more", async () => {
+    const s = scripted();
+    const outcome = claimAndVerify({ ...s.options(freshKey()), verify: undefined });
+    s.claim.resolve(s.claimed);
+    await expect(outcome).resolves.toMatchObject({ kind: "accepted", verified: undefined, verifyMs: 0 });
+    expect(s.asked).toEqual(["claim"]);
+  });
+
+  it("without a verify to ask, a held lock is still held", async () => {
+    const s = scripted();
+    const outcome = claimAndVerify({ ...s.options(freshKey()), verify: undefined });
+    s.claim.resolve({ kind: "held", state: "in_flight" });
+    await expect(outcome).resolves.toEqual({ kind: "held" });
   });
 
   it("answers held when the lock is held, whatever the early verify said, and releases nothing", async () => {

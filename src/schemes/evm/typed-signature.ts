@@ -49,12 +49,19 @@ export function typedDataSignedBy(signer: string, typedData: TypedData, signatur
   }
 }
 
+/** "signed": an EOA's signature, recovered here; "unproven": perhaps a contract wallet's, the facilitator decides. */
+export type PayersSignature = "signed" | "unproven" | "forged";
+
 /**
  * Checks the EIP-712 signer locally. A match is an EOA's valid signature. A mismatch is a forgery unless the
  * payer is a contract wallet (EIP-1271: its owner key signs, so the recovered key differs); asked on chain when
  * an RPC is configured, otherwise left to the facilitator. Longer signatures (EIP-6492 wrappers) likewise.
  */
+export async function checkPayersSignature(payer: string, typedData: TypedData, signature: Hex, network: string, context: CheckContext): Promise<PayersSignature> {
+  if (typedDataSignedBy(payer, typedData, signature)) return "signed";
+  return (await context.isContract(network, payer)) !== false ? "unproven" : "forged";
+}
+
 export async function signatureMayBePayers(payer: string, typedData: TypedData, signature: Hex, network: string, context: CheckContext): Promise<boolean> {
-  if (typedDataSignedBy(payer, typedData, signature)) return true;
-  return (await context.isContract(network, payer)) !== false;
+  return (await checkPayersSignature(payer, typedData, signature, network, context)) !== "forged";
 }

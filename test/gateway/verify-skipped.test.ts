@@ -1,0 +1,160 @@
+// Verify left out for a payer in good standing (src/pipeline/payer-standing.ts): a GET whose payment was checked
+// here in full goes from its claim to the origin and then to settle, the facilitator's one call; settle checks
+// the payment again, and a refusal there withholds the answer and ends the standing. Each test signs with a
+// wallet of its own, so standing earned in one test does not leak into another.
+import { describe, expect, it } from "vitest";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import type { PaymentRequired, SettleResponse } from "../../src/x402/schemas.js";
+import { buildHarness, buildRule, decodeHeader, encodePayment, payFor } from "../fixtures/builders.js";
+import type { FacilitatorMode } from "../fixtures/fake-facilitator.js";
+
+const newPayer = () => privateKeyToAccount(generatePrivateKey());
+
+function harnessWith(rule: Record<string, unknown> = {}, mode: FacilitatorMode = "ok") {
+  return buildHarness({
+    rules: [buildRule({ methods: ["GET", "POST"], verifyEveryPayment: false, ...rule })],
+    facilitators: [{ id: "f", mode, priority: 1 }],
+  });
+}
+
+type Harness = Awaited<ReturnType<typeof harnessWith>>;
+const facilitatorPaths = async (harness: Harness) => (await harness.facilitatorCalls({ facilitator: "f" })).map((call) => call.path);
+
+/** Earns `signer` good standing: one payment, verified and settled. */
+async function earnStanding(harness: Harness, signer: ReturnType<typeof newPayer>) {
+  const first = await payFor(harness, "/weather/paris", { signer });
+  expect(first.response.status).toBe(200);
+  expect(first.response.headers.get("Server-Timing")).not.toContain("skipped");
+}
+
+describe("verify skipped for a payer in good standing", () => {
+  it("settle is the one facilitator call, the answer carries the receipt, and the ledger says verify was not timed", async () => {
+    const harness = await harnessWith();
+    const signer = newPayer();
+    await earnStanding(harness, signer);
+    const second = await payFor(harness, "/weather/paris", { signer });
+    expect(second.response.status).toBe(200);
+    expect(decodeHeader<SettleResponse>(second.response.headers.get("PAYMENT-RESPONSE")).success).toBe(true);
+    const timing = second.response.headers.get("Server-Timing");
+    expect(timing).toContain('x402-verify;desc="skipped: payer in good standing";dur=0');
+    expect(timing).toContain('origin;desc="asked during verify"');
+    expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle", "/settle"]);
+    expect(await harness.originCalls()).toHaveLength(2);
+    const rows = await harness.ledgerRows();
+    expect(rows).toMatchObject([{ status: "settled" }, { status: "settled", payer: signer.address }]);
+    expect(rows.map((row) => row.verify_ms === null)).toEqual([false, true]);
+  });
+
+  it("a payment settle refuses: no body, no charge, the origin's answer dropped, and the payer's next payment is verified", async () => {
+    const harness = await harnessWith();
+    const signer = newPayer();
+    await earnStanding(harness, signer);
+    await harness.setFacilitatorMode("f", "settle-fail");
+    const refused = await payFor(harness, "/weather/paris", { signer });
+    expect(refused.response.status).toBe(402);
+    expect(refused.response.headers.get("Set-Cookie")).toBeNull();
+    expect(decodeHeader<PaymentRequired>(refused.response.headers.get("PAYMENT-REQUIRED")).error).toBe("invalid_transaction_state");
+    expect(decodeHeader<SettleResponse>(refused.response.headers.get("PAYMENT-RESPONSE")).success).toBe(false);
+    expect(await harness.originCalls()).toHaveLength(2);
+
+    await harness.setFacilitatorMode("f", "invalid");
+    const next = await payFor(harness, "/weather/paris", { signer });
+    expect(next.response.status).toBe(402);
+    expect(decodeHeader<PaymentRequired>(next.response.headers.get("PAYMENT-REQUIRED")).error).toBe("insufficient_funds");
+    expect(await harness.originCalls()).toHaveLength(2);
+    expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle", "/settle", "/verify"]);
+    expect(await harness.ledgerRows()).toMatchObject([{ status: "settled" }, { status: "settle_failed", error_reason: "invalid_transaction_state" }]);
+  });
+
+  it("a settle that faults answers 502 with no body, and the payment stays unknown rather than free", async () => {
+    const harness = await harnessWith();
+    const signer = newPayer();
+    await earnStanding(harness, signer);
+    await harness.setFacilitatorMode("f", "settle-500");
+    const { response } = await payFor(harness, "/weather/paris", { signer });
+    expect(response.status).toBe(502);
+    expect(response.headers.get("Set-Cookie")).toBeNull();
+    expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle", "/settle"]);
+    expect(await harness.ledgerRows()).toMatchObject([{ status: "settled" }, { status: "settle_unknown" }]);
+  });
+
+  it("a replay from a payer in good standing is held at the lock: no facilitator call, no origin call", async () => {
+    const harness = await harnessWith();
+    const signer = newPayer();
+    await earnStanding(harness, signer);
+    const { payload } = await payFor(harness, "/weather/paris", { signer });
+    const replay = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
+    expect(replay.status).toBe(402);
+    expect(decodeHeader<PaymentRequired>(replay.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
+    expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle", "/settle"]);
+    expect(await harness.originCalls()).toHaveLength(2);
+  });
+
+  it("a signature not recovered here (perhaps a contract wallet's) is verified even from a payer in good standing", async () => {
+    const harness = await harnessWith();
+    const payer = newPayer();
+    await earnStanding(harness, payer);
+    // Signed by another key in the payer's name: no RPC is configured, so whether the payer is a contract wallet
+    // is unknown here and the facilitator decides.
+    const { response } = await payFor(harness, "/weather/paris", { signer: newPayer(), from: payer.address });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Server-Timing")).not.toContain("skipped");
+    expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle", "/verify", "/settle"]);
+  });
+
+  it("with no verifier to go back to, a settle turned away at the door (401) moves on to the next facilitator", async () => {
+    const harness = await buildHarness({
+      rules: [buildRule({ verifyEveryPayment: false })],
+      facilitators: [
+        { id: "primary", mode: "ok", priority: 1 },
+        { id: "backup", mode: "ok", priority: 2 },
+      ],
+    });
+    const signer = newPayer();
+    await earnStanding(harness, signer);
+    await harness.setFacilitatorMode("primary", "settle-401");
+    const { response } = await payFor(harness, "/weather/paris", { signer });
+    expect(response.status).toBe(200);
+    const paths = async (facilitator: string) => (await harness.facilitatorCalls({ facilitator })).map((call) => call.path);
+    expect(await paths("primary")).toEqual(["/verify", "/settle", "/settle"]);
+    expect(await paths("backup")).toEqual(["/settle"]);
+    expect(await harness.ledgerRows()).toMatchObject([{ status: "settled" }, { status: "settled", facilitator_id: "primary", settled_by: "backup" }]);
+  });
+
+  it("a facilitator that just died costs the request that finds it a 502 (nothing charged, unknown); the next one verifies and fails over", async () => {
+    const harness = await buildHarness({
+      rules: [buildRule({ verifyEveryPayment: false })],
+      facilitators: [
+        { id: "primary", mode: "ok", priority: 1 },
+        { id: "backup", mode: "ok", priority: 2 },
+      ],
+    });
+    const signer = newPayer();
+    await earnStanding(harness, signer);
+    await harness.setFacilitatorMode("primary", "drop");
+    const lost = await payFor(harness, "/weather/paris", { signer });
+    expect(lost.response.status).toBe(502);
+    expect(lost.response.headers.get("PAYMENT-RESPONSE")).toBeNull();
+    const next = await payFor(harness, "/weather/paris", { signer });
+    expect(next.response.status).toBe(200);
+    expect(next.response.headers.get("Server-Timing")).not.toContain("skipped");
+    const paths = async (facilitator: string) => (await harness.facilitatorCalls({ facilitator })).map((call) => call.path);
+    expect(await paths("primary")).toEqual(["/verify", "/settle", "/settle", "/verify"]);
+    expect(await paths("backup")).toEqual(["/verify", "/settle"]);
+    expect(await harness.ledgerRows()).toMatchObject([{ status: "settled" }, { status: "settle_unknown" }, { status: "settled", settled_by: "backup" }]);
+  });
+
+  it.each<[string, Record<string, unknown>, RequestInit]>([
+    ["verifyEveryPayment: true verifies every payment", { verifyEveryPayment: true }, {}],
+    ["forwardDuringVerify: false keeps verify before the origin", { forwardDuringVerify: false }, {}],
+    ["before-origin settlement verifies every payment", { settlement: "before-origin" }, {}],
+    ["a request that may change something (POST) is verified", {}, { method: "POST", body: "{}" }],
+  ])("%s", async (_name, rule, init) => {
+    const harness = await harnessWith(rule);
+    const signer = newPayer();
+    await earnStanding(harness, signer);
+    const { response } = await payFor(harness, "/weather/paris", { signer }, init);
+    expect(response.status).toBe(200);
+    expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle", "/verify", "/settle"]);
+  });
+});
