@@ -27,6 +27,22 @@ async function earnStanding(harness: Harness, signer: ReturnType<typeof newPayer
   expect(first.response.headers.get("Server-Timing")).not.toContain("skipped");
 }
 
+/** Two facilitators; a payer earns standing through the primary, which then turns to `mode`. */
+async function primaryInStandingThen(mode: FacilitatorMode) {
+  const harness = await buildHarness({
+    rules: [buildRule({ verifyEveryPayment: false })],
+    facilitators: [
+      { id: "primary", mode: "ok", priority: 1 },
+      { id: "backup", mode: "ok", priority: 2 },
+    ],
+  });
+  const signer = newPayer();
+  await earnStanding(harness, signer);
+  await harness.setFacilitatorMode("primary", mode);
+  const paths = async (facilitator: string) => (await harness.facilitatorCalls({ facilitator })).map((call) => call.path);
+  return { harness, signer, paths };
+}
+
 describe("verify skipped for a payer in good standing", () => {
   it("settle is the one facilitator call, the answer carries the receipt, and the ledger says verify was not timed", async () => {
     const harness = await harnessWith();
@@ -124,42 +140,22 @@ describe("verify skipped for a payer in good standing", () => {
   });
 
   it("with no verifier to go back to, a settle turned away at the door (401) moves on to the next facilitator", async () => {
-    const harness = await buildHarness({
-      rules: [buildRule({ verifyEveryPayment: false })],
-      facilitators: [
-        { id: "primary", mode: "ok", priority: 1 },
-        { id: "backup", mode: "ok", priority: 2 },
-      ],
-    });
-    const signer = newPayer();
-    await earnStanding(harness, signer);
-    await harness.setFacilitatorMode("primary", "settle-401");
+    const { harness, signer, paths } = await primaryInStandingThen("settle-401");
     const { response } = await payFor(harness, "/weather/paris", { signer });
     expect(response.status).toBe(200);
-    const paths = async (facilitator: string) => (await harness.facilitatorCalls({ facilitator })).map((call) => call.path);
     expect(await paths("primary")).toEqual(["/verify", "/settle", "/settle"]);
     expect(await paths("backup")).toEqual(["/settle"]);
     expect(await harness.ledgerRows()).toMatchObject([{ status: "settled" }, { status: "settled", facilitator_id: "primary", settled_by: "backup" }]);
   });
 
   it("a facilitator that just died costs the request that finds it a 502 (nothing charged, unknown); the next one verifies and fails over", async () => {
-    const harness = await buildHarness({
-      rules: [buildRule({ verifyEveryPayment: false })],
-      facilitators: [
-        { id: "primary", mode: "ok", priority: 1 },
-        { id: "backup", mode: "ok", priority: 2 },
-      ],
-    });
-    const signer = newPayer();
-    await earnStanding(harness, signer);
-    await harness.setFacilitatorMode("primary", "drop");
+    const { harness, signer, paths } = await primaryInStandingThen("drop");
     const lost = await payFor(harness, "/weather/paris", { signer });
     expect(lost.response.status).toBe(502);
     expect(lost.response.headers.get("PAYMENT-RESPONSE")).toBeNull();
     const next = await payFor(harness, "/weather/paris", { signer });
     expect(next.response.status).toBe(200);
     expect(next.response.headers.get("Server-Timing")).not.toContain("skipped");
-    const paths = async (facilitator: string) => (await harness.facilitatorCalls({ facilitator })).map((call) => call.path);
     expect(await paths("primary")).toEqual(["/verify", "/settle", "/settle", "/verify"]);
     expect(await paths("backup")).toEqual(["/verify", "/settle"]);
     expect(await harness.ledgerRows()).toMatchObject([{ status: "settled" }, { status: "settle_unknown" }, { status: "settled", settled_by: "backup" }]);
