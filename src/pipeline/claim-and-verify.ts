@@ -2,7 +2,7 @@
 // has its verify sent alongside its claim: verify moves no money, and settle still waits for the claim, so the
 // lock keeps its place before anything that could settle while the claim's round trip leaves the paid path.
 // A payment met before (a replay, a concurrent copy, a retry after a refusal) is claimed first, so one whose
-// lock is held costs no facilitator call, nor an early origin call.
+// lock is held costs no facilitator call.
 import type { Attempted } from "../facilitator/facilitator-pool.js";
 import type { ClaimOutcome } from "../payment-record/claim-payment.js";
 import type { VerifyResponse } from "../x402/schemas.js";
@@ -35,11 +35,8 @@ export async function claimAndVerify(options: {
   claim: () => Promise<ClaimOutcome>;
   /** Absent: the payment is only claimed. */
   verify: (() => Promise<Attempted<VerifyResponse>>) | undefined;
-  /**
-   * Asks the origin early (pipeline/payer-standing.ts): alongside the claim for a payment this isolate meets for
-   * the first time, since it is no replay this isolate has seen, else once the claim is granted.
-   */
-  askOriginEarly?: () => void;
+  /** Runs once the payment is claimed for this request, before verify has answered. */
+  onClaimed?: () => void;
   ctx: WaitUntil;
   nowMs: () => number;
 }): Promise<ClaimAndVerifyOutcome> {
@@ -52,13 +49,11 @@ export async function claimAndVerify(options: {
     );
   let verifyStartedAtMs = nowMs();
   // Settled-or-failed, never rejected: a verify whose claim failed or was held is simply not looked at.
-  const first = firstMeeting(paymentKey);
-  let verifying = ask && first ? verify(ask) : undefined;
-  if (first) options.askOriginEarly?.();
+  let verifying = ask && firstMeeting(paymentKey) ? verify(ask) : undefined;
   const claimed = await options.claim();
   if (claimed.kind === "held") return { kind: "held" };
   const lock = new LockHandle(claimed.claim, options.ctx, paymentKey);
-  options.askOriginEarly?.();
+  options.onClaimed?.();
   if (!ask) return { kind: "accepted", lock, verified: undefined, verifyMs: 0 };
   if (!verifying) {
     verifyStartedAtMs = nowMs();

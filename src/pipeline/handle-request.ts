@@ -264,7 +264,6 @@ async function handlePricedRequest(
   const settler = candidates[0]!;
   const settlerHealthy = view.availability(settler) === "closed" && settler.health.consecutiveFailures === 0;
   const skipVerify = maySkipVerify(rule, { method: request.method, payer: standing, metered: meter !== undefined }, decision.checked, settlerHealthy);
-  const claimStartedAtMs = deps.nowMs();
   const outcome = await claimAndVerify({
     paymentKey: decision.checked.paymentKey,
     claim: () =>
@@ -278,7 +277,7 @@ async function handlePricedRequest(
         pending: { ...entry },
       }),
     verify: skipVerify ? undefined : () => verifyWithFailover(view, candidates, facilitatorRequest, deps.nowMs),
-    ...(mayAskDuringVerify(rule, request.method, standing) ? { askOriginEarly: () => origin.start() } : {}),
+    ...(mayAskDuringVerify(rule, request.method, standing) ? { onClaimed: () => origin.start() } : {}),
     ctx,
     nowMs: deps.nowMs,
   }).catch((error: unknown) => {
@@ -292,7 +291,6 @@ async function handlePricedRequest(
     identified?.abandon();
     return paymentRequiredResponse(challenge(outcome.kind === "held" ? PAYMENT_ALREADY_USED : (outcome.verified.response.invalidReason ?? "invalid_payload")));
   }
-  const acceptedAtMs = deps.nowMs();
   const { lock, verified: verifiedBy, verifyMs } = outcome;
   payerStanding.accepted(standing);
   const timer = startTimer(deps.nowMs);
@@ -322,7 +320,6 @@ async function handlePricedRequest(
     timer,
     verifyMs,
     verifySkipped: !verifiedBy,
-    claim: { askedAtMs: claimStartedAtMs, acceptedAtMs },
     totalMs: () => deps.nowMs() - startedAtMs,
     settle: async (amount) => {
       // upto: the facilitator settles what `paymentRequirements.amount` says; nothing used, nothing sent on chain.

@@ -31,11 +31,6 @@ export class OriginCall {
     return this.#answer!;
   }
 
-  /** When the origin's answer (its headers) arrived; undefined until then. */
-  get answeredAtMs(): number | undefined {
-    return this.#answeredAtMs;
-  }
-
   get startedAtMs(): number {
     return this.#startedAtMs ?? this.nowMs();
   }

@@ -36,8 +36,6 @@ export interface PaidRequest {
   verifyMs: number;
   /** Verify was not asked (pipeline/payer-standing.ts): settle checks the payment. */
   verifySkipped: boolean;
-  /** When the payment's claim was asked for, and when it was granted (verify answered, if it was asked). */
-  claim: { askedAtMs: number; acceptedAtMs: number };
   /** Since the request arrived: with verify, origin and settle it gives the gateway's own time (Server-Timing). */
   totalMs(): number;
   /** `amount`: what an upto payment settles (atomic), at most what was verified. */
@@ -67,8 +65,7 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   }
   const forwardedAtMs = paid.origin.startedAtMs;
   // Server-Timing shows what the request waited for the origin after verify; the ledger, the origin's own latency.
-  const lapMs = paid.timer.lap();
-  const waitedMs = paid.verifySkipped ? originWaitBesideClaim(paid) : lapMs;
+  const waitedMs = paid.timer.lap();
   const originMs = paid.origin.latencyMs();
   if (origin.status >= 400) {
     // The payer keeps their money: nothing is settled for a failed origin answer.
@@ -89,16 +86,6 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   const originTiming = askedEarly ? `origin;desc="asked during verify";dur=${waitedMs}` : `origin;dur=${waitedMs}`;
   const verifyTiming = paid.verifySkipped ? `x402-verify;desc="skipped: payer in good standing";dur=0` : `x402-verify;dur=${paid.verifyMs}`;
   return keep(paid, withReceipt(origin, settled.response, `${verifyTiming}, ${originTiming}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
-}
-
-/**
- * With verify left out, the claim and the origin ran side by side and the later of the two held the request: the
- * origin, from the claim's start, when it answered last (the claim then cost nothing on the path); nothing when
- * the claim did, which is then the gateway's own time.
- */
-function originWaitBesideClaim(paid: PaidRequest): number {
-  const answeredAtMs = paid.origin.answeredAtMs;
-  return answeredAtMs !== undefined && answeredAtMs > paid.claim.acceptedAtMs ? answeredAtMs - paid.claim.askedAtMs : 0;
 }
 
 export async function settleThenForward(paid: PaidRequest): Promise<Response> {

@@ -1,5 +1,5 @@
 // The origin asked while verify runs (src/pipeline/origin-call.ts): only for GET/HEAD from a payer whose last
-// payment passed verify, alongside or after the claim; never a settle or an answer before verify accepts. A refused verify that
+// payment passed verify, after the claim; never a settle or an answer before verify accepts. A refused verify that
 // still reached the origin is the proof the origin was asked before verify answered: the sequential path never
 // asks it then. Each test signs with a wallet of its own, so standing earned in one test does not leak into another.
 // Every payment here is verified (buildRule's `verifyEveryPayment`); leaving verify out is verify-skipped.test.ts.

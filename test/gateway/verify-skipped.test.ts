@@ -61,27 +61,6 @@ describe("verify skipped for a payer in good standing", () => {
     expect(rows.map((row) => row.verify_ms === null)).toEqual([false, true]);
   });
 
-  it("Server-Timing counts the claim, run beside a slower origin, as the origin's wait, not the gateway's own time", async () => {
-    const harness = await buildHarness({
-      rules: [buildRule({ id: "slow", path: "/slow/:ms", verifyEveryPayment: false })],
-      facilitators: [{ id: "f", mode: "ok", priority: 1 }],
-    });
-    const signer = newPayer();
-    expect((await payFor(harness, "/slow/300", { signer })).response.status).toBe(200);
-    const { response } = await payFor(harness, "/slow/300", { signer });
-    expect(response.status).toBe(200);
-    const timing = Object.fromEntries(
-      response.headers
-        .get("Server-Timing")!
-        .split(",")
-        .map((part) => [part.trim().split(";")[0], Number(/dur=(\d+)/.exec(part)![1])]),
-    );
-    expect(timing["x402-verify"]).toBe(0);
-    expect(timing.origin).toBeGreaterThanOrEqual(300);
-    // The claim ran within the origin's 300 ms: what is left is the gateway's own work, far below the origin's.
-    expect(timing["x402-total"]! - timing.origin! - timing["x402-settle"]!).toBeLessThan(150);
-  });
-
   it("a payment settle refuses: no body, no charge, the origin's answer dropped, and the payer's next payment is verified", async () => {
     const harness = await harnessWith();
     const signer = newPayer();

@@ -88,25 +88,6 @@ describe("claimAndVerify", () => {
     await expect(outcome).resolves.toMatchObject({ kind: "accepted" });
   });
 
-  it("asks the origin alongside the claim for a payment met for the first time, and only after the claim for one met before", async () => {
-    const fresh = scripted();
-    const asking = claimAndVerify({ ...fresh.options(freshKey()), verify: undefined, askOriginEarly: () => fresh.asked.push("origin") });
-    await tick();
-    expect(fresh.asked).toEqual(["origin", "claim"]);
-    fresh.claim.resolve(fresh.claimed);
-    await asking;
-
-    const key = freshKey();
-    firstMeeting(key);
-    const again = scripted();
-    const held = claimAndVerify({ ...again.options(key), verify: undefined, askOriginEarly: () => again.asked.push("origin") });
-    await tick();
-    expect(again.asked).toEqual(["claim"]);
-    again.claim.resolve({ kind: "held", state: "in_flight" });
-    await expect(held).resolves.toEqual({ kind: "held" });
-    expect(again.asked).toEqual(["claim"]);
-  });
-
   it("without a verify to ask, accepts once the claim is taken and asks nothing more", async () => {
     const s = scripted();
     const outcome = claimAndVerify({ ...s.options(freshKey()), verify: undefined });
