@@ -83,7 +83,11 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   const settled = await settleOrThrow(paid, facts, () => origin.body?.cancel(), metered?.amount);
   paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
   const extra = await paid.afterSettle(settled.response);
-  const originTiming = askedEarly ? `origin;desc="asked during verify";dur=${waitedMs}` : `origin;dur=${waitedMs}`;
+  const originTiming = !askedEarly
+    ? `origin;dur=${waitedMs}`
+    : paid.verifySkipped
+      ? `origin;desc="asked once claimed";dur=${waitedMs}`
+      : `origin;desc="asked during verify";dur=${waitedMs}`;
   const verifyTiming = paid.verifySkipped ? `x402-verify;desc="skipped: payer in good standing";dur=0` : `x402-verify;dur=${paid.verifyMs}`;
   return keep(paid, withReceipt(origin, settled.response, `${verifyTiming}, ${originTiming}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
 }

@@ -53,7 +53,7 @@ describe("verify skipped for a payer in good standing", () => {
     expect(decodeHeader<SettleResponse>(second.response.headers.get("PAYMENT-RESPONSE")).success).toBe(true);
     const timing = second.response.headers.get("Server-Timing");
     expect(timing).toContain('x402-verify;desc="skipped: payer in good standing";dur=0');
-    expect(timing).toContain('origin;desc="asked during verify"');
+    expect(timing).toContain('origin;desc="asked once claimed"');
     expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle", "/settle"]);
     expect(await harness.originCalls()).toHaveLength(2);
     const rows = await harness.ledgerRows();
