@@ -98,6 +98,11 @@ export class FacilitatorView {
     return availabilityOf(entry.health, this.options.policy, this.options.nowMs());
   }
 
+  /** Closed, with no failure since its last success: nothing suggests a call to it would not arrive. */
+  unfailing(entry: ViewEntry): boolean {
+    return this.availability(entry) === "closed" && entry.health.consecutiveFailures === 0;
+  }
+
   /** Facilitators in preference order: `prefer` (ids) first as listed, then by priority, then document order. */
   ordered(prefer: readonly string[] = []): ViewEntry[] {
     const rank = (entry: ViewEntry) => {

@@ -40,24 +40,25 @@ export async function claimAndVerify(options: {
   ctx: WaitUntil;
   nowMs: () => number;
 }): Promise<ClaimAndVerifyOutcome> {
-  const { paymentKey, nowMs } = options;
-  const ask = options.verify;
-  const verify = (ask: () => Promise<Attempted<VerifyResponse>>): Promise<Settled<Attempted<VerifyResponse>>> =>
-    ask().then(
-      (value) => ({ ok: true, value }),
-      (error: unknown) => ({ ok: false, error }),
-    );
+  const { paymentKey, nowMs, verify: ask } = options;
+  const verify =
+    ask &&
+    ((): Promise<Settled<Attempted<VerifyResponse>>> =>
+      ask().then(
+        (value) => ({ ok: true, value }),
+        (error: unknown) => ({ ok: false, error }),
+      ));
   let verifyStartedAtMs = nowMs();
   // Settled-or-failed, never rejected: a verify whose claim failed or was held is simply not looked at.
-  let verifying = ask && firstMeeting(paymentKey) ? verify(ask) : undefined;
+  let verifying = verify && firstMeeting(paymentKey) ? verify() : undefined;
   const claimed = await options.claim();
   if (claimed.kind === "held") return { kind: "held" };
   const lock = new LockHandle(claimed.claim, options.ctx, paymentKey);
   options.onClaimed?.();
-  if (!ask) return { kind: "accepted", lock, verified: undefined, verifyMs: 0 };
+  if (!verify) return { kind: "accepted", lock, verified: undefined, verifyMs: 0 };
   if (!verifying) {
     verifyStartedAtMs = nowMs();
-    verifying = verify(ask);
+    verifying = verify();
   }
   const result = await verifying;
   if (!result.ok) {

@@ -241,6 +241,8 @@ async function handlePricedRequest(
 
   const { requirements } = decision;
   const meter = paidMeterFor(rule, requirements);
+  // Verify's first choice, and settle's when verify is left out.
+  const preferred = candidates[0]!;
   // Stored with the claim, before verify is asked: the row a Worker that dies mid-settle leaves behind.
   const entry: LedgerEntry = {
     paymentKey: decision.checked.paymentKey,
@@ -253,17 +255,15 @@ async function handlePricedRequest(
     amount: requirements.amount,
     payTo: requirements.payTo,
     payer: decision.checked.payer,
-    facilitator: candidates[0]!.facilitator.url,
-    facilitatorId: candidates[0]!.facilitator.id,
+    facilitator: preferred.facilitator.url,
+    facilitatorId: preferred.facilitator.id,
     status: "verified",
     ...(meter ? { maxAmount: requirements.amount } : {}),
     at: new Date(deps.nowMs()).toISOString(),
   };
   const origin = new OriginCall(() => forward(request, config, rule.origin, deps, true), deps.nowMs);
   const standing = payerKey(requirements.network, decision.checked.payer);
-  const settler = candidates[0]!;
-  const settlerHealthy = view.availability(settler) === "closed" && settler.health.consecutiveFailures === 0;
-  const skipVerify = maySkipVerify(rule, { method: request.method, payer: standing, metered: meter !== undefined }, decision.checked, settlerHealthy);
+  const skipVerify = maySkipVerify(rule, { method: request.method, payer: standing, metered: meter !== undefined }, decision.checked, view.unfailing(preferred));
   const outcome = await claimAndVerify({
     paymentKey: decision.checked.paymentKey,
     claim: () =>

@@ -83,13 +83,9 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   const settled = await settleOrThrow(paid, facts, () => origin.body?.cancel(), metered?.amount);
   paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
   const extra = await paid.afterSettle(settled.response);
-  const originTiming = !askedEarly
-    ? `origin;dur=${waitedMs}`
-    : paid.verifySkipped
-      ? `origin;desc="asked once claimed";dur=${waitedMs}`
-      : `origin;desc="asked during verify";dur=${waitedMs}`;
   const verifyTiming = paid.verifySkipped ? `x402-verify;desc="skipped: payer in good standing";dur=0` : `x402-verify;dur=${paid.verifyMs}`;
-  return keep(paid, withReceipt(origin, settled.response, `${verifyTiming}, ${originTiming}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
+  const asked = !askedEarly ? "" : paid.verifySkipped ? `;desc="asked once claimed"` : `;desc="asked during verify"`;
+  return keep(paid, withReceipt(origin, settled.response, `${verifyTiming}, origin${asked};dur=${waitedMs}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
 }
 
 export async function settleThenForward(paid: PaidRequest): Promise<Response> {
