@@ -87,6 +87,19 @@ describe("EIP-712 signature recovered locally", () => {
     expect(await rpcCalls(id)).toBe(1);
   });
 
+  it("a forgery does not use up the nonce it names: the payer's own payment with that nonce goes through", async () => {
+    const harness = await buildHarness({ vars: rpcVars("eoa") });
+    const nonce = `0x${"5a".repeat(32)}` as const;
+    const { response: refused } = await payFor(harness, "/weather/paris", { ...forged, nonce });
+    expect(decodeHeader<PaymentRequired>(refused.headers.get("PAYMENT-REQUIRED")).error).toBe("invalid_exact_evm_payload_signature");
+
+    const { response } = await payFor(harness, "/weather/paris", { nonce });
+    expect(response.status).toBe(200);
+    expect((await harness.facilitatorCalls()).map((call) => call.path)).toEqual(["/verify", "/settle"]);
+    expect(await harness.originCalls()).toHaveLength(1);
+    expect(await harness.ledgerRows()).toMatchObject([{ status: "settled", payer: PAYER.address }]);
+  });
+
   it("leaves it to the facilitator when the payer is a contract wallet, or when no RPC can tell", async () => {
     for (const vars of [rpcVars("contract"), {}]) {
       const harness = await buildHarness({ vars });

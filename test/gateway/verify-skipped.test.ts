@@ -2,10 +2,11 @@
 // here in full goes from its claim to the origin and then to settle, the facilitator's one call; settle checks
 // the payment again, and a refusal there withholds the answer and ends the standing. Each test signs with a
 // wallet of its own, so standing earned in one test does not leak into another.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { PaymentRequired, SettleResponse } from "../../src/x402/schemas.js";
-import { buildHarness, buildRule, decodeHeader, encodePayment, payFor } from "../fixtures/builders.js";
+import { buildHarness, buildRule, decodeHeader, encodePayment, newTestId, payFor } from "../fixtures/builders.js";
 import type { FacilitatorMode } from "../fixtures/fake-facilitator.js";
 
 const newPayer = () => privateKeyToAccount(generatePrivateKey());
@@ -116,6 +117,25 @@ describe("verify skipped for a payer in good standing", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("Server-Timing")).not.toContain("skipped");
     expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle", "/verify", "/settle"]);
+  });
+
+  it("a forgery in a payer's name is refused here without ending their standing: no facilitator or origin call", async () => {
+    const harness = await buildHarness({
+      rules: [buildRule({ verifyEveryPayment: false })],
+      facilitators: [{ id: "f", mode: "ok", priority: 1 }],
+      // The chain says the payer is a plain account, so a signature by another key is a forgery.
+      vars: { RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${newTestId()}/rpc/eoa` }) },
+    });
+    const payer = newPayer();
+    await earnStanding(harness, payer);
+    const forged = await payFor(harness, "/weather/paris", { signer: newPayer(), from: payer.address });
+    expect(decodeHeader<PaymentRequired>(forged.response.headers.get("PAYMENT-REQUIRED")).error).toBe("invalid_exact_evm_payload_signature");
+    expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle"]);
+    expect(await harness.originCalls()).toHaveLength(1);
+
+    const next = await payFor(harness, "/weather/paris", { signer: payer });
+    expect(next.response.status).toBe(200);
+    expect(next.response.headers.get("Server-Timing")).toContain("skipped: payer in good standing");
   });
 
   it("with no verifier to go back to, a settle turned away at the door (401) moves on to the next facilitator", async () => {
