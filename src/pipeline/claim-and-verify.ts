@@ -1,13 +1,18 @@
 // The replay lock and the facilitator's verify of one payment. A payment this isolate meets for the first time
-// has its verify sent alongside its claim: verify moves no money, and settle still waits for the claim, so the
-// lock keeps its place before anything that could settle while the claim's round trip leaves the paid path.
-// A payment met before (a replay, a concurrent copy, a retry after a refusal) is claimed first, so one whose
-// lock is held costs no facilitator call.
+// has its verify, and its early origin call when the payer's standing allows one, sent alongside its claim: verify
+// moves no money, the origin is only asked a GET, and settle still waits for the claim, so the lock keeps its place
+// before anything that could settle while the claim's round trip leaves the paid path. A payment met before (a
+// replay, a retry after a refusal) is claimed first, so one whose lock is held costs no facilitator or origin call.
+// Copies of one payment in this isolate never race each other to the lock: a copy whose claim is still out here
+// waits for it, so the origin is asked at most once per payment per isolate.
 import type { Attempted } from "../facilitator/facilitator-pool.js";
 import type { ClaimOutcome } from "../payment-record/claim-payment.js";
 import type { VerifyResponse } from "../x402/schemas.js";
 import { LockHandle } from "./payment-tracking.js";
 import type { WaitUntil } from "./handle-request.js";
+
+/** Claims this isolate is waiting on, by payment key. */
+const claimsInFlight = new Map<string, Promise<ClaimOutcome>>();
 
 /** Payment keys remembered per isolate: enough for the copies of a payment to arrive while it is in flight. */
 const REMEMBERED_KEYS = 10_000;
@@ -35,8 +40,11 @@ export async function claimAndVerify(options: {
   claim: () => Promise<ClaimOutcome>;
   /** Absent: the payment is only claimed. */
   verify: (() => Promise<Attempted<VerifyResponse>>) | undefined;
-  /** Runs once the payment is claimed for this request, before verify has answered. */
-  onClaimed?: () => void;
+  /**
+   * Asks the origin before verify has answered (pipeline/payer-standing.ts): alongside the claim for a payment met
+   * for the first time, else once the claim is granted.
+   */
+  askOriginEarly?: () => void;
   ctx: WaitUntil;
   nowMs: () => number;
 }): Promise<ClaimAndVerifyOutcome> {
@@ -48,13 +56,28 @@ export async function claimAndVerify(options: {
         (value) => ({ ok: true, value }),
         (error: unknown) => ({ ok: false, error }),
       ));
+  // A copy of a payment whose claim is out here: taken (by that copy, or elsewhere) means this one is a replay.
+  for (let other = claimsInFlight.get(paymentKey); other; ) {
+    if (await other.then(() => true, () => false)) return { kind: "held" };
+    const next = claimsInFlight.get(paymentKey);
+    other = next === other ? undefined : next;
+  }
+  const first = firstMeeting(paymentKey);
   let verifyStartedAtMs = nowMs();
   // Settled-or-failed, never rejected: a verify whose claim failed or was held is simply not looked at.
-  let verifying = verify && firstMeeting(paymentKey) ? verify() : undefined;
-  const claimed = await options.claim();
+  let verifying = verify && first ? verify() : undefined;
+  if (first) options.askOriginEarly?.();
+  const claiming = options.claim();
+  claimsInFlight.set(paymentKey, claiming);
+  let claimed: ClaimOutcome;
+  try {
+    claimed = await claiming;
+  } finally {
+    if (claimsInFlight.get(paymentKey) === claiming) claimsInFlight.delete(paymentKey);
+  }
   if (claimed.kind === "held") return { kind: "held" };
   const lock = new LockHandle(claimed.claim, options.ctx, paymentKey);
-  options.onClaimed?.();
+  if (!first) options.askOriginEarly?.();
   if (!verify) return { kind: "accepted", lock, verified: undefined, verifyMs: 0 };
   if (!verifying) {
     verifyStartedAtMs = nowMs();

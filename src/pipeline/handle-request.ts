@@ -277,7 +277,7 @@ async function handlePricedRequest(
         pending: { ...entry },
       }),
     verify: skipVerify ? undefined : () => verifyWithFailover(view, candidates, facilitatorRequest, deps.nowMs),
-    ...(mayAskDuringVerify(rule, request.method, standing) ? { onClaimed: () => origin.start() } : {}),
+    ...(mayAskDuringVerify(rule, request.method, standing) ? { askOriginEarly: () => origin.start() } : {}),
     ctx,
     nowMs: deps.nowMs,
   }).catch((error: unknown) => {

@@ -65,8 +65,11 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   }
   const forwardedAtMs = paid.origin.startedAtMs;
   // Server-Timing shows what the request waited for the origin after verify; the ledger, the origin's own latency.
-  const waitedMs = paid.timer.lap();
+  // With verify left out the origin ran beside the claim: when the request waited for it at all, it answered after
+  // the claim and its whole latency was on the path (the claim cost nothing); else the claim was, as own time.
+  const lapMs = paid.timer.lap();
   const originMs = paid.origin.latencyMs();
+  const waitedMs = paid.verifySkipped && lapMs > 0 ? originMs : lapMs;
   if (origin.status >= 400) {
     // The payer keeps their money: nothing is settled for a failed origin answer.
     paid.lock.release();
@@ -84,7 +87,7 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
   const extra = await paid.afterSettle(settled.response);
   const verifyTiming = paid.verifySkipped ? `x402-verify;desc="skipped: payer in good standing";dur=0` : `x402-verify;dur=${paid.verifyMs}`;
-  const asked = !askedEarly ? "" : paid.verifySkipped ? `;desc="asked once claimed"` : `;desc="asked during verify"`;
+  const asked = !askedEarly ? "" : paid.verifySkipped ? `;desc="asked with the claim"` : `;desc="asked during verify"`;
   return keep(paid, withReceipt(origin, settled.response, `${verifyTiming}, origin${asked};dur=${waitedMs}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
 }
 

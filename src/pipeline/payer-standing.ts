@@ -1,12 +1,14 @@
 // Good standing: this isolate's memory that a payer's last payment was accepted (passed verify, or settled).
 // Standing buys two shortcuts on a request that changes nothing (GET, HEAD) under `after-origin`:
-// - the origin is asked as soon as the payment is claimed, while verify runs (`forwardDuringVerify`);
+// - the origin is asked while verify runs: alongside the payment's claim when this isolate meets the payment for
+//   the first time, else once the claim is granted (`forwardDuringVerify`, claim-and-verify.ts);
 // - when the payment was checked here in full, its signature recovered, verify is not asked at all: settle, which
 //   checks the payment again before it moves money, is the facilitator's one call (`verifyEveryPayment`).
 // Nothing settles before the origin answered and nothing is returned before the payment is accepted, so either
 // shortcut can cost at most an origin answer thrown away. A refusal at verify or settle ends the standing, so each
-// accepted payment buys at most one such answer; a replay (its claim is held) or a payer never seen never takes
-// a shortcut (docs/x402.md "Payers in good standing").
+// accepted payment buys at most one such answer. A payer never seen takes no shortcut; a replay this isolate has
+// seen waits for its claim, which is held, and never reaches the origin (a copy another isolate met first is
+// answered there, and the answer thrown away). docs/x402.md "Payers in good standing".
 
 /** Payers remembered per isolate; the oldest are forgotten first. */
 const REMEMBERED_PAYERS = 10_000;

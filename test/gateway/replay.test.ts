@@ -38,11 +38,8 @@ describe("replay and double-spend lock", () => {
     expect(await harness.originCalls()).toHaveLength(1);
     const calls = (await harness.facilitatorCalls()).map((c) => c.path);
     expect(calls.filter((p) => p === "/settle")).toHaveLength(1);
-    // The first copy sends verify alongside its claim; the lock's object may still take another copy's claim
-    // first (claims from separate stubs have no order), and that copy verifies too: never more than these two.
-    const verifies = calls.filter((p) => p === "/verify").length;
-    expect(verifies).toBeGreaterThanOrEqual(1);
-    expect(verifies).toBeLessThanOrEqual(2);
+    // The first copy sends verify alongside its claim; the others wait for that claim, or find the lock held.
+    expect(calls.filter((p) => p === "/verify")).toHaveLength(1);
     expect(await harness.ledgerRows()).toMatchObject([{ status: "settled" }]);
   });
 

@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { PaymentRequired, SettleResponse } from "../../src/x402/schemas.js";
-import { buildHarness, buildRule, decodeHeader, encodePayment, newTestId, payFor } from "../fixtures/builders.js";
+import { buildHarness, buildPaymentPayload, buildRule, challengeFor, decodeHeader, encodePayment, newTestId, payFor } from "../fixtures/builders.js";
 import type { FacilitatorMode } from "../fixtures/fake-facilitator.js";
 
 const newPayer = () => privateKeyToAccount(generatePrivateKey());
@@ -54,12 +54,33 @@ describe("verify skipped for a payer in good standing", () => {
     expect(decodeHeader<SettleResponse>(second.response.headers.get("PAYMENT-RESPONSE")).success).toBe(true);
     const timing = second.response.headers.get("Server-Timing");
     expect(timing).toContain('x402-verify;desc="skipped: payer in good standing";dur=0');
-    expect(timing).toContain('origin;desc="asked once claimed"');
+    expect(timing).toContain('origin;desc="asked with the claim"');
     expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle", "/settle"]);
     expect(await harness.originCalls()).toHaveLength(2);
     const rows = await harness.ledgerRows();
     expect(rows).toMatchObject([{ status: "settled" }, { status: "settled", payer: signer.address }]);
     expect(rows.map((row) => row.verify_ms === null)).toEqual([false, true]);
+  });
+
+  it("Server-Timing counts the claim, run beside a slower origin, as the origin's wait, not the gateway's own time", async () => {
+    const harness = await buildHarness({
+      rules: [buildRule({ id: "slow", path: "/slow/:ms", verifyEveryPayment: false })],
+      facilitators: [{ id: "f", mode: "ok", priority: 1 }],
+    });
+    const signer = newPayer();
+    expect((await payFor(harness, "/slow/300", { signer })).response.status).toBe(200);
+    const { response } = await payFor(harness, "/slow/300", { signer });
+    expect(response.status).toBe(200);
+    const timing = Object.fromEntries(
+      response.headers
+        .get("Server-Timing")!
+        .split(",")
+        .map((part) => [part.trim().split(";")[0], Number(/dur=(\d+)/.exec(part)![1])]),
+    );
+    expect(timing["x402-verify"]).toBe(0);
+    expect(timing.origin).toBeGreaterThanOrEqual(300);
+    // The claim ran within the origin's 300 ms: what is left is the gateway's own work, far below the origin's.
+    expect(timing["x402-total"]! - timing.origin! - timing["x402-settle"]!).toBeLessThan(150);
   });
 
   it("a payment settle refuses: no body, no charge, the origin's answer dropped, and the payer's next payment is verified", async () => {
@@ -105,6 +126,21 @@ describe("verify skipped for a payer in good standing", () => {
     expect(decodeHeader<PaymentRequired>(replay.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
     expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle", "/settle"]);
     expect(await harness.originCalls()).toHaveLength(2);
+  });
+
+  it("100 copies of one payment from a payer in good standing, sent at once: one origin call, one settle, one answer", async () => {
+    const harness = await harnessWith();
+    const signer = newPayer();
+    await earnStanding(harness, signer);
+    const challenge = await challengeFor(harness, "/weather/paris");
+    const header = encodePayment(await buildPaymentPayload(challenge.accepts[0]!, { signer }));
+    const responses = await Promise.all(Array.from({ length: 100 }, () => harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": header } })));
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
+    const refused = responses.filter((r) => r.status === 402).map((r) => decodeHeader<PaymentRequired>(r.headers.get("PAYMENT-REQUIRED")).error);
+    expect(new Set(refused)).toEqual(new Set(["payment_already_used"]));
+    expect(refused).toHaveLength(99);
+    expect(await harness.originCalls()).toHaveLength(2);
+    expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle", "/settle"]);
   });
 
   it("a signature not recovered here (perhaps a contract wallet's) is verified even from a payer in good standing", async () => {

@@ -1,5 +1,6 @@
-// The replay lock and verify of one payment: a payment the isolate meets for the first time has its verify sent
-// alongside its claim; one met before is claimed first, so a held lock costs no facilitator call. The claim and
+// The replay lock and verify of one payment: a payment the isolate meets for the first time has its verify (and
+// its early origin call) sent alongside its claim; one met before is claimed first, so a held lock costs no
+// facilitator or origin call; a copy whose claim is out in this isolate waits for it. The claim and
 // verify here are stand-ins recording the order they are asked in (the lock's storage is tested in
 // test/bindings/payment-record.test.ts, and 100 concurrent copies through the Worker in test/gateway/replay.test.ts).
 import { describe, expect, it } from "vitest";
@@ -74,6 +75,55 @@ describe("claimAndVerify", () => {
     s.claim.resolve({ kind: "held", state: "settled" });
     await expect(outcome).resolves.toEqual({ kind: "held" });
     expect(s.asked).toEqual(["claim"]);
+  });
+
+  it("asks the origin alongside the claim for a payment met for the first time, and only after the claim for one met before", async () => {
+    const fresh = scripted();
+    const asking = claimAndVerify({ ...fresh.options(freshKey()), verify: undefined, askOriginEarly: () => fresh.asked.push("origin") });
+    await tick();
+    expect(fresh.asked).toEqual(["origin", "claim"]);
+    fresh.claim.resolve(fresh.claimed);
+    await asking;
+    expect(fresh.asked).toEqual(["origin", "claim"]);
+
+    const key = freshKey();
+    firstMeeting(key);
+    const again = scripted();
+    const held = claimAndVerify({ ...again.options(key), verify: undefined, askOriginEarly: () => again.asked.push("origin") });
+    await tick();
+    expect(again.asked).toEqual(["claim"]);
+    again.claim.resolve({ kind: "held", state: "in_flight" });
+    await expect(held).resolves.toEqual({ kind: "held" });
+    expect(again.asked).toEqual(["claim"]);
+  });
+
+  it("holds a copy whose payment's claim is out in this isolate once that claim is taken: it claims, verifies and asks the origin nothing", async () => {
+    const key = freshKey();
+    const leader = scripted();
+    const first = claimAndVerify({ ...leader.options(key), askOriginEarly: () => leader.asked.push("origin") });
+    const copy = scripted();
+    const second = claimAndVerify({ ...copy.options(key), askOriginEarly: () => copy.asked.push("origin") });
+    await tick();
+    expect(leader.asked).toEqual(["verify", "origin", "claim"]);
+    leader.claim.resolve(leader.claimed);
+    await expect(second).resolves.toEqual({ kind: "held" });
+    expect(copy.asked).toEqual([]);
+    leader.verify.resolve(verifiedBy({ isValid: true }));
+    await expect(first).resolves.toMatchObject({ kind: "accepted" });
+  });
+
+  it("lets a copy claim for itself when the claim it waited on failed", async () => {
+    const key = freshKey();
+    const leader = scripted();
+    const first = claimAndVerify({ ...leader.options(key), verify: undefined });
+    const copy = scripted();
+    const second = claimAndVerify({ ...copy.options(key), verify: undefined });
+    leader.claim.reject(new Error("replay lock unavailable"));
+    await expect(first).rejects.toThrow("replay lock unavailable");
+    await tick();
+    expect(copy.asked).toEqual(["claim"]);
+    copy.claim.resolve(copy.claimed);
+    await expect(second).resolves.toMatchObject({ kind: "accepted" });
   });
 
   it("verifies a payment met before once its claim is taken", async () => {
