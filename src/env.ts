@@ -113,6 +113,9 @@ const EnvVarsSchema = z.object({
 
 export type GatewayConfig = z.infer<typeof EnvVarsSchema>;
 
+/** Every env var the gateway reads (a rules document may name none of them as a facilitator secret). */
+export const GATEWAY_ENV_VARS: readonly string[] = Object.keys(EnvVarsSchema.shape);
+
 const EnvSchema = EnvVarsSchema.superRefine((vars, ctx) => {
   if (vars.ADMIN_JWT_KEY && (!vars.ADMIN_JWT_ISSUER || !vars.ADMIN_JWT_AUDIENCE)) {
     ctx.addIssue({ code: "custom", path: ["ADMIN_JWT_KEY"], message: "needs ADMIN_JWT_ISSUER and ADMIN_JWT_AUDIENCE" });
@@ -129,7 +132,7 @@ function emptyToUndefined(value: unknown): unknown {
 export function parseGatewayConfig(env: Env): GatewayConfig {
   let entry = parsed.get(env);
   if (!entry) {
-    const vars = Object.fromEntries(Object.keys(EnvVarsSchema.shape).map((k) => [k, emptyToUndefined(env[k])]));
+    const vars = Object.fromEntries(GATEWAY_ENV_VARS.map((k) => [k, emptyToUndefined(env[k])]));
     const result = EnvSchema.safeParse(vars);
     if (result.success) {
       entry = { config: result.data };

@@ -26,7 +26,8 @@ export type GatewayError =
   /** Settlement refused after the origin answered; the origin body is withheld. */
   | { kind: "settle_failed"; paymentRequired: PaymentRequired; settleResponse: SettleResponse }
   /** `notSubmitted`: the facilitator provably did not act on the call (refused at the door, or never called). */
-  | { kind: "facilitator_unavailable"; detail: string; notSubmitted?: boolean }
+  /** `rateLimited`: a 429, the facilitator's quota (perhaps spent by someone else's traffic), not its failure. */
+  | { kind: "facilitator_unavailable"; detail: string; notSubmitted?: boolean; rateLimited?: boolean }
   /** No facilitator that is up can settle any of the route's payment options (`missing` names the kinds). */
   | { kind: "unsettleable"; ruleId: string; missing: string[] }
   | { kind: "facilitator_timeout"; operation: "verify" | "settle" | "supported" }

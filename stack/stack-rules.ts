@@ -132,9 +132,10 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
         price: "$0.05",
         accepts: [{ network, scheme: "upto" }],
         payTo: SELLER.address,
-        description: "A streamed (SSE) completion metered by the usage in its last event: $0.0001 per token",
+        description: "A streamed (SSE) completion metered by the usage in its last event: $0.0001 per token, 400 at most; a stream left early, or longer than 5 s, pays for 400",
         mimeType: "text/event-stream",
-        meter: { from: { sse: "usage.total_tokens" }, unitPrice: "$0.0001" },
+        // A stream ends within 5 s: the demo's take ~1 s.
+        meter: { from: { sse: "usage.total_tokens" }, unitPrice: "$0.0001", cap: 400, maxStreamSeconds: 5 },
       },
       // batch-settlement: one deposit opens a channel, then each call is a voucher checked here (docs/batch-settlement.md).
       {

@@ -16,8 +16,9 @@ export interface FacilitatorClient {
   readonly id: string;
   /** Identifies the facilitator in the ledger. */
   readonly url: string;
-  verify(request: FacilitatorRequest): Promise<VerifyResponse>;
-  settle(request: FacilitatorRequest): Promise<SettleResponse>;
+  /** `timeoutMs`: at most the configured timeout, when the phase's budget has less left (facilitator-pool.ts). */
+  verify(request: FacilitatorRequest, timeoutMs?: number): Promise<VerifyResponse>;
+  settle(request: FacilitatorRequest, timeoutMs?: number): Promise<SettleResponse>;
 }
 
 export interface FacilitatorEndpoint {
@@ -82,7 +83,8 @@ export async function callFacilitator<S extends z.ZodType>(endpoint: Facilitator
   const parsed = json === undefined ? undefined : call.schema.safeParse(json);
   if (parsed?.success && (response.ok || (response.status < 500 && (call.isRefusal?.(parsed.data) ?? false)))) return parsed.data;
   if (REFUSED_AT_THE_DOOR.has(response.status)) {
-    throw new GatewayFailure({ kind: "facilitator_unavailable", detail: `${operation}: HTTP ${response.status} (refused before acting)`, notSubmitted: true });
+    const rateLimited = response.status === 429 ? { rateLimited: true } : {};
+    throw new GatewayFailure({ kind: "facilitator_unavailable", detail: `${operation}: HTTP ${response.status} (refused before acting)`, notSubmitted: true, ...rateLimited });
   }
   if (response.status >= 500) {
     throw new GatewayFailure({ kind: "facilitator_unavailable", detail: `${operation}: HTTP ${response.status}` });
@@ -96,7 +98,9 @@ export function createHttpFacilitatorClient(options: HttpFacilitatorClientOption
   return {
     id: options.id,
     url: options.url,
-    verify: (body) => callFacilitator(endpoint, { operation: "verify", body, schema: VerifyResponseSchema, timeoutMs: options.verifyTimeoutMs, isRefusal: (reply) => !reply.isValid }),
-    settle: (body) => callFacilitator(endpoint, { operation: "settle", body, schema: SettleResponseSchema, timeoutMs: options.settleTimeoutMs, isRefusal: (reply) => !reply.success }),
+    verify: (body, timeoutMs) =>
+      callFacilitator(endpoint, { operation: "verify", body, schema: VerifyResponseSchema, timeoutMs: Math.min(options.verifyTimeoutMs, timeoutMs ?? Infinity), isRefusal: (reply) => !reply.isValid }),
+    settle: (body, timeoutMs) =>
+      callFacilitator(endpoint, { operation: "settle", body, schema: SettleResponseSchema, timeoutMs: Math.min(options.settleTimeoutMs, timeoutMs ?? Infinity), isRefusal: (reply) => !reply.success }),
   };
 }

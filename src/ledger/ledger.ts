@@ -48,12 +48,17 @@ const COLUMNS = [
 ];
 const INSERT = `INSERT INTO payments (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
 
-// An outcome replaces `verified`; `settled` (money moved) replaces anything but itself. So a replayed
-// payment's refusal never overwrites the original's settlement, whichever lands first.
+// Statuses are ranked by what they tell an operator, and a write replaces a row only with a higher rank: money that
+// moved (settled) > money owed back (owed_refund) > money perhaps moved (settle_unknown) > an attempt that failed >
+// verified. One payment can be attempted several times (a lock released after a failure), so an earlier attempt's
+// failure must never hide a later refund owed or unknown settlement (security review F6), and a replayed payment's
+// refusal never overwrites the original's settlement, whichever lands first.
 // A metered (upto) payment's `amount` becomes what was settled.
 const UPDATED_ON_OUTCOME = ["status", "transaction_hash", "error_reason", "origin_status", "origin_ms", "settle_ms", "settled_by", "updated_at", "amount", "metered_units", "receipt_hash"];
+const rank = (column: string) =>
+  `(CASE ${column} WHEN 'settled' THEN 4 WHEN 'owed_refund' THEN 3 WHEN 'settle_unknown' THEN 2 WHEN 'verified' THEN 0 ELSE 1 END)`;
 const RECORD_OUTCOME = `${INSERT} ON CONFLICT (payment_key) DO UPDATE SET ${UPDATED_ON_OUTCOME.map((c) => `${c} = excluded.${c}`).join(", ")}
-  WHERE payments.status = 'verified' OR (excluded.status = 'settled' AND payments.status <> 'settled')`;
+  WHERE ${rank("excluded.status")} > ${rank("payments.status")}`;
 
 function bindEntry(statement: D1PreparedStatement, entry: LedgerEntry): D1PreparedStatement {
   return statement.bind(

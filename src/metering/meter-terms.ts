@@ -39,6 +39,16 @@ export const MeterSchema = z.strictObject({
   onInvalidUsage: z.enum(["base", "cap", "nothing"]).default("base"),
   /** Default false: a `header` meter's header is removed from what the client sees. */
   exposeUsageHeader: z.boolean().default(false),
+  /**
+   * An `sse` meter's longest stream, default 30 s: the gateway ends it there and settles the cap's price (the
+   * maximum without a cap). The payment must stay valid through it, so it counts in the rule's validity window.
+   */
+  maxStreamSeconds: z.number().int().min(1).max(3600).default(30),
+  /**
+   * A client that leaves an `sse` stream after content went out: `cap` (default) settles the cap's price (the
+   * maximum without a cap), `base` the base price, which must then be above $0. Never nothing: it got content.
+   */
+  onCancel: z.enum(["cap", "base"]).default("cap"),
 });
 export type MeterInput = z.infer<typeof MeterSchema>;
 
@@ -49,6 +59,8 @@ export interface MeterSpec {
   cap: number | undefined;
   onInvalidUsage: MeterInput["onInvalidUsage"];
   exposeUsageHeader: boolean;
+  maxStreamSeconds: number;
+  onCancel: MeterInput["onCancel"];
 }
 
 export function compileMeter(input: MeterInput): MeterSpec {
@@ -59,6 +71,8 @@ export function compileMeter(input: MeterInput): MeterSpec {
     cap: input.cap,
     onInvalidUsage: input.onInvalidUsage,
     exposeUsageHeader: input.exposeUsageHeader,
+    maxStreamSeconds: input.maxStreamSeconds,
+    onCancel: input.onCancel,
   };
 }
 
@@ -86,6 +100,19 @@ export interface MeteredCharge {
   units: string | undefined;
   /** Set when the reading was missing, malformed or above the cap: the policy that decided the amount. */
   invalid?: { problem: "missing" | "malformed" | "over_cap"; policy: MeterInput["onInvalidUsage"] };
+}
+
+/**
+ * A stream that did not end by itself (the client left, or it reached `maxStreamSeconds`): content went out, so
+ * the policy's amount, never nothing. `cap` is the cap's price, or the maximum without a cap.
+ */
+export function chargeForCutStream(spec: MeterSpec, policy: MeterInput["onCancel"], maxAtomic: bigint, decimals: number): bigint {
+  const price = (attodollars: bigint) => {
+    const atomic = usdToAtomicCeil(attodollars, decimals);
+    return atomic > maxAtomic ? maxAtomic : atomic;
+  };
+  if (policy === "base") return price(spec.baseAttodollars);
+  return spec.cap === undefined ? maxAtomic : price(spec.baseAttodollars + spec.unitAttodollars * BigInt(spec.cap));
 }
 
 /** The amount for a reading, in the offer's asset (`decimals`), never above the authorized maximum. */

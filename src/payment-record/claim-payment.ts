@@ -16,7 +16,7 @@ export interface PaymentClaim {
   record(entry: LedgerEntry): Promise<void>;
 }
 
-export type ClaimOutcome = { kind: "claimed"; claim: PaymentClaim } | { kind: "held"; state: LockState };
+export type ClaimOutcome = { kind: "claimed"; claim: PaymentClaim } | { kind: "held"; state: LockState } | { kind: "busy" };
 
 export interface ClaimOptions {
   locks: DurableObjectNamespace<PaymentRecord>;
@@ -29,6 +29,8 @@ export interface ClaimOptions {
   nowMs: number;
   /** The payment's `verified` ledger row, stored with the claim (payment-record.ts). */
   pending?: LedgerEntry;
+  /** Takes the group's one exclusive slot (a metered stream): `busy` while another payment of the payer has it. */
+  exclusive?: boolean;
 }
 
 export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome> {
@@ -37,11 +39,11 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
   const owner = crypto.randomUUID();
   let result: ClaimResult;
   try {
-    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs, options.pending);
+    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs, options.pending, options.exclusive ?? false);
   } catch (cause) {
     throw new GatewayFailure({ kind: "replay_lock_unavailable", detail: String(cause) }, { cause });
   }
-  if (result.kind === "held") return result;
+  if (result.kind !== "claimed") return result;
   const forgetAtMs = Math.max(options.expiresAtSeconds * 1000, options.nowMs) + FORGET_MARGIN_MS;
   return {
     kind: "claimed",

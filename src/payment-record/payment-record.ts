@@ -15,7 +15,8 @@ import { LedgerOutbox } from "../ledger/ledger-outbox.js";
 
 export type LockState = "in_flight" | "settled" | "unknown";
 
-export type ClaimResult = { kind: "claimed" } | { kind: "held"; state: LockState };
+/** `busy`: the claim asked for its group's one exclusive slot (a metered stream), and another payment holds it. */
+export type ClaimResult = { kind: "claimed" } | { kind: "held"; state: LockState } | { kind: "busy" };
 
 interface LockRow {
   owner: string;
@@ -26,10 +27,10 @@ interface LockRow {
 }
 
 /**
- * 4: a lock holds its payment's pending `verified` ledger row (`pending_entry`); 3: locks keyed by payment (one
- * object per group); 2 was one lock per object (`payment_lock`).
+ * 5: a lock may take its group's one exclusive slot (`exclusive`); 4: a lock holds its payment's pending `verified`
+ * ledger row (`pending_entry`); 3: locks keyed by payment (one object per group); 2 was one lock per object.
  */
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 /** When a ledger write is stored with no alarm set, one this far ahead covers it while D1 is asked. */
 const UNCOVERED_WRITE_ALARM_MS = 60_000;
@@ -46,19 +47,28 @@ export class PaymentRecord extends DurableObject<Env> {
   /**
    * Takes the payment for `owner` unless another request holds it. An `in_flight` claim whose lease has run
    * out (its Worker died mid-request) can be taken over; `settled` and `unknown` are never released.
-   * `pending`: the payment's `verified` row, kept with the lock until an outcome replaces it.
+   * `pending`: the payment's `verified` row, kept with the lock until an outcome replaces it. `exclusive`: at most
+   * one such claim of the group is in flight at once (one metered stream per payer: what one authorization can
+   * settle bounds what is delivered before settlement).
    */
-  async claim(paymentKey: string, owner: string, leaseMs: number, nowMs: number, pending?: LedgerEntry): Promise<ClaimResult> {
+  async claim(paymentKey: string, owner: string, leaseMs: number, nowMs: number, pending?: LedgerEntry, exclusive = false): Promise<ClaimResult> {
     const row = this.#lock(paymentKey);
     if (row && !(row.state === "in_flight" && row.lease_until_ms < nowMs)) return { kind: "held", state: row.state };
+    if (exclusive) {
+      const other = this.ctx.storage.sql
+        .exec("SELECT 1 FROM payment_locks WHERE exclusive = 1 AND state = 'in_flight' AND lease_until_ms >= ? AND payment_key != ? LIMIT 1", nowMs, paymentKey)
+        .toArray();
+      if (other.length > 0) return { kind: "busy" };
+    }
     // Taking over a dead request's claim: its `verified` row is the only trace of it, and goes to D1 now.
     const tookOver = row !== undefined && this.#sendPending("payment_key = ?", paymentKey);
     this.ctx.storage.sql.exec(
-      "INSERT OR REPLACE INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms, pending_entry) VALUES (?, ?, 'in_flight', ?, NULL, ?)",
+      "INSERT OR REPLACE INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms, pending_entry, exclusive) VALUES (?, ?, 'in_flight', ?, NULL, ?, ?)",
       paymentKey,
       owner,
       nowMs + leaseMs,
       pending ? JSON.stringify(pending) : null,
+      exclusive ? 1 : 0,
     );
     if (tookOver) await this.#flushThenSchedule();
     return { kind: "claimed" };
@@ -231,8 +241,9 @@ export class PaymentRecord extends DurableObject<Env> {
     sql.exec("CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)");
     const version = sql.exec<{ version: number }>("SELECT version FROM _schema").toArray()[0]?.version ?? 0;
     if (version >= SCHEMA_VERSION) return;
-    if (version === 3) {
-      sql.exec("ALTER TABLE payment_locks ADD COLUMN pending_entry TEXT");
+    if (version === 3 || version === 4) {
+      if (version === 3) sql.exec("ALTER TABLE payment_locks ADD COLUMN pending_entry TEXT");
+      sql.exec("ALTER TABLE payment_locks ADD COLUMN exclusive INTEGER NOT NULL DEFAULT 0");
     } else {
       // An object from version 2 held one payment's lock without its key; its outbox is kept and still flushed.
       // Its lock is dropped: that payment is single-use on chain anyway (the facilitator refuses a spent nonce).
@@ -243,7 +254,8 @@ export class PaymentRecord extends DurableObject<Env> {
         state TEXT NOT NULL CHECK (state IN ('in_flight', 'settled', 'unknown')),
         lease_until_ms INTEGER NOT NULL,
         forget_at_ms INTEGER,
-        pending_entry TEXT
+        pending_entry TEXT,
+        exclusive INTEGER NOT NULL DEFAULT 0
       )`);
     }
     sql.exec("DELETE FROM _schema");

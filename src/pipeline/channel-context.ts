@@ -79,3 +79,6 @@ function withChannelState(paymentRequired: PaymentRequired, requirements: Paymen
     ),
   };
 }
+
+/** What a voucher not proven here gets instead of asking the channel: verified by the facilitator first. */
+export const UNPROVEN = { kind: "needs_sync" } as const;

@@ -14,7 +14,7 @@ import type { ChannelRefund, ChannelRefundStatus } from "../ledger/channel-ledge
 import type { ChannelPayload } from "../schemes/batch-settlement-evm.js";
 import { refundTypedData } from "../schemes/evm/channel-typed-data.js";
 import { X402_VERSION, type FacilitatorRequest, type SettleResponse } from "../x402/schemas.js";
-import { readOnchain, refusedResponse, reserveInput, type ChannelRequest } from "./channel-context.js";
+import { readOnchain, refusedResponse, reserveInput, UNPROVEN, type ChannelRequest } from "./channel-context.js";
 import { describeFailure, withReceipt } from "./paid-request.js";
 import { startTimer } from "./payment-tracking.js";
 
@@ -31,7 +31,8 @@ export async function refundChannel(request: ChannelRequest, channel: RefundPayl
 
   // A refund is computed from the balance, so the chain is always read; a voucher out of step is refused first,
   // with the channel's state, and without a facilitator call.
-  let reserved = await stub.reserve(input());
+  // A voucher not recovered here is verified before the channel's state is looked at (channel-request.ts).
+  let reserved = request.checked.signatureProven ? await stub.reserve(input()) : UNPROVEN;
   if (reserved.kind === "needs_sync") {
     const verified = await verifyWithFailover(request.view, request.candidates, request.facilitatorRequest, nowMs);
     if (!verified.response.isValid) return paymentRequiredResponse(request.challenge(verified.response.invalidReason ?? "invalid_payload"));

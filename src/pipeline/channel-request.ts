@@ -9,7 +9,7 @@ import type { ViewEntry } from "../facilitator/facilitator-view.js";
 import type { LedgerEntry, LedgerStatus } from "../ledger/ledger.js";
 import type { OnchainChannel, ReserveInput } from "../channels/channel-state.js";
 import type { SettleResponse } from "../x402/schemas.js";
-import { readOnchain, refusedResponse, reserveInput, type ChannelRequest } from "./channel-context.js";
+import { readOnchain, refusedResponse, reserveInput, UNPROVEN, type ChannelRequest } from "./channel-context.js";
 import { refundChannel } from "./channel-refund.js";
 import { describeFailure, withReceipt } from "./paid-request.js";
 import { startTimer } from "./payment-tracking.js";
@@ -25,8 +25,11 @@ export async function payFromChannel(request: ChannelRequest): Promise<Response>
 
   // The cumulative count is checked first, here: a client out of step gets its corrective 402 with no facilitator
   // call. A deposit is then always checked on chain; a voucher only when the channel's state is unknown or stale.
+  // A voucher whose signature was not recovered here (a zero-authorizer channel: perhaps a contract wallet's) is never
+  // trusted locally: the facilitator checks it before the channel's state is looked at, so it can neither be
+  // charged nor learn the channel's latest voucher from a corrective 402 (security review F2, F15).
   let verifiedBy: ViewEntry | undefined;
-  let reserved = await stub.reserve(input());
+  let reserved = checked.signatureProven ? await stub.reserve(input()) : UNPROVEN;
   if (reserved.kind === "needs_sync") {
     const verified = await verifyWithFailover(request.view, request.candidates, request.facilitatorRequest, nowMs);
     if (!verified.response.isValid) return paymentRequiredResponse(request.challenge(verified.response.invalidReason ?? "invalid_payload"));

@@ -5,9 +5,12 @@ import type { CheckContext } from "../schemes/scheme-plugin.js";
 
 const RPC_TIMEOUT_MS = 3000;
 
-export function buildCheckContext(config: GatewayConfig, nowMs: number): CheckContext {
+/** `windowSeconds`: how long from now a payment must stay valid (pipeline/payment-window.ts). */
+export function buildCheckContext(config: GatewayConfig, nowMs: number, windowSeconds: number): CheckContext {
+  const nowSeconds = Math.floor(nowMs / 1000);
   return {
-    nowSeconds: Math.floor(nowMs / 1000),
+    nowSeconds,
+    validUntilSeconds: nowSeconds + windowSeconds,
     async isContract(network, address) {
       const url = config.RPC_URLS?.[network];
       if (!url) return undefined;

@@ -28,6 +28,8 @@ export function firstMeeting(paymentKey: string): boolean {
 
 export type ClaimAndVerifyOutcome =
   | { kind: "held" }
+  /** The payer's one exclusive slot (a metered stream) is taken by another of its payments. */
+  | { kind: "busy" }
   /** The facilitator refused the payment; its lock is released. */
   | { kind: "refused"; verified: Attempted<VerifyResponse> }
   /** `verified` is absent when verify was not asked (pipeline/payer-standing.ts): settle will check the payment. */
@@ -76,7 +78,7 @@ export async function claimAndVerify(options: {
   } finally {
     if (claimsInFlight.get(paymentKey) === claiming) claimsInFlight.delete(paymentKey);
   }
-  if (claimed.kind === "held") return { kind: "held" };
+  if (claimed.kind !== "claimed") return { kind: claimed.kind };
   const lock = new LockHandle(claimed.claim, options.ctx, paymentKey);
   if (!first) options.askOriginEarly?.();
   if (!verify) return { kind: "accepted", lock, verified: undefined, verifyMs: 0 };

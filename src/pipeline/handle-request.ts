@@ -11,7 +11,7 @@ import { forwardThenSettle, paidMeterFor, settleThenForward, type PaidRequest } 
 import { LedgerWriter, startTimer } from "./payment-tracking.js";
 import { claimAndVerify } from "./claim-and-verify.js";
 import { OriginCall } from "./origin-call.js";
-import { mayAskDuringVerify, maySkipVerify, payerKey, payerStanding } from "./payer-standing.js";
+import { payerKey, payerStanding, takeShortcut } from "./payer-standing.js";
 import { canonicalizePath } from "../pricing/canonical-path.js";
 import { matchesAnyPattern, matchPriceRule, type PriceRuleMatch } from "../pricing/match-price-rule.js";
 import { loadPriceRules } from "../pricing/price-rule-store.js";
@@ -35,6 +35,7 @@ import { serveAdmin } from "../admin/serve-admin.js";
 import { adminAuthFromConfig } from "../admin/admin-auth.js";
 import { serveHealth } from "../health/serve-health.js";
 import { buildCheckContext } from "./check-context.js";
+import { assertRuleCoversWindow, buildPaymentBudget } from "./payment-window.js";
 import { priceRequest } from "./price-request.js";
 import { prefersHtml } from "../paywall/prefers-html.js";
 import { buildPaywallView } from "../paywall/paywall-view.js";
@@ -51,6 +52,8 @@ export interface WaitUntil {
 
 /** The 402 reason for a payment another request already holds or has spent. */
 export const PAYMENT_ALREADY_USED = "payment_already_used";
+/** The 402 reason for a metered stream while the same payer has another in flight. */
+export const PAYER_STREAM_IN_PROGRESS = "payer_stream_in_progress";
 const LEASE_MARGIN_MS = 5000;
 
 export interface GatewayDeps {
@@ -189,6 +192,10 @@ async function handlePricedRequest(
       : paymentRequiredResponse(paymentRequired, rule.paywall ? { Vary: "Accept" } : {});
   };
   if (sessionRefusal) return unpaid(challenge(sessionRefusal));
+  // How long a payment must stay valid to settle after everything that runs first (a metered stream included).
+  const from = rule.meter?.from;
+  const streamSeconds = rule.meter && typeof from === "object" && "sse" in from ? rule.meter.maxStreamSeconds : 0;
+  const validityWindow = assertRuleCoversWindow(rule.id, rule.maxTimeoutSeconds, buildPaymentBudget(facilitators, config.ORIGIN_TIMEOUT_MS, streamSeconds));
   const decision = await decidePayment({
     accepts,
     challenge,
@@ -196,7 +203,7 @@ async function handlePricedRequest(
     v1Header,
     resource: { url: resourceUrl, description: rule.description, mimeType: rule.mimeType },
     schemes: { find: (scheme, network) => rule.offers.find((o) => o.scheme === scheme && o.network === network)?.plugin ?? deps.schemes.find(scheme, network) },
-    check: buildCheckContext(config, deps.nowMs()),
+    check: buildCheckContext(config, deps.nowMs(), validityWindow),
   });
   if (decision.kind === "challenge") return unpaid(decision.paymentRequired);
   // A body of unknown length is sized here, before any payment work, so an oversized upload is never half-sent.
@@ -211,8 +218,9 @@ async function handlePricedRequest(
     ? { x402Version: 1, paymentPayload: decision.v1.payload, paymentRequirements: decision.v1.requirements }
     : { x402Version: X402_VERSION, paymentPayload: decision.payload, paymentRequirements: decision.requirements };
   // Long enough for verify on every candidate, the origin, and settle on every candidate.
+  // A metered stream holds its lock, and its payer's one stream slot, for the stream's whole life.
   const leaseMs =
-    candidates.reduce((sum, c) => sum + c.facilitator.verifyTimeoutMs + c.facilitator.settleTimeoutMs, 0) + config.ORIGIN_TIMEOUT_MS + LEASE_MARGIN_MS;
+    candidates.reduce((sum, c) => sum + c.facilitator.verifyTimeoutMs + c.facilitator.settleTimeoutMs, 0) + config.ORIGIN_TIMEOUT_MS + streamSeconds * 1000 + LEASE_MARGIN_MS;
   const { channel } = decision.checked;
   if (channel) {
     // Paid from a batch-settlement channel: its object is the replay lock and the ledger outbox.
@@ -263,7 +271,11 @@ async function handlePricedRequest(
   };
   const origin = new OriginCall(() => forward(request, config, rule.origin, deps, true), deps.nowMs);
   const standing = payerKey(requirements.network, decision.checked.payer);
-  const skipVerify = maySkipVerify(rule, { method: request.method, payer: standing, metered: meter !== undefined }, decision.checked, view.unfailing(preferred));
+  const proven = decision.checked.signatureProven === true;
+  // A metered stream takes no shortcut: it waits for its claim, so a payer's second stream is refused before the
+  // origin is asked.
+  const shortcut =
+    streamSeconds === 0 ? takeShortcut(rule, { method: request.method, payer: standing, metered: meter !== undefined, nowMs: deps.nowMs() }, decision.checked, view.unfailing(preferred)) : undefined;
   const outcome = await claimAndVerify({
     paymentKey: decision.checked.paymentKey,
     claim: () =>
@@ -275,24 +287,28 @@ async function handlePricedRequest(
         expiresAtSeconds: decision.checked.expiresAtSeconds,
         nowMs: deps.nowMs(),
         pending: { ...entry },
+        // One metered stream per payer: together, streams in flight never deliver more than one authorization settles.
+        exclusive: streamSeconds > 0,
       }),
-    verify: skipVerify ? undefined : () => verifyWithFailover(view, candidates, facilitatorRequest, deps.nowMs),
-    ...(mayAskDuringVerify(rule, request.method, standing) ? { askOriginEarly: () => origin.start() } : {}),
+    verify: shortcut?.skipVerify ? undefined : () => verifyWithFailover(view, candidates, facilitatorRequest, deps.nowMs),
+    ...(shortcut ? { askOriginEarly: () => origin.start() } : {}),
     ctx,
     nowMs: deps.nowMs,
   }).catch((error: unknown) => {
     origin.discard();
     identified?.abandon();
+    shortcut?.release();
     throw error;
   });
   if (outcome.kind !== "accepted") {
     origin.discard();
-    if (outcome.kind === "refused") payerStanding.refused(standing);
+    if (outcome.kind === "refused") payerStanding.refused(standing, proven);
     identified?.abandon();
-    return paymentRequiredResponse(challenge(outcome.kind === "held" ? PAYMENT_ALREADY_USED : (outcome.verified.response.invalidReason ?? "invalid_payload")));
+    shortcut?.release();
+    const reason = outcome.kind === "held" ? PAYMENT_ALREADY_USED : outcome.kind === "busy" ? PAYER_STREAM_IN_PROGRESS : (outcome.verified.response.invalidReason ?? "invalid_payload");
+    return paymentRequiredResponse(challenge(reason));
   }
   const { lock, verified: verifiedBy, verifyMs } = outcome;
-  payerStanding.accepted(standing);
   const timer = startTimer(deps.nowMs);
 
   const ledger = new LedgerWriter(lock, entry, deps.nowMs, (recorded) => (log.payment = recorded));
@@ -328,22 +344,26 @@ async function handlePricedRequest(
         amount === undefined || facilitatorRequest.x402Version === 1 ? facilitatorRequest : { ...facilitatorRequest, paymentRequirements: { ...facilitatorRequest.paymentRequirements, amount } };
       const settled = await settleWithFailover(view, verifiedBy?.entry, candidates, settleRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));
       const response = decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
-      if (!response.success) payerStanding.refused(standing);
-      else payerStanding.accepted(standing);
+      // Standing is earned only by money that moved (security review F3).
+      if (!response.success) payerStanding.refused(standing, proven);
+      else payerStanding.settled(standing, deps.nowMs());
       return signed(response);
     },
     origin,
     meter,
+    waitUntil: (promise) => ctx.waitUntil(promise),
     nowMs: deps.nowMs,
     challenge,
     identified,
-    afterSettle: async (settled) => ({
+    afterSettle: async (settled, served) => ({
       // V1 clients read their receipt from X-PAYMENT-RESPONSE, with the network under its V1 name.
       ...(decision.v1 ? { [X_PAYMENT_RESPONSE]: encodePaymentResponseHeader(toV1SettleResponse(settled)) } : {}),
-      ...(session ? await grantSession(session, { network: requirements.network, address: entry.payer }, decision.checked.paymentKey, deps.nowMs()) : {}),
+      ...(session && served ? await grantSession(session, { network: requirements.network, address: entry.payer }, decision.checked.paymentKey, deps.nowMs()) : {}),
     }),
   };
-  return rule.settlement === "before-origin" ? settleThenForward(paid) : forwardThenSettle(paid);
+  const answer = rule.settlement === "before-origin" ? settleThenForward(paid) : forwardThenSettle(paid);
+  // The payer's shortcut slot is free again once this payment's outcome is known.
+  return shortcut ? answer.finally(() => shortcut.release()) : answer;
 }
 
 /** A paid answer of known size up to this is read whole before it is settled or returned. */

@@ -8,7 +8,7 @@ import type { PriceRule } from "../pricing/price-rule.js";
 import type { IdentifiedPayment } from "../idempotency/identified-payment.js";
 import type { LedgerWriter, LockHandle } from "./payment-tracking.js";
 import { isNotSubmitted } from "../facilitator/facilitator-pool.js";
-import { chargeFor, type MeterSpec } from "../metering/meter-terms.js";
+import { chargeFor, chargeForCutStream, type MeterSpec } from "../metering/meter-terms.js";
 import { readEventUsage, readUsage } from "../metering/read-usage.js";
 import { meterEventStream } from "../metering/sse-meter.js";
 import type { OriginCall } from "./origin-call.js";
@@ -42,14 +42,20 @@ export interface PaidRequest {
   settle(amount?: string): Promise<SettleResponse>;
   /** The origin, perhaps already asked while verify ran (origin-call.ts). */
   origin: OriginCall;
+  /** Keeps the request alive for work after the answer left (a stream the client left is settled then). */
+  waitUntil(promise: Promise<unknown>): void;
   /** Set for an upto payment on a metered rule: the amount is read from the origin's answer. */
   meter: PaidMeter | undefined;
   nowMs(): number;
   challenge(reason: string): PaymentRequired;
   /** Set when the payment carries a payment-identifier: settled responses are kept for retries. */
   identified: IdentifiedPayment | undefined;
-  /** Runs once the payment is settled (a session rule opens the payer's session); returns headers for the answer. */
-  afterSettle(settled: SettleResponse): Promise<Record<string, string>>;
+  /**
+   * Runs once the payment is settled and the origin answered < 400 (a session rule opens the payer's session: never
+   * for a payment owed back, security review F7); `served` false: only the receipt's headers. Returns headers for
+   * the answer.
+   */
+  afterSettle(settled: SettleResponse, served: boolean): Promise<Record<string, string>>;
 }
 
 export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
@@ -85,7 +91,7 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   const facts = { originStatus: origin.status, originMs, ...metered };
   const settled = await settleOrThrow(paid, facts, () => origin.body?.cancel(), metered?.amount);
   paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
-  const extra = await paid.afterSettle(settled.response);
+  const extra = await paid.afterSettle(settled.response, true);
   const verifyTiming = paid.verifySkipped ? `x402-verify;desc="skipped: payer in good standing";dur=0` : `x402-verify;dur=${paid.verifyMs}`;
   const asked = !askedEarly ? "" : paid.verifySkipped ? `;desc="asked with the claim"` : `;desc="asked during verify"`;
   return keep(paid, withReceipt(origin, settled.response, `${verifyTiming}, origin${asked};dur=${waitedMs}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
@@ -97,7 +103,6 @@ export async function settleThenForward(paid: PaidRequest): Promise<Response> {
   paid.lock.complete("settled");
   const timing = `x402-verify;dur=${paid.verifyMs}, x402-settle;dur=${settled.settleMs}`;
   const owed = { status: "owed_refund" as const, transactionHash: settled.response.transaction, settleMs: settled.settleMs };
-  const extra = await paid.afterSettle(settled.response);
   let origin: Response;
   try {
     origin = await paid.origin.answer();
@@ -105,19 +110,23 @@ export async function settleThenForward(paid: PaidRequest): Promise<Response> {
     paid.ledger.outcome({ ...owed, errorReason: describeFailure(error), originMs: paid.timer.lap() });
     if (!(error instanceof GatewayFailure)) throw error;
     // The payer was charged: the error answer still carries the receipt, so the refund can be claimed.
-    return keep(paid, withReceipt(toHttpResponse(error.error), settled.response, timing, extra, paid.totalMs()));
+    return keep(paid, withReceipt(toHttpResponse(error.error), settled.response, timing, await paid.afterSettle(settled.response, false), paid.totalMs()));
   }
   const originMs = paid.timer.lap();
-  if (origin.status >= 400) {
+  const served = origin.status < 400;
+  if (!served) {
     paid.ledger.outcome({ ...owed, originStatus: origin.status, originMs });
   } else {
     paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, originStatus: origin.status, originMs, settleMs: settled.settleMs });
   }
+  const extra = await paid.afterSettle(settled.response, served);
   return keep(paid, withReceipt(origin, settled.response, `${timing}, origin;dur=${originMs}`, extra, paid.totalMs()));
 }
 
 interface OriginFacts {
   originStatus?: number;
+  /** Why a metered stream ended early (client_disconnected, stream_time_limit). */
+  errorReason?: string;
   originMs?: number;
   /** A metered payment: the amount settled and the units it was charged for. */
   amount?: string;
@@ -127,34 +136,54 @@ interface OriginFacts {
 /**
  * A streamed answer metered from its last event: the events flow to the client as they arrive, the payment is
  * settled when the origin's stream ends, and the receipt goes out as a last `payment-response` event (its data is
- * what PAYMENT-RESPONSE would hold). A client that leaves early is charged nothing.
+ * what PAYMENT-RESPONSE would hold). The payment was verified, and is valid through the stream's longest life
+ * (`meter.maxStreamSeconds`, pipeline/payment-window.ts), before the first byte left. Once one did, the lock is
+ * never let go: a stream cut at its time limit settles the cap, one the client left settles `meter.onCancel`, and
+ * one whose settle is refused keeps its payment spent, so one authorization never buys a second stream (F1).
  */
 function meterStream(paid: PaidRequest, spec: PaidMeter, path: string, origin: Response, originMs: number): Response {
   const originStatus = origin.status;
-  const body = meterEventStream(origin.body ?? new Response("").body!, {
-    async onEnd(tail) {
-      const charge = chargeFor(spec.spec, readEventUsage(tail.lastData(), path), spec.maxAtomic, spec.decimals);
-      logInvalidUsage(charge);
-      const facts = { originStatus, originMs, amount: charge.amount.toString(), ...(charge.units !== undefined ? { meteredUnits: charge.units } : {}) };
-      try {
-        const settled = await settleOrThrow(paid, facts, async () => {}, facts.amount);
-        paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
-        return `event: payment-response\ndata: ${encodePaymentResponseHeader(settled.response)}\n\n`;
-      } catch (error) {
-        // Already recorded by settleOrThrow; the stream ends with why, as a 402 would have said.
-        return `event: payment-error\ndata: ${JSON.stringify({ error: describeFailure(error) })}\n\n`;
-      }
+  const settleStream = async (charge: { amount: bigint; units?: string | undefined }, cut?: string): Promise<string> => {
+    const facts = { originStatus, originMs, amount: charge.amount.toString(), ...(charge.units !== undefined ? { meteredUnits: charge.units } : {}), ...(cut ? { errorReason: cut } : {}) };
+    try {
+      const settled = await settleOrThrow(paid, facts, async () => {}, facts.amount, true);
+      paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
+      return `event: payment-response\ndata: ${encodePaymentResponseHeader(settled.response)}\n\n`;
+    } catch (error) {
+      // Already recorded by settleOrThrow; the stream ends with why, as a 402 would have said.
+      return `event: payment-error\ndata: ${JSON.stringify({ error: describeFailure(error) })}\n\n`;
+    }
+  };
+  const cutCharge = (policy: PaidMeter["spec"]["onCancel"]) => ({ amount: chargeForCutStream(spec.spec, policy, spec.maxAtomic, spec.decimals) });
+  const metered = meterEventStream(
+    origin.body ?? new Response("").body!,
+    {
+      async onEnd(tail) {
+        const charge = chargeFor(spec.spec, readEventUsage(tail.lastData(), path), spec.maxAtomic, spec.decimals);
+        logInvalidUsage(charge);
+        return settleStream(charge);
+      },
+      onTimeLimit: () => settleStream(cutCharge("cap"), "stream_time_limit"),
+      onCancel(_reason, deliveredBytes) {
+        if (deliveredBytes === 0) {
+          // Nothing of the origin's reached the client: nothing to charge, and the payment may be used again.
+          paid.lock.release();
+          paid.identified?.abandon();
+          paid.ledger.outcome({ status: "origin_failed", errorReason: "client_disconnected", originStatus, originMs });
+          return;
+        }
+        return settleStream(cutCharge(spec.spec.onCancel), "client_disconnected");
+      },
     },
-    onCancel() {
-      paid.lock.release();
-      paid.identified?.abandon();
-      paid.ledger.outcome({ status: "origin_failed", errorReason: "client_disconnected", originStatus, originMs });
-    },
-  });
+    spec.spec.maxStreamSeconds * 1000,
+  );
+  // The request lives until the stream is settled, however it ends: a client that left may not cancel the stream
+  // (wrangler dev drops such a request without a word), and then the time limit is what settles it.
+  paid.waitUntil(metered.done);
   const headers = new Headers(origin.headers);
   headers.append("Access-Control-Expose-Headers", EXPOSED_PAYMENT_HEADERS);
   headers.set("Cache-Control", "no-store");
-  return keep(paid, new Response(body, { status: origin.status, statusText: origin.statusText, headers }));
+  return keep(paid, new Response(metered.stream, { status: origin.status, statusText: origin.statusText, headers }));
 }
 
 function logInvalidUsage(charge: ReturnType<typeof chargeFor>): void {
@@ -169,13 +198,27 @@ async function meter(spec: PaidMeter, origin: Response, forwardedAtMs: number, p
   return { origin: answer.response, metered: { amount: charge.amount.toString(), ...(charge.units !== undefined ? { meteredUnits: charge.units } : {}) } };
 }
 
-/** Settles; records and throws on a refused (402) or unknown (timeout, broken reply) settlement. The caller completes a settled one. */
-async function settleOrThrow(paid: PaidRequest, origin: OriginFacts, discardOrigin: () => Promise<void> | undefined, amount?: string): Promise<{ response: SettleResponse; settleMs: number }> {
+/**
+ * Settles; records and throws on a refused (402) or unknown (timeout, broken reply) settlement. The caller completes
+ * a settled one. `delivered`: content already went out (a metered stream), so a payment that did not settle stays
+ * spent here: released, the same authorization would buy the content again.
+ */
+async function settleOrThrow(
+  paid: PaidRequest,
+  origin: OriginFacts,
+  discardOrigin: () => Promise<void> | undefined,
+  amount?: string,
+  delivered = false,
+): Promise<{ response: SettleResponse; settleMs: number }> {
   let settled: SettleResponse;
   try {
     settled = await paid.settle(amount);
   } catch (error) {
     await discardOrigin();
+    if (isNotSubmitted(error) && delivered) {
+      paid.ledger.completed("unknown", { status: "settle_failed", errorReason: `${describeFailure(error)} (not submitted)`, ...origin, settleMs: paid.timer.lap() });
+      throw error;
+    }
     if (isNotSubmitted(error)) {
       // Every facilitator asked turned the settle away before acting: certainly not settled, so the payer may retry.
       paid.lock.release();
@@ -190,10 +233,14 @@ async function settleOrThrow(paid: PaidRequest, origin: OriginFacts, discardOrig
   const settleMs = paid.timer.lap();
   if (!settled.success) {
     await discardOrigin();
-    paid.lock.release();
-    paid.identified?.abandon();
     const reason = settled.errorReason ?? "unexpected_settle_error";
-    paid.ledger.outcome({ status: "settle_failed", errorReason: reason, ...origin, settleMs });
+    if (delivered) {
+      paid.ledger.completed("unknown", { status: "settle_failed", errorReason: reason, ...origin, settleMs });
+    } else {
+      paid.lock.release();
+      paid.identified?.abandon();
+      paid.ledger.outcome({ status: "settle_failed", errorReason: reason, ...origin, settleMs });
+    }
     throw new GatewayFailure({ kind: "settle_failed", paymentRequired: paid.challenge(reason), settleResponse: settled });
   }
   // The caller completes the lock with the ledger row it writes for this settlement.

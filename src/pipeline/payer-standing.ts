@@ -1,18 +1,27 @@
-// Good standing: this isolate's memory that a payer's last payment was accepted (passed verify, or settled).
-// Standing buys two shortcuts on a request that changes nothing (GET, HEAD) under `after-origin`:
+// Good standing: this isolate's memory that a payer's last payment settled (a facilitator verdict that moved
+// money; never a claim, nor a verify alone). For STANDING_TTL_MS after it, standing buys two shortcuts on a request
+// that changes nothing (GET, HEAD) under `after-origin`, and only for a payment whose signature was recovered here
+// to its payer, canonical (low s, v 27 or 28) as the token's ecrecover wants it:
 // - the origin is asked while verify runs: alongside the payment's claim when this isolate meets the payment for
 //   the first time, else once the claim is granted (`forwardDuringVerify`, claim-and-verify.ts);
-// - when the payment was checked here in full, its signature recovered, verify is not asked at all: settle, which
-//   checks the payment again before it moves money, is the facilitator's one call (`verifyEveryPayment`).
-// Nothing settles before the origin answered and nothing is returned before the payment is accepted, so either
-// shortcut can cost at most an origin answer thrown away. A refusal at verify or settle ends the standing, so each
-// accepted payment buys at most one such answer. A payer never seen takes no shortcut; a replay this isolate has
-// seen waits for its claim, which is held, and never reaches the origin (a copy another isolate met first is
-// answered there, and the answer thrown away). docs/x402.md "Payers in good standing".
+// - verify is not asked at all: settle, which checks the payment again before it moves money, is the facilitator's
+//   one call (`verifyEveryPayment`).
+// Nothing settles before the origin answered and nothing is returned before the payment is accepted, so a shortcut
+// costs at most an origin answer thrown away. Bounded (security review F3, F5; docs/security.md): a payer has at
+// most one shortcut in flight per isolate, the rest wait for verify's verdict before the origin is asked, so a
+// burst of N payments from a payer who spent its balance costs the origin 1 call, not N; a refusal at verify or
+// settle of a payment proven to be the payer's ends the standing (one whose signature was not proven here says
+// nothing about the payer it names, and cannot end someone else's standing); a payer never seen takes no shortcut.
+// docs/x402.md "Payers in good standing".
 
 /** Payers remembered per isolate; the oldest are forgotten first. */
 const REMEMBERED_PAYERS = 10_000;
-const inGoodStanding = new Set<string>();
+/** How long one settled payment keeps its payer in good standing. */
+export const STANDING_TTL_MS = 5 * 60_000;
+/** Payer → until when (ms) it stands. Insertion order is age: the oldest are evicted first. */
+const inGoodStanding = new Map<string, number>();
+/** Payers with a shortcut in flight in this isolate. */
+const shortcutsInFlight = new Set<string>();
 
 /** One payer on one network, as standing remembers it. */
 export function payerKey(network: string, payer: string): string {
@@ -20,16 +29,25 @@ export function payerKey(network: string, payer: string): string {
 }
 
 export const payerStanding = {
-  has: (key: string): boolean => inGoodStanding.has(key),
-  /** One of this payer's payments was accepted (verified, or settled). */
-  accepted(key: string): void {
+  has(key: string, nowMs: number): boolean {
+    const until = inGoodStanding.get(key);
+    if (until === undefined) return false;
+    if (until > nowMs) return true;
     inGoodStanding.delete(key);
-    inGoodStanding.add(key);
-    if (inGoodStanding.size > REMEMBERED_PAYERS) inGoodStanding.delete(inGoodStanding.values().next().value!);
+    return false;
   },
-  /** Refused at verify or settle: the payer's next payment is verified before the origin is asked. */
-  refused(key: string): void {
+  /** One of this payer's payments settled: a facilitator moved its money. */
+  settled(key: string, nowMs: number): void {
     inGoodStanding.delete(key);
+    inGoodStanding.set(key, nowMs + STANDING_TTL_MS);
+    if (inGoodStanding.size > REMEMBERED_PAYERS) inGoodStanding.delete(inGoodStanding.keys().next().value!);
+  },
+  /**
+   * Refused at verify or settle: the payer's next payment is verified before the origin is asked. `proven`: the
+   * payment's signature was recovered to the payer here; a refusal of one that was not says nothing about the payer.
+   */
+  refused(key: string, proven: boolean): void {
+    if (proven) inGoodStanding.delete(key);
   },
 };
 
@@ -41,23 +59,36 @@ interface StandingTerms {
   settlement: string;
 }
 
-/** Whether the origin may be asked before verify has answered. */
-export function mayAskDuringVerify(rule: StandingTerms, method: string, payer: string): boolean {
-  return rule.forwardDuringVerify && rule.settlement === "after-origin" && SAFE_METHODS.has(method) && payerStanding.has(payer);
+export interface Shortcut {
+  /** Verify is left out: settle checks the payment. */
+  skipVerify: boolean;
+  /** Gives the payer's shortcut slot back; call once the payment's outcome is known. */
+  release(): void;
 }
 
 /**
- * Whether verify may be left out. Only where the origin may be asked early anyway, only for a payment whose every
- * part was checked here (what settle could still refuse is the chain's state: a balance, a nonce), and only while
- * the facilitator settle would go to has had no failure since its last success. Verify doubles as the probe that
- * fails over to the next facilitator within the request; a settle cannot (a lost connection may have submitted),
- * so a facilitator that just died costs the one request that finds it dead a 502, and the next ones verify again.
+ * The shortcut this request may take, with the payer's one slot taken, or undefined: the request waits for verify's
+ * verdict before the origin is asked. Verify is left out only for a payment whose every part was checked here (what
+ * settle could still refuse is the chain's state: a balance, a nonce), not metered, and only while the facilitator
+ * settle would go to has had no failure since its last success: verify doubles as the probe that fails over within
+ * the request, and a settle cannot (a lost connection may have submitted).
  */
-export function maySkipVerify(
+export function takeShortcut(
   rule: StandingTerms,
-  request: { method: string; payer: string; metered: boolean },
+  request: { method: string; payer: string; metered: boolean; nowMs: number },
   checked: { signatureProven?: boolean },
   settlerHealthy: boolean,
-): boolean {
-  return !rule.verifyEveryPayment && checked.signatureProven === true && !request.metered && settlerHealthy && mayAskDuringVerify(rule, request.method, request.payer);
+): Shortcut | undefined {
+  const { payer } = request;
+  if (!rule.forwardDuringVerify || rule.settlement !== "after-origin" || !SAFE_METHODS.has(request.method)) return undefined;
+  if (checked.signatureProven !== true || !payerStanding.has(payer, request.nowMs) || shortcutsInFlight.has(payer)) return undefined;
+  shortcutsInFlight.add(payer);
+  let held = true;
+  return {
+    skipVerify: !rule.verifyEveryPayment && !request.metered && settlerHealthy,
+    release() {
+      if (held) shortcutsInFlight.delete(payer);
+      held = false;
+    },
+  };
 }

@@ -262,6 +262,7 @@ function compileRule(
     paywall: input.paywall,
     mcp: input.mcp,
     meter: input.meter ? compileMeter(input.meter) : undefined,
+    maxTimeoutSeconds: input.maxTimeoutSeconds,
     offerReceipt: input.offerReceipt ? { includeTxHash: input.offerReceipt.includeTxHash, offerValiditySeconds: input.offerReceipt.offerValiditySeconds } : undefined,
     price,
     payTo,
@@ -283,6 +284,10 @@ function checkMeter(input: PriceRuleInput, offers: OfferTemplate[], price: RuleP
   if (input.settlement === "before-origin") problems.push(`${where}.meter: a metered rule settles after the origin answered; leave out "settlement": "before-origin"`);
   if (input.session) problems.push(`${where}.meter: a metered rule charges each call; leave out session`);
   if (input.mcp) problems.push(`${where}.meter: not for mcp rules`);
+  // A stream the client leaves after content went out is never free (security review F1).
+  if (input.meter.onCancel === "base" && (input.meter.base === undefined || parseUsd(input.meter.base) === 0n)) {
+    problems.push(`${where}.meter.onCancel: "base" charges the base price for a stream left after content went out; set a base above $0, or use "cap"`);
+  }
   if (price.kind === "none" && !input.quote && offers.every((offer) => offer.amount === undefined)) problems.push(`${where}.meter: the rule's price (or pricing) is the most a call may cost; set it`);
   for (const { offer, option } of upto) {
     if (offer.decimals === undefined) problems.push(`${where}.accepts[${option}]: asset ${offer.asset} on ${offer.network} is not in the asset registry, so the meter's USD prices cannot be converted`);

@@ -52,8 +52,12 @@ export const PriceRuleSchema = z.strictObject({
   payTo: z.union([z.string().min(1), TenantRouteSchema]).optional(),
   description: z.string().max(1024).default(""),
   mimeType: z.string().max(256).default("application/json"),
-  /** Default 60. How long the client's payment authorization stays valid. */
-  maxTimeoutSeconds: z.number().int().min(1).max(86_400).default(60),
+  /**
+   * Default 120. How long the client's payment authorization stays valid (clients sign now + this). It must cover
+   * the payment's validity window, verify + origin + settle timeouts (+ a metered stream) + 6 s, with 10 s to
+   * spare, or the rule is a configuration error (pipeline/payment-window.ts; docs/x402.md "Validity window").
+   */
+  maxTimeoutSeconds: z.number().int().min(1).max(86_400).default(120),
   /**
    * `after-origin` (default): settle only once the origin answered < 400. `before-origin`: settle first, for
    * expensive origins; an origin failure after settlement is recorded as `owed_refund`.
@@ -163,6 +167,8 @@ export interface PriceRule {
   mcp: McpTerms | undefined;
   /** Set for rules that meter `upto` payments. */
   meter: MeterSpec | undefined;
+  /** How long clients sign their authorizations for; must cover the payment's validity window (payment-window.ts). */
+  maxTimeoutSeconds: number;
   /** Set for rules whose offers and receipts are signed. */
   offerReceipt: OfferReceiptTerms | undefined;
 }

@@ -10,9 +10,16 @@ const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authe
 const PAYMENT_HEADERS = [PAYMENT_SIGNATURE, X_PAYMENT, SIGN_IN_WITH_X, X402_SESSION].map((h) => h.toLowerCase());
 
 /** Forwarding headers are set by us only: a client-sent value would let it spoof its address to the origin. */
-const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"];
+const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "true-client-ip"];
 
-const DROPPED_FROM_REQUESTS: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...PAYMENT_HEADERS, ...FORWARDING_HEADERS, "host"]);
+/**
+ * Method overrides: frameworks (Rails' Rack::MethodOverride, Symfony, Express' method-override) route a POST that
+ * carries one as the method it names, so a rule priced for GET would be read free by POST (security review F8).
+ * The gateway prices the request line's method; the origin sees that method only.
+ */
+const METHOD_OVERRIDE_HEADERS = ["x-http-method-override", "x-http-method", "x-method-override"];
+
+const DROPPED_FROM_REQUESTS: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...PAYMENT_HEADERS, ...FORWARDING_HEADERS, ...METHOD_OVERRIDE_HEADERS, "host"]);
 const DROPPED_FROM_RESPONSES: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
 export interface ForwardOptions {

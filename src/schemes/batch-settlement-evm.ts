@@ -20,12 +20,20 @@ import {
   voucherSigner,
   voucherTypedData,
 } from "./evm/channel-typed-data.js";
-import { EIP3009_AUTHORIZATION_FIELDS, EvmAddress, EvmHex, parseEvmAddress, signatureMayBePayers, typedDataSignedBy, Uint256 } from "./evm/typed-signature.js";
+import {
+  checkPayersSignature,
+  EIP3009_AUTHORIZATION_FIELDS,
+  EvmAddress,
+  EvmHex,
+  parseEvmAddress,
+  signatureMayBePayers,
+  typedDataSignedBy,
+  Uint256,
+  type PayersSignature,
+} from "./evm/typed-signature.js";
 import type { CheckContext, PluginResult, SchemePlugin } from "./scheme-plugin.js";
 
 const DEFAULT_WITHDRAW_DELAY = 900;
-/** The facilitator refuses deposit authorizations expiring sooner than this. */
-const VALID_BEFORE_MARGIN_SECONDS = 6;
 
 const Erc3009DepositSchema = z.object({ validAfter: Uint256, validBefore: Uint256, salt: EvmHex(32), signature: EvmHex() });
 const Permit2DepositSchema = z.object({
@@ -99,7 +107,8 @@ export const batchSettlementEvmScheme: SchemePlugin = {
     const channel = parsed.data;
     const bound = checkChannelBinding(channel, requirements);
     if (!bound.ok) return bound;
-    if (!(await voucherMayBeValid(channel, requirements.network, context))) return { ok: false, reason: "invalid_batch_settlement_evm_voucher_signature" };
+    const signature = await voucherSignature(channel, requirements.network, context);
+    if (signature === "forged") return { ok: false, reason: "invalid_batch_settlement_evm_voucher_signature" };
     if (channel.type === "deposit") {
       const deposit = await checkDeposit(channel, requirements, context);
       if (!deposit.ok) return deposit;
@@ -110,6 +119,8 @@ export const batchSettlementEvmScheme: SchemePlugin = {
       ok: true,
       value: {
         payer: channel.channelConfig.payer,
+        // Only a voucher recovered here to its signer is trusted without the facilitator (security review F2).
+        signatureProven: signature === "signed",
         paymentKey: `${requirements.network}:${channelId}:${suffix}`,
         expiresAtSeconds: context.nowSeconds + requirements.maxTimeoutSeconds,
         channel: { ...channel, channelId },
@@ -134,20 +145,25 @@ function checkChannelBinding(channel: ChannelPayload, requirements: PaymentRequi
   return { ok: true, value: channelId };
 }
 
-async function voucherMayBeValid(channel: ChannelPayload, network: string, context: CheckContext): Promise<boolean> {
+/**
+ * "signed": recovered here to the channel's signer. "unproven": a zero-authorizer channel's payer may be a contract
+ * wallet (EIP-1271), which only the facilitator can check. "forged": neither.
+ */
+async function voucherSignature(channel: ChannelPayload, network: string, context: CheckContext): Promise<PayersSignature> {
   const { voucher } = channel;
   const typedData = voucherTypedData(voucher.channelId, voucher.maxClaimableAmount, network);
   const signer = voucherSigner(channel.channelConfig);
-  if (signer.contractAllowed) return signatureMayBePayers(signer.address, typedData, voucher.signature as Hex, network, context);
+  if (signer.contractAllowed) return checkPayersSignature(signer.address, typedData, voucher.signature as Hex, network, context);
   // An authorizer key is an EOA: the escrow recovers it with plain ECDSA, and so does this check.
-  return typedDataSignedBy(signer.address, typedData, voucher.signature as Hex);
+  return typedDataSignedBy(signer.address, typedData, voucher.signature as Hex) ? "signed" : "forged";
 }
 
 /** The deposit's authorization must move exactly the deposit, into this channel, and still be usable. */
 async function checkDeposit(channel: Extract<ChannelPayload, { type: "deposit" }>, requirements: PaymentRequirements, context: CheckContext): Promise<PluginResult<true>> {
   const { deposit, channelConfig: config, voucher } = channel;
   if (BigInt(deposit.amount) === 0n) return { ok: false, reason: "invalid_batch_settlement_evm_deposit_amount" };
-  const minValidBefore = BigInt(context.nowSeconds + VALID_BEFORE_MARGIN_SECONDS);
+  // The deposit settles after the origin answered: it must outlive that (pipeline/payment-window.ts).
+  const minValidBefore = BigInt(context.validUntilSeconds);
   if ("permit2Authorization" in deposit.authorization) {
     const permit = deposit.authorization.permit2Authorization;
     const bound =

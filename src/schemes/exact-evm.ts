@@ -7,9 +7,6 @@ import { checkPermit2Payload, Permit2PayloadSchema, permit2Extra } from "./evm/p
 import { EIP3009_AUTHORIZATION_FIELDS, EvmAddress, EvmHex, parseEvmAddress, checkPayersSignature, Uint256, type PayersSignature } from "./evm/typed-signature.js";
 import type { CheckContext, SchemePlugin } from "./scheme-plugin.js";
 
-/** The facilitator refuses authorizations expiring sooner than this; refusing them here saves its round trip. */
-const VALID_BEFORE_MARGIN_SECONDS = 6;
-
 const Eip3009PayloadSchema = z.object({
   signature: EvmHex(),
   authorization: z.object({
@@ -59,7 +56,8 @@ export const exactEvmScheme: SchemePlugin = {
     if (BigInt(authorization.validAfter) > BigInt(nowSeconds)) {
       return { ok: false, reason: "invalid_exact_evm_payload_authorization_valid_after" };
     }
-    if (BigInt(authorization.validBefore) < BigInt(nowSeconds + VALID_BEFORE_MARGIN_SECONDS)) {
+    // One that could expire before its settle would buy the origin's work for nothing (pipeline/payment-window.ts).
+    if (BigInt(authorization.validBefore) < BigInt(context.validUntilSeconds)) {
       return { ok: false, reason: "invalid_exact_evm_payload_authorization_valid_before" };
     }
     const payer = getAddress(authorization.from);

@@ -29,6 +29,11 @@ export interface CheckedPayment {
 /** What a local check may ask the outside world; answers are best effort (undefined: unknown). */
 export interface CheckContext {
   nowSeconds: number;
+  /**
+   * The earliest expiry a payment may have: it must still settle after verify, the origin and settle have run
+   * (pipeline/payment-window.ts). Schemes whose payments expire refuse any that expire sooner.
+   */
+  validUntilSeconds: number;
   /** Whether an address holds code on `network` (a contract wallet), when an RPC is configured for it. */
   isContract(network: string, address: string): Promise<boolean | undefined>;
 }

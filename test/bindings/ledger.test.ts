@@ -63,6 +63,22 @@ describe("D1 ledger", () => {
     expect(await rowsFor(second.paymentKey)).toMatchObject([{ status: "settled", transaction_hash: "0x2" }]);
   });
 
+  // Security review F6: a payment attempted twice (its lock released after the first failed) keeps what matters.
+  it.each<[LedgerEntry["status"], LedgerEntry["status"]]>([
+    ["settle_failed", "owed_refund"],
+    ["origin_failed", "settle_unknown"],
+    ["settle_failed", "settle_unknown"],
+    ["settle_unknown", "settled"],
+    ["owed_refund", "settled"],
+  ])("an earlier %s never hides a later %s, in either order", async (earlier, later) => {
+    for (const order of [[earlier, later], [later, earlier]]) {
+      const e = entry();
+      await recordVerified(env.LEDGER, e);
+      for (const status of order) await recordOutcome(env.LEDGER, { ...e, status, ...(status === earlier ? { errorReason: "first attempt" } : { transactionHash: "0xabc" }) });
+      expect(await rowsFor(e.paymentKey)).toMatchObject([{ status: later }]);
+    }
+  });
+
   it("refuses an unknown status", async () => {
     await expect(recordOutcome(env.LEDGER, { ...entry(), status: "paid" as never })).rejects.toThrow(/CHECK constraint/);
   });

@@ -131,15 +131,22 @@ describe("upto metered from a streamed (SSE) answer's last event", () => {
     expect(await row({ tx: settled.transaction })).toMatchObject({ status: "settled", amount: "30000", max_amount: "50000", metered_units: "300" });
   });
 
-  it("a client that leaves before the end is charged nothing", async () => {
+  // Security review F1: content went out, so leaving early is charged (meter.onCancel, default the cap's price),
+  // and the same authorization buys no second stream.
+  it("a client that leaves after content went out pays the cap's price, and its signature buys nothing more", { timeout: 30_000 }, async () => {
     const before = await stack.balance(PAYER.address);
+    sent.length = 0;
     const response = await pay(`${stack.info.gateway}/api/metered/stream?tokens=300&gapMs=400`);
     const reader = response.body!.getReader();
     await reader.read();
     await reader.cancel();
-    // Past the origin's last event (3 × 400 ms): nothing was settled for the answer the client did not take.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    expect(await stack.balance(PAYER.address)).toBe(before);
-    expect(await stack.ledgerRows("resource LIKE ? AND status = 'settled'", "%gapMs=400")).toEqual([]);
+    // 400 tokens (the cap) × $0.0001 = $0.04 = 40000 atomic, of the 50000 authorized; should the runtime not pass the
+    // disconnect on, the stream, no longer read, is ended at the rule's maxStreamSeconds (5 s) and charged the same.
+    const after = await eventually(() => stack.balance(PAYER.address), (balance) => before - balance === 40_000n, 10_000);
+    expect(before - after).toBe(40_000n);
+    expect(await row({ resource: "gapMs=400" })).toMatchObject({ status: "settled", amount: "40000", error_reason: expect.stringMatching(/^(client_disconnected|stream_time_limit)$/) });
+    const again = await fetch(`${stack.info.gateway}/api/metered/stream?tokens=300&gapMs=400`, { headers: { "PAYMENT-SIGNATURE": sent.at(-1)! } });
+    expect(again.status).toBe(402);
+    await again.body?.cancel();
   });
 });

@@ -77,8 +77,9 @@ describe("paying from a channel", () => {
     const { harness: h, offer } = await harness();
     const channelId = await openChannel(h, offer);
     const payload = encodePayment(await channelPayload(offer, { maxClaimable: "2000" }));
-    // Different cumulative amounts race too: only the one that follows the charged total can win.
-    const other = encodePayment(await channelPayload(offer, { maxClaimable: "3000" }));
+    // Different cumulative amounts race too: only the one that follows the charged total can win. (Not 3000: once
+    // 2000 is charged, 3000 is the next voucher and rightly served, which under load can happen within the race.)
+    const other = encodePayment(await channelPayload(offer, { maxClaimable: "4000" }));
     const responses = await Promise.all([...Array.from({ length: 10 }, () => h.fetch("/status/200", { headers: { "PAYMENT-SIGNATURE": payload } })), h.fetch("/status/200", { headers: { "PAYMENT-SIGNATURE": other } })]);
     const served = responses.filter((r) => r.status === 200);
     expect(served).toHaveLength(1);
@@ -100,6 +101,33 @@ describe("paying from a channel", () => {
     (payload.payload as { voucher: { channelId: string } }).voucher.channelId = `0x${"ab".repeat(32)}`;
     expect(reason(await h.fetch("/status/200", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } }))).toBe("invalid_batch_settlement_evm_channel_id_mismatch");
     expect(await h.facilitatorCalls()).toEqual([]);
+  });
+
+  // Security review F2, F15: a zero-authorizer channel's voucher cannot be recovered here to a contract wallet's key,
+  // so it is never trusted locally: the facilitator checks it before the channel is charged or its state shown.
+  it("a zero-authorizer channel's voucher signed by anyone goes to the facilitator first: refused there, no origin, no voucher shown", async () => {
+    const { harness: h, offer } = await channelHarness({ facilitators: [{ id: "f", mode: "ok" }] });
+    const zero = { payerAuthorizer: "0x0000000000000000000000000000000000000000" };
+    expect((await pay(h, offer, { maxClaimable: "1000", deposit: "5000", config: zero })).response.status).toBe(200);
+    await h.setFacilitatorMode("f", "invalid");
+    const forged = await pay(h, offer, { maxClaimable: "2000", config: zero, voucherSigner: STRANGER });
+    expect(forged.response.status).toBe(402);
+    const body = decodeHeader<PaymentRequired>(forged.response.headers.get("PAYMENT-REQUIRED"));
+    expect(body.error).toBe("insufficient_funds");
+    expect(body.accepts[0]!.extra).not.toHaveProperty("voucherState");
+    expect(await paymentCalls(h, "f")).toEqual(["/verify deposit", "/settle deposit", "/verify voucher"]);
+    expect((await h.originCalls()).length).toBe(1);
+    // Out of step too: the facilitator's refusal comes first, not the channel's latest voucher.
+    const stale = await pay(h, offer, { maxClaimable: "7000", config: zero, voucherSigner: STRANGER });
+    expect(decodeHeader<PaymentRequired>(stale.response.headers.get("PAYMENT-REQUIRED")).accepts[0]!.extra).not.toHaveProperty("voucherState");
+  });
+
+  it("a zero-authorizer channel's voucher recovered here to its payer needs no facilitator", async () => {
+    const { harness: h, offer } = await harness();
+    const zero = { payerAuthorizer: "0x0000000000000000000000000000000000000000" };
+    expect((await pay(h, offer, { maxClaimable: "1000", deposit: "5000", config: zero })).response.status).toBe(200);
+    expect((await pay(h, offer, { maxClaimable: "2000", config: zero })).response.status).toBe(200);
+    expect(await paymentCalls(h)).toEqual(["/verify deposit", "/settle deposit"]);
   });
 
   it("a failed origin answer charges nothing: the same voucher pays the next call", async () => {

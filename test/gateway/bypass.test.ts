@@ -66,4 +66,14 @@ describe("paid-route bypass attempts", () => {
     expect(response.status).toBe(200);
     expect(await harness.originCalls()).toHaveLength(1);
   });
+
+  // Security review F8: a POST that tells the origin "treat me as GET" must not read a GET-priced route for free.
+  it.each(["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"])("a method override (%s) never reaches the origin", async (header) => {
+    const harness = await buildHarness({ rules });
+    const response = await harness.fetch("/weather/paris", { method: "POST", headers: { [header]: "GET" } });
+    expect(response.status).toBe(200);
+    const [call] = await harness.originCalls();
+    expect(call!.method).toBe("POST");
+    expect(Object.keys(call!.headers).filter((name) => name.includes("method"))).toEqual([]);
+  });
 });

@@ -46,6 +46,17 @@ describe("facilitator circuit breaker", () => {
     expect((await harness.facilitatorCalls({ facilitator: "primary" })).filter((c) => c.path === "/settle")).toHaveLength(2);
   });
 
+  // Security review F12: anyone's traffic can spend a facilitator's quota; its 429s must not close it for everyone.
+  it("rate limits (429) fail the request over but never open the circuit: the next payer is still offered the facilitator", async () => {
+    const harness = await buildHarness({ facilitators: [{ id: "only", mode: "rate-limited", priority: 1 }], document: { circuit: { failureThreshold: 2, openSeconds: 30 } } });
+    for (let i = 0; i < 3; i++) expect((await payFor(harness, "/weather/paris")).response.status).toBe(502);
+    const unpaid = await harness.fetch("/weather/paris");
+    expect(unpaid.status).toBe(402);
+    expect((await harness.facilitatorCalls({ facilitator: "only" })).filter((c) => c.path === "/verify")).toHaveLength(3);
+    await harness.setFacilitatorMode("only", "ok");
+    expect((await payFor(harness, "/weather/paris")).response.status).toBe(200);
+  });
+
   it("a failed probe opens the circuit again for another period", async () => {
     const { clock, harness, primaryVerifies } = await clockedPair({ failureThreshold: 1, openSeconds: 30 });
     await payFor(harness, "/weather/paris");

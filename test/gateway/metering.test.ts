@@ -11,7 +11,20 @@ async function payUpto(harness: GatewayHarness, path: string, overrides: Paramet
   const challenge = decodeHeader<PaymentRequired>((await harness.fetch(path)).headers.get("PAYMENT-REQUIRED"));
   const payload = await buildUptoPayload(challenge.accepts[0]!, overrides);
   const response = await harness.fetch(path, { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
-  return { response, challenge };
+  return { response, challenge, payload };
+}
+
+/** Retries an assertion about work that runs after the answer left (a stream settled once the client went away). */
+async function eventually(assertion: () => Promise<void>, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await assertion();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
 }
 
 async function settledAmounts(harness: GatewayHarness): Promise<string[]> {
@@ -92,13 +105,84 @@ describe("metered upto payments", () => {
     expect(await settledAmounts(harness)).toEqual(["3000"]);
   });
 
-  it("a client that cancels a metered stream is charged nothing, and the ledger says why", async () => {
-    const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003" })] });
+  // Security review F1: a stream the client leaves after content went out is settled by `meter.onCancel`
+  // (default the cap's price), and its payment stays spent: the same signature cannot buy a second stream.
+  it("a client that leaves a metered stream after content went out pays the onCancel price, and its signature buys no second stream", async () => {
+    const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003", cap: 50_000 })] });
+    const { response, payload } = await payUpto(harness, "/sse");
+    const reader = response.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    await reader.cancel("client went away");
+    // $0.003 + 50,000 × $0.000001 = $0.053: the cap's price.
+    await eventually(async () => expect(await settledAmounts(harness)).toEqual(["53000"]));
+    expect((await harness.ledgerRows())[0]).toMatchObject({ status: "settled", amount: "53000", error_reason: "client_disconnected" });
+
+    const again = await harness.fetch("/sse", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
+    expect(again.status).toBe(402);
+    expect(decodeHeader<PaymentRequired>(again.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
+    expect(await harness.originCalls()).toHaveLength(1);
+  });
+
+  it("onCancel: base settles the base price", async () => {
+    const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003", onCancel: "base" })] });
     const { response } = await payUpto(harness, "/sse");
     const reader = response.body!.getReader();
     await reader.read();
     await reader.cancel("client went away");
-    expect(await settledAmounts(harness)).toEqual([]);
-    expect((await harness.ledgerRows())[0]).toMatchObject({ status: "origin_failed", error_reason: "client_disconnected" });
+    await eventually(async () => expect(await settledAmounts(harness)).toEqual(["3000"]));
+  });
+
+  it("a stream still running at maxStreamSeconds is ended there and settled at the cap", async () => {
+    const harness = await buildHarness({ rules: [upto("/sse-endless/:ms", { from: { sse: "usage.total_tokens" }, maxStreamSeconds: 1 })] });
+    const { response } = await payUpto(harness, "/sse-endless/50");
+    const text = await response.text();
+    expect(text).toContain("data: tick 1\n\n");
+    const receipt = /event: payment-response\ndata: (\S+)\n\n$/.exec(text)!;
+    // No cap: the maximum ($0.10) is the cap's price.
+    expect(decodeHeader<SettleResponse>(receipt[1]!)).toMatchObject({ success: true, amount: "100000" });
+    expect((await harness.ledgerRows())[0]).toMatchObject({ status: "settled", amount: "100000", error_reason: "stream_time_limit" });
+  });
+
+  it("a permit that could expire before the stream's end and its settle is refused before the origin or the facilitator is asked", async () => {
+    // Window: verify 1 s + origin 1 s + stream 30 s (default) + settle 1 s + 6 s = 39 s.
+    const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" } })] });
+    const { response } = await payUpto(harness, "/sse", { deadline: BigInt(Math.floor(Date.now() / 1000) + 30) });
+    expect(response.status).toBe(402);
+    expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe("permit2_deadline_expired");
+    expect(await harness.originCalls()).toEqual([]);
+    expect(await harness.facilitatorCalls()).toEqual([]);
+    const covered = (await payUpto(harness, "/sse", { deadline: BigInt(Math.floor(Date.now() / 1000) + 40) })).response;
+    expect(covered.status).toBe(200);
+    expect(await covered.text()).toContain("event: payment-response");
+  });
+
+  it("one payer has one metered stream in flight: a second waits its turn with a 402, and is served once the first ended", async () => {
+    const harness = await buildHarness({ rules: [upto("/sse-endless/:ms", { from: { sse: "usage.total_tokens" }, maxStreamSeconds: 5 })] });
+    const first = await payUpto(harness, "/sse-endless/50");
+    const reader = first.response.body!.getReader();
+    await reader.read();
+    const second = await payUpto(harness, "/sse-endless/50");
+    expect(second.response.status).toBe(402);
+    expect(decodeHeader<PaymentRequired>(second.response.headers.get("PAYMENT-REQUIRED")).error).toBe("payer_stream_in_progress");
+    expect(await harness.originCalls()).toHaveLength(1);
+
+    await reader.cancel("done");
+    await eventually(async () => expect(await settledAmounts(harness)).toHaveLength(1));
+    const third = await payUpto(harness, "/sse-endless/50");
+    expect(third.response.status).toBe(200);
+    const thirdReader = third.response.body!.getReader();
+    await thirdReader.read();
+    await thirdReader.cancel("done");
+    await eventually(async () => expect(await settledAmounts(harness)).toHaveLength(2));
+  });
+
+  it("a stream whose settle is refused at its end keeps its payment spent: the signature buys no second stream", async () => {
+    const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003" })], facilitator: "settle-fail" });
+    const { response, payload } = await payUpto(harness, "/sse");
+    expect(await response.text()).toContain("event: payment-error");
+    const again = await harness.fetch("/sse", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
+    expect(decodeHeader<PaymentRequired>(again.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
+    expect(await harness.originCalls()).toHaveLength(1);
+    expect((await harness.ledgerRows())[0]).toMatchObject({ status: "settle_failed" });
   });
 });

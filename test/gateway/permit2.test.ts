@@ -99,6 +99,8 @@ describe("exact on EVM with Permit2", () => {
     ["names another spender", { spender: "0x000000000000000000000000000000000000dEaD" }, "invalid_permit2_spender"],
     ["pays someone else", { to: "0x000000000000000000000000000000000000dEaD" }, "invalid_permit2_recipient_mismatch"],
     ["has expired", { deadline: 1n }, "permit2_deadline_expired"],
+    // Security review F4: window = verify 1 s + origin 1 s + settle 1 s + 6 s = 9 s in these tests.
+    ["could expire before its settle", { deadline: BigInt(Math.floor(Date.now() / 1000) + 8) }, "permit2_deadline_expired"],
     ["is not valid yet", { validAfter: 4_000_000_000n }, "permit2_not_yet_valid"],
     ["pays too little", { amount: 9_999n }, "permit2_amount_mismatch"],
     ["moves another token", { token: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913" }, "permit2_token_mismatch"],

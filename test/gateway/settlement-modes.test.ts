@@ -47,6 +47,19 @@ describe("settlement modes", () => {
     expect(await harness.ledgerRows()).toMatchObject([{ status: "settle_failed" }]);
   });
 
+  // Security review F7: a payment owed back opens no session; refund and session would both be the payer's.
+  it("before-origin with a session: an origin failure after settlement is owed back and opens no session", async () => {
+    const harness = await buildHarness({ rules: [buildRule({ path: "/status/:code", settlement: "before-origin", session: { ttlSeconds: 600, maxRequests: 10 } })] });
+    const failed = await payFor(harness, "/status/500");
+    expect(failed.response.status).toBe(500);
+    expect(failed.response.headers.get("X402-SESSION")).toBeNull();
+    expect(await harness.ledgerRows()).toMatchObject([{ status: "owed_refund" }]);
+
+    const served = await payFor(harness, "/status/200");
+    expect(served.response.status).toBe(200);
+    expect(served.response.headers.get("X402-SESSION")).not.toBeNull();
+  });
+
   it.each(["after-origin", "before-origin"])("%s streams an event-stream body after settling", async (settlement) => {
     const harness = await buildHarness({ rules: [buildRule({ path: "/sse", settlement })] });
     const { response } = await payFor(harness, "/sse");

@@ -174,6 +174,53 @@ describe("verify skipped for a payer in good standing", () => {
     expect(next.response.headers.get("Server-Timing")).toContain("skipped: payer in good standing");
   });
 
+  // Security review F3: the bound docs/x402.md states. A payer in standing whose balance is gone sends 20 payments at
+  // once: one takes the shortcut (its origin answer is thrown away when settle refuses), the other 19 wait for
+  // verify's verdict, which refuses them before the origin is asked.
+  it("20 payments at once from a payer in standing whose settles are refused cost the origin 1 call beyond the paid ones", async () => {
+    const harness = await harnessWith();
+    const signer = newPayer();
+    await earnStanding(harness, signer);
+    await harness.setFacilitatorMode("f", "spent");
+    const challenge = await challengeFor(harness, "/weather/paris");
+    const payloads = await Promise.all(Array.from({ length: 20 }, () => buildPaymentPayload(challenge.accepts[0]!, { signer })));
+    const answers = await Promise.all(payloads.map((payload) => harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } })));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(402));
+    // 1 paid call to earn standing, and at most 1 shortcut.
+    expect((await harness.originCalls()).length).toBeLessThanOrEqual(2);
+    const paths = await facilitatorPaths(harness);
+    expect(paths.filter((path) => path === "/settle").length).toBeLessThanOrEqual(2);
+  });
+
+  it("standing is earned by money that moved, never by a verify alone: an origin failure after verify earns none", async () => {
+    const harness = await buildHarness({
+      rules: [buildRule({ id: "status", path: "/status/:code", verifyEveryPayment: false })],
+      facilitators: [{ id: "f", mode: "ok", priority: 1 }],
+    });
+    const signer = newPayer();
+    expect((await payFor(harness, "/status/404", { signer })).response.status).toBe(404);
+    const next = await payFor(harness, "/status/200", { signer });
+    expect(next.response.status).toBe(200);
+    expect(next.response.headers.get("Server-Timing")).not.toContain("skipped");
+    expect(next.response.headers.get("Server-Timing")).not.toContain("asked with the claim");
+  });
+
+  // Security review F5: the early origin call needs the payer's own signature, not only its address.
+  it("a garbage signature naming a payer in standing never reaches the origin, and leaves the payer's standing alone", async () => {
+    const harness = await harnessWith();
+    const payer = newPayer();
+    await earnStanding(harness, payer);
+    await harness.setFacilitatorMode("f", "invalid");
+    const forged = await payFor(harness, "/weather/paris", { signer: newPayer(), from: payer.address });
+    expect(forged.response.status).toBe(402);
+    expect(await harness.originCalls()).toHaveLength(1);
+
+    await harness.setFacilitatorMode("f", "ok");
+    const next = await payFor(harness, "/weather/paris", { signer: payer });
+    expect(next.response.status).toBe(200);
+    expect(next.response.headers.get("Server-Timing")).toContain("skipped: payer in good standing");
+  });
+
   it("with no verifier to go back to, a settle turned away at the door (401) moves on to the next facilitator", async () => {
     const { harness, signer, paths } = await primaryInStandingThen("settle-401");
     const { response } = await payFor(harness, "/weather/paris", { signer });

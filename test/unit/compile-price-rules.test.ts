@@ -48,7 +48,7 @@ describe("compilePriceRules", () => {
           amount: "10000",
           asset: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
           payTo: PAY_TO,
-          maxTimeoutSeconds: 60,
+          maxTimeoutSeconds: 120,
           extra: { name: "USD Coin", version: "2" },
         },
       ],

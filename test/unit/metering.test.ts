@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chargeFor, compileMeter, MeterSchema, readUnits, type MeterInput } from "../../src/metering/meter-terms.js";
+import { chargeFor, chargeForCutStream, compileMeter, MeterSchema, readUnits, type MeterInput } from "../../src/metering/meter-terms.js";
 import { compilePriceRules } from "../../src/pricing/compile-price-rules.js";
 import { buildDefaultSchemeRegistry } from "../../src/schemes/default-schemes.js";
 
@@ -87,5 +87,23 @@ describe("metered rules in the compiler", () => {
     expect(problems(rule({ session: { ttlSeconds: 60, maxRequests: 2 } }))).toEqual([expect.stringContaining("leave out session")]);
     expect(problems(rule({ meter: { from: { header: "bad header" }, unitPrice: "$0.001" } }))[0]).toMatch(/meter\.from/);
     expect(problems(rule({ meter: { from: "bytes", unitPrice: "0.001" } }))[0]).toMatch(/meter\.unitPrice/);
+  });
+
+  // Security review F1: a stream left after content went out is never charged nothing.
+  it("refuses onCancel: base without a base above $0", () => {
+    const sse = { from: { sse: "usage.total_tokens" }, unitPrice: "$0.001" };
+    expect(problems(rule({ meter: { ...sse, onCancel: "base" } }))).toEqual([expect.stringContaining("meter.onCancel")]);
+    expect(problems(rule({ meter: { ...sse, onCancel: "base", base: "$0" } }))).toEqual([expect.stringContaining("meter.onCancel")]);
+    expect(problems(rule({ meter: { ...sse, onCancel: "base", base: "$0.001" } }))).toEqual([]);
+    expect(problems(rule({ meter: sse }))).toEqual([]);
+  });
+});
+
+describe("chargeForCutStream", () => {
+  it("cap: the cap's price, or the maximum without a cap; base: the base", () => {
+    expect(chargeForCutStream(spec({ cap: 20 }), "cap", MAX, 6)).toBe(20_000n);
+    expect(chargeForCutStream(spec(), "cap", MAX, 6)).toBe(MAX);
+    expect(chargeForCutStream(spec({ base: "$0.002" }), "base", MAX, 6)).toBe(2_000n);
+    expect(chargeForCutStream(spec({ cap: 1_000_000 }), "cap", MAX, 6)).toBe(MAX);
   });
 });

@@ -15,8 +15,14 @@ async function signed(hash: Hex) {
   return { address, signature };
 }
 
-/** What ecrecover answers: the recovered address equals `address`. */
+/**
+ * What the token's check answers: ecrecover's address equals `address`, for a canonical signature (v 27 or 28, s in
+ * the lower half: USDC's ECRecover and OpenZeppelin's ECDSA refuse the rest).
+ */
 async function ecrecoverSays(address: string, hash: Hex, signature: Hex): Promise<boolean> {
+  if (signature.length !== 132) return false;
+  const v = Number.parseInt(signature.slice(130), 16);
+  if ((v !== 27 && v !== 28) || BigInt(`0x${signature.slice(66, 130)}`) > N / 2n) return false;
   try {
     return (await recoverAddress({ hash, signature })).toLowerCase() === address.toLowerCase();
   } catch {
@@ -27,13 +33,28 @@ async function ecrecoverSays(address: string, hash: Hex, signature: Hex): Promis
 describe("signedBy: ecrecover's answer, first by recovery, then with the payer's remembered key", () => {
   beforeEach(() => forgetKnownKeys());
 
-  it("accepts the signer's signatures on each path (recovered, remembered, tabled) and in either v form", async () => {
+  it("accepts the signer's signatures on each path (recovered, remembered, tabled)", async () => {
     const hash = keccak256(toHex("first"));
     const { address, signature } = await signed(hash);
     for (let i = 0; i < 3; i++) expect(signedBy(address, hash, signature)).toBe(true);
     expect(signedBy(address.toUpperCase().replace("0X", "0x"), hash, signature)).toBe(true);
+  });
+
+  // Security review F13: what the chain refuses is not the payer's signature, however it recovers.
+  it("refuses the forms the token's ecrecover refuses: v 0 or 1, and the high-s twin", async () => {
+    const hash = keccak256(toHex("canonical"));
+    const { address, signature } = await signed(hash);
+    const r = signature.slice(2, 66);
+    const s = BigInt(`0x${signature.slice(66, 130)}`);
     const v = Number.parseInt(signature.slice(130), 16);
-    expect(signedBy(address, hash, `${signature.slice(0, 130)}0${v - 27}` as Hex)).toBe(true);
+    const highS = `0x${r}${hex32(N - s)}${v === 27 ? "1c" : "1b"}` as Hex;
+    expect(await recoverAddress({ hash, signature: highS })).toBe(address);
+    for (const remembered of [false, true]) {
+      forgetKnownKeys();
+      if (remembered) expect(signedBy(address, hash, signature)).toBe(true);
+      expect(signedBy(address, hash, `${signature.slice(0, 130)}0${v - 27}` as Hex)).toBe(false);
+      expect(signedBy(address, hash, highS)).toBe(false);
+    }
   });
 
   it("refuses another hash, another address, the other parity and out-of-range r, s or v, before and after the key is known", async () => {

@@ -16,8 +16,6 @@ export const PERMIT2_ADDRESS = "0x000000000022D473030F116dDEE9F6B43aC78BA3";
 export const X402_EXACT_PERMIT2_PROXY = "0x402085c248EeA27D92E8b30b2C58ed07f9E20001";
 /** x402's upto proxy (CREATE2, one address on every chain): the only spender an upto payment may name. */
 export const X402_UPTO_PERMIT2_PROXY = "0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002";
-/** The facilitator refuses permits expiring sooner than this. */
-const DEADLINE_MARGIN_SECONDS = 6;
 
 const witnessTransferTypes = <W extends readonly { name: string; type: string }[]>(witness: W) =>
   ({
@@ -92,7 +90,8 @@ async function checkWitnessTransfer(
   if (!isAddressEqual(permit.spender as Hex, spender as Hex)) return fail("invalid_permit2_spender");
   if (!isAddressEqual(permit.witness.to as Hex, requirements.payTo as Hex)) return fail("invalid_permit2_recipient_mismatch");
   if (witnessProblem) return fail(witnessProblem);
-  if (BigInt(permit.deadline) < BigInt(context.nowSeconds + DEADLINE_MARGIN_SECONDS)) return fail("permit2_deadline_expired");
+  // A permit that could expire before its settle (a metered stream's included) buys work or content for nothing.
+  if (BigInt(permit.deadline) < BigInt(context.validUntilSeconds)) return fail("permit2_deadline_expired");
   if (BigInt(permit.witness.validAfter) > BigInt(context.nowSeconds)) return fail("permit2_not_yet_valid");
   // For upto the signed maximum is the offer's: a smaller one would cap the meter below the rule's maximum.
   if (BigInt(permit.permitted.amount) !== BigInt(requirements.amount)) return fail("permit2_amount_mismatch");

@@ -17,6 +17,7 @@ interface KnownKey {
 }
 
 const N = secp256k1.CURVE.n;
+const HALF_N = N >> 1n;
 const G = secp256k1.ProjectivePoint.BASE;
 /** A table (window 4) is about 80 KB: past this many payers per isolate the oldest is forgotten. */
 const KNOWN_KEYS_MAX = 64;
@@ -55,15 +56,19 @@ interface SignatureParts {
   yParity: number;
 }
 
+/**
+ * Canonical signatures only, as the chain's checks want them: v 27 or 28 (USDC's ECRecover and OpenZeppelin's
+ * ECDSA refuse 0 and 1) and s in the lower half (both refuse the other, malleable, half). A signature that would
+ * recover here but not on chain must not count as the payer's (security review F13).
+ */
 function splitSignature(signature: Hex): SignatureParts | undefined {
   if (signature.length !== 132) return undefined;
   const r = BigInt(signature.slice(0, 66));
   const s = BigInt(`0x${signature.slice(66, 130)}`);
   const v = Number.parseInt(signature.slice(130), 16);
-  const yParity = v >= 27 ? v - 27 : v;
-  if (yParity !== 0 && yParity !== 1) return undefined;
-  if (r <= 0n || r >= N || s <= 0n || s >= N) return undefined;
-  return { r, s, yParity };
+  if (v !== 27 && v !== 28) return undefined;
+  if (r <= 0n || r >= N || s <= 0n || s > HALF_N) return undefined;
+  return { r, s, yParity: v - 27 };
 }
 
 /** R = z/s·G + r/s·P must be the point the signature names: x equal to r (not r + n) and y of its parity. */
