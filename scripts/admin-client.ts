@@ -39,6 +39,11 @@ export function resolveTarget(mode: "local" | "remote", env: NodeJS.ProcessEnv =
   }
   const baseUrl = env.X402_ADMIN_URL?.replace(/\/+$/, "");
   if (!baseUrl) throw new CliError("--remote needs X402_ADMIN_URL (the gateway's base URL, e.g. https://api.example.com)", 2);
+  // The credential goes with every call: never in clear over a network (loopback is this machine).
+  const remote = new URL(baseUrl);
+  if (remote.protocol !== "https:" && !["127.0.0.1", "localhost", "[::1]"].includes(remote.hostname)) {
+    throw new CliError(`X402_ADMIN_URL must be https:// (the admin credential would cross the network in clear): ${baseUrl}`, 2);
+  }
   if (env.X402_ADMIN_TOKEN) {
     const token = env.X402_ADMIN_TOKEN;
     return { baseUrl, prefix, authorization: async () => `Bearer ${token}`, describe: baseUrl };

@@ -31,6 +31,8 @@ export function parseAdminJwk(value: string): JWK | undefined {
 }
 
 const keys = new Map<string, Promise<CryptoKey | Uint8Array>>();
+/** The longest an admin JWT may still be valid when it is used. */
+const ADMIN_JWT_MAX_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
 export async function authenticateAdmin(authorization: string | null, config: AdminAuthConfig, nowMs: number): Promise<AdminCaller> {
   const match = authorization === null ? null : /^Bearer ([^\s]+)$/i.exec(authorization.trim());
@@ -57,6 +59,8 @@ async function verifyAdminJwt(jwt: string, config: NonNullable<AdminAuthConfig["
       // `exp` is required: an admin token must not be valid forever.
       requiredClaims: ["exp"],
     });
+    // Nor for a day: a token that leaks is then a short-lived one (security review F22).
+    if (payload.exp! * 1000 - nowMs > ADMIN_JWT_MAX_LIFETIME_MS) return { ok: false, reason: "token valid for more than 24 hours" };
     return { ok: true, subject: typeof payload.sub === "string" ? payload.sub : "jwt", via: "jwt" };
   } catch (error) {
     return { ok: false, reason: describeJwtError(error) };

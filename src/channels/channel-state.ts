@@ -195,3 +195,20 @@ export function commitRefund(record: ChannelRecord | undefined, pendingId: strin
 export function unclaimed(record: ChannelRecord): bigint {
   return BigInt(record.charged) - BigInt(record.totalClaimed);
 }
+
+/** How long a channel read from chain is trusted for local voucher checks: a third of its withdrawal delay, 30 s–5 min (the SDK's bounds). */
+export function channelFreshForMs(withdrawDelaySeconds: number): number {
+  return Math.min(Math.max((withdrawDelaySeconds * 1000) / 3, 30_000), 5 * 60_000);
+}
+
+/** What a claim keeps free before a withdrawal the payer requests right after a sync could complete. */
+const CLAIM_SAFETY_MS = 120_000;
+
+/**
+ * How soon after its first unclaimed charge a channel is claimed: the configured interval, but never so late that a
+ * withdrawal requested just after the last sync (charges trusted for `channelFreshForMs` more) completes first
+ * (security review F23: 300 s of freshness plus a 600 s interval left nothing of a 900 s delay).
+ */
+export function claimIntervalMs(configuredMs: number, withdrawDelaySeconds: number): number {
+  return Math.max(1000, Math.min(configuredMs, withdrawDelaySeconds * 1000 - channelFreshForMs(withdrawDelaySeconds) - CLAIM_SAFETY_MS));
+}

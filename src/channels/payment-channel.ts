@@ -9,7 +9,7 @@ import { parseGatewayConfig, type Env } from "../env.js";
 import type { ChannelRefund } from "../ledger/channel-ledger.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { LedgerOutbox } from "../ledger/ledger-outbox.js";
-import { commit, commitRefund, release, reserve, snapshotOf, unclaimed, type ChannelRecord, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "./channel-state.js";
+import { claimIntervalMs, commit, commitRefund, release, reserve, snapshotOf, unclaimed, type ChannelRecord, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "./channel-state.js";
 import { claimChannel, type ClaimOutcome, type ClaimRoute } from "./claim-channel.js";
 
 /** A failed claim is retried after this, doubling, but never later than the claim interval allows. */
@@ -46,7 +46,7 @@ export class PaymentChannel extends DurableObject<Env> {
     const meta = this.#meta();
     if (unclaimed(record) > 0n && (meta.claimDueAtMs === 0 || record.withdrawRequestedAt > 0)) {
       // A payer who asked to withdraw gets their money after the channel's delay: the claim must land first.
-      this.#saveMeta({ ...meta, claimDueAtMs: record.withdrawRequestedAt > 0 ? nowMs : nowMs + this.#claimIntervalMs() });
+      this.#saveMeta({ ...meta, claimDueAtMs: record.withdrawRequestedAt > 0 ? nowMs : nowMs + this.#claimIntervalMs(record) });
     }
     await this.#scheduleAlarm();
     return { kind: "committed", channelState: snapshotOf(record) };
@@ -128,10 +128,10 @@ export class PaymentChannel extends DurableObject<Env> {
       const next = { ...latest, totalClaimed: claimed };
       this.#save(next);
       outbox.enqueue({ table: "channels", channel: summaryOf(next, new Date(now).toISOString()) });
-      this.#saveMeta({ claimDueAtMs: unclaimed(next) > 0n ? now + this.#claimIntervalMs() : 0, claimAttempts: 0 });
+      this.#saveMeta({ claimDueAtMs: unclaimed(next) > 0n ? now + this.#claimIntervalMs(next) : 0, claimAttempts: 0 });
     } else if (outcome.kind === "failed") {
       const attempts = this.#meta().claimAttempts + 1;
-      const delay = Math.min(CLAIM_RETRY_BASE_MS * 2 ** (attempts - 1), this.#claimIntervalMs());
+      const delay = Math.min(CLAIM_RETRY_BASE_MS * 2 ** (attempts - 1), this.#claimIntervalMs(latest));
       console.error(JSON.stringify({ event: "channel_claim_failed", channelId: record.channelId, reason: outcome.reason, attempts, retryInMs: delay }));
       this.#saveMeta({ claimDueAtMs: now + delay, claimAttempts: attempts });
     }
@@ -139,8 +139,8 @@ export class PaymentChannel extends DurableObject<Env> {
     return outcome;
   }
 
-  #claimIntervalMs(): number {
-    return parseGatewayConfig(this.env).CHANNEL_CLAIM_INTERVAL_SECONDS * 1000;
+  #claimIntervalMs(record: ChannelRecord): number {
+    return claimIntervalMs(parseGatewayConfig(this.env).CHANNEL_CLAIM_INTERVAL_SECONDS * 1000, record.config.withdrawDelay);
   }
 
   /** One alarm serves both jobs: the next D1 flush attempt and the next claim. */

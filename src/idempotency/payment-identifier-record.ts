@@ -30,8 +30,12 @@ interface Row {
 export class PaymentIdentifierRecord extends DurableObject<Env> {
   #schemaReady = false;
 
-  /** Starts (or finds) the request for this id. Another payload under the same id is a conflict. */
-  begin(fingerprint: string, leaseMs: number, nowMs: number): BeginResult {
+  /**
+   * Starts (or finds) the request for this id. Another payload under the same id is a conflict. An `in_flight` row is
+   * forgotten by an alarm at its lease's end, so a request that died (or a settle left unknown) leaves nothing
+   * behind for good (security review F18).
+   */
+  async begin(fingerprint: string, leaseMs: number, nowMs: number): Promise<BeginResult> {
     const row = this.#row();
     if (row) {
       if (row.fingerprint !== fingerprint) return { kind: "conflict" };
@@ -46,6 +50,7 @@ export class PaymentIdentifierRecord extends DurableObject<Env> {
       fingerprint,
       nowMs + leaseMs,
     );
+    await this.ctx.storage.setAlarm(nowMs + leaseMs);
     return { kind: "new" };
   }
 
@@ -67,6 +72,9 @@ export class PaymentIdentifierRecord extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    // A lease's alarm that finds the request still running (its lease taken over by a retry) waits for the new end.
+    const row = this.#row();
+    if (row?.state === "in_flight" && row.lease_until_ms > Date.now()) return this.ctx.storage.setAlarm(row.lease_until_ms);
     await this.ctx.storage.deleteAll();
     this.#schemaReady = false;
   }

@@ -6,6 +6,8 @@ import type { ClaimResult, LockState, PaymentRecord } from "./payment-record.js"
 
 /** Kept after settlement until the authorization can no longer settle, plus this margin. */
 const FORGET_MARGIN_MS = 10 * 60 * 1000;
+/** The longest a settled payment's lock is kept, however long its authorization stays valid (F18). */
+const FORGET_AFTER_MAX_MS = 30 * 24 * 60 * 60 * 1000;
 
 export interface PaymentClaim {
   /** Nothing was settled: the same payment may be presented again. `keepRow` false: verify never accepted it. */
@@ -44,7 +46,9 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
     throw new GatewayFailure({ kind: "replay_lock_unavailable", detail: String(cause) }, { cause });
   }
   if (result.kind !== "claimed") return result;
-  const forgetAtMs = Math.max(options.expiresAtSeconds * 1000, options.nowMs) + FORGET_MARGIN_MS;
+  // A payer may sign an authorization valid for centuries: its lock is kept at most FORGET_AFTER_MAX_MS (an alarm
+  // time must be a date; a replay after that is refused on chain, where the nonce stays spent).
+  const forgetAtMs = Math.min(Math.max(options.expiresAtSeconds * 1000, options.nowMs), options.nowMs + FORGET_AFTER_MAX_MS) + FORGET_MARGIN_MS;
   return {
     kind: "claimed",
     claim: {

@@ -118,18 +118,19 @@ export const PAYWALL_SCRIPT = String.raw`(function () {
       return;
     }
     var blob = await response.blob();
-    var url = URL.createObjectURL(blob);
     if (type.indexOf("image/") === 0) {
       var image = document.createElement("img");
       image.id = "content";
       image.alt = "The paid image";
-      image.src = url;
+      image.src = URL.createObjectURL(blob);
       result.appendChild(image);
       return;
     }
+    // Anything else is offered as a download only: a blob with the origin's type (HTML, SVG) opened in a new tab
+    // would render in the gateway's own origin (security review F16).
     var link = document.createElement("a");
     link.id = "content";
-    link.href = url;
+    link.href = URL.createObjectURL(new Blob([blob], { type: "application/octet-stream" }));
     link.download = location.pathname.split("/").pop() || "response";
     link.textContent = "Download the response (" + (type || "unknown type") + ", " + blob.size + " bytes)";
     result.appendChild(link);

@@ -4,15 +4,12 @@
 import type { Env, GatewayConfig } from "../env.js";
 import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
 import type { FacilitatorView, ViewEntry } from "../facilitator/facilitator-view.js";
-import { OnchainChannelSchema, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "../channels/channel-state.js";
+import { channelFreshForMs, OnchainChannelSchema, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "../channels/channel-state.js";
 import type { CheckedPayment } from "../schemes/scheme-plugin.js";
 import type { ClaimRoute } from "../channels/claim-channel.js";
 import type { RequestLog } from "../observability/request-log.js";
 import type { FacilitatorRequest, PaymentRequired, PaymentRequirements } from "../x402/schemas.js";
 
-/** How long a channel read from chain is trusted for local voucher checks (the SDK's bounds). */
-const FRESH_MIN_MS = 30_000;
-const FRESH_MAX_MS = 5 * 60_000;
 
 export interface ChannelRequest {
   env: Env;
@@ -51,7 +48,7 @@ export function reserveInput(request: ChannelRequest, channel: Channel, synced?:
     pendingId: crypto.randomUUID(),
     nowMs: request.nowMs(),
     leaseMs: request.leaseMs,
-    freshForMs: Math.min(Math.max((channel.channelConfig.withdrawDelay * 1000) / 3, FRESH_MIN_MS), FRESH_MAX_MS),
+    freshForMs: channelFreshForMs(channel.channelConfig.withdrawDelay),
   };
 }
 

@@ -206,6 +206,8 @@ async function handlePricedRequest(
     check: buildCheckContext(config, deps.nowMs(), validityWindow),
   });
   if (decision.kind === "challenge") return unpaid(decision.paymentRequired);
+  // V1 settles what its requirements say, which for upto is the signed maximum, not the metered amount (F21).
+  if (decision.v1 && decision.requirements.scheme === "upto" && rule.meter) return unpaid(challenge("invalid_x402_version"));
   // A body of unknown length is sized here, before any payment work, so an oversized upload is never half-sent.
   if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
 

@@ -9,6 +9,7 @@ import { fetchQuote, type QuoteReply } from "../pricing/quote-client.js";
 import { resolveOffers, type RequestPrice } from "../pricing/resolve-offers.js";
 import { loadTenantTable, tenantOf, tenantPayTo } from "../pricing/tenant-payto.js";
 import { parseUsd } from "../pricing/usd.js";
+import { findAmbiguousKey } from "../pricing/ambiguous-json.js";
 import { readBodyUpTo } from "../proxy/read-body.js";
 import type { FacilitatorFacts, SchemeRegistry } from "../schemes/scheme-plugin.js";
 import type { PaymentRequirements } from "../x402/schemas.js";
@@ -129,21 +130,43 @@ function ruleOwnPrice(rule: PriceRule, source: InputSource, mcpToolPrice: string
 }
 
 function readInput(input: PricingInput, source: InputSource): string | undefined {
-  if ("query" in input) return source.url.searchParams.get(input.query) ?? undefined;
+  if ("query" in input) return readQueryInput(source.url.searchParams, input.query);
   if ("header" in input) return source.headers.get(input.header)?.trim() || undefined;
   if ("param" in input) return source.params[input.param];
   if ("bodyBytes" in input) return String(source.body?.length ?? 0);
   if (!source.body || source.body.length === 0) return undefined;
   let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(source.body));
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(source.body);
+    value = JSON.parse(text);
   } catch {
     throw new GatewayFailure({ kind: "pricing_input_invalid", reason: "the body is not JSON" });
   }
+  // The origin must read the value priced here, whichever JSON parser it uses (security review F9).
+  const ambiguous = findAmbiguousKey(text, input.json.split("."));
+  if (ambiguous) throw new GatewayFailure({ kind: "pricing_input_invalid", reason: `the body can be read two ways: ${ambiguous}` });
   for (const key of input.json.split(".")) {
     value = typeof value === "object" && value !== null && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
   }
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   return undefined;
+}
+
+/**
+ * The priced query parameter, when it is there once: repeated (`?n=1&n=4000`), or beside a spelling that differs only
+ * in case, the origin may read another value than the one priced (Django and PHP take the last; ASP.NET ignores case).
+ */
+function readQueryInput(params: URLSearchParams, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  let found: string | undefined;
+  let count = 0;
+  for (const [key, value] of params) {
+    if (key.toLowerCase() !== lower) continue;
+    count++;
+    found = value;
+  }
+  if (count > 1) throw new GatewayFailure({ kind: "pricing_input_invalid", reason: `the query names ${name} more than once` });
+  return params.has(name) ? found : undefined;
 }

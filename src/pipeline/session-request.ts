@@ -98,7 +98,7 @@ async function signIn(header: string, offer: SessionOffer, nowMs: number): Promi
     clockSkewSeconds: CLOCK_SKEW_SECONDS,
   });
   if (!nonce.ok) return { kind: "refused", reason: "invalid_siwx_nonce" };
-  const signature = await verifySiwxSignature(proof, { rpcUrls: offer.config.RPC_URLS, rpcTimeoutMs: RPC_TIMEOUT_MS });
+  const signature = await verifySiwxSignature(proof, { rpcUrls: offer.config.RPC_URLS, rpcTimeoutMs: RPC_TIMEOUT_MS, contractChains: offer.networks });
   if (!signature.ok) return { kind: "refused", reason: signature.reason };
   const nonceUse = { value: proof.nonce, expiresAtMs: (nonce.expiresAtSeconds + CLOCK_SKEW_SECONDS) * 1000 };
   return consume(offer, walletKey(proof.chainId, proof.address), { scope: offer.scope, nonce: nonceUse }, nowMs, true);

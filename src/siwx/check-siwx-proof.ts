@@ -55,6 +55,13 @@ export interface SiwxSignatureOptions {
   /** CAIP-2 → JSON-RPC URL: where EIP-1271 / EIP-6492 smart-wallet signatures are checked. */
   rpcUrls: Readonly<Record<string, string>> | undefined;
   rpcTimeoutMs: number;
+  /**
+   * The chains a contract wallet may sign in on: the rule's own networks. One address can be a different contract on
+   * another chain (a counterfactual or replayed deployment), and EVM sessions are shared across chains, so a
+   * contract's say-so counts only on a chain the rule is paid on (security review F14). An EOA's key is the same
+   * everywhere and is not limited.
+   */
+  contractChains: readonly string[];
 }
 
 /**
@@ -79,12 +86,14 @@ async function verifyEvm(proof: SiwxProof, chainReference: string, options: Siwx
   // Not an EOA's signature: a contract wallet may still accept it.
   if (size(signature) === 65 && signedBy(proof.address, hash, signature)) return { ok: true };
   const rpcUrl = options.rpcUrls?.[proof.chainId];
-  if (!rpcUrl) return { ok: false, reason: "invalid_siwx_signature" };
+  if (!rpcUrl || !options.contractChains.includes(proof.chainId)) return { ok: false, reason: "invalid_siwx_signature" };
   let valid: boolean;
   try {
     valid = await isValidOnChain({ url: rpcUrl, timeoutMs: options.rpcTimeoutMs }, proof.address, hash, signature);
   } catch (cause) {
-    throw new GatewayFailure({ kind: "siwx_verifier_unavailable", detail: `${proof.chainId}: ${String(cause).slice(0, 300)}` }, { cause });
+    // An RPC URL often carries its API key: the log says which chain, never the URL (F24).
+    const detail = String(cause).replaceAll(rpcUrl, "<RPC_URLS entry>").slice(0, 300);
+    throw new GatewayFailure({ kind: "siwx_verifier_unavailable", detail: `${proof.chainId}: ${detail}` }, { cause });
   }
   return valid ? { ok: true } : { ok: false, reason: "invalid_siwx_signature" };
 }

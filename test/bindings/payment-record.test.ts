@@ -3,6 +3,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { newTestId } from "../fixtures/builders.js";
 import type { PaymentRecord } from "../../src/payment-record/payment-record.js";
+import { claimPayment } from "../../src/payment-record/claim-payment.js";
 
 /** A payer's lock group, and payment keys in it. */
 const group = () => {
@@ -252,5 +253,17 @@ describe("PaymentRecord ledger outbox", () => {
     await runDurableObjectAlarm(stub);
     await expect.poll(() => d1Rows(k)).toEqual([{ status: "verified" }]);
   });
-});
 
+  // Security review F18: an authorization valid for centuries must not push the alarm past a date.
+  it("a lock whose authorization never expires is still forgotten within 30 days", async () => {
+    const lockGroup = `eip155:1:0xpayer${newTestId()}`;
+    const now = Date.now();
+    const claimed = await claimPayment({ locks: env.PAYMENT_RECORDS, paymentKey: `${lockGroup}:1`, lockGroup, leaseMs: 60_000, expiresAtSeconds: 2 ** 60, nowMs: now });
+    if (claimed.kind !== "claimed") throw new Error("not claimed");
+    await claimed.claim.complete("settled");
+    const stub = env.PAYMENT_RECORDS.get(env.PAYMENT_RECORDS.idFromName(lockGroup));
+    const forgetAt = await runInDurableObject(stub, (_object, state) => state.storage.sql.exec<{ at: number }>("SELECT forget_at_ms AS at FROM payment_locks").one().at);
+    expect(forgetAt).toBeLessThanOrEqual(now + 31 * 24 * 60 * 60 * 1000);
+    expect(forgetAt).toBeGreaterThan(now + 29 * 24 * 60 * 60 * 1000);
+  });
+});

@@ -40,7 +40,7 @@ const proofFor = (address: string): SiwxProof => ({
   signature: "0x",
 });
 const messageOf = (proof: SiwxProof) => buildSiweMessage(proof, String(CHAIN_ID));
-const check = (proof: SiwxProof, rpcUrl = chain.rpcUrl) => verifySiwxSignature(proof, { rpcUrls: { [CHAIN]: rpcUrl }, rpcTimeoutMs: 3000 });
+const check = (proof: SiwxProof, rpcUrl = chain.rpcUrl, contractChains: readonly string[] = [CHAIN]) => verifySiwxSignature(proof, { rpcUrls: { [CHAIN]: rpcUrl }, rpcTimeoutMs: 3000, contractChains });
 
 describe("the validator's creation code", () => {
   it("is what contracts/Erc6492SigValidator.sol compiles to (npm run contracts:validator writes it)", () => {
@@ -56,6 +56,8 @@ describe("smart-wallet sign-ins checked on chain", () => {
     expect(await check({ ...proof, signature: await owner.signMessage({ message: messageOf(proof) }) })).toEqual({ ok: true });
     const impostor = privateKeyToAccount(generatePrivateKey());
     expect(await check({ ...proof, signature: await impostor.signMessage({ message: messageOf(proof) }) })).toEqual({ ok: false, reason: "invalid_siwx_signature" });
+    // Security review F14: a contract's say-so counts only on a chain the rule is paid on.
+    expect(await check({ ...proof, signature: await owner.signMessage({ message: messageOf(proof) }) }, chain.rpcUrl, ["eip155:8453"])).toEqual({ ok: false, reason: "invalid_siwx_signature" });
   });
 
   it("a wallet not deployed yet (EIP-6492): valid for its owner, refused for another key, and still not deployed", async () => {
@@ -82,6 +84,8 @@ describe("smart-wallet sign-ins checked on chain", () => {
     const error = await check({ ...proof, signature: `0x${"11".repeat(80)}` }, "http://127.0.0.1:9").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GatewayFailure);
     expect((error as GatewayFailure).error.kind).toBe("siwx_verifier_unavailable");
+    // The RPC URL (which often carries an API key) is not in what is logged.
+    expect(JSON.stringify((error as GatewayFailure).error)).not.toContain("127.0.0.1:9");
   });
 });
 

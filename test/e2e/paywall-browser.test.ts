@@ -10,6 +10,9 @@ import { PAYER, SELLER } from "../../stack/accounts.js";
 import { injectWallet } from "./browser-wallet.js";
 import { startStackFixture, type StackFixture } from "./stack-fixture.js";
 import { tempDir } from "../fixtures/temp-dir.js";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { NETWORK } from "../../stack/chain.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
@@ -19,10 +22,24 @@ const screenshots = process.env.PAYWALL_SCREENSHOTS === "docs" ? "docs" : tempDi
 let stack: StackFixture;
 let browser: Browser;
 
+/** An origin whose paid answer is an HTML page with a script: what the paywall must never render as the gateway. */
+let htmlOrigin: Server;
+
 beforeAll(async () => {
   if (!hasChromium) return;
+  htmlOrigin = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<script>document.title = 'owned'</script>"));
+  await new Promise<void>((resolve) => htmlOrigin.listen(0, "127.0.0.1", resolve));
+  const htmlRule = {
+    id: "paid-page",
+    methods: ["GET"],
+    path: "/api/page",
+    price: "$0.01",
+    accepts: [{ network: NETWORK }],
+    payTo: SELLER.address,
+    origin: `http://127.0.0.1:${(htmlOrigin.address() as AddressInfo).port}`,
+  };
   [stack, browser] = await Promise.all([
-    startStackFixture(),
+    startStackFixture({ extraRules: [htmlRule] }),
     // As root on a machine with a closed network: no sandbox, and none of Chromium's own background traffic.
     chromium.launch({
       executablePath: CHROMIUM,
@@ -34,6 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await stack?.dispose();
+  htmlOrigin?.close();
 });
 
 async function openPage(): Promise<{ page: Page; cspViolations: string[]; requests: string[] }> {
@@ -98,6 +116,29 @@ describe.skipIf(!hasChromium)("the paywall in headless Chromium", () => {
     await expect.poll(() => page.locator("#status").textContent(), { timeout: 30_000 }).toMatch(/^The payment was refused \(.+\); nothing was charged\.$/);
     expect(await stack.balance(SELLER.address)).toBe(sellerBefore);
     expect(await stack.originCalls("/api/weather/oslo")).toBe(0);
+    await page.context().close();
+  });
+
+  // Security review F16: an answer the page does not show (HTML here) is offered as a download only; a blob of the
+  // origin's type opened in a new tab would run in the gateway's own origin.
+  it("a paid answer of another type is a download of opaque bytes, never a page of the gateway's origin", async () => {
+    const { page } = await openPage();
+    await injectWallet(page, PAYER, stack.info.chainId);
+    await page.goto(`${stack.info.gateway}/api/page`);
+    await expect.poll(() => page.locator("button[data-offer]").isEnabled()).toBe(true);
+    await page.locator("button[data-offer]").click();
+    await page.locator("#status[data-kind=ok]").waitFor({ timeout: 30_000 });
+    expect(await page.locator("#content").getAttribute("download")).toBe("page");
+    const href = (await page.locator("#content").getAttribute("href"))!;
+    expect(href).toMatch(/^blob:/);
+    // Opened in a tab of its own, the bytes are downloaded, not rendered (the page's CSP keeps its own script from
+    // fetching the blob to look at its type).
+    const viewer = await page.context().newPage();
+    const opened = await viewer.goto(href).then(
+      () => "rendered",
+      (error: Error) => (/Download is starting|ERR_ABORTED/.test(error.message) ? "downloaded" : error.message),
+    );
+    expect(opened).toBe("downloaded");
     await page.context().close();
   });
 

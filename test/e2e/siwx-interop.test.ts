@@ -7,7 +7,7 @@ import { buildSiweMessage } from "../../src/siwx/siwe-message.js";
 import { buildSiwsMessage } from "../../src/siwx/siws-message.js";
 import { decodeSiwxHeader } from "../../src/siwx/siwx-proof.js";
 
-const NO_RPC = { rpcUrls: undefined, rpcTimeoutMs: 1000 };
+const NO_RPC = { rpcUrls: undefined, rpcTimeoutMs: 1000, contractChains: [] };
 
 /** The `info` a gateway's 402 would hold for https://api.example.com/weather/paris, issued `now`. */
 function challengeInfo(now: Date) {

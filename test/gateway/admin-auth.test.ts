@@ -115,6 +115,9 @@ describe("admin API: JWT", () => {
     await expectRefusedReplace(harness, `Bearer ${await jwt({ issuer: "https://evil.example" })}`, "wrong issuer");
     await expectRefusedReplace(harness, `Bearer ${await jwt({ key: otherKey })}`, /wrong key/);
     await expectRefusedReplace(harness, `Bearer ${await jwt({ expiresAt: null })}`, /no expiry/);
+    // Security review F22: a token still valid for more than a day is refused; one for 23 hours is not.
+    await expectRefusedReplace(harness, `Bearer ${await jwt({ expiresAt: Math.floor(Date.now() / 1000) + 25 * 3600 })}`, /more than 24 hours/);
+    expect((await harness.fetch(`${ADMIN}/rules`, { headers: { Authorization: `Bearer ${await jwt({ expiresAt: Math.floor(Date.now() / 1000) + 23 * 3600 })}` } })).status).toBe(200);
     await expectRefusedReplace(harness, "Bearer eyJhbGciOiJFUzI1NiJ9.eyJ4IjoxfQ.bm90LWEtc2lnbmF0dXJl", /wrong key|malformed/);
     // Without ADMIN_TOKEN configured, a plain secret is not accepted either.
     await expectRefusedReplace(harness, `Bearer ${TOKEN}`, /JWTs only/);

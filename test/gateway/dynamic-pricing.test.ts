@@ -44,6 +44,9 @@ describe("declarative pricing", () => {
     ["not a number", "/weather/paris?days=many"],
     ["negative", "/weather/paris?days=-1"],
     ["above the last tier", "/weather/paris?days=31"],
+    // Security review F9: an origin that reads the last (or any-case) copy would serve 30 days for the price of 1.
+    ["repeated", "/weather/paris?days=1&days=30"],
+    ["beside a copy in another case", "/weather/paris?days=1&DAYS=30"],
   ])("refuses an input that cannot be priced (%s) with 400, nothing called", async (_name, path) => {
     const harness = await buildHarness({ rules: [tiered] });
     expect(await problemOf(await harness.fetch(path), 400)).toBe("pricing_input_invalid");
@@ -77,6 +80,12 @@ describe("declarative pricing", () => {
     expect((await offerFor(harness, "/echo-body", post({ prompt: "no max_tokens" }))).amount).toBe("2000"); // default 100 → $0.002
     expect(await problemOf(await harness.fetch("/echo-body", { method: "POST", body: "{not json" }), 400)).toBe("pricing_input_invalid");
     expect(await problemOf(await harness.fetch("/echo-body", post({ options: { max_tokens: 1.5 } })), 400)).toBe("pricing_input_invalid");
+    // Security review F9: bodies another JSON parser reads differently are not priced.
+    const raw = (text: string): RequestInit => ({ method: "POST", headers: { "content-type": "application/json" }, body: text });
+    expect(await problemOf(await harness.fetch("/echo-body", raw('{"options":{"max_tokens":4000,"max_tokens":1}}')), 400)).toBe("pricing_input_invalid");
+    expect(await problemOf(await harness.fetch("/echo-body", raw('{"options":{"max_tokens":1,"MAX_TOKENS":4000}}')), 400)).toBe("pricing_input_invalid");
+    expect(await problemOf(await harness.fetch("/echo-body", raw('{"Options":{"max_tokens":4000},"options":{"max_tokens":1}}')), 400)).toBe("pricing_input_invalid");
+    expect(await harness.originCalls()).toHaveLength(0);
 
     const body = { options: { max_tokens: 1000 }, prompt: "hello" };
     const cheap = await payQuotedSendOther(harness, ["/echo-body", post({ options: { max_tokens: 10 } })], ["/echo-body", post(body)]);

@@ -3,7 +3,7 @@ import { computeChannelId as sdkChannelId } from "@x402/evm/batch-settlement/cli
 import { BATCH_SETTLEMENT_ADDRESS, claimBatchTypes, ERC3009_DEPOSIT_COLLECTOR_ADDRESS, refundTypes, voucherTypes } from "@x402/evm";
 import { describe, expect, it } from "vitest";
 import {
-  BELOW_CLAIMED, CHANNEL_BUSY, commit, commitRefund, CUMULATIVE_MISMATCH, EXCEEDS_BALANCE, REFUND_NO_BALANCE, refundableAmount, release, reserve, type ChannelRecord, type ReserveInput,
+  BELOW_CLAIMED, CHANNEL_BUSY, channelFreshForMs, claimIntervalMs, commit, commitRefund, CUMULATIVE_MISMATCH, EXCEEDS_BALANCE, REFUND_NO_BALANCE, refundableAmount, release, reserve, type ChannelRecord, type ReserveInput,
 } from "../../src/channels/channel-state.js";
 import { CLAIM_BATCH_TYPES, computeChannelId, ERC3009_DEPOSIT_COLLECTOR, REFUND_TYPES, VOUCHER_TYPES, X402_BATCH_SETTLEMENT, type ChannelConfig } from "../../src/schemes/evm/channel-typed-data.js";
 
@@ -131,5 +131,19 @@ describe("channel refund rules", () => {
     expect(commitRefund(reserved.record, "r1", after, 2_000_000)).toMatchObject({ kind: "committed", record: { balance: "1000", refundNonce: "1", charged: "1000", signature: "0x01", syncedAtMs: 2_000_000, pending: undefined } });
     expect(release(reserved.record, "r1", true)).toMatchObject({ balance: "5000", syncedAtMs: 0, pending: undefined });
     expect(release(reserved.record, "r1")).toMatchObject({ syncedAtMs: 1_000_000 });
+  });
+});
+
+// Security review F23: a claim always lands before a withdrawal requested right after the last sync can complete.
+describe("channel claim interval", () => {
+  it.each<[number, number, number]>([
+    // configured ms, withdrawDelay s → interval ms
+    [300_000, 900, 300_000],
+    [600_000, 900, 480_000],
+    [600_000, 86_400, 600_000],
+    [300_000, 60, 1000],
+  ])("configured %i ms with a %i s delay: %i ms", (configured, delay, interval) => {
+    expect(claimIntervalMs(configured, delay)).toBe(interval);
+    if (interval > 1000) expect(interval + channelFreshForMs(delay)).toBeLessThanOrEqual(delay * 1000 - 120_000);
   });
 });

@@ -113,7 +113,7 @@ describe("Solana sign-in (SIWS, Ed25519)", () => {
     resources: ["https://gateway.example/weather/paris"],
     signature: "",
   });
-  const NO_RPC = { rpcUrls: undefined, rpcTimeoutMs: 1000 };
+  const NO_RPC = { rpcUrls: undefined, rpcTimeoutMs: 1000, contractChains: [] };
 
   it("accepts the wallet's signature over the SIWS text and refuses any change", async () => {
     const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;

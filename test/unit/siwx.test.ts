@@ -5,7 +5,7 @@ import { buildSiweMessage } from "../../src/siwx/siwe-message.js";
 import { decodeSiwxHeader, type SiwxProof } from "../../src/siwx/siwx-proof.js";
 import { encodeBase64Json } from "../../src/x402/headers.js";
 
-const NO_RPC = { rpcUrls: undefined, rpcTimeoutMs: 1000 };
+const NO_RPC = { rpcUrls: undefined, rpcTimeoutMs: 1000, contractChains: [] };
 
 const wallet = privateKeyToAccount("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
 const NOW = Date.parse("2026-11-24T12:00:00.000Z");
