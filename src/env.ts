@@ -22,6 +22,10 @@ export interface Env {
   PAYMENT_CHANNELS: DurableObjectNamespace<PaymentChannel>;
   /** Optional: each request's log line as a data point (docs/observability.md). */
   ANALYTICS?: AnalyticsEngineDataset;
+  /** Rate-limit tiers (wrangler.toml `[[ratelimits]]`); a rule's `rateLimit` names one (pipeline/rate-limit.ts). */
+  RATE_LIMIT_STRICT?: RateLimit;
+  RATE_LIMIT_STANDARD?: RateLimit;
+  RATE_LIMIT_GENEROUS?: RateLimit;
   [key: string]: unknown;
 }
 

@@ -47,6 +47,8 @@ export type GatewayError =
   | { kind: "siwx_malformed"; reason: string }
   /** A wallet's session state could not be reached: refuse rather than serve unpaid. */
   | { kind: "session_store_unavailable"; detail: string }
+  /** Too many payments from this payer or client in the rule's rate-limit window: refused before any facilitator call. */
+  | { kind: "rate_limited"; by: "payer" | "client"; retryAfterSeconds: number }
   /** The replay lock could not be reached: refuse rather than risk serving one payment twice. */
   | { kind: "replay_lock_unavailable"; detail: string };
 
@@ -145,6 +147,9 @@ export function toHttpResponse(error: GatewayError): Response {
       return problem(503, "session_store_unavailable", "The session could not be checked; try again.");
     case "replay_lock_unavailable":
       return problem(503, "replay_lock_unavailable", "The payment could not be checked for reuse; try again.");
+    case "rate_limited":
+      // RFC 6585 §4: 429 with Retry-After. Nothing was charged and no facilitator was asked.
+      return jsonResponse(429, { error: "rate_limited", message: `Too many payments from this ${error.by}; retry later. Nothing was charged.` }, { "Retry-After": String(error.retryAfterSeconds) });
   }
 }
 

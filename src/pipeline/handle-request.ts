@@ -36,6 +36,7 @@ import { adminAuthFromConfig } from "../admin/admin-auth.js";
 import { serveHealth } from "../health/serve-health.js";
 import { buildCheckContext } from "./check-context.js";
 import { assertRuleCoversWindow, buildPaymentBudget } from "./payment-window.js";
+import { enforceRateLimit } from "./rate-limit.js";
 import { priceRequest } from "./price-request.js";
 import { prefersHtml } from "../paywall/prefers-html.js";
 import { buildPaywallView } from "../paywall/paywall-view.js";
@@ -208,6 +209,8 @@ async function handlePricedRequest(
   if (decision.kind === "challenge") return unpaid(decision.paymentRequired);
   // V1 settles what its requirements say, which for upto is the signed maximum, not the metered amount (F21).
   if (decision.v1 && decision.requirements.scheme === "upto" && rule.meter) return unpaid(challenge("invalid_x402_version"));
+  // Counted before any facilitator call: what an attacker's payments can cost the facilitator is bounded per payer and client.
+  await enforceRateLimit(env, rule.rateLimit, rule.id, { payer: `${decision.requirements.network}:${decision.checked.payer}`, client: request.headers.get("cf-connecting-ip") });
   // A body of unknown length is sized here, before any payment work, so an oversized upload is never half-sent.
   if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
 

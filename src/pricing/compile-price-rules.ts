@@ -263,6 +263,7 @@ function compileRule(
     mcp: input.mcp,
     meter: input.meter ? compileMeter(input.meter) : undefined,
     maxTimeoutSeconds: input.maxTimeoutSeconds,
+    rateLimit: input.rateLimit,
     offerReceipt: input.offerReceipt ? { includeTxHash: input.offerReceipt.includeTxHash, offerValiditySeconds: input.offerReceipt.offerValiditySeconds } : undefined,
     price,
     payTo,

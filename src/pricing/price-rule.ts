@@ -74,6 +74,12 @@ export const PriceRuleSchema = z.strictObject({
    * true: every payment is verified before the origin is asked (with `forwardDuringVerify`, while it is asked).
    */
   verifyEveryPayment: z.boolean().default(false),
+  /**
+   * Default "standard": payments per payer and per client address, checked before any facilitator call, through the
+   * Rate Limiting binding of that tier (wrangler.toml: strict 20 per 10 s, standard 1200 per 60 s, generous 6000 per
+   * 60 s). "off": none (docs/security.md "Abuse cost").
+   */
+  rateLimit: z.enum(["strict", "standard", "generous", "off"]).default("standard"),
   /** The 402 always advertises the payment-identifier extension; `required: true` refuses payments without an id. */
   paymentIdentifier: z.strictObject({ required: z.boolean() }).default({ required: false }),
   /** Sends this rule's requests to another origin than `ORIGIN_URL`. */
@@ -169,6 +175,8 @@ export interface PriceRule {
   meter: MeterSpec | undefined;
   /** How long clients sign their authorizations for; must cover the payment's validity window (payment-window.ts). */
   maxTimeoutSeconds: number;
+  /** The rate-limit tier its payments are counted in (pipeline/rate-limit.ts). */
+  rateLimit: RateLimitTier;
   /** Set for rules whose offers and receipts are signed. */
   offerReceipt: OfferReceiptTerms | undefined;
 }
@@ -209,3 +217,5 @@ export interface PriceRuleSet {
   circuit: CircuitPolicy;
   preferences: Preferences | undefined;
 }
+
+export type RateLimitTier = "strict" | "standard" | "generous" | "off";

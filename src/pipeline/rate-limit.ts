@@ -1,0 +1,31 @@
+// Rate limits before any facilitator call (security review F12, issue #33 "Abuse cost"): a payment that passed the
+// local checks is counted against its payer and its client's address in the rule's tier, a Workers Rate Limiting
+// binding (wrangler.toml `[[ratelimits]]`). What a binding counts is fixed in wrangler.toml and counted per
+// Cloudflare location, approximately, in production; so a rule chooses among a few tiers rather than numbers.
+// A tier whose binding is missing fails closed (503): a rule asked for a limit the deployment does not have.
+import type { Env } from "../env.js";
+import { GatewayFailure } from "../errors.js";
+import type { RateLimitTier } from "../pricing/price-rule.js";
+
+const TIERS: Record<Exclude<RateLimitTier, "off">, { binding: "RATE_LIMIT_STRICT" | "RATE_LIMIT_STANDARD" | "RATE_LIMIT_GENEROUS"; periodSeconds: number }> = {
+  strict: { binding: "RATE_LIMIT_STRICT", periodSeconds: 10 },
+  standard: { binding: "RATE_LIMIT_STANDARD", periodSeconds: 60 },
+  generous: { binding: "RATE_LIMIT_GENEROUS", periodSeconds: 60 },
+};
+
+/**
+ * Counts one payment against `payer` and, when the runtime names it, the client's address; throws `rate_limited`
+ * (429) when either is over the tier's limit. Both are asked at once: they are independent counters.
+ */
+export async function enforceRateLimit(env: Env, tier: RateLimitTier, ruleId: string, keys: { payer: string; client: string | null }): Promise<void> {
+  if (tier === "off") return;
+  const { binding, periodSeconds } = TIERS[tier];
+  const limiter = env[binding];
+  if (!limiter) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${ruleId}: rateLimit "${tier}" needs the ${binding} rate-limit binding (wrangler.toml)` });
+  const [payer, client] = await Promise.all([
+    limiter.limit({ key: `payer:${keys.payer.toLowerCase()}` }),
+    keys.client === null ? undefined : limiter.limit({ key: `client:${keys.client}` }),
+  ]);
+  if (!payer.success) throw new GatewayFailure({ kind: "rate_limited", by: "payer", retryAfterSeconds: periodSeconds });
+  if (client && !client.success) throw new GatewayFailure({ kind: "rate_limited", by: "client", retryAfterSeconds: periodSeconds });
+}
