@@ -8,14 +8,15 @@ import { OnchainChannelSchema, refundableAmount, type ChannelRecord, type Channe
 import { ownAuthorizer } from "../channels/claim-channel.js";
 import type { PaymentChannel } from "../channels/payment-channel.js";
 import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
-import { isNotSubmitted, settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
+import { settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
+import { outcomeError, outcomeReason, settleOutcome } from "../facilitator/settlement-outcome.js";
 import type { ViewEntry } from "../facilitator/facilitator-view.js";
 import type { ChannelRefund, ChannelRefundStatus } from "../ledger/channel-ledger.js";
 import type { ChannelPayload } from "../schemes/batch-settlement-evm.js";
 import { refundTypedData } from "../schemes/evm/channel-typed-data.js";
 import { X402_VERSION, type FacilitatorRequest, type SettleResponse } from "../x402/schemas.js";
 import { readOnchain, refusedResponse, reserveInput, UNPROVEN, type ChannelRequest } from "./channel-context.js";
-import { describeFailure, withReceipt } from "./paid-request.js";
+import { withReceipt } from "./paid-request.js";
 import { startTimer } from "./payment-tracking.js";
 
 export const REFUND_AMOUNT_INVALID = "invalid_batch_settlement_evm_refund_amount_invalid";
@@ -83,29 +84,23 @@ async function submitRefund(
     ...fields,
   });
   const timer = startTimer(nowMs);
-  let settled: SettleResponse;
-  try {
-    const settleRequest: FacilitatorRequest = {
-      x402Version: X402_VERSION,
-      paymentPayload: { x402Version: X402_VERSION, accepted: requirements, payload },
-      paymentRequirements: requirements,
-    };
-    settled = (await settleWithFailover(request.view, verifiedBy, request.candidates, settleRequest, nowMs, (entry) => (facilitatorId = entry.facilitator.id))).response;
-  } catch (error) {
-    // Refused at the door: nothing moved. Otherwise the refund may have landed: the channel is read again before
-    // the next voucher is trusted, and the row says so.
-    const sure = isNotSubmitted(error);
-    await stub.refundFailed(pendingId, row(sure ? "refund_failed" : "refund_unknown", { errorReason: describeFailure(error) }), !sure);
-    request.log.outcome = sure ? "refund_failed" : "refund_unknown";
-    throw error;
-  }
+  const settleRequest: FacilitatorRequest = {
+    x402Version: X402_VERSION,
+    paymentPayload: { x402Version: X402_VERSION, accepted: requirements, payload },
+    paymentRequirements: requirements,
+  };
+  const outcome = await settleOutcome(async () => (await settleWithFailover(request.view, verifiedBy, request.candidates, settleRequest, nowMs, (entry) => (facilitatorId = entry.facilitator.id))).response);
   const settleMs = timer.lap();
-  if (!settled.success) {
-    const reason = settled.errorReason ?? "unexpected_settle_error";
-    await stub.refundFailed(pendingId, row("refund_failed", { errorReason: reason }), false);
-    request.log.outcome = "refund_failed";
-    throw new GatewayFailure({ kind: "settle_failed", paymentRequired: request.challenge(reason), settleResponse: settled });
+  if (outcome.kind !== "settled") {
+    // Refused, or turned away at the door: nothing moved. Otherwise the refund may have landed: the channel is read
+    // again before the next voucher is trusted, and the row says so.
+    const unknown = outcome.kind === "unknown";
+    const errorReason = outcomeReason(outcome);
+    await stub.refundFailed(pendingId, row(unknown ? "refund_unknown" : "refund_failed", { errorReason }), unknown);
+    request.log.outcome = unknown ? "refund_unknown" : "refund_failed";
+    throw outcomeError(outcome, request.challenge);
   }
+  const settled = outcome.response;
 
   const refunded = /^\d+$/.test(settled.amount ?? "") ? settled.amount! : amount.toString();
   const after = afterRefund(record, settled, refunded);

@@ -4,7 +4,8 @@
 // is read through the facilitator's verify; a deposit is verified, then settled on chain once the origin answered.
 // Claiming the vouchers on chain is the channel's alarm's job (channels/payment-channel.ts), not the request's.
 import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
-import { isNotSubmitted, settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
+import { settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
+import { outcomeError, outcomeReason, settleOutcome } from "../facilitator/settlement-outcome.js";
 import type { ViewEntry } from "../facilitator/facilitator-view.js";
 import type { LedgerEntry, LedgerStatus } from "../ledger/ledger.js";
 import type { OnchainChannel, ReserveInput } from "../channels/channel-state.js";
@@ -81,21 +82,16 @@ export async function payFromChannel(request: ChannelRequest): Promise<Response>
   let settleMs: number | undefined;
   if (deposit !== undefined) {
     const facts = { originStatus: origin.status, originMs };
-    try {
-      depositSettled = (await settleWithFailover(request.view, verifiedBy!, request.candidates, request.facilitatorRequest, nowMs, () => {})).response;
-    } catch (error) {
-      await origin.body?.cancel();
-      const status = isNotSubmitted(error) ? "settle_failed" : "settle_unknown";
-      await stub.release(pendingId, observe(entry(status, { ...facts, errorReason: describeFailure(error), settleMs: timer.lap() })));
-      throw error;
-    }
+    const outcome = await settleOutcome(async () => (await settleWithFailover(request.view, verifiedBy!, request.candidates, request.facilitatorRequest, nowMs, () => {})).response);
     settleMs = timer.lap();
-    if (!depositSettled.success) {
+    if (outcome.kind !== "settled") {
       await origin.body?.cancel();
-      const reason = depositSettled.errorReason ?? "unexpected_settle_error";
-      await stub.release(pendingId, observe(entry("settle_failed", { ...facts, errorReason: reason, settleMs })));
-      throw new GatewayFailure({ kind: "settle_failed", paymentRequired: request.challenge(reason), settleResponse: depositSettled });
+      // The voucher is not charged either way; an unknown deposit is recorded so, and the channel is read again.
+      const errorReason = outcomeReason(outcome);
+      await stub.release(pendingId, observe(entry(outcome.kind === "unknown" ? "settle_unknown" : "settle_failed", { ...facts, errorReason, settleMs })));
+      throw outcomeError(outcome, request.challenge);
     }
+    depositSettled = outcome.response;
     synced = readOnchain((depositSettled.extra as { channelState?: unknown } | undefined)?.channelState, "settle");
   }
 

@@ -65,7 +65,6 @@ export interface GatewayDeps {
 }
 
 export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, deps: GatewayDeps, log: RequestLog = startRequestLog(deps.nowMs())): Promise<Response> {
-  const startedAtMs = log.startedAtMs;
   const config = parseGatewayConfig(env);
   const url = new URL(request.url);
   const path = canonicalizePath(url.pathname);

@@ -7,7 +7,7 @@ import type { PaymentRequired, PaymentRequirements, SettleResponse } from "../x4
 import type { PriceRule } from "../pricing/price-rule.js";
 import type { IdentifiedPayment } from "../idempotency/identified-payment.js";
 import type { LedgerWriter, LockHandle } from "./payment-tracking.js";
-import { isNotSubmitted } from "../facilitator/facilitator-pool.js";
+import { outcomeError, outcomeReason, settleOutcome } from "../facilitator/settlement-outcome.js";
 import { chargeFor, chargeForCutStream, type MeterSpec } from "../metering/meter-terms.js";
 import { readEventUsage, readUsage } from "../metering/read-usage.js";
 import { meterEventStream } from "../metering/sse-meter.js";
@@ -210,41 +210,24 @@ async function settleOrThrow(
   amount?: string,
   delivered = false,
 ): Promise<{ response: SettleResponse; settleMs: number }> {
-  let settled: SettleResponse;
-  try {
-    settled = await paid.settle(amount);
-  } catch (error) {
-    await discardOrigin();
-    if (isNotSubmitted(error) && delivered) {
-      paid.ledger.completed("unknown", { status: "settle_failed", errorReason: `${describeFailure(error)} (not submitted)`, ...origin, settleMs: paid.timer.lap() });
-      throw error;
-    }
-    if (isNotSubmitted(error)) {
-      // Every facilitator asked turned the settle away before acting: certainly not settled, so the payer may retry.
-      paid.lock.release();
-      paid.identified?.abandon();
-      paid.ledger.outcome({ status: "settle_failed", errorReason: `${describeFailure(error)} (not submitted)`, ...origin, settleMs: paid.timer.lap() });
-      throw error;
-    }
-    // A settle that timed out or broke off may still land on chain: "unknown", never retried blindly.
-    paid.ledger.completed("unknown", { status: "settle_unknown", errorReason: describeFailure(error), ...origin, settleMs: paid.timer.lap() });
-    throw error;
-  }
+  const outcome = await settleOutcome(() => paid.settle(amount));
   const settleMs = paid.timer.lap();
-  if (!settled.success) {
-    await discardOrigin();
-    const reason = settled.errorReason ?? "unexpected_settle_error";
-    if (delivered) {
-      paid.ledger.completed("unknown", { status: "settle_failed", errorReason: reason, ...origin, settleMs });
-    } else {
-      paid.lock.release();
-      paid.identified?.abandon();
-      paid.ledger.outcome({ status: "settle_failed", errorReason: reason, ...origin, settleMs });
-    }
-    throw new GatewayFailure({ kind: "settle_failed", paymentRequired: paid.challenge(reason), settleResponse: settled });
-  }
   // The caller completes the lock with the ledger row it writes for this settlement.
-  return { response: settled, settleMs };
+  if (outcome.kind === "settled") return { response: outcome.response, settleMs };
+  await discardOrigin();
+  const errorReason = outcomeReason(outcome);
+  if (outcome.kind === "unknown") {
+    // It may still land on chain: held for good, never retried blindly.
+    paid.ledger.completed("unknown", { status: "settle_unknown", errorReason, ...origin, settleMs });
+  } else if (delivered) {
+    paid.ledger.completed("unknown", { status: "settle_failed", errorReason, ...origin, settleMs });
+  } else {
+    // Certainly not settled: the payer may use the same payment again.
+    paid.lock.release();
+    paid.identified?.abandon();
+    paid.ledger.outcome({ status: "settle_failed", errorReason, ...origin, settleMs });
+  }
+  throw outcomeError(outcome, paid.challenge);
 }
 
 /** A charged answer is what a retry with the same payment-identifier gets back. */

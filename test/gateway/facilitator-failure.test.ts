@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PaymentRequired, SettleResponse } from "../../src/x402/schemas.js";
-import { buildHarness, decodeHeader, payFor } from "../fixtures/builders.js";
+import { buildHarness, decodeHeader, encodePayment, payFor } from "../fixtures/builders.js";
 
 describe("facilitator failures", () => {
   it.each([
@@ -73,5 +73,17 @@ describe("facilitator failures", () => {
     await payFor(harness, "/weather/paris");
     const calls = await harness.facilitatorCalls();
     expect(calls.map((c) => c.headers.authorization)).toEqual(["Bearer s3cret", "Bearer s3cret"]);
+  });
+
+  // Issue #34's live bug: @x402/evm 2.27 answers a broadcast but unconfirmed settle with success false and
+  // settlement_pending. That payment is landing: never a refusal that gives the lock back.
+  it("a settle still landing (settlement_pending) is unknown: no answer, the payment stays spent", async () => {
+    const harness = await buildHarness({ facilitator: "settle-pending" });
+    const { response, payload } = await payFor(harness, "/weather/paris");
+    expect(response.status).toBe(502);
+    expect(response.headers.get("PAYMENT-RESPONSE")).toBeNull();
+    expect(await harness.ledgerRows()).toMatchObject([{ status: "settle_unknown", error_reason: "settlement_pending" }]);
+    const retry = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
+    expect(decodeHeader<PaymentRequired>(retry.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
   });
 });
