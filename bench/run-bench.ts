@@ -23,6 +23,7 @@ import { channelBenchCases, channelBenchRule, fiftyChannelCalls } from "./channe
 import { UptoEvmScheme } from "@x402/evm/upto/client";
 import { callsOf, countTransactions } from "./transactions.js";
 import { measureSessionsScale } from "./sessions-scale.js";
+import { attackCostTable, measureAttackCost } from "./attack-cost.js";
 
 /** What a browser sends for a page: it gets the paywall instead of the JSON 402. */
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -35,6 +36,7 @@ const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 3);
 // 10,000 and the issue's full scale is BENCH_SESSION_WALLETS=1,1000,100000.
 const SESSION_WALLETS = (process.env.BENCH_SESSION_WALLETS ?? "1,1000,10000").split(",").map(Number);
 const SESSION_ROUNDS = Number(process.env.BENCH_SESSION_ROUNDS ?? 200);
+const ATTACK_REQUESTS = Number(process.env.BENCH_ATTACK_REQUESTS ?? 100);
 const startedAt = new Date();
 
 /** Everything printed, also written to BENCHMARKS.md at the end. */
@@ -186,6 +188,9 @@ try {
   const peerMinified = await bundleSize("bench/peer/wrangler.peer.toml", true);
   const page = await (await fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } })).text();
   const sessions = await measureSessionsScale({ stack, bareUrl: bare.url, sessionUrl, issuedToken: token, sizes: SESSION_WALLETS, rounds: SESSION_ROUNDS });
+  // After every timed case (its spent payers and replays leave nothing they could meet), before the rules at scale
+  // replace the demo's rules document.
+  const attacks = await measureAttackCost(stack, peer.url, ATTACK_REQUESTS);
   const scale = await measureRulesScale(stack, [10, 1000, 10_000], 5, bare.url);
   const compile = await measureCompileInWorkerd();
 
@@ -221,6 +226,14 @@ try {
   say(`Facilitator calls for invalid payments: gateway 0 (below), peer ${side.peerInvalidCalls} for ${side.invalidRequests} requests; for replays: gateway ${replay.gatewayCalls}, peer ${replay.peerCalls}, for ${replay.requests} requests each.`);
   const kib = (b: { kib: number; gzipKib: number }) => `${b.kib.toFixed(0)} KiB / ${b.gzipKib.toFixed(0)} KiB gzip`;
   say(`Worker bundle (\`wrangler deploy --dry-run\`): gateway ${kib(gatewayBundle)} (minified, as its wrangler.toml deploys it); peer ${kib(peerBundle)} as documented (not minified), ${kib(peerMinified)} minified.`);
+  say();
+  say("## What hostile traffic costs (docs/security.md)");
+  say();
+  say(`Per pattern, ${ATTACK_REQUESTS} requests (metered streams: a tenth as many), each pattern on a path of its own: origin calls`);
+  say("and facilitator calls (verify + settle) from the demo origin's and the official facilitator's own counters, money");
+  say("that reached the payee on chain, and body bytes of 2xx answers the sender got. The peer has no metering.");
+  say();
+  for (const line of attackCostTable(attacks)) say(line);
   say();
   say(`## Throughput (autocannon, ${THROUGHPUT_SECONDS} s per case, load generator on the same machine)`);
   say();

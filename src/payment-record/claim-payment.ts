@@ -58,3 +58,16 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
     },
   };
 }
+
+/**
+ * A delegated rail's settle may be idempotent on what it settles (a card token charged once answers success again),
+ * so its payload's hash is not a payment's identity: the transaction the facilitator names is. Records it once;
+ * false when another payment already settled as that same transaction (security review F10).
+ */
+export async function recordSettledTransaction(locks: DurableObjectNamespace<PaymentRecord>, network: string, transaction: string, nowMs: number): Promise<boolean> {
+  const paymentKey = `${network}:settled:${transaction}`;
+  const claimed = await claimPayment({ locks, paymentKey, lockGroup: paymentKey, leaseMs: 60_000, expiresAtSeconds: Math.floor(nowMs / 1000) + FORGET_AFTER_MAX_MS / 1000, nowMs });
+  if (claimed.kind !== "claimed") return false;
+  await claimed.claim.complete("settled");
+  return true;
+}

@@ -18,7 +18,7 @@ import { loadPriceRules } from "../pricing/price-rule-store.js";
 import type { PriceRuleSet } from "../pricing/price-rule.js";
 import { forwardToOrigin } from "../proxy/forward-to-origin.js";
 import { readBodyUpTo } from "../proxy/read-body.js";
-import { claimPayment } from "../payment-record/claim-payment.js";
+import { claimPayment, recordSettledTransaction } from "../payment-record/claim-payment.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { encodePaymentResponseHeader, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE } from "../x402/headers.js";
 import { fromV1SettleResponse, toV1SettleResponse } from "../x402/v1.js";
@@ -209,7 +209,10 @@ async function handlePricedRequest(
   // V1 settles what its requirements say, which for upto is the signed maximum, not the metered amount (F21).
   if (decision.v1 && decision.requirements.scheme === "upto" && rule.meter) return unpaid(challenge("invalid_x402_version"));
   // Counted before any facilitator call: what an attacker's payments can cost the facilitator is bounded per payer and client.
-  await enforceRateLimit(env, rule.rateLimit, rule.id, { payer: `${decision.requirements.network}:${decision.checked.payer}`, client: request.headers.get("cf-connecting-ip") });
+  await enforceRateLimit(env, rule.rateLimit, rule.id, {
+    payer: decision.plugin.delegated ? null : `${decision.requirements.network}:${decision.checked.payer}`,
+    client: request.headers.get("cf-connecting-ip"),
+  });
   // A body of unknown length is sized here, before any payment work, so an oversized upload is never half-sent.
   if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
 
@@ -347,7 +350,12 @@ async function handlePricedRequest(
       const settleRequest: FacilitatorRequest =
         amount === undefined || facilitatorRequest.x402Version === 1 ? facilitatorRequest : { ...facilitatorRequest, paymentRequirements: { ...facilitatorRequest.paymentRequirements, amount } };
       const settled = await settleWithFailover(view, verifiedBy?.entry, candidates, settleRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));
-      const response = decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
+      let response = decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
+      // A delegated rail's transaction is the payment's identity: one already settled for another payload moved no
+      // new money (security review F10).
+      if (response.success && decision.plugin.delegated && response.transaction && !(await recordSettledTransaction(env.PAYMENT_RECORDS, requirements.network, response.transaction, deps.nowMs()))) {
+        response = { ...response, success: false, errorReason: PAYMENT_ALREADY_USED };
+      }
       // Standing is earned only by money that moved (security review F3).
       if (!response.success) payerStanding.refused(standing, proven);
       else payerStanding.settled(standing, deps.nowMs());

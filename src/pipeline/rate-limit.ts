@@ -14,18 +14,19 @@ const TIERS: Record<Exclude<RateLimitTier, "off">, { binding: "RATE_LIMIT_STRICT
 };
 
 /**
- * Counts one payment against `payer` and, when the runtime names it, the client's address; throws `rate_limited`
- * (429) when either is over the tier's limit. Both are asked at once: they are independent counters.
+ * Counts one payment against `payer` (null: no payer is known before the facilitator, as on a delegated rail, where
+ * one shared key would let anyone spend everybody's allowance) and, when the runtime names it, the client's address;
+ * throws `rate_limited` (429) when either is over the tier's limit. Both are asked at once: independent counters.
  */
-export async function enforceRateLimit(env: Env, tier: RateLimitTier, ruleId: string, keys: { payer: string; client: string | null }): Promise<void> {
+export async function enforceRateLimit(env: Env, tier: RateLimitTier, ruleId: string, keys: { payer: string | null; client: string | null }): Promise<void> {
   if (tier === "off") return;
   const { binding, periodSeconds } = TIERS[tier];
   const limiter = env[binding];
   if (!limiter) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${ruleId}: rateLimit "${tier}" needs the ${binding} rate-limit binding (wrangler.toml)` });
   const [payer, client] = await Promise.all([
-    limiter.limit({ key: `payer:${keys.payer.toLowerCase()}` }),
+    keys.payer === null ? undefined : limiter.limit({ key: `payer:${keys.payer.toLowerCase()}` }),
     keys.client === null ? undefined : limiter.limit({ key: `client:${keys.client}` }),
   ]);
-  if (!payer.success) throw new GatewayFailure({ kind: "rate_limited", by: "payer", retryAfterSeconds: periodSeconds });
+  if (payer && !payer.success) throw new GatewayFailure({ kind: "rate_limited", by: "payer", retryAfterSeconds: periodSeconds });
   if (client && !client.success) throw new GatewayFailure({ kind: "rate_limited", by: "client", retryAfterSeconds: periodSeconds });
 }

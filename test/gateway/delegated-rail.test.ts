@@ -36,6 +36,20 @@ describe("a delegated rail", () => {
     expect(await harness.facilitatorCalls()).toHaveLength(2);
   });
 
+  // Security review F10: a card rail answers a token charged twice with the same transaction; a payload made "new" by
+  // an extra field must not buy a second answer with it.
+  it("a second payload settling as an already-settled transaction gets no answer (402 payment_already_used)", async () => {
+    const harness = await cardHarness();
+    const challenge = decodeHeader<PaymentRequired>((await harness.fetch("/weather/paris")).headers.get("PAYMENT-REQUIRED"));
+    const pay = (payload: Record<string, unknown>) => harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: challenge.accepts[0], payload }) } });
+    expect((await pay({ payer: "cardholder-8", token: "tok_visa_reused", nonce: "n-1" })).status).toBe(200);
+    const cosmetic = await pay({ payer: "cardholder-8", token: "tok_visa_reused", nonce: "n-1", extra: 1 });
+    expect(cosmetic.status).toBe(402);
+    expect(decodeHeader<PaymentRequired>(cosmetic.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
+    expect((await harness.ledgerRows()).map((row) => row.status).sort()).toEqual(["settle_failed", "settled"]);
+    expect(await harness.originCalls()).toHaveLength(2);
+  });
+
   it("is not offered when no facilitator lists it", async () => {
     const harness = await cardHarness("evm-only");
     const response = await harness.fetch("/weather/paris");
