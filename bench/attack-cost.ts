@@ -37,14 +37,14 @@ interface Offer {
 
 const randomHex = (bytes: number) => `0x${[...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("")}` as Hex;
 
-async function offerFor(url: string): Promise<Offer> {
+export async function offerFor(url: string): Promise<Offer> {
   const header = (await fetch(url)).headers.get("PAYMENT-REQUIRED");
   if (!header) throw new Error(`no 402 at ${url}`);
   return (JSON.parse(atob(header)) as { accepts: Offer[] }).accepts[0]!;
 }
 
 /** An EIP-3009 payment for `offer`: signed by `signer` in `from`'s name (its own by default), or with garbage. */
-async function exactPayment(offer: Offer, options: { signer?: PrivateKeyAccount; from?: string; validBefore?: number; garbage?: boolean }): Promise<string> {
+export async function exactPayment(offer: Offer, options: { signer?: PrivateKeyAccount; from?: string; validBefore?: number; garbage?: boolean }): Promise<string> {
   const from = (options.from ?? options.signer?.address ?? privateKeyToAccount(generatePrivateKey()).address) as Hex;
   const authorization = {
     from,

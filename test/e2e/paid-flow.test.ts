@@ -6,6 +6,7 @@ import { PAYER, SELLER, SELLER_TWO } from "../../stack/accounts.js";
 import { mintTestUsdc } from "../../stack/chain.js";
 import { createPayingFetch, readSettlement } from "../../stack/pay.js";
 import { eventually, recordingFetch, startStackFixture, type StackFixture } from "./stack-fixture.js";
+import { exactPayment, offerFor } from "../../bench/attack-cost.js";
 
 let stack: StackFixture;
 let pay: typeof fetch;
@@ -133,6 +134,39 @@ describe("paying through the gateway on a local chain", () => {
     expect(await stack.originCalls("/api/weather/lima")).toBe(originBefore + 1);
     const rows = await eventually(() => stack.ledgerRows("payer = ? ORDER BY created_at", buyer.address), (r) => r.length === 3 && r.every((row) => row.status !== "verified"));
     expect(rows.map((row) => row.status)).toEqual(["settled", "settled", "settle_failed"]);
+  });
+
+  // Security review F4, on the real chain and facilitator: valid for 7 more seconds, on an origin that takes 2.5 s, the
+  // settle would be refused after the origin worked for nothing. Refused before either is asked.
+  it("refuses an authorization that would expire before its settle, before the origin or the facilitator is asked", async () => {
+    const url = `${stack.info.gateway}/api/slow?ms=2500`;
+    const offer = await offerFor(url);
+    const before = { origin: await stack.originCalls("/api/slow"), facilitator: await stack.facilitatorStats(), payer: await stack.balance(PAYER.address) };
+    const response = await fetch(url, { headers: { "PAYMENT-SIGNATURE": await exactPayment(offer, { signer: PAYER, validBefore: Math.floor(Date.now() / 1000) + 7 }) } });
+    expect(response.status).toBe(402);
+    expect(decodePaymentRequiredHeader(response.headers.get("PAYMENT-REQUIRED")!).error).toBe("invalid_exact_evm_payload_authorization_valid_before");
+    expect(await stack.originCalls("/api/slow")).toBe(before.origin);
+    const after = await stack.facilitatorStats();
+    expect([after.verify, after.settle]).toEqual([before.facilitator.verify, before.facilitator.settle]);
+    expect(await stack.balance(PAYER.address)).toBe(before.payer);
+  });
+
+  // Security review F3, on the real chain and facilitator: 20 payments at once from a payer in good standing whose
+  // balance is gone cost the origin at most 1 call (the review measured 20) and move nothing.
+  it("20 payments at once from a spent payer in good standing cost the origin at most one call", async () => {
+    const spent = privateKeyToAccount(generatePrivateKey());
+    const url = `${stack.info.gateway}/api/weather/quito`;
+    const offer = await offerFor(url);
+    await mintTestUsdc(stack.info.rpcUrl, stack.info.token.address, spent.address, BigInt(offer.amount), stack.info.chainId);
+    const first = await createPayingFetch(spent, { network: stack.info.network, address: stack.info.token.address })(url);
+    expect(first.status).toBe(200);
+    const originBefore = await stack.originCalls("/api/weather/quito");
+    const sellerBefore = await stack.balance(SELLER.address);
+    const headers = await Promise.all(Array.from({ length: 20 }, () => exactPayment(offer, { signer: spent })));
+    const answers = await Promise.all(headers.map((header) => fetch(url, { headers: { "PAYMENT-SIGNATURE": header } })));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(402));
+    expect((await stack.originCalls("/api/weather/quito")) - originBefore).toBeLessThanOrEqual(1);
+    expect(await stack.balance(SELLER.address)).toBe(sellerBefore);
   });
 
   it("serves free routes without payment", async () => {
