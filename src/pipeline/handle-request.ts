@@ -53,6 +53,8 @@ export interface WaitUntil {
 
 /** The 402 reason for a payment another request already holds or has spent. */
 export const PAYMENT_ALREADY_USED = "payment_already_used";
+/** The 402 reason for a payment whose validity ran down, while its request body arrived, below what settling needs. */
+export const PAYMENT_EXPIRES_BEFORE_SETTLE = "payment_expires_before_settle";
 /** The 402 reason for a metered stream while the same payer has another in flight. */
 export const PAYER_STREAM_IN_PROGRESS = "payer_stream_in_progress";
 const LEASE_MARGIN_MS = 5000;
@@ -210,11 +212,16 @@ async function handlePricedRequest(
   if (decision.v1 && decision.requirements.scheme === "upto" && rule.meter) return unpaid(challenge("invalid_x402_version"));
   // Counted before any facilitator call: what an attacker's payments can cost the facilitator is bounded per payer and client.
   await enforceRateLimit(env, rule.rateLimit, rule.id, {
-    payer: decision.plugin.delegated ? null : `${decision.requirements.network}:${decision.checked.payer}`,
+    // Only a payer whose signature was recovered here: anyone can name anyone, and would spend their allowance.
+    payer: decision.checked.signatureProven === true ? `${decision.requirements.network}:${decision.checked.payer}` : null,
     client: request.headers.get("cf-connecting-ip"),
   });
   // A body of unknown length is sized here, before any payment work, so an oversized upload is never half-sent.
-  if (request.body && !request.headers.has("content-length")) request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
+  if (request.body && !request.headers.has("content-length")) {
+    request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
+    // A body trickled in slowly spends the payment's validity: the window is asked again, from now.
+    if (decision.checked.expiresAtSeconds < Math.floor(deps.nowMs() / 1000) + validityWindow) return unpaid(challenge(PAYMENT_EXPIRES_BEFORE_SETTLE));
+  }
 
   const candidates = view.candidates(decision.requirements, decision.v1 ? 1 : 2, prefer);
   if (candidates.length === 0) {

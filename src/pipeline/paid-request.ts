@@ -166,10 +166,10 @@ function meterStream(paid: PaidRequest, spec: PaidMeter, path: string, origin: R
       onTimeLimit: () => settleStream(cutCharge("cap"), "stream_time_limit"),
       onCancel(_reason, deliveredBytes) {
         if (deliveredBytes === 0) {
-          // Nothing of the origin's reached the client: nothing to charge, and the payment may be used again.
-          paid.lock.release();
+          // Nothing of the origin's reached the client: nothing is charged. But the origin has started its work, so
+          // the payment stays spent: given back, the same authorization would start it again and again.
           paid.identified?.abandon();
-          paid.ledger.outcome({ status: "origin_failed", errorReason: "client_disconnected", originStatus, originMs });
+          paid.ledger.completed("unknown", { status: "origin_failed", errorReason: "client_disconnected", originStatus, originMs });
           return;
         }
         return settleStream(cutCharge(spec.spec.onCancel), "client_disconnected");

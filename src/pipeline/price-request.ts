@@ -9,7 +9,7 @@ import { fetchQuote, type QuoteReply } from "../pricing/quote-client.js";
 import { resolveOffers, type RequestPrice } from "../pricing/resolve-offers.js";
 import { loadTenantTable, tenantOf, tenantPayTo } from "../pricing/tenant-payto.js";
 import { parseUsd } from "../pricing/usd.js";
-import { findAmbiguousKey } from "../pricing/ambiguous-json.js";
+import { findAmbiguousKey, fold } from "../pricing/ambiguous-json.js";
 import { readBodyUpTo } from "../proxy/read-body.js";
 import type { FacilitatorFacts, SchemeRegistry } from "../schemes/scheme-plugin.js";
 import type { PaymentRequirements } from "../x402/schemas.js";
@@ -159,11 +159,11 @@ function readInput(input: PricingInput, source: InputSource): string | undefined
  * in case, the origin may read another value than the one priced (Django and PHP take the last; ASP.NET ignores case).
  */
 function readQueryInput(params: URLSearchParams, name: string): string | undefined {
-  const lower = name.toLowerCase();
+  const folded = fold(name);
   let found: string | undefined;
   let count = 0;
   for (const [key, value] of params) {
-    if (key.toLowerCase() !== lower) continue;
+    if (fold(key) !== folded) continue;
     count++;
     found = value;
   }

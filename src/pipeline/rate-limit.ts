@@ -14,8 +14,9 @@ const TIERS: Record<Exclude<RateLimitTier, "off">, { binding: "RATE_LIMIT_STRICT
 };
 
 /**
- * Counts one payment against `payer` (null: no payer is known before the facilitator, as on a delegated rail, where
- * one shared key would let anyone spend everybody's allowance) and, when the runtime names it, the client's address;
+ * Counts one payment against `payer` (null: no payer proven here, as on a delegated rail or for a signature not
+ * recovered to its payer: counting it would let anyone spend a victim's allowance) and, when the runtime names it,
+ * the client's address (an IPv6 one by its /64);
  * throws `rate_limited` (429) when either is over the tier's limit. Both are asked at once: independent counters.
  */
 export async function enforceRateLimit(env: Env, tier: RateLimitTier, ruleId: string, keys: { payer: string | null; client: string | null }): Promise<void> {
@@ -25,8 +26,18 @@ export async function enforceRateLimit(env: Env, tier: RateLimitTier, ruleId: st
   if (!limiter) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${ruleId}: rateLimit "${tier}" needs the ${binding} rate-limit binding (wrangler.toml)` });
   const [payer, client] = await Promise.all([
     keys.payer === null ? undefined : limiter.limit({ key: `payer:${keys.payer.toLowerCase()}` }),
-    keys.client === null ? undefined : limiter.limit({ key: `client:${keys.client}` }),
+    keys.client === null ? undefined : limiter.limit({ key: `client:${clientKey(keys.client)}` }),
   ]);
   if (payer && !payer.success) throw new GatewayFailure({ kind: "rate_limited", by: "payer", retryAfterSeconds: periodSeconds });
   if (client && !client.success) throw new GatewayFailure({ kind: "rate_limited", by: "client", retryAfterSeconds: periodSeconds });
+}
+
+/** An IPv4 address as it is; an IPv6 one by its /64, which one host commonly holds whole. */
+export function clientKey(address: string): string {
+  if (!address.includes(":")) return address;
+  const [head = "", tail = ""] = address.toLowerCase().split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = address.includes("::") ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right] : left;
+  return `${groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, "")).join(":")}::/64`;
 }

@@ -51,7 +51,7 @@ class Scanner {
       const key = this.#string();
       if (seen.has(key)) throw `duplicate key "${key}"`;
       seen.add(key);
-      if (next !== undefined && key !== next && key.toLowerCase() === next.toLowerCase()) throw `key "${key}" differs from the priced "${next}" only in case`;
+      if (next !== undefined && key !== next && fold(key) === fold(next)) throw `key "${key}" differs from the priced "${next}" only in case`;
       this.#space();
       this.#at++; // ':'
       this.value(path.slice(1), key === next);
@@ -83,4 +83,12 @@ class Scanner {
   #space(): void {
     while (" \t\r\n".includes(this.text[this.#at] ?? "x")) this.#at++;
   }
+}
+
+/**
+ * Case-folded as the loosest origin reads it: upper then lower case maps what Go's and .NET's case-insensitive
+ * matches treat as the same letter (long s `ſ` is `s`, the Kelvin sign is `k`) onto one spelling.
+ */
+export function fold(key: string): string {
+  return key.toUpperCase().toLowerCase();
 }

@@ -47,6 +47,7 @@ describe("declarative pricing", () => {
     // Security review F9: an origin that reads the last (or any-case) copy would serve 30 days for the price of 1.
     ["repeated", "/weather/paris?days=1&days=30"],
     ["beside a copy in another case", "/weather/paris?days=1&DAYS=30"],
+    ["beside a copy that folds to it (long s)", "/weather/paris?days=1&day%C5%BF=30"],
   ])("refuses an input that cannot be priced (%s) with 400, nothing called", async (_name, path) => {
     const harness = await buildHarness({ rules: [tiered] });
     expect(await problemOf(await harness.fetch(path), 400)).toBe("pricing_input_invalid");

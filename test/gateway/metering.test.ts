@@ -123,6 +123,18 @@ describe("metered upto payments", () => {
     expect(await harness.originCalls()).toHaveLength(1);
   });
 
+  // The attacker review of this change: leaving as soon as the headers came must not hand the authorization back.
+  it("a client that leaves before any content is charged nothing, and its signature buys no second stream", async () => {
+    const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003" })] });
+    const { response, payload } = await payUpto(harness, "/sse");
+    await response.body!.cancel("left at once");
+    await eventually(async () => expect((await harness.ledgerRows())[0]).toMatchObject({ status: "origin_failed", error_reason: "client_disconnected" }));
+    expect(await settledAmounts(harness)).toEqual([]);
+    const again = await harness.fetch("/sse", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
+    expect(decodeHeader<PaymentRequired>(again.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
+    expect(await harness.originCalls()).toHaveLength(1);
+  });
+
   it("onCancel: base settles the base price", async () => {
     const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003", onCancel: "base" })] });
     const { response } = await payUpto(harness, "/sse");

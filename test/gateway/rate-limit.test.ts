@@ -3,6 +3,7 @@
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { buildHarness, buildRule, buildPaymentPayload, challengeFor, encodePayment, newTestId } from "../fixtures/builders.js";
+import { clientKey } from "../../src/pipeline/rate-limit.js";
 
 const STRICT_LIMIT = 20;
 const STRICT_PERIOD_MS = 10_000;
@@ -62,5 +63,33 @@ describe("rate limits before the facilitator", () => {
     const offer = (await challengeFor(harness, "/weather/paris")).accepts[0]!;
     const response = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(await buildPaymentPayload(offer)) } });
     expect(response.status).toBe(200);
+  });
+
+  // The attacker review of this change: a signature not recovered to its payer must not spend that payer's allowance.
+  it("payments naming a payer with someone else's signature count against their senders, not that payer", async () => {
+    const harness = await strictHarness("invalid");
+    const victim = privateKeyToAccount(generatePrivateKey());
+    const offer = (await challengeFor(harness, "/weather/paris")).accepts[0]!;
+    await atWindowStart();
+    for (let i = 0; i < STRICT_LIMIT + 2; i++) {
+      const forged = await buildPaymentPayload(offer, { signer: privateKeyToAccount(generatePrivateKey()), from: victim.address });
+      // Each from an address of its own: only the (unproven) payer is shared.
+      await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(forged), "cf-connecting-ip": `203.0.113.${i}` } });
+    }
+    const own = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(await buildPaymentPayload(offer, { signer: victim })) } });
+    // Refused by the facilitator (this one refuses every verify), not by the rate limit.
+    expect(own.status).toBe(402);
+  });
+});
+
+describe("clientKey", () => {
+  it.each([
+    ["198.51.100.7", "198.51.100.7"],
+    ["2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"],
+    ["2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"],
+    ["2001:DB8::1", "2001:db8:0:0::/64"],
+    ["::1", "0:0:0:0::/64"],
+  ])("%s → %s", (address, key) => {
+    expect(clientKey(address)).toBe(key);
   });
 });

@@ -40,4 +40,25 @@ describe("payment validity window", () => {
     warnings.mockRestore();
     expect(await harness.originCalls()).toEqual([]);
   });
+
+  // The attacker review of this change: a body trickled in after the payment's check spends its validity.
+  it("a request body trickled in slowly is checked against the window again before verify or the origin", async () => {
+    const harness = await buildHarness({ rules: [buildRule({ methods: ["POST"], path: "/echo-body" })] });
+    const trickled = (delayMs: number) =>
+      new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+          controller.enqueue(new TextEncoder().encode("x"));
+          controller.close();
+        },
+      });
+    // verify 1 s + origin 1 s + settle 1 s + 6 s = 9 s; the payment has 11, and the body takes 3 of them.
+    const slow = await payFor(harness, "/echo-body", { validBefore: inSeconds(11) }, { method: "POST", body: trickled(3000) });
+    expect(slow.response.status).toBe(402);
+    expect(decodeHeader<PaymentRequired>(slow.response.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_expires_before_settle");
+    expect(await harness.originCalls()).toEqual([]);
+    expect(await harness.facilitatorCalls()).toEqual([]);
+    const fast = await payFor(harness, "/echo-body", { validBefore: inSeconds(11) }, { method: "POST", body: trickled(0) });
+    expect(fast.response.status).toBe(200);
+  });
 });
