@@ -107,23 +107,28 @@ export interface MeteredCharge {
  * the policy's amount, never nothing. `cap` is the cap's price, or the maximum without a cap.
  */
 export function chargeForCutStream(spec: MeterSpec, policy: MeterInput["onCancel"], maxAtomic: bigint, decimals: number): bigint {
-  const price = (attodollars: bigint) => {
-    const atomic = usdToAtomicCeil(attodollars, decimals);
-    return atomic > maxAtomic ? maxAtomic : atomic;
-  };
-  if (policy === "base") return price(spec.baseAttodollars);
-  return spec.cap === undefined ? maxAtomic : price(spec.baseAttodollars + spec.unitAttodollars * BigInt(spec.cap));
+  return policyCharge(spec, policy, maxAtomic, decimals);
+}
+
+/** What a policy settles, never above the maximum: `cap` is the cap's price (the maximum without a cap). */
+function policyCharge(spec: MeterSpec, policy: MeterInput["onInvalidUsage"], maxAtomic: bigint, decimals: number): bigint {
+  if (policy === "nothing") return 0n;
+  if (policy === "cap" && spec.cap === undefined) return maxAtomic;
+  const attodollars = policy === "cap" ? spec.baseAttodollars + spec.unitAttodollars * BigInt(spec.cap!) : spec.baseAttodollars;
+  const atomic = usdToAtomicCeil(attodollars, decimals);
+  return atomic > maxAtomic ? maxAtomic : atomic;
+}
+
+/** The event data field an `sse` meter reads, or undefined for any other meter (or none). */
+export function sseUsageField(meter: Pick<MeterSpec, "from"> | undefined): string | undefined {
+  const from = meter?.from;
+  return typeof from === "object" && "sse" in from ? from.sse : undefined;
 }
 
 /** The amount for a reading, in the offer's asset (`decimals`), never above the authorized maximum. */
 export function chargeFor(spec: MeterSpec, reading: UsageReading, maxAtomic: bigint, decimals: number): MeteredCharge {
-  const price = (attodollars: bigint) => {
-    const atomic = usdToAtomicCeil(attodollars, decimals);
-    return atomic > maxAtomic ? maxAtomic : atomic;
-  };
-  const capCharge = () => (spec.cap === undefined ? maxAtomic : price(spec.baseAttodollars + spec.unitAttodollars * BigInt(spec.cap)));
   const byPolicy = (problem: NonNullable<MeteredCharge["invalid"]>["problem"], units: string | undefined): MeteredCharge => ({
-    amount: spec.onInvalidUsage === "nothing" ? 0n : spec.onInvalidUsage === "cap" ? capCharge() : price(spec.baseAttodollars),
+    amount: policyCharge(spec, spec.onInvalidUsage, maxAtomic, decimals),
     units,
     invalid: { problem, policy: spec.onInvalidUsage },
   });

@@ -36,6 +36,7 @@ import { adminAuthFromConfig } from "../admin/admin-auth.js";
 import { serveHealth } from "../health/serve-health.js";
 import { buildCheckContext } from "./check-context.js";
 import { assertRuleCoversWindow, buildPaymentBudget } from "./payment-window.js";
+import { sseUsageField } from "../metering/meter-terms.js";
 import { enforceRateLimit } from "./rate-limit.js";
 import { priceRequest } from "./price-request.js";
 import { prefersHtml } from "../paywall/prefers-html.js";
@@ -195,8 +196,7 @@ async function handlePricedRequest(
   };
   if (sessionRefusal) return unpaid(challenge(sessionRefusal));
   // How long a payment must stay valid to settle after everything that runs first (a metered stream included).
-  const from = rule.meter?.from;
-  const streamSeconds = rule.meter && typeof from === "object" && "sse" in from ? rule.meter.maxStreamSeconds : 0;
+  const streamSeconds = rule.meter && sseUsageField(rule.meter) !== undefined ? rule.meter.maxStreamSeconds : 0;
   const validityWindow = assertRuleCoversWindow(rule.id, rule.maxTimeoutSeconds, buildPaymentBudget(facilitators, config.ORIGIN_TIMEOUT_MS, streamSeconds));
   const decision = await decidePayment({
     accepts,

@@ -8,7 +8,7 @@ import type { PriceRule } from "../pricing/price-rule.js";
 import type { IdentifiedPayment } from "../idempotency/identified-payment.js";
 import type { LedgerWriter, LockHandle } from "./payment-tracking.js";
 import { outcomeError, outcomeReason, settleOutcome } from "../facilitator/settlement-outcome.js";
-import { chargeFor, chargeForCutStream, type MeterSpec } from "../metering/meter-terms.js";
+import { chargeFor, chargeForCutStream, sseUsageField, type MeterSpec } from "../metering/meter-terms.js";
 import { readEventUsage, readUsage } from "../metering/read-usage.js";
 import { meterEventStream } from "../metering/sse-meter.js";
 import type { OriginCall } from "./origin-call.js";
@@ -83,8 +83,8 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
     paid.ledger.outcome({ status: "origin_failed", originStatus: origin.status, originMs });
     return origin;
   }
-  const from = paid.meter?.spec.from;
-  if (paid.meter && typeof from === "object" && "sse" in from) return meterStream(paid, paid.meter, from.sse, origin, originMs);
+  const sseField = sseUsageField(paid.meter?.spec);
+  if (paid.meter && sseField !== undefined) return meterStream(paid, paid.meter, sseField, origin, originMs);
   let metered: { amount: string; meteredUnits?: string } | undefined;
   if (paid.meter) ({ origin, metered } = await meter(paid.meter, origin, forwardedAtMs, paid));
   // Settles on the origin's headers: a streamed body (SSE) flows to the client after settlement.

@@ -193,10 +193,7 @@ describe("verify skipped for a payer in good standing", () => {
   });
 
   it("standing is earned by money that moved, never by a verify alone: an origin failure after verify earns none", async () => {
-    const harness = await buildHarness({
-      rules: [buildRule({ id: "status", path: "/status/:code", verifyEveryPayment: false })],
-      facilitators: [{ id: "f", mode: "ok", priority: 1 }],
-    });
+    const harness = await harnessWith({ id: "status", path: "/status/:code" });
     const signer = newPayer();
     expect((await payFor(harness, "/status/404", { signer })).response.status).toBe(404);
     const next = await payFor(harness, "/status/200", { signer });
