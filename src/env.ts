@@ -100,7 +100,10 @@ const EnvVarsSchema = z.object({
   CHANNEL_CLAIM_INTERVAL_SECONDS: z.string().regex(/^\d+$/, "expected seconds").transform(Number).pipe(z.number().int().min(1).max(600)).default(300),
   /** Secret: JSON array of private JWKs (EC P-256 or Ed25519), newest first; signs offers and receipts (docs/offer-receipt.md). */
   OFFER_RECEIPT_KEYS: OfferReceiptKeysSchema.optional(),
-  /** JSON `{ "eip155:8453": "https://rpc…" }`: smart-wallet (EIP-1271/6492) sign-ins, and contract-or-not checks of payers. */
+  /**
+   * JSON `{ "eip155:8453": "https://rpc…", "solana:5eykt4…": "https://…" }`: smart-wallet (EIP-1271/6492) sign-ins and
+   * contract-or-not checks of payers on EVM chains; a Solana payment's blockhash life (docs/x402.md "Validity window").
+   */
   RPC_URLS: z
     .string()
     .transform((value, ctx) => {
@@ -111,7 +114,7 @@ const EnvVarsSchema = z.object({
         return z.NEVER;
       }
     })
-    .pipe(z.record(z.string().regex(/^eip155:\d+$/, "expected an eip155 chain id"), HttpUrl))
+    .pipe(z.record(z.string().regex(/^(eip155:\d+|solana:[1-9A-HJ-NP-Za-km-z]{32})$/, "expected an eip155 or solana CAIP-2 network"), HttpUrl))
     .optional(),
 });
 

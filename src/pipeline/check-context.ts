@@ -1,5 +1,6 @@
 // What scheme plugins may ask the outside world during their local checks (schemes/scheme-plugin.ts).
 import { getCode } from "../schemes/evm/evm-rpc.js";
+import { readBlockhash } from "../schemes/svm/solana-rpc.js";
 import type { GatewayConfig } from "../env.js";
 import type { CheckContext } from "../schemes/scheme-plugin.js";
 
@@ -18,6 +19,17 @@ export function buildCheckContext(config: GatewayConfig, nowMs: number, windowSe
         return (await getCode({ url, timeoutMs: RPC_TIMEOUT_MS }, address)) !== "0x";
       } catch {
         // An RPC outage must not refuse a good payment: the facilitator still decides.
+        return undefined;
+      }
+    },
+    async blockhashStatus(network, blockhash) {
+      const url = config.RPC_URLS?.[network];
+      if (!url) return undefined;
+      try {
+        return await readBlockhash({ url, timeoutMs: RPC_TIMEOUT_MS }, network, blockhash, nowSeconds);
+      } catch (error) {
+        // Unknown, as without an RPC: the facilitator still decides, and the bound of docs/security.md holds.
+        console.warn(JSON.stringify({ event: "solana_rpc_unavailable", network, message: String(error).slice(0, 200) }));
         return undefined;
       }
     },

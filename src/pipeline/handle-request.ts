@@ -288,8 +288,10 @@ async function handlePricedRequest(
   const proven = decision.checked.signatureProven === true;
   // A metered stream takes no shortcut: it waits for its claim, so a payer's second stream is refused before the
   // origin is asked.
+  // A payment that may expire during the origin's run is settled first, whatever the rule says (F4 on Solana).
+  const settlement = decision.checked.settleBeforeOrigin ? "before-origin" : rule.settlement;
   const shortcut =
-    streamSeconds === 0 ? takeShortcut(rule, { method: request.method, payer: standing, metered: meter !== undefined, nowMs: deps.nowMs() }, decision.checked, view.unfailing(preferred)) : undefined;
+    streamSeconds === 0 ? takeShortcut({ forwardDuringVerify: rule.forwardDuringVerify, verifyEveryPayment: rule.verifyEveryPayment, settlement }, { method: request.method, payer: standing, metered: meter !== undefined, nowMs: deps.nowMs() }, decision.checked, view.unfailing(preferred)) : undefined;
   const outcome = await claimAndVerify({
     paymentKey: decision.checked.paymentKey,
     claim: () =>
@@ -380,7 +382,7 @@ async function handlePricedRequest(
       ...(session && served ? await grantSession(session, { network: requirements.network, address: entry.payer }, decision.checked.paymentKey, deps.nowMs()) : {}),
     }),
   };
-  const answer = rule.settlement === "before-origin" ? settleThenForward(paid) : forwardThenSettle(paid);
+  const answer = settlement === "before-origin" ? settleThenForward(paid) : forwardThenSettle(paid);
   // The payer's shortcut slot is free again once this payment's outcome is known.
   return shortcut ? answer.finally(() => shortcut.release()) : answer;
 }

@@ -68,11 +68,17 @@ export const exactSvmScheme: SchemePlugin = {
         return { ok: false, reason: "invalid_exact_svm_payload_signature_invalid" };
       }
     }
+    // Asked last, once everything free to check passed: it is a round trip to the RPC.
+    const blockhash = await context.blockhashStatus(requirements.network, encodeBase58(transaction.recentBlockhash));
+    if (blockhash?.valid === false) return { ok: false, reason: "invalid_exact_svm_payload_blockhash_expired" };
+    // Valid, but perhaps not through the origin's run: then the money moves first (docs/x402.md "Validity window").
+    const settleBeforeOrigin = blockhash !== undefined && (blockhash.expiresAtSeconds ?? 0) < context.validUntilSeconds;
     // The message, not the wire bytes: the empty fee-payer slot could be filled with anything.
     const messageHash = new Uint8Array(await crypto.subtle.digest("SHA-256", transaction.messageBytes));
     return {
       ok: true,
       value: {
+        ...(settleBeforeOrigin ? { settleBeforeOrigin } : {}),
         payer: layout.value,
         paymentKey: `${requirements.network}:${encodeBase58(messageHash)}`,
         // The message names its transfer authority, so one paymentKey always has one payer.

@@ -1,6 +1,7 @@
 // The contract a payment scheme × network family implements to plug into the gateway.
 import type { AssetInfo } from "../pricing/assets.js";
 import type { ChannelPayload } from "./batch-settlement-evm.js";
+import type { BlockhashStatus } from "./svm/solana-rpc.js";
 import type { PaymentPayload, PaymentRequirements } from "../x402/schemas.js";
 
 export type PluginResult<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -22,6 +23,11 @@ export interface CheckedPayment {
   signatureProven?: boolean;
   /** Unix seconds after which the payment can no longer settle (EIP-3009 `validBefore`). */
   expiresAtSeconds: number;
+  /**
+   * The payment may expire before `CheckContext.validUntilSeconds` and the scheme cannot rule it out (a Solana
+   * blockhash whose age the RPC cannot tell): it is settled before the origin is asked, never after.
+   */
+  settleBeforeOrigin?: boolean;
   /** A batch-settlement payload: the channel it pays from (pipeline/channel-request.ts takes it from here). */
   channel?: ChannelPayload & { channelId: string };
 }
@@ -36,6 +42,8 @@ export interface CheckContext {
   validUntilSeconds: number;
   /** Whether an address holds code on `network` (a contract wallet), when an RPC is configured for it. */
   isContract(network: string, address: string): Promise<boolean | undefined>;
+  /** Whether a Solana blockhash is still valid, and until when if known, when an RPC is configured for `network`. */
+  blockhashStatus(network: string, blockhash: string): Promise<BlockhashStatus | undefined>;
 }
 
 /** One entry of the facilitator's `GET /supported` `kinds`. */

@@ -57,7 +57,7 @@ function headerLike(payloads: fc.Arbitrary<unknown>) {
 
 const AUTHORIZATION_PATHS = ["payload.authorization", "payload.authorization.value", "payload.authorization.to", "payload.authorization.validBefore"];
 const v2HeaderLike = headerLike(payloadLike(validPayload, ["x402Version", "accepted", "payload", "accepted.amount", "accepted.payTo", "accepted.network", ...AUTHORIZATION_PATHS, "payload.authorization.nonce"]));
-const check = { nowSeconds: now, validUntilSeconds: now + 71, isContract: async () => undefined };
+const check = { nowSeconds: now, validUntilSeconds: now + 71, isContract: async () => undefined, blockhashStatus: async () => undefined };
 
 /** decidePayment either decides, or throws the documented 400/431 failures; nothing else. */
 async function decideOrRefuse(headers: { paymentHeader: string | null; v1Header: string | null }) {

@@ -18,7 +18,7 @@ const offer: PaymentRequirements = {
   maxTimeoutSeconds: 60,
   extra: { feePayer: FEE_PAYER },
 };
-const context = { nowSeconds: 1_800_000_000, validUntilSeconds: 1_800_000_071, isContract: async () => undefined };
+const context = { nowSeconds: 1_800_000_000, validUntilSeconds: 1_800_000_071, isContract: async () => undefined, blockhashStatus: async () => undefined };
 const check = (bytes: Uint8Array) => exactSvmScheme.checkPayload({ x402Version: 2, accepted: offer, payload: { transaction: btoa(String.fromCharCode(...bytes)) } }, offer, context);
 
 describe("Solana transactions, fuzzed", () => {

@@ -7,9 +7,9 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { PaymentRequired } from "../../src/x402/schemas.js";
 import { FAKE_SOLANA_FEE_PAYER, SOLANA_DEVNET, type FacilitatorMode } from "../fixtures/fake-facilitator.js";
-import { FAKE_SOLANA_RPC_PATH } from "../fixtures/fake-solana-rpc.js";
-import { BASE_SEPOLIA, buildHarness, buildRule, decodeHeader, encodePayment, fetchThrough, type GatewayHarness } from "../fixtures/builders.js";
-import { buildSvmPayment, DEVNET_USDC, newSolanaWallet } from "../fixtures/solana.js";
+import { FAKE_SOLANA_RPC_PATH, type BlockhashMode } from "../fixtures/fake-solana-rpc.js";
+import { BASE_SEPOLIA, buildHarness, buildRule, decodeHeader, encodePayment, fetchThrough, newTestId, type GatewayHarness } from "../fixtures/builders.js";
+import { buildSvmPayment, DEVNET_USDC, newSolanaWallet, randomBlockhash } from "../fixtures/solana.js";
 
 const SOL_PAY_TO = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
 
@@ -113,4 +113,55 @@ describe("exact on Solana", () => {
       expect(await harness.originCalls()).toEqual([]);
     },
   );
+});
+
+describe("exact on Solana with an RPC: the blockhash's life against the validity window", () => {
+  // The harness's window is 9 s (1 s timeouts + the facilitator's 6 s); `latest` leaves 150 blocks (52 s), `ending` 10.
+  async function paidThrough(mode: BlockhashMode | "dead", path = "/weather/paris") {
+    const rpc = mode === "dead" ? env.TEST_DEAD_URL : `${env.TEST_ORIGIN_URL}/t/${newTestId()}/solana-rpc/${mode}`;
+    const harness = await buildHarness({
+      rules: ["/weather/:city", "/status/:code"].map((p, i) => buildRule({ id: `r${i}`, path: p, accepts: [{ network: SOLANA_DEVNET, payTo: SOL_PAY_TO }] })),
+      vars: { RPC_URLS: JSON.stringify({ [SOLANA_DEVNET]: rpc }) },
+    });
+    const offer = await solanaOffer(harness);
+    const transaction = await buildSvmPayment({ payer: await newSolanaWallet(), feePayer: FAKE_SOLANA_FEE_PAYER, payTo: SOL_PAY_TO, amount: 10_000n, blockhash: await randomBlockhash() });
+    const response = await harness.fetch(path, { headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } }) } });
+    const calls = (await harness.facilitatorCalls()).map((c) => c.path);
+    return { harness, response, calls };
+  }
+
+  it("refuses an expired blockhash before verify or the origin", async () => {
+    const { harness, response, calls } = await paidThrough("expired");
+    expect(response.status).toBe(402);
+    expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe("invalid_exact_svm_payload_blockhash_expired");
+    expect(calls).toEqual([]);
+    expect(await harness.originCalls()).toEqual([]);
+  });
+
+  it("asks the origin before settling when the blockhash is known to outlive the window", async () => {
+    const { harness, response, calls } = await paidThrough("latest", "/status/500");
+    // After the origin, as the rule says: its failure is not charged.
+    expect(response.status).toBe(500);
+    expect(calls).toEqual(["/verify"]);
+    expect(await harness.originCalls()).toHaveLength(1);
+    expect(await harness.ledgerRows()).toEqual([expect.objectContaining({ status: "origin_failed" })]);
+  });
+
+  it.each<BlockhashMode>(["ending", "unknown"])("settles before the origin when the blockhash is %s (it may not outlive the origin's run)", async (mode) => {
+    const failed = await paidThrough(mode, "/status/500");
+    expect(failed.calls).toEqual(["/verify", "/settle"]);
+    expect(failed.response.headers.get("PAYMENT-RESPONSE")).not.toBeNull();
+    expect(await failed.harness.ledgerRows()).toEqual([expect.objectContaining({ status: "owed_refund", origin_status: 500 })]);
+
+    const served = await paidThrough(mode);
+    expect(served.response.status).toBe(200);
+    expect(served.calls).toEqual(["/verify", "/settle"]);
+    expect(await served.harness.ledgerRows()).toEqual([expect.objectContaining({ status: "settled" })]);
+  });
+
+  it("goes on as without an RPC when the RPC is down: the facilitator decides, after the origin", async () => {
+    const { response, calls } = await paidThrough("dead", "/status/500");
+    expect(response.status).toBe(500);
+    expect(calls).toEqual(["/verify"]);
+  });
 });

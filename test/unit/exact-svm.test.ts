@@ -13,7 +13,7 @@ import { ataOf, buildSvmPayment, DEVNET_USDC, newSolanaWallet, TOKEN_2022, type 
 const DEVNET = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
 const FEE_PAYER = "FaKeFeePayer1111111111111111111111111111111";
 const PAY_TO = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
-const context = { nowSeconds: 1_800_000_000, validUntilSeconds: 1_800_000_071, isContract: async () => undefined };
+const context = { nowSeconds: 1_800_000_000, validUntilSeconds: 1_800_000_071, isContract: async () => undefined, blockhashStatus: async () => undefined };
 
 function requirements(overrides: Partial<PaymentRequirements> = {}): PaymentRequirements {
   return { scheme: "exact", network: DEVNET, amount: "10000", asset: DEVNET_USDC, payTo: PAY_TO, maxTimeoutSeconds: 60, extra: { feePayer: FEE_PAYER }, ...overrides };
