@@ -2,10 +2,12 @@
 // local stack (the demo origin's and the official facilitator's own counters, balances on chain, bytes received),
 // for the gateway and, where the pattern applies, the official middleware on the same route, origin, facilitator
 // and chain. Each pattern sends its requests to a path of its own, so the origin's per-path count is exact.
+import { BatchSettlementEvmScheme, signVoucher } from "@x402/evm/batch-settlement/client";
 import { UptoEvmScheme } from "@x402/evm/upto/client";
+import { wrapFetchWithPaymentFromConfig } from "@x402/fetch";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import type { Hex } from "viem";
-import { PAYER } from "../stack/accounts.js";
+import { PAYER, SELLER } from "../stack/accounts.js";
 import { mintTestUsdc } from "../stack/chain.js";
 import { createPayingFetch, readBalance } from "../stack/pay.js";
 import type { RunningStack } from "../stack/start-stack.js";
@@ -18,6 +20,9 @@ export interface AttackRow {
   requests: number;
   originCalls: number;
   facilitatorCalls: number;
+  /** The gateway's own (admin `GET /usage`); the official middleware keeps no state and reads no chain itself. */
+  durableObjectCalls?: number;
+  rpcCalls?: number;
   /** Atomic units that reached the payee. */
   moneyMoved: bigint;
   /** Body bytes of 2xx answers the attacker received. */
@@ -70,6 +75,7 @@ interface Counters {
   origin(path: string): Promise<number>;
   facilitator(): Promise<number>;
   paid(payTo: string): Promise<bigint>;
+  gatewayUsage(): Promise<{ durableObjectCalls: number; rpcCalls: number }>;
 }
 
 function countersOf(stack: RunningStack): Counters {
@@ -81,12 +87,17 @@ function countersOf(stack: RunningStack): Counters {
       return all.reduce((sum, s) => sum + s.verify + s.settle, 0);
     },
     paid: (payTo) => readBalance(stack.info.rpcUrl, stack.info.token.address, payTo as Hex),
+    gatewayUsage: async () => {
+      const { prefix, token } = stack.info.admin;
+      const answer = await fetch(`${stack.info.gateway}${prefix}/usage`, { headers: { authorization: `Bearer ${token}` } });
+      return ((await answer.json()) as { isolate: { durableObjectCalls: number; rpcCalls: number } }).isolate;
+    },
   };
 }
 
 /** Runs `send` (returning the answers it got) and counts what it cost. */
 async function measure(counters: Counters, pattern: string, system: AttackRow["system"], path: string, payTo: string, send: () => Promise<Response[]>): Promise<AttackRow> {
-  const before = { origin: await counters.origin(path), facilitator: await counters.facilitator(), paid: await counters.paid(payTo) };
+  const before = { origin: await counters.origin(path), facilitator: await counters.facilitator(), paid: await counters.paid(payTo), usage: await counters.gatewayUsage() };
   const answers = await send();
   let contentBytes = 0;
   const statuses = new Map<number, number>();
@@ -97,12 +108,15 @@ async function measure(counters: Counters, pattern: string, system: AttackRow["s
   }
   // Work after the answer (a stream settled once its client left) lands within a few seconds.
   await new Promise((resolve) => setTimeout(resolve, 1500));
+  // The local stack is one isolate: its counters are the whole gateway's. Only the gateway's rows use them.
+  const usage = system === "gateway" ? await counters.gatewayUsage() : undefined;
   return {
     pattern,
     system,
     requests: answers.length,
     originCalls: (await counters.origin(path)) - before.origin,
     facilitatorCalls: (await counters.facilitator()) - before.facilitator,
+    ...(usage ? { durableObjectCalls: usage.durableObjectCalls - before.usage.durableObjectCalls, rpcCalls: usage.rpcCalls - before.usage.rpcCalls } : {}),
     moneyMoved: (await counters.paid(payTo)) - before.paid,
     contentBytes,
     statuses: [...statuses].map(([status, n]) => `${n}× ${status}`).join(", "),
@@ -193,14 +207,47 @@ export async function measureAttackCost(stack: RunningStack, peer: string, reque
   if (!served) throw new Error("no metered stream was served");
   const replayed = served;
   rows.push(await measure(counters, "a left stream's signature replayed", "gateway", streamPath, stack.info.payTo, () => times(requests, () => send(streamUrl, replayed))));
+  rows.push(await zeroAuthorizerVouchers(stack, counters, requests));
   return rows;
+}
+
+/**
+ * A channel opened with no payer authorizer (the payer's own signature, EOA or EIP-1271, signs its vouchers), then
+ * vouchers for it signed by another key (the gateway only: the official middleware has no batch-settlement server).
+ */
+async function zeroAuthorizerVouchers(stack: RunningStack, counters: Counters, requests: number): Promise<AttackRow> {
+  const path = "/api/batch/attack-zero-authorizer";
+  const url = `${stack.info.gateway}${path}`;
+  const payer = privateKeyToAccount(generatePrivateKey());
+  await mintTestUsdc(stack.info.rpcUrl, stack.info.token.address, payer.address, 1_000_000n);
+  const allowed = { allowedAssets: [{ network: stack.info.network as `${string}:${string}`, asset: stack.info.token.address, maxAmountPerPayment: "1000000" }] };
+  const opener = new BatchSettlementEvmScheme(payer, { payerAuthorizer: "0x0000000000000000000000000000000000000000" });
+  const opened = await wrapFetchWithPaymentFromConfig(fetch, { schemes: [{ network: "eip155:*", client: opener }], spendControls: allowed })(url);
+  if (opened.status !== 200) throw new Error(`the zero-authorizer channel's deposit failed: ${opened.status}`);
+  await opened.arrayBuffer();
+  const offer = (await offerFor(url)) as unknown as Parameters<BatchSettlementEvmScheme["buildChannelConfig"]>[0];
+  const channelConfig = opener.buildChannelConfig(offer);
+  const settled = JSON.parse(Buffer.from(opened.headers.get("PAYMENT-RESPONSE")!, "base64").toString()) as { extra: { channelState: { channelId: Hex } } };
+  const { channelId } = settled.extra.channelState;
+  const forger = privateKeyToAccount(generatePrivateKey());
+  return measure(counters, "voucher signed by another key on a zero-authorizer channel", "gateway", path, SELLER.address, async () => {
+    const answers: Response[] = [];
+    for (let i = 2; i < requests + 2; i++) {
+      const voucher = await signVoucher(forger, channelId, (BigInt(offer.amount) * BigInt(i)).toString(), offer.network);
+      answers.push(await send(url, encodeBase64Json({ x402Version: 2, accepted: offer, payload: { type: "voucher", channelConfig, voucher } })));
+    }
+    return answers;
+  });
 }
 
 export function attackCostTable(rows: AttackRow[]): string[] {
   const usd = (atomic: bigint) => `$${(Number(atomic) / 1e6).toFixed(2)}`;
   return [
-    "| pattern | system | requests | origin calls | facilitator calls | money moved | content bytes | answers |",
-    "|---|---|---|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.pattern} | ${r.system} | ${r.requests} | ${r.originCalls} | ${r.facilitatorCalls} | ${usd(r.moneyMoved)} | ${r.contentBytes} | ${r.statuses} |`),
+    "| pattern | system | requests | origin calls | facilitator calls | Durable Object calls | RPC calls | money moved | content bytes | answers |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+    ...rows.map(
+      (r) =>
+        `| ${r.pattern} | ${r.system} | ${r.requests} | ${r.originCalls} | ${r.facilitatorCalls} | ${r.durableObjectCalls ?? "–"} | ${r.rpcCalls ?? "–"} | ${usd(r.moneyMoved)} | ${r.contentBytes} | ${r.statuses} |`,
+    ),
   ];
 }

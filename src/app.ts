@@ -7,6 +7,7 @@ import { toDataPoint } from "./observability/analytics.js";
 import { buildRequestLogLine, startRequestLog, type RequestLog } from "./observability/request-log.js";
 import { handleRequest, type GatewayDeps } from "./pipeline/handle-request.js";
 import { afterThisTask } from "./after-this-task.js";
+import { countingEnv } from "./observability/usage-counters.js";
 
 export function buildApp(deps: GatewayDeps): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
@@ -15,7 +16,7 @@ export function buildApp(deps: GatewayDeps): Hono<{ Bindings: Env }> {
     let response: Response;
     let errorKind: string | undefined;
     try {
-      response = await handleRequest(c.req.raw, c.env, c.executionCtx, deps, log);
+      response = await handleRequest(c.req.raw, countingEnv(c.env), c.executionCtx, deps, log);
     } catch (error) {
       errorKind = error instanceof GatewayFailure ? error.error.kind : "internal_error";
       response = errorResponse(error, c.req.raw);

@@ -4,6 +4,7 @@
 import * as z from "zod";
 import type { Env, GatewayConfig } from "../env.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
+import { usage } from "../observability/usage-counters.js";
 import { grantOperatorSession, revokeSessions } from "../sessions/revoke-sessions.js";
 import { authenticateAdmin, type AdminAuthConfig } from "./admin-auth.js";
 import { listChannels } from "./channel-queries.js";
@@ -48,6 +49,7 @@ const ROUTES: { method: string; path: RegExp; action: string; handle: Handler }[
   { method: "POST", path: /^\/refunds\/([^/]+)\/mark$/, action: "refunds.mark", handle: mark },
   { method: "GET", path: /^\/channels$/, action: "channels.list", handle: channels },
   { method: "POST", path: /^\/channels\/(0x[0-9a-fA-F]{64})\/claim$/, action: "channels.claim", handle: claim },
+  { method: "GET", path: /^\/usage$/, action: "usage.read", handle: async () => json(200, { isolate: { ...usage } }) },
 ];
 
 export async function serveAdmin(request: Request, subpath: string, deps: AdminDeps): Promise<Response> {

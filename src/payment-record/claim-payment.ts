@@ -8,6 +8,9 @@ import type { ClaimResult, LockState, PaymentRecord } from "./payment-record.js"
 const FORGET_MARGIN_MS = 10 * 60 * 1000;
 /** The longest a settled payment's lock is kept, however long its authorization stays valid (F18). */
 const FORGET_AFTER_MAX_MS = 30 * 24 * 60 * 60 * 1000;
+/** Settled payments this isolate knows of, each until its authorization expires: replays cost no object call. */
+const SETTLED_REMEMBERED = 10_000;
+const settledHere = new Map<string, number>();
 
 export interface PaymentClaim {
   /** Nothing was settled: the same payment may be presented again. `keepRow` false: verify never accepted it. */
@@ -37,6 +40,8 @@ export interface ClaimOptions {
 
 export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome> {
   const { paymentKey } = options;
+  // Settled stays settled (only "unknown" may still turn out unpaid), so a replay is answered here.
+  if ((settledHere.get(paymentKey) ?? 0) > options.nowMs) return { kind: "held", state: "settled" };
   const stub = options.locks.get(options.locks.idFromName(options.lockGroup));
   const owner = crypto.randomUUID();
   let result: ClaimResult;
@@ -45,6 +50,8 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
   } catch (cause) {
     throw new GatewayFailure({ kind: "replay_lock_unavailable", detail: String(cause) }, { cause });
   }
+  const rememberUntilMs = Math.min(options.expiresAtSeconds * 1000, options.nowMs + FORGET_AFTER_MAX_MS);
+  if (result.kind === "held" && result.state === "settled") rememberSettled(paymentKey, rememberUntilMs);
   if (result.kind !== "claimed") return result;
   // A payer may sign an authorization valid for centuries: its lock is kept at most FORGET_AFTER_MAX_MS (an alarm
   // time must be a date; a replay after that is refused on chain, where the nonce stays spent).
@@ -53,10 +60,20 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
     kind: "claimed",
     claim: {
       release: (keepRow) => stub.release(paymentKey, owner, keepRow),
-      complete: (state, entry) => stub.complete(paymentKey, owner, state, forgetAtMs, entry),
+      complete: async (state, entry) => {
+        await stub.complete(paymentKey, owner, state, forgetAtMs, entry);
+        if (state === "settled") rememberSettled(paymentKey, rememberUntilMs);
+      },
       record: (entry) => stub.record(entry),
     },
   };
+}
+
+function rememberSettled(paymentKey: string, untilMs: number): void {
+  settledHere.delete(paymentKey);
+  settledHere.set(paymentKey, untilMs);
+  // Insertion order: the first key is the oldest remembered.
+  if (settledHere.size > SETTLED_REMEMBERED) settledHere.delete(settledHere.keys().next().value!);
 }
 
 /**

@@ -266,4 +266,28 @@ describe("PaymentRecord ledger outbox", () => {
     expect(forgetAt).toBeLessThanOrEqual(now + 31 * 24 * 60 * 60 * 1000);
     expect(forgetAt).toBeGreaterThan(now + 29 * 24 * 60 * 60 * 1000);
   });
+
+  it("a payment this isolate saw settled is refused again without asking its object; unknown and released ones still ask", async () => {
+    let asked = 0;
+    // The real namespace, observed: how often an object is asked at all.
+    const locks = new Proxy(env.PAYMENT_RECORDS, {
+      get: (target, property) => (property === "get" ? (id: DurableObjectId) => (asked++, target.get(id)) : (Reflect.get(target, property, target) as () => unknown).bind(target)),
+    });
+    const lockGroup = `eip155:1:0xpayer${newTestId()}`;
+    const claim = (nonce: string) => claimPayment({ locks, paymentKey: `${lockGroup}:${nonce}`, lockGroup, leaseMs: 60_000, expiresAtSeconds: Math.floor(Date.now() / 1000) + 600, nowMs: Date.now() });
+    const settle = async (nonce: string, state: "settled" | "unknown") => {
+      const claimed = await claim(nonce);
+      if (claimed.kind !== "claimed") throw new Error("not claimed");
+      await claimed.claim.complete(state);
+    };
+    await settle("a", "settled");
+    await settle("b", "unknown");
+    asked = 0;
+    expect(await claim("a")).toEqual({ kind: "held", state: "settled" });
+    expect(await claim("a")).toEqual({ kind: "held", state: "settled" });
+    expect(asked).toBe(0);
+    // "unknown" may yet turn out unpaid and be released: the object decides.
+    expect(await claim("b")).toEqual({ kind: "held", state: "unknown" });
+    expect(asked).toBe(1);
+  });
 });

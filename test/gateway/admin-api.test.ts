@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { KEPT_VERSIONS } from "../../src/admin/rules-versions.js";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { buildHarness, buildRule, newTestId, PAY_TO, PAYER, payFor, type GatewayHarness } from "../fixtures/builders.js";
 import { buildSessionRule, freshWallet, signIn } from "../fixtures/sessions.js";
 
@@ -184,4 +185,21 @@ describe("admin API: ledger, revenue, refunds, sessions", () => {
     }
     expect((await call(harness, "POST", "/sessions/grant", "not json")).status).toBe(400);
   });
+});
+
+describe("admin API: usage", () => {
+  it("GET /usage counts the isolate's Durable Object calls and RPC methods: a paid call claims its lock, a forged one asks the chain", async () => {
+    const harness = await adminHarness({ vars: { RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${newTestId()}/rpc/eoa` }) } });
+    const usage = async () => (await call(harness, "GET", "/usage")).json.isolate as { durableObjectCalls: number; rpcCalls: number };
+    const start = await usage();
+    expect((await payFor(harness, "/weather/paris")).response.status).toBe(200);
+    const paid = await usage();
+    // The claim, at least; the lock's completion may still be on its way.
+    expect(paid.durableObjectCalls).toBeGreaterThan(start.durableObjectCalls);
+    // Signed in the payer's name by another key: an EOA (eth_getCode "0x"), so refused before any facilitator call.
+    const { response } = await payFor(harness, "/weather/lyon", { signer: privateKeyToAccount(generatePrivateKey()), from: PAYER.address });
+    expect(response.status).toBe(402);
+    expect((await usage()).rpcCalls).toBeGreaterThan(paid.rpcCalls);
+  });
+
 });

@@ -2,6 +2,7 @@
 // Written here rather than through viem's client: its transport, actions and error classes were a quarter of the
 // Worker's bundle for two calls (BENCHMARKS.md).
 import * as z from "zod";
+import { usage } from "../../observability/usage-counters.js";
 
 const HexData = z.string().regex(/^0x[0-9a-fA-F]*$/);
 
@@ -36,6 +37,7 @@ export function callCreationCode(rpc: EvmRpc, data: string): Promise<string> {
 }
 
 async function call(rpc: EvmRpc, method: string, params: unknown[]): Promise<string> {
+  usage.rpcCalls++;
   let text: string;
   try {
     const response = await fetch(rpc.url, {

@@ -7,6 +7,7 @@
 // `getLatestBlockhash` names a `lastValidBlockHeight`, and only for the latest. So each answer is remembered here,
 // and a blockhash's expiry is known when the gateway has seen it as the latest; otherwise it is "valid, age unknown".
 import * as z from "zod";
+import { usage } from "../../observability/usage-counters.js";
 
 /** The most blocks a blockhash stays valid for (MAX_PROCESSING_AGE): `lastValidBlockHeight` = its height + this. */
 const BLOCKHASH_LIFE_BLOCKS = 150;
@@ -65,6 +66,8 @@ function remember(network: string, blockhash: string, lastValidBlockHeight: numb
 }
 
 async function batch(rpc: SolanaRpc, calls: [method: string, params: unknown[]][]): Promise<unknown[]> {
+  // RPC providers bill each method of a batch.
+  usage.rpcCalls += calls.length;
   const response = await fetch(rpc.url, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
