@@ -58,6 +58,9 @@ export interface PaidRequest {
   afterSettle(settled: SettleResponse, served: boolean): Promise<Record<string, string>>;
 }
 
+/** Statuses whose answer has no body (Fetch's null body statuses). */
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
 export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   const askedEarly = paid.origin.startedEarly;
   let origin: Response;
@@ -84,9 +87,17 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
     return origin;
   }
   const sseField = sseUsageField(paid.meter?.spec);
-  if (paid.meter && sseField !== undefined) return meterStream(paid, paid.meter, sseField, origin, originMs);
   let metered: { amount: string; meteredUnits?: string } | undefined;
-  if (paid.meter) ({ origin, metered } = await meter(paid.meter, origin, forwardedAtMs, paid));
+  if (paid.meter && sseField !== undefined && NULL_BODY_STATUSES.has(origin.status)) {
+    // No stream to meter (a 304 for If-None-Match, a 204): nothing was used, so 0 units, the base price. Streaming it
+    // would fail (such an answer cannot carry a body) and leave the stream's time limit to charge the cap.
+    const charge = chargeFor(paid.meter.spec, { ok: true, units: "0" }, paid.meter.maxAtomic, paid.meter.decimals);
+    metered = { amount: charge.amount.toString(), meteredUnits: "0" };
+  } else if (paid.meter && sseField !== undefined) {
+    return meterStream(paid, paid.meter, sseField, origin, originMs);
+  } else if (paid.meter) {
+    ({ origin, metered } = await meter(paid.meter, origin, forwardedAtMs, paid));
+  }
   // Settles on the origin's headers: a streamed body (SSE) flows to the client after settlement.
   const facts = { originStatus: origin.status, originMs, ...metered };
   const settled = await settleOrThrow(paid, facts, () => origin.body?.cancel(), metered?.amount);

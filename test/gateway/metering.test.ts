@@ -135,6 +135,21 @@ describe("metered upto payments", () => {
     expect(await harness.originCalls()).toHaveLength(1);
   });
 
+  // The attacker review's F1 follow-up: a 304 (If-None-Match) or 204 on an sse rule was a 500, and the cap settled.
+  it("an sse-metered answer with no body (304, 204) is passed on and charged as 0 units: the base, or nothing", async () => {
+    const harness = await buildHarness({ rules: [upto("/status/:code", { from: { sse: "usage.total_tokens" }, base: "$0.003" })] });
+    const notModified = (await payUpto(harness, "/status/304")).response;
+    expect(notModified.status).toBe(304);
+    expect(decodeHeader<SettleResponse>(notModified.headers.get("PAYMENT-RESPONSE"))).toMatchObject({ success: true, amount: "3000" });
+    expect(await settledAmounts(harness)).toEqual(["3000"]);
+    expect((await harness.ledgerRows())[0]).toMatchObject({ status: "settled", amount: "3000", metered_units: "0" });
+
+    const free = await buildHarness({ rules: [upto("/status/:code", { from: { sse: "usage.total_tokens" } })] });
+    const noContent = (await payUpto(free, "/status/204")).response;
+    expect(noContent.status).toBe(204);
+    expect(await settledAmounts(free)).toEqual([]);
+  });
+
   it("onCancel: base settles the base price", async () => {
     const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003", onCancel: "base" })] });
     const { response } = await payUpto(harness, "/sse");
