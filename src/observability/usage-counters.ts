@@ -44,7 +44,8 @@ function countingStub(stub: DurableObjectStub): DurableObjectStub {
     get(target, property) {
       const value = (target as unknown as Record<PropertyKey, unknown>)[property];
       // Only methods by name: `then` (an awaited stub) and symbols (disposal) are not calls to the object.
-      if (typeof value !== "function" || typeof property !== "string" || property === "then") return value;
+      if (typeof value !== "function") return value;
+      if (typeof property !== "string" || property === "then") return value.bind(target);
       return (...args: unknown[]) => {
         usage.durableObjectCalls++;
         // Called as the stub's own method: an RPC stub's method taken off it and applied elsewhere is not the same call.

@@ -286,10 +286,13 @@ async function handlePricedRequest(
   const origin = new OriginCall(() => forward(request, config, rule.origin, deps, true), deps.nowMs);
   const standing = payerKey(requirements.network, decision.checked.payer);
   const proven = decision.checked.signatureProven === true;
+  // A payment that may expire during the origin's run is settled first, whatever the rule says (F4 on Solana); asked
+  // now, after a slow body, not when the payment was checked.
+  const { settleBeforeOrigin, settleBySeconds } = decision.checked;
+  const expiresInWindow = settleBySeconds !== undefined && settleBySeconds < Math.floor(deps.nowMs() / 1000) + validityWindow;
+  const settlement = settleBeforeOrigin || expiresInWindow ? "before-origin" : rule.settlement;
   // A metered stream takes no shortcut: it waits for its claim, so a payer's second stream is refused before the
   // origin is asked.
-  // A payment that may expire during the origin's run is settled first, whatever the rule says (F4 on Solana).
-  const settlement = decision.checked.settleBeforeOrigin ? "before-origin" : rule.settlement;
   const shortcut =
     streamSeconds === 0 ? takeShortcut({ forwardDuringVerify: rule.forwardDuringVerify, verifyEveryPayment: rule.verifyEveryPayment, settlement }, { method: request.method, payer: standing, metered: meter !== undefined, nowMs: deps.nowMs() }, decision.checked, view.unfailing(preferred)) : undefined;
   const outcome = await claimAndVerify({

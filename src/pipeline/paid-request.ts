@@ -88,8 +88,8 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   }
   const sseField = sseUsageField(paid.meter?.spec);
   let metered: { amount: string; meteredUnits?: string } | undefined;
-  if (paid.meter && sseField !== undefined && NULL_BODY_STATUSES.has(origin.status)) {
-    // No stream to meter (a 304 for If-None-Match, a 204): nothing was used, so 0 units, the base price. Streaming it
+  if (paid.meter && sseField !== undefined && (NULL_BODY_STATUSES.has(origin.status) || origin.body === null)) {
+    // No stream to meter (a 304 for If-None-Match, a 204, an answer to HEAD): nothing was used, so 0 units, the base price. Streaming it
     // would fail (such an answer cannot carry a body) and leave the stream's time limit to charge the cap.
     const charge = chargeFor(paid.meter.spec, { ok: true, units: "0" }, paid.meter.maxAtomic, paid.meter.decimals);
     metered = { amount: charge.amount.toString(), meteredUnits: "0" };

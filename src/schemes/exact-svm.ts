@@ -72,13 +72,15 @@ export const exactSvmScheme: SchemePlugin = {
     const blockhash = await context.blockhashStatus(requirements.network, encodeBase58(transaction.recentBlockhash));
     if (blockhash?.valid === false) return { ok: false, reason: "invalid_exact_svm_payload_blockhash_expired" };
     // Valid, but perhaps not through the origin's run: then the money moves first (docs/x402.md "Validity window").
-    const settleBeforeOrigin = blockhash !== undefined && (blockhash.expiresAtSeconds ?? 0) < context.validUntilSeconds;
+    const settleBy = blockhash?.expiresAtSeconds;
+    const settleBeforeOrigin = blockhash !== undefined && settleBy === undefined;
     // The message, not the wire bytes: the empty fee-payer slot could be filled with anything.
     const messageHash = new Uint8Array(await crypto.subtle.digest("SHA-256", transaction.messageBytes));
     return {
       ok: true,
       value: {
         ...(settleBeforeOrigin ? { settleBeforeOrigin } : {}),
+        ...(settleBy !== undefined ? { settleBySeconds: settleBy } : {}),
         payer: layout.value,
         paymentKey: `${requirements.network}:${encodeBase58(messageHash)}`,
         // The message names its transfer authority, so one paymentKey always has one payer.

@@ -24,10 +24,15 @@ export interface CheckedPayment {
   /** Unix seconds after which the payment can no longer settle (EIP-3009 `validBefore`). */
   expiresAtSeconds: number;
   /**
-   * The payment may expire before `CheckContext.validUntilSeconds` and the scheme cannot rule it out (a Solana
-   * blockhash whose age the RPC cannot tell): it is settled before the origin is asked, never after.
+   * The payment may expire at any time and the scheme cannot tell when (a Solana blockhash whose age the RPC cannot
+   * tell): it is settled before the origin is asked, never after.
    */
   settleBeforeOrigin?: boolean;
+  /**
+   * The last second a settle can land, when the payload does not say it but the chain did (a Solana blockhash's life,
+   * read by RPC). One that ends inside the validity window, then or after a slow body, is settled before the origin.
+   */
+  settleBySeconds?: number;
   /** A batch-settlement payload: the channel it pays from (pipeline/channel-request.ts takes it from here). */
   channel?: ChannelPayload & { channelId: string };
 }

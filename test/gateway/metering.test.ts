@@ -150,6 +150,15 @@ describe("metered upto payments", () => {
     expect(await settledAmounts(free)).toEqual([]);
   });
 
+  it("HEAD on an sse-metered rule is 0 units too: headers only, never the cap", async () => {
+    const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003", cap: 50_000 })] });
+    const challenge = decodeHeader<PaymentRequired>((await harness.fetch("/sse", { method: "HEAD" })).headers.get("PAYMENT-REQUIRED"));
+    const payload = await buildUptoPayload(challenge.accepts[0]!);
+    const response = await harness.fetch("/sse", { method: "HEAD", headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
+    expect(response.status).toBe(200);
+    expect(await settledAmounts(harness)).toEqual(["3000"]);
+  });
+
   it("onCancel: base settles the base price", async () => {
     const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003", onCancel: "base" })] });
     const { response } = await payUpto(harness, "/sse");

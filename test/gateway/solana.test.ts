@@ -117,15 +117,18 @@ describe("exact on Solana", () => {
 
 describe("exact on Solana with an RPC: the blockhash's life against the validity window", () => {
   // The harness's window is 9 s (1 s timeouts + the facilitator's 6 s); `latest` leaves 150 blocks (52 s), `ending` 10.
-  async function paidThrough(mode: BlockhashMode | "dead", path = "/weather/paris") {
+  async function paidThrough(mode: BlockhashMode | "dead", path = "/weather/paris", init: RequestInit = {}) {
     const rpc = mode === "dead" ? env.TEST_DEAD_URL : `${env.TEST_ORIGIN_URL}/t/${newTestId()}/solana-rpc/${mode}`;
     const harness = await buildHarness({
-      rules: ["/weather/:city", "/status/:code"].map((p, i) => buildRule({ id: `r${i}`, path: p, accepts: [{ network: SOLANA_DEVNET, payTo: SOL_PAY_TO }] })),
+      rules: [
+        buildRule({ id: "weather", path: "/weather/:city", accepts: [{ network: SOLANA_DEVNET, payTo: SOL_PAY_TO }] }),
+        buildRule({ id: "status", methods: ["GET", "POST"], path: "/status/:code", accepts: [{ network: SOLANA_DEVNET, payTo: SOL_PAY_TO }] }),
+      ],
       vars: { RPC_URLS: JSON.stringify({ [SOLANA_DEVNET]: rpc }) },
     });
     const offer = await solanaOffer(harness);
     const transaction = await buildSvmPayment({ payer: await newSolanaWallet(), feePayer: FAKE_SOLANA_FEE_PAYER, payTo: SOL_PAY_TO, amount: 10_000n, blockhash: await randomBlockhash() });
-    const response = await harness.fetch(path, { headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } }) } });
+    const response = await harness.fetch(path, { ...init, headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } }) } });
     const calls = (await harness.facilitatorCalls()).map((c) => c.path);
     return { harness, response, calls };
   }
@@ -159,9 +162,36 @@ describe("exact on Solana with an RPC: the blockhash's life against the validity
     expect(await served.harness.ledgerRows()).toEqual([expect.objectContaining({ status: "settled" })]);
   });
 
-  it("goes on as without an RPC when the RPC is down: the facilitator decides, after the origin", async () => {
-    const { response, calls } = await paidThrough("dead", "/status/500");
+  // The attacker review: a blockhash that outlived the window when checked may not once a slow body has arrived.
+  it("asks again after a body trickled in: 11 s of life, 3 s of body, a 9 s window → settled before the origin", async () => {
+    const trickled = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        controller.enqueue(new TextEncoder().encode("x"));
+        controller.close();
+      },
+    });
+    const slow = await paidThrough("short", "/status/500", { method: "POST", body: trickled });
+    expect(slow.calls).toEqual(["/verify", "/settle"]);
+    expect(await slow.harness.ledgerRows()).toEqual([expect.objectContaining({ status: "owed_refund", origin_status: 500 })]);
+    // The same life with the body at once: the rule's order, the origin's failure not charged.
+    const fast = await paidThrough("short", "/status/500", { method: "POST", body: "x" });
+    expect(fast.calls).toEqual(["/verify"]);
+  });
+
+  // The attacker review: an RPC an attacker can flood to failure must not turn the check off.
+  it("settles before the origin when the RPC is down: the blockhash's life is unknown", async () => {
+    const { harness, calls } = await paidThrough("dead", "/status/500");
+    expect(calls).toEqual(["/verify", "/settle"]);
+    expect(await harness.ledgerRows()).toEqual([expect.objectContaining({ status: "owed_refund", origin_status: 500 })]);
+  });
+
+  it("without an RPC for the network, the rule's order holds (the bound of docs/security.md)", async () => {
+    const harness = await buildHarness({ rules: [buildRule({ id: "s", path: "/status/:code", accepts: [{ network: SOLANA_DEVNET, payTo: SOL_PAY_TO }] })] });
+    const offer = decodeHeader<PaymentRequired>((await harness.fetch("/status/500")).headers.get("PAYMENT-REQUIRED")).accepts[0]!;
+    const transaction = await buildSvmPayment({ payer: await newSolanaWallet(), feePayer: FAKE_SOLANA_FEE_PAYER, payTo: SOL_PAY_TO, amount: 10_000n });
+    const response = await harness.fetch("/status/500", { headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } }) } });
     expect(response.status).toBe(500);
-    expect(calls).toEqual(["/verify"]);
+    expect((await harness.facilitatorCalls()).map((c) => c.path)).toEqual(["/verify"]);
   });
 });
