@@ -35,6 +35,11 @@ export interface FacilitatorServerOptions {
   authorizerKey?: Hex;
   /** Also settle the test card rail (stack/test-card-rail.ts); `POST /__cards` issues prepaid test cards. */
   cardRail?: boolean;
+  /**
+   * How long a settle waits for its receipt before answering `settlement_pending` with the transaction (the official
+   * signer's `confirmationTimeoutMs`; its default is 180 s). Tests set it short to see a broadcast, unconfirmed settle.
+   */
+  confirmationTimeoutMs?: number;
 }
 
 const TIMINGS_KEPT = 1000;
@@ -47,7 +52,10 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
   // Receipts polled every 250 ms: with anvil mining each transaction at once the first poll finds it, and with
   // interval mining (the bench's 2 s blocks, as on Base) settlement waits for the block, not for a 4 s default poll.
   const client = createWalletClient({ account, chain: localChain(options.rpcUrl, chainId), transport: http(options.rpcUrl), pollingInterval: 250 }).extend(publicActions);
-  const signer = toFacilitatorEvmSigner({ ...client, address: account.address } as unknown as Parameters<typeof toFacilitatorEvmSigner>[0]);
+  const signer = toFacilitatorEvmSigner(
+    { ...client, address: account.address } as unknown as Parameters<typeof toFacilitatorEvmSigner>[0],
+    options.confirmationTimeoutMs ? { confirmationTimeoutMs: options.confirmationTimeoutMs } : undefined,
+  );
   const facilitator = new x402Facilitator().register(options.network, new ExactEvmScheme(signer)).register(options.network, new UptoEvmScheme(signer));
   // The official channel scheme, against the escrow placed on the local chain (stack/chain.ts).
   facilitator.register(options.network, new BatchSettlementEvmScheme(signer, options.authorizerKey ? privateKeyToAccount(options.authorizerKey) : undefined));
@@ -164,6 +172,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     cdpPublicKeys: process.env.CDP_PUBLIC_KEYS ? (JSON.parse(process.env.CDP_PUBLIC_KEYS) as Record<string, string>) : undefined,
     cardRail: process.env.CARD_RAIL === "1",
     authorizerKey: (process.env.FACILITATOR_AUTHORIZER_KEY as Hex | undefined) || undefined,
+    confirmationTimeoutMs: process.env.CONFIRMATION_TIMEOUT_MS ? Number(process.env.CONFIRMATION_TIMEOUT_MS) : undefined,
   });
   server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
     const address = server.address();

@@ -42,6 +42,8 @@ export interface StackOptions {
   persistDir?: string;
   /** Require this bearer token at the facilitator (and send it from the gateway). */
   facilitatorAuthToken?: string;
+  /** The preferred facilitator answers `settlement_pending` after this long without a receipt (stack/facilitator.ts). */
+  facilitatorConfirmationTimeoutMs?: number;
   /** Extra gateway vars. */
   gatewayVars?: Record<string, string>;
   /** Write `.dev/stack.json` (`true`) or this file. */
@@ -118,7 +120,13 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const persistDir = resolve(options.persistDir ?? madePersistDir!);
     mkdirSync(persistDir, { recursive: true });
     const cdp = buildCdpKey();
-    const primaryEnv = { RPC_URL: chain.rpcUrl, NETWORK: network, FACILITATOR_PRIVATE_KEY, FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken ?? "" };
+    const primaryEnv = {
+      RPC_URL: chain.rpcUrl,
+      NETWORK: network,
+      FACILITATOR_PRIVATE_KEY,
+      FACILITATOR_AUTH_TOKEN: options.facilitatorAuthToken ?? "",
+      CONFIRMATION_TIMEOUT_MS: String(options.facilitatorConfirmationTimeoutMs ?? ""),
+    };
     const startFacilitator = (name: string, env: NodeJS.ProcessEnv, port = 0) =>
       startProcess({
         name,

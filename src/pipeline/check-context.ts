@@ -6,6 +6,12 @@ import type { CheckContext } from "../schemes/scheme-plugin.js";
 
 const RPC_TIMEOUT_MS = 3000;
 
+/** The network's RPC (RPC_URLS), as the chain reads here use it. */
+export function rpcFor(config: GatewayConfig, network: string): { url: string; timeoutMs: number } | undefined {
+  const url = config.RPC_URLS?.[network];
+  return url ? { url, timeoutMs: RPC_TIMEOUT_MS } : undefined;
+}
+
 /** `windowSeconds`: how long from now a payment must stay valid (pipeline/payment-window.ts). */
 export function buildCheckContext(config: GatewayConfig, nowMs: number, windowSeconds: number): CheckContext {
   const nowSeconds = Math.floor(nowMs / 1000);

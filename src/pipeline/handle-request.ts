@@ -34,7 +34,8 @@ import { adminSubpath, HEALTH_PATH, matchReservedPath } from "../gateway-paths.j
 import { serveAdmin } from "../admin/serve-admin.js";
 import { adminAuthFromConfig } from "../admin/admin-auth.js";
 import { serveHealth } from "../health/serve-health.js";
-import { buildCheckContext } from "./check-context.js";
+import { buildCheckContext, rpcFor } from "./check-context.js";
+import { confirmPendingSettle } from "../facilitator/pending-settlement.js";
 import { assertRuleCoversWindow, buildPaymentBudget } from "./payment-window.js";
 import { sseUsageField } from "../metering/meter-terms.js";
 import { enforceRateLimit } from "./rate-limit.js";
@@ -361,8 +362,16 @@ async function handlePricedRequest(
       if (amount === "0") return signed({ success: true, transaction: "", network: requirements.network, payer: entry.payer, amount: "0" });
       const settleRequest: FacilitatorRequest =
         amount === undefined || facilitatorRequest.x402Version === 1 ? facilitatorRequest : { ...facilitatorRequest, paymentRequirements: { ...facilitatorRequest.paymentRequirements, amount } };
+      const settleStartedAtMs = deps.nowMs();
       const settled = await settleWithFailover(view, verifiedBy?.entry, candidates, settleRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));
       let response = decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
+      // Broadcast but not yet confirmed: the chain says what became of it, within the settle phase's budget (#34).
+      response = await confirmPendingSettle(response, {
+        rpc: rpcFor(config, requirements.network),
+        expected: { asset: requirements.asset, payTo: requirements.payTo, amount: amount ?? requirements.amount, payer: entry.payer },
+        deadlineMs: settleStartedAtMs + Math.max(...candidates.map((c) => c.facilitator.settleTimeoutMs)),
+        nowMs: deps.nowMs,
+      });
       // A delegated rail's transaction is the payment's identity: one already settled for another payload moved no
       // new money (security review F10).
       if (response.success && decision.plugin.delegated && response.transaction && !(await recordSettledTransaction(env.PAYMENT_RECORDS, requirements.network, response.transaction, deps.nowMs()))) {

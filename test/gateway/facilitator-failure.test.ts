@@ -1,6 +1,7 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { PaymentRequired, SettleResponse } from "../../src/x402/schemas.js";
-import { buildHarness, decodeHeader, encodePayment, payFor } from "../fixtures/builders.js";
+import { buildHarness, decodeHeader, encodePayment, newTestId, payFor } from "../fixtures/builders.js";
 
 describe("facilitator failures", () => {
   it.each([
@@ -85,5 +86,27 @@ describe("facilitator failures", () => {
     expect(await harness.ledgerRows()).toMatchObject([{ status: "settle_unknown", error_reason: "settlement_pending" }]);
     const retry = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
     expect(decodeHeader<PaymentRequired>(retry.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
+  });
+
+  // With an RPC the receipt says more (a mined transfer is served: test/e2e/settlement-pending.test.ts, real chain).
+  it("a pending settle whose transaction was mined and reverted moved nothing: 402, the payment usable again", async () => {
+    const harness = await buildHarness({ facilitator: "settle-pending", vars: { RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${newTestId()}/rpc/receipt-reverted` }) } });
+    const { response, payload } = await payFor(harness, "/weather/paris");
+    expect(response.status).toBe(402);
+    expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe("settlement_reverted");
+    expect(await harness.ledgerRows()).toMatchObject([{ status: "settle_failed", error_reason: "settlement_reverted" }]);
+    // Released: the same payment is tried again (and is pending again, at this facilitator).
+    await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
+    expect((await harness.facilitatorCalls()).filter((c) => c.path === "/settle")).toHaveLength(2);
+  });
+
+  it("a pending settle whose transaction is not mined within the settle budget stays unknown, the lock held", async () => {
+    const harness = await buildHarness({ facilitator: "settle-pending", vars: { RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${newTestId()}/rpc/receipt-none` }) } });
+    const started = Date.now();
+    const { response } = await payFor(harness, "/weather/paris");
+    expect(response.status).toBe(502);
+    // The harness's settle timeout is 1 s: the receipt is looked for until then, not longer.
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await harness.ledgerRows()).toMatchObject([{ status: "settle_unknown", error_reason: "settlement_pending" }]);
   });
 });

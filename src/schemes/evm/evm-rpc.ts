@@ -1,4 +1,5 @@
-// The two reads the gateway makes of an EVM chain itself (RPC_URLS): eth_getCode and eth_call, JSON-RPC over fetch.
+// The reads the gateway makes of an EVM chain itself (RPC_URLS): eth_getCode, eth_call and a transaction's receipt,
+// JSON-RPC over fetch.
 // Written here rather than through viem's client: its transport, actions and error classes were a quarter of the
 // Worker's bundle for two calls (BENCHMARKS.md).
 import * as z from "zod";
@@ -6,10 +7,17 @@ import { usage } from "../../observability/usage-counters.js";
 
 const HexData = z.string().regex(/^0x[0-9a-fA-F]*$/);
 
-const RpcReplySchema = z.union([
-  z.object({ result: HexData }),
-  z.object({ error: z.object({ code: z.number(), message: z.string() }) }),
-]);
+// The error branch first: `result: unknown` would also match an answer that has none.
+const RpcReplySchema = z.union([z.object({ error: z.object({ code: z.number(), message: z.string() }) }), z.object({ result: z.unknown() })]);
+
+const ReceiptSchema = z
+  .object({
+    status: HexData,
+    logs: z.array(z.object({ address: HexData, topics: z.array(HexData), data: HexData })),
+  })
+  .nullable();
+/** A mined transaction's outcome and logs; null while it is not in a block. */
+export type TransactionReceipt = z.infer<typeof ReceiptSchema>;
 
 /** `reverted`: the chain ran the call and it failed. `unavailable`: no usable answer (down, slow, not JSON-RPC). */
 export class EvmRpcError extends Error {
@@ -28,15 +36,19 @@ export interface EvmRpc {
 
 /** The code at `address` ("0x" for a key's address). */
 export function getCode(rpc: EvmRpc, address: string): Promise<string> {
-  return call(rpc, "eth_getCode", [address, "latest"]);
+  return call(rpc, "eth_getCode", [address, "latest"], HexData);
 }
 
 /** Runs `data` as creation code, deploying nothing (a call without `to`), and returns what it returned. */
 export function callCreationCode(rpc: EvmRpc, data: string): Promise<string> {
-  return call(rpc, "eth_call", [{ data }, "latest"]);
+  return call(rpc, "eth_call", [{ data }, "latest"], HexData);
 }
 
-async function call(rpc: EvmRpc, method: string, params: unknown[]): Promise<string> {
+export function getTransactionReceipt(rpc: EvmRpc, hash: string): Promise<TransactionReceipt> {
+  return call(rpc, "eth_getTransactionReceipt", [hash], ReceiptSchema);
+}
+
+async function call<T>(rpc: EvmRpc, method: string, params: unknown[], result: z.ZodType<T>): Promise<T> {
   usage.rpcCalls++;
   let text: string;
   try {
@@ -57,7 +69,11 @@ async function call(rpc: EvmRpc, method: string, params: unknown[]): Promise<str
   } catch {
     throw new EvmRpcError("unavailable", `${method}: not a JSON-RPC answer: ${text.slice(0, 200)}`);
   }
-  if ("result" in reply) return reply.result;
+  if (!("error" in reply)) {
+    const parsed = result.safeParse(reply.result);
+    if (!parsed.success) throw new EvmRpcError("unavailable", `${method}: unexpected result: ${JSON.stringify(reply.result).slice(0, 200)}`);
+    return parsed.data;
+  }
   // Nodes report a failed call as code 3 (geth, anvil) or -32000 with "execution reverted".
   const reverted = reply.error.code === 3 || /revert/i.test(reply.error.message);
   throw new EvmRpcError(reverted ? "reverted" : "unavailable", `${method}: ${reply.error.message}`);

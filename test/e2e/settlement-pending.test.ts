@@ -1,0 +1,51 @@
+// A settle the official facilitator broadcast but did not see confirmed (`settlement_pending` with the transaction,
+// @x402/evm 2.27): the gateway reads the receipt from the chain (RPC_URLS) within the settle budget and serves the
+// paid answer once the transfer is mined (issue #34). The chain mines a block every 2 s, as Base does; the
+// facilitator gives up waiting for a receipt after 300 ms.
+import { decodePaymentResponseHeader } from "@x402/fetch";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PAYER } from "../../stack/accounts.js";
+import { eventually, startStackFixture, type StackFixture } from "./stack-fixture.js";
+
+let stack: StackFixture;
+
+async function rpc(method: string, params: unknown[]): Promise<void> {
+  const reply = (await (await fetch(stack.info.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) })).json()) as { error?: { message: string } };
+  if (reply.error) throw new Error(`${method}: ${reply.error.message}`);
+}
+
+beforeAll(async () => {
+  stack = await startStackFixture({ facilitatorConfirmationTimeoutMs: 300 });
+});
+afterAll(async () => {
+  await stack?.dispose();
+});
+
+describe("a settle broadcast but not confirmed", () => {
+  it("is resolved from the transaction's receipt: the answer is served, the payer charged once, the ledger names the transaction", async () => {
+    const url = `${stack.info.gateway}/api/weather/pending`;
+    const payTo = (JSON.parse(atob((await fetch(url)).headers.get("PAYMENT-REQUIRED")!)) as { accepts: { payTo: `0x${string}` }[] }).accepts[0]!.payTo;
+    const [payerBefore, payeeBefore] = [await stack.balance(PAYER.address), await stack.balance(payTo)];
+    await rpc("evm_setIntervalMining", [2]);
+    let response: Response;
+    try {
+      response = await stack.payingFetch()(url);
+    } finally {
+      await rpc("evm_setIntervalMining", [0]);
+      await rpc("evm_setAutomine", [true]);
+    }
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ city: "pending" });
+    const settled = decodePaymentResponseHeader(response.headers.get("PAYMENT-RESPONSE")!);
+    expect(settled).toMatchObject({ success: true, transaction: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+    // The facilitator did answer "pending": its settle count is 1, and no second settle was sent anywhere.
+    const stats = (await (await fetch(`${stack.info.facilitators[0]!.url}/__stats`)).json()) as { settle: number };
+    expect(stats.settle).toBe(1);
+
+    const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/weather/pending'"), (rows) => rows.length === 1 && rows[0]!.status === "settled");
+    expect(row).toMatchObject({ status: "settled", transaction_hash: settled.transaction });
+    const price = payeeBefore - (await stack.balance(payTo));
+    expect(price).toBeLessThan(0n);
+    expect(payerBefore - (await stack.balance(PAYER.address))).toBe(-price);
+  });
+});
