@@ -44,18 +44,18 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
   if ((settledHere.get(paymentKey) ?? 0) > options.nowMs) return { kind: "held", state: "settled" };
   const stub = options.locks.get(options.locks.idFromName(options.lockGroup));
   const owner = crypto.randomUUID();
+  // A payer may sign an authorization valid for centuries: its lock is kept at most FORGET_AFTER_MAX_MS (an alarm
+  // time must be a date; a replay after that is refused on chain, where the nonce stays spent).
+  const forgetAtMs = Math.min(Math.max(options.expiresAtSeconds * 1000, options.nowMs), options.nowMs + FORGET_AFTER_MAX_MS) + FORGET_MARGIN_MS;
   let result: ClaimResult;
   try {
-    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs, options.pending, options.exclusive ?? false);
+    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs, options.pending, options.exclusive ?? false, forgetAtMs);
   } catch (cause) {
     throw new GatewayFailure({ kind: "replay_lock_unavailable", detail: String(cause) }, { cause });
   }
   const rememberUntilMs = Math.min(options.expiresAtSeconds * 1000, options.nowMs + FORGET_AFTER_MAX_MS);
   if (result.kind === "held" && result.state === "settled") rememberSettled(paymentKey, rememberUntilMs);
   if (result.kind !== "claimed") return result;
-  // A payer may sign an authorization valid for centuries: its lock is kept at most FORGET_AFTER_MAX_MS (an alarm
-  // time must be a date; a replay after that is refused on chain, where the nonce stays spent).
-  const forgetAtMs = Math.min(Math.max(options.expiresAtSeconds * 1000, options.nowMs), options.nowMs + FORGET_AFTER_MAX_MS) + FORGET_MARGIN_MS;
   return {
     kind: "claimed",
     claim: {

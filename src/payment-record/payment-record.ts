@@ -23,6 +23,7 @@ interface LockRow {
   state: LockState;
   lease_until_ms: number;
   forget_at_ms: number | null;
+  exclusive: number;
   [key: string]: SqlStorageValue;
 }
 
@@ -51,9 +52,11 @@ export class PaymentRecord extends DurableObject<Env> {
    * one such claim of the group is in flight at once (one metered stream per payer: what one authorization can
    * settle bounds what is delivered before settlement).
    */
-  async claim(paymentKey: string, owner: string, leaseMs: number, nowMs: number, pending?: LedgerEntry, exclusive = false): Promise<ClaimResult> {
+  async claim(paymentKey: string, owner: string, leaseMs: number, nowMs: number, pending?: LedgerEntry, exclusive = false, forgetAtMs?: number): Promise<ClaimResult> {
     const row = this.#lock(paymentKey);
     if (row && !(row.state === "in_flight" && row.lease_until_ms < nowMs)) return { kind: "held", state: row.state };
+    // A stream's claim whose request died may have delivered content: never taken over (security review F1).
+    if (row?.exclusive === 1) return { kind: "held", state: "unknown" };
     if (exclusive) {
       const other = this.ctx.storage.sql
         .exec("SELECT 1 FROM payment_locks WHERE exclusive = 1 AND state = 'in_flight' AND lease_until_ms >= ? AND payment_key != ? LIMIT 1", nowMs, paymentKey)
@@ -63,10 +66,12 @@ export class PaymentRecord extends DurableObject<Env> {
     // Taking over a dead request's claim: its `verified` row is the only trace of it, and goes to D1 now.
     const tookOver = row !== undefined && this.#sendPending("payment_key = ?", paymentKey);
     this.ctx.storage.sql.exec(
-      "INSERT OR REPLACE INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms, pending_entry, exclusive) VALUES (?, ?, 'in_flight', ?, NULL, ?, ?)",
+      "INSERT OR REPLACE INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms, pending_entry, exclusive) VALUES (?, ?, 'in_flight', ?, ?, ?, ?)",
       paymentKey,
       owner,
       nowMs + leaseMs,
+      // An exclusive lock outlives its lease (below): it is forgotten when its authorization could no longer settle.
+      exclusive ? (forgetAtMs ?? nowMs + leaseMs) : null,
       pending ? JSON.stringify(pending) : null,
       exclusive ? 1 : 0,
     );
@@ -134,6 +139,9 @@ export class PaymentRecord extends DurableObject<Env> {
     // A claim whose lease ran out had no outcome: its Worker died, and its `verified` row is what is left of it.
     this.#sendPending("state = 'in_flight' AND lease_until_ms <= ?", now);
     await this.#flush();
+    // A stream whose request died while it ran may have delivered content: its payment stays spent ("unknown", for
+    // the reconciler of issue #34), and its payer's one stream slot is free again.
+    this.ctx.storage.sql.exec("UPDATE payment_locks SET state = 'unknown' WHERE state = 'in_flight' AND exclusive = 1 AND lease_until_ms <= ?", now);
     // Spent authorizations past their validity, and claims whose Worker died long ago, are nothing to remember.
     this.ctx.storage.sql.exec(
       "DELETE FROM payment_locks WHERE (state != 'in_flight' AND forget_at_ms <= ?) OR (state = 'in_flight' AND lease_until_ms <= ?)",
@@ -230,7 +238,7 @@ export class PaymentRecord extends DurableObject<Env> {
   #lock(paymentKey: string): LockRow | undefined {
     this.#ensureSchema();
     return this.ctx.storage.sql
-      .exec<LockRow>("SELECT owner, state, lease_until_ms, forget_at_ms FROM payment_locks WHERE payment_key = ?", paymentKey)
+      .exec<LockRow>("SELECT owner, state, lease_until_ms, forget_at_ms, exclusive FROM payment_locks WHERE payment_key = ?", paymentKey)
       .toArray()[0];
   }
 

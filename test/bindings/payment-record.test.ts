@@ -290,4 +290,24 @@ describe("PaymentRecord ledger outbox", () => {
     expect(await claim("b")).toEqual({ kind: "held", state: "unknown" });
     expect(asked).toBe(1);
   });
+
+  // Security review F1, the part left to a request that dies: a stream's lock whose lease ran out may have delivered
+  // content, so it is never given back; its payer's one stream slot is.
+  it("a stream's lock whose request died stays spent (unknown), and frees its payer's stream slot", async () => {
+    const lockGroup = `eip155:1:0xpayer${newTestId()}`;
+    const stub = env.PAYMENT_RECORDS.get(env.PAYMENT_RECORDS.idFromName(lockGroup));
+    const now = Date.now();
+    expect(await stub.claim(`${lockGroup}:stream`, "a", 1, now, undefined, true, now + 600_000)).toEqual({ kind: "claimed" });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Before the alarm: a new claim of the same payment is refused, not a take-over.
+    expect(await stub.claim(`${lockGroup}:stream`, "b", 60_000, Date.now(), undefined, true)).toEqual({ kind: "held", state: "unknown" });
+    await runDurableObjectAlarm(stub);
+    expect(await stub.claim(`${lockGroup}:stream`, "c", 60_000, Date.now(), undefined, true)).toEqual({ kind: "held", state: "unknown" });
+    // The payer's next stream, another payment, may start.
+    expect(await stub.claim(`${lockGroup}:next`, "d", 60_000, Date.now(), undefined, true)).toEqual({ kind: "claimed" });
+    // A claim that is not a stream's is still taken over once its lease ran out (its request died before any content).
+    expect(await stub.claim(`${lockGroup}:plain`, "e", 1, Date.now())).toEqual({ kind: "claimed" });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await stub.claim(`${lockGroup}:plain`, "f", 60_000, Date.now())).toEqual({ kind: "claimed" });
+  });
 });
