@@ -83,12 +83,19 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
     kept.push(ms);
   };
   const checkJwt = options.cdpPublicKeys ? createCdpJwtChecker({ keys: options.cdpPublicKeys }) : undefined;
+  // Fault injection for tests (POST /__fault, local stack only): a settle that is broadcast and mined, then the
+  // connection dropped before the answer; or one never answered and never sent.
+  let settleFault: "drop-after-broadcast" | "hang" | null = null;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const send = (status: number, body: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     const path = new URL(req.url ?? "/", "http://x").pathname;
     if (path === "/__stats") return send(200, stats);
     if (path === "/__timings") return send(200, timings);
+    if (path === "/__fault" && req.method === "POST") {
+      settleFault = (JSON.parse(await readText(req)) as { settle: typeof settleFault }).settle;
+      return send(200, { settle: settleFault });
+    }
     // Test-rail bookkeeping (no auth: local stack only): issue a card, read a card's or a merchant's balance.
     if (options.cardRail && path === "/__cards" && req.method === "POST") {
       const { holder, balanceCents } = JSON.parse(await readText(req)) as { holder: string; balanceCents: string };
@@ -140,8 +147,10 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
         return;
       }
       stats.settle++;
+      if (settleFault === "hang") return;
       const startedAt = performance.now();
       const settled = await facilitator.settle(...args);
+      if (settleFault === "drop-after-broadcast") return void res.destroy();
       timed("settle", body.paymentPayload, performance.now() - startedAt);
       send(200, settled);
       if (settled.success) index();

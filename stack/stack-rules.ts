@@ -20,6 +20,8 @@ export interface StackFacilitators {
   secondaryUrl: string;
   /** Bearer token the primary requires, when set. */
   primaryToken?: string;
+  /** The primary's settle timeout (default the gateway's): shorter leaves the phase room to resubmit elsewhere. */
+  primarySettleTimeoutMs?: number;
   circuit?: { failureThreshold?: number; openSeconds?: number };
 }
 
@@ -37,6 +39,7 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
               url: facilitators.primaryUrl,
               auth: facilitators.primaryToken ? { kind: "bearer", tokenSecret: STACK_SECRET_NAMES.primaryToken } : { kind: "none" },
               priority: 1,
+              ...(facilitators.primarySettleTimeoutMs ? { settleTimeoutMs: facilitators.primarySettleTimeoutMs } : {}),
             },
             // The second one checks a CDP API-key JWT on every call, as Coinbase's hosted facilitator does.
             {

@@ -59,6 +59,8 @@ export interface StackOptions {
   chainId?: number;
   /** The rules document's `circuit` (docs/facilitators.md); default the gateway's. */
   circuit?: StackFacilitators["circuit"];
+  /** local-a's `settleTimeoutMs` in the rules document. */
+  primarySettleTimeoutMs?: number;
   /** Front this origin instead of starting the demo one (`ORIGIN_URL` of `npm run dev`). */
   originUrl?: string;
   /** Seed this rules document instead of the demo rules (`RULES` of `npm run dev`). */
@@ -164,6 +166,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       secondaryUrl: facilitatorBUrl,
       ...(options.facilitatorAuthToken ? { primaryToken: options.facilitatorAuthToken } : {}),
       ...(options.circuit ? { circuit: options.circuit } : {}),
+      ...(options.primarySettleTimeoutMs ? { primarySettleTimeoutMs: options.primarySettleTimeoutMs } : {}),
     };
     const rules = options.rules ?? buildStackRules(token, options.extraRules, network, facilitators);
     const keptKv = await seedInChildProcess(persistDir, { "price-rules": rules, [SHOP_PAYEES_KEY]: buildShopPayees() }, options.seed ?? "always");

@@ -50,9 +50,12 @@ async function callCounted<T>(view: FacilitatorView, entry: ViewEntry, operation
   }
 }
 
-/** When a phase over these candidates must end: the longest timeout any of them has for it, from now. */
-function phaseDeadline(candidates: readonly ViewEntry[], timeout: (entry: ViewEntry) => number, nowMs: () => number): () => number {
-  const deadlineMs = nowMs() + Math.max(0, ...candidates.map(timeout));
+/**
+ * When a phase over these candidates must end: the longest timeout any of them has for it, from now; or `endsAtMs`,
+ * when a phase already under way goes on (a settle resubmitted after the chain said the first did not land).
+ */
+function phaseDeadline(candidates: readonly ViewEntry[], timeout: (entry: ViewEntry) => number, nowMs: () => number, endsAtMs?: number): () => number {
+  const deadlineMs = endsAtMs ?? nowMs() + Math.max(0, ...candidates.map(timeout));
   return () => deadlineMs - nowMs();
 }
 
@@ -84,9 +87,10 @@ export async function settleWithFailover(
   request: FacilitatorRequest,
   nowMs: () => number,
   onAttempt: (entry: ViewEntry) => void,
+  endsAtMs?: number,
 ): Promise<Attempted<SettleResponse>> {
   let lastError: unknown;
-  const remainingMs = phaseDeadline(candidates, (entry) => entry.facilitator.settleTimeoutMs, nowMs);
+  const remainingMs = phaseDeadline(candidates, (entry) => entry.facilitator.settleTimeoutMs, nowMs, endsAtMs);
   for (const entry of verifier ? [verifier, ...candidates.filter((c) => c !== verifier)] : candidates) {
     // Out of budget: the payment may not outlive another attempt, and this one is certainly not submitted.
     if (remainingMs() <= 0) break;

@@ -54,11 +54,12 @@ function fromReceipt(response: SettleResponse, receipt: NonNullable<TransactionR
   const { errorReason: _pending, errorMessage: _message, ...rest } = response;
   if (BigInt(receipt.status) !== 1n) return { ...rest, success: false, errorReason: SETTLEMENT_REVERTED };
   // Mined and successful is not enough: the transaction must be the one that paid this payee this amount.
-  if (!receipt.logs.some((log) => isExpectedTransfer(log, expected))) return response;
+  if (!receipt.logs.some((log) => paysExpectedTransfer(log, expected))) return response;
   return { ...rest, success: true, payer: response.payer ?? expected.payer };
 }
 
-function isExpectedTransfer(log: { address: string; topics: string[]; data: string }, expected: ExpectedTransfer): boolean {
+/** The log is the ERC-20 `Transfer` of exactly `amount` of `asset` from the payer to `payTo`. */
+export function paysExpectedTransfer(log: { address: string; topics: string[]; data: string }, expected: ExpectedTransfer): boolean {
   const [topic, from, to] = log.topics;
   return (
     log.address.toLowerCase() === expected.asset.toLowerCase() &&

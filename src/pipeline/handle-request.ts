@@ -4,7 +4,7 @@
 import { parseGatewayConfig, type Env, type GatewayConfig } from "../env.js";
 import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
 import { resolveFacilitators } from "../facilitator/facilitator-config.js";
-import { settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
+import { verifyWithFailover } from "../facilitator/facilitator-pool.js";
 import { loadFacilitatorView } from "../facilitator/facilitator-view.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { forwardThenSettle, paidMeterFor, settleThenForward, type PaidRequest } from "./paid-request.js";
@@ -36,6 +36,7 @@ import { adminAuthFromConfig } from "../admin/admin-auth.js";
 import { serveHealth } from "../health/serve-health.js";
 import { buildCheckContext, rpcFor } from "./check-context.js";
 import { confirmPendingSettle } from "../facilitator/pending-settlement.js";
+import { settleExactlyOnce } from "../facilitator/resolve-settle.js";
 import { assertRuleCoversWindow, buildPaymentBudget } from "./payment-window.js";
 import { sseUsageField } from "../metering/meter-terms.js";
 import { enforceRateLimit } from "./rate-limit.js";
@@ -363,12 +364,24 @@ async function handlePricedRequest(
       const settleRequest: FacilitatorRequest =
         amount === undefined || facilitatorRequest.x402Version === 1 ? facilitatorRequest : { ...facilitatorRequest, paymentRequirements: { ...facilitatorRequest.paymentRequirements, amount } };
       const settleStartedAtMs = deps.nowMs();
-      const settled = await settleWithFailover(view, verifiedBy?.entry, candidates, settleRequest, deps.nowMs, (attempted) => ledger.settledBy(attempted.facilitator.id));
+      const rpc = rpcFor(config, requirements.network);
+      const nonce = decision.v1 ? undefined : decision.checked.authorizationNonce;
+      const expected = { asset: requirements.asset, payTo: requirements.payTo, amount: amount ?? requirements.amount, payer: entry.payer };
+      // An unknown outcome is asked of the chain, and a settle that did not land resubmitted elsewhere (issue #34).
+      const settled = await settleExactlyOnce({
+        view,
+        verifier: verifiedBy?.entry,
+        candidates,
+        request: settleRequest,
+        nowMs: deps.nowMs,
+        onAttempt: (attempted) => ledger.settledBy(attempted.facilitator.id),
+        ...(rpc && nonce ? { chain: { rpc, authorization: { ...expected, nonce }, validBeforeSeconds: decision.checked.expiresAtSeconds, network: requirements.network } } : {}),
+      });
       let response = decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
       // Broadcast but not yet confirmed: the chain says what became of it, within the settle phase's budget (#34).
       response = await confirmPendingSettle(response, {
-        rpc: rpcFor(config, requirements.network),
-        expected: { asset: requirements.asset, payTo: requirements.payTo, amount: amount ?? requirements.amount, payer: entry.payer },
+        rpc,
+        expected,
         deadlineMs: settleStartedAtMs + Math.max(...candidates.map((c) => c.facilitator.settleTimeoutMs)),
         nowMs: deps.nowMs,
       });

@@ -33,6 +33,11 @@ export interface CheckedPayment {
    * read by RPC). One that ends inside the validity window, then or after a slow body, is settled before the origin.
    */
   settleBySeconds?: number;
+  /**
+   * An EIP-3009 authorization's nonce: the token logs its use (`AuthorizationUsed(from, nonce)`), so an unknown
+   * settle can be asked of the chain, and resubmitted elsewhere while unused (facilitator/resolve-settle.ts).
+   */
+  authorizationNonce?: string;
   /** A batch-settlement payload: the channel it pays from (pipeline/channel-request.ts takes it from here). */
   channel?: ChannelPayload & { channelId: string };
 }

@@ -84,16 +84,20 @@ describe("two facilitators on the local stack", () => {
 
     await stack.processes.facilitator.stop();
     const killedAt = Date.now();
-    // The request that finds it dead went straight to settle (the facilitator had not failed yet), and a settle
-    // never fails over: 502, the body withheld, nothing charged, the ledger says unknown.
+    // The request that finds it dead went straight to settle (the facilitator had not failed yet). workerd reports a
+    // refused connection as it does one lost mid-request, so only the chain can say nothing was sent: it does
+    // (RPC_URLS), and the settle is resubmitted through the backup within the same request (issue #34).
+    const lostStartedAt = performance.now();
     const lost = await pay(`${stack.info.gateway}/api/weather/paris`);
-    expect(lost.status).toBe(502);
-    expect(lost.headers.get("PAYMENT-RESPONSE")).toBeNull();
+    const failoverMs = performance.now() - lostStartedAt;
+    expect(lost.status).toBe(200);
+    expect(lost.headers.get("PAYMENT-RESPONSE")).not.toBeNull();
     await lost.arrayBuffer();
+    expect(await bDelta()).toEqual({ verify: 0, settle: 1, refused: 0 });
     // The next one verifies again and fails over within itself; after two failures the circuit is open, and the
     // backup, healthy, takes the settles alone.
     const after = await timedPaidRequests(5);
-    expect(await bDelta()).toEqual({ verify: 1, settle: 5, refused: 0 });
+    expect(await bDelta()).toEqual({ verify: 1, settle: 6, refused: 0 });
 
     // Back under the same URL while the circuit is still open: not called until the probe.
     await stack.restartPrimaryFacilitator();
@@ -112,16 +116,17 @@ describe("two facilitators on the local stack", () => {
     await timedPaidRequests(2);
     expect((await stats(a!.url)).settle).toBe(aBefore + 2);
 
-    // Every paid request was charged exactly once, on chain; the one lost with the facilitator, not at all.
+    // Every paid request was charged exactly once, on chain, the one that met the dead facilitator included.
     const rows = await eventually(() => stack.ledgerRows("rule_id = 'weather'"), (r) => r.every((row) => row.status !== "verified"), 5000);
-    expect(rows.filter((row) => row.status !== "settled")).toMatchObject([{ status: "settle_unknown", facilitator_id: "local-a" }]);
+    expect(rows.filter((row) => row.status !== "settled")).toEqual([]);
     const paidCount = rows.filter((row) => row.status === "settled").length;
     expect(await stack.balance(PAYER.address)).toBe(payerBefore - BigInt(paidCount) * 10_000n);
     expect(await stack.balance(SELLER.address)).toBe(sellerBefore + BigInt(paidCount) * 10_000n);
     expect(new Set(rows.map((row) => row.facilitator_id))).toEqual(new Set(["local-a", "local-b"]));
-    expect(rows.every((row) => row.settled_by === row.facilitator_id)).toBe(true);
+    // The one resubmitted was meant for local-a (verify left out) and settled by local-b; every other, by its verifier.
+    expect(rows.filter((row) => row.settled_by !== row.facilitator_id)).toMatchObject([{ facilitator_id: "local-a", settled_by: "local-b" }]);
     console.log(
-      `failover: paid request p50 ${p50(before).toFixed(0)} ms before the kill, ${p50(after).toFixed(0)} ms for the 5 right after (first ${after[0]!.toFixed(0)} ms); ${paidCount} payments, each settled once`,
+      `failover: paid request p50 ${p50(before).toFixed(0)} ms before the kill; the one that met the dead facilitator (verify left out) ${failoverMs.toFixed(0)} ms, served through the backup; ${p50(after).toFixed(0)} ms for the 5 after (first ${after[0]!.toFixed(0)} ms); ${paidCount} payments, each settled once`,
     );
   }, 90_000);
 });

@@ -44,6 +44,18 @@ export function callCreationCode(rpc: EvmRpc, data: string): Promise<string> {
   return call(rpc, "eth_call", [{ data }, "latest"], HexData);
 }
 
+const LogsSchema = z.array(z.object({ address: HexData, topics: z.array(HexData), data: HexData, transactionHash: HexData }));
+export type EvmLog = z.infer<typeof LogsSchema>[number];
+
+export async function blockNumber(rpc: EvmRpc): Promise<bigint> {
+  return BigInt(await call(rpc, "eth_blockNumber", [], HexData));
+}
+
+/** Logs of `address` whose topics match (`null`: any; an array: any of these), in blocks `fromBlock` to the latest. */
+export function getLogs(rpc: EvmRpc, filter: { address: string; topics: (string | string[] | null)[]; fromBlock: bigint }): Promise<EvmLog[]> {
+  return call(rpc, "eth_getLogs", [{ address: filter.address, topics: filter.topics, fromBlock: `0x${filter.fromBlock.toString(16)}`, toBlock: "latest" }], LogsSchema);
+}
+
 export function getTransactionReceipt(rpc: EvmRpc, hash: string): Promise<TransactionReceipt> {
   return call(rpc, "eth_getTransactionReceipt", [hash], ReceiptSchema);
 }

@@ -1,0 +1,42 @@
+// What the chain says became of an EIP-3009 authorization (issue #34): its nonce is spent at most once, by a
+// transfer (`AuthorizationUsed`) or a cancellation (`AuthorizationCanceled`), both logged by the token. A used nonce
+// is a payment only with the transfer that moved the money: `Transfer(from, payTo, value)` in the same transaction.
+import { blockNumber, getLogs, getTransactionReceipt, type EvmRpc } from "../schemes/evm/evm-rpc.js";
+import { paysExpectedTransfer, type ExpectedTransfer } from "./pending-settlement.js";
+
+/** keccak256("AuthorizationUsed(address,bytes32)") */
+const AUTHORIZATION_USED = "0x98de503528ee59b575ef0c0a2576a82497bfc029a5685b209e9ec333479b10a5";
+/** keccak256("AuthorizationCanceled(address,bytes32)") */
+const AUTHORIZATION_CANCELED = "0x1cdd46ff242716cdaa72d159d339a485b3438398348d68f09d7c8c0a59353d81";
+/**
+ * How far back a settle is looked for: the request asking began its settle seconds ago, and even 1 s blocks leave
+ * it well inside. Node providers cap a log range near this size.
+ */
+const LOOKBACK_BLOCKS = 1000n;
+
+export interface Eip3009Authorization extends ExpectedTransfer {
+  nonce: string;
+}
+
+export type ChainOutcome = { kind: "settled"; transaction: string } | { kind: "canceled" } | { kind: "unused" } | { kind: "used_elsewhere"; transaction: string };
+
+/** Throws when the RPC gives no usable answer. */
+export async function readEip3009Outcome(rpc: EvmRpc, authorization: Eip3009Authorization): Promise<ChainOutcome> {
+  const latest = await blockNumber(rpc);
+  const logs = await getLogs(rpc, {
+    address: authorization.asset,
+    topics: [[AUTHORIZATION_USED, AUTHORIZATION_CANCELED], addressTopic(authorization.payer), authorization.nonce.toLowerCase()],
+    fromBlock: latest > LOOKBACK_BLOCKS ? latest - LOOKBACK_BLOCKS : 0n,
+  });
+  const log = logs[0];
+  if (!log) return { kind: "unused" };
+  if (log.topics[0]?.toLowerCase() === AUTHORIZATION_CANCELED) return { kind: "canceled" };
+  const receipt = await getTransactionReceipt(rpc, log.transactionHash);
+  // The token signs `to` and `value` into the authorization, so this holds for any honest token; checked anyway.
+  if (receipt && BigInt(receipt.status) === 1n && receipt.logs.some((l) => paysExpectedTransfer(l, authorization))) return { kind: "settled", transaction: log.transactionHash };
+  return { kind: "used_elsewhere", transaction: log.transactionHash };
+}
+
+function addressTopic(address: string): string {
+  return `0x${address.slice(2).toLowerCase().padStart(64, "0")}`;
+}
