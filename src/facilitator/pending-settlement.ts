@@ -1,13 +1,14 @@
 // A settle the facilitator broadcast but did not see confirmed: `@x402/evm` answers it with `success: false,
 // errorReason: "settlement_pending"` and the transaction's hash (issue #34). That is neither a payment nor a refusal,
 // so with an RPC for the network the gateway reads the transaction's receipt, within what is left of the settle
-// budget: mined with the transfer to the payee → settled; reverted → nothing moved; not mined in time → still
-// pending, which settlement-outcome.ts keeps as "unknown" (the lock held).
+// budget: mined with the transfer to the payee → settled; reverted → nothing moved yet, but the signed authorization
+// is now public in the transaction's calldata and anyone may land it until it expires, so it is held like one not
+// mined in time: "unknown" in settlement-outcome.ts, the lock kept.
 import { getTransactionReceipt, type EvmRpc, type TransactionReceipt } from "../schemes/evm/evm-rpc.js";
 import type { SettleResponse } from "../x402/schemas.js";
 
 export const SETTLEMENT_PENDING = "settlement_pending";
-/** The facilitator named a transaction, it was mined, and it failed: the authorization was not used. */
+/** The facilitator named a transaction, it was mined, and it failed: the authorization was not used, yet. */
 export const SETTLEMENT_REVERTED = "settlement_reverted";
 /** ERC-20 `Transfer(address indexed from, address indexed to, uint256 value)`. */
 const TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";

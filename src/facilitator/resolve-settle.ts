@@ -45,8 +45,7 @@ async function resolveFromChain(
 ): Promise<Attempted<SettleResponse>> {
   const last = () => state.asked.at(-1) ?? o.candidates[0]!;
   const answer = (response: Omit<SettleResponse, "network">): Attempted<SettleResponse> => ({ entry: last(), response: { ...response, network: chain.network } });
-  let refusal: Attempted<SettleResponse> | undefined;
-  let othersLeft = true;
+  let resubmitted = false;
   while (o.nowMs() < state.endsAtMs) {
     let read: ChainOutcome | undefined;
     try {
@@ -56,21 +55,19 @@ async function resolveFromChain(
     }
     if (read?.kind === "settled") return answer({ success: true, transaction: read.transaction, payer: chain.authorization.payer });
     if (read?.kind === "canceled") return answer({ success: false, errorReason: "authorization_canceled", transaction: "" });
-    if (read?.kind === "unused") {
-      // A refusal from the resubmission, with the nonce still unused after it: the refusal is the verdict.
-      if (refusal) return refusal;
-      const stillValid = chain.validBeforeSeconds > Math.floor(o.nowMs() / 1000) + FACILITATOR_MARGIN_SECONDS;
-      const others = o.candidates.filter((c) => !state.asked.includes(c));
-      if (othersLeft && stillValid && others.length > 0) {
-        try {
-          const resubmitted = await settleWithFailover(o.view, undefined, others, o.request, o.nowMs, state.onAttempt, state.endsAtMs);
-          if (resubmitted.response.success) return resubmitted;
-          // Perhaps refused because the first settle landed meanwhile: the chain is asked before it is believed.
-          refusal = resubmitted;
-          continue;
-        } catch (error) {
-          othersLeft = !isNotSubmitted(error);
-        }
+    const stillValid = chain.validBeforeSeconds > Math.floor(o.nowMs() / 1000) + FACILITATOR_MARGIN_SECONDS;
+    const others = o.candidates.filter((c) => !state.asked.includes(c));
+    if (read?.kind === "unused" && !resubmitted && stillValid && others.length > 0) {
+      // Resubmitted once. A refusal from it is not a verdict: "unused" may only mean the first settle is still in a
+      // mempool, or the RPC node is behind, and the first may yet land. So it stays unknown, the lock held, unless
+      // the chain later shows the transfer (or a cancellation).
+      resubmitted = true;
+      try {
+        const answer = await settleWithFailover(o.view, undefined, others, o.request, o.nowMs, state.onAttempt, state.endsAtMs);
+        if (answer.response.success) return answer;
+        continue;
+      } catch {
+        // Not submitted, or unknown again: the chain is asked again below.
       }
     }
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(LOOK_INTERVAL_MS, state.endsAtMs - o.nowMs()))));

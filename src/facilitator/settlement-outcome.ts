@@ -5,7 +5,7 @@
 import { GatewayFailure } from "../errors.js";
 import type { PaymentRequired, SettleResponse } from "../x402/schemas.js";
 import { isNotSubmitted } from "./facilitator-pool.js";
-import { SETTLEMENT_PENDING } from "./pending-settlement.js";
+import { SETTLEMENT_PENDING, SETTLEMENT_REVERTED } from "./pending-settlement.js";
 
 export type SettlementOutcome =
   /** The money moved. */
@@ -22,7 +22,7 @@ export type SettlementOutcome =
  * official `@x402/evm` facilitator answers a sent but unconfirmed settle with `settlement_pending` and its
  * transaction. That is not a refusal (issue #34).
  */
-const STILL_LANDING = new Set([SETTLEMENT_PENDING]);
+const STILL_LANDING = new Set([SETTLEMENT_PENDING, SETTLEMENT_REVERTED]);
 
 export async function settleOutcome(settle: () => Promise<SettleResponse>): Promise<SettlementOutcome> {
   let response: SettleResponse;

@@ -89,15 +89,16 @@ describe("facilitator failures", () => {
   });
 
   // With an RPC the receipt says more (a mined transfer is served: test/e2e/settlement-pending.test.ts, real chain).
-  it("a pending settle whose transaction was mined and reverted moved nothing: 402, the payment usable again", async () => {
+  // The attacker review of this change: a reverted settle's authorization is public in its calldata, and anyone may
+  // land it until it expires, so it is not given back.
+  it("a pending settle whose transaction was mined and reverted is held, not released: no answer, the payment spent", async () => {
     const harness = await buildHarness({ facilitator: "settle-pending", vars: { RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${newTestId()}/rpc/receipt-reverted` }) } });
     const { response, payload } = await payFor(harness, "/weather/paris");
-    expect(response.status).toBe(402);
-    expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe("settlement_reverted");
-    expect(await harness.ledgerRows()).toMatchObject([{ status: "settle_failed", error_reason: "settlement_reverted" }]);
-    // Released: the same payment is tried again (and is pending again, at this facilitator).
-    await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
-    expect((await harness.facilitatorCalls()).filter((c) => c.path === "/settle")).toHaveLength(2);
+    expect(response.status).toBe(502);
+    expect(response.headers.get("PAYMENT-RESPONSE")).toBeNull();
+    expect(await harness.ledgerRows()).toMatchObject([{ status: "settle_unknown", error_reason: "settlement_reverted" }]);
+    const retry = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
+    expect(decodeHeader<PaymentRequired>(retry.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
   });
 
   it("a pending settle whose transaction is not mined within the settle budget stays unknown, the lock held", async () => {
