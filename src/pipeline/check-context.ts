@@ -6,7 +6,7 @@ import type { CheckContext } from "../schemes/scheme-plugin.js";
 
 const RPC_TIMEOUT_MS = 3000;
 
-/** The network's RPC (RPC_URLS), as the chain reads here use it. */
+/** The network's RPC (RPC_URLS), as every chain read of the gateway's own uses it. */
 export function rpcFor(config: GatewayConfig, network: string): { url: string; timeoutMs: number } | undefined {
   const url = config.RPC_URLS?.[network];
   return url ? { url, timeoutMs: RPC_TIMEOUT_MS } : undefined;
@@ -19,20 +19,20 @@ export function buildCheckContext(config: GatewayConfig, nowMs: number, windowSe
     nowSeconds,
     validUntilSeconds: nowSeconds + windowSeconds,
     async isContract(network, address) {
-      const url = config.RPC_URLS?.[network];
-      if (!url) return undefined;
+      const rpc = rpcFor(config, network);
+      if (!rpc) return undefined;
       try {
-        return (await getCode({ url, timeoutMs: RPC_TIMEOUT_MS }, address)) !== "0x";
+        return (await getCode(rpc, address)) !== "0x";
       } catch {
         // An RPC outage must not refuse a good payment: the facilitator still decides.
         return undefined;
       }
     },
     async blockhashStatus(network, blockhash) {
-      const url = config.RPC_URLS?.[network];
-      if (!url) return undefined;
+      const rpc = rpcFor(config, network);
+      if (!rpc) return undefined;
       try {
-        return await readBlockhash({ url, timeoutMs: RPC_TIMEOUT_MS }, network, blockhash, nowSeconds);
+        return await readBlockhash(rpc, network, blockhash, nowSeconds);
       } catch (error) {
         // Its life unknown, so the money moves first: an attacker who can make the RPC fail (flooding it to 429s)
         // must not get the origin's work for a blockhash about to expire (attacker review of this check).

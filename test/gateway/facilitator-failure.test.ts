@@ -76,33 +76,27 @@ describe("facilitator failures", () => {
     expect(calls.map((c) => c.headers.authorization)).toEqual(["Bearer s3cret", "Bearer s3cret"]);
   });
 
-  // Issue #34's live bug: @x402/evm 2.27 answers a broadcast but unconfirmed settle with success false and
-  // settlement_pending. That payment is landing: never a refusal that gives the lock back.
-  it("a settle still landing (settlement_pending) is unknown: no answer, the payment stays spent", async () => {
-    const harness = await buildHarness({ facilitator: "settle-pending" });
-    const { response, payload } = await payFor(harness, "/weather/paris");
-    expect(response.status).toBe(502);
-    expect(response.headers.get("PAYMENT-RESPONSE")).toBeNull();
-    expect(await harness.ledgerRows()).toMatchObject([{ status: "settle_unknown", error_reason: "settlement_pending" }]);
-    const retry = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
-    expect(decodeHeader<PaymentRequired>(retry.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
-  });
+  const receiptRpc = (mode: "none" | "reverted") => ({ RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${newTestId()}/rpc/receipt-${mode}` }) });
 
-  // With an RPC the receipt says more (a mined transfer is served: test/e2e/settlement-pending.test.ts, real chain).
-  // The attacker review of this change: a reverted settle's authorization is public in its calldata, and anyone may
-  // land it until it expires, so it is not given back.
-  it("a pending settle whose transaction was mined and reverted is held, not released: no answer, the payment spent", async () => {
-    const harness = await buildHarness({ facilitator: "settle-pending", vars: { RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${newTestId()}/rpc/receipt-reverted` }) } });
+  // Issue #34's live bug: @x402/evm 2.27 answers a broadcast but unconfirmed settle with success false and
+  // settlement_pending. That payment is landing: never a refusal that gives the lock back. With an RPC the receipt
+  // says more (a mined transfer is served: test/e2e/settlement-pending.test.ts, real chain); a reverted one is held
+  // too (the attacker review: its authorization is public in its calldata, and anyone may land it until it expires).
+  it.each([
+    ["still landing, no RPC to ask", undefined, "settlement_pending"],
+    ["mined and reverted", receiptRpc("reverted"), "settlement_reverted"],
+  ] as const)("a pending settle %s is unknown: no answer, the payment stays spent", async (_name, vars, reason) => {
+    const harness = await buildHarness({ facilitator: "settle-pending", ...(vars ? { vars } : {}) });
     const { response, payload } = await payFor(harness, "/weather/paris");
     expect(response.status).toBe(502);
     expect(response.headers.get("PAYMENT-RESPONSE")).toBeNull();
-    expect(await harness.ledgerRows()).toMatchObject([{ status: "settle_unknown", error_reason: "settlement_reverted" }]);
+    expect(await harness.ledgerRows()).toMatchObject([{ status: "settle_unknown", error_reason: reason }]);
     const retry = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
     expect(decodeHeader<PaymentRequired>(retry.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
   });
 
   it("a pending settle whose transaction is not mined within the settle budget stays unknown, the lock held", async () => {
-    const harness = await buildHarness({ facilitator: "settle-pending", vars: { RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${newTestId()}/rpc/receipt-none` }) } });
+    const harness = await buildHarness({ facilitator: "settle-pending", vars: receiptRpc("none") });
     const started = Date.now();
     const { response } = await payFor(harness, "/weather/paris");
     expect(response.status).toBe(502);
