@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS payments (
   payer            TEXT NOT NULL,
   facilitator      TEXT NOT NULL,
   -- verified → settled | settle_failed | settle_unknown | origin_failed | owed_refund (before-origin mode:
-  -- settled, then the origin failed; refund payer `amount` of `asset` on `network`, see transaction_hash)
+  -- settled, then the origin failed; or a settle_unknown the chain later showed settled, its answer withheld;
+  -- refund payer `amount` of `asset` on `network`, see transaction_hash)
   status           TEXT NOT NULL CHECK (status IN ('verified', 'settled', 'settle_failed', 'settle_unknown', 'origin_failed', 'owed_refund')),
   transaction_hash TEXT,
   error_reason     TEXT,
@@ -40,7 +41,11 @@ CREATE TABLE IF NOT EXISTS payments (
   -- SHA-256 (hex) of the signed receipt the payer got (offer-receipt extension, docs/offer-receipt.md)
   receipt_hash     TEXT,
   -- batch-settlement: the channel this call was charged to; its claims are in channel_claims (docs/batch-settlement.md)
-  channel_id       TEXT
+  channel_id       TEXT,
+  -- an outcome read from the chain by the PaymentRecord reconciler (docs/facilitators.md): chain_transfer (settled;
+  -- transaction_hash) | chain_canceled | chain_used_elsewhere | chain_expired_unused (nothing moved), and when
+  resolution       TEXT,
+  resolved_at      TEXT
 );
 
 CREATE INDEX IF NOT EXISTS payments_payer ON payments (payer, created_at);

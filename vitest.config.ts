@@ -22,6 +22,9 @@ function workersProject(name: string, include: string[], setupFiles: string[]) {
             TEST_CDP_EC_SECRET: inject("cdpEcSecret"),
             // The batch-settlement authorizer: Durable Objects see the Worker's env, not a test's overrides.
             CHANNEL_AUTHORIZER_KEY: "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+            // The PaymentRecord's reconciler reads RPC_URLS from the same env: a scripted chain on a network no rule uses
+            // (test/fixtures/fake-evm-chain.ts). A test's `vars` replace it for the gateway.
+            RPC_URLS: JSON.stringify({ "eip155:999999": `${inject("originUrl")}/evm-chain` }),
           },
           // The real local binding (writes go nowhere locally): every gateway test runs with metrics on.
           analyticsEngineDatasets: { ANALYTICS: { dataset: "x402_gateway_test" } },

@@ -13,7 +13,7 @@ const USAGE = `usage: npm run cli -- <command> [--local | --remote] [--json]
   rules diff FILE                  what pushing FILE would change
   rules history                    the kept previous versions
   rules rollback                   restore the newest kept version
-  ledger [--since T] [--until T] [--rule ID] [--payer ADDR] [--status S] [--limit N]
+  ledger [--since T] [--until T] [--rule ID] [--payer ADDR] [--status S] [--resolution R|any] [--limit N]
   revenue [--by rule|payTo|network|day] [--since T] [--until T]
   sessions revoke WALLET [--scope S]   WALLET as CAIP-10: eip155:8453:0xabc…
   sessions grant WALLET --scope S --requests N --ttl SECONDS --ref R   a session given, not bought (R: idempotency)
@@ -132,8 +132,8 @@ async function run(argv: string[]): Promise<void> {
     return print(json ? body : `restored the version replaced at ${body.replacedAt}`);
   }
   if (group === "ledger" && command === undefined) {
-    const body = (await expectOk(await callAdmin(target(), "GET", `/ledger${queryString(flags, ["since", "until", "rule", "payer", "status", "limit"])}`))) as { entries: Record<string, unknown>[] };
-    return print(json ? body : table(body.entries, ["created_at", "rule_id", "status", "amount", "network", "payer", "pay_to", "transaction_hash"]));
+    const body = (await expectOk(await callAdmin(target(), "GET", `/ledger${queryString(flags, ["since", "until", "rule", "payer", "status", "resolution", "limit"])}`))) as { entries: Record<string, unknown>[] };
+    return print(json ? body : table(body.entries, ["created_at", "rule_id", "status", "amount", "network", "payer", "pay_to", "transaction_hash", "resolution"]));
   }
   if (group === "revenue" && command === undefined) {
     const body = (await expectOk(await callAdmin(target(), "GET", `/revenue${queryString(flags, ["by", "since", "until"])}`))) as { by: string; revenue: Record<string, unknown>[] };

@@ -135,6 +135,12 @@ function emptyToUndefined(value: unknown): unknown {
   return value === "" ? undefined : value;
 }
 
+/** RPC_URLS alone, for a Durable Object's own chain reads (the reconciler): undefined when unset or invalid. */
+export function parseRpcUrls(env: Env): GatewayConfig["RPC_URLS"] {
+  const result = EnvVarsSchema.shape.RPC_URLS.safeParse(emptyToUndefined(env.RPC_URLS));
+  return result.success ? result.data : undefined;
+}
+
 /** Throws `config_invalid` listing every problem at once; memoised per env object. */
 export function parseGatewayConfig(env: Env): GatewayConfig {
   let entry = parsed.get(env);

@@ -13,6 +13,8 @@ export const LedgerFilterSchema = z.strictObject({
   rule: z.string().min(1).max(200).optional(),
   payer: z.string().min(1).max(200).optional(),
   status: z.enum(STATUSES).optional(),
+  /** How an outcome was read from the chain (payment-record/chain-watch.ts); `any`: every resolved row. */
+  resolution: z.enum(["any", "chain_transfer", "chain_canceled", "chain_used_elsewhere", "chain_expired_unused"]).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 export type LedgerFilter = z.infer<typeof LedgerFilterSchema>;
@@ -38,6 +40,8 @@ function where(filter: Omit<Partial<LedgerFilter>, "limit">): { sql: string; par
   // Addresses are compared without case: EVM checksums mix it, and payers are stored as the facilitator wrote them.
   if (filter.payer) clauses.push("lower(payer) = lower(?)"), params.push(filter.payer);
   if (filter.status) clauses.push("status = ?"), params.push(filter.status);
+  if (filter.resolution === "any") clauses.push("resolution IS NOT NULL");
+  else if (filter.resolution) clauses.push("resolution = ?"), params.push(filter.resolution);
   return { sql: clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "", params };
 }
 

@@ -12,7 +12,7 @@ const AUTHORIZATION_CANCELED = "0x1cdd46ff242716cdaa72d159d339a485b3438398348d68
  * How far back a settle is looked for: the request asking began its settle seconds ago, and even 1 s blocks leave
  * it well inside. Node providers cap a log range near this size.
  */
-const LOOKBACK_BLOCKS = 1000n;
+export const LOOKBACK_BLOCKS = 1000n;
 
 export interface Eip3009Authorization extends ExpectedTransfer {
   nonce: string;
@@ -20,13 +20,17 @@ export interface Eip3009Authorization extends ExpectedTransfer {
 
 export type ChainOutcome = { kind: "settled"; transaction: string } | { kind: "canceled" } | { kind: "unused" } | { kind: "used_elsewhere"; transaction: string };
 
-/** Throws when the RPC gives no usable answer. */
-export async function readEip3009Outcome(rpc: EvmRpc, authorization: Eip3009Authorization): Promise<ChainOutcome> {
-  const latest = await blockNumber(rpc);
+/**
+ * Throws when the RPC gives no usable answer. `range`: the blocks to search (default: the last LOOKBACK_BLOCKS up to
+ * the latest); the reconciler narrows it to the blocks since it last saw the nonce unused.
+ */
+export async function readEip3009Outcome(rpc: EvmRpc, authorization: Eip3009Authorization, range?: { fromBlock: bigint; toBlock: bigint }): Promise<ChainOutcome> {
+  const latest = range ? range.toBlock : await blockNumber(rpc);
   const logs = await getLogs(rpc, {
     address: authorization.asset,
     topics: [[AUTHORIZATION_USED, AUTHORIZATION_CANCELED], addressTopic(authorization.payer), authorization.nonce.toLowerCase()],
-    fromBlock: latest > LOOKBACK_BLOCKS ? latest - LOOKBACK_BLOCKS : 0n,
+    fromBlock: range ? range.fromBlock : latest > LOOKBACK_BLOCKS ? latest - LOOKBACK_BLOCKS : 0n,
+    toBlock: latest,
   });
   const log = logs[0];
   if (!log) return { kind: "unused" };

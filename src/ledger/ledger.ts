@@ -36,6 +36,9 @@ export interface LedgerEntry {
   receiptHash?: string | undefined;
   /** batch-settlement: the channel the call was charged to (docs/batch-settlement.md). */
   channelId?: string | undefined;
+  /** How an unknown outcome was read from the chain (payment-record/chain-watch.ts), and when. */
+  resolution?: string | undefined;
+  resolvedAt?: string | undefined;
   /** ISO-8601. */
   at: string;
 }
@@ -44,7 +47,7 @@ const COLUMNS = [
   "payment_key", "rule_id", "method", "resource", "scheme", "network", "asset", "amount", "pay_to", "payer",
   "facilitator", "status", "transaction_hash", "error_reason", "origin_status", "verify_ms", "origin_ms",
   "settle_ms", "facilitator_id", "settled_by", "created_at", "updated_at", "max_amount", "metered_units",
-  "receipt_hash", "channel_id",
+  "receipt_hash", "channel_id", "resolution", "resolved_at",
 ];
 const INSERT = `INSERT INTO payments (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
 
@@ -53,12 +56,15 @@ const INSERT = `INSERT INTO payments (${COLUMNS.join(", ")}) VALUES (${COLUMNS.m
 // verified. One payment can be attempted several times (a lock released after a failure), so an earlier attempt's
 // failure must never hide a later refund owed or unknown settlement (security review F6), and a replayed payment's
 // refusal never overwrites the original's settlement, whichever lands first.
+// A failure read from the chain (`resolved_at` set: the authorization can no longer move money) is final, so it
+// ranks above "perhaps moved" and replaces it.
 // A metered (upto) payment's `amount` becomes what was settled.
-const UPDATED_ON_OUTCOME = ["status", "transaction_hash", "error_reason", "origin_status", "origin_ms", "settle_ms", "settled_by", "updated_at", "amount", "metered_units", "receipt_hash"];
-const rank = (column: string) =>
-  `(CASE ${column} WHEN 'settled' THEN 4 WHEN 'owed_refund' THEN 3 WHEN 'settle_unknown' THEN 2 WHEN 'verified' THEN 0 ELSE 1 END)`;
+const UPDATED_ON_OUTCOME = ["status", "transaction_hash", "error_reason", "origin_status", "origin_ms", "settle_ms", "settled_by", "updated_at", "amount", "metered_units", "receipt_hash", "resolution", "resolved_at"];
+const rank = (table: string) =>
+  `(CASE ${table}.status WHEN 'settled' THEN 4 WHEN 'owed_refund' THEN 3 WHEN 'settle_unknown' THEN 2 WHEN 'verified' THEN 0
+    ELSE (CASE WHEN ${table}.resolved_at IS NULL THEN 1 ELSE 2.5 END) END)`;
 const RECORD_OUTCOME = `${INSERT} ON CONFLICT (payment_key) DO UPDATE SET ${UPDATED_ON_OUTCOME.map((c) => `${c} = excluded.${c}`).join(", ")}
-  WHERE ${rank("excluded.status")} > ${rank("payments.status")}`;
+  WHERE ${rank("excluded")} > ${rank("payments")}`;
 
 function bindEntry(statement: D1PreparedStatement, entry: LedgerEntry): D1PreparedStatement {
   return statement.bind(
@@ -66,7 +72,7 @@ function bindEntry(statement: D1PreparedStatement, entry: LedgerEntry): D1Prepar
     entry.amount, entry.payTo, entry.payer, entry.facilitator, entry.status, entry.transactionHash ?? null,
     entry.errorReason ?? null, entry.originStatus ?? null, entry.verifyMs ?? null, entry.originMs ?? null,
     entry.settleMs ?? null, entry.facilitatorId, entry.settledBy ?? null, entry.at, entry.at, entry.maxAmount ?? null,
-    entry.meteredUnits ?? null, entry.receiptHash ?? null, entry.channelId ?? null,
+    entry.meteredUnits ?? null, entry.receiptHash ?? null, entry.channelId ?? null, entry.resolution ?? null, entry.resolvedAt ?? null,
   );
 }
 

@@ -18,4 +18,6 @@ export const LEDGER_UPGRADES = [
   "ALTER TABLE payments ADD COLUMN metered_units TEXT",
   "ALTER TABLE payments ADD COLUMN receipt_hash TEXT",
   "ALTER TABLE payments ADD COLUMN channel_id TEXT",
+  "ALTER TABLE payments ADD COLUMN resolution TEXT",
+  "ALTER TABLE payments ADD COLUMN resolved_at TEXT",
 ];

@@ -2,6 +2,7 @@
 // only the first reaches verify, the origin and settle.
 import { GatewayFailure } from "../errors.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
+import type { ChainWatch } from "./chain-watch.js";
 import type { ClaimResult, LockState, PaymentRecord } from "./payment-record.js";
 
 /** Kept after settlement until the authorization can no longer settle, plus this margin. */
@@ -36,6 +37,8 @@ export interface ClaimOptions {
   pending?: LedgerEntry;
   /** Takes the group's one exclusive slot (a metered stream): `busy` while another payment of the payer has it. */
   exclusive?: boolean;
+  /** What the chain can be asked about the payment, for the object's reconciler (reconciler.ts). */
+  watch?: ChainWatch | undefined;
 }
 
 export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome> {
@@ -49,7 +52,7 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
   const forgetAtMs = Math.min(Math.max(options.expiresAtSeconds * 1000, options.nowMs), options.nowMs + FORGET_AFTER_MAX_MS) + FORGET_MARGIN_MS;
   let result: ClaimResult;
   try {
-    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs, options.pending, options.exclusive ?? false, forgetAtMs);
+    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs, { pending: options.pending, exclusive: options.exclusive, forgetAtMs, watch: options.watch });
   } catch (cause) {
     throw new GatewayFailure({ kind: "replay_lock_unavailable", detail: String(cause) }, { cause });
   }

@@ -9,14 +9,27 @@
 // Grouped by payer so the object a payment needs is already warm: creating an object per payment cost more than
 // the rest of the gateway's own time on a paid request (docs/storage-schema.md).
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env.js";
+import { parseRpcUrls, type Env } from "../env.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { LedgerOutbox } from "../ledger/ledger-outbox.js";
+import type { ChainWatch } from "./chain-watch.js";
+import { Reconciler } from "./reconciler.js";
 
 export type LockState = "in_flight" | "settled" | "unknown";
 
 /** `busy`: the claim asked for its group's one exclusive slot (a metered stream), and another payment holds it. */
 export type ClaimResult = { kind: "claimed" } | { kind: "held"; state: LockState } | { kind: "busy" };
+
+export interface ClaimTerms {
+  /** The payment's `verified` row, kept with the lock until an outcome replaces it. */
+  pending?: LedgerEntry | undefined;
+  /** At most one such claim of the group is in flight at once (one metered stream per payer). */
+  exclusive?: boolean | undefined;
+  /** When an exclusive lock is forgotten (it outlives its lease). */
+  forgetAtMs?: number | undefined;
+  /** What the chain can be asked about the payment: an unknown outcome is reconciled from it (reconciler.ts). */
+  watch?: ChainWatch | undefined;
+}
 
 interface LockRow {
   owner: string;
@@ -28,10 +41,22 @@ interface LockRow {
 }
 
 /**
- * 5: a lock may take its group's one exclusive slot (`exclusive`); 4: a lock holds its payment's pending `verified`
- * ledger row (`pending_entry`); 3: locks keyed by payment (one object per group); 2 was one lock per object.
+ * 6: a lock may carry a chain watch, and the reconciler's state of it (`watch` … `looks`); 5: a lock may take its
+ * group's one exclusive slot (`exclusive`); 4: a lock holds its payment's pending `verified` ledger row
+ * (`pending_entry`); 3: locks keyed by payment (one object per group); 2 was one lock per object.
  */
-const SCHEMA_VERSION = 5;
+const SCHEMA_VERSION = 6;
+
+/**
+ * The reconciler's (schema 6): the chain watch (JSON ChainWatch), the ledger row a resolution is built on, the next
+ * look, the block the last look searched to (less a margin), and how many looks found it still open.
+ */
+const WATCH_COLUMNS = ["watch TEXT", "watch_entry TEXT", "look_at_ms INTEGER", "from_block TEXT", "looks INTEGER NOT NULL DEFAULT 0"];
+
+/** A dead claim with a watch is looked at by this long after its authorization's end (issue #34: within a minute). */
+const DEAD_CLAIM_LOOK_MS = 30_000;
+/** A dead claim without one sends its `verified` row to D1 within this of its lease's end. */
+const DEAD_CLAIM_ROW_MS = 10 * 60_000;
 
 /** When a ledger write is stored with no alarm set, one this far ahead covers it while D1 is asked. */
 const UNCOVERED_WRITE_ALARM_MS = 60_000;
@@ -39,6 +64,8 @@ const UNCOVERED_WRITE_ALARM_MS = 60_000;
 export class PaymentRecord extends DurableObject<Env> {
   #schemaReady = false;
   #outbox?: LedgerOutbox;
+  #reconciler?: Reconciler;
+  #rpcUrls?: { urls: Readonly<Record<string, string>> | undefined };
   /** The alarm as this object last set or read it; undefined until then (storage is asked). */
   #alarmAtMs: number | null | undefined;
   /** The outbox copy under way, if any, and whether a write came in after it read the outbox. */
@@ -48,11 +75,10 @@ export class PaymentRecord extends DurableObject<Env> {
   /**
    * Takes the payment for `owner` unless another request holds it. An `in_flight` claim whose lease has run
    * out (its Worker died mid-request) can be taken over; `settled` and `unknown` are never released.
-   * `pending`: the payment's `verified` row, kept with the lock until an outcome replaces it. `exclusive`: at most
-   * one such claim of the group is in flight at once (one metered stream per payer: what one authorization can
-   * settle bounds what is delivered before settlement).
+   * `exclusive` (ClaimTerms): what one authorization can settle bounds what is delivered before settlement.
    */
-  async claim(paymentKey: string, owner: string, leaseMs: number, nowMs: number, pending?: LedgerEntry, exclusive = false, forgetAtMs?: number): Promise<ClaimResult> {
+  async claim(paymentKey: string, owner: string, leaseMs: number, nowMs: number, terms: ClaimTerms = {}): Promise<ClaimResult> {
+    const { pending, exclusive = false, forgetAtMs, watch } = terms;
     const row = this.#lock(paymentKey);
     if (row && !(row.state === "in_flight" && row.lease_until_ms < nowMs)) return { kind: "held", state: row.state };
     // A stream's claim whose request died may have delivered content: never taken over (security review F1).
@@ -66,7 +92,7 @@ export class PaymentRecord extends DurableObject<Env> {
     // Taking over a dead request's claim: its `verified` row is the only trace of it, and goes to D1 now.
     const tookOver = row !== undefined && this.#sendPending("payment_key = ?", paymentKey);
     this.ctx.storage.sql.exec(
-      "INSERT OR REPLACE INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms, pending_entry, exclusive) VALUES (?, ?, 'in_flight', ?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms, pending_entry, exclusive, watch) VALUES (?, ?, 'in_flight', ?, ?, ?, ?, ?)",
       paymentKey,
       owner,
       nowMs + leaseMs,
@@ -74,8 +100,15 @@ export class PaymentRecord extends DurableObject<Env> {
       exclusive ? (forgetAtMs ?? nowMs + leaseMs) : null,
       pending ? JSON.stringify(pending) : null,
       exclusive ? 1 : 0,
+      watch ? JSON.stringify(watch) : null,
     );
     if (tookOver) await this.#flushThenSchedule();
+    // The lease's end must come to an alarm: a request that dies leaves its `verified` row, and its payment's watch,
+    // to it. Any alarm due before the lock must be looked at will do, so an object that has one writes nothing.
+    const leaseEndsMs = nowMs + leaseMs;
+    const lookBy = watch ? Math.max(leaseEndsMs, watch.validBeforeSeconds * 1000 + DEAD_CLAIM_LOOK_MS) : leaseEndsMs + DEAD_CLAIM_ROW_MS;
+    const current = await this.#currentAlarm();
+    if (current === null || current > lookBy) await this.#setAlarm(leaseEndsMs);
     return { kind: "claimed" };
   }
 
@@ -102,6 +135,8 @@ export class PaymentRecord extends DurableObject<Env> {
       // Without its outcome here, the `verified` row goes now: a settled lock no longer runs out.
       if (!entry) sent = this.#sendPending("payment_key = ?", paymentKey);
       this.ctx.storage.sql.exec("UPDATE payment_locks SET state = ?, forget_at_ms = ?, pending_entry = NULL WHERE payment_key = ?", state, forgetAtMs, paymentKey);
+      // Perhaps settled: the chain is asked what became of it (reconciler.ts).
+      if (state === "unknown") this.#reconcile().watchUnknown(paymentKey, entry, Date.now());
     }
     if (entry) this.#ledger().enqueue({ table: "payments", entry });
     await (entry || sent ? this.#flushThenSchedule() : this.#scheduleAlarm());
@@ -136,15 +171,18 @@ export class PaymentRecord extends DurableObject<Env> {
     this.#alarmAtMs = null;
     this.#ensureSchema();
     const now = Date.now();
+    // A dead claim the chain can be asked about is held until it has been (reconciler.ts).
+    this.#reconcile().holdDeadClaims(now);
     // A claim whose lease ran out had no outcome: its Worker died, and its `verified` row is what is left of it.
-    this.#sendPending("state = 'in_flight' AND lease_until_ms <= ?", now);
+    this.#sendPending("lease_until_ms <= ? AND pending_entry IS NOT NULL AND state != 'settled'", now);
+    await this.#reconcile().lookAtDue(now);
     await this.#flush();
     // A stream whose request died while it ran may have delivered content: its payment stays spent ("unknown", for
     // the reconciler of issue #34), and its payer's one stream slot is free again.
     this.ctx.storage.sql.exec("UPDATE payment_locks SET state = 'unknown' WHERE state = 'in_flight' AND exclusive = 1 AND lease_until_ms <= ?", now);
     // Spent authorizations past their validity, and claims whose Worker died long ago, are nothing to remember.
     this.ctx.storage.sql.exec(
-      "DELETE FROM payment_locks WHERE (state != 'in_flight' AND forget_at_ms <= ?) OR (state = 'in_flight' AND lease_until_ms <= ?)",
+      "DELETE FROM payment_locks WHERE (state != 'in_flight' AND forget_at_ms <= ? AND look_at_ms IS NULL) OR (state = 'in_flight' AND lease_until_ms <= ?)",
       now,
       now,
     );
@@ -199,7 +237,9 @@ export class PaymentRecord extends DurableObject<Env> {
     const candidates: number[] = [];
     if (this.pendingLedgerWrites() > 0) candidates.push(this.#ledger().nextAttemptMs());
     const next = this.ctx.storage.sql
-      .exec<{ at: number | null }>("SELECT MIN(CASE WHEN state = 'in_flight' THEN lease_until_ms ELSE forget_at_ms END) AS at FROM payment_locks")
+      .exec<{ at: number | null }>(
+        "SELECT MIN(CASE WHEN state = 'in_flight' THEN lease_until_ms WHEN look_at_ms IS NOT NULL THEN look_at_ms ELSE forget_at_ms END) AS at FROM payment_locks",
+      )
       .one().at;
     if (next !== null) candidates.push(next);
     else if (candidates.length === 0) candidates.push(0); // empty: the alarm deletes the storage
@@ -218,6 +258,14 @@ export class PaymentRecord extends DurableObject<Env> {
   async #setAlarm(atMs: number): Promise<void> {
     await this.ctx.storage.setAlarm(atMs);
     this.#alarmAtMs = atMs;
+  }
+
+  #reconcile(): Reconciler {
+    this.#ensureSchema();
+    this.#reconciler ??= new Reconciler(this.ctx.storage.sql, () => (this.#rpcUrls ??= { urls: parseRpcUrls(this.env) }).urls, (entry) =>
+      this.#ledger().enqueue({ table: "payments", entry }),
+    );
+    return this.#reconciler;
   }
 
   #ledger(): LedgerOutbox {
@@ -249,9 +297,10 @@ export class PaymentRecord extends DurableObject<Env> {
     sql.exec("CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)");
     const version = sql.exec<{ version: number }>("SELECT version FROM _schema").toArray()[0]?.version ?? 0;
     if (version >= SCHEMA_VERSION) return;
-    if (version === 3 || version === 4) {
+    if (version >= 3) {
       if (version === 3) sql.exec("ALTER TABLE payment_locks ADD COLUMN pending_entry TEXT");
-      sql.exec("ALTER TABLE payment_locks ADD COLUMN exclusive INTEGER NOT NULL DEFAULT 0");
+      if (version <= 4) sql.exec("ALTER TABLE payment_locks ADD COLUMN exclusive INTEGER NOT NULL DEFAULT 0");
+      for (const column of WATCH_COLUMNS) sql.exec(`ALTER TABLE payment_locks ADD COLUMN ${column}`);
     } else {
       // An object from version 2 held one payment's lock without its key; its outbox is kept and still flushed.
       // Its lock is dropped: that payment is single-use on chain anyway (the facilitator refuses a spent nonce).
@@ -263,7 +312,8 @@ export class PaymentRecord extends DurableObject<Env> {
         lease_until_ms INTEGER NOT NULL,
         forget_at_ms INTEGER,
         pending_entry TEXT,
-        exclusive INTEGER NOT NULL DEFAULT 0
+        exclusive INTEGER NOT NULL DEFAULT 0,
+        ${WATCH_COLUMNS.join(",\n        ")}
       )`);
     }
     sql.exec("DELETE FROM _schema");

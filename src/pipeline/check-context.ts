@@ -3,14 +3,7 @@ import { getCode } from "../schemes/evm/evm-rpc.js";
 import { readBlockhash } from "../schemes/svm/solana-rpc.js";
 import type { GatewayConfig } from "../env.js";
 import type { CheckContext } from "../schemes/scheme-plugin.js";
-
-const RPC_TIMEOUT_MS = 3000;
-
-/** The network's RPC (RPC_URLS), as every chain read of the gateway's own uses it. */
-export function rpcFor(config: GatewayConfig, network: string): { url: string; timeoutMs: number } | undefined {
-  const url = config.RPC_URLS?.[network];
-  return url ? { url, timeoutMs: RPC_TIMEOUT_MS } : undefined;
-}
+import { rpcFor } from "../schemes/chain-rpc.js";
 
 /** `windowSeconds`: how long from now a payment must stay valid (pipeline/payment-window.ts). */
 export function buildCheckContext(config: GatewayConfig, nowMs: number, windowSeconds: number): CheckContext {
@@ -19,7 +12,7 @@ export function buildCheckContext(config: GatewayConfig, nowMs: number, windowSe
     nowSeconds,
     validUntilSeconds: nowSeconds + windowSeconds,
     async isContract(network, address) {
-      const rpc = rpcFor(config, network);
+      const rpc = rpcFor(config.RPC_URLS, network);
       if (!rpc) return undefined;
       try {
         return (await getCode(rpc, address)) !== "0x";
@@ -29,7 +22,7 @@ export function buildCheckContext(config: GatewayConfig, nowMs: number, windowSe
       }
     },
     async blockhashStatus(network, blockhash) {
-      const rpc = rpcFor(config, network);
+      const rpc = rpcFor(config.RPC_URLS, network);
       if (!rpc) return undefined;
       try {
         return await readBlockhash(rpc, network, blockhash, nowSeconds);

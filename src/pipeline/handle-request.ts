@@ -34,7 +34,8 @@ import { adminSubpath, HEALTH_PATH, matchReservedPath } from "../gateway-paths.j
 import { serveAdmin } from "../admin/serve-admin.js";
 import { adminAuthFromConfig } from "../admin/admin-auth.js";
 import { serveHealth } from "../health/serve-health.js";
-import { buildCheckContext, rpcFor } from "./check-context.js";
+import { buildCheckContext } from "./check-context.js";
+import { rpcFor } from "../schemes/chain-rpc.js";
 import { confirmPendingSettle } from "../facilitator/pending-settlement.js";
 import { settleExactlyOnce } from "../facilitator/resolve-settle.js";
 import { assertRuleCoversWindow, buildPaymentBudget } from "./payment-window.js";
@@ -286,6 +287,11 @@ async function handlePricedRequest(
     at: new Date(deps.nowMs()).toISOString(),
   };
   const origin = new OriginCall(() => forward(request, config, rule.origin, deps, true), deps.nowMs);
+  const rpc = rpcFor(config.RPC_URLS, requirements.network);
+  const nonce = decision.v1 ? undefined : decision.checked.authorizationNonce;
+  // What the chain can say of this payment: its settle is resolved from it, in the request and after (issue #34).
+  const authorization = { asset: requirements.asset, payTo: requirements.payTo, amount: requirements.amount, payer: entry.payer };
+  const watch = rpc && nonce ? { ...authorization, nonce, network: requirements.network, validBeforeSeconds: decision.checked.expiresAtSeconds } : undefined;
   const standing = payerKey(requirements.network, decision.checked.payer);
   const proven = decision.checked.signatureProven === true;
   // A payment that may expire during the origin's run is settled first, whatever the rule says (F4 on Solana); asked
@@ -308,6 +314,7 @@ async function handlePricedRequest(
         expiresAtSeconds: decision.checked.expiresAtSeconds,
         nowMs: deps.nowMs(),
         pending: { ...entry },
+        watch,
         // One metered stream per payer: together, streams in flight never deliver more than one authorization settles.
         exclusive: streamSeconds > 0,
       }),
@@ -364,9 +371,7 @@ async function handlePricedRequest(
       const settleRequest: FacilitatorRequest =
         amount === undefined || facilitatorRequest.x402Version === 1 ? facilitatorRequest : { ...facilitatorRequest, paymentRequirements: { ...facilitatorRequest.paymentRequirements, amount } };
       const settleStartedAtMs = deps.nowMs();
-      const rpc = rpcFor(config, requirements.network);
-      const nonce = decision.v1 ? undefined : decision.checked.authorizationNonce;
-      const expected = { asset: requirements.asset, payTo: requirements.payTo, amount: amount ?? requirements.amount, payer: entry.payer };
+      const expected = { ...authorization, amount: amount ?? requirements.amount, payer: entry.payer };
       // An unknown outcome is asked of the chain, and a settle that did not land resubmitted elsewhere (issue #34).
       const settled = await settleExactlyOnce({
         view,

@@ -79,6 +79,19 @@ describe("D1 ledger", () => {
     }
   });
 
+  it("a failure read from the chain replaces an unknown settlement; a settlement or refund owed still wins over it", async () => {
+    const resolved = { status: "settle_failed" as const, resolution: "chain_expired_unused", resolvedAt: "2026-11-24T12:05:00.000Z" };
+    for (const order of [["unknown", "resolved"], ["resolved", "unknown"]]) {
+      const e = entry();
+      for (const step of order) await recordOutcome(env.LEDGER, step === "unknown" ? { ...e, status: "settle_unknown", errorReason: "facilitator_timeout" } : { ...e, ...resolved });
+      expect(await rowsFor(e.paymentKey)).toMatchObject([{ status: "settle_failed", resolution: "chain_expired_unused", resolved_at: resolved.resolvedAt }]);
+    }
+    const e = entry();
+    await recordOutcome(env.LEDGER, { ...e, status: "owed_refund", transactionHash: "0xabc", resolution: "chain_transfer", resolvedAt: resolved.resolvedAt });
+    await recordOutcome(env.LEDGER, { ...e, ...resolved });
+    expect(await rowsFor(e.paymentKey)).toMatchObject([{ status: "owed_refund", resolution: "chain_transfer", transaction_hash: "0xabc" }]);
+  });
+
   it("refuses an unknown status", async () => {
     await expect(recordOutcome(env.LEDGER, { ...entry(), status: "paid" as never })).rejects.toThrow(/CHECK constraint/);
   });

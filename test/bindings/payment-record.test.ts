@@ -20,12 +20,13 @@ describe("PaymentRecord lock", () => {
   it("first claim wins; others see it held until it is released", async () => {
     const { stub, key } = group();
     const k = key("1");
-    expect(await stub.claim(k, "a", 60_000, 1000)).toEqual({ kind: "claimed" });
-    expect(await stub.claim(k, "b", 60_000, 1001)).toEqual({ kind: "held", state: "in_flight" });
+    const now = Date.now();
+    expect(await stub.claim(k, "a", 60_000, now)).toEqual({ kind: "claimed" });
+    expect(await stub.claim(k, "b", 60_000, now + 1)).toEqual({ kind: "held", state: "in_flight" });
     await stub.release(k, "b"); // not the owner: no effect
-    expect(await stub.claim(k, "c", 60_000, 1002)).toEqual({ kind: "held", state: "in_flight" });
+    expect(await stub.claim(k, "c", 60_000, now + 2)).toEqual({ kind: "held", state: "in_flight" });
     await stub.release(k, "a");
-    expect(await stub.claim(k, "c", 60_000, 1003)).toEqual({ kind: "claimed" });
+    expect(await stub.claim(k, "c", 60_000, now + 3)).toEqual({ kind: "claimed" });
   });
 
   it("keeps each payment of a group apart", async () => {
@@ -44,12 +45,13 @@ describe("PaymentRecord lock", () => {
   it("lets an expired lease be taken over, but never a settled payment", async () => {
     const { stub, key } = group();
     const k = key("1");
-    await stub.claim(k, "a", 100, 1000);
-    expect(await stub.claim(k, "b", 100, 1200)).toEqual({ kind: "claimed" });
+    const now = Date.now();
+    await stub.claim(k, "a", 100, now - 1000); // its lease ended a moment ago
+    expect(await stub.claim(k, "b", 60_000, now)).toEqual({ kind: "claimed" });
     await stub.complete(k, "b", "settled", Date.now() + 60_000);
-    expect(await stub.claim(k, "c", 100, 999_999)).toEqual({ kind: "held", state: "settled" });
+    expect(await stub.claim(k, "c", 100, now + 999_999)).toEqual({ kind: "held", state: "settled" });
     await stub.release(k, "b");
-    expect(await stub.claim(k, "c", 100, 999_999)).toEqual({ kind: "held", state: "settled" });
+    expect(await stub.claim(k, "c", 100, now + 999_999)).toEqual({ kind: "held", state: "settled" });
   });
 
   it("keeps a completed payment until its forget time, then forgets it and only it", async () => {
@@ -218,12 +220,12 @@ describe("PaymentRecord ledger outbox", () => {
   it("stores the verified row given with the claim: the lease's end sends it, a release before verify accepted drops it", async () => {
     const { stub, key } = group();
     const now = Date.now();
-    await stub.claim(key("died"), "a", 1, now, ledgerEntry(key("died")));
-    await stub.claim(key("refused"), "a", 60_000, now, ledgerEntry(key("refused")));
+    await stub.claim(key("died"), "a", 1, now, { pending: ledgerEntry(key("died")) });
+    await stub.claim(key("refused"), "a", 60_000, now, { pending: ledgerEntry(key("refused")) });
     await stub.release(key("refused"), "a", false);
-    await stub.claim(key("origin-failed"), "a", 60_000, now, ledgerEntry(key("origin-failed")));
+    await stub.claim(key("origin-failed"), "a", 60_000, now, { pending: ledgerEntry(key("origin-failed")) });
     await stub.release(key("origin-failed"), "a");
-    await stub.claim(key("settled"), "a", 60_000, now, ledgerEntry(key("settled")));
+    await stub.claim(key("settled"), "a", 60_000, now, { pending: ledgerEntry(key("settled")) });
     await stub.complete(key("settled"), "a", "settled", now + 60_000, { ...ledgerEntry(key("settled")), status: "settled", transactionHash: "0xabc" });
     await new Promise((resolve) => setTimeout(resolve, 20));
     await runDurableObjectAlarm(stub);
@@ -297,14 +299,14 @@ describe("PaymentRecord ledger outbox", () => {
     const lockGroup = `eip155:1:0xpayer${newTestId()}`;
     const stub = env.PAYMENT_RECORDS.get(env.PAYMENT_RECORDS.idFromName(lockGroup));
     const now = Date.now();
-    expect(await stub.claim(`${lockGroup}:stream`, "a", 1, now, undefined, true, now + 600_000)).toEqual({ kind: "claimed" });
+    expect(await stub.claim(`${lockGroup}:stream`, "a", 1, now, { exclusive: true, forgetAtMs: now + 600_000 })).toEqual({ kind: "claimed" });
     await new Promise((resolve) => setTimeout(resolve, 20));
     // Before the alarm: a new claim of the same payment is refused, not a take-over.
-    expect(await stub.claim(`${lockGroup}:stream`, "b", 60_000, Date.now(), undefined, true)).toEqual({ kind: "held", state: "unknown" });
+    expect(await stub.claim(`${lockGroup}:stream`, "b", 60_000, Date.now(), { exclusive: true })).toEqual({ kind: "held", state: "unknown" });
     await runDurableObjectAlarm(stub);
-    expect(await stub.claim(`${lockGroup}:stream`, "c", 60_000, Date.now(), undefined, true)).toEqual({ kind: "held", state: "unknown" });
+    expect(await stub.claim(`${lockGroup}:stream`, "c", 60_000, Date.now(), { exclusive: true })).toEqual({ kind: "held", state: "unknown" });
     // The payer's next stream, another payment, may start.
-    expect(await stub.claim(`${lockGroup}:next`, "d", 60_000, Date.now(), undefined, true)).toEqual({ kind: "claimed" });
+    expect(await stub.claim(`${lockGroup}:next`, "d", 60_000, Date.now(), { exclusive: true })).toEqual({ kind: "claimed" });
     // A claim that is not a stream's is still taken over once its lease ran out (its request died before any content).
     expect(await stub.claim(`${lockGroup}:plain`, "e", 1, Date.now())).toEqual({ kind: "claimed" });
     await new Promise((resolve) => setTimeout(resolve, 20));

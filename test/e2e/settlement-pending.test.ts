@@ -1,7 +1,8 @@
 // A settle the official facilitator broadcast but did not see confirmed (`settlement_pending` with the transaction,
 // @x402/evm 2.27): the gateway reads the receipt from the chain (RPC_URLS) within the settle budget and serves the
 // paid answer once the transfer is mined (issue #34). The chain mines a block every 2 s, as Base does; the
-// facilitator gives up waiting for a receipt after 300 ms.
+// facilitator gives up waiting for a receipt after 300 ms. One not mined within the settle budget (5 s here) is left
+// unknown, its answer withheld, and the PaymentRecord's reconciler reads it from the chain once it is mined.
 import { decodePaymentResponseHeader } from "@x402/fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER } from "../../stack/accounts.js";
@@ -15,7 +16,7 @@ async function rpc(method: string, params: unknown[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  stack = await startStackFixture({ facilitatorConfirmationTimeoutMs: 300 });
+  stack = await startStackFixture({ facilitatorConfirmationTimeoutMs: 300, gatewayVars: { FACILITATOR_SETTLE_TIMEOUT_MS: "5000" } });
 });
 afterAll(async () => {
   await stack?.dispose();
@@ -47,5 +48,30 @@ describe("a settle broadcast but not confirmed", () => {
     const price = payeeBefore - (await stack.balance(payTo));
     expect(price).toBeLessThan(0n);
     expect(payerBefore - (await stack.balance(PAYER.address))).toBe(-price);
+  });
+
+  it("not mined within the budget: the answer is withheld, then the reconciler finds the transfer and records the refund owed", async () => {
+    const url = `${stack.info.gateway}/api/weather/mined-late`;
+    const payTo = (JSON.parse(atob((await fetch(url)).headers.get("PAYMENT-REQUIRED")!)) as { accepts: { payTo: `0x${string}` }[] }).accepts[0]!.payTo;
+    const [payerBefore, payeeBefore] = [await stack.balance(PAYER.address), await stack.balance(payTo)];
+    // No block is mined while the request runs: the transaction waits in the mempool past the settle budget.
+    await rpc("evm_setAutomine", [false]);
+    let response: Response;
+    try {
+      response = await stack.payingFetch()(url);
+    } finally {
+      await rpc("evm_mine", []);
+      await rpc("evm_setAutomine", [true]);
+    }
+    expect(response.status).toBe(502);
+    expect(await response.text()).not.toContain("mined-late");
+    const [unknown] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/weather/mined-late'"), (rows) => rows[0]?.status === "settle_unknown");
+    expect(unknown).toMatchObject({ resolution: null });
+    // Mined now; the reconciler's first look is 5 s after the request left it unknown.
+    const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/weather/mined-late'"), (rows) => rows[0]?.status === "owed_refund", 20_000);
+    expect(row).toMatchObject({ resolution: "chain_transfer", transaction_hash: expect.stringMatching(/^0x[0-9a-f]{64}$/), resolved_at: expect.any(String) });
+    const moved = (await stack.balance(payTo)) - payeeBefore;
+    expect(moved).toBeGreaterThan(0n);
+    expect(payerBefore - (await stack.balance(PAYER.address))).toBe(moved);
   });
 });

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { KEPT_VERSIONS } from "../../src/admin/rules-versions.js";
+import { recordOutcome, type LedgerEntry } from "../../src/ledger/ledger.js";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { buildHarness, buildRule, newTestId, PAY_TO, PAYER, payFor, type GatewayHarness } from "../fixtures/builders.js";
 import { buildSessionRule, freshWallet, signIn } from "../fixtures/sessions.js";
@@ -104,6 +105,24 @@ describe("admin API: ledger, revenue, refunds, sessions", () => {
     expect(byRule.filter((row) => row.group === rule)).toEqual([{ group: rule, network: "eip155:84532", asset: expect.any(String), payments: 2, amount: "20000" }]);
     const byDay = (await call(harness, "GET", `/revenue?by=day&since=${new Date().toISOString().slice(0, 10)}`)).json;
     expect(byDay.revenue[0].group).toBe(new Date().toISOString().slice(0, 10));
+  });
+
+  it("lists the rows the reconciler resolved from the chain, and how", async () => {
+    const rule = `rule-${newTestId()}`;
+    const row = (status: LedgerEntry["status"], extra: Partial<LedgerEntry> = {}): LedgerEntry => ({
+      paymentKey: `eip155:84532:${PAYER.address}:${newTestId()}`, ruleId: rule, method: "GET", resource: "https://g/x", scheme: "exact", network: "eip155:84532",
+      asset: "0xa", amount: "10000", payTo: PAY_TO, payer: PAYER.address, facilitator: "http://f", facilitatorId: "f", status, at: new Date().toISOString(), ...extra,
+    });
+    const at = new Date().toISOString();
+    await recordOutcome(env.LEDGER, row("settle_unknown"));
+    await recordOutcome(env.LEDGER, row("settle_failed", { resolution: "chain_expired_unused", resolvedAt: at }));
+    await recordOutcome(env.LEDGER, row("owed_refund", { resolution: "chain_transfer", resolvedAt: at, transactionHash: `0x${"ab".repeat(32)}` }));
+    const harness = await adminHarness();
+    const list = async (query: string) => ((await call(harness, "GET", `/ledger?rule=${rule}&${query}`)).json.entries as Record<string, unknown>[]).map((e) => [e.status, e.resolution]);
+    expect((await list("resolution=any")).sort()).toEqual([["owed_refund", "chain_transfer"], ["settle_failed", "chain_expired_unused"]]);
+    expect(await list("resolution=chain_transfer")).toEqual([["owed_refund", "chain_transfer"]]);
+    expect(await list("status=settle_unknown")).toEqual([["settle_unknown", null]]);
+    expect((await call(harness, "GET", "/ledger?resolution=guessed")).status).toBe(400);
   });
 
   it("refuses malformed filters with 400 and the reason", async () => {

@@ -51,10 +51,21 @@ export async function blockNumber(rpc: EvmRpc): Promise<bigint> {
   return BigInt(await call(rpc, "eth_blockNumber", [], HexData));
 }
 
-/** Logs of `address` whose topics match (`null`: any; an array: any of these), in blocks `fromBlock` to the latest. */
-export function getLogs(rpc: EvmRpc, filter: { address: string; topics: (string | string[] | null)[]; fromBlock: bigint }): Promise<EvmLog[]> {
-  return call(rpc, "eth_getLogs", [{ address: filter.address, topics: filter.topics, fromBlock: `0x${filter.fromBlock.toString(16)}`, toBlock: "latest" }], LogsSchema);
+const BlockSchema = z.object({ number: HexData, timestamp: HexData });
+
+/** The newest block's number and time (unix seconds): what "expired" means on chain. */
+export async function latestBlock(rpc: EvmRpc): Promise<{ number: bigint; timestamp: bigint }> {
+  const block = await call(rpc, "eth_getBlockByNumber", ["latest", false], BlockSchema);
+  return { number: BigInt(block.number), timestamp: BigInt(block.timestamp) };
 }
+
+/** Logs of `address` whose topics match (`null`: any; an array: any of these), in blocks `fromBlock` to `toBlock` (default the latest). */
+export function getLogs(rpc: EvmRpc, filter: { address: string; topics: (string | string[] | null)[]; fromBlock: bigint; toBlock?: bigint }): Promise<EvmLog[]> {
+  const toBlock = filter.toBlock === undefined ? "latest" : hexQuantity(filter.toBlock);
+  return call(rpc, "eth_getLogs", [{ address: filter.address, topics: filter.topics, fromBlock: hexQuantity(filter.fromBlock), toBlock }], LogsSchema);
+}
+
+const hexQuantity = (value: bigint) => `0x${value.toString(16)}`;
 
 export function getTransactionReceipt(rpc: EvmRpc, hash: string): Promise<TransactionReceipt> {
   return call(rpc, "eth_getTransactionReceipt", [hash], ReceiptSchema);

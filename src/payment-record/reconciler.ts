@@ -1,0 +1,138 @@
+// The PaymentRecord's reconciler (issue #34): a lock whose payment's outcome is unknown is asked of the chain by the
+// object's alarm until the chain says settled or "nothing can move any more", at the latest a look shortly after the
+// authorization's `validBefore`. Two kinds of lock are watched, both of payments whose lock carries a ChainWatch (an
+// EIP-3009 `exact` payment, with an RPC for its network):
+// - completed "unknown" (a settle that timed out, or whose answer was lost): looked at from FIRST_LOOK_MS on;
+// - "in_flight" whose lease ran out (its request died, perhaps mid-settle): held as "unknown" rather than let go, and
+//   looked at at once. It is released only when the chain shows nothing moved.
+// Settled → the lock stays spent and the ledger row says so, with the transaction; not settled → the lock is deleted
+// (the payment may be presented again: an expired one is refused on chain) and the ledger row says why.
+import type { LedgerEntry } from "../ledger/ledger.js";
+import { rpcFor } from "../schemes/chain-rpc.js";
+import { lookAtChain, nextFromBlock, resolvedEntry, type ChainWatch, type Verdict } from "./chain-watch.js";
+
+/** The first look after a settle's outcome was left unknown: its request already asked the chain for its budget. */
+const FIRST_LOOK_MS = 5_000;
+/** Looks while the authorization is valid: 15 s, doubling, at most this apart. */
+const LOOK_INTERVAL_BASE_MS = 15_000;
+const LOOK_INTERVAL_MAX_MS = 5 * 60_000;
+/** After `validBefore`: the next block (and its timestamp) is seconds away. */
+const AFTER_EXPIRY_MS = 3_000;
+/** An RPC that failed is asked again this much later. */
+const RPC_RETRY_MS = 30_000;
+/** Locks looked at per alarm run, in parallel: one run stays within seconds, however many are due. */
+const LOOKS_PER_RUN = 25;
+/** A lock held after its request died is remembered this long past its authorization's end (claim-payment.ts). */
+const FORGET_MARGIN_MS = 10 * 60_000;
+/** The longest a dead request's lock is held unknown, however long its authorization stays valid. */
+const HOLD_MAX_MS = 30 * 24 * 60 * 60_000;
+
+interface WatchedRow {
+  payment_key: string;
+  watch: string;
+  watch_entry: string | null;
+  from_block: string | null;
+  looks: number;
+  forget_at_ms: number | null;
+  [key: string]: SqlStorageValue;
+}
+
+export class Reconciler {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly rpcUrls: () => Readonly<Record<string, string>> | undefined,
+    /** Puts a ledger write in the object's outbox. */
+    private readonly enqueue: (entry: LedgerEntry) => void,
+  ) {}
+
+  /** A lock just completed "unknown": watched when it can be. `entry`: its ledger row, the base of the resolved one. */
+  watchUnknown(paymentKey: string, entry: LedgerEntry | undefined, nowMs: number): void {
+    const row = this.sql.exec<{ watch: string | null }>("SELECT watch FROM payment_locks WHERE payment_key = ?", paymentKey).toArray()[0];
+    if (!row?.watch || !this.#rpc(row.watch)) return;
+    this.sql.exec(
+      "UPDATE payment_locks SET look_at_ms = ?, watch_entry = COALESCE(?, watch_entry) WHERE payment_key = ?",
+      nowMs + FIRST_LOOK_MS,
+      entry ? JSON.stringify(entry) : null,
+      paymentKey,
+    );
+  }
+
+  /**
+   * Claims whose lease ran out, with a watch: their request may have asked a settle that lands yet, so they are held
+   * ("unknown", never taken over) and looked at now. Run before their `verified` rows leave with the lease's end.
+   */
+  holdDeadClaims(nowMs: number): void {
+    const dead = this.sql
+      .exec<{ payment_key: string; watch: string }>("SELECT payment_key, watch FROM payment_locks WHERE state = 'in_flight' AND lease_until_ms <= ? AND watch IS NOT NULL", nowMs)
+      .toArray();
+    for (const { payment_key, watch } of dead) {
+      if (!this.#rpc(watch)) continue;
+      const { validBeforeSeconds } = JSON.parse(watch) as ChainWatch;
+      this.sql.exec(
+        "UPDATE payment_locks SET state = 'unknown', watch_entry = COALESCE(watch_entry, pending_entry), look_at_ms = ?, forget_at_ms = ? WHERE payment_key = ?",
+        nowMs,
+        Math.min(Math.max(validBeforeSeconds * 1000, nowMs), nowMs + HOLD_MAX_MS) + FORGET_MARGIN_MS,
+        payment_key,
+      );
+    }
+  }
+
+  /** Looks at the chain for the watched locks that are due; each resolved one's ledger row goes to the outbox. */
+  async lookAtDue(nowMs: number): Promise<void> {
+    const due = this.sql
+      .exec<WatchedRow>(
+        "SELECT payment_key, watch, watch_entry, from_block, looks, forget_at_ms FROM payment_locks WHERE state = 'unknown' AND look_at_ms <= ? ORDER BY look_at_ms LIMIT ?",
+        nowMs,
+        LOOKS_PER_RUN,
+      )
+      .toArray();
+    await Promise.all(due.map((row) => this.#lookAt(row, nowMs)));
+  }
+
+  async #lookAt(row: WatchedRow, nowMs: number): Promise<void> {
+    const watch = JSON.parse(row.watch) as ChainWatch;
+    const rpc = this.#rpc(row.watch);
+    // RPC_URLS lost the network, or the lock outlived what it may hold: left as it is, for an operator.
+    if (!rpc || (row.forget_at_ms !== null && nowMs > row.forget_at_ms)) return this.#stopLooking(row.payment_key);
+    let verdict: Verdict;
+    try {
+      verdict = await lookAtChain(rpc, watch, row.from_block === null ? undefined : BigInt(row.from_block));
+    } catch (error) {
+      console.warn(JSON.stringify({ event: "reconcile_rpc_failed", paymentKey: row.payment_key, network: watch.network, message: String(error).slice(0, 200) }));
+      this.sql.exec("UPDATE payment_locks SET look_at_ms = ? WHERE payment_key = ? AND state = 'unknown'", nowMs + RPC_RETRY_MS, row.payment_key);
+      return;
+    }
+    if (verdict.kind === "open") {
+      this.sql.exec(
+        "UPDATE payment_locks SET from_block = ?, looks = looks + 1, look_at_ms = ? WHERE payment_key = ? AND state = 'unknown'",
+        nextFromBlock(verdict.searchedToBlock).toString(),
+        nextLookMs(nowMs, watch.validBeforeSeconds, row.looks),
+        row.payment_key,
+      );
+      return;
+    }
+    // The lock may have changed while the chain was asked: only a still-unknown one is resolved.
+    const update =
+      verdict.kind === "settled"
+        ? this.sql.exec("UPDATE payment_locks SET state = 'settled', look_at_ms = NULL, watch_entry = NULL WHERE payment_key = ? AND state = 'unknown'", row.payment_key)
+        : this.sql.exec("DELETE FROM payment_locks WHERE payment_key = ? AND state = 'unknown'", row.payment_key);
+    if (update.rowsWritten === 0) return;
+    console.log(JSON.stringify({ event: "payment_reconciled", paymentKey: row.payment_key, verdict: verdict.kind, ...(verdict.kind === "settled" ? { transaction: verdict.transaction } : { resolution: verdict.resolution }) }));
+    if (row.watch_entry) this.enqueue(resolvedEntry(JSON.parse(row.watch_entry) as LedgerEntry, verdict, nowMs));
+  }
+
+  #stopLooking(paymentKey: string): void {
+    this.sql.exec("UPDATE payment_locks SET look_at_ms = NULL WHERE payment_key = ?", paymentKey);
+  }
+
+  #rpc(watch: string) {
+    return rpcFor(this.rpcUrls(), (JSON.parse(watch) as ChainWatch).network);
+  }
+}
+
+/** The next look at a payment the chain shows unused: backing off while it is valid, just after it expires. */
+export function nextLookMs(nowMs: number, validBeforeSeconds: number, looks: number): number {
+  const expiryLookMs = validBeforeSeconds * 1000 + AFTER_EXPIRY_MS;
+  if (nowMs >= expiryLookMs) return nowMs + AFTER_EXPIRY_MS;
+  return Math.min(nowMs + Math.min(LOOK_INTERVAL_BASE_MS * 2 ** Math.min(looks, 10), LOOK_INTERVAL_MAX_MS), expiryLookMs);
+}
