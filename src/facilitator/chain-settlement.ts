@@ -1,11 +1,13 @@
 // What the chain says became of an EIP-3009 authorization (issue #34): its nonce is spent at most once, by a
 // transfer (`AuthorizationUsed`) or a cancellation (`AuthorizationCanceled`), both logged by the token. A used nonce
 // is a payment only with the transfer that moved the money: `Transfer(from, payTo, value)` in the same transaction.
-import { blockNumber, getLogs, getTransactionReceipt, type EvmRpc } from "../schemes/evm/evm-rpc.js";
+import { blockNumber, callAt, EvmRpcError, getLogs, getTransactionReceipt, type EvmRpc } from "../schemes/evm/evm-rpc.js";
 import { paysExpectedTransfer, type ExpectedTransfer } from "./pending-settlement.js";
 
 /** keccak256("AuthorizationUsed(address,bytes32)") */
 const AUTHORIZATION_USED = "0x98de503528ee59b575ef0c0a2576a82497bfc029a5685b209e9ec333479b10a5";
+/** The selector of EIP-3009's `authorizationState(address authorizer, bytes32 nonce) returns (bool)`. */
+const AUTHORIZATION_STATE = "0xe94a0102";
 /** keccak256("AuthorizationCanceled(address,bytes32)") */
 const AUTHORIZATION_CANCELED = "0x1cdd46ff242716cdaa72d159d339a485b3438398348d68f09d7c8c0a59353d81";
 /**
@@ -36,9 +38,17 @@ export async function readEip3009Outcome(rpc: EvmRpc, authorization: Eip3009Auth
   if (!log) return { kind: "unused" };
   if (log.topics[0]?.toLowerCase() === AUTHORIZATION_CANCELED) return { kind: "canceled" };
   const receipt = await getTransactionReceipt(rpc, log.transactionHash);
+  // A node that has the log but not yet the receipt (another node behind a balancer) has said nothing.
+  if (!receipt) throw new EvmRpcError("unavailable", `no receipt yet for ${log.transactionHash}`);
   // The token signs `to` and `value` into the authorization, so this holds for any honest token; checked anyway.
-  if (receipt && BigInt(receipt.status) === 1n && receipt.logs.some((l) => paysExpectedTransfer(l, authorization))) return { kind: "settled", transaction: log.transactionHash };
+  if (BigInt(receipt.status) === 1n && receipt.logs.some((l) => paysExpectedTransfer(l, authorization))) return { kind: "settled", transaction: log.transactionHash };
   return { kind: "used_elsewhere", transaction: log.transactionHash };
+}
+
+/** Whether the nonce was spent (used or cancelled) as of block `at`: the token's own state, not a log index. */
+export async function authorizationSpent(rpc: EvmRpc, authorization: Eip3009Authorization, at: bigint): Promise<boolean> {
+  const data = `${AUTHORIZATION_STATE}${addressTopic(authorization.payer).slice(2)}${authorization.nonce.slice(2).toLowerCase().padStart(64, "0")}`;
+  return BigInt(await callAt(rpc, authorization.asset, data, at)) !== 0n;
 }
 
 function addressTopic(address: string): string {

@@ -1,11 +1,13 @@
 // The reconciler's question to the chain (issue #34): what became of a payment whose settle outcome is unknown, or
 // whose request died holding its lock? An EIP-3009 authorization's nonce is spent at most once, and not after its
-// `validBefore`: the transfer to the payee in the transaction that spent it → settled; spent by a cancellation or a
-// transfer elsewhere → nothing moved to the payee; unspent through a block at or past `validBefore` → nothing can
-// move any more. Anything else is still open, and looked at again (payment-record.ts).
-import { LOOKBACK_BLOCKS, readEip3009Outcome, type Eip3009Authorization } from "../facilitator/chain-settlement.js";
+// `validBefore`. The verdict is read from the token's own state as of one block (`authorizationState`, an `eth_call`
+// pinned to the newest block's number), never from a log search alone: a log index that lags says nothing. Spent →
+// the log names the transaction: with the transfer to the payee → settled; a cancellation or a transfer elsewhere →
+// nothing moved to the payee. Unspent as of a block at or past `validBefore` → nothing can move any more. Spent but
+// its log not found yet, or unspent while still valid, is no verdict: looked at again (reconciler.ts).
+import { authorizationSpent, LOOKBACK_BLOCKS, readEip3009Outcome, type Eip3009Authorization } from "../facilitator/chain-settlement.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
-import { latestBlock, type EvmRpc } from "../schemes/evm/evm-rpc.js";
+import { EvmRpcError, latestBlock, type EvmRpc } from "../schemes/evm/evm-rpc.js";
 
 /** What a lock keeps to ask the chain about its payment. */
 export interface ChainWatch extends Eip3009Authorization {
@@ -26,19 +28,22 @@ export type Verdict =
 const REORG_MARGIN_BLOCKS = 2n;
 
 /**
- * `fromBlock`: where the last look left off (undefined: the last LOOKBACK_BLOCKS). Reads the newest block first and
- * searches up to it, so "unused and past `validBefore`" is read from one block. Throws when the RPC fails.
+ * `fromBlock`: where a spent nonce's log is searched from (the last block it was seen unspent, less a margin;
+ * undefined: the last LOOKBACK_BLOCKS). Throws when the RPC fails or has not caught up, which is no verdict.
  */
 export async function lookAtChain(rpc: EvmRpc, watch: ChainWatch, fromBlock: bigint | undefined): Promise<Verdict> {
   const latest = await latestBlock(rpc);
+  if (!(await authorizationSpent(rpc, watch, latest.number))) {
+    // EIP-3009 needs `block.timestamp < validBefore`, and block times only grow: no later block can use it.
+    if (latest.timestamp >= BigInt(watch.validBeforeSeconds)) return { kind: "not_settled", resolution: "chain_expired_unused" };
+    return { kind: "open", searchedToBlock: latest.number };
+  }
   const from = fromBlock ?? (latest.number > LOOKBACK_BLOCKS ? latest.number - LOOKBACK_BLOCKS : 0n);
   const outcome = await readEip3009Outcome(rpc, watch, { fromBlock: from < latest.number ? from : latest.number, toBlock: latest.number });
   if (outcome.kind === "settled") return { kind: "settled", transaction: outcome.transaction };
   if (outcome.kind === "canceled") return { kind: "not_settled", resolution: "chain_canceled" };
   if (outcome.kind === "used_elsewhere") return { kind: "not_settled", resolution: "chain_used_elsewhere" };
-  // EIP-3009 needs `block.timestamp < validBefore`, and block times only grow: no later block can use it.
-  if (latest.timestamp >= BigInt(watch.validBeforeSeconds)) return { kind: "not_settled", resolution: "chain_expired_unused" };
-  return { kind: "open", searchedToBlock: latest.number };
+  throw new EvmRpcError("unavailable", `nonce spent by block ${latest.number}, its log not found from block ${from}`);
 }
 
 /** Where the next look starts. */

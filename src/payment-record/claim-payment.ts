@@ -52,7 +52,7 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
   const forgetAtMs = Math.min(Math.max(options.expiresAtSeconds * 1000, options.nowMs), options.nowMs + FORGET_AFTER_MAX_MS) + FORGET_MARGIN_MS;
   let result: ClaimResult;
   try {
-    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs, { pending: options.pending, exclusive: options.exclusive, forgetAtMs, watch: options.watch });
+    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs, options.pending, options.exclusive ?? false, forgetAtMs, options.watch);
   } catch (cause) {
     throw new GatewayFailure({ kind: "replay_lock_unavailable", detail: String(cause) }, { cause });
   }

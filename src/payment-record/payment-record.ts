@@ -20,17 +20,6 @@ export type LockState = "in_flight" | "settled" | "unknown";
 /** `busy`: the claim asked for its group's one exclusive slot (a metered stream), and another payment holds it. */
 export type ClaimResult = { kind: "claimed" } | { kind: "held"; state: LockState } | { kind: "busy" };
 
-export interface ClaimTerms {
-  /** The payment's `verified` row, kept with the lock until an outcome replaces it. */
-  pending?: LedgerEntry | undefined;
-  /** At most one such claim of the group is in flight at once (one metered stream per payer). */
-  exclusive?: boolean | undefined;
-  /** When an exclusive lock is forgotten (it outlives its lease). */
-  forgetAtMs?: number | undefined;
-  /** What the chain can be asked about the payment: an unknown outcome is reconciled from it (reconciler.ts). */
-  watch?: ChainWatch | undefined;
-}
-
 interface LockRow {
   owner: string;
   state: LockState;
@@ -49,12 +38,13 @@ const SCHEMA_VERSION = 6;
 
 /**
  * The reconciler's (schema 6): the chain watch (JSON ChainWatch), the ledger row a resolution is built on, the next
- * look, the block the last look searched to (less a margin), and how many looks found it still open.
+ * look, the block the last look searched to (less a margin), how many looks found it still open, and when a dead
+ * request's claim was held (null: a settle left unknown).
  */
-const WATCH_COLUMNS = ["watch TEXT", "watch_entry TEXT", "look_at_ms INTEGER", "from_block TEXT", "looks INTEGER NOT NULL DEFAULT 0"];
+const WATCH_COLUMNS = ["watch TEXT", "watch_entry TEXT", "look_at_ms INTEGER", "from_block TEXT", "looks INTEGER NOT NULL DEFAULT 0", "held_at_ms INTEGER"];
 
-/** A dead claim with a watch is looked at by this long after its authorization's end (issue #34: within a minute). */
-const DEAD_CLAIM_LOOK_MS = 30_000;
+/** A dead claim with a watch is first looked at within this of its lease's end (its log is then in the last 1,000 blocks). */
+const DEAD_CLAIM_LOOK_MS = 60_000;
 /** A dead claim without one sends its `verified` row to D1 within this of its lease's end. */
 const DEAD_CLAIM_ROW_MS = 10 * 60_000;
 
@@ -74,13 +64,33 @@ export class PaymentRecord extends DurableObject<Env> {
 
   /**
    * Takes the payment for `owner` unless another request holds it. An `in_flight` claim whose lease has run
-   * out (its Worker died mid-request) can be taken over; `settled` and `unknown` are never released.
-   * `exclusive` (ClaimTerms): what one authorization can settle bounds what is delivered before settlement.
+   * out (its Worker died mid-request) can be taken over, unless the chain can be asked about it (a watch): then it is
+   * held until it has been; `settled` and `unknown` are never released.
+   * `pending`: the payment's `verified` row, kept with the lock until an outcome replaces it. `exclusive`: at most
+   * one such claim of the group is in flight at once (one metered stream per payer: what one authorization can
+   * settle bounds what is delivered before settlement); `forgetAtMs`: when such a lock is forgotten (it outlives
+   * its lease). `watch`: what the chain can be asked about the payment (reconciler.ts).
+   * Positional because a Worker and its objects may run different versions while a deploy rolls out: a new
+   * argument goes at the end, where an older object ignores it.
    */
-  async claim(paymentKey: string, owner: string, leaseMs: number, nowMs: number, terms: ClaimTerms = {}): Promise<ClaimResult> {
-    const { pending, exclusive = false, forgetAtMs, watch } = terms;
+  async claim(
+    paymentKey: string,
+    owner: string,
+    leaseMs: number,
+    nowMs: number,
+    pending?: LedgerEntry,
+    exclusive = false,
+    forgetAtMs?: number,
+    watch?: ChainWatch,
+  ): Promise<ClaimResult> {
     const row = this.#lock(paymentKey);
     if (row && !(row.state === "in_flight" && row.lease_until_ms < nowMs)) return { kind: "held", state: row.state };
+    if (row && this.#reconcile().holdDeadClaims(nowMs, paymentKey) > 0) {
+      // Its dead request may have settled it: the reconciler looks first (security review of issue #34).
+      this.#sendPending("payment_key = ?", paymentKey);
+      await this.#flushThenSchedule();
+      return { kind: "held", state: "unknown" };
+    }
     // A stream's claim whose request died may have delivered content: never taken over (security review F1).
     if (row?.exclusive === 1) return { kind: "held", state: "unknown" };
     if (exclusive) {
@@ -106,7 +116,7 @@ export class PaymentRecord extends DurableObject<Env> {
     // The lease's end must come to an alarm: a request that dies leaves its `verified` row, and its payment's watch,
     // to it. Any alarm due before the lock must be looked at will do, so an object that has one writes nothing.
     const leaseEndsMs = nowMs + leaseMs;
-    const lookBy = watch ? Math.max(leaseEndsMs, watch.validBeforeSeconds * 1000 + DEAD_CLAIM_LOOK_MS) : leaseEndsMs + DEAD_CLAIM_ROW_MS;
+    const lookBy = leaseEndsMs + (watch ? DEAD_CLAIM_LOOK_MS : DEAD_CLAIM_ROW_MS);
     const current = await this.#currentAlarm();
     if (current === null || current > lookBy) await this.#setAlarm(leaseEndsMs);
     return { kind: "claimed" };
@@ -134,7 +144,13 @@ export class PaymentRecord extends DurableObject<Env> {
     if (row?.owner === owner) {
       // Without its outcome here, the `verified` row goes now: a settled lock no longer runs out.
       if (!entry) sent = this.#sendPending("payment_key = ?", paymentKey);
-      this.ctx.storage.sql.exec("UPDATE payment_locks SET state = ?, forget_at_ms = ?, pending_entry = NULL WHERE payment_key = ?", state, forgetAtMs, paymentKey);
+      // A completion ends whatever the reconciler was doing with the lock (it may have held a slow request's claim).
+      this.ctx.storage.sql.exec(
+        "UPDATE payment_locks SET state = ?, forget_at_ms = ?, pending_entry = NULL, look_at_ms = NULL, held_at_ms = NULL WHERE payment_key = ?",
+        state,
+        forgetAtMs,
+        paymentKey,
+      );
       // Perhaps settled: the chain is asked what became of it (reconciler.ts).
       if (state === "unknown") this.#reconcile().watchUnknown(paymentKey, entry, Date.now());
     }
@@ -182,7 +198,7 @@ export class PaymentRecord extends DurableObject<Env> {
     this.ctx.storage.sql.exec("UPDATE payment_locks SET state = 'unknown' WHERE state = 'in_flight' AND exclusive = 1 AND lease_until_ms <= ?", now);
     // Spent authorizations past their validity, and claims whose Worker died long ago, are nothing to remember.
     this.ctx.storage.sql.exec(
-      "DELETE FROM payment_locks WHERE (state != 'in_flight' AND forget_at_ms <= ? AND look_at_ms IS NULL) OR (state = 'in_flight' AND lease_until_ms <= ?)",
+      "DELETE FROM payment_locks WHERE (state != 'in_flight' AND forget_at_ms <= ? AND (state != 'unknown' OR look_at_ms IS NULL)) OR (state = 'in_flight' AND lease_until_ms <= ?)",
       now,
       now,
     );
@@ -238,7 +254,7 @@ export class PaymentRecord extends DurableObject<Env> {
     if (this.pendingLedgerWrites() > 0) candidates.push(this.#ledger().nextAttemptMs());
     const next = this.ctx.storage.sql
       .exec<{ at: number | null }>(
-        "SELECT MIN(CASE WHEN state = 'in_flight' THEN lease_until_ms WHEN look_at_ms IS NOT NULL THEN look_at_ms ELSE forget_at_ms END) AS at FROM payment_locks",
+        "SELECT MIN(CASE WHEN state = 'in_flight' THEN lease_until_ms WHEN state = 'unknown' AND look_at_ms IS NOT NULL THEN look_at_ms ELSE forget_at_ms END) AS at FROM payment_locks",
       )
       .one().at;
     if (next !== null) candidates.push(next);

@@ -3,8 +3,10 @@
 // authorization's `validBefore`. Two kinds of lock are watched, both of payments whose lock carries a ChainWatch (an
 // EIP-3009 `exact` payment, with an RPC for its network):
 // - completed "unknown" (a settle that timed out, or whose answer was lost): looked at from FIRST_LOOK_MS on;
-// - "in_flight" whose lease ran out (its request died, perhaps mid-settle): held as "unknown" rather than let go, and
-//   looked at at once. It is released only when the chain shows nothing moved.
+// - "in_flight" whose lease ran out (its request died, perhaps mid-settle): held as "unknown" rather than let go or
+//   taken over, and looked at at once; if still unspent, once more at `validBefore` (or DEAD_CLAIM_WATCH_MS after it
+//   was held, whichever is first), and then let go. Its request may have died before verify: a payment that never
+//   pays costs two looks, not a watch until it expires.
 // Settled → the lock stays spent and the ledger row says so, with the transaction; not settled → the lock is deleted
 // (the payment may be presented again: an expired one is refused on chain) and the ledger row says why.
 import type { LedgerEntry } from "../ledger/ledger.js";
@@ -20,8 +22,10 @@ const LOOK_INTERVAL_MAX_MS = 5 * 60_000;
 const AFTER_EXPIRY_MS = 3_000;
 /** An RPC that failed is asked again this much later. */
 const RPC_RETRY_MS = 30_000;
-/** Locks looked at per alarm run, in parallel: one run stays within seconds, however many are due. */
-const LOOKS_PER_RUN = 25;
+/** Locks looked at per alarm run, in parallel: one run stays within seconds and its subrequests (3 each) under 50. */
+const LOOKS_PER_RUN = 10;
+/** How long a dead request's unspent payment is held before it is let go (its settle would have landed by then). */
+const DEAD_CLAIM_WATCH_MS = 10 * 60_000;
 /** A lock held after its request died is remembered this long past its authorization's end (claim-payment.ts). */
 const FORGET_MARGIN_MS = 10 * 60_000;
 /** The longest a dead request's lock is held unknown, however long its authorization stays valid. */
@@ -33,6 +37,8 @@ interface WatchedRow {
   watch_entry: string | null;
   from_block: string | null;
   looks: number;
+  look_at_ms: number;
+  held_at_ms: number | null;
   forget_at_ms: number | null;
   [key: string]: SqlStorageValue;
 }
@@ -50,7 +56,7 @@ export class Reconciler {
     const row = this.sql.exec<{ watch: string | null }>("SELECT watch FROM payment_locks WHERE payment_key = ?", paymentKey).toArray()[0];
     if (!row?.watch || !this.#rpc(row.watch)) return;
     this.sql.exec(
-      "UPDATE payment_locks SET look_at_ms = ?, watch_entry = COALESCE(?, watch_entry) WHERE payment_key = ?",
+      "UPDATE payment_locks SET look_at_ms = ?, held_at_ms = NULL, watch_entry = COALESCE(?, watch_entry) WHERE payment_key = ?",
       nowMs + FIRST_LOOK_MS,
       entry ? JSON.stringify(entry) : null,
       paymentKey,
@@ -60,28 +66,37 @@ export class Reconciler {
   /**
    * Claims whose lease ran out, with a watch: their request may have asked a settle that lands yet, so they are held
    * ("unknown", never taken over) and looked at now. Run before their `verified` rows leave with the lease's end.
+   * `paymentKey`: only that claim (one a new request would take over). Returns how many were held.
    */
-  holdDeadClaims(nowMs: number): void {
+  holdDeadClaims(nowMs: number, paymentKey?: string): number {
     const dead = this.sql
-      .exec<{ payment_key: string; watch: string }>("SELECT payment_key, watch FROM payment_locks WHERE state = 'in_flight' AND lease_until_ms <= ? AND watch IS NOT NULL", nowMs)
+      .exec<{ payment_key: string; watch: string }>(
+        `SELECT payment_key, watch FROM payment_locks WHERE state = 'in_flight' AND lease_until_ms < ? AND watch IS NOT NULL${paymentKey ? " AND payment_key = ?" : ""}`,
+        nowMs,
+        ...(paymentKey ? [paymentKey] : []),
+      )
       .toArray();
+    let held = 0;
     for (const { payment_key, watch } of dead) {
       if (!this.#rpc(watch)) continue;
       const { validBeforeSeconds } = JSON.parse(watch) as ChainWatch;
       this.sql.exec(
-        "UPDATE payment_locks SET state = 'unknown', watch_entry = COALESCE(watch_entry, pending_entry), look_at_ms = ?, forget_at_ms = ? WHERE payment_key = ?",
+        "UPDATE payment_locks SET state = 'unknown', watch_entry = COALESCE(watch_entry, pending_entry), look_at_ms = ?, held_at_ms = ?, forget_at_ms = ? WHERE payment_key = ?",
+        nowMs,
         nowMs,
         Math.min(Math.max(validBeforeSeconds * 1000, nowMs), nowMs + HOLD_MAX_MS) + FORGET_MARGIN_MS,
         payment_key,
       );
+      held++;
     }
+    return held;
   }
 
   /** Looks at the chain for the watched locks that are due; each resolved one's ledger row goes to the outbox. */
   async lookAtDue(nowMs: number): Promise<void> {
     const due = this.sql
       .exec<WatchedRow>(
-        "SELECT payment_key, watch, watch_entry, from_block, looks, forget_at_ms FROM payment_locks WHERE state = 'unknown' AND look_at_ms <= ? ORDER BY look_at_ms LIMIT ?",
+        "SELECT payment_key, watch, watch_entry, from_block, looks, look_at_ms, held_at_ms, forget_at_ms FROM payment_locks WHERE state = 'unknown' AND look_at_ms <= ? ORDER BY look_at_ms LIMIT ?",
         nowMs,
         LOOKS_PER_RUN,
       )
@@ -92,30 +107,36 @@ export class Reconciler {
   async #lookAt(row: WatchedRow, nowMs: number): Promise<void> {
     const watch = JSON.parse(row.watch) as ChainWatch;
     const rpc = this.#rpc(row.watch);
-    // RPC_URLS lost the network, or the lock outlived what it may hold: left as it is, for an operator.
+    // RPC_URLS lost the network, or the lock outlived what it may hold: forgotten, its row left for an operator.
     if (!rpc || (row.forget_at_ms !== null && nowMs > row.forget_at_ms)) return this.#stopLooking(row.payment_key);
+    // Each update below applies only to the lock as read: a `complete` that came in while the chain was asked wins.
+    const unchanged = "payment_key = ? AND state = 'unknown' AND look_at_ms = ?";
+    const same = [row.payment_key, row.look_at_ms];
     let verdict: Verdict;
     try {
       verdict = await lookAtChain(rpc, watch, row.from_block === null ? undefined : BigInt(row.from_block));
     } catch (error) {
       console.warn(JSON.stringify({ event: "reconcile_rpc_failed", paymentKey: row.payment_key, network: watch.network, message: String(error).slice(0, 200) }));
-      this.sql.exec("UPDATE payment_locks SET look_at_ms = ? WHERE payment_key = ? AND state = 'unknown'", nowMs + RPC_RETRY_MS, row.payment_key);
+      this.sql.exec(`UPDATE payment_locks SET look_at_ms = ? WHERE ${unchanged}`, nowMs + RPC_RETRY_MS, ...same);
+      return;
+    }
+    if (verdict.kind === "open" && row.held_at_ms !== null && nowMs >= Math.min(row.held_at_ms + DEAD_CLAIM_WATCH_MS, watch.validBeforeSeconds * 1000)) {
+      // A dead request's payment still unspent on its second look: whatever it asked would have landed. Let go, as
+      // before the reconciler; its `verified` row stays for an operator.
+      if (this.sql.exec(`DELETE FROM payment_locks WHERE ${unchanged}`, ...same).rowsWritten > 0) {
+        console.log(JSON.stringify({ event: "dead_claim_released", paymentKey: row.payment_key, reason: "unspent" }));
+      }
       return;
     }
     if (verdict.kind === "open") {
-      this.sql.exec(
-        "UPDATE payment_locks SET from_block = ?, looks = looks + 1, look_at_ms = ? WHERE payment_key = ? AND state = 'unknown'",
-        nextFromBlock(verdict.searchedToBlock).toString(),
-        nextLookMs(nowMs, watch.validBeforeSeconds, row.looks),
-        row.payment_key,
-      );
+      const next = row.held_at_ms === null ? nextLookMs(nowMs, watch.validBeforeSeconds, row.looks) : Math.min(row.held_at_ms + DEAD_CLAIM_WATCH_MS, watch.validBeforeSeconds * 1000 + AFTER_EXPIRY_MS);
+      this.sql.exec(`UPDATE payment_locks SET from_block = ?, looks = looks + 1, look_at_ms = ? WHERE ${unchanged}`, nextFromBlock(verdict.searchedToBlock).toString(), next, ...same);
       return;
     }
-    // The lock may have changed while the chain was asked: only a still-unknown one is resolved.
     const update =
       verdict.kind === "settled"
-        ? this.sql.exec("UPDATE payment_locks SET state = 'settled', look_at_ms = NULL, watch_entry = NULL WHERE payment_key = ? AND state = 'unknown'", row.payment_key)
-        : this.sql.exec("DELETE FROM payment_locks WHERE payment_key = ? AND state = 'unknown'", row.payment_key);
+        ? this.sql.exec(`UPDATE payment_locks SET state = 'settled', look_at_ms = NULL, held_at_ms = NULL, watch_entry = NULL WHERE ${unchanged}`, ...same)
+        : this.sql.exec(`DELETE FROM payment_locks WHERE ${unchanged}`, ...same);
     if (update.rowsWritten === 0) return;
     console.log(JSON.stringify({ event: "payment_reconciled", paymentKey: row.payment_key, verdict: verdict.kind, ...(verdict.kind === "settled" ? { transaction: verdict.transaction } : { resolution: verdict.resolution }) }));
     if (row.watch_entry) this.enqueue(resolvedEntry(JSON.parse(row.watch_entry) as LedgerEntry, verdict, nowMs));

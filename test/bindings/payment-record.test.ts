@@ -220,12 +220,12 @@ describe("PaymentRecord ledger outbox", () => {
   it("stores the verified row given with the claim: the lease's end sends it, a release before verify accepted drops it", async () => {
     const { stub, key } = group();
     const now = Date.now();
-    await stub.claim(key("died"), "a", 1, now, { pending: ledgerEntry(key("died")) });
-    await stub.claim(key("refused"), "a", 60_000, now, { pending: ledgerEntry(key("refused")) });
+    await stub.claim(key("died"), "a", 1, now, ledgerEntry(key("died")));
+    await stub.claim(key("refused"), "a", 60_000, now, ledgerEntry(key("refused")));
     await stub.release(key("refused"), "a", false);
-    await stub.claim(key("origin-failed"), "a", 60_000, now, { pending: ledgerEntry(key("origin-failed")) });
+    await stub.claim(key("origin-failed"), "a", 60_000, now, ledgerEntry(key("origin-failed")));
     await stub.release(key("origin-failed"), "a");
-    await stub.claim(key("settled"), "a", 60_000, now, { pending: ledgerEntry(key("settled")) });
+    await stub.claim(key("settled"), "a", 60_000, now, ledgerEntry(key("settled")));
     await stub.complete(key("settled"), "a", "settled", now + 60_000, { ...ledgerEntry(key("settled")), status: "settled", transactionHash: "0xabc" });
     await new Promise((resolve) => setTimeout(resolve, 20));
     await runDurableObjectAlarm(stub);
@@ -299,14 +299,14 @@ describe("PaymentRecord ledger outbox", () => {
     const lockGroup = `eip155:1:0xpayer${newTestId()}`;
     const stub = env.PAYMENT_RECORDS.get(env.PAYMENT_RECORDS.idFromName(lockGroup));
     const now = Date.now();
-    expect(await stub.claim(`${lockGroup}:stream`, "a", 1, now, { exclusive: true, forgetAtMs: now + 600_000 })).toEqual({ kind: "claimed" });
+    expect(await stub.claim(`${lockGroup}:stream`, "a", 1, now, undefined, true, now + 600_000)).toEqual({ kind: "claimed" });
     await new Promise((resolve) => setTimeout(resolve, 20));
     // Before the alarm: a new claim of the same payment is refused, not a take-over.
-    expect(await stub.claim(`${lockGroup}:stream`, "b", 60_000, Date.now(), { exclusive: true })).toEqual({ kind: "held", state: "unknown" });
+    expect(await stub.claim(`${lockGroup}:stream`, "b", 60_000, Date.now(), undefined, true)).toEqual({ kind: "held", state: "unknown" });
     await runDurableObjectAlarm(stub);
-    expect(await stub.claim(`${lockGroup}:stream`, "c", 60_000, Date.now(), { exclusive: true })).toEqual({ kind: "held", state: "unknown" });
+    expect(await stub.claim(`${lockGroup}:stream`, "c", 60_000, Date.now(), undefined, true)).toEqual({ kind: "held", state: "unknown" });
     // The payer's next stream, another payment, may start.
-    expect(await stub.claim(`${lockGroup}:next`, "d", 60_000, Date.now(), { exclusive: true })).toEqual({ kind: "claimed" });
+    expect(await stub.claim(`${lockGroup}:next`, "d", 60_000, Date.now(), undefined, true)).toEqual({ kind: "claimed" });
     // A claim that is not a stream's is still taken over once its lease ran out (its request died before any content).
     expect(await stub.claim(`${lockGroup}:plain`, "e", 1, Date.now())).toEqual({ kind: "claimed" });
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -2,7 +2,7 @@
 // whose settle outcome is unknown, or whose request died holding its lock, is resolved from the chain by the object's
 // alarm, its lock kept or released and its ledger row rewritten with how.
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import type { LedgerEntry } from "../../src/ledger/ledger.js";
 import type { ChainWatch } from "../../src/payment-record/chain-watch.js";
@@ -14,7 +14,7 @@ const PAY_TO = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
 const randomHex = (bytes: number) => `0x${[...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 const chain = (path: string) => `${env.TEST_ORIGIN_URL as string}/evm-chain${path}`;
 const setFate = (nonce: string, fate: NonceFate) => fetch(chain("/__fate"), { method: "POST", body: JSON.stringify({ nonce, fate }) }).then((r) => r.text());
-const logSearches = async (nonce: string) => ((await (await fetch(chain(`/__searches?nonce=${nonce}`))).json()) as { searches: number }).searches;
+const chainReads = async (nonce: string) => ((await (await fetch(chain(`/__reads?nonce=${nonce}`))).json()) as { reads: number }).reads;
 
 /** One payment of a fresh payer: its lock's object, key, watch and ledger row. */
 function payment(validForSeconds: number) {
@@ -48,7 +48,7 @@ async function resolved(p: ReturnType<typeof payment>, timeoutMs = 15_000): Prom
 
 /** Claimed, settle asked, outcome unknown: the lock completed "unknown" with its `settle_unknown` row. */
 async function leftUnknown(p: ReturnType<typeof payment>): Promise<void> {
-  expect(await p.stub.claim(p.paymentKey, "a", 60_000, Date.now(), { pending: p.entry, watch: p.watch })).toEqual({ kind: "claimed" });
+  expect(await p.stub.claim(p.paymentKey, "a", 60_000, Date.now(), p.entry, false, undefined, p.watch)).toEqual({ kind: "claimed" });
   await p.stub.complete(p.paymentKey, "a", "unknown", p.watch.validBeforeSeconds * 1000 + 600_000, { ...p.entry, status: "settle_unknown", errorReason: "facilitator_timeout" });
 }
 
@@ -93,8 +93,23 @@ describe.concurrent("reconciler: a settle whose outcome was unknown", { timeout:
     // Not before the authorization ended: until then the first settle could still land.
     expect(Date.now()).toBeGreaterThanOrEqual(p.watch.validBeforeSeconds * 1000);
     expect(row).toMatchObject({ status: "settle_failed", resolution: "chain_expired_unused" });
-    expect(await logSearches(p.nonce)).toBeGreaterThanOrEqual(2);
+    expect(await chainReads(p.nonce)).toBeGreaterThanOrEqual(2);
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it.each(["log", "receipt"] as const)("spent, but the node's %s lags: no verdict, held until it is found", async (lag) => {
+    const p = payment(60);
+    const transaction = randomHex(32);
+    await setFate(p.nonce, { kind: "used", transaction, transfer: p.transfer, lag });
+    await leftUnknown(p);
+    const until = Date.now() + 12_000;
+    while ((await chainReads(p.nonce)) < 2 && Date.now() < until) {
+      await runDurableObjectAlarm(p.stub);
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    expect(await chainReads(p.nonce)).toBeGreaterThanOrEqual(2);
+    expect(await ledgerRow(p.paymentKey)).toMatchObject({ status: "settle_unknown", resolution: null });
+    expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "unknown" });
   });
 
   it("an RPC that fails leaves it unknown and held, and is asked again", async () => {
@@ -102,11 +117,11 @@ describe.concurrent("reconciler: a settle whose outcome was unknown", { timeout:
     await setFate(p.nonce, { kind: "down" });
     await leftUnknown(p);
     const until = Date.now() + 12_000;
-    while ((await logSearches(p.nonce)) === 0 && Date.now() < until) {
+    while ((await chainReads(p.nonce)) === 0 && Date.now() < until) {
       await runDurableObjectAlarm(p.stub);
       await new Promise((r) => setTimeout(r, 400));
     }
-    expect(await logSearches(p.nonce)).toBeGreaterThanOrEqual(1);
+    expect(await chainReads(p.nonce)).toBeGreaterThanOrEqual(1);
     expect(await ledgerRow(p.paymentKey)).toMatchObject({ status: "settle_unknown", resolution: null });
     expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "unknown" });
     // The chain comes back with the transfer: resolved on a later look.
@@ -121,14 +136,14 @@ describe.concurrent("reconciler: a request that died holding its lock", { timeou
     const p = payment(60);
     const transaction = randomHex(32);
     await setFate(p.nonce, { kind: "used", transaction, transfer: p.transfer });
-    await p.stub.claim(p.paymentKey, "a", 1, Date.now() - 10, { pending: p.entry, watch: p.watch });
+    await p.stub.claim(p.paymentKey, "a", 1, Date.now() - 10, p.entry, false, undefined, p.watch);
     expect(await resolved(p)).toEqual({ status: "settled", resolution: "chain_transfer", transaction_hash: transaction, error_reason: null });
     expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "settled" });
   });
 
   it("unused and still valid: held unknown, never taken over, until the chain says nothing moved", async () => {
     const p = payment(3);
-    await p.stub.claim(p.paymentKey, "a", 1, Date.now() - 10, { pending: p.entry, watch: p.watch });
+    await p.stub.claim(p.paymentKey, "a", 1, Date.now() - 10, p.entry, false, undefined, p.watch);
     await runDurableObjectAlarm(p.stub);
     // Before: the lease's end let it go, and a second request could take the payment while the first settle landed.
     expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "unknown" });
@@ -137,10 +152,48 @@ describe.concurrent("reconciler: a request that died holding its lock", { timeou
     expect(await p.stub.claim(p.paymentKey, "c", 60_000, Date.now())).toEqual({ kind: "claimed" });
   });
 
+  it("a new request finding the dead claim first does not take it over: it is held for the chain at once", async () => {
+    const p = payment(60);
+    const transaction = randomHex(32);
+    await setFate(p.nonce, { kind: "used", transaction, transfer: p.transfer });
+    await p.stub.claim(p.paymentKey, "a", 1, Date.now() - 10, p.entry, false, undefined, p.watch);
+    expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "unknown" });
+    expect(await resolved(p)).toMatchObject({ status: "settled", transaction_hash: transaction });
+  });
+
+  it("a slow request's completion after its claim was held wins, and leaves no look behind", async () => {
+    const p = payment(60);
+    await p.stub.claim(p.paymentKey, "a", 1, Date.now() - 10, p.entry, false, undefined, p.watch);
+    await runDurableObjectAlarm(p.stub);
+    await p.stub.complete(p.paymentKey, "a", "settled", Date.now() + 600_000, { ...p.entry, status: "settled", transactionHash: "0xabc" });
+    const lock = await runInDurableObject(p.stub, (_instance, state) =>
+      state.storage.sql.exec<{ state: string; look_at_ms: number | null }>("SELECT state, look_at_ms FROM payment_locks").toArray(),
+    );
+    expect(lock).toEqual([{ state: "settled", look_at_ms: null }]);
+    // No look left due now (which would run the alarm again and again): the next is the outbox's minute-ahead cover.
+    expect(await runInDurableObject(p.stub, (_instance, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now() + 30_000);
+    await vi.waitFor(async () => expect(await ledgerRow(p.paymentKey)).toMatchObject({ status: "settled", resolution: null }));
+  });
+
+  it("a dead request's payment still unspent after its watch (10 min, valid longer) is let go, its row left verified", async () => {
+    const p = payment(3600);
+    await p.stub.claim(p.paymentKey, "a", 1, Date.now() - 10, p.entry, false, undefined, p.watch);
+    // The lease ended before the claim: its alarm is due at once (it may run by itself before this one).
+    await runDurableObjectAlarm(p.stub);
+    await vi.waitFor(async () => expect(await chainReads(p.nonce)).toBe(1));
+    expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "unknown" });
+    // Ten minutes on: the second look is due.
+    await runInDurableObject(p.stub, (_instance, state) => state.storage.sql.exec("UPDATE payment_locks SET held_at_ms = ?, look_at_ms = 0", Date.now() - 601_000));
+    await runDurableObjectAlarm(p.stub);
+    await vi.waitFor(async () => expect(await chainReads(p.nonce)).toBe(2));
+    expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "claimed" });
+    expect(await ledgerRow(p.paymentKey)).toMatchObject({ status: "verified", resolution: null });
+  });
+
   it("without an RPC for its network, a dead claim is let go at its lease's end as before", async () => {
     const p = payment(60);
     const watch = { ...p.watch, network: "eip155:84532" };
-    await p.stub.claim(p.paymentKey, "a", 1, Date.now() - 10, { pending: p.entry, watch });
+    await p.stub.claim(p.paymentKey, "a", 1, Date.now() - 10, p.entry, false, undefined, watch);
     await runDurableObjectAlarm(p.stub);
     expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "claimed" });
   });

@@ -39,6 +39,11 @@ export function getCode(rpc: EvmRpc, address: string): Promise<string> {
   return call(rpc, "eth_getCode", [address, "latest"], HexData);
 }
 
+/** `data` called on `to` as of block `blockNumber` (one block, so a node behind it refuses rather than answers older). */
+export function callAt(rpc: EvmRpc, to: string, data: string, blockNumber: bigint): Promise<string> {
+  return call(rpc, "eth_call", [{ to, data }, hexQuantity(blockNumber)], HexData);
+}
+
 /** Runs `data` as creation code, deploying nothing (a call without `to`), and returns what it returned. */
 export function callCreationCode(rpc: EvmRpc, data: string): Promise<string> {
   return call(rpc, "eth_call", [{ data }, "latest"], HexData);
