@@ -11,8 +11,15 @@ import type { PaymentIdentifierRecord, StoredResponse } from "./payment-identifi
 export const IDEMPOTENT_REPLAY_HEADER = "X402-Idempotent-Replay";
 
 export interface IdentifiedPayment {
+  /** The id's record, and the payment in it: what the reconciler tells what the chain showed (issue #34). */
+  ref: IdentifierRef;
   /** The payment settled: keep `response` for retries (teed; the caller streams the returned copy). */
   keep(response: Response): Response;
+  /**
+   * The settle's outcome is unknown: keep `response` (consumed; its body up to the size limit), unserved until the
+   * chain says it settled. Only for a payment the reconciler watches, or it would wait for nothing.
+   */
+  keepAwaiting(response: Response): void;
   /** Nothing was charged: forget the id so a retry runs again. */
   abandon(): void;
 }
@@ -26,8 +33,15 @@ export interface BeginOptions {
   ttlSeconds: number;
   maxBodyBytes: number;
   waitUntil(promise: Promise<unknown>): void;
+  /** How long an answer awaiting its settle's outcome may wait: a little past the lock's reconciler's last look. */
+  awaitOutcomeUntilMs: number;
   /** The answer for a retry whose response was too large to keep: a 402 carrying the stored receipt. */
   alreadyUsed(receipt: string | null): Response;
+}
+
+export interface IdentifierRef {
+  id: string;
+  fingerprint: string;
 }
 
 export type BeginOutcome = { kind: "respond"; response: Response } | { kind: "proceed"; identified: IdentifiedPayment | undefined };
@@ -54,19 +68,25 @@ export async function beginIdentifiedPayment(options: BeginOptions): Promise<Beg
       break;
   }
   const log = (event: string) => (cause: unknown) => console.error(JSON.stringify({ event, id: extracted.id, cause: String(cause) }));
+  const stored = (response: Response, body: ArrayBuffer | null): StoredResponse => {
+    const headers: [string, string][] = [];
+    response.headers.forEach((value, name) => headers.push([name, value]));
+    return { status: response.status, statusText: response.statusText, headers, body };
+  };
   return {
     kind: "proceed",
     identified: {
+      ref: { id: extracted.id, fingerprint },
+      keepAwaiting(response) {
+        const kept = readBodyUpTo(response.body, options.maxBodyBytes).then((body) =>
+          stub.keepAwaiting(fingerprint, stored(response, body && (body.buffer as ArrayBuffer)), options.nowMs + options.ttlSeconds * 1000, options.awaitOutcomeUntilMs),
+        );
+        options.waitUntil(kept.catch(log("payment_identifier_store_failed")));
+      },
       keep(response) {
         const [forClient, forStore] = response.body ? response.body.tee() : [null, null];
-        const headers: [string, string][] = [];
-        response.headers.forEach((value, name) => headers.push([name, value]));
         const kept = readBodyUpTo(forStore, options.maxBodyBytes).then((body) =>
-          stub.store(
-            fingerprint,
-            { status: response.status, statusText: response.statusText, headers, body: body && (body.buffer as ArrayBuffer) },
-            options.nowMs + options.ttlSeconds * 1000,
-          ),
+          stub.store(fingerprint, stored(response, body && (body.buffer as ArrayBuffer)), options.nowMs + options.ttlSeconds * 1000),
         );
         options.waitUntil(kept.catch(log("payment_identifier_store_failed")));
         return new Response(forClient, response);

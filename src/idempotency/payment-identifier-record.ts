@@ -1,6 +1,8 @@
 // PaymentIdentifierRecord Durable Object: one per client-chosen payment identifier. Remembers which payment
 // the id belongs to and, once that payment settled, the response it bought, so a retry after a timeout gets
-// the same answer instead of a second charge. RPC surface: begin, store, abandon.
+// the same answer instead of a second charge. An answer whose settle's outcome was left unknown is kept too, awaiting
+// it: the PaymentRecord's reconciler says what the chain showed (issue #34), and a retry meanwhile is told to wait.
+// RPC surface: begin, store, abandon, keepAwaiting, resolve.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 
@@ -21,6 +23,10 @@ export type BeginResult =
 interface Row {
   fingerprint: string;
   state: "in_flight" | "stored";
+  /** 1: a stored answer whose payment's settle outcome is not known yet (not served until it is). */
+  awaiting: number;
+  /** An awaiting answer's forget time once its payment is known settled (until then its alarm is the await's end). */
+  forget_at_ms: number | null;
   lease_until_ms: number;
   response: string | null;
   body: ArrayBuffer | null;
@@ -39,6 +45,8 @@ export class PaymentIdentifierRecord extends DurableObject<Env> {
     const row = this.#row();
     if (row) {
       if (row.fingerprint !== fingerprint) return { kind: "conflict" };
+      // The answer exists, but whether it was paid for is not known yet: the reconciler will say.
+      if (row.state === "stored" && row.awaiting === 1) return { kind: "in_flight" };
       if (row.state === "stored") {
         const meta = JSON.parse(row.response!) as Omit<StoredResponse, "body">;
         return { kind: "stored", response: { ...meta, body: row.body } };
@@ -63,10 +71,52 @@ export class PaymentIdentifierRecord extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(forgetAtMs);
   }
 
+  /**
+   * Keeps the answer of a payment whose settle's outcome is unknown, unserved until `resolve`. Not resolved by
+   * `awaitUntilMs` (the reconciler gave up: its RPC stayed down), it is forgotten with the id; resolved settled, it is
+   * kept until `forgetAtMs`.
+   */
+  async keepAwaiting(fingerprint: string, response: StoredResponse, forgetAtMs: number, awaitUntilMs: number): Promise<void> {
+    const row = this.#row();
+    if (row?.fingerprint !== fingerprint || row.state !== "in_flight") return;
+    const { body, ...meta } = response;
+    this.ctx.storage.sql.exec(
+      "UPDATE identified_payment SET state = 'stored', awaiting = 1, response = ?, body = ?, forget_at_ms = ? WHERE id = 1",
+      JSON.stringify(meta),
+      body,
+      forgetAtMs,
+    );
+    await this.ctx.storage.setAlarm(Math.min(awaitUntilMs, forgetAtMs));
+  }
+
+  /**
+   * The chain said what became of the payment an awaiting answer is for. `paymentResponse` (the PAYMENT-RESPONSE
+   * header): it settled, and the answer is served to retries from now on, with it. Null: nothing moved, the id is
+   * forgotten and a retry runs again. `kept`: an answer with its body is here for the payer to fetch.
+   */
+  async resolve(fingerprint: string, paymentResponse: string | null): Promise<{ kept: boolean }> {
+    const row = this.#row();
+    if (row?.fingerprint !== fingerprint) return { kept: false };
+    if (paymentResponse === null) {
+      if (row.state === "in_flight" || row.awaiting === 1) await this.#forgetAll();
+      return { kept: false };
+    }
+    if (row.awaiting !== 1) return { kept: false };
+    const meta = JSON.parse(row.response!) as Omit<StoredResponse, "body">;
+    const headers = [...meta.headers.filter(([name]) => name.toLowerCase() !== "payment-response"), ["payment-response", paymentResponse]];
+    this.ctx.storage.sql.exec("UPDATE identified_payment SET awaiting = 0, response = ? WHERE id = 1", JSON.stringify({ ...meta, headers }));
+    if (row.forget_at_ms !== null) await this.ctx.storage.setAlarm(row.forget_at_ms);
+    return { kept: row.body !== null };
+  }
+
   /** Nothing was charged: forget the id so a retry runs again. */
   async abandon(fingerprint: string): Promise<void> {
     const row = this.#row();
     if (row?.fingerprint !== fingerprint || row.state !== "in_flight") return;
+    await this.#forgetAll();
+  }
+
+  async #forgetAll(): Promise<void> {
     await this.ctx.storage.deleteAll();
     this.#schemaReady = false;
   }
@@ -87,10 +137,18 @@ export class PaymentIdentifierRecord extends DurableObject<Env> {
         state TEXT NOT NULL CHECK (state IN ('in_flight', 'stored')),
         lease_until_ms INTEGER NOT NULL,
         response TEXT,
-        body BLOB
+        body BLOB,
+        awaiting INTEGER NOT NULL DEFAULT 0,
+        forget_at_ms INTEGER
       )`);
+      // An object from before awaiting answers (issue #34) gets the columns; its row is an ordinary one.
+      const columns = this.ctx.storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('identified_payment')").toArray();
+      if (!columns.some((c) => c.name === "awaiting")) {
+        this.ctx.storage.sql.exec("ALTER TABLE identified_payment ADD COLUMN awaiting INTEGER NOT NULL DEFAULT 0");
+        this.ctx.storage.sql.exec("ALTER TABLE identified_payment ADD COLUMN forget_at_ms INTEGER");
+      }
       this.#schemaReady = true;
     }
-    return this.ctx.storage.sql.exec<Row>("SELECT fingerprint, state, lease_until_ms, response, body FROM identified_payment WHERE id = 1").toArray()[0];
+    return this.ctx.storage.sql.exec<Row>("SELECT fingerprint, state, awaiting, forget_at_ms, lease_until_ms, response, body FROM identified_payment WHERE id = 1").toArray()[0];
   }
 }

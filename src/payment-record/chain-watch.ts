@@ -6,6 +6,7 @@
 // nothing moved to the payee. Unspent as of a block at or past `validBefore` → nothing can move any more. Spent but
 // its log not found yet, or unspent while still valid, is no verdict: looked at again (reconciler.ts).
 import { authorizationSpent, LOOKBACK_BLOCKS, readEip3009Outcome, type Eip3009Authorization } from "../facilitator/chain-settlement.js";
+import type { IdentifierRef } from "../idempotency/identified-payment.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { EvmRpcError, latestBlock, type EvmRpc } from "../schemes/evm/evm-rpc.js";
 
@@ -13,6 +14,8 @@ import { EvmRpcError, latestBlock, type EvmRpc } from "../schemes/evm/evm-rpc.js
 export interface ChainWatch extends Eip3009Authorization {
   network: string;
   validBeforeSeconds: number;
+  /** The payment's payment-identifier record, where an answer withheld for an unknown settle waits for the verdict. */
+  identifier?: IdentifierRef | undefined;
 }
 
 /** How a payment's outcome was read from the chain: the ledger's `resolution`. */
@@ -54,12 +57,13 @@ export function nextFromBlock(searchedToBlock: bigint): bigint {
 /**
  * The payment's ledger row once the chain has spoken. Settled: a request that died holding its lock most likely died
  * after its answer left (the runtime cuts `waitUntil` work, where the outcome is written), so it is `settled`; a
- * settle whose outcome was unknown withheld its answer, so the payer paid for nothing and is owed a refund.
+ * settle whose outcome was unknown withheld its answer: `settled` when that answer is kept for the payer's retry
+ * (`answerKept`, payment-identifier), else the payer paid for nothing and is owed a refund.
  */
-export function resolvedEntry(entry: LedgerEntry, verdict: Exclude<Verdict, { kind: "open" }>, nowMs: number): LedgerEntry {
+export function resolvedEntry(entry: LedgerEntry, verdict: Exclude<Verdict, { kind: "open" }>, nowMs: number, answerKept: boolean): LedgerEntry {
   const at = new Date(nowMs).toISOString();
   if (verdict.kind === "settled") {
-    const status = entry.status === "verified" ? "settled" : "owed_refund";
+    const status = entry.status === "verified" || answerKept ? "settled" : "owed_refund";
     return { ...entry, status, transactionHash: verdict.transaction, resolution: "chain_transfer", resolvedAt: at, at };
   }
   return { ...entry, status: "settle_failed", errorReason: entry.errorReason ?? verdict.resolution, resolution: verdict.resolution, resolvedAt: at, at };

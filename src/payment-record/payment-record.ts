@@ -278,8 +278,14 @@ export class PaymentRecord extends DurableObject<Env> {
 
   #reconcile(): Reconciler {
     this.#ensureSchema();
-    this.#reconciler ??= new Reconciler(this.ctx.storage.sql, () => (this.#rpcUrls ??= { urls: parseRpcUrls(this.env) }).urls, (entry) =>
-      this.#ledger().enqueue({ table: "payments", entry }),
+    this.#reconciler ??= new Reconciler(
+      this.ctx.storage.sql,
+      () => (this.#rpcUrls ??= { urls: parseRpcUrls(this.env) }).urls,
+      (entry) => this.#ledger().enqueue({ table: "payments", entry }),
+      async (ref, paymentResponse) => {
+        const record = this.env.PAYMENT_IDENTIFIERS.get(this.env.PAYMENT_IDENTIFIERS.idFromName(ref.id));
+        return (await record.resolve(ref.fingerprint, paymentResponse)).kept;
+      },
     );
     return this.#reconciler;
   }

@@ -9,8 +9,10 @@
 //   pays costs two looks, not a watch until it expires.
 // Settled → the lock stays spent and the ledger row says so, with the transaction; not settled → the lock is deleted
 // (the payment may be presented again: an expired one is refused on chain) and the ledger row says why.
+import type { IdentifierRef } from "../idempotency/identified-payment.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { rpcFor } from "../schemes/chain-rpc.js";
+import { encodePaymentResponseHeader } from "../x402/headers.js";
 import { lookAtChain, nextFromBlock, resolvedEntry, type ChainWatch, type Verdict } from "./chain-watch.js";
 
 /** The first look after a settle's outcome was left unknown: its request already asked the chain for its budget. */
@@ -49,6 +51,11 @@ export class Reconciler {
     private readonly rpcUrls: () => Readonly<Record<string, string>> | undefined,
     /** Puts a ledger write in the object's outbox. */
     private readonly enqueue: (entry: LedgerEntry) => void,
+    /**
+     * Tells the payment's payment-identifier record the verdict (its PAYMENT-RESPONSE, or null: nothing moved); true
+     * when it holds the withheld answer for the payer's retry.
+     */
+    private readonly resolveAnswer: (ref: IdentifierRef, paymentResponse: string | null) => Promise<boolean>,
   ) {}
 
   /** A lock just completed "unknown": watched when it can be. `entry`: its ledger row, the base of the resolved one. */
@@ -133,13 +140,22 @@ export class Reconciler {
       this.sql.exec(`UPDATE payment_locks SET from_block = ?, looks = looks + 1, look_at_ms = ? WHERE ${unchanged}`, nextFromBlock(verdict.searchedToBlock).toString(), next, ...same);
       return;
     }
+    let answerKept = false;
+    try {
+      if (watch.identifier) answerKept = await this.resolveAnswer(watch.identifier, verdict.kind === "settled" ? paymentResponse(watch, verdict.transaction) : null);
+    } catch (error) {
+      // The withheld answer must learn the verdict with the lock: both wait for the next look.
+      console.warn(JSON.stringify({ event: "reconcile_answer_failed", paymentKey: row.payment_key, message: String(error).slice(0, 200) }));
+      this.sql.exec(`UPDATE payment_locks SET look_at_ms = ? WHERE ${unchanged}`, nowMs + RPC_RETRY_MS, ...same);
+      return;
+    }
     const update =
       verdict.kind === "settled"
         ? this.sql.exec(`UPDATE payment_locks SET state = 'settled', look_at_ms = NULL, held_at_ms = NULL, watch_entry = NULL WHERE ${unchanged}`, ...same)
         : this.sql.exec(`DELETE FROM payment_locks WHERE ${unchanged}`, ...same);
     if (update.rowsWritten === 0) return;
     console.log(JSON.stringify({ event: "payment_reconciled", paymentKey: row.payment_key, verdict: verdict.kind, ...(verdict.kind === "settled" ? { transaction: verdict.transaction } : { resolution: verdict.resolution }) }));
-    if (row.watch_entry) this.enqueue(resolvedEntry(JSON.parse(row.watch_entry) as LedgerEntry, verdict, nowMs));
+    if (row.watch_entry) this.enqueue(resolvedEntry(JSON.parse(row.watch_entry) as LedgerEntry, verdict, nowMs, answerKept));
   }
 
   #stopLooking(paymentKey: string): void {
@@ -149,6 +165,11 @@ export class Reconciler {
   #rpc(watch: string) {
     return rpcFor(this.rpcUrls(), (JSON.parse(watch) as ChainWatch).network);
   }
+}
+
+/** What a retry's answer carries once the chain showed the payment settled, as a settle's reply would have said. */
+function paymentResponse(watch: ChainWatch, transaction: string): string {
+  return encodePaymentResponseHeader({ success: true, transaction, network: watch.network, payer: watch.payer });
 }
 
 /** The next look at a payment the chain shows unused: backing off while it is valid, just after it expires. */

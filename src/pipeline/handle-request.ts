@@ -62,6 +62,9 @@ export const PAYMENT_EXPIRES_BEFORE_SETTLE = "payment_expires_before_settle";
 /** The 402 reason for a metered stream while the same payer has another in flight. */
 export const PAYER_STREAM_IN_PROGRESS = "payer_stream_in_progress";
 const LEASE_MARGIN_MS = 5000;
+/** An answer awaiting its settle's outcome waits past the lock's last look (reconciler.ts: 10 min after expiry). */
+const AWAIT_OUTCOME_MARGIN_MS = 15 * 60_000;
+const AWAIT_OUTCOME_MAX_MS = 30 * 24 * 60 * 60_000;
 
 export interface GatewayDeps {
   schemes: SchemeRegistry;
@@ -255,6 +258,8 @@ async function handlePricedRequest(
     nowMs: deps.nowMs(),
     ttlSeconds: config.PAYMENT_IDENTIFIER_TTL_SECONDS,
     maxBodyBytes: config.PAYMENT_IDENTIFIER_MAX_BODY_BYTES,
+    // The reconciler stops looking at the lock's forget time (its authorization's end + 10 min, at most 30 days on).
+    awaitOutcomeUntilMs: Math.min(decision.checked.expiresAtSeconds * 1000, deps.nowMs() + AWAIT_OUTCOME_MAX_MS) + AWAIT_OUTCOME_MARGIN_MS,
     waitUntil: (promise) => ctx.waitUntil(promise),
     alreadyUsed: (receipt) => paymentRequiredResponse(challenge(PAYMENT_ALREADY_USED), receipt ? { [PAYMENT_RESPONSE]: receipt } : {}),
   });
@@ -291,7 +296,10 @@ async function handlePricedRequest(
   const nonce = decision.v1 ? undefined : decision.checked.authorizationNonce;
   // What the chain can say of this payment: its settle is resolved from it, in the request and after (issue #34).
   const authorization = { asset: requirements.asset, payTo: requirements.payTo, amount: requirements.amount, payer: entry.payer };
-  const watch = rpc && nonce ? { ...authorization, nonce, network: requirements.network, validBeforeSeconds: decision.checked.expiresAtSeconds } : undefined;
+  const watch =
+    rpc && nonce
+      ? { ...authorization, nonce, network: requirements.network, validBeforeSeconds: decision.checked.expiresAtSeconds, ...(identified ? { identifier: identified.ref } : {}) }
+      : undefined;
   const standing = payerKey(requirements.network, decision.checked.payer);
   const proven = decision.checked.signatureProven === true;
   // A payment that may expire during the origin's run is settled first, whatever the rule says (F4 on Solana); asked
@@ -406,6 +414,7 @@ async function handlePricedRequest(
     nowMs: deps.nowMs,
     challenge,
     identified,
+    watched: watch !== undefined,
     afterSettle: async (settled, served) => ({
       // V1 clients read their receipt from X-PAYMENT-RESPONSE, with the network under its V1 name.
       ...(decision.v1 ? { [X_PAYMENT_RESPONSE]: encodePaymentResponseHeader(toV1SettleResponse(settled)) } : {}),

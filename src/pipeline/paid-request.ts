@@ -50,6 +50,8 @@ export interface PaidRequest {
   challenge(reason: string): PaymentRequired;
   /** Set when the payment carries a payment-identifier: settled responses are kept for retries. */
   identified: IdentifiedPayment | undefined;
+  /** The payment's lock carries a chain watch: an unknown settle is read from the chain later (reconciler.ts). */
+  watched: boolean;
   /**
    * Runs once the payment is settled and the origin answered < 400 (a session rule opens the payer's session: never
    * for a payment owed back, security review F7); `served` false: only the receipt's headers. Returns headers for
@@ -100,7 +102,7 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   }
   // Settles on the origin's headers: a streamed body (SSE) flows to the client after settlement.
   const facts = { originStatus: origin.status, originMs, ...metered };
-  const settled = await settleOrThrow(paid, facts, () => origin.body?.cancel(), metered?.amount);
+  const settled = await settleOrThrow(paid, facts, origin, metered?.amount);
   paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
   const extra = await paid.afterSettle(settled.response, true);
   const verifyTiming = paid.verifySkipped ? `x402-verify;desc="skipped: payer in good standing";dur=0` : `x402-verify;dur=${paid.verifyMs}`;
@@ -109,7 +111,7 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
 }
 
 export async function settleThenForward(paid: PaidRequest): Promise<Response> {
-  const settled = await settleOrThrow(paid, {}, async () => {});
+  const settled = await settleOrThrow(paid, {}, undefined);
   // Spent before the origin is asked; the ledger row follows once the origin answered.
   paid.lock.complete("settled");
   const timing = `x402-verify;dur=${paid.verifyMs}, x402-settle;dur=${settled.settleMs}`;
@@ -157,7 +159,7 @@ function meterStream(paid: PaidRequest, spec: PaidMeter, path: string, origin: R
   const settleStream = async (charge: { amount: bigint; units?: string | undefined }, cut?: string): Promise<string> => {
     const facts = { originStatus, originMs, amount: charge.amount.toString(), ...(charge.units !== undefined ? { meteredUnits: charge.units } : {}), ...(cut ? { errorReason: cut } : {}) };
     try {
-      const settled = await settleOrThrow(paid, facts, async () => {}, facts.amount, true);
+      const settled = await settleOrThrow(paid, facts, undefined, facts.amount, true);
       paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
       return `event: payment-response\ndata: ${encodePaymentResponseHeader(settled.response)}\n\n`;
     } catch (error) {
@@ -211,13 +213,14 @@ async function meter(spec: PaidMeter, origin: Response, forwardedAtMs: number, p
 
 /**
  * Settles; records and throws on a refused (402) or unknown (timeout, broken reply) settlement. The caller completes
- * a settled one. `delivered`: content already went out (a metered stream), so a payment that did not settle stays
- * spent here: released, the same authorization would buy the content again.
+ * a settled one. `answer`: the origin's, withheld unless settled. `delivered`: content already went out (a metered
+ * stream), so a payment that did not settle stays spent here: released, the same authorization would buy the
+ * content again.
  */
 async function settleOrThrow(
   paid: PaidRequest,
   origin: OriginFacts,
-  discardOrigin: () => Promise<void> | undefined,
+  answer: Response | undefined,
   amount?: string,
   delivered = false,
 ): Promise<{ response: SettleResponse; settleMs: number }> {
@@ -225,8 +228,13 @@ async function settleOrThrow(
   const settleMs = paid.timer.lap();
   // The caller completes the lock with the ledger row it writes for this settlement.
   if (outcome.kind === "settled") return { response: outcome.response, settleMs };
-  await discardOrigin();
   const errorReason = outcomeReason(outcome);
+  if (outcome.kind === "unknown" && answer && paid.identified && paid.watched) {
+    // The chain will say whether this answer was paid for: a retry with the same payment-identifier gets it then.
+    paid.identified.keepAwaiting(awaitingAnswer(answer));
+  } else {
+    await answer?.body?.cancel();
+  }
   if (outcome.kind === "unknown") {
     // It may still land on chain: held for good, never retried blindly.
     paid.ledger.completed("unknown", { status: "settle_unknown", errorReason, ...origin, settleMs });
@@ -239,6 +247,14 @@ async function settleOrThrow(
     paid.ledger.outcome({ status: "settle_failed", errorReason, ...origin, settleMs });
   }
   throw outcomeError(outcome, paid.challenge);
+}
+
+/** The origin's answer as a retry gets it once the chain shows it paid for (its PAYMENT-RESPONSE is added then). */
+function awaitingAnswer(answer: Response): Response {
+  const headers = new Headers(answer.headers);
+  headers.append("Access-Control-Expose-Headers", EXPOSED_PAYMENT_HEADERS);
+  headers.set("Cache-Control", "no-store");
+  return new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers });
 }
 
 /** A charged answer is what a retry with the same payment-identifier gets back. */

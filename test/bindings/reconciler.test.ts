@@ -63,6 +63,24 @@ describe.concurrent("reconciler: a settle whose outcome was unknown", { timeout:
     expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "settled" });
   });
 
+  it("landed, with the withheld answer kept for a payment-identifier retry: settled, and the retry is served it", async () => {
+    const p = payment(60);
+    const transaction = randomHex(32);
+    await setFate(p.nonce, { kind: "used", transaction, transfer: p.transfer });
+    const ref = { id: `pay_${randomHex(12).slice(2)}`, fingerprint: "fp" };
+    const record = env.PAYMENT_IDENTIFIERS.get(env.PAYMENT_IDENTIFIERS.idFromName(ref.id));
+    await record.begin(ref.fingerprint, 60_000, Date.now());
+    await record.keepAwaiting(ref.fingerprint, { status: 200, statusText: "OK", headers: [], body: new TextEncoder().encode("the answer").buffer as ArrayBuffer }, Date.now() + 60_000, Date.now() + 60_000);
+    p.watch.identifier = ref;
+    await leftUnknown(p);
+    expect(await record.begin(ref.fingerprint, 60_000, Date.now())).toEqual({ kind: "in_flight" });
+    expect(await resolved(p)).toMatchObject({ status: "settled", resolution: "chain_transfer", transaction_hash: transaction });
+    const served = await record.begin(ref.fingerprint, 60_000, Date.now());
+    expect(served).toMatchObject({ kind: "stored", response: { status: 200 } });
+    const header = (served as { response: { headers: string[][] } }).response.headers.find(([name]) => name === "payment-response")![1]!;
+    expect(JSON.parse(atob(header))).toEqual({ success: true, transaction, network: FAKE_EVM_NETWORK, payer: p.payer });
+  });
+
   it("unused through its validBefore: nothing can move, the lock is released and the row says why", async () => {
     const p = payment(1);
     await leftUnknown(p);
