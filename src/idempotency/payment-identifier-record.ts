@@ -20,13 +20,24 @@ export type BeginResult =
   | { kind: "in_flight" }
   | { kind: "stored"; response: StoredResponse };
 
+/**
+ * An answer kept for a payment whose settle's outcome is unknown: `AWAITING` while the chain has not said (the row
+ * stays `in_flight`, its lease the await's end, so an older version of this object, after a rollback, refuses and
+ * forgets it rather than serving it), `RESOLVED` once it showed the payment settled (`stored`, served).
+ */
+const AWAITING = 1;
+const RESOLVED = 2;
+
+/** What `resolve` found. `pending`: the answer may still be on its way here (its request's lease is live). */
+export type ResolveResult = { kind: "kept" } | { kind: "not_kept" } | { kind: "pending" };
+
 interface Row {
   fingerprint: string;
   state: "in_flight" | "stored";
-  /** 1: a stored answer whose payment's settle outcome is not known yet (not served until it is). */
+  /** 0, AWAITING or RESOLVED (above). */
   awaiting: number;
-  /** An awaiting answer's forget time once its payment is known settled (until then its alarm is the await's end). */
-  forget_at_ms: number | null;
+  /** How long an awaiting answer is kept once its payment is known settled (the TTL, from then). */
+  keep_for_ms: number | null;
   lease_until_ms: number;
   response: string | null;
   body: ArrayBuffer | null;
@@ -46,7 +57,7 @@ export class PaymentIdentifierRecord extends DurableObject<Env> {
     if (row) {
       if (row.fingerprint !== fingerprint) return { kind: "conflict" };
       // The answer exists, but whether it was paid for is not known yet: the reconciler will say.
-      if (row.state === "stored" && row.awaiting === 1) return { kind: "in_flight" };
+      if (row.awaiting === AWAITING) return { kind: "in_flight" };
       if (row.state === "stored") {
         const meta = JSON.parse(row.response!) as Omit<StoredResponse, "body">;
         return { kind: "stored", response: { ...meta, body: row.body } };
@@ -76,43 +87,53 @@ export class PaymentIdentifierRecord extends DurableObject<Env> {
    * `awaitUntilMs` (the reconciler gave up: its RPC stayed down), it is forgotten with the id; resolved settled, it is
    * kept until `forgetAtMs`.
    */
-  async keepAwaiting(fingerprint: string, response: StoredResponse, forgetAtMs: number, awaitUntilMs: number): Promise<void> {
+  async keepAwaiting(fingerprint: string, response: StoredResponse, keepForMs: number, awaitUntilMs: number): Promise<void> {
     const row = this.#row();
-    if (row?.fingerprint !== fingerprint || row.state !== "in_flight") return;
+    if (row?.fingerprint !== fingerprint || row.state !== "in_flight" || row.awaiting !== 0) return;
     const { body, ...meta } = response;
     this.ctx.storage.sql.exec(
-      "UPDATE identified_payment SET state = 'stored', awaiting = 1, response = ?, body = ?, forget_at_ms = ? WHERE id = 1",
+      "UPDATE identified_payment SET awaiting = ?, lease_until_ms = ?, response = ?, body = ?, keep_for_ms = ? WHERE id = 1",
+      AWAITING,
+      awaitUntilMs,
       JSON.stringify(meta),
       body,
-      forgetAtMs,
+      keepForMs,
     );
-    await this.ctx.storage.setAlarm(Math.min(awaitUntilMs, forgetAtMs));
+    await this.ctx.storage.setAlarm(awaitUntilMs);
   }
 
   /**
    * The chain said what became of the payment an awaiting answer is for. `paymentResponse` (the PAYMENT-RESPONSE
-   * header): it settled, and the answer is served to retries from now on, with it. Null: nothing moved, the id is
-   * forgotten and a retry runs again. `kept`: an answer with its body is here for the payer to fetch.
+   * header): it settled, and the answer is served to retries from now on, with it, for `keep_for_ms`. Null: nothing
+   * moved, the id is forgotten and a retry runs again. `kept`: an answer with its body is here for the payer to fetch;
+   * `pending`: its request may still be storing it, ask again. Asking twice gives the same answer.
    */
-  async resolve(fingerprint: string, paymentResponse: string | null): Promise<{ kept: boolean }> {
+  async resolve(fingerprint: string, paymentResponse: string | null, nowMs: number): Promise<ResolveResult> {
     const row = this.#row();
-    if (row?.fingerprint !== fingerprint) return { kept: false };
-    if (paymentResponse === null) {
-      if (row.state === "in_flight" || row.awaiting === 1) await this.#forgetAll();
-      return { kept: false };
+    if (row?.fingerprint !== fingerprint) {
+      // Nothing here for this payment: leave no storage behind either.
+      if (!row) await this.#forgetAll();
+      return { kind: "not_kept" };
     }
-    if (row.awaiting !== 1) return { kept: false };
+    if (row.awaiting === RESOLVED) return { kind: row.body !== null ? "kept" : "not_kept" };
+    if (row.awaiting === 0 && row.state === "in_flight" && row.lease_until_ms >= nowMs) return { kind: "pending" };
+    if (paymentResponse === null || row.awaiting === 0) {
+      // Not settled, or settled with no answer kept: a late `keepAwaiting` must find nothing to keep.
+      if (row.state === "in_flight") await this.#forgetAll();
+      return { kind: "not_kept" };
+    }
     const meta = JSON.parse(row.response!) as Omit<StoredResponse, "body">;
     const headers = [...meta.headers.filter(([name]) => name.toLowerCase() !== "payment-response"), ["payment-response", paymentResponse]];
-    this.ctx.storage.sql.exec("UPDATE identified_payment SET awaiting = 0, response = ? WHERE id = 1", JSON.stringify({ ...meta, headers }));
-    if (row.forget_at_ms !== null) await this.ctx.storage.setAlarm(row.forget_at_ms);
-    return { kept: row.body !== null };
+    this.ctx.storage.sql.exec("UPDATE identified_payment SET state = 'stored', awaiting = ?, response = ? WHERE id = 1", RESOLVED, JSON.stringify({ ...meta, headers }));
+    await this.ctx.storage.setAlarm(nowMs + (row.keep_for_ms ?? 0));
+    return { kind: row.body !== null ? "kept" : "not_kept" };
   }
 
   /** Nothing was charged: forget the id so a retry runs again. */
   async abandon(fingerprint: string): Promise<void> {
     const row = this.#row();
-    if (row?.fingerprint !== fingerprint || row.state !== "in_flight") return;
+    if (!row) return this.#forgetAll();
+    if (row.fingerprint !== fingerprint || row.state !== "in_flight" || row.awaiting !== 0) return;
     await this.#forgetAll();
   }
 
@@ -139,16 +160,14 @@ export class PaymentIdentifierRecord extends DurableObject<Env> {
         response TEXT,
         body BLOB,
         awaiting INTEGER NOT NULL DEFAULT 0,
-        forget_at_ms INTEGER
+        keep_for_ms INTEGER
       )`);
       // An object from before awaiting answers (issue #34) gets the columns; its row is an ordinary one.
-      const columns = this.ctx.storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('identified_payment')").toArray();
-      if (!columns.some((c) => c.name === "awaiting")) {
-        this.ctx.storage.sql.exec("ALTER TABLE identified_payment ADD COLUMN awaiting INTEGER NOT NULL DEFAULT 0");
-        this.ctx.storage.sql.exec("ALTER TABLE identified_payment ADD COLUMN forget_at_ms INTEGER");
-      }
+      const columns = new Set(this.ctx.storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('identified_payment')").toArray().map((c) => c.name));
+      if (!columns.has("awaiting")) this.ctx.storage.sql.exec("ALTER TABLE identified_payment ADD COLUMN awaiting INTEGER NOT NULL DEFAULT 0");
+      if (!columns.has("keep_for_ms")) this.ctx.storage.sql.exec("ALTER TABLE identified_payment ADD COLUMN keep_for_ms INTEGER");
       this.#schemaReady = true;
     }
-    return this.ctx.storage.sql.exec<Row>("SELECT fingerprint, state, awaiting, forget_at_ms, lease_until_ms, response, body FROM identified_payment WHERE id = 1").toArray()[0];
+    return this.ctx.storage.sql.exec<Row>("SELECT fingerprint, state, awaiting, keep_for_ms, lease_until_ms, response, body FROM identified_payment WHERE id = 1").toArray()[0];
   }
 }

@@ -141,7 +141,8 @@ export class PaymentRecord extends DurableObject<Env> {
   async complete(paymentKey: string, owner: string, state: "settled" | "unknown", forgetAtMs: number, entry?: LedgerEntry): Promise<void> {
     const row = this.#lock(paymentKey);
     let sent = false;
-    if (row?.owner === owner) {
+    // A lock the reconciler found settled stays settled: a completion retried, or a slow request's, says no more.
+    if (row?.owner === owner && !(row.state === "settled" && state === "unknown")) {
       // Without its outcome here, the `verified` row goes now: a settled lock no longer runs out.
       if (!entry) sent = this.#sendPending("payment_key = ?", paymentKey);
       // A completion ends whatever the reconciler was doing with the lock (it may have held a slow request's claim).
@@ -284,7 +285,7 @@ export class PaymentRecord extends DurableObject<Env> {
       (entry) => this.#ledger().enqueue({ table: "payments", entry }),
       async (ref, paymentResponse) => {
         const record = this.env.PAYMENT_IDENTIFIERS.get(this.env.PAYMENT_IDENTIFIERS.idFromName(ref.id));
-        return (await record.resolve(ref.fingerprint, paymentResponse)).kept;
+        return (await record.resolve(ref.fingerprint, paymentResponse, Date.now())).kind;
       },
     );
     return this.#reconciler;

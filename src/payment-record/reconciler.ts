@@ -10,6 +10,7 @@
 // Settled → the lock stays spent and the ledger row says so, with the transaction; not settled → the lock is deleted
 // (the payment may be presented again: an expired one is refused on chain) and the ledger row says why.
 import type { IdentifierRef } from "../idempotency/identified-payment.js";
+import type { ResolveResult } from "../idempotency/payment-identifier-record.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { rpcFor } from "../schemes/chain-rpc.js";
 import { encodePaymentResponseHeader } from "../x402/headers.js";
@@ -51,11 +52,8 @@ export class Reconciler {
     private readonly rpcUrls: () => Readonly<Record<string, string>> | undefined,
     /** Puts a ledger write in the object's outbox. */
     private readonly enqueue: (entry: LedgerEntry) => void,
-    /**
-     * Tells the payment's payment-identifier record the verdict (its PAYMENT-RESPONSE, or null: nothing moved); true
-     * when it holds the withheld answer for the payer's retry.
-     */
-    private readonly resolveAnswer: (ref: IdentifierRef, paymentResponse: string | null) => Promise<boolean>,
+    /** Tells the payment's payment-identifier record the verdict (its PAYMENT-RESPONSE, or null: nothing moved). */
+    private readonly resolveAnswer: (ref: IdentifierRef, paymentResponse: string | null) => Promise<ResolveResult["kind"]>,
   ) {}
 
   /** A lock just completed "unknown": watched when it can be. `entry`: its ledger row, the base of the resolved one. */
@@ -140,15 +138,19 @@ export class Reconciler {
       this.sql.exec(`UPDATE payment_locks SET from_block = ?, looks = looks + 1, look_at_ms = ? WHERE ${unchanged}`, nextFromBlock(verdict.searchedToBlock).toString(), next, ...same);
       return;
     }
-    let answerKept = false;
+    let answer: ResolveResult["kind"] = "not_kept";
     try {
-      if (watch.identifier) answerKept = await this.resolveAnswer(watch.identifier, verdict.kind === "settled" ? paymentResponse(watch, verdict.transaction) : null);
+      if (watch.identifier) answer = await this.resolveAnswer(watch.identifier, verdict.kind === "settled" ? paymentResponse(watch, verdict.transaction) : null);
     } catch (error) {
-      // The withheld answer must learn the verdict with the lock: both wait for the next look.
       console.warn(JSON.stringify({ event: "reconcile_answer_failed", paymentKey: row.payment_key, message: String(error).slice(0, 200) }));
+      answer = "pending";
+    }
+    if (answer === "pending") {
+      // The withheld answer must learn the verdict with the lock (it may still be on its way there): both wait.
       this.sql.exec(`UPDATE payment_locks SET look_at_ms = ? WHERE ${unchanged}`, nowMs + RPC_RETRY_MS, ...same);
       return;
     }
+    const answerKept = answer === "kept";
     const update =
       verdict.kind === "settled"
         ? this.sql.exec(`UPDATE payment_locks SET state = 'settled', look_at_ms = NULL, held_at_ms = NULL, watch_entry = NULL WHERE ${unchanged}`, ...same)

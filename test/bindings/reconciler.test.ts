@@ -61,6 +61,9 @@ describe.concurrent("reconciler: a settle whose outcome was unknown", { timeout:
     expect(await ledgerRow(p.paymentKey)).toMatchObject({ status: "settle_unknown" });
     expect(await resolved(p)).toEqual({ status: "owed_refund", resolution: "chain_transfer", transaction_hash: transaction, error_reason: "facilitator_timeout" });
     expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "settled" });
+    // A completion retried after this (its first attempt's reply lost) says no more: the lock stays settled.
+    await p.stub.complete(p.paymentKey, "a", "unknown", p.watch.validBeforeSeconds * 1000 + 600_000, { ...p.entry, status: "settle_unknown" });
+    expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "settled" });
   });
 
   it("landed, with the withheld answer kept for a payment-identifier retry: settled, and the retry is served it", async () => {
@@ -69,8 +72,8 @@ describe.concurrent("reconciler: a settle whose outcome was unknown", { timeout:
     await setFate(p.nonce, { kind: "used", transaction, transfer: p.transfer });
     const ref = { id: `pay_${randomHex(12).slice(2)}`, fingerprint: "fp" };
     const record = env.PAYMENT_IDENTIFIERS.get(env.PAYMENT_IDENTIFIERS.idFromName(ref.id));
-    await record.begin(ref.fingerprint, 60_000, Date.now());
-    await record.keepAwaiting(ref.fingerprint, { status: 200, statusText: "OK", headers: [], body: new TextEncoder().encode("the answer").buffer as ArrayBuffer }, Date.now() + 60_000, Date.now() + 60_000);
+    await record.begin(ref.fingerprint, 1000, Date.now() - 5000);
+    await record.keepAwaiting(ref.fingerprint, { status: 200, statusText: "OK", headers: [], body: new TextEncoder().encode("the answer").buffer as ArrayBuffer }, 60_000, Date.now() + 60_000);
     p.watch.identifier = ref;
     await leftUnknown(p);
     expect(await record.begin(ref.fingerprint, 60_000, Date.now())).toEqual({ kind: "in_flight" });
