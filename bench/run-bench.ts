@@ -24,6 +24,7 @@ import { UptoEvmScheme } from "@x402/evm/upto/client";
 import { callsOf, countTransactions } from "./transactions.js";
 import { measureSessionsScale } from "./sessions-scale.js";
 import { attackCostTable, measureAttackCost } from "./attack-cost.js";
+import { loadWithFaultTables } from "./load-with-fault.js";
 
 /** What a browser sends for a page: it gets the paywall instead of the JSON 402. */
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -305,6 +306,13 @@ try {
   say("| rules | JSON.parse of the document, ms | compile a new document, ms | compile after one rule's price was edited (the rest from the memo), ms |");
   say("|---|---|---|---|");
   for (const c of compile) say(`| ${c.rules} | ${c.parseMs} | ${c.newDocumentMs} | ${c.oneRuleEditedMs} |`);
+  if (process.env.BENCH_FAULTS === "1") {
+    // Last: it stops and restarts local-a, and leaves the reconciler minutes of work.
+    say();
+    say("## Load with a fault (BENCH_FAULTS=1; bench/load-with-fault.ts)");
+    say();
+    for (const line of await loadWithFaultTables(stack)) say(line);
+  }
   say();
   say(PEER_SETUP);
   writeFileSync("BENCHMARKS.md", `${report.join("\n")}\n`);
