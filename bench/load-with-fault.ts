@@ -12,6 +12,8 @@ import { createPayingFetch, readBalance } from "../stack/pay.js";
 import type { RunningStack } from "../stack/start-stack.js";
 import { summarise } from "./measure.js";
 
+export const LOAD_WITH_FAULT_HEADING = "## Load with a fault (bench/load-with-fault.ts)";
+
 export interface LoadOptions {
   payers: number;
   callsPerPayer: number;
@@ -51,6 +53,9 @@ export async function measureLoadWithFault(stack: RunningStack, options: LoadOpt
   const fromBlock = await rpc<string>(info.rpcUrl, "eth_blockNumber", []);
   const before = await Promise.all(payers.map((p) => readBalance(info.rpcUrl, info.token.address, p.address)));
 
+  // The route must be the stack's priced weather rule (a bench step before may have replaced the rules).
+  const unpaid = await fetch(`${info.gateway}/api/weather/${run}-probe`);
+  if (unpaid.status !== 402) throw new Error(`load with a fault: /api/weather/* answered ${unpaid.status} unpaid, not 402`);
   const total = options.payers * options.callsPerPayer;
   let done = 0;
   let fault: Promise<void> = Promise.resolve();
@@ -127,7 +132,7 @@ export async function measureLoadWithFault(stack: RunningStack, options: LoadOpt
 
 /**
  * Runs once per entry of `inFlight` (BENCH_FAULT_IN_FLIGHT, default "1,2"), waiting between runs for the circuits the
- * last one opened to close (the rules' default `openSeconds`, 30 s), and returns each run's table.
+ * last one opened to close (the rules' default `openSeconds`, 30 s), and after the last, and returns each run's table.
  */
 export async function loadWithFaultTables(stack: RunningStack): Promise<string[]> {
   const lines: string[] = [
@@ -143,6 +148,8 @@ export async function loadWithFaultTables(stack: RunningStack): Promise<string[]
     const result = await measureLoadWithFault(stack, { payers: Number(process.env.BENCH_FAULT_PAYERS ?? 50), callsPerPayer: Number(process.env.BENCH_FAULT_CALLS ?? 20), inFlight });
     lines.push(...(i > 0 ? [""] : []), ...loadWithFaultTable(result));
   }
+  // Whatever comes next finds the facilitators' circuits closed again.
+  await new Promise((resolve) => setTimeout(resolve, 31_000));
   return lines;
 }
 

@@ -24,7 +24,7 @@ import { UptoEvmScheme } from "@x402/evm/upto/client";
 import { callsOf, countTransactions } from "./transactions.js";
 import { measureSessionsScale } from "./sessions-scale.js";
 import { attackCostTable, measureAttackCost } from "./attack-cost.js";
-import { loadWithFaultTables } from "./load-with-fault.js";
+import { LOAD_WITH_FAULT_HEADING, loadWithFaultTables } from "./load-with-fault.js";
 
 /** What a browser sends for a page: it gets the paywall instead of the JSON 402. */
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -192,6 +192,9 @@ try {
   // After every timed case (its spent payers and replays leave nothing they could meet), before the rules at scale
   // replace the demo's rules document.
   const attacks = await measureAttackCost(stack, peer.url, ATTACK_REQUESTS);
+  // Before the rules at scale, which replace the stack's rules document (its weather rule with it); it stops and
+  // restarts local-a, which nothing after it uses.
+  const loadWithFault = process.env.BENCH_FAULTS === "1" ? await loadWithFaultTables(stack) : undefined;
   const scale = await measureRulesScale(stack, [10, 1000, 10_000], 5, bare.url);
   const compile = await measureCompileInWorkerd();
 
@@ -306,12 +309,11 @@ try {
   say("| rules | JSON.parse of the document, ms | compile a new document, ms | compile after one rule's price was edited (the rest from the memo), ms |");
   say("|---|---|---|---|");
   for (const c of compile) say(`| ${c.rules} | ${c.parseMs} | ${c.newDocumentMs} | ${c.oneRuleEditedMs} |`);
-  if (process.env.BENCH_FAULTS === "1") {
-    // Last: it stops and restarts local-a, and leaves the reconciler minutes of work.
+  if (loadWithFault) {
     say();
-    say("## Load with a fault (BENCH_FAULTS=1; bench/load-with-fault.ts)");
+    say(LOAD_WITH_FAULT_HEADING);
     say();
-    for (const line of await loadWithFaultTables(stack)) say(line);
+    for (const line of loadWithFault) say(line);
   }
   say();
   say(PEER_SETUP);
