@@ -10,6 +10,8 @@ import { SELLER } from "../stack/accounts.js";
 import { mintTestUsdc } from "../stack/chain.js";
 import { createPayingFetch, readBalance } from "../stack/pay.js";
 import type { RunningStack } from "../stack/start-stack.js";
+import { addressTopic } from "../src/facilitator/chain-settlement.js";
+import { TRANSFER_TOPIC } from "../src/facilitator/pending-settlement.js";
 import { summarise } from "./measure.js";
 
 export const LOAD_WITH_FAULT_HEADING = "## Load with a fault (bench/load-with-fault.ts)";
@@ -40,7 +42,6 @@ export interface LoadResult {
 }
 
 const PRICE = 10_000n; // the weather rule's $0.01, in TestUSDC's 6 decimals
-const TRANSFER = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
 /** The reconciler resolves within a minute of each authorization's end (the rule's maxTimeoutSeconds, 120 s). */
 const RECONCILER_WAIT_MS = 240_000;
 
@@ -108,7 +109,7 @@ export async function measureLoadWithFault(stack: RunningStack, options: LoadOpt
   for (const row of rows) ledger[row.status] = (ledger[row.status] ?? 0) + 1;
 
   const logs = await rpc<{ topics: string[]; data: string }[]>(info.rpcUrl, "eth_getLogs", [
-    { address: info.token.address, topics: [TRANSFER, null, `0x${SELLER.address.slice(2).toLowerCase().padStart(64, "0")}`], fromBlock, toBlock: "latest" },
+    { address: info.token.address, topics: [TRANSFER_TOPIC, null, addressTopic(SELLER.address)], fromBlock, toBlock: "latest" },
   ]);
   const ours = new Set(payers.map((p) => p.address.toLowerCase()));
   const transfers = logs.filter((log) => ours.has(`0x${log.topics[1]!.slice(26)}`));

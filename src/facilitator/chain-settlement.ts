@@ -51,6 +51,7 @@ export async function authorizationSpent(rpc: EvmRpc, authorization: Eip3009Auth
   return BigInt(await callAt(rpc, authorization.asset, data, at)) !== 0n;
 }
 
-function addressTopic(address: string): string {
+/** A 32-byte log topic holding an address. */
+export function addressTopic(address: string): string {
   return `0x${address.slice(2).toLowerCase().padStart(64, "0")}`;
 }

@@ -11,7 +11,7 @@ export const SETTLEMENT_PENDING = "settlement_pending";
 /** The facilitator named a transaction, it was mined, and it failed: the authorization was not used, yet. */
 export const SETTLEMENT_REVERTED = "settlement_reverted";
 /** ERC-20 `Transfer(address indexed from, address indexed to, uint256 value)`. */
-const TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
+export const TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
 /** Base mines a block every 2 s: four looks per block. */
 const POLL_INTERVAL_MS = 500;
 const TRANSACTION_HASH = /^0x[0-9a-fA-F]{64}$/;

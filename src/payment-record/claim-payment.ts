@@ -6,9 +6,9 @@ import type { ChainWatch } from "./chain-watch.js";
 import type { ClaimResult, LockState, PaymentRecord } from "./payment-record.js";
 
 /** Kept after settlement until the authorization can no longer settle, plus this margin. */
-const FORGET_MARGIN_MS = 10 * 60 * 1000;
+export const FORGET_MARGIN_MS = 10 * 60 * 1000;
 /** The longest a settled payment's lock is kept, however long its authorization stays valid (F18). */
-const FORGET_AFTER_MAX_MS = 30 * 24 * 60 * 60 * 1000;
+export const FORGET_AFTER_MAX_MS = 30 * 24 * 60 * 60 * 1000;
 /** Settled payments this isolate knows of, each until its authorization expires: replays cost no object call. */
 const SETTLED_REMEMBERED = 10_000;
 const settledHere = new Map<string, number>();

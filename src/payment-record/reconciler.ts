@@ -14,6 +14,9 @@ import type { ResolveResult } from "../idempotency/payment-identifier-record.js"
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { rpcFor } from "../schemes/chain-rpc.js";
 import { encodePaymentResponseHeader } from "../x402/headers.js";
+// A lock held after its request died is remembered as a completed one is: its authorization's end plus a margin, at
+// most FORGET_AFTER_MAX_MS on.
+import { FORGET_AFTER_MAX_MS, FORGET_MARGIN_MS } from "./claim-payment.js";
 import { lookAtChain, nextFromBlock, resolvedEntry, type ChainWatch, type Verdict } from "./chain-watch.js";
 
 /** The first look after a settle's outcome was left unknown: its request already asked the chain for its budget. */
@@ -29,10 +32,6 @@ const RPC_RETRY_MS = 30_000;
 const LOOKS_PER_RUN = 10;
 /** How long a dead request's unspent payment is held before it is let go (its settle would have landed by then). */
 const DEAD_CLAIM_WATCH_MS = 10 * 60_000;
-/** A lock held after its request died is remembered this long past its authorization's end (claim-payment.ts). */
-const FORGET_MARGIN_MS = 10 * 60_000;
-/** The longest a dead request's lock is held unknown, however long its authorization stays valid. */
-const HOLD_MAX_MS = 30 * 24 * 60 * 60_000;
 
 interface WatchedRow {
   payment_key: string;
@@ -89,7 +88,7 @@ export class Reconciler {
         "UPDATE payment_locks SET state = 'unknown', watch_entry = COALESCE(watch_entry, pending_entry), look_at_ms = ?, held_at_ms = ?, forget_at_ms = ? WHERE payment_key = ?",
         nowMs,
         nowMs,
-        Math.min(Math.max(validBeforeSeconds * 1000, nowMs), nowMs + HOLD_MAX_MS) + FORGET_MARGIN_MS,
+        Math.min(Math.max(validBeforeSeconds * 1000, nowMs), nowMs + FORGET_AFTER_MAX_MS) + FORGET_MARGIN_MS,
         payment_key,
       );
       held++;

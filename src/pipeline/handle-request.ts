@@ -18,7 +18,7 @@ import { loadPriceRules } from "../pricing/price-rule-store.js";
 import type { PriceRuleSet } from "../pricing/price-rule.js";
 import { forwardToOrigin } from "../proxy/forward-to-origin.js";
 import { readBodyUpTo } from "../proxy/read-body.js";
-import { claimPayment, recordSettledTransaction } from "../payment-record/claim-payment.js";
+import { claimPayment, FORGET_AFTER_MAX_MS, recordSettledTransaction } from "../payment-record/claim-payment.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { encodePaymentResponseHeader, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE } from "../x402/headers.js";
 import { fromV1SettleResponse, toV1SettleResponse } from "../x402/v1.js";
@@ -64,7 +64,6 @@ export const PAYER_STREAM_IN_PROGRESS = "payer_stream_in_progress";
 const LEASE_MARGIN_MS = 5000;
 /** An answer awaiting its settle's outcome waits past the lock's last look (reconciler.ts: 10 min after expiry). */
 const AWAIT_OUTCOME_MARGIN_MS = 15 * 60_000;
-const AWAIT_OUTCOME_MAX_MS = 30 * 24 * 60 * 60_000;
 
 export interface GatewayDeps {
   schemes: SchemeRegistry;
@@ -259,7 +258,7 @@ async function handlePricedRequest(
     ttlSeconds: config.PAYMENT_IDENTIFIER_TTL_SECONDS,
     maxBodyBytes: config.PAYMENT_IDENTIFIER_MAX_BODY_BYTES,
     // The reconciler stops looking at the lock's forget time (its authorization's end + 10 min, at most 30 days on).
-    awaitOutcomeUntilMs: Math.min(decision.checked.expiresAtSeconds * 1000, deps.nowMs() + AWAIT_OUTCOME_MAX_MS) + AWAIT_OUTCOME_MARGIN_MS,
+    awaitOutcomeUntilMs: Math.min(decision.checked.expiresAtSeconds * 1000, deps.nowMs() + FORGET_AFTER_MAX_MS) + AWAIT_OUTCOME_MARGIN_MS,
     waitUntil: (promise) => ctx.waitUntil(promise),
     alreadyUsed: (receipt) => paymentRequiredResponse(challenge(PAYMENT_ALREADY_USED), receipt ? { [PAYMENT_RESPONSE]: receipt } : {}),
   });
