@@ -270,13 +270,18 @@ function buildCdpKey(): { keyId: string; secret: string; publicKey: string } {
 async function seedInChildProcess(persistDir: string, kvEntries: Record<string, unknown>, seed: "always" | "if-absent"): Promise<string[]> {
   const rulesFile = join(persistDir, "kv-seed.json");
   writeFileSync(rulesFile, JSON.stringify(kvEntries, null, 2));
-  const { process: seeding } = await startProcess({
-    name: "seed",
-    command: NODE_TS[0],
-    args: [...NODE_TS.slice(1), "stack/seed-gateway.ts", persistDir, rulesFile, seed],
-    ready: /^seeded$/m,
-    timeoutMs: 60_000,
-  });
+  const start = () =>
+    startProcess({
+      name: "seed",
+      command: NODE_TS[0],
+      args: [...NODE_TS.slice(1), "stack/seed-gateway.ts", persistDir, rulesFile, seed],
+      ready: /^seeded$/m,
+      timeoutMs: 60_000,
+    });
+  // Once more if it fails: on a loaded machine wrangler's platform proxy has been seen to drop a synchronous call
+  // (miniflare fetch-sync). "always" is idempotent (schema applied if absent, entries written again); "if-absent"
+  // would count a first attempt's writes as entries kept, so it is not retried.
+  const { process: seeding } = await (seed === "always" ? start().catch(start) : start());
   const kept = JSON.parse(/^kept: (.*)$/m.exec(seeding.output())?.[1] ?? "[]") as string[];
   await seeding.stop();
   return kept;
