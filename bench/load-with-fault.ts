@@ -10,8 +10,7 @@ import { SELLER } from "../stack/accounts.js";
 import { mintTestUsdc } from "../stack/chain.js";
 import { createPayingFetch, readBalance } from "../stack/pay.js";
 import type { RunningStack } from "../stack/start-stack.js";
-import { addressTopic } from "../src/facilitator/chain-settlement.js";
-import { TRANSFER_TOPIC } from "../src/facilitator/pending-settlement.js";
+import { addressTopic, TRANSFER_TOPIC } from "../src/facilitator/pending-settlement.js";
 import { summarise } from "./measure.js";
 
 export const LOAD_WITH_FAULT_HEADING = "## Load with a fault (bench/load-with-fault.ts)";

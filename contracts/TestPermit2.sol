@@ -39,6 +39,9 @@ contract TestPermit2 {
     /// owner => word index => 256 nonce bits.
     mapping(address => mapping(uint256 => uint256)) public nonceBitmap;
 
+    /// As Permit2 logs a cancellation: the owner's nonces `mask` of word `word` can no longer be used.
+    event UnorderedNonceInvalidation(address indexed owner, uint256 word, uint256 mask);
+
     error SignatureExpired(uint256 deadline);
     error InvalidAmount(uint256 maxAmount);
     error InvalidNonce();
@@ -70,6 +73,7 @@ contract TestPermit2 {
 
     function invalidateUnorderedNonces(uint256 wordPos, uint256 mask) external {
         nonceBitmap[msg.sender][wordPos] |= mask;
+        emit UnorderedNonceInvalidation(msg.sender, wordPos, mask);
     }
 
     function useNonce(address owner, uint256 nonce) private {

@@ -18,6 +18,9 @@ contract TestX402ExactPermit2Proxy {
 
     TestPermit2 public immutable PERMIT2;
 
+    /// The official proxy logs each settle it completes.
+    event Settled();
+
     error PaymentTooEarly();
     error InvalidDestination();
     error InvalidOwner();
@@ -38,5 +41,6 @@ contract TestX402ExactPermit2Proxy {
             WITNESS_TYPE_STRING,
             signature
         );
+        emit Settled();
     }
 }

@@ -2,7 +2,7 @@
 // transfer (`AuthorizationUsed`) or a cancellation (`AuthorizationCanceled`), both logged by the token. A used nonce
 // is a payment only with the transfer that moved the money: `Transfer(from, payTo, value)` in the same transaction.
 import { blockNumber, callAt, EvmRpcError, getLogs, getTransactionReceipt, type EvmRpc } from "../schemes/evm/evm-rpc.js";
-import { paysExpectedTransfer, type ExpectedTransfer } from "./pending-settlement.js";
+import { addressTopic, paysExpectedTransfer, type ExpectedTransfer } from "./pending-settlement.js";
 
 /** keccak256("AuthorizationUsed(address,bytes32)") */
 const AUTHORIZATION_USED = "0x98de503528ee59b575ef0c0a2576a82497bfc029a5685b209e9ec333479b10a5";
@@ -18,6 +18,32 @@ export const LOOKBACK_BLOCKS = 1000n;
 
 export interface Eip3009Authorization extends ExpectedTransfer {
   nonce: string;
+}
+
+/**
+ * The nonce is spent, but the transaction that spent it was not found in the blocks searched: no verdict. A log
+ * index behind the state, or (Permit2) a payer with many like transfers, or a settle sent through another contract.
+ */
+export class ChainUnfound extends EvmRpcError {
+  constructor(message: string) {
+    super("unavailable", message);
+  }
+}
+
+/** The blocks a look searches for the transaction that spent a nonce, and what it already knows. */
+export interface ChainSearch {
+  fromBlock: bigint;
+  toBlock: bigint;
+  /** The nonce is known spent as of `toBlock`: not read again. */
+  knownSpent?: boolean;
+  /** Permit2: which page of the candidate transactions to read (the reconciler's looks go through them in turn). */
+  page?: number;
+  /**
+   * The blocks searched surely hold the nonce's spend (they start where it was seen unspent, or the settle is seconds
+   * old). Only then may a Permit2 cancellation be concluded, and only when every candidate was read: a payer may
+   * invalidate a nonce after it paid, so an invalidation found beside an unread settle would release money that moved.
+   */
+  anchored: boolean;
 }
 
 export type ChainOutcome = { kind: "settled"; transaction: string } | { kind: "canceled" } | { kind: "unused" } | { kind: "used_elsewhere"; transaction: string };
@@ -40,8 +66,10 @@ export async function readEip3009Outcome(rpc: EvmRpc, authorization: Eip3009Auth
   const receipt = await getTransactionReceipt(rpc, log.transactionHash);
   // A node that has the log but not yet the receipt (another node behind a balancer) has said nothing.
   if (!receipt) throw new EvmRpcError("unavailable", `no receipt yet for ${log.transactionHash}`);
+  // Its log says it succeeded: a failed receipt is a node disagreeing with itself, which says nothing.
+  if (BigInt(receipt.status) !== 1n) throw new EvmRpcError("unavailable", `${log.transactionHash}: logged, yet its receipt failed`);
   // The token signs `to` and `value` into the authorization, so this holds for any honest token; checked anyway.
-  if (BigInt(receipt.status) === 1n && receipt.logs.some((l) => paysExpectedTransfer(l, authorization))) return { kind: "settled", transaction: log.transactionHash };
+  if (receipt.logs.some((l) => paysExpectedTransfer(l, authorization))) return { kind: "settled", transaction: log.transactionHash };
   return { kind: "used_elsewhere", transaction: log.transactionHash };
 }
 
@@ -49,9 +77,4 @@ export async function readEip3009Outcome(rpc: EvmRpc, authorization: Eip3009Auth
 export async function authorizationSpent(rpc: EvmRpc, authorization: Eip3009Authorization, at: bigint): Promise<boolean> {
   const data = `${AUTHORIZATION_STATE}${addressTopic(authorization.payer).slice(2)}${authorization.nonce.slice(2).toLowerCase().padStart(64, "0")}`;
   return BigInt(await callAt(rpc, authorization.asset, data, at)) !== 0n;
-}
-
-/** A 32-byte log topic holding an address. */
-export function addressTopic(address: string): string {
-  return `0x${address.slice(2).toLowerCase().padStart(64, "0")}`;
 }

@@ -74,6 +74,11 @@ export function paysExpectedTransfer(log: { address: string; topics: string[]; d
   );
 }
 
+/** A 32-byte log topic holding an address. */
+export function addressTopic(address: string): string {
+  return `0x${address.slice(2).toLowerCase().padStart(64, "0")}`;
+}
+
 /** A 32-byte topic holding an address, against an address. */
 function sameAddress(topic: string, address: string): boolean {
   return topic.length === 66 && `0x${topic.slice(26)}`.toLowerCase() === address.toLowerCase();

@@ -1,52 +1,101 @@
 // The reconciler's question to the chain (issue #34): what became of a payment whose settle outcome is unknown, or
-// whose request died holding its lock? An EIP-3009 authorization's nonce is spent at most once, and not after its
-// `validBefore`. The verdict is read from the token's own state as of one block (`authorizationState`, an `eth_call`
-// pinned to the newest block's number), never from a log search alone: a log index that lags says nothing. Spent →
-// the log names the transaction: with the transfer to the payee → settled; a cancellation or a transfer elsewhere →
-// nothing moved to the payee. Unspent as of a block at or past `validBefore` → nothing can move any more. Spent but
-// its log not found yet, or unspent while still valid, is no verdict: looked at again (reconciler.ts).
-import { authorizationSpent, LOOKBACK_BLOCKS, readEip3009Outcome, type Eip3009Authorization } from "../facilitator/chain-settlement.js";
+// whose request died holding its lock? An `exact` payment's nonce (EIP-3009 or Permit2) is spent at most once, and
+// not after its expiry. The verdict is read from the contract's own state as of one block (`authorizationState` or
+// Permit2's `nonceBitmap`, an `eth_call` pinned to the newest block's number), never from a log search alone: a log
+// index that lags says nothing. Spent → the transaction that spent it: with the transfer to the payee → settled; a
+// cancellation or a use elsewhere → nothing moved to the payee. Unspent as of a block past the expiry → nothing can
+// move any more. Spent but its transaction not found yet, or unspent while still valid, is no verdict: looked at
+// again (reconciler.ts).
+import { LOOKBACK_BLOCKS } from "../facilitator/chain-settlement.js";
+import { PERMIT2_LOOK_MAX_CALLS } from "../facilitator/permit2-settlement.js";
+import { paymentNonceSpent, readPaymentOutcome, unusableFrom, type OnChainPayment } from "../facilitator/payment-on-chain.js";
 import type { IdentifierRef } from "../idempotency/identified-payment.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
-import { EvmRpcError, latestBlock, type EvmRpc } from "../schemes/evm/evm-rpc.js";
+import { latestBlock, type EvmRpc } from "../schemes/evm/evm-rpc.js";
 
 /** What a lock keeps to ask the chain about its payment. */
-export interface ChainWatch extends Eip3009Authorization {
+export type ChainWatch = OnChainPayment & {
   network: string;
   validBeforeSeconds: number;
   /** The payment's payment-identifier record, where an answer withheld for an unknown settle waits for the verdict. */
   identifier?: IdentifierRef | undefined;
-}
+};
 
 /** How a payment's outcome was read from the chain: the ledger's `resolution`. */
 export type Resolution = "chain_transfer" | "chain_canceled" | "chain_used_elsewhere" | "chain_expired_unused";
 
+/**
+ * The blocks a spent nonce's spend lies in, as far as the looks know, kept so later looks search the same ones
+ * (newer like transfers never push it out): up to where it was first seen spent, from `fromBlock` when that surely
+ * holds it (undefined: a lookback that proves nothing).
+ */
+export interface SpendRange {
+  spentBlock: bigint;
+  fromBlock: bigint | undefined;
+}
+
 export type Verdict =
-  | { kind: "settled"; transaction: string }
-  | { kind: "not_settled"; resolution: Exclude<Resolution, "chain_transfer"> }
+  | { kind: "settled"; transaction: string; range?: SpendRange }
+  | { kind: "not_settled"; resolution: Exclude<Resolution, "chain_transfer">; range?: SpendRange }
   /** Unused through `searchedToBlock`, and still valid there. */
-  | { kind: "open"; searchedToBlock: bigint };
+  | { kind: "open"; searchedToBlock: bigint }
+  /** Spent, its transaction not found (or the RPC failed after that): no verdict. */
+  | { kind: "unfound"; range: SpendRange; reason: string };
+
+/** What earlier looks at a lock learnt. */
+export interface LookState {
+  /** The last block it was seen unspent at, less a margin; or the lookback of a first look that surely held the spend. */
+  fromBlock: bigint | undefined;
+  /** The first block it was seen spent at. */
+  spentBlock: bigint | undefined;
+  /** Looks without a verdict so far (which page of a Permit2 payer's transfers this look reads). */
+  misses: number;
+  /**
+   * The lock's first look, at a settle left unknown seconds ago: the LOOKBACK_BLOCKS before surely hold its spend. Not
+   * for a dead request's claim (its settle may be a long lease old) nor after failed looks (the RPC was down a while).
+   */
+  firstLook: boolean;
+}
+
+const FIRST_LOOK: LookState = { fromBlock: undefined, spentBlock: undefined, misses: 0, firstLook: true };
 
 /** Blocks searched again below the last one seen: a reorganisation may move a transaction a block or two. */
 const REORG_MARGIN_BLOCKS = 2n;
+/** Blocks searched past where the spend was first seen: a reorganisation may have moved it later. */
+const REORG_SLACK_BLOCKS = 64n;
 
 /**
- * `fromBlock`: where a spent nonce's log is searched from (the last block it was seen unspent, less a margin;
- * undefined: the last LOOKBACK_BLOCKS). Throws when the RPC fails or has not caught up, which is no verdict.
+ * Reads the nonce's state at the newest block every time (a reorganisation may undo a spend: open again), then for a
+ * spent one searches its SpendRange. Throws when the RPC fails before the nonce's state is known.
  */
-export async function lookAtChain(rpc: EvmRpc, watch: ChainWatch, fromBlock: bigint | undefined): Promise<Verdict> {
+export async function lookAtChain(rpc: EvmRpc, watch: ChainWatch, state: LookState = FIRST_LOOK): Promise<Verdict> {
   const latest = await latestBlock(rpc);
-  if (!(await authorizationSpent(rpc, watch, latest.number))) {
-    // EIP-3009 needs `block.timestamp < validBefore`, and block times only grow: no later block can use it.
-    if (latest.timestamp >= BigInt(watch.validBeforeSeconds)) return { kind: "not_settled", resolution: "chain_expired_unused" };
+  if (!(await paymentNonceSpent(rpc, watch, latest.number))) {
+    if (unusableFrom(watch, watch.validBeforeSeconds, latest.timestamp)) return { kind: "not_settled", resolution: "chain_expired_unused" };
     return { kind: "open", searchedToBlock: latest.number };
   }
-  const from = fromBlock ?? (latest.number > LOOKBACK_BLOCKS ? latest.number - LOOKBACK_BLOCKS : 0n);
-  const outcome = await readEip3009Outcome(rpc, watch, { fromBlock: from < latest.number ? from : latest.number, toBlock: latest.number });
-  if (outcome.kind === "settled") return { kind: "settled", transaction: outcome.transaction };
-  if (outcome.kind === "canceled") return { kind: "not_settled", resolution: "chain_canceled" };
-  if (outcome.kind === "used_elsewhere") return { kind: "not_settled", resolution: "chain_used_elsewhere" };
-  throw new EvmRpcError("unavailable", `nonce spent by block ${latest.number}, its log not found from block ${from}`);
+  const spentBlock = state.spentBlock ?? latest.number;
+  const anchored = state.fromBlock !== undefined || state.firstLook;
+  const lookback = spentBlock > LOOKBACK_BLOCKS ? spentBlock - LOOKBACK_BLOCKS : 0n;
+  const from = state.fromBlock === undefined ? lookback : state.fromBlock < spentBlock ? state.fromBlock : spentBlock;
+  const range: SpendRange = { spentBlock, fromBlock: anchored ? from : undefined };
+  const toBlock = spentBlock + REORG_SLACK_BLOCKS < latest.number ? spentBlock + REORG_SLACK_BLOCKS : latest.number;
+  let outcome;
+  try {
+    outcome = await readPaymentOutcome(rpc, watch, { fromBlock: from, toBlock, knownSpent: true, page: state.misses, anchored });
+  } catch (error) {
+    // Whatever failed, the nonce is spent: the blocks found so far are kept for the next look.
+    return { kind: "unfound", range, reason: String(error).slice(0, 200) };
+  }
+  if (outcome.kind === "settled") return { kind: "settled", transaction: outcome.transaction, range };
+  if (outcome.kind === "canceled") return { kind: "not_settled", resolution: "chain_canceled", range };
+  if (outcome.kind === "used_elsewhere") return { kind: "not_settled", resolution: "chain_used_elsewhere", range };
+  return { kind: "unfound", range, reason: "spent, read as unused" };
+}
+
+/** A look's RPC calls at most (EIP-3009: the newest block, the state, the log search, the receipt; Permit2: see there). */
+export function lookMaxCalls(watch: ChainWatch): number {
+  return watch.method === "permit2" ? PERMIT2_LOOK_MAX_CALLS : 4;
 }
 
 /** Where the next look starts. */
@@ -60,7 +109,7 @@ export function nextFromBlock(searchedToBlock: bigint): bigint {
  * settle whose outcome was unknown withheld its answer: `settled` when that answer is kept for the payer's retry
  * (`answerKept`, payment-identifier), else the payer paid for nothing and is owed a refund.
  */
-export function resolvedEntry(entry: LedgerEntry, verdict: Exclude<Verdict, { kind: "open" }>, nowMs: number, answerKept: boolean): LedgerEntry {
+export function resolvedEntry(entry: LedgerEntry, verdict: Exclude<Verdict, { kind: "open" | "unfound" }>, nowMs: number, answerKept: boolean): LedgerEntry {
   const at = new Date(nowMs).toISOString();
   if (verdict.kind === "settled") {
     const status = entry.status === "verified" || answerKept ? "settled" : "owed_refund";

@@ -30,11 +30,12 @@ interface LockRow {
 }
 
 /**
- * 6: a lock may carry a chain watch, and the reconciler's state of it (`watch` … `looks`); 5: a lock may take its
- * group's one exclusive slot (`exclusive`); 4: a lock holds its payment's pending `verified` ledger row
- * (`pending_entry`); 3: locks keyed by payment (one object per group); 2 was one lock per object.
+ * 7: the reconciler keeps the blocks a spent nonce's transaction is searched in, and its looks without a verdict
+ * (`spent_block`, `misses`); 6: a lock may carry a chain watch, and the reconciler's state of it (`watch` …
+ * `looks`); 5: a lock may take its group's one exclusive slot (`exclusive`); 4: a lock holds its payment's pending
+ * `verified` ledger row (`pending_entry`); 3: locks keyed by payment (one object per group); 2 was one lock per object.
  */
-const SCHEMA_VERSION = 6;
+const SCHEMA_VERSION = 7;
 
 /**
  * The reconciler's (schema 6): the chain watch (JSON ChainWatch), the ledger row a resolution is built on, the next
@@ -42,6 +43,8 @@ const SCHEMA_VERSION = 6;
  * request's claim was held (null: a settle left unknown).
  */
 const WATCH_COLUMNS = ["watch TEXT", "watch_entry TEXT", "look_at_ms INTEGER", "from_block TEXT", "looks INTEGER NOT NULL DEFAULT 0", "held_at_ms INTEGER"];
+/** Schema 7: the first block a spent nonce was seen spent at (its transaction is searched for up to it), looks without a verdict. */
+const SEARCH_COLUMNS = ["spent_block TEXT", "misses INTEGER NOT NULL DEFAULT 0"];
 
 /** A dead claim with a watch is first looked at within this of its lease's end (its log is then in the last 1,000 blocks). */
 const DEAD_CLAIM_LOOK_MS = 60_000;
@@ -323,7 +326,8 @@ export class PaymentRecord extends DurableObject<Env> {
     if (version >= 3) {
       if (version === 3) sql.exec("ALTER TABLE payment_locks ADD COLUMN pending_entry TEXT");
       if (version <= 4) sql.exec("ALTER TABLE payment_locks ADD COLUMN exclusive INTEGER NOT NULL DEFAULT 0");
-      for (const column of WATCH_COLUMNS) sql.exec(`ALTER TABLE payment_locks ADD COLUMN ${column}`);
+      if (version <= 5) for (const column of WATCH_COLUMNS) sql.exec(`ALTER TABLE payment_locks ADD COLUMN ${column}`);
+      for (const column of SEARCH_COLUMNS) sql.exec(`ALTER TABLE payment_locks ADD COLUMN ${column}`);
     } else {
       // An object from version 2 held one payment's lock without its key; its outbox is kept and still flushed.
       // Its lock is dropped: that payment is single-use on chain anyway (the facilitator refuses a spent nonce).
@@ -336,7 +340,7 @@ export class PaymentRecord extends DurableObject<Env> {
         forget_at_ms INTEGER,
         pending_entry TEXT,
         exclusive INTEGER NOT NULL DEFAULT 0,
-        ${WATCH_COLUMNS.join(",\n        ")}
+        ${[...WATCH_COLUMNS, ...SEARCH_COLUMNS].join(",\n        ")}
       )`);
     }
     sql.exec("DELETE FROM _schema");

@@ -1,7 +1,7 @@
 // The PaymentRecord's reconciler (issue #34): a lock whose payment's outcome is unknown is asked of the chain by the
 // object's alarm until the chain says settled or "nothing can move any more", at the latest a look shortly after the
 // authorization's `validBefore`. Two kinds of lock are watched, both of payments whose lock carries a ChainWatch (an
-// EIP-3009 `exact` payment, with an RPC for its network):
+// `exact` payment on EVM, EIP-3009 or Permit2, with an RPC for its network):
 // - completed "unknown" (a settle that timed out, or whose answer was lost): looked at from FIRST_LOOK_MS on;
 // - "in_flight" whose lease ran out (its request died, perhaps mid-settle): held as "unknown" rather than let go or
 //   taken over, and looked at at once; if still unspent, once more at `validBefore` (or DEAD_CLAIM_WATCH_MS after it
@@ -17,7 +17,7 @@ import { encodePaymentResponseHeader } from "../x402/headers.js";
 // A lock held after its request died is remembered as a completed one is: its authorization's end plus a margin, at
 // most FORGET_AFTER_MAX_MS on.
 import { FORGET_AFTER_MAX_MS, FORGET_MARGIN_MS } from "./claim-payment.js";
-import { lookAtChain, nextFromBlock, resolvedEntry, type ChainWatch, type Verdict } from "./chain-watch.js";
+import { lookAtChain, lookMaxCalls, nextFromBlock, resolvedEntry, type ChainWatch, type SpendRange, type Verdict } from "./chain-watch.js";
 
 /** The first look after a settle's outcome was left unknown: its request already asked the chain for its budget. */
 const FIRST_LOOK_MS = 5_000;
@@ -26,10 +26,17 @@ const LOOK_INTERVAL_BASE_MS = 15_000;
 const LOOK_INTERVAL_MAX_MS = 5 * 60_000;
 /** After `validBefore`: the next block (and its timestamp) is seconds away. */
 const AFTER_EXPIRY_MS = 3_000;
-/** An RPC that failed is asked again this much later. */
+/**
+ * A look without a verdict (the RPC failed, or the nonce is spent by a transaction not found yet) is taken again this
+ * much later, doubling with each look, at most RETRY_MAX_MS apart: a lock held its longest (30 days) costs at most
+ * 750 looks (test/unit/reconciler-schedule.test.ts).
+ */
 const RPC_RETRY_MS = 30_000;
-/** Locks looked at per alarm run, in parallel: one run stays within seconds and its subrequests (3 each) under 50. */
+const RETRY_MAX_MS = 60 * 60_000;
+/** Locks looked at per alarm run, in parallel, so that one run stays within seconds... */
 const LOOKS_PER_RUN = 10;
+/** ...and its RPC calls, counted at each look's most, within the Workers Free plan's 50 subrequests per run. */
+const RPC_CALLS_PER_RUN = 45;
 /** How long a dead request's unspent payment is held before it is let go (its settle would have landed by then). */
 const DEAD_CLAIM_WATCH_MS = 10 * 60_000;
 
@@ -38,7 +45,9 @@ interface WatchedRow {
   watch: string;
   watch_entry: string | null;
   from_block: string | null;
+  spent_block: string | null;
   looks: number;
+  misses: number;
   look_at_ms: number;
   held_at_ms: number | null;
   forget_at_ms: number | null;
@@ -100,12 +109,14 @@ export class Reconciler {
   async lookAtDue(nowMs: number): Promise<void> {
     const due = this.sql
       .exec<WatchedRow>(
-        "SELECT payment_key, watch, watch_entry, from_block, looks, look_at_ms, held_at_ms, forget_at_ms FROM payment_locks WHERE state = 'unknown' AND look_at_ms <= ? ORDER BY look_at_ms LIMIT ?",
+        "SELECT payment_key, watch, watch_entry, from_block, spent_block, looks, misses, look_at_ms, held_at_ms, forget_at_ms FROM payment_locks WHERE state = 'unknown' AND look_at_ms <= ? ORDER BY look_at_ms LIMIT ?",
         nowMs,
         LOOKS_PER_RUN,
       )
       .toArray();
-    await Promise.all(due.map((row) => this.#lookAt(row, nowMs)));
+    // The rest are due still: the alarm set after this run is due at once.
+    const now = due.slice(0, looksWithinBudget(due.map((row) => JSON.parse(row.watch) as ChainWatch)));
+    await Promise.all(now.map((row) => this.#lookAt(row, nowMs)));
   }
 
   async #lookAt(row: WatchedRow, nowMs: number): Promise<void> {
@@ -118,10 +129,21 @@ export class Reconciler {
     const same = [row.payment_key, row.look_at_ms];
     let verdict: Verdict;
     try {
-      verdict = await lookAtChain(rpc, watch, row.from_block === null ? undefined : BigInt(row.from_block));
+      verdict = await lookAtChain(rpc, watch, {
+        fromBlock: row.from_block === null ? undefined : BigInt(row.from_block),
+        spentBlock: row.spent_block === null ? undefined : BigInt(row.spent_block),
+        misses: row.misses,
+        firstLook: row.misses === 0 && row.looks === 0 && row.held_at_ms === null,
+      });
     } catch (error) {
       console.warn(JSON.stringify({ event: "reconcile_rpc_failed", paymentKey: row.payment_key, network: watch.network, message: String(error).slice(0, 200) }));
-      this.sql.exec(`UPDATE payment_locks SET look_at_ms = ? WHERE ${unchanged}`, nowMs + RPC_RETRY_MS, ...same);
+      this.sql.exec(`UPDATE payment_locks SET misses = misses + 1, look_at_ms = ? WHERE ${unchanged}`, nowMs + retryInMs(row.misses), ...same);
+      return;
+    }
+    if (verdict.kind === "unfound") {
+      // Spent, its transaction not found yet: the same blocks are searched again later (the next page of them).
+      console.warn(JSON.stringify({ event: "reconcile_spent_unfound", paymentKey: row.payment_key, network: watch.network, spentBlock: verdict.range.spentBlock.toString(), reason: verdict.reason }));
+      this.#missed(row, verdict.range, nowMs + retryInMs(row.misses));
       return;
     }
     if (verdict.kind === "open" && row.held_at_ms !== null && nowMs >= Math.min(row.held_at_ms + DEAD_CLAIM_WATCH_MS, watch.validBeforeSeconds * 1000)) {
@@ -134,7 +156,8 @@ export class Reconciler {
     }
     if (verdict.kind === "open") {
       const next = row.held_at_ms === null ? nextLookMs(nowMs, watch.validBeforeSeconds, row.looks) : Math.min(row.held_at_ms + DEAD_CLAIM_WATCH_MS, watch.validBeforeSeconds * 1000 + AFTER_EXPIRY_MS);
-      this.sql.exec(`UPDATE payment_locks SET from_block = ?, looks = looks + 1, look_at_ms = ? WHERE ${unchanged}`, nextFromBlock(verdict.searchedToBlock).toString(), next, ...same);
+      // Unspent again after a spend was seen: a reorganisation undid it, and the blocks kept say nothing any more.
+      this.sql.exec(`UPDATE payment_locks SET from_block = ?, spent_block = NULL, looks = looks + 1, look_at_ms = ? WHERE ${unchanged}`, nextFromBlock(verdict.searchedToBlock).toString(), next, ...same);
       return;
     }
     let answer: ResolveResult["kind"] = "not_kept";
@@ -145,8 +168,9 @@ export class Reconciler {
       answer = "pending";
     }
     if (answer === "pending") {
-      // The withheld answer must learn the verdict with the lock (it may still be on its way there): both wait.
-      this.sql.exec(`UPDATE payment_locks SET look_at_ms = ? WHERE ${unchanged}`, nowMs + RPC_RETRY_MS, ...same);
+      // The withheld answer must learn the verdict with the lock (it may still be on its way there): both wait. The
+      // blocks searched are kept, so the look then searches them again rather than a lookback that has moved on.
+      this.#missed(row, verdict.range, nowMs + RPC_RETRY_MS);
       return;
     }
     const answerKept = answer === "kept";
@@ -157,6 +181,18 @@ export class Reconciler {
     if (update.rowsWritten === 0) return;
     console.log(JSON.stringify({ event: "payment_reconciled", paymentKey: row.payment_key, verdict: verdict.kind, ...(verdict.kind === "settled" ? { transaction: verdict.transaction } : { resolution: verdict.resolution }) }));
     if (row.watch_entry) this.enqueue(resolvedEntry(JSON.parse(row.watch_entry) as LedgerEntry, verdict, nowMs, answerKept));
+  }
+
+  /** A look with no outcome: the spend's blocks (if it found them) kept, counted as a miss, looked at again at `atMs`. */
+  #missed(row: WatchedRow, range: SpendRange | undefined, atMs: number): void {
+    this.sql.exec(
+      "UPDATE payment_locks SET spent_block = COALESCE(spent_block, ?), from_block = COALESCE(from_block, ?), misses = misses + 1, look_at_ms = ? WHERE payment_key = ? AND state = 'unknown' AND look_at_ms = ?",
+      range ? range.spentBlock.toString() : null,
+      range?.fromBlock === undefined ? null : range.fromBlock.toString(),
+      atMs,
+      row.payment_key,
+      row.look_at_ms,
+    );
   }
 
   #stopLooking(paymentKey: string): void {
@@ -171,6 +207,23 @@ export class Reconciler {
 /** What a retry's answer carries once the chain showed the payment settled, as a settle's reply would have said. */
 function paymentResponse(watch: ChainWatch, transaction: string): string {
   return encodePaymentResponseHeader({ success: true, transaction, network: watch.network, payer: watch.payer });
+}
+
+/** How many of the due looks, in order, one alarm run takes: at least one, within RPC_CALLS_PER_RUN at their most. */
+export function looksWithinBudget(due: readonly ChainWatch[]): number {
+  let calls = 0;
+  let taken = 0;
+  for (const watch of due.slice(0, LOOKS_PER_RUN)) {
+    calls += lookMaxCalls(watch);
+    if (calls > RPC_CALLS_PER_RUN && taken > 0) break;
+    taken++;
+  }
+  return taken;
+}
+
+/** When a look without a verdict is taken again, after `misses` such looks. */
+export function retryInMs(misses: number): number {
+  return Math.min(RPC_RETRY_MS * 2 ** Math.min(misses, 7), RETRY_MAX_MS);
 }
 
 /** The next look at a payment the chain shows unused: backing off while it is valid, just after it expires. */

@@ -292,12 +292,12 @@ async function handlePricedRequest(
   };
   const origin = new OriginCall(() => forward(request, config, rule.origin, deps, true), deps.nowMs);
   const rpc = rpcFor(config.RPC_URLS, requirements.network);
-  const nonce = decision.v1 ? undefined : decision.checked.authorizationNonce;
+  const chainNonce = decision.v1 ? undefined : decision.checked.chainNonce;
   // What the chain can say of this payment: its settle is resolved from it, in the request and after (issue #34).
   const authorization = { asset: requirements.asset, payTo: requirements.payTo, amount: requirements.amount, payer: entry.payer };
   const watch =
-    rpc && nonce
-      ? { ...authorization, nonce, network: requirements.network, validBeforeSeconds: decision.checked.expiresAtSeconds, ...(identified ? { identifier: identified.ref } : {}) }
+    rpc && chainNonce
+      ? { ...authorization, ...chainNonce, network: requirements.network, validBeforeSeconds: decision.checked.expiresAtSeconds, ...(identified ? { identifier: identified.ref } : {}) }
       : undefined;
   const standing = payerKey(requirements.network, decision.checked.payer);
   const proven = decision.checked.signatureProven === true;
@@ -387,7 +387,7 @@ async function handlePricedRequest(
         request: settleRequest,
         nowMs: deps.nowMs,
         onAttempt: (attempted) => ledger.settledBy(attempted.facilitator.id),
-        ...(rpc && nonce ? { chain: { rpc, authorization: { ...expected, nonce }, validBeforeSeconds: decision.checked.expiresAtSeconds, network: requirements.network } } : {}),
+        ...(rpc && chainNonce ? { chain: { rpc, authorization: { ...expected, ...chainNonce }, validBeforeSeconds: decision.checked.expiresAtSeconds, network: requirements.network } } : {}),
       });
       let response = decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
       // Broadcast but not yet confirmed: the chain says what became of it, within the settle phase's budget (#34).

@@ -71,7 +71,7 @@ export const exactEvmScheme: SchemePlugin = {
         paymentKey: `${requirements.network}:${payer.toLowerCase()}:${authorization.nonce.toLowerCase()}`,
         lockGroup: `${requirements.network}:${payer.toLowerCase()}`,
         expiresAtSeconds: Number(authorization.validBefore),
-        authorizationNonce: authorization.nonce,
+        chainNonce: { method: "eip3009", nonce: authorization.nonce },
       },
     };
   },

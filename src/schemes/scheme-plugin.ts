@@ -34,10 +34,11 @@ export interface CheckedPayment {
    */
   settleBySeconds?: number;
   /**
-   * An EIP-3009 authorization's nonce: the token logs its use (`AuthorizationUsed(from, nonce)`), so an unknown
-   * settle can be asked of the chain, and resubmitted elsewhere while unused (facilitator/resolve-settle.ts).
+   * The `exact` payment's single-use nonce on an EVM chain (an EIP-3009 authorization's, or a Permit2 permit's): the
+   * chain says whether it was spent and by which transaction, so an unknown settle is asked of the chain, and
+   * resubmitted elsewhere while unused (facilitator/resolve-settle.ts, facilitator/payment-on-chain.ts).
    */
-  authorizationNonce?: string;
+  chainNonce?: { method: "eip3009"; nonce: string } | { method: "permit2"; permit2Nonce: string };
   /** A batch-settlement payload: the channel it pays from (pipeline/channel-request.ts takes it from here). */
   channel?: ChannelPayload & { channelId: string };
 }

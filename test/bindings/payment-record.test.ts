@@ -256,6 +256,23 @@ describe("PaymentRecord ledger outbox", () => {
     await expect.poll(() => d1Rows(k)).toEqual([{ status: "verified" }]);
   });
 
+  it("gives a version 6 object's locks the reconciler's search columns, keeping its locks and their watch", async () => {
+    const { stub, key } = group();
+    const k = key("v6");
+    await runInDurableObject(stub, (_i, state) => {
+      const sql = state.storage.sql;
+      sql.exec("CREATE TABLE _schema (version INTEGER NOT NULL)");
+      sql.exec("INSERT INTO _schema (version) VALUES (6)");
+      sql.exec(
+        "CREATE TABLE payment_locks (payment_key TEXT PRIMARY KEY, owner TEXT NOT NULL, state TEXT NOT NULL, lease_until_ms INTEGER NOT NULL, forget_at_ms INTEGER, pending_entry TEXT, exclusive INTEGER NOT NULL DEFAULT 0, watch TEXT, watch_entry TEXT, look_at_ms INTEGER, from_block TEXT, looks INTEGER NOT NULL DEFAULT 0, held_at_ms INTEGER)",
+      );
+      sql.exec("INSERT INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms, watch, looks) VALUES (?, 'a', 'unknown', 0, ?, '{}', 3)", k, Date.now() + 60_000);
+    });
+    expect(await stub.claim(k, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "unknown" });
+    const row = await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("SELECT watch, looks, spent_block, misses FROM payment_locks WHERE payment_key = ?", k).one());
+    expect(row).toEqual({ watch: "{}", looks: 3, spent_block: null, misses: 0 });
+  });
+
   // Security review F18: an authorization valid for centuries must not push the alarm past a date.
   it("a lock whose authorization never expires is still forgotten within 30 days", async () => {
     const lockGroup = `eip155:1:0xpayer${newTestId()}`;

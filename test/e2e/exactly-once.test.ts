@@ -24,8 +24,8 @@ afterAll(async () => {
   await stack?.dispose();
 });
 
-async function paidOnce(city: string) {
-  const url = `${stack.info.gateway}/api/weather/${city}`;
+async function paidOnce(path: string) {
+  const url = `${stack.info.gateway}${path}`;
   const payTo = (JSON.parse(atob((await fetch(url)).headers.get("PAYMENT-REQUIRED")!)) as { accepts: { payTo: `0x${string}` }[] }).accepts[0]!.payTo;
   const before = { payer: await stack.balance(PAYER.address), payee: await stack.balance(payTo), a: await settles(0), b: await settles(1) };
   const response = await stack.payingFetch()(url);
@@ -37,7 +37,7 @@ async function paidOnce(city: string) {
 describe("a settle whose answer is lost", () => {
   it("landed, then the connection dropped: read from the chain, served with its transaction, charged once", async () => {
     await setFault("drop-after-broadcast");
-    const { response, body, moved, paid, settlesA, settlesB } = await paidOnce("dropped");
+    const { response, body, moved, paid, settlesA, settlesB } = await paidOnce("/api/weather/dropped");
     expect(response.status).toBe(200);
     expect(JSON.parse(body)).toMatchObject({ city: "dropped" });
     const settled = decodePaymentResponseHeader(response.headers.get("PAYMENT-RESPONSE")!);
@@ -51,12 +51,40 @@ describe("a settle whose answer is lost", () => {
 
   it("never sent, the facilitator silent: the chain says unused, resubmitted through the other, charged once", async () => {
     await setFault("hang");
-    const { response, moved, paid, settlesA, settlesB } = await paidOnce("silent");
+    const { response, moved, paid, settlesA, settlesB } = await paidOnce("/api/weather/silent");
     expect(response.status).toBe(200);
     expect([settlesA, settlesB]).toEqual([1, 1]);
     expect(moved).toBeGreaterThan(0n);
     expect(paid).toBe(moved);
     const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/weather/silent'"), (rows) => rows.length === 1 && rows[0]!.status === "settled");
+    expect(row).toMatchObject({ settled_by: "local-b" });
+  });
+
+  // Permit2 logs no use of a nonce: the chain is asked through Permit2's nonce bitmap, and the transaction found as
+  // the payer's transfer whose calldata settles this owner's nonce through the exact proxy.
+  it("Permit2, landed, then the connection dropped: read from the chain, served with its transaction, charged once", async () => {
+    await setFault("drop-after-broadcast");
+    const { response, body, moved, paid, settlesA, settlesB } = await paidOnce("/api/fx/eur-chf");
+    expect(response.status).toBe(200);
+    expect(JSON.parse(body)).toMatchObject({ base: "EUR", quote: "CHF" });
+    const settled = decodePaymentResponseHeader(response.headers.get("PAYMENT-RESPONSE")!);
+    expect(settled).toMatchObject({ success: true, transaction: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+    expect(await stack.receiptStatus(settled.transaction as `0x${string}`)).toBe("success");
+    expect([settlesA, settlesB]).toEqual([1, 0]);
+    expect(moved).toBe(10_000n);
+    expect(paid).toBe(moved);
+    const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/fx/eur-chf'"), (rows) => rows.length === 1 && rows[0]!.status === "settled");
+    expect(row).toMatchObject({ transaction_hash: settled.transaction, payment_key: expect.stringContaining(":permit2:") });
+  });
+
+  it("Permit2, never sent, the facilitator silent: the nonce bitmap says unused, resubmitted through the other, charged once", async () => {
+    await setFault("hang");
+    const { response, moved, paid, settlesA, settlesB } = await paidOnce("/api/fx/eur-sek");
+    expect(response.status).toBe(200);
+    expect([settlesA, settlesB]).toEqual([1, 1]);
+    expect(moved).toBe(10_000n);
+    expect(paid).toBe(moved);
+    const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/fx/eur-sek'"), (rows) => rows.length === 1 && rows[0]!.status === "settled");
     expect(row).toMatchObject({ settled_by: "local-b" });
   });
 });

@@ -121,4 +121,32 @@ describe("a settle broadcast but not confirmed", () => {
     expect(moved).toBeGreaterThan(0n);
     expect(payerBefore - (await stack.balance(PAYER.address))).toBe(moved);
   });
+
+  it("Permit2, not mined within the budget: the reconciler finds its transaction among the payer's like payments", async () => {
+    const paid = async (pair: string) => {
+      const response = await stack.payingFetch()(`${stack.info.gateway}/api/fx/${pair}`);
+      expect(response.status).toBe(200);
+      return decodePaymentResponseHeader(response.headers.get("PAYMENT-RESPONSE")!).transaction;
+    };
+    // Payments just like it (same payer, payee and amount), one before and one after: Permit2 logs no nonce, so only
+    // the calldata of the transaction that spent this nonce tells them apart.
+    const before = await paid("usd-eur");
+    const payerBefore = await stack.balance(PAYER.address);
+    await rpc("evm_setAutomine", [false]);
+    let response: Response;
+    try {
+      response = await stack.payingFetch()(`${stack.info.gateway}/api/fx/usd-chf`);
+    } finally {
+      await rpc("evm_mine", []);
+      await rpc("evm_setAutomine", [true]);
+    }
+    expect(response.status).toBe(502);
+    expect(await response.text()).not.toContain("CHF");
+    expect(await stack.balance(PAYER.address)).toBe(payerBefore - 10_000n);
+    const after = await paid("usd-jpy");
+    const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/fx/usd-chf'"), (rows) => rows[0]?.status === "owed_refund", 20_000);
+    expect(row).toMatchObject({ resolution: "chain_transfer", payment_key: expect.stringContaining(":permit2:") });
+    expect([before, after]).not.toContain(row!.transaction_hash);
+    expect(await stack.receiptStatus(row!.transaction_hash as `0x${string}`)).toBe("success");
+  });
 });

@@ -95,6 +95,29 @@ describe("exact on EVM with Permit2", () => {
     expect(await harness.originCalls()).toHaveLength(1);
   });
 
+  it("keys a nonce by its number: the same permit with its nonce written with leading zeros is a replay", async () => {
+    const harness = await permit2Harness();
+    const offer = await offerOf(harness);
+    const nonce = BigInt(Date.now()) * 1000n + BigInt(Math.floor(Math.random() * 1000));
+    const header = await permit2Payment(offer, { nonce });
+    expect((await pay(harness, header)).status).toBe(200);
+    const payment = JSON.parse(atob(header)) as { payload: { permit2Authorization: { nonce: string } } };
+    payment.payload.permit2Authorization.nonce = `00${nonce}`;
+    const alias = await pay(harness, btoa(JSON.stringify(payment)), "/weather/lyon");
+    expect(alias.status).toBe(402);
+    expect(decodeHeader<PaymentRequired>(alias.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
+    expect(await harness.originCalls()).toHaveLength(1);
+  });
+
+  it("refuses a nonce above uint256 as malformed", async () => {
+    const harness = await permit2Harness();
+    const payment = JSON.parse(atob(await permit2Payment(await offerOf(harness), { nonce: 7n }))) as { payload: { permit2Authorization: { nonce: string } } };
+    payment.payload.permit2Authorization.nonce = (2n ** 256n + 7n).toString();
+    const response = await pay(harness, btoa(JSON.stringify(payment)));
+    expect(response.status).toBe(402);
+    expect(await harness.facilitatorCalls()).toEqual([]);
+  });
+
   it.each<[string, Permit2Overrides, string]>([
     ["names another spender", { spender: "0x000000000000000000000000000000000000dEaD" }, "invalid_permit2_spender"],
     ["pays someone else", { to: "0x000000000000000000000000000000000000dEaD" }, "invalid_permit2_recipient_mismatch"],

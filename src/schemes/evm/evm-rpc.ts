@@ -1,4 +1,4 @@
-// The reads the gateway makes of an EVM chain itself (RPC_URLS): eth_getCode, eth_call and a transaction's receipt,
+// The reads the gateway makes of an EVM chain itself (RPC_URLS): code, calls, blocks, logs, transactions and receipts,
 // JSON-RPC over fetch.
 // Written here rather than through viem's client: its transport, actions and error classes were a quarter of the
 // Worker's bundle for two calls (BENCHMARKS.md).
@@ -32,6 +32,8 @@ export class EvmRpcError extends Error {
 export interface EvmRpc {
   url: string;
   timeoutMs: number;
+  /** When set (ms since the epoch), no call outlasts it: a look of many calls stays within a request's budget. */
+  deadlineAtMs?: number;
 }
 
 /** The code at `address` ("0x" for a key's address). */
@@ -64,8 +66,8 @@ export async function latestBlock(rpc: EvmRpc): Promise<{ number: bigint; timest
   return { number: BigInt(block.number), timestamp: BigInt(block.timestamp) };
 }
 
-/** Logs of `address` whose topics match (`null`: any; an array: any of these), in blocks `fromBlock` to `toBlock` (default the latest). */
-export function getLogs(rpc: EvmRpc, filter: { address: string; topics: (string | string[] | null)[]; fromBlock: bigint; toBlock?: bigint }): Promise<EvmLog[]> {
+/** Logs of `address` (or any of them) whose topics match (`null`: any; an array: any of these), in blocks `fromBlock` to `toBlock` (default the latest). */
+export function getLogs(rpc: EvmRpc, filter: { address: string | string[]; topics: (string | string[] | null)[]; fromBlock: bigint; toBlock?: bigint }): Promise<EvmLog[]> {
   const toBlock = filter.toBlock === undefined ? "latest" : hexQuantity(filter.toBlock);
   return call(rpc, "eth_getLogs", [{ address: filter.address, topics: filter.topics, fromBlock: hexQuantity(filter.fromBlock), toBlock }], LogsSchema);
 }
@@ -76,7 +78,16 @@ export function getTransactionReceipt(rpc: EvmRpc, hash: string): Promise<Transa
   return call(rpc, "eth_getTransactionReceipt", [hash], ReceiptSchema);
 }
 
+const TransactionSchema = z.object({ to: HexData.nullable(), input: HexData }).nullable();
+
+/** A transaction's recipient and calldata; null when the node does not know it. */
+export function getTransaction(rpc: EvmRpc, hash: string): Promise<z.infer<typeof TransactionSchema>> {
+  return call(rpc, "eth_getTransactionByHash", [hash], TransactionSchema);
+}
+
 async function call<T>(rpc: EvmRpc, method: string, params: unknown[], result: z.ZodType<T>): Promise<T> {
+  const timeoutMs = rpc.deadlineAtMs === undefined ? rpc.timeoutMs : Math.min(rpc.timeoutMs, rpc.deadlineAtMs - Date.now());
+  if (timeoutMs <= 0) throw new EvmRpcError("unavailable", `${method}: no time left`);
   usage.rpcCalls++;
   let text: string;
   try {
@@ -84,7 +95,7 @@ async function call<T>(rpc: EvmRpc, method: string, params: unknown[], result: z
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-      signal: AbortSignal.timeout(rpc.timeoutMs),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     text = await response.text();
     if (!response.ok && !text.includes('"error"')) throw new Error(`HTTP ${response.status}`);

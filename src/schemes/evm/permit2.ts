@@ -67,8 +67,10 @@ export function permit2Extra(asset: AssetInfo | undefined, configured: Record<st
   return { ...configured, ...(typeof name === "string" && typeof version === "string" ? { name, version } : {}), assetTransferMethod: "permit2" };
 }
 
-export function checkPermit2Payload(payload: z.infer<typeof Permit2PayloadSchema>, requirements: PaymentRequirements, context: CheckContext): Promise<PluginResult<CheckedPayment>> {
-  return checkWitnessTransfer(payload, requirements, context, X402_EXACT_PERMIT2_PROXY);
+export async function checkPermit2Payload(payload: z.infer<typeof Permit2PayloadSchema>, requirements: PaymentRequirements, context: CheckContext): Promise<PluginResult<CheckedPayment>> {
+  const checked = await checkWitnessTransfer(payload, requirements, context, X402_EXACT_PERMIT2_PROXY);
+  // The exact amount to the signed payee, through any facilitator: the chain can say what became of it (issue #34).
+  return checked.ok ? { ok: true, value: { ...checked.value, chainNonce: { method: "permit2", permit2Nonce: BigInt(payload.permit2Authorization.nonce).toString() } } } : checked;
 }
 
 export function checkUptoPayload(payload: z.infer<typeof UptoPayloadSchema>, requirements: PaymentRequirements, context: CheckContext): Promise<PluginResult<CheckedPayment>> {
@@ -102,8 +104,9 @@ async function checkWitnessTransfer(
     ok: true,
     value: {
       payer,
-      // Permit2 nonces are per owner and chain, shared by every token and spender: that is what one use spends.
-      paymentKey: `${requirements.network}:permit2:${payer.toLowerCase()}:${permit.nonce}`,
+      // Permit2 nonces are per owner and chain, shared by every token and spender: that is what one use spends. Keyed
+      // by its number: "05" and "5" sign and spend the same nonce, so they must meet the same lock.
+      paymentKey: `${requirements.network}:permit2:${payer.toLowerCase()}:${BigInt(permit.nonce)}`,
       lockGroup: `${requirements.network}:${payer.toLowerCase()}`,
       expiresAtSeconds: Number(permit.deadline),
     },

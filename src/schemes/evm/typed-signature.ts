@@ -9,8 +9,13 @@ import { hashTypedDataFast } from "./typed-data-hash.js";
 /** 0x-hex of exactly `bytes` bytes, or of any whole number of bytes. */
 export const EvmHex = (bytes?: number) => z.string().regex(bytes ? new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`) : /^0x([0-9a-fA-F]{2})+$/);
 export const EvmAddress = EvmHex(20);
-/** A uint256 in decimal. */
-export const Uint256 = z.string().regex(/^\d{1,78}$/);
+const UINT256_MAX = 2n ** 256n - 1n;
+/** A uint256 in decimal (78 digits allow more than 2^256 - 1: refused, as the chain would). */
+export const Uint256 = z
+  .string()
+  .regex(/^\d{1,78}$/)
+  // Checked again: zod runs a refinement even when the pattern failed, and BigInt throws on what is not digits.
+  .refine((digits) => /^\d+$/.test(digits) && BigInt(digits) <= UINT256_MAX, "above uint256");
 
 /** The fields of an EIP-3009 authorization (TransferWithAuthorization and ReceiveWithAuthorization alike). */
 export const EIP3009_AUTHORIZATION_FIELDS = [
