@@ -6,10 +6,11 @@ import { encodeBase64Json } from "../src/x402/headers.js";
 import { measureInterleaved, summarise, type BenchCase, type Stats } from "./measure.js";
 import { startBenchWorker, type BenchWorker } from "./workers.js";
 
-export function startPeer(stack: RunningStack): Promise<BenchWorker> {
+/** `via`: another facilitator or origin URL than the stack's (bench/wide-area.ts puts a delay proxy in between). */
+export function startPeer(stack: RunningStack, via: { facilitator?: string; origin?: string } = {}): Promise<BenchWorker> {
   return startBenchWorker("peer (@x402/hono)", "bench/peer/wrangler.peer.toml", {
-    ORIGIN_URL: stack.info.origin,
-    FACILITATOR_URL: stack.info.facilitators[0]!.url,
+    ORIGIN_URL: via.origin ?? stack.info.origin,
+    FACILITATOR_URL: via.facilitator ?? stack.info.facilitators[0]!.url,
     NETWORK: stack.info.network,
     TOKEN: stack.info.token.address,
     TOKEN_NAME: stack.info.token.name,

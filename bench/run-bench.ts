@@ -25,6 +25,7 @@ import { callsOf, countTransactions } from "./transactions.js";
 import { measureSessionsScale } from "./sessions-scale.js";
 import { attackCostTable, measureAttackCost } from "./attack-cost.js";
 import { LOAD_WITH_FAULT_HEADING, loadWithFaultTables } from "./load-with-fault.js";
+import { measureWideArea, WIDE_AREA_HEADING, wideAreaTable } from "./wide-area.js";
 
 /** What a browser sends for a page: it gets the paywall instead of the JSON 402. */
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -160,6 +161,7 @@ try {
     facilitatorTimings: async () => (await (await fetch(`${stack.info.facilitator}/__timings`)).json()) as Record<string, number[]>,
   });
   const slowChain = await measurePaidWithBlockTime({ gateway, peer: peer.url, pay, rpcUrl: stack.info.rpcUrl, seconds: 2, rounds: BLOCK_TIME_ROUNDS });
+  const wideArea = await measureWideArea(stack, pay, PAID_ROUNDS);
   // Once more with the gateway's per-request log line off (the peer writes none): what the line costs locally,
   // where wrangler prints it, apart from the rest; with the throughput cases it weighs on most.
   const quiet = await measureWithRequestLogOff(stack, peer.url, pay, ROUNDS, PAID_ROUNDS, (quietGateway) =>
@@ -230,6 +232,10 @@ try {
   say(`Facilitator calls for invalid payments: gateway 0 (below), peer ${side.peerInvalidCalls} for ${side.invalidRequests} requests; for replays: gateway ${replay.gatewayCalls}, peer ${replay.peerCalls}, for ${replay.requests} requests each.`);
   const kib = (b: { kib: number; gzipKib: number }) => `${b.kib.toFixed(0)} KiB / ${b.gzipKib.toFixed(0)} KiB gzip`;
   say(`Worker bundle (\`wrangler deploy --dry-run\`): gateway ${kib(gatewayBundle)} (minified, as its wrangler.toml deploys it); peer ${kib(peerBundle)} as documented (not minified), ${kib(peerMinified)} minified.`);
+  say();
+  say(WIDE_AREA_HEADING);
+  say();
+  for (const line of wideAreaTable(wideArea)) say(line);
   say();
   say("## What hostile traffic costs (docs/security.md)");
   say();
