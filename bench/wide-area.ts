@@ -13,8 +13,17 @@ import { startPeer } from "./peer.js";
 export const WIDE_AREA_HEADING = "## Wide area: the facilitator 80 ms away, the origin 30 ms (bench/wide-area.ts)";
 export const FACILITATOR_DELAY_MS = 80;
 export const ORIGIN_DELAY_MS = 30;
-/** The gateway's rule for the delayed route: its requests reach the origin without it, as the peer's do. */
+/** The gateway's rules for the delayed route: their requests reach the origin without it, as the peer's do. */
 const WIDE_PREFIX = "/wide";
+/**
+ * The gateway's rule as a returning payer meets it (verify left out), then verifying every payment with the origin
+ * asked while verify runs, then verifying before the origin is asked, as the peer does: where each round trip goes.
+ */
+const VARIANTS = [
+  { path: "", case: "pay-per-call, a returning payer (gateway: verify left out)", rule: {} },
+  { path: "/verified", case: "pay-per-call, every payment verified, the origin asked during verify", rule: { verifyEveryPayment: true } },
+  { path: "/serial", case: "pay-per-call, every payment verified before the origin is asked", rule: { verifyEveryPayment: true, forwardDuringVerify: false } },
+] as const;
 /** The rules document is re-read within this long (the gateway's rules cache). */
 const RULES_SETTLE_MS = 6_500;
 
@@ -41,7 +50,8 @@ async function startDelayProxy(target: string, delayMs: number, strip?: string):
       void (async () => {
         await new Promise((resolve) => setTimeout(resolve, delayMs));
         let path = req.url ?? "/";
-        if (strip && path.startsWith(`${strip}/`)) path = path.slice(strip.length);
+        // `/wide/api/…` and `/wide/verified/api/…` alike reach the origin as `/api/…`.
+        if (strip && path.startsWith(`${strip}/`)) path = path.slice(path.indexOf("/api/"));
         proxy.passed++;
         const headers = new Headers();
         for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string" && name !== "host" && name !== "connection") headers.set(name, value);
@@ -88,16 +98,17 @@ export async function measureWideArea(stack: RunningStack, pay: typeof fetch, ro
       facilitators: [...(original.facilitators ?? []), { id: "wide-a", url: facilitator.url, auth: { kind: "none" }, priority: 9 }],
       rules: [
         ...original.rules,
-        {
-          id: "bench-wide",
+        ...VARIANTS.map((variant, index) => ({
+          id: `bench-wide-${index}`,
           methods: ["GET"],
-          path: `${WIDE_PREFIX}/api/weather/:city`,
+          path: `${WIDE_PREFIX}${variant.path}/api/weather/:city`,
           price: "$0.01",
           accepts: [{ network: stack.info.network }],
           payTo: SELLER.address,
           origin: origin.url,
           preferences: { preferFacilitators: ["wide-a"] },
-        },
+          ...variant.rule,
+        })),
       ],
     };
     await putRules(admin, auth, wide);
@@ -112,25 +123,25 @@ export async function measureWideArea(stack: RunningStack, pay: typeof fetch, ro
       rounds,
       5,
     );
-    const before = proxies.map((proxy) => proxy.passed);
-    const [paidGateway, paidPeer] = await measureInterleaved(
-      [
-        { name: "paid (gateway)", once: () => pay(gatewayUrl), expectStatus: 200 },
-        { name: "paid (peer)", once: () => pay(peerUrl), expectStatus: 200 },
-      ],
-      rounds,
-      5,
-    );
-    // measureInterleaved runs `warmUp` untimed calls of each case first: they are counted as calls too.
-    const calls = rounds + 5;
-    const per = (index: number) => (proxies[index]!.passed - before[index]!) / calls;
-    return {
-      rows: [
-        { case: "unpaid 402", gateway: unpaidGateway!, peer: unpaidPeer! },
-        { case: "pay-per-call (verify + origin + on-chain settle)", gateway: paidGateway!, peer: paidPeer! },
-      ],
-      perPaidCall: { gateway: { facilitator: per(0), origin: per(1) }, peer: { facilitator: per(2), origin: per(3) } },
-    };
+    const rows: WideAreaFigures["rows"] = [{ case: "unpaid 402", gateway: unpaidGateway!, peer: unpaidPeer! }];
+    let perPaidCall: WideAreaFigures["perPaidCall"] | undefined;
+    // Each variant against the peer in its own run, so the proxies count that variant's round trips alone.
+    for (const variant of VARIANTS) {
+      const before = proxies.map((proxy) => proxy.passed);
+      const [paidGateway, paidPeer] = await measureInterleaved(
+        [
+          { name: `paid${variant.path} (gateway)`, once: () => pay(`${stack.info.gateway}${WIDE_PREFIX}${variant.path}/api/weather/bench`), expectStatus: 200 },
+          { name: "paid (peer)", once: () => pay(peerUrl), expectStatus: 200 },
+        ],
+        rounds,
+        5,
+      );
+      rows.push({ case: variant.case, gateway: paidGateway!, peer: paidPeer! });
+      // measureInterleaved runs `warmUp` untimed calls of each case first: they are counted as calls too.
+      const per = (index: number) => (proxies[index]!.passed - before[index]!) / (rounds + 5);
+      perPaidCall ??= { gateway: { facilitator: per(0), origin: per(1) }, peer: { facilitator: per(2), origin: per(3) } };
+    }
+    return { rows, perPaidCall: perPaidCall! };
   } finally {
     await putRules(admin, auth, original).catch(() => undefined);
     await Promise.all([peer.process.stop(), ...proxies.map((proxy) => proxy.close())]);
@@ -148,12 +159,13 @@ export function wideAreaTable(figures: WideAreaFigures): string[] {
   return [
     `Each request to the facilitator waits ${FACILITATOR_DELAY_MS} ms, each to the origin ${ORIGIN_DELAY_MS} ms, in a delay proxy on 127.0.0.1; the`,
     "gateway (a rule routed through the delayed facilitator to the delayed origin) and a second peer Worker pointed at the",
-    "same proxies take turns. The payer is in good standing with the gateway, as a returning payer is.",
+    "same proxies take turns. The payer is in good standing with the gateway, as a returning payer is; the last two rows",
+    "make the gateway verify every payment anyway (`verifyEveryPayment`), with the origin asked during verify or after it.",
     "",
     "| case | gateway p50 / p95 ms | peer p50 / p95 ms | gateway ÷ peer (p50) |",
     "|---|---|---|---|",
     ...figures.rows.map((row) => `| ${row.case} | ${row.gateway.p50.toFixed(0)} / ${row.gateway.p95.toFixed(0)} | ${row.peer.p50.toFixed(0)} / ${row.peer.p95.toFixed(0)} | ${x(row.gateway.p50 / row.peer.p50)} |`),
     "",
-    `Round trips per paid call, counted by the proxies: the gateway ${gateway.facilitator.toFixed(2)} to the facilitator and ${gateway.origin.toFixed(2)} to the origin; the peer ${peer.facilitator.toFixed(2)} and ${peer.origin.toFixed(2)}.`,
+    `Round trips per paid call of a returning payer, counted by the proxies: the gateway ${gateway.facilitator.toFixed(2)} to the facilitator and ${gateway.origin.toFixed(2)} to the origin; the peer ${peer.facilitator.toFixed(2)} and ${peer.origin.toFixed(2)}. The peer's row is measured again beside each gateway variant.`,
   ];
 }
