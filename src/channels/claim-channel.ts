@@ -10,7 +10,8 @@ import { settleWithFailover } from "../facilitator/facilitator-pool.js";
 import { describeError, loadFacilitatorView } from "../facilitator/facilitator-view.js";
 import type { LedgerWrite } from "../ledger/ledger-outbox.js";
 import { BATCH_SETTLEMENT_SCHEME, claimBatchTypedData, type VoucherClaim } from "../schemes/evm/channel-typed-data.js";
-import { X402_VERSION, type FacilitatorRequest, type PaymentRequirements } from "../x402/schemas.js";
+import { X402_VERSION, type PaymentRequirements } from "../x402/schemas.js";
+import type { FacilitatorRequest } from "../x402/facilitator-request.js";
 import type { ChannelRecord } from "./channel-state.js";
 
 export type ClaimOutcome =

@@ -2,13 +2,8 @@
 // GatewayFailure that says whether the call provably submitted nothing (docs/facilitators.md "Settle rule").
 import type * as z from "zod";
 import { GatewayFailure } from "../errors.js";
-import {
-  SettleResponseSchema,
-  VerifyResponseSchema,
-  type FacilitatorRequest,
-  type SettleResponse,
-  type VerifyResponse,
-} from "../x402/schemas.js";
+import { SettleResponseSchema, VerifyResponseSchema, type SettleResponse, type VerifyResponse } from "../x402/schemas.js";
+import type { FacilitatorRequest } from "../x402/facilitator-request.js";
 import type { Authorize } from "./facilitator-auth.js";
 
 export interface FacilitatorClient {

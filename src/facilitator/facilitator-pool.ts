@@ -5,7 +5,8 @@
 // is what a payment's validity window counts on (pipeline/payment-window.ts), so a failover never starts a settle
 // the payment cannot outlive.
 import { GatewayFailure } from "../errors.js";
-import type { FacilitatorRequest, SettleResponse, VerifyResponse } from "../x402/schemas.js";
+import type { SettleResponse, VerifyResponse } from "../x402/schemas.js";
+import type { FacilitatorRequest } from "../x402/facilitator-request.js";
 import { describeError, type FacilitatorView, type ViewEntry } from "./facilitator-view.js";
 
 export interface Attempted<T> {

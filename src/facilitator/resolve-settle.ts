@@ -4,7 +4,8 @@
 // nothing moved; not landed → resubmitted through another facilitator that serves the kind (at most one of the two
 // can land), and the chain asked again. Other schemes are left to the settle rule: an `upto` permit names one
 // facilitator, and a Solana transaction's fee payer (its signature) is the facilitator's.
-import type { FacilitatorRequest, SettleResponse } from "../x402/schemas.js";
+import type { SettleResponse } from "../x402/schemas.js";
+import type { FacilitatorRequest } from "../x402/facilitator-request.js";
 import { ChainUnfound, type ChainOutcome } from "./chain-settlement.js";
 import { readPaymentOutcome, type OnChainPayment } from "./payment-on-chain.js";
 import { isNotSubmitted, settleWithFailover, type Attempted } from "./facilitator-pool.js";

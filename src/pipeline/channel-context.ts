@@ -8,7 +8,8 @@ import { channelFreshForMs, OnchainChannelSchema, type ChannelSnapshot, type Onc
 import type { CheckedPayment } from "../schemes/scheme-plugin.js";
 import type { ClaimRoute } from "../channels/claim-channel.js";
 import type { RequestLog } from "../observability/request-log.js";
-import type { FacilitatorRequest, PaymentRequired, PaymentRequirements } from "../x402/schemas.js";
+import type { PaymentRequired, PaymentRequirements } from "../x402/schemas.js";
+import type { FacilitatorRequest } from "../x402/facilitator-request.js";
 
 
 export interface ChannelRequest {

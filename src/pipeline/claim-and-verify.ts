@@ -8,8 +8,7 @@
 import type { Attempted } from "../facilitator/facilitator-pool.js";
 import type { ClaimOutcome } from "../payment-record/claim-payment.js";
 import type { VerifyResponse } from "../x402/schemas.js";
-import { LockHandle } from "./payment-tracking.js";
-import type { WaitUntil } from "./handle-request.js";
+import { LockHandle, type WaitUntil } from "./payment-tracking.js";
 
 /** Claims this isolate is waiting on, by payment key. */
 const claimsInFlight = new Map<string, Promise<ClaimOutcome>>();

@@ -8,7 +8,7 @@ import { verifyWithFailover } from "../facilitator/facilitator-pool.js";
 import { loadFacilitatorView } from "../facilitator/facilitator-view.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { forwardThenSettle, paidMeterFor, settleThenForward, type PaidRequest } from "./paid-request.js";
-import { LedgerWriter, startTimer } from "./payment-tracking.js";
+import { LedgerWriter, startTimer, type WaitUntil } from "./payment-tracking.js";
 import { claimAndVerify } from "./claim-and-verify.js";
 import { OriginCall } from "./origin-call.js";
 import { payerKey, payerStanding, takeShortcut } from "./payer-standing.js";
@@ -23,7 +23,8 @@ import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { encodePaymentResponseHeader, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE } from "../x402/headers.js";
 import { fromV1SettleResponse, toV1SettleResponse } from "../x402/v1.js";
 import { beginIdentifiedPayment } from "../idempotency/identified-payment.js";
-import { X402_VERSION, type FacilitatorRequest, type PaymentRequired, type SettleResponse } from "../x402/schemas.js";
+import { X402_VERSION, type PaymentRequired, type SettleResponse } from "../x402/schemas.js";
+import type { FacilitatorRequest } from "../x402/facilitator-request.js";
 import { withSignedOffers, withSignedReceipt } from "../offer-receipt/attach-offer-receipt.js";
 import { buildChallenge, decidePayment } from "./decide-payment.js";
 import { BAZAAR, buildBazaarExtension, buildMcpBazaarExtension } from "../discovery/bazaar-extension.js";
@@ -49,11 +50,6 @@ import { authenticateSession, grantSession, openSession, serveSession, siwxChall
 import type { ScopedRequest } from "../sessions/session-terms.js";
 import { startRequestLog, type RequestLog } from "../observability/request-log.js";
 import { payFromChannel } from "./channel-request.js";
-
-/** The part of the Workers ExecutionContext the pipeline uses. */
-export interface WaitUntil {
-  waitUntil(promise: Promise<unknown>): void;
-}
 
 /** The 402 reason for a payment another request already holds or has spent. */
 export const PAYMENT_ALREADY_USED = "payment_already_used";

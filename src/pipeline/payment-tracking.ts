@@ -2,8 +2,12 @@
 // payment's PaymentRecord, and the timer behind the verify/origin/settle durations.
 import type { LedgerEntry } from "../ledger/ledger.js";
 import type { PaymentClaim } from "../payment-record/claim-payment.js";
-import type { WaitUntil } from "./handle-request.js";
 import { afterThisTask } from "../after-this-task.js";
+
+/** The part of the Workers ExecutionContext the pipeline uses. */
+export interface WaitUntil {
+  waitUntil(promise: Promise<unknown>): void;
+}
 
 const RECORD_ATTEMPTS = 4;
 

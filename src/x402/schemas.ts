@@ -1,6 +1,5 @@
 // x402 V2 wire objects (specs/x402-specification-v2.md). Pure: schemas and inferred types only.
 import * as z from "zod";
-import type { PaymentPayloadV1, PaymentRequirementsV1 } from "./v1.js";
 
 export const X402_VERSION = 2;
 
@@ -77,8 +76,3 @@ export const SettleResponseSchema = z.object({
   extensions: ExtensionsSchema.optional(),
 });
 export type SettleResponse = z.infer<typeof SettleResponseSchema>;
-
-/** Request body of the facilitator's `POST /verify` and `POST /settle`, in V2 or (for V1 clients) V1 shapes. */
-export type FacilitatorRequest =
-  | { x402Version: 2; paymentPayload: PaymentPayload; paymentRequirements: PaymentRequirements }
-  | { x402Version: 1; paymentPayload: PaymentPayloadV1; paymentRequirements: PaymentRequirementsV1 };
