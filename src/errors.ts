@@ -1,4 +1,4 @@
-// The gateway's one error type and its one mapping to HTTP (STYLE.md §9-10).
+// The gateway's one error type and its one mapping to HTTP (AGENTS.md "Conventions": errors).
 // Wire bodies carry a stable code and a safe message; internal detail goes to the log only.
 import { encodeBase64Text, encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_REQUIRED, PAYMENT_RESPONSE } from "./x402/headers.js";
 import type { PaymentRequired, SettleResponse } from "./x402/schemas.js";

@@ -252,10 +252,3 @@ export function describeError(error: unknown): string {
   if (gateway?.error?.kind) return gateway.error.detail ? `${gateway.error.kind}: ${gateway.error.detail}` : gateway.error.kind;
   return String(error);
 }
-
-/** Forgets cached facilitator state (tests). */
-export function resetFacilitatorViewCache(): void {
-  cache.clear();
-  refreshing.clear();
-  routine.clear();
-}

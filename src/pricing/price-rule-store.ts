@@ -77,10 +77,3 @@ function fallback(key: string, problems: string[], blocked: PathPattern[] | "all
   if (good) return { kind: "ready", ruleSet: good, stale: true };
   return { kind: "unavailable", blocked, problems };
 }
-
-/** Forgets cached and last-good rules (tests, and isolates that must re-read at once). */
-export function resetPriceRuleCache(): void {
-  cache.clear();
-  lastGood.clear();
-  memos.clear();
-}

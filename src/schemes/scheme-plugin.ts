@@ -18,7 +18,7 @@ export interface CheckedPayment {
   lockGroup?: string;
   /**
    * Every part of the payment was checked here, its signature included (recovered: an EOA's), so the facilitator's
-   * settle, which checks it again, has only the chain's state left to find (pipeline/verify-policy.ts).
+   * settle, which checks it again, has only the chain's state left to find (pipeline/payer-standing.ts).
    */
   signatureProven?: boolean;
   /** Unix seconds after which the payment can no longer settle (EIP-3009 `validBefore`). */

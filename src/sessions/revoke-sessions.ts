@@ -13,10 +13,6 @@ export function revokeSessions(wallets: DurableObjectNamespace<WalletSession>, w
   return wallets.get(wallets.idFromName(walletKey(wallet.network, wallet.address))).revoke(scope);
 }
 
-export function listSessions(wallets: DurableObjectNamespace<WalletSession>, wallet: WalletRef): Promise<Entitlement[]> {
-  return wallets.get(wallets.idFromName(walletKey(wallet.network, wallet.address))).list();
-}
-
 export interface OperatorGrant {
   scope: string;
   /** The operator's id for this grant: the same reference twice grants once. */
