@@ -29,8 +29,13 @@ export interface Env {
   [key: string]: unknown;
 }
 
-const Millis = z.string().regex(/^\d+$/, "expected milliseconds").transform(Number).pipe(z.number().int().min(1).max(600_000));
-const SecondsUpTo = (max: number) => z.string().regex(/^\d+$/, "expected seconds").transform(Number).pipe(z.number().int().min(0).max(max));
+/** A whole number of `unit` (the error names it), written in digits as every env var is, within `min`…`max`. */
+const digits = ({ unit, min = 0, max }: { unit: string; min?: number; max?: number }) => {
+  const whole = z.number().int().min(min);
+  return z.string().regex(/^\d+$/, `expected ${unit}`).transform(Number).pipe(max === undefined ? whole : whole.max(max));
+};
+const Millis = digits({ unit: "milliseconds", min: 1, max: 600_000 });
+const SecondsUpTo = (max: number) => digits({ unit: "seconds", max });
 const Seconds = SecondsUpTo(3600);
 const HttpUrl = z.url({ protocol: /^https?$/ });
 
@@ -46,13 +51,13 @@ const EnvVarsSchema = z.object({
   /** Default 30000 ms. A chain settlement can take several blocks. */
   FACILITATOR_SETTLE_TIMEOUT_MS: Millis.default(30_000),
   /** Default 2000 ms. How long an isolate reuses facilitator health read from the FacilitatorState object; 0 reads every request. */
-  FACILITATOR_STATE_CACHE_MS: z.string().regex(/^\d+$/, "expected milliseconds").transform(Number).pipe(z.number().int().min(0).max(60_000)).default(2000),
+  FACILITATOR_STATE_CACHE_MS: digits({ unit: "milliseconds", max: 60_000 }).default(2000),
   /** Default 30000 ms, until the origin's response headers arrive (the body then streams untimed). */
   ORIGIN_TIMEOUT_MS: Millis.default(30_000),
   /** Default 10485760 (10 MiB). Larger request bodies to priced routes answer 413 before any payment work. */
-  MAX_PAID_BODY_BYTES: z.string().regex(/^\d+$/, "expected bytes").transform(Number).pipe(z.number().int().min(0)).default(10 * 1024 * 1024),
+  MAX_PAID_BODY_BYTES: digits({ unit: "bytes" }).default(10 * 1024 * 1024),
   /** Default 1048576 (1 MiB). Largest response body kept for payment-identifier retries. */
-  PAYMENT_IDENTIFIER_MAX_BODY_BYTES: z.string().regex(/^\d+$/, "expected bytes").transform(Number).pipe(z.number().int().min(0).max(1_900_000)).default(1024 * 1024),
+  PAYMENT_IDENTIFIER_MAX_BODY_BYTES: digits({ unit: "bytes", max: 1_900_000 }).default(1024 * 1024),
   /** Default 86400 (24 h). How long a settled response stays available to retries with the same identifier. */
   PAYMENT_IDENTIFIER_TTL_SECONDS: SecondsUpTo(30 * 86_400).default(86_400),
   /** KV key of the price-rules document. Default `price-rules`. */
@@ -97,7 +102,7 @@ const EnvVarsSchema = z.object({
    * Default 300, at most 600: how soon after a channel's first unclaimed charge its vouchers are claimed on chain.
    * Kept under the escrow's shortest withdrawal delay (900 s), so a payer leaving cannot take charged money back.
    */
-  CHANNEL_CLAIM_INTERVAL_SECONDS: z.string().regex(/^\d+$/, "expected seconds").transform(Number).pipe(z.number().int().min(1).max(600)).default(300),
+  CHANNEL_CLAIM_INTERVAL_SECONDS: digits({ unit: "seconds", min: 1, max: 600 }).default(300),
   /** Secret: JSON array of private JWKs (EC P-256 or Ed25519), newest first; signs offers and receipts (docs/offer-receipt.md). */
   OFFER_RECEIPT_KEYS: OfferReceiptKeysSchema.optional(),
   /**
