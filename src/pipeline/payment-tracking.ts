@@ -3,13 +3,15 @@
 import type { LedgerEntry } from "../ledger/ledger.js";
 import type { PaymentClaim } from "../payment-record/claim-payment.js";
 import { afterThisTask } from "../after-this-task.js";
+import { retryWithBackoff } from "../retry-with-backoff.js";
 
 /** The part of the Workers ExecutionContext the pipeline uses. */
 export interface WaitUntil {
   waitUntil(promise: Promise<unknown>): void;
 }
 
-const RECORD_ATTEMPTS = 4;
+/** A lock update or ledger write to the payment's PaymentRecord (both idempotent): 4 tries, ~100, 200, 400 ms apart. */
+const RECORD_BACKOFF = { attempts: 4, baseDelayMs: 100, jitter: "around" } as const;
 
 /**
  * Ledger writes for one payment go to its PaymentRecord outbox, off the response path. Its `verified` row is
@@ -82,12 +84,12 @@ export class LockHandle {
 
   /** With `entry`, retried as `record` is: it carries a ledger row. */
   complete(state: "settled" | "unknown", entry?: LedgerEntry): void {
-    this.#run(() => (entry ? retry(() => this.claim.complete(state, entry), RECORD_ATTEMPTS) : this.claim.complete(state)));
+    this.#run(() => (entry ? retryWithBackoff(() => this.claim.complete(state, entry), RECORD_BACKOFF) : this.claim.complete(state)));
   }
 
   /** Retried: this is the one step a ledger row depends on before it is durable. */
   record(entry: LedgerEntry): void {
-    this.#run(() => retry(() => this.claim.record(entry), RECORD_ATTEMPTS));
+    this.#run(() => retryWithBackoff(() => this.claim.record(entry), RECORD_BACKOFF));
   }
 
   /**
@@ -97,17 +99,6 @@ export class LockHandle {
   #run(update: () => Promise<void>): void {
     const done = afterThisTask().then(update);
     this.ctx.waitUntil(done.catch((cause) => console.error(JSON.stringify({ event: "payment_lock_update_failed", paymentKey: this.paymentKey, cause: String(cause) }))));
-  }
-}
-
-async function retry(operation: () => Promise<void>, attempts: number): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt * (0.5 + Math.random())));
-    }
   }
 }
 

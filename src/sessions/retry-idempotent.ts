@@ -1,5 +1,6 @@
 // Retries an idempotent Durable Object call that failed transiently. Workers marks such errors
 // `retryable`; an `overloaded` object is left alone, since retrying only adds to its load.
+import { retryWithBackoff } from "../retry-with-backoff.js";
 
 export interface RetryOptions {
   attempts: number;
@@ -14,14 +15,6 @@ export function isRetryableDurableObjectError(error: unknown): boolean {
 }
 
 /** Only for calls that are safe to repeat (a repeat must not apply twice). */
-export async function retryIdempotent<T>(call: () => Promise<T>, options: RetryOptions): Promise<T> {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (attempt >= options.attempts || !isRetryableDurableObjectError(error)) throw error;
-      await sleep(Math.random() * options.baseDelayMs * 2 ** (attempt - 1));
-    }
-  }
+export function retryIdempotent<T>(call: () => Promise<T>, options: RetryOptions): Promise<T> {
+  return retryWithBackoff(call, { ...options, jitter: "full", retryable: isRetryableDurableObjectError });
 }
