@@ -4,12 +4,12 @@ import { canonicalizePath } from "./pricing/canonical-path.js";
 import { matchPathPattern, type PathPattern } from "./pricing/path-pattern.js";
 
 /** Discovery: every discoverable priced resource (docs/discovery.md). */
-export const WELL_KNOWN_X402 = "/.well-known/x402";
+const WELL_KNOWN_X402 = "/.well-known/x402";
 
 /** Health: rules, facilitators, ledger (docs/observability.md). */
 export const HEALTH_PATH = "/.well-known/x402/health";
 
-export const RESERVED_PATHS = [WELL_KNOWN_X402, HEALTH_PATH] as const;
+const RESERVED_PATHS = [WELL_KNOWN_X402, HEALTH_PATH] as const;
 export type ReservedPath = (typeof RESERVED_PATHS)[number];
 
 const RESERVED_SEGMENTS = RESERVED_PATHS.map((path) => {

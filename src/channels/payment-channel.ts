@@ -178,7 +178,7 @@ export class PaymentChannel extends DurableObject<Env> {
 }
 
 /** The channel's row in the D1 `channels` table (operators' view: held, charged, claimed). */
-export function summaryOf(record: ChannelRecord, at: string) {
+function summaryOf(record: ChannelRecord, at: string) {
   return {
     channelId: record.channelId,
     network: record.network,

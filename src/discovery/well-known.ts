@@ -140,7 +140,7 @@ function listOffer(rule: PriceRule, template: OfferTemplate, minUsd: bigint | un
 }
 
 /** The lowest and highest price the spec can produce (no highest: per-unit without a cap). */
-export function priceRange(spec: Pricing): { min: bigint; max: bigint | undefined } {
+function priceRange(spec: Pricing): { min: bigint; max: bigint | undefined } {
   let min: bigint;
   let max: bigint | undefined;
   if (spec.map) {

@@ -16,7 +16,7 @@ export function encodeHex(bytes: Uint8Array): string {
 }
 
 /** JSON with object keys sorted at every level, so equal values always serialise (and hash) the same. */
-export function stableStringify(value: unknown): string {
+function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

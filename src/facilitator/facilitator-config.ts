@@ -24,7 +24,7 @@ const SecretName = z
   .regex(/^[A-Z][A-Z0-9_]{0,127}$/, "expected the name of a Worker secret (A-Z, 0-9, _)")
   .refine((name) => !GATEWAY_OWN_VARS.has(name), "names one of the gateway's own settings or secrets: give the facilitator a secret of its own");
 
-export const FacilitatorAuthSchema = z.discriminatedUnion("kind", [
+const FacilitatorAuthSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("none") }),
   /** `Authorization: Bearer <value of the secret>`. */
   z.strictObject({ kind: z.literal("bearer"), tokenSecret: SecretName }),

@@ -17,7 +17,7 @@ const UNORDERED_NONCE_INVALIDATION = "0x3704902f963766a4e561bbaab6e6cdc1b1dd12f6
  * The payer's transfers whose transaction is read per look: a payer with more in the blocks searched has the rest
  * read on later looks (`page`).
  */
-export const PERMIT2_CANDIDATES_PER_LOOK = 8;
+const PERMIT2_CANDIDATES_PER_LOOK = 8;
 /** A look's RPC calls at most: the newest block, the bitmap, one log search, the candidates and one receipt. */
 export const PERMIT2_LOOK_MAX_CALLS = 3 + PERMIT2_CANDIDATES_PER_LOOK + 1;
 

@@ -8,7 +8,7 @@ import { extractPaymentIdentifier, fingerprintPayment } from "./payment-identifi
 import type { PaymentIdentifierRecord, StoredResponse } from "./payment-identifier-record.js";
 
 /** Marks a response served from the idempotency store. */
-export const IDEMPOTENT_REPLAY_HEADER = "X402-Idempotent-Replay";
+const IDEMPOTENT_REPLAY_HEADER = "X402-Idempotent-Replay";
 
 export interface IdentifiedPayment {
   /** The id's record, and the payment in it: what the reconciler tells what the chain showed (issue #34). */

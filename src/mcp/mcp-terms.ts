@@ -5,7 +5,7 @@ import { UsdPriceSchema } from "../pricing/usd.js";
 
 const JsonSchemaFragment = z.record(z.string(), z.unknown()).refine((schema) => JSON.stringify(schema).length <= 8192, "a JSON Schema of at most 8 KiB");
 
-export const McpToolSchema = z.strictObject({
+const McpToolSchema = z.strictObject({
   price: UsdPriceSchema,
   /** Shown in discovery. */
   description: z.string().max(1024).optional(),

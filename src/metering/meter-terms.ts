@@ -7,7 +7,7 @@ import { parseUsd, UsdPriceSchema, usdToAtomicCeil } from "../pricing/usd.js";
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 const FIELD_PATH = /^[^.\s]+(\.[^.\s]+){0,7}$/;
 
-export const MeterSourceSchema = z.union([
+const MeterSourceSchema = z.union([
   /** A response header the origin sets, e.g. `X-Usage-Units: 1234`. */
   z.strictObject({ header: z.string().regex(HEADER_NAME, "expected a header name") }),
   /** A field of the JSON response body; dots walk into objects (`usage.total_tokens`). */

@@ -4,7 +4,7 @@
 import { readUnits, type MeterSpec, type UsageReading } from "./meter-terms.js";
 
 /** The largest body a body meter reads; larger ones count as malformed usage (the rule's policy applies). */
-export const MAX_METERED_BODY_BYTES = 10 * 1024 * 1024;
+const MAX_METERED_BODY_BYTES = 10 * 1024 * 1024;
 
 export interface MeteredAnswer {
   /** The origin's answer to send on: the metering header removed unless exposed; a read body replayed. */
@@ -50,7 +50,7 @@ export function readEventUsage(lastData: string | undefined, path: string): Usag
 }
 
 /** The value at a dotted path of parsed JSON, or undefined. */
-export function fieldAt(json: unknown, path: string): unknown {
+function fieldAt(json: unknown, path: string): unknown {
   let value = json;
   for (const key of path.split(".")) {
     if (value === null || typeof value !== "object" || Array.isArray(value) || !Object.hasOwn(value, key)) return undefined;

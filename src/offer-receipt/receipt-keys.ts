@@ -44,7 +44,7 @@ export function receiptSigner(keys: OfferReceiptKeyConfig): Promise<ReceiptSigne
 }
 
 /** `did:jwk:<base64url of the public JWK>#0`: the key's id, and the key itself for whoever verifies. */
-export function didJwkOf(jwk: OfferReceiptKeyConfig[number]): string {
+function didJwkOf(jwk: OfferReceiptKeyConfig[number]): string {
   const pub = jwk.kty === "EC" ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
   return `did:jwk:${base64url.encode(JSON.stringify(pub))}#0`;
 }

@@ -15,7 +15,7 @@ export interface OfferReceiptTerms {
 }
 
 /** RFC 8785 for the values offers and receipts hold: strings, safe integers, and objects of them. */
-export function canonicalize(value: unknown): string {
+function canonicalize(value: unknown): string {
   if (typeof value === "string" || typeof value === "boolean" || value === null) return JSON.stringify(value);
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new Error("cannot canonicalize a non-finite number");

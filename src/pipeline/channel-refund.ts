@@ -20,7 +20,7 @@ import { readOnchain, refusedResponse, reserveInput, UNPROVEN, type ChannelReque
 import { withReceipt } from "./paid-request.js";
 import { startTimer } from "./payment-tracking.js";
 
-export const REFUND_AMOUNT_INVALID = "invalid_batch_settlement_evm_refund_amount_invalid";
+const REFUND_AMOUNT_INVALID = "invalid_batch_settlement_evm_refund_amount_invalid";
 
 type RefundPayload = Extract<ChannelPayload, { type: "refund" }> & { channelId: string };
 

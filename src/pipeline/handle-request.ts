@@ -52,11 +52,11 @@ import { startRequestLog, type RequestLog } from "../observability/request-log.j
 import { payFromChannel } from "./channel-request.js";
 
 /** The 402 reason for a payment another request already holds or has spent. */
-export const PAYMENT_ALREADY_USED = "payment_already_used";
+const PAYMENT_ALREADY_USED = "payment_already_used";
 /** The 402 reason for a payment whose validity ran down, while its request body arrived, below what settling needs. */
-export const PAYMENT_EXPIRES_BEFORE_SETTLE = "payment_expires_before_settle";
+const PAYMENT_EXPIRES_BEFORE_SETTLE = "payment_expires_before_settle";
 /** The 402 reason for a metered stream while the same payer has another in flight. */
-export const PAYER_STREAM_IN_PROGRESS = "payer_stream_in_progress";
+const PAYER_STREAM_IN_PROGRESS = "payer_stream_in_progress";
 const LEASE_MARGIN_MS = 5000;
 /** An answer awaiting its settle's outcome waits past the lock's last look (reconciler.ts: 10 min after expiry). */
 const AWAIT_OUTCOME_MARGIN_MS = 15 * 60_000;

@@ -17,7 +17,7 @@
 /** Payers remembered per isolate; the oldest are forgotten first. */
 const REMEMBERED_PAYERS = 10_000;
 /** How long one settled payment keeps its payer in good standing. */
-export const STANDING_TTL_MS = 5 * 60_000;
+const STANDING_TTL_MS = 5 * 60_000;
 /** Payer → until when (ms) it stands. Insertion order is age: the oldest are evicted first. */
 const inGoodStanding = new Map<string, number>();
 /** Payers with a shortcut in flight in this isolate. */

@@ -6,12 +6,12 @@ import { GatewayFailure } from "../errors.js";
 import type { ResolvedFacilitator } from "../facilitator/facilitator-config.js";
 
 /** The official facilitator refuses, at verify and again at settle, an authorization expiring sooner than this. */
-export const FACILITATOR_VALIDITY_MARGIN_SECONDS = 6;
+const FACILITATOR_VALIDITY_MARGIN_SECONDS = 6;
 /**
  * What an honest client's authorization loses before it arrives: signing, the trip, and its clock against ours.
  * Clients sign `now + maxTimeoutSeconds`, so a rule must leave this much beyond its own window.
  */
-export const CLIENT_SLACK_SECONDS = 10;
+const CLIENT_SLACK_SECONDS = 10;
 
 export interface PaymentBudget {
   /** The verify phase as a whole, failover included (facilitator-pool.ts bounds it). */

@@ -5,7 +5,7 @@ import { parseUsd, UsdPriceSchema } from "./usd.js";
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 
-export const PricingInputSchema = z.union([
+const PricingInputSchema = z.union([
   z.strictObject({ query: z.string().min(1).max(128) }),
   z.strictObject({ header: z.string().regex(HEADER_NAME, "expected a header name") }),
   z.strictObject({ param: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "expected a path parameter name") }),

@@ -17,7 +17,7 @@ import { McpTermsSchema, type McpTerms } from "../mcp/mcp-terms.js";
 
 const HTTP_METHOD = /^[A-Z]{1,16}$/;
 
-export const PaymentOptionSchema = z.strictObject({
+const PaymentOptionSchema = z.strictObject({
   /** Default `exact`. */
   scheme: z.string().min(1).default("exact"),
   network: NetworkSchema,
@@ -110,7 +110,7 @@ export const PriceRuleSchema = z.strictObject({
 });
 export type PriceRuleInput = z.infer<typeof PriceRuleSchema>;
 
-export const AssetConfigSchema = z.strictObject({
+const AssetConfigSchema = z.strictObject({
   network: NetworkSchema,
   address: z.string().min(1),
   decimals: z.number().int().min(0).max(36),

@@ -22,7 +22,7 @@ export const QuoteConfigSchema = z.strictObject({
 });
 export type QuoteConfig = z.infer<typeof QuoteConfigSchema>;
 
-export const QuoteReplySchema = z.object({
+const QuoteReplySchema = z.object({
   price: z.union([UsdPriceSchema, z.strictObject({ amount: AtomicAmountSchema, asset: z.string().min(1) })]).optional(),
   /** One address for every option, or per CAIP-2 network / namespace (`{"eip155": "0x…", "solana": "…"}`). */
   payTo: z.union([z.string().min(1).max(128), z.record(z.string().min(1).max(64), z.string().min(1).max(128))]).optional(),

@@ -47,7 +47,7 @@ const Permit2DepositSchema = z.object({
 });
 
 const ChannelFields = { channelConfig: ChannelConfigSchema, voucher: SignedVoucherSchema };
-export const ChannelPayloadSchema = z.discriminatedUnion("type", [
+const ChannelPayloadSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("voucher"), ...ChannelFields }),
   z.object({
     type: z.literal("deposit"),

@@ -4,9 +4,9 @@
 import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from "jose";
 import type { SessionKey, SessionKeys } from "./session-keys.js";
 
-export const SESSION_TOKEN_ISSUER = "x402-gateway";
+const SESSION_TOKEN_ISSUER = "x402-gateway";
 /** Longest token accepted, in characters; ours are ~400. */
-export const MAX_SESSION_TOKEN_CHARS = 4096;
+const MAX_SESSION_TOKEN_CHARS = 4096;
 
 export interface SessionClaims {
   /** Wallet key (sessions/wallet-key.ts). */

@@ -4,11 +4,11 @@ import { decodeBase64Json, type DecodeResult } from "../x402/headers.js";
 
 export const SIGN_IN_WITH_X_EXTENSION = "sign-in-with-x";
 /** A proof is a few hundred bytes; anything near this is not one. */
-export const MAX_SIWX_HEADER_CHARS = 8 * 1024;
+const MAX_SIWX_HEADER_CHARS = 8 * 1024;
 
 const Text = (max: number) => z.string().min(1).max(max);
 
-export const SiwxProofSchema = z.object({
+const SiwxProofSchema = z.object({
   domain: Text(255),
   address: Text(128),
   statement: z.string().max(1024).optional(),

@@ -9,7 +9,7 @@ export const NetworkSchema = z.string().regex(/^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,3
 /** Token amounts travel as decimal strings of atomic units. */
 export const AtomicAmountSchema = z.string().regex(/^(0|[1-9]\d{0,77})$/, "expected an atomic amount (decimal digits)");
 
-export const PaymentRequirementsSchema = z.object({
+const PaymentRequirementsSchema = z.object({
   scheme: z.string().min(1).max(64),
   network: NetworkSchema,
   amount: AtomicAmountSchema,
@@ -20,7 +20,7 @@ export const PaymentRequirementsSchema = z.object({
 });
 export type PaymentRequirements = z.infer<typeof PaymentRequirementsSchema>;
 
-export const ResourceInfoSchema = z.object({
+const ResourceInfoSchema = z.object({
   url: z.string(),
   description: z.string().optional(),
   mimeType: z.string().optional(),
@@ -33,7 +33,7 @@ export type ResourceInfo = z.infer<typeof ResourceInfoSchema>;
 
 const ExtensionsSchema = z.record(z.string(), z.unknown());
 
-export const PaymentRequiredSchema = z.object({
+const PaymentRequiredSchema = z.object({
   x402Version: z.literal(X402_VERSION),
   error: z.string().optional(),
   resource: ResourceInfoSchema,

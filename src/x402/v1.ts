@@ -32,12 +32,12 @@ export function caip2FromV1(name: string): string | undefined {
   return Object.hasOwn(V1_NETWORKS, name) ? V1_NETWORKS[name] : undefined;
 }
 
-export function v1NameOf(network: string): string | undefined {
+function v1NameOf(network: string): string | undefined {
   return BY_CAIP2.get(network);
 }
 
 // x402Version is checked after parsing, as for V2 (a wrong version is a 402 the client can act on).
-export const PaymentPayloadV1Schema = z.object({
+const PaymentPayloadV1Schema = z.object({
   x402Version: z.number().int(),
   scheme: z.string().min(1).max(64),
   network: z.string().min(1).max(64),

@@ -36,7 +36,7 @@ export const SignedVoucherSchema = z.object({
 });
 export type SignedVoucher = z.infer<typeof SignedVoucherSchema>;
 
-export function channelDomain(chainId: number) {
+function channelDomain(chainId: number) {
   return { name: "x402 Batch Settlement", version: "1", chainId, verifyingContract: X402_BATCH_SETTLEMENT } as const;
 }
 

@@ -6,12 +6,12 @@ import { concatBytes } from "../../encoding/bytes.js";
 
 export const TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
 export const TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb";
-export const ASSOCIATED_TOKEN_PROGRAM = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL";
+const ASSOCIATED_TOKEN_PROGRAM = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL";
 
 const PDA_MARKER = new TextEncoder().encode("ProgramDerivedAddress");
 
 /** sha256(seeds ‖ bump ‖ program ‖ "ProgramDerivedAddress"), bump from 255 down; the first hash off the curve. */
-export async function findProgramAddress(seeds: Uint8Array[], program: Uint8Array): Promise<Uint8Array> {
+async function findProgramAddress(seeds: Uint8Array[], program: Uint8Array): Promise<Uint8Array> {
   for (let bump = 255; bump >= 0; bump--) {
     const input = concatBytes([...seeds, Uint8Array.of(bump), program, PDA_MARKER]);
     const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", input));
