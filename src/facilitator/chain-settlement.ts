@@ -63,14 +63,21 @@ export async function readEip3009Outcome(rpc: EvmRpc, authorization: Eip3009Auth
   const log = logs[0];
   if (!log) return { kind: "unused" };
   if (log.topics[0]?.toLowerCase() === AUTHORIZATION_CANCELED) return { kind: "canceled" };
-  const receipt = await getTransactionReceipt(rpc, log.transactionHash);
-  // A node that has the log but not yet the receipt (another node behind a balancer) has said nothing.
-  if (!receipt) throw new EvmRpcError("unavailable", `no receipt yet for ${log.transactionHash}`);
-  // Its log says it succeeded: a failed receipt is a node disagreeing with itself, which says nothing.
-  if (BigInt(receipt.status) !== 1n) throw new EvmRpcError("unavailable", `${log.transactionHash}: logged, yet its receipt failed`);
   // The token signs `to` and `value` into the authorization, so this holds for any honest token; checked anyway.
-  if (receipt.logs.some((l) => paysExpectedTransfer(l, authorization))) return { kind: "settled", transaction: log.transactionHash };
-  return { kind: "used_elsewhere", transaction: log.transactionHash };
+  return spendOutcome(rpc, log.transactionHash, authorization);
+}
+
+/**
+ * What the logged transaction that spent a nonce did: the transfer to the payee, or something else. Its log was found,
+ * so it is mined and succeeded: a node without its receipt yet (another behind a balancer), or with a failed one (a
+ * node disagreeing with itself), said nothing.
+ */
+export async function spendOutcome(rpc: EvmRpc, hash: string, expected: ExpectedTransfer): Promise<ChainOutcome> {
+  const receipt = await getTransactionReceipt(rpc, hash);
+  if (!receipt) throw new EvmRpcError("unavailable", `no receipt yet for ${hash}`);
+  if (BigInt(receipt.status) !== 1n) throw new EvmRpcError("unavailable", `${hash}: logged, yet its receipt failed`);
+  if (receipt.logs.some((l) => paysExpectedTransfer(l, expected))) return { kind: "settled", transaction: hash };
+  return { kind: "used_elsewhere", transaction: hash };
 }
 
 /** Whether the nonce was spent (used or cancelled) as of block `at`: the token's own state, not a log index. */

@@ -5,9 +5,9 @@
 // is found as the payer's token `Transfer` whose transaction calls x402's exact proxy with this owner and nonce.
 import { decodeFunctionData, isAddressEqual, type Hex } from "viem";
 import { X402_EXACT_PERMIT2_PROXY, PERMIT2_ADDRESS } from "../schemes/evm/permit2.js";
-import { callAt, EvmRpcError, getLogs, getTransaction, getTransactionReceipt, type EvmRpc } from "../schemes/evm/evm-rpc.js";
+import { callAt, EvmRpcError, getLogs, getTransaction, type EvmRpc } from "../schemes/evm/evm-rpc.js";
 import { addressTopic, TRANSFER_TOPIC, paysExpectedTransfer, type ExpectedTransfer } from "./pending-settlement.js";
-import { ChainUnfound, type ChainOutcome, type ChainSearch } from "./chain-settlement.js";
+import { ChainUnfound, spendOutcome, type ChainOutcome, type ChainSearch } from "./chain-settlement.js";
 
 /** The selector of Permit2's `nonceBitmap(address owner, uint256 wordPos) returns (uint256)`. */
 const NONCE_BITMAP = "0x4fe02b44";
@@ -79,13 +79,7 @@ async function settleIn(rpc: EvmRpc, hash: string, payment: Permit2Payment): Pro
   const settled = decodeSettle(transaction.input);
   if (!settled || !isAddressEqual(settled.owner, payment.payer as Hex)) return "not_proxy";
   if (settled.nonce !== BigInt(payment.permit2Nonce)) return "other_nonce";
-  const receipt = await getTransactionReceipt(rpc, hash);
-  // Its log was found, so it is mined: a node without the receipt yet (another behind a balancer) said nothing.
-  if (!receipt) throw new EvmRpcError("unavailable", `no receipt yet for ${hash}`);
-  // It logged a transfer, so it succeeded: a failed receipt is a node disagreeing with itself, which says nothing.
-  if (BigInt(receipt.status) !== 1n) throw new EvmRpcError("unavailable", `${hash}: logged, yet its receipt failed`);
-  if (receipt.logs.some((log) => paysExpectedTransfer(log, payment))) return { kind: "settled", transaction: hash };
-  return { kind: "used_elsewhere", transaction: hash };
+  return spendOutcome(rpc, hash, payment);
 }
 
 const PERMIT = {
