@@ -1,7 +1,8 @@
 // Wires the gateway: the only file that mounts routes and maps errors to responses, and where each request's
 // log line (and Analytics Engine data point) is written once its answer is known.
 import { Hono } from "hono";
-import { parseGatewayConfig, type Env } from "./env.js";
+import { parseGatewayConfig } from "./gateway-config.js";
+import type { GatewayBindings } from "./bindings.js";
 import { GatewayFailure, toHttpResponse, unexpectedErrorResponse } from "./errors.js";
 import { toDataPoint } from "./observability/analytics.js";
 import { buildRequestLogLine, startRequestLog, type RequestLog } from "./observability/request-log.js";
@@ -9,8 +10,8 @@ import { handleRequest, type GatewayDeps } from "./pipeline/handle-request.js";
 import { afterThisTask } from "./after-this-task.js";
 import { countingEnv } from "./observability/usage-counters.js";
 
-export function buildApp(deps: GatewayDeps): Hono<{ Bindings: Env }> {
-  const app = new Hono<{ Bindings: Env }>();
+export function buildApp(deps: GatewayDeps): Hono<{ Bindings: GatewayBindings }> {
+  const app = new Hono<{ Bindings: GatewayBindings }>();
   app.all("*", async (c) => {
     const log = startRequestLog(deps.nowMs());
     let response: Response;
@@ -45,7 +46,7 @@ function errorResponse(error: unknown, request: Request): Response {
   return unexpectedErrorResponse();
 }
 
-function writeRequestLog(env: Env, log: RequestLog, request: Request, status: number, nowMs: number, errorKind: string | undefined): void {
+function writeRequestLog(env: GatewayBindings, log: RequestLog, request: Request, status: number, nowMs: number, errorKind: string | undefined): void {
   // A log that cannot be written must never cost the request its answer.
   try {
     const quiet = requestLogSetting(env) === "off";
@@ -60,7 +61,7 @@ function writeRequestLog(env: Env, log: RequestLog, request: Request, status: nu
 }
 
 /** Invalid config still logs its requests (each answers 503): that is when the lines matter most. */
-function requestLogSetting(env: Env): "on" | "off" {
+function requestLogSetting(env: GatewayBindings): "on" | "off" {
   try {
     return parseGatewayConfig(env).REQUEST_LOG;
   } catch {

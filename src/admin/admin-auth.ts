@@ -3,7 +3,6 @@
 // issuer and audience. Each refusal says why, so an operator can fix their token; none says what would pass.
 import { errors, importJWK, jwtVerify, type JWK } from "jose";
 import * as z from "zod";
-import type { GatewayConfig } from "../env.js";
 
 export interface AdminAuthConfig {
   token: string | undefined;
@@ -12,8 +11,16 @@ export interface AdminAuthConfig {
 
 export type AdminCaller = { ok: true; subject: string; via: "token" | "jwt" } | { ok: false; reason: string };
 
-/** The admin API's credentials from the parsed env (env.ts checks that a JWT key comes with its issuer and audience). */
-export function adminAuthFromConfig(config: Pick<GatewayConfig, "ADMIN_TOKEN" | "ADMIN_JWT_KEY" | "ADMIN_JWT_ISSUER" | "ADMIN_JWT_AUDIENCE">): AdminAuthConfig {
+/** The admin settings of the parsed env: gateway-config.ts parses them (with `parseAdminJwk`), so this file cannot name its type. */
+interface AdminSettings {
+  ADMIN_TOKEN?: string | undefined;
+  ADMIN_JWT_KEY?: JWK | undefined;
+  ADMIN_JWT_ISSUER?: string | undefined;
+  ADMIN_JWT_AUDIENCE?: string | undefined;
+}
+
+/** The admin API's credentials from the parsed env (gateway-config.ts checks that a JWT key comes with its issuer and audience). */
+export function adminAuthFromConfig(config: AdminSettings): AdminAuthConfig {
   const { ADMIN_JWT_KEY: key, ADMIN_JWT_ISSUER: issuer, ADMIN_JWT_AUDIENCE: audience } = config;
   return { token: config.ADMIN_TOKEN, jwt: key && issuer && audience ? { key, issuer, audience } : undefined };
 }

@@ -2,7 +2,8 @@
 // or ADMIN_JWT_KEY is set. Every call is authenticated first and logged (caller, action, result); a refused
 // call changes nothing. Bodies are JSON, parsed with a schema here, at the boundary.
 import * as z from "zod";
-import type { Env, GatewayConfig } from "../env.js";
+import type { GatewayConfig } from "../gateway-config.js";
+import type { GatewayBindings } from "../bindings.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { usage } from "../observability/usage-counters.js";
 import { grantOperatorSession, revokeSessions } from "../sessions/revoke-sessions.js";
@@ -12,7 +13,7 @@ import { LedgerFilterSchema, listLedger, listOwedRefunds, markRefund, MarkRefund
 import { checkRulesDocument, documentTag, listVersions, replaceRules, rollbackRules } from "./rules-versions.js";
 
 export interface AdminDeps {
-  env: Env;
+  env: GatewayBindings;
   config: GatewayConfig;
   auth: AdminAuthConfig;
   schemes: SchemeRegistry;

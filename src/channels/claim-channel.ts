@@ -4,7 +4,8 @@
 // claimed for it). Runs in the PaymentChannel object, so it finds its facilitators as a request would.
 import { privateKeyToAccount } from "viem/accounts";
 import type { Hex, PrivateKeyAccount } from "viem";
-import type { Env, GatewayConfig } from "../env.js";
+import type { GatewayConfig } from "../gateway-config.js";
+import type { FacilitatorState } from "../facilitator/facilitator-state.js";
 import type { CircuitPolicy, ResolvedFacilitator } from "../facilitator/facilitator-config.js";
 import { settleWithFailover } from "../facilitator/facilitator-pool.js";
 import { describeError, loadFacilitatorView } from "../facilitator/facilitator-view.js";
@@ -35,7 +36,12 @@ export function ownAuthorizer(config: GatewayConfig, receiverAuthorizer: string)
   return authorizer && authorizer.address.toLowerCase() === receiverAuthorizer.toLowerCase() ? privateKeyToAccount(authorizer.privateKey as Hex) : undefined;
 }
 
-export async function claimChannel(env: Env, config: GatewayConfig, record: ChannelRecord, route: ClaimRoute, waitUntil: (promise: Promise<unknown>) => void): Promise<ClaimOutcome> {
+/** The bindings a claim reads; the facilitators' `auth` secrets are read from the same env by name. */
+export interface ClaimEnv {
+  FACILITATOR_STATE: DurableObjectNamespace<FacilitatorState>;
+}
+
+export async function claimChannel(env: ClaimEnv, config: GatewayConfig, record: ChannelRecord, route: ClaimRoute, waitUntil: (promise: Promise<unknown>) => void): Promise<ClaimOutcome> {
   const channel = record.config;
   const claimRow = (status: "settled" | "claimed" | "claim_failed", facilitatorId: string, fields: { claimTransaction?: string; settleTransaction?: string; errorReason?: string }): LedgerWrite => ({
     table: "channel_claims",

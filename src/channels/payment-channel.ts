@@ -5,12 +5,12 @@
 // receiver, within CHANNEL_CLAIM_INTERVAL_SECONDS of the first unclaimed charge, at once when the payer has asked
 // to withdraw. RPC surface: reserve, commit, release, refunded, refundFailed, claimNow, read.
 import { DurableObject } from "cloudflare:workers";
-import { parseGatewayConfig, type Env } from "../env.js";
+import { parseGatewayConfig, type GatewayEnvVars } from "../gateway-config.js";
 import type { ChannelRefund } from "../ledger/channel-ledger.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { LedgerOutbox } from "../ledger/ledger-outbox.js";
 import { claimIntervalMs, commit, commitRefund, release, reserve, snapshotOf, unclaimed, type ChannelRecord, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "./channel-state.js";
-import { claimChannel, type ClaimOutcome, type ClaimRoute } from "./claim-channel.js";
+import { claimChannel, type ClaimEnv, type ClaimOutcome, type ClaimRoute } from "./claim-channel.js";
 
 /** A failed claim is retried after this, doubling, but never later than the claim interval allows. */
 const CLAIM_RETRY_BASE_MS = 2000;
@@ -23,7 +23,12 @@ interface Meta {
   claimAttempts: number;
 }
 
-export class PaymentChannel extends DurableObject<Env> {
+/** What a PaymentChannel reads of the Worker's env: the ledger, and what its claims need (claim-channel.ts). */
+interface PaymentChannelEnv extends ClaimEnv, GatewayEnvVars {
+  LEDGER: D1Database;
+}
+
+export class PaymentChannel extends DurableObject<PaymentChannelEnv> {
   #outbox?: LedgerOutbox;
   #claiming?: Promise<ClaimOutcome>;
 

@@ -6,7 +6,7 @@ import { NetworkSchema } from "../x402/schemas.js";
 /**
  * The gateway's own settings and secrets, never a facilitator's credential: whoever may write rules would otherwise
  * send `SESSION_KEYS` or `CHANNEL_AUTHORIZER_KEY` to a URL of their choosing (security review F11). Every env var the
- * gateway reads (env.ts) is here but the facilitator shorthand's own token (test/unit/facilitator-config.test.ts).
+ * gateway reads (gateway-config.ts) is here but the facilitator shorthand's own token (test/unit/facilitator-config.test.ts).
  */
 export const GATEWAY_OWN_VARS: ReadonlySet<string> = new Set([
   "ORIGIN_URL", "FACILITATOR_URL", "FACILITATOR_VERIFY_TIMEOUT_MS", "FACILITATOR_SETTLE_TIMEOUT_MS", "FACILITATOR_STATE_CACHE_MS",

@@ -3,7 +3,6 @@
 // same health and a new isolate need not ask each facilitator again. RPC surface: read, report, storeSupported,
 // claimProbe.
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env.js";
 import type { SupportedKind } from "../schemes/scheme-plugin.js";
 import { applyOutcome, canProbe, countSuccess, HEALTHY, type CallOutcome, type FacilitatorHealth } from "./circuit.js";
 import type { CircuitPolicy } from "./facilitator-config.js";
@@ -33,7 +32,7 @@ interface StateRow {
 
 const SCHEMA_VERSION = 1;
 
-export class FacilitatorState extends DurableObject<Env> {
+export class FacilitatorState extends DurableObject<unknown> {
   #schemaReady = false;
   /** What storage holds, read once per key: this object is the only writer, and every isolate reads it here. */
   readonly #records = new Map<string, FacilitatorRecord>();

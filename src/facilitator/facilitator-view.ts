@@ -1,7 +1,6 @@
 // What one request knows about its facilitators: each one's health (circuit) and `/supported` kinds, read from
 // the FacilitatorState Durable Object through a short per-isolate cache, and the outcomes of this request's
 // calls, applied here at once and reported to the object off the response path.
-import type { Env } from "../env.js";
 import type { SupportedKind } from "../schemes/scheme-plugin.js";
 import { caip2FromV1 } from "../x402/v1.js";
 import { applyOutcome, availabilityOf, HEALTHY, type Availability, type FacilitatorHealth } from "./circuit.js";
@@ -18,8 +17,8 @@ export interface FacilitatorViewOptions {
   state: DurableObjectNamespace<FacilitatorState>;
   /** Names the FacilitatorState object: the rules document's KV key. */
   scope: string;
-  /** Where `auth` secrets are read from. */
-  secrets: Env;
+  /** Where `auth` secrets are read from, by name: the Worker's env. */
+  secrets: object;
   fetch: typeof fetch;
   nowMs: () => number;
   /** How long an isolate reuses what it read from the object. */

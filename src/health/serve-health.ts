@@ -1,7 +1,8 @@
 // `GET /.well-known/x402/health` (docs/observability.md): are the rules loaded and valid, can each facilitator be
 // reached, and is the ledger keeping up. Public, so it shows no secret, no URL path or query of a facilitator
 // (only its origin), and its probes are cached per isolate so a flood of health checks is not a flood of calls.
-import type { Env, GatewayConfig } from "../env.js";
+import type { GatewayConfig } from "../gateway-config.js";
+import type { GatewayBindings } from "../bindings.js";
 import { GatewayFailure } from "../errors.js";
 import { resolveFacilitators } from "../facilitator/facilitator-config.js";
 import { loadFacilitatorView } from "../facilitator/facilitator-view.js";
@@ -15,7 +16,7 @@ const STUCK_AFTER_MS = 60_000;
 const MAX_PROBLEMS = 20;
 
 export interface HealthDeps {
-  env: Env;
+  env: GatewayBindings;
   config: GatewayConfig;
   rules: LoadedPriceRules;
   fetch: typeof fetch;

@@ -4,7 +4,6 @@
 // it: the PaymentRecord's reconciler says what the chain showed (issue #34), and a retry meanwhile is told to wait.
 // RPC surface: begin, store, abandon, keepAwaiting, resolve.
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env.js";
 
 /** A response as kept for retries. `body` is null when it was larger than the configured limit. */
 export interface StoredResponse {
@@ -44,7 +43,7 @@ interface Row {
   [key: string]: SqlStorageValue;
 }
 
-export class PaymentIdentifierRecord extends DurableObject<Env> {
+export class PaymentIdentifierRecord extends DurableObject<unknown> {
   #schemaReady = false;
 
   /**

@@ -1,7 +1,7 @@
 // What this isolate has spent since it started, in the calls that are billed per call: Durable Object requests
 // and RPC methods. Read through the admin API (`GET /usage`) and by the bench's attack-cost table, which counts what
 // each hostile pattern makes the gateway do (docs/security.md). Per isolate, so a sum across isolates is the caller's.
-import type { Env } from "../env.js";
+import { envValue } from "../gateway-config.js";
 
 export interface UsageCounters {
   /** Calls to a Durable Object stub (an RPC method or `fetch`) made from the Worker, not by objects themselves. */
@@ -13,17 +13,17 @@ export interface UsageCounters {
 export const usage: UsageCounters = { durableObjectCalls: 0, rpcCalls: 0 };
 
 const NAMESPACES = ["PAYMENT_RECORDS", "PAYMENT_IDENTIFIERS", "WALLET_SESSIONS", "FACILITATOR_STATE", "PAYMENT_CHANNELS"] as const;
-const counted = new WeakMap<Env, Env>();
+const counted = new WeakMap<object, object>();
 
 /**
  * `env` with each Durable Object namespace's stubs counting their calls. Built once per `env` object (the runtime
  * passes the same one to every request of an isolate), so a request pays a WeakMap look-up.
  */
-export function countingEnv(env: Env): Env {
-  let wrapped = counted.get(env);
+export function countingEnv<E extends object>(env: E): E {
+  let wrapped = counted.get(env) as E | undefined;
   if (!wrapped) {
-    const namespaces = Object.fromEntries(NAMESPACES.filter((name) => env[name]).map((name) => [name, countingNamespace(env[name] as unknown as DurableObjectNamespace)]));
-    wrapped = { ...env, ...namespaces } as Env;
+    const namespaces = Object.fromEntries(NAMESPACES.flatMap((name) => { const namespace = envValue(env, name); return namespace ? [[name, countingNamespace(namespace as DurableObjectNamespace)]] : []; }));
+    wrapped = { ...env, ...namespaces } as E;
     counted.set(env, wrapped);
   }
   return wrapped;

@@ -1,7 +1,7 @@
 // Where a rule asks for signed offers and receipts (`offerReceipt`, docs/offer-receipt.md): the 402 gets its
 // offers signed, a successful settlement its receipt. A rule that asks without OFFER_RECEIPT_KEYS is invalid
 // config (503), never an unsigned answer that claims to be signed.
-import type { GatewayConfig } from "../env.js";
+import type { GatewayConfig } from "../gateway-config.js";
 import { GatewayFailure } from "../errors.js";
 import type { PaymentRequired, SettleResponse } from "../x402/schemas.js";
 import { receiptSigner, type ReceiptSigner } from "./receipt-keys.js";

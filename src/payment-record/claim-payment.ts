@@ -3,12 +3,9 @@
 import { GatewayFailure } from "../errors.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import type { ChainWatch } from "./chain-watch.js";
+import { FORGET_AFTER_MAX_MS, forgetAtMs } from "./lock-lifetime.js";
 import type { ClaimResult, LockState, PaymentRecord } from "./payment-record.js";
 
-/** Kept after settlement until the authorization can no longer settle, plus this margin. */
-export const FORGET_MARGIN_MS = 10 * 60 * 1000;
-/** The longest a settled payment's lock is kept, however long its authorization stays valid (F18). */
-export const FORGET_AFTER_MAX_MS = 30 * 24 * 60 * 60 * 1000;
 /** Settled payments this isolate knows of, each until its authorization expires: replays cost no object call. */
 const SETTLED_REMEMBERED = 10_000;
 const settledHere = new Map<string, number>();
@@ -47,12 +44,10 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
   if ((settledHere.get(paymentKey) ?? 0) > options.nowMs) return { kind: "held", state: "settled" };
   const stub = options.locks.get(options.locks.idFromName(options.lockGroup));
   const owner = crypto.randomUUID();
-  // A payer may sign an authorization valid for centuries: its lock is kept at most FORGET_AFTER_MAX_MS (an alarm
-  // time must be a date; a replay after that is refused on chain, where the nonce stays spent).
-  const forgetAtMs = Math.min(Math.max(options.expiresAtSeconds * 1000, options.nowMs), options.nowMs + FORGET_AFTER_MAX_MS) + FORGET_MARGIN_MS;
+  const forgetAt = forgetAtMs(options.expiresAtSeconds, options.nowMs);
   let result: ClaimResult;
   try {
-    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs, options.pending, options.exclusive ?? false, forgetAtMs, options.watch);
+    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs, options.pending, options.exclusive ?? false, forgetAt, options.watch);
   } catch (cause) {
     throw new GatewayFailure({ kind: "replay_lock_unavailable", detail: String(cause) }, { cause });
   }
@@ -64,7 +59,7 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
     claim: {
       release: (keepRow) => stub.release(paymentKey, owner, keepRow),
       complete: async (state, entry) => {
-        await stub.complete(paymentKey, owner, state, forgetAtMs, entry);
+        await stub.complete(paymentKey, owner, state, forgetAt, entry);
         if (state === "settled") rememberSettled(paymentKey, rememberUntilMs);
       },
       record: (entry) => stub.record(entry),

@@ -9,7 +9,8 @@
 // Grouped by payer so the object a payment needs is already warm: creating an object per payment cost more than
 // the rest of the gateway's own time on a paid request (docs/storage-schema.md).
 import { DurableObject } from "cloudflare:workers";
-import { parseRpcUrls, type Env } from "../env.js";
+import { parseRpcUrls, type GatewayEnvVars } from "../gateway-config.js";
+import type { PaymentIdentifierRecord } from "../idempotency/payment-identifier-record.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { LedgerOutbox } from "../ledger/ledger-outbox.js";
 import type { ChainWatch } from "./chain-watch.js";
@@ -54,7 +55,13 @@ const DEAD_CLAIM_ROW_MS = 10 * 60_000;
 /** When a ledger write is stored with no alarm set, one this far ahead covers it while D1 is asked. */
 const UNCOVERED_WRITE_ALARM_MS = 60_000;
 
-export class PaymentRecord extends DurableObject<Env> {
+/** What a PaymentRecord reads of the Worker's env (bindings.ts names the whole; a host Worker must give these). */
+interface PaymentRecordEnv extends Pick<GatewayEnvVars, "RPC_URLS"> {
+  LEDGER: D1Database;
+  PAYMENT_IDENTIFIERS: DurableObjectNamespace<PaymentIdentifierRecord>;
+}
+
+export class PaymentRecord extends DurableObject<PaymentRecordEnv> {
   #schemaReady = false;
   #outbox?: LedgerOutbox;
   #reconciler?: Reconciler;

@@ -14,9 +14,8 @@ import type { ResolveResult } from "../idempotency/payment-identifier-record.js"
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { rpcFor } from "../schemes/chain-rpc.js";
 import { encodePaymentResponseHeader } from "../x402/headers.js";
-// A lock held after its request died is remembered as a completed one is: its authorization's end plus a margin, at
-// most FORGET_AFTER_MAX_MS on.
-import { FORGET_AFTER_MAX_MS, FORGET_MARGIN_MS } from "./claim-payment.js";
+// A lock held after its request died is remembered as a completed one is: its authorization's end plus a margin.
+import { forgetAtMs } from "./lock-lifetime.js";
 import { lookAtChain, lookMaxCalls, nextFromBlock, resolvedEntry, type ChainWatch, type SpendRange, type Verdict } from "./chain-watch.js";
 
 /** The first look after a settle's outcome was left unknown: its request already asked the chain for its budget. */
@@ -97,7 +96,7 @@ export class Reconciler {
         "UPDATE payment_locks SET state = 'unknown', watch_entry = COALESCE(watch_entry, pending_entry), look_at_ms = ?, held_at_ms = ?, forget_at_ms = ? WHERE payment_key = ?",
         nowMs,
         nowMs,
-        Math.min(Math.max(validBeforeSeconds * 1000, nowMs), nowMs + FORGET_AFTER_MAX_MS) + FORGET_MARGIN_MS,
+        forgetAtMs(validBeforeSeconds, nowMs),
         payment_key,
       );
       held++;

@@ -1,7 +1,8 @@
 // What a request paid from a batch-settlement channel carries through the pipeline, and the helpers both of its
 // paths (a call paid with a voucher, channel-request.ts; a cooperative refund, channel-refund.ts) share: what the
 // channel's object is asked to reserve, a refusal as a 402, the channel as a facilitator's answer reports it.
-import type { Env, GatewayConfig } from "../env.js";
+import type { GatewayConfig } from "../gateway-config.js";
+import type { GatewayBindings } from "../bindings.js";
 import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
 import type { FacilitatorView, ViewEntry } from "../facilitator/facilitator-view.js";
 import { channelFreshForMs, OnchainChannelSchema, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "../channels/channel-state.js";
@@ -13,7 +14,7 @@ import type { FacilitatorRequest } from "../x402/facilitator-request.js";
 
 
 export interface ChannelRequest {
-  env: Env;
+  env: GatewayBindings;
   config: GatewayConfig;
   ruleId: string;
   method: string;

@@ -1,7 +1,7 @@
 // What scheme plugins may ask the outside world during their local checks (schemes/scheme-plugin.ts).
 import { getCode } from "../schemes/evm/evm-rpc.js";
 import { readBlockhash } from "../schemes/svm/solana-rpc.js";
-import type { GatewayConfig } from "../env.js";
+import type { GatewayConfig } from "../gateway-config.js";
 import type { CheckContext } from "../schemes/scheme-plugin.js";
 import { rpcFor } from "../schemes/chain-rpc.js";
 

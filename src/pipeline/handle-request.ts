@@ -1,7 +1,8 @@
 // The request pipeline: route → price rule → challenge | verify → origin → settle → ledger.
 // Written as plain functions rather than hono middleware on purpose: hono merges the previous response's
 // headers into any response set after it, which would leak origin headers (Set-Cookie!) into a 402.
-import { parseGatewayConfig, type Env, type GatewayConfig } from "../env.js";
+import { parseGatewayConfig, type GatewayConfig } from "../gateway-config.js";
+import type { GatewayBindings } from "../bindings.js";
 import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
 import { resolveFacilitators } from "../facilitator/facilitator-config.js";
 import { verifyWithFailover } from "../facilitator/facilitator-pool.js";
@@ -18,7 +19,8 @@ import { loadPriceRules } from "../pricing/price-rule-store.js";
 import type { PriceRuleSet } from "../pricing/price-rule.js";
 import { forwardToOrigin } from "../proxy/forward-to-origin.js";
 import { readBodyUpTo } from "../proxy/read-body.js";
-import { claimPayment, FORGET_AFTER_MAX_MS, recordSettledTransaction } from "../payment-record/claim-payment.js";
+import { claimPayment, recordSettledTransaction } from "../payment-record/claim-payment.js";
+import { FORGET_AFTER_MAX_MS } from "../payment-record/lock-lifetime.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { encodePaymentResponseHeader, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE } from "../x402/headers.js";
 import { fromV1SettleResponse, toV1SettleResponse } from "../x402/v1.js";
@@ -68,7 +70,7 @@ export interface GatewayDeps {
   nowMs: () => number;
 }
 
-export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, deps: GatewayDeps, log: RequestLog = startRequestLog(deps.nowMs())): Promise<Response> {
+export async function handleRequest(request: Request, env: GatewayBindings, ctx: WaitUntil, deps: GatewayDeps, log: RequestLog = startRequestLog(deps.nowMs())): Promise<Response> {
   const config = parseGatewayConfig(env);
   const url = new URL(request.url);
   const path = canonicalizePath(url.pathname);
@@ -113,7 +115,7 @@ export async function handleRequest(request: Request, env: Env, ctx: WaitUntil, 
 
 async function handlePricedRequest(
   request: Request,
-  env: Env,
+  env: GatewayBindings,
   ctx: WaitUntil,
   deps: GatewayDeps,
   config: GatewayConfig,

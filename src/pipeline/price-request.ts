@@ -1,7 +1,8 @@
 // Prices one request of a priced route: the offers its 402 shows and its payment is checked against. Rules
 // that depend on nothing in the request use the offers computed at load time; the others derive the price
 // (dynamic pricing, quote callback) and the payee (tenant table, quote) from this request.
-import type { Env, GatewayConfig } from "../env.js";
+import type { GatewayConfig } from "../gateway-config.js";
+import type { GatewayBindings } from "../bindings.js";
 import { GatewayFailure } from "../errors.js";
 import { computeDynamicPrice, type PricingInput } from "../pricing/dynamic-price.js";
 import type { PriceRule } from "../pricing/price-rule.js";
@@ -24,7 +25,7 @@ export interface PriceRequestOptions {
   rule: PriceRule;
   request: Request;
   params: Record<string, string>;
-  env: Env;
+  env: GatewayBindings;
   config: GatewayConfig;
   fetch: typeof fetch;
   nowMs: number;

@@ -3,7 +3,7 @@
 // binding (wrangler.toml `[[ratelimits]]`). What a binding counts is fixed in wrangler.toml and counted per
 // Cloudflare location, approximately, in production; so a rule chooses among a few tiers rather than numbers.
 // A tier whose binding is missing fails closed (503): a rule asked for a limit the deployment does not have.
-import type { Env } from "../env.js";
+import type { GatewayBindings } from "../bindings.js";
 import { GatewayFailure } from "../errors.js";
 import type { RateLimitTier } from "../pricing/price-rule.js";
 
@@ -19,7 +19,7 @@ const TIERS: Record<Exclude<RateLimitTier, "off">, { binding: "RATE_LIMIT_STRICT
  * the client's address (an IPv6 one by its /64);
  * throws `rate_limited` (429) when either is over the tier's limit. Both are asked at once: independent counters.
  */
-export async function enforceRateLimit(env: Env, tier: RateLimitTier, ruleId: string, keys: { payer: string | null; client: string | null }): Promise<void> {
+export async function enforceRateLimit(env: GatewayBindings, tier: RateLimitTier, ruleId: string, keys: { payer: string | null; client: string | null }): Promise<void> {
   if (tier === "off") return;
   const { binding, periodSeconds } = TIERS[tier];
   const limiter = env[binding];

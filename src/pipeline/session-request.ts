@@ -1,6 +1,7 @@
 // Sessions on a priced route (docs/sessions.md): who may skip payment (a SIWX proof or a session token from a
 // wallet whose paid session covers this request), and the grant a settled payment opens.
-import type { Env, GatewayConfig } from "../env.js";
+import type { GatewayConfig } from "../gateway-config.js";
+import type { GatewayBindings } from "../bindings.js";
 import { GatewayFailure } from "../errors.js";
 import type { PriceRule } from "../pricing/price-rule.js";
 import { sessionScopeFor, type ScopedRequest, type SessionTerms } from "../sessions/session-terms.js";
@@ -32,7 +33,7 @@ export interface SessionOffer {
 }
 
 /** undefined: the rule has no session terms, or this request lies outside their scope (pay per call). */
-export function openSession(rule: PriceRule, request: ScopedRequest, requestUrl: URL, env: Env, config: GatewayConfig): SessionOffer | undefined {
+export function openSession(rule: PriceRule, request: ScopedRequest, requestUrl: URL, env: GatewayBindings, config: GatewayConfig): SessionOffer | undefined {
   if (!rule.session) return undefined;
   if (!config.SESSION_KEYS) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id} has session terms but SESSION_KEYS is not set` });
   const scope = sessionScopeFor(rule.session, request);

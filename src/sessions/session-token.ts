@@ -70,7 +70,7 @@ function keyFor(header: JWTHeaderParameters, keys: SessionKeys): Promise<CryptoK
   return hmacKeyOf(key);
 }
 
-// Keys are parsed once per isolate (env.ts), so each secret is imported into WebCrypto once, not per token.
+// Keys are parsed once per isolate (gateway-config.ts), so each secret is imported into WebCrypto once, not per token.
 const hmacKeys = new WeakMap<SessionKey, Promise<CryptoKey>>();
 
 function hmacKeyOf(key: SessionKey): Promise<CryptoKey> {

@@ -3,7 +3,6 @@
 // quota decrement, nonce use, grant, revocation — a single-threaded step with no cross-wallet contention
 // (docs/sessions.md "Why one object per wallet"). RPC surface: grant, consume, restore, revoke, list.
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env.js";
 
 export interface Entitlement {
   scope: string;
@@ -43,7 +42,7 @@ interface EntitlementRow {
 /** Grants are remembered this long after their session ends, so a late duplicate grant is still recognised. */
 const GRANT_MEMORY_MS = 24 * 60 * 60 * 1000;
 
-export class WalletSession extends DurableObject<Env> {
+export class WalletSession extends DurableObject<unknown> {
   #schemaReady = false;
 
   /** Adds the payment's requests to the scope; a session still running is extended, an ended one replaced. */

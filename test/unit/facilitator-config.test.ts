@@ -1,6 +1,6 @@
 // Security review F11: a rules document cannot name the gateway's own secrets as a facilitator's credential.
 import { describe, expect, it } from "vitest";
-import { GATEWAY_ENV_VARS } from "../../src/env.js";
+import { GATEWAY_ENV_VARS } from "../../src/gateway-config.js";
 import { GATEWAY_OWN_VARS, SHORTHAND_TOKEN_SECRET } from "../../src/facilitator/facilitator-config.js";
 import { compilePriceRules } from "../../src/pricing/compile-price-rules.js";
 import { buildDefaultSchemeRegistry } from "../../src/schemes/default-schemes.js";

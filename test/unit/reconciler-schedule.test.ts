@@ -2,7 +2,7 @@
 // A payment whose look never gives a verdict (an RPC down for good, a spent nonce whose transaction is never found)
 // is held at most 30 days and a margin: its looks back off so that costs a bounded number of reads.
 import { describe, expect, it } from "vitest";
-import { FORGET_AFTER_MAX_MS, FORGET_MARGIN_MS } from "../../src/payment-record/claim-payment.js";
+import { FORGET_AFTER_MAX_MS, FORGET_MARGIN_MS } from "../../src/payment-record/lock-lifetime.js";
 import { lookMaxCalls, type ChainWatch } from "../../src/payment-record/chain-watch.js";
 import { looksWithinBudget, nextLookMs, retryInMs } from "../../src/payment-record/reconciler.js";
 

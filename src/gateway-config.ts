@@ -1,33 +1,13 @@
-// Worker bindings and the env-var half of the configuration, parsed once per isolate.
+// The env-var half of the configuration (the rules document in KV is the other), parsed once per isolate. It reads
+// env vars and secrets by name from whatever env object the Worker was given, and knows no binding: the Durable
+// Objects parse their share of it too, so nothing here may import them (bindings.ts names them).
 import * as z from "zod";
 import { GatewayFailure } from "./errors.js";
-import type { PaymentIdentifierRecord } from "./idempotency/payment-identifier-record.js";
-import type { PaymentRecord } from "./payment-record/payment-record.js";
-import type { FacilitatorState } from "./facilitator/facilitator-state.js";
 import { SessionKeysSchema } from "./sessions/session-keys.js";
 import { parseAdminJwk } from "./admin/admin-auth.js";
 import { HEALTH_PATH } from "./gateway-paths.js";
 import { OfferReceiptKeysSchema } from "./offer-receipt/receipt-keys.js";
-import type { WalletSession } from "./sessions/wallet-session.js";
-import type { PaymentChannel } from "./channels/payment-channel.js";
 import { privateKeyToAddress } from "viem/accounts";
-
-export interface Env {
-  PRICE_RULES: KVNamespace;
-  LEDGER: D1Database;
-  PAYMENT_RECORDS: DurableObjectNamespace<PaymentRecord>;
-  PAYMENT_IDENTIFIERS: DurableObjectNamespace<PaymentIdentifierRecord>;
-  WALLET_SESSIONS: DurableObjectNamespace<WalletSession>;
-  FACILITATOR_STATE: DurableObjectNamespace<FacilitatorState>;
-  PAYMENT_CHANNELS: DurableObjectNamespace<PaymentChannel>;
-  /** Optional: each request's log line as a data point (docs/observability.md). */
-  ANALYTICS?: AnalyticsEngineDataset;
-  /** Rate-limit tiers (wrangler.toml `[[ratelimits]]`); a rule's `rateLimit` names one (pipeline/rate-limit.ts). */
-  RATE_LIMIT_STRICT?: RateLimit;
-  RATE_LIMIT_STANDARD?: RateLimit;
-  RATE_LIMIT_GENEROUS?: RateLimit;
-  [key: string]: unknown;
-}
 
 /** A whole number of `unit` (the error names it), written in digits as every env var is, within `min`…`max`. */
 const digits = ({ unit, min = 0, max }: { unit: string; min?: number; max?: number }) => {
@@ -125,6 +105,9 @@ const EnvVarsSchema = z.object({
 
 export type GatewayConfig = z.infer<typeof EnvVarsSchema>;
 
+/** The env vars and secrets the gateway reads, as a Worker's env holds them (text; unset or empty: the default). */
+export type GatewayEnvVars = { readonly [name in keyof typeof EnvVarsSchema.shape]?: string };
+
 /** Every env var the gateway reads (a rules document may name none of them as a facilitator secret). */
 export const GATEWAY_ENV_VARS: readonly string[] = Object.keys(EnvVarsSchema.shape);
 
@@ -140,17 +123,25 @@ function emptyToUndefined(value: unknown): unknown {
   return value === "" ? undefined : value;
 }
 
+/**
+ * One value of the Worker's env by a name only known at run time (a facilitator's `auth` names its secret in the
+ * rules document). The one place env is read as a string-keyed record: what it holds is parsed by its reader.
+ */
+export function envValue(env: object, name: string): unknown {
+  return Object.hasOwn(env, name) ? (env as Readonly<Record<string, unknown>>)[name] : undefined;
+}
+
 /** RPC_URLS alone, for a Durable Object's own chain reads (the reconciler): undefined when unset or invalid. */
-export function parseRpcUrls(env: Env): GatewayConfig["RPC_URLS"] {
+export function parseRpcUrls(env: Pick<GatewayEnvVars, "RPC_URLS">): GatewayConfig["RPC_URLS"] {
   const result = EnvVarsSchema.shape.RPC_URLS.safeParse(emptyToUndefined(env.RPC_URLS));
   return result.success ? result.data : undefined;
 }
 
 /** Throws `config_invalid` listing every problem at once; memoised per env object. */
-export function parseGatewayConfig(env: Env): GatewayConfig {
+export function parseGatewayConfig(env: GatewayEnvVars): GatewayConfig {
   let entry = parsed.get(env);
   if (!entry) {
-    const vars = Object.fromEntries(GATEWAY_ENV_VARS.map((k) => [k, emptyToUndefined(env[k])]));
+    const vars = Object.fromEntries(GATEWAY_ENV_VARS.map((k) => [k, emptyToUndefined(envValue(env, k))]));
     const result = EnvSchema.safeParse(vars);
     if (result.success) {
       entry = { config: result.data };
