@@ -6,7 +6,8 @@ import type { GatewayBindings } from "./bindings.js";
 import { GatewayFailure, toHttpResponse, unexpectedErrorResponse } from "./errors.js";
 import { toDataPoint } from "./observability/analytics.js";
 import { buildRequestLogLine, startRequestLog, type RequestLog } from "./observability/request-log.js";
-import { handleRequest, type GatewayDeps } from "./pipeline/handle-request.js";
+import { handleRequest } from "./pipeline/handle-request.js";
+import type { GatewayDeps } from "./pipeline/gateway-deps.js";
 import { afterThisTask } from "./after-this-task.js";
 import { countingEnv } from "./observability/usage-counters.js";
 

@@ -77,7 +77,7 @@ export async function verifyWithFailover(view: FacilitatorView, candidates: read
 
 /**
  * `verifier`: the facilitator that verified the payment, asked first; absent when verify was not asked
- * (pipeline/payer-standing.ts), and the candidates are tried in order. `onAttempt` names each facilitator as it is
+ * (payment-modes/pay-per-call/payer-standing.ts), and the candidates are tried in order. `onAttempt` names each facilitator as it is
  * asked, so the ledger says who settled (or was last asked). Throws the first error that may have submitted; when
  * every attempt provably did not, the last such error.
  */

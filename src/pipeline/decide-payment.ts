@@ -1,11 +1,8 @@
 // Decides what a request to a priced route gets, before any I/O: a challenge, a 400, or a payment to verify.
 import { GatewayFailure } from "../errors.js";
-import { buildPaymentIdentifierExtension, PAYMENT_IDENTIFIER } from "../idempotency/payment-identifier.js";
 import { sameAddress } from "../pricing/assets.js";
-import type { PriceRule } from "../pricing/price-rule.js";
 import type { CheckContext, CheckedPayment, SchemePlugin } from "../schemes/scheme-plugin.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
-import { buildPaymentRequired } from "../x402/challenge.js";
 import { decodePaymentSignatureHeader, MAX_PAYMENT_HEADER_CHARS, PAYMENT_SIGNATURE, X_PAYMENT } from "../x402/headers.js";
 import { caip2FromV1, decodeXPaymentHeader, MAX_X_PAYMENT_CHARS, toV1Requirements, type PaymentPayloadV1, type PaymentRequirementsV1 } from "../x402/v1.js";
 import { X402_VERSION, type PaymentPayload, type PaymentRequired, type PaymentRequirements } from "../x402/schemas.js";
@@ -25,7 +22,7 @@ export type PaymentDecision =
 export interface DecideOptions {
   /** The offers made for this very request (pipeline/price-request.ts). */
   accepts: readonly PaymentRequirements[];
-  /** Builds this request's 402 (handle-request.ts: with its sign-in-with-x challenge, if any). */
+  /** Builds this request's 402 (challenge-response.ts: with its extensions). */
   challenge: (error: string) => PaymentRequired;
   paymentHeader: string | null;
   /** The V1 `X-PAYMENT` header; looked at only without a V2 payment. */
@@ -34,19 +31,6 @@ export interface DecideOptions {
   /** The rule's own plugins (delegated kinds included), then the registry. */
   schemes: Pick<SchemeRegistry, "find">;
   check: CheckContext;
-}
-
-export function buildChallenge(rule: PriceRule, accepts: PaymentRequirements[], resourceUrl: string, error: string, extensions: Record<string, unknown> = {}): PaymentRequired {
-  const service = rule.discoverable ? rule.discovery?.service : undefined;
-  return buildPaymentRequired({
-    resourceUrl,
-    description: rule.description,
-    mimeType: rule.mimeType,
-    accepts,
-    error,
-    ...(service ? { service: { ...(service.name ? { serviceName: service.name } : {}), ...(service.tags ? { tags: service.tags } : {}), ...(service.iconUrl ? { iconUrl: service.iconUrl } : {}) } } : {}),
-    extensions: { [PAYMENT_IDENTIFIER]: buildPaymentIdentifierExtension(rule.paymentIdentifierRequired), ...extensions },
-  });
 }
 
 export async function decidePayment(options: DecideOptions): Promise<PaymentDecision> {

@@ -1,6 +1,6 @@
 // `batch-settlement` on EVM networks (specs/schemes/batch-settlement/scheme_batch_settlement_evm.md): the payer
 // deposits once into a channel held by x402's escrow and then pays each call with a cumulative voucher it signs;
-// the gateway keeps the channel (pipeline/channel-request.ts, channels/payment-channel.ts) and claims the vouchers
+// the gateway keeps the channel (payment-modes/channel/channel-mode.ts, channels/payment-channel.ts) and claims the vouchers
 // on chain in batches. Checked here: the channel is the offer's, its id is its config's, the voucher is signed by
 // the payer's authorizer, and a deposit's authorization moves the deposit into this channel.
 import { encodeAbiParameters, isAddress, isAddressEqual, keccak256, type Hex } from "viem";

@@ -18,7 +18,7 @@ export interface CheckedPayment {
   lockGroup?: string;
   /**
    * Every part of the payment was checked here, its signature included (recovered: an EOA's), so the facilitator's
-   * settle, which checks it again, has only the chain's state left to find (pipeline/payer-standing.ts).
+   * settle, which checks it again, has only the chain's state left to find (payment-modes/pay-per-call/payer-standing.ts).
    */
   signatureProven?: boolean;
   /** Unix seconds after which the payment can no longer settle (EIP-3009 `validBefore`). */
@@ -39,7 +39,7 @@ export interface CheckedPayment {
    * resubmitted elsewhere while unused (facilitator/resolve-settle.ts, facilitator/payment-on-chain.ts).
    */
   chainNonce?: { method: "eip3009"; nonce: string } | { method: "permit2"; permit2Nonce: string };
-  /** A batch-settlement payload: the channel it pays from (pipeline/channel-request.ts takes it from here). */
+  /** A batch-settlement payload: the channel it pays from (payment-modes/channel/ takes it from here). */
   channel?: ChannelPayload & { channelId: string };
 }
 

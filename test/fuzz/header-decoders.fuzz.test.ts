@@ -3,7 +3,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GatewayFailure } from "../../src/errors.js";
-import { buildChallenge, decidePayment } from "../../src/pipeline/decide-payment.js";
+import { decidePayment } from "../../src/pipeline/decide-payment.js";
+import { buildChallenge } from "../../src/pipeline/challenge-response.js";
 import { compilePriceRules } from "../../src/pricing/compile-price-rules.js";
 import { buildDefaultSchemeRegistry } from "../../src/schemes/default-schemes.js";
 import { decodeSiwxHeader } from "../../src/siwx/siwx-proof.js";

@@ -1,4 +1,4 @@
-// The origin asked while verify runs (src/pipeline/origin-call.ts): only for GET/HEAD from a payer whose last
+// The origin asked while verify runs (src/payment-modes/pay-per-call/origin-call.ts): only for GET/HEAD from a payer whose last
 // payment passed verify, after the claim; never a settle or an answer before verify accepts. A refused verify that
 // still reached the origin is the proof the origin was asked before verify answered: the sequential path never
 // asks it then. Each test signs with a wallet of its own, so standing earned in one test does not leak into another.

@@ -1,4 +1,4 @@
-// Verify left out for a payer in good standing (src/pipeline/payer-standing.ts): a GET whose payment was checked
+// Verify left out for a payer in good standing (src/payment-modes/pay-per-call/payer-standing.ts): a GET whose payment was checked
 // here in full goes from its claim to the origin and then to settle, the facilitator's one call; settle checks
 // the payment again, and a refusal there withholds the answer and ends the standing. Each test signs with a
 // wallet of its own, so standing earned in one test does not leak into another.

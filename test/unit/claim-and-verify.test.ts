@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { Attempted } from "../../src/facilitator/facilitator-pool.js";
 import type { ViewEntry } from "../../src/facilitator/facilitator-view.js";
 import type { ClaimOutcome } from "../../src/payment-record/claim-payment.js";
-import { claimAndVerify, firstMeeting } from "../../src/pipeline/claim-and-verify.js";
+import { claimAndVerify, firstMeeting } from "../../src/payment-modes/pay-per-call/claim-and-verify.js";
 import type { VerifyResponse } from "../../src/x402/schemas.js";
 
 let keys = 0;

@@ -5,10 +5,10 @@
 // replay, a retry after a refusal) is claimed first, so one whose lock is held costs no facilitator or origin call.
 // Copies of one payment in this isolate never race each other to the lock: a copy whose claim is still out here
 // waits for it, so the origin is asked at most once per payment per isolate.
-import type { Attempted } from "../facilitator/facilitator-pool.js";
-import type { ClaimOutcome } from "../payment-record/claim-payment.js";
-import type { VerifyResponse } from "../x402/schemas.js";
-import { LockHandle, type WaitUntil } from "./payment-tracking.js";
+import type { Attempted } from "../../facilitator/facilitator-pool.js";
+import type { ClaimOutcome } from "../../payment-record/claim-payment.js";
+import type { VerifyResponse } from "../../x402/schemas.js";
+import { LockHandle, type WaitUntil } from "../../pipeline/payment-tracking.js";
 
 /** Claims this isolate is waiting on, by payment key. */
 const claimsInFlight = new Map<string, Promise<ClaimOutcome>>();
@@ -31,7 +31,7 @@ export type ClaimAndVerifyOutcome =
   | { kind: "busy" }
   /** The facilitator refused the payment; its lock is released. */
   | { kind: "refused"; verified: Attempted<VerifyResponse> }
-  /** `verified` is absent when verify was not asked (pipeline/payer-standing.ts): settle will check the payment. */
+  /** `verified` is absent when verify was not asked (payer-standing.ts): settle will check the payment. */
   | { kind: "accepted"; lock: LockHandle; verified: Attempted<VerifyResponse> | undefined; verifyMs: number };
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -42,7 +42,7 @@ export async function claimAndVerify(options: {
   /** Absent: the payment is only claimed. */
   verify: (() => Promise<Attempted<VerifyResponse>>) | undefined;
   /**
-   * Asks the origin before verify has answered (pipeline/payer-standing.ts): alongside the claim for a payment met
+   * Asks the origin before verify has answered (payer-standing.ts): alongside the claim for a payment met
    * for the first time, else once the claim is granted.
    */
   askOriginEarly?: () => void;

@@ -4,21 +4,21 @@
 // authorizer signs a refund of what the channel holds beyond every charge (at most what was asked), which the
 // facilitator submits to the escrow. The origin is not called: a refund buys nothing. Charged but unclaimed money
 // stays in the channel for the next claim.
-import { OnchainChannelSchema, refundableAmount, type ChannelRecord, type ChannelSnapshot, type OnchainChannel } from "../channels/channel-state.js";
-import { ownAuthorizer } from "../channels/claim-channel.js";
-import type { PaymentChannel } from "../channels/payment-channel.js";
-import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
-import { settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
-import { outcomeError, outcomeReason, settleOutcome } from "../facilitator/settlement-outcome.js";
-import type { ViewEntry } from "../facilitator/facilitator-view.js";
-import type { ChannelRefund, ChannelRefundStatus } from "../ledger/channel-ledger.js";
-import type { ChannelPayload } from "../schemes/batch-settlement-evm.js";
-import { refundTypedData } from "../schemes/evm/channel-typed-data.js";
-import { X402_VERSION, type SettleResponse } from "../x402/schemas.js";
-import type { FacilitatorRequest } from "../x402/facilitator-request.js";
-import { readOnchain, refusedResponse, reserveInput, UNPROVEN, type ChannelRequest } from "./channel-context.js";
-import { withReceipt } from "./paid-request.js";
-import { startTimer } from "./payment-tracking.js";
+import { OnchainChannelSchema, refundableAmount, type ChannelRecord, type ChannelSnapshot, type OnchainChannel } from "../../channels/channel-state.js";
+import { ownAuthorizer } from "../../channels/claim-channel.js";
+import type { PaymentChannel } from "../../channels/payment-channel.js";
+import { GatewayFailure, paymentRequiredResponse } from "../../errors.js";
+import { settleWithFailover, verifyWithFailover } from "../../facilitator/facilitator-pool.js";
+import { outcomeError, outcomeReason, settleOutcome } from "../../facilitator/settlement-outcome.js";
+import type { ViewEntry } from "../../facilitator/facilitator-view.js";
+import type { ChannelRefund, ChannelRefundStatus } from "../../ledger/channel-ledger.js";
+import type { ChannelPayload } from "../../schemes/batch-settlement-evm.js";
+import { refundTypedData } from "../../schemes/evm/channel-typed-data.js";
+import { X402_VERSION, type SettleResponse } from "../../x402/schemas.js";
+import type { FacilitatorRequest } from "../../x402/facilitator-request.js";
+import { readOnchain, refusedResponse, reserveInput, UNPROVEN, type ChannelRequest } from "./channel-request.js";
+import { withReceipt } from "../../pipeline/paid-response.js";
+import { startTimer } from "../../pipeline/payment-tracking.js";
 
 const REFUND_AMOUNT_INVALID = "invalid_batch_settlement_evm_refund_amount_invalid";
 
@@ -33,7 +33,7 @@ export async function refundChannel(request: ChannelRequest, channel: RefundPayl
 
   // A refund is computed from the balance, so the chain is always read; a voucher out of step is refused first,
   // with the channel's state, and without a facilitator call.
-  // A voucher not recovered here is verified before the channel's state is looked at (channel-request.ts).
+  // A voucher not recovered here is verified before the channel's state is looked at (channel-mode.ts).
   let reserved = request.checked.signatureProven ? await stub.reserve(input()) : UNPROVEN;
   if (reserved.kind === "needs_sync") {
     const verified = await verifyWithFailover(request.view, request.candidates, request.facilitatorRequest, nowMs);

@@ -1,17 +1,18 @@
 // The two settlement orders of a verified payment (docs/x402.md "Settlement modes").
 // after-origin (default): origin, then settle only if it answered < 400; a refused settle withholds the body.
 // before-origin: settle, then origin; an origin failure after settlement is recorded `owed_refund`.
-import { GatewayFailure, toHttpResponse } from "../errors.js";
-import { encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_RESPONSE } from "../x402/headers.js";
-import type { PaymentRequired, PaymentRequirements, SettleResponse } from "../x402/schemas.js";
-import type { PriceRule } from "../pricing/price-rule.js";
-import type { IdentifiedPayment } from "../idempotency/identified-payment.js";
-import type { LedgerWriter, LockHandle } from "./payment-tracking.js";
-import { outcomeError, outcomeReason, settleOutcome } from "../facilitator/settlement-outcome.js";
-import { chargeFor, chargeForCutStream, sseUsageField, type MeterSpec } from "../metering/meter-terms.js";
-import { readEventUsage, readUsage } from "../metering/read-usage.js";
-import { meterEventStream } from "../metering/sse-meter.js";
+import { GatewayFailure, toHttpResponse } from "../../errors.js";
+import { encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS } from "../../x402/headers.js";
+import type { PaymentRequired, PaymentRequirements, SettleResponse } from "../../x402/schemas.js";
+import type { PriceRule } from "../../pricing/price-rule.js";
+import type { IdentifiedPayment } from "../../idempotency/identified-payment.js";
+import type { LedgerWriter, LockHandle } from "../../pipeline/payment-tracking.js";
+import { outcomeError, outcomeReason, settleOutcome } from "../../facilitator/settlement-outcome.js";
+import { chargeFor, chargeForCutStream, sseUsageField, type MeterSpec } from "../../metering/meter-terms.js";
+import { readEventUsage, readUsage } from "../../metering/read-usage.js";
+import { meterEventStream } from "../../metering/sse-meter.js";
 import type { OriginCall } from "./origin-call.js";
+import { describeFailure, withReceipt } from "../../pipeline/paid-response.js";
 
 /** The meter an upto payment is settled by: its maximum is what was verified, in the offer's asset. */
 export function paidMeterFor(rule: PriceRule, requirements: PaymentRequirements): PaidMeter | undefined {
@@ -34,7 +35,7 @@ export interface PaidRequest {
   ledger: LedgerWriter;
   timer: { lap(): number };
   verifyMs: number;
-  /** Verify was not asked (pipeline/payer-standing.ts): settle checks the payment. */
+  /** Verify was not asked (payer-standing.ts): settle checks the payment. */
   verifySkipped: boolean;
   /** Since the request arrived: with verify, origin and settle it gives the gateway's own time (Server-Timing). */
   totalMs(): number;
@@ -260,19 +261,4 @@ function awaitingAnswer(answer: Response): Response {
 /** A charged answer is what a retry with the same payment-identifier gets back. */
 function keep(paid: PaidRequest, response: Response): Response {
   return paid.identified ? paid.identified.keep(response) : response;
-}
-
-export function withReceipt(response: Response, settled: SettleResponse, serverTiming: string, extra: Record<string, string>, totalMs: number): Response {
-  const headers = new Headers(response.headers);
-  for (const [name, value] of Object.entries(extra)) headers.set(name, value);
-  headers.set(PAYMENT_RESPONSE, encodePaymentResponseHeader(settled));
-  headers.append("Access-Control-Expose-Headers", EXPOSED_PAYMENT_HEADERS);
-  headers.append("Server-Timing", `${serverTiming}, x402-total;dur=${totalMs}`);
-  headers.set("Cache-Control", "no-store");
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
-}
-
-/** A failure as the ledger's `error_reason` records it. */
-export function describeFailure(error: unknown): string {
-  return error instanceof GatewayFailure ? error.error.kind : "internal_error";
 }

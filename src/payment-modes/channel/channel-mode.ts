@@ -3,22 +3,27 @@
 // failed. A voucher on a channel the gateway read recently needs no facilitator at all; an unknown or stale channel
 // is read through the facilitator's verify; a deposit is verified, then settled on chain once the origin answered.
 // Claiming the vouchers on chain is the channel's alarm's job (channels/payment-channel.ts), not the request's.
-import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
-import { settleWithFailover, verifyWithFailover } from "../facilitator/facilitator-pool.js";
-import { outcomeError, outcomeReason, settleOutcome } from "../facilitator/settlement-outcome.js";
-import type { ViewEntry } from "../facilitator/facilitator-view.js";
-import type { LedgerEntry, LedgerStatus } from "../ledger/ledger.js";
-import type { OnchainChannel, ReserveInput } from "../channels/channel-state.js";
-import type { SettleResponse } from "../x402/schemas.js";
-import { readOnchain, refusedResponse, reserveInput, UNPROVEN, type ChannelRequest } from "./channel-context.js";
+import { GatewayFailure, paymentRequiredResponse } from "../../errors.js";
+import { settleWithFailover, verifyWithFailover } from "../../facilitator/facilitator-pool.js";
+import { outcomeError, outcomeReason, settleOutcome } from "../../facilitator/settlement-outcome.js";
+import type { ViewEntry } from "../../facilitator/facilitator-view.js";
+import type { LedgerEntry, LedgerStatus } from "../../ledger/ledger.js";
+import type { OnchainChannel, ReserveInput } from "../../channels/channel-state.js";
+import type { SettleResponse } from "../../x402/schemas.js";
+import { channelRequest, readOnchain, refusedResponse, reserveInput, UNPROVEN, type ChannelRequest } from "./channel-request.js";
+import type { AdmittedPayment } from "../payment-mode.js";
 import { refundChannel } from "./channel-refund.js";
-import { describeFailure, withReceipt } from "./paid-request.js";
-import { startTimer } from "./payment-tracking.js";
+import { describeFailure, withReceipt } from "../../pipeline/paid-response.js";
+import { startTimer } from "../../pipeline/payment-tracking.js";
 
-export async function payFromChannel(request: ChannelRequest): Promise<Response> {
+/** Paid from a batch-settlement channel: its object is the replay lock and the ledger outbox. */
+export function payFromChannel(admitted: AdmittedPayment, channel: ChannelRequest["checked"]["channel"]): Promise<Response> {
+  const request = channelRequest(admitted, channel);
+  return channel.type === "refund" ? refundChannel(request, channel) : payWithVoucher(request, channel);
+}
+
+async function payWithVoucher(request: ChannelRequest, channel: Exclude<ChannelRequest["checked"]["channel"], { type: "refund" }>): Promise<Response> {
   const { env, checked, requirements, nowMs } = request;
-  const channel = checked.channel;
-  if (channel.type === "refund") return refundChannel(request, channel);
   const stub = env.PAYMENT_CHANNELS.get(env.PAYMENT_CHANNELS.idFromName(channel.channelId));
   const timer = startTimer(nowMs);
   const deposit = channel.type === "deposit" ? channel.deposit.amount : undefined;

@@ -1,64 +1,48 @@
-// Sessions on a priced route (docs/sessions.md): who may skip payment (a SIWX proof or a session token from a
-// wallet whose paid session covers this request), and the grant a settled payment opens.
-import type { GatewayConfig } from "../gateway-config.js";
-import type { GatewayBindings } from "../bindings.js";
-import { GatewayFailure } from "../errors.js";
-import type { PriceRule } from "../pricing/price-rule.js";
-import { sessionScopeFor, type ScopedRequest, type SessionTerms } from "../sessions/session-terms.js";
-import { retryIdempotent } from "../sessions/retry-idempotent.js";
-import type { SessionKeys } from "../sessions/session-keys.js";
-import { issueSessionToken, verifySessionToken } from "../sessions/session-token.js";
-import { buildSiwxExtension } from "../sessions/siwx-challenge.js";
-import { checkNonce, mintNonce } from "../sessions/siwx-nonce.js";
-import { walletKey } from "../sessions/wallet-key.js";
-import type { ConsumeRequest, ConsumeResult, Entitlement, WalletSession } from "../sessions/wallet-session.js";
-import { checkSiwxFields, verifySiwxSignature } from "../siwx/check-siwx-proof.js";
-import { decodeSiwxHeader } from "../siwx/siwx-proof.js";
-import { SIGN_IN_WITH_X, X402_SESSION, X402_SESSION_EXPIRES, X402_SESSION_REMAINING } from "../x402/headers.js";
+// Session mode (docs/sessions.md): a request whose wallet's paid session covers it is served with no payment. Tried
+// before pricing, so such a request needs no price (nor a quote round trip). Its steps, in the skeleton's words:
+//   check: a session token (no signature to check), else a SIWX proof (fields, nonce, signature);
+//   claim: one request of the session's quota, taken in the wallet's WalletSession object;
+//   forward, then answer with the session's headers; a failed origin answer gives its request back (no settle).
+// A payment, when the request carries one, is what the client chose: sessions are only looked at without one. A
+// settled pay-per-call payment on a session rule opens the session (grantSession).
+import { GatewayFailure } from "../../errors.js";
+import { retryIdempotent } from "../../sessions/retry-idempotent.js";
+import { openSession, type SessionOffer } from "../../sessions/session-offer.js";
+import type { ScopedRequest } from "../../sessions/session-terms.js";
+import { issueSessionToken, verifySessionToken } from "../../sessions/session-token.js";
+import { checkNonce } from "../../sessions/siwx-nonce.js";
+import { walletKey } from "../../sessions/wallet-key.js";
+import type { ConsumeRequest, ConsumeResult, Entitlement } from "../../sessions/wallet-session.js";
+import { checkSiwxFields, verifySiwxSignature } from "../../siwx/check-siwx-proof.js";
+import { decodeSiwxHeader } from "../../siwx/siwx-proof.js";
+import { PAYMENT_SIGNATURE, SIGN_IN_WITH_X, X402_SESSION, X402_SESSION_EXPIRES, X402_SESSION_REMAINING, X_PAYMENT } from "../../x402/headers.js";
+import { bufferBody, forward } from "../../pipeline/forward-request.js";
+import type { PricedCall } from "../payment-mode.js";
 
 /** Tolerated clock difference between the wallet and the gateway. */
 const CLOCK_SKEW_SECONDS = 60;
 const RPC_TIMEOUT_MS = 5000;
 
-/** A session rule, applied to one request that falls in its scope. */
-export interface SessionOffer {
-  terms: SessionTerms;
-  scope: string;
-  keys: SessionKeys;
-  audience: string;
-  requestUrl: string;
-  networks: readonly string[];
-  wallets: DurableObjectNamespace<WalletSession>;
-  config: GatewayConfig;
+/** What the session mode made of a request: served (`response`), or left to pay, perhaps with why its credential was refused. */
+export interface SessionAttempt {
+  /** The rule's session terms for this request; undefined: none, or the request lies outside their scope. */
+  offer: SessionOffer | undefined;
+  refusal?: string;
+  response?: Response;
 }
 
-/** undefined: the rule has no session terms, or this request lies outside their scope (pay per call). */
-export function openSession(rule: PriceRule, request: ScopedRequest, requestUrl: URL, env: GatewayBindings, config: GatewayConfig): SessionOffer | undefined {
-  if (!rule.session) return undefined;
-  if (!config.SESSION_KEYS) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id} has session terms but SESSION_KEYS is not set` });
-  const scope = sessionScopeFor(rule.session, request);
-  if (scope === null) return undefined;
-  return {
-    terms: rule.session,
-    scope,
-    keys: config.SESSION_KEYS,
-    audience: config.SESSION_TOKEN_AUDIENCE ?? requestUrl.origin,
-    requestUrl: requestUrl.href,
-    networks: rule.offers.map((offer) => offer.network),
-    wallets: env.WALLET_SESSIONS,
-    config,
-  };
-}
-
-export function siwxChallengeExtension(offer: SessionOffer, nowMs: number): Record<string, unknown> {
-  return buildSiwxExtension({
-    requestUrl: offer.requestUrl,
-    nonce: mintNonce(offer.keys, Math.floor(nowMs / 1000)),
-    nowMs,
-    lifetimeSeconds: offer.config.SIWX_MAX_AGE_SECONDS,
-    statement: offer.terms.statement,
-    networks: offer.networks,
-  });
+export async function trySession(call: PricedCall, request: Request, scoped: ScopedRequest): Promise<SessionAttempt> {
+  const { rule, config, deps, log } = call;
+  const offer = openSession(rule, scoped, new URL(call.resourceUrl), call.env, config);
+  if (!offer || request.headers.has(PAYMENT_SIGNATURE) || request.headers.has(X_PAYMENT)) return { offer };
+  const auth = await authenticateSession(request, offer, deps.nowMs());
+  if (auth.kind === "refused") return { offer, refusal: auth.reason };
+  if (auth.kind !== "granted") return { offer };
+  const inbound = request.body && !request.headers.has("content-length") ? await bufferBody(request, config.MAX_PAID_BODY_BYTES) : request;
+  log.outcome = "session";
+  log.sessionWallet = auth.wallet;
+  const response = await serveSession({ offer, auth, forward: () => forward(inbound, config, rule.origin, deps), waitUntil: (p) => call.ctx.waitUntil(p), nowMs: deps.nowMs() });
+  return { offer, response };
 }
 
 export type SessionAuth =
@@ -67,7 +51,7 @@ export type SessionAuth =
   | { kind: "granted"; wallet: string; entitlement: Entitlement; signedIn: boolean };
 
 /** A session token is tried first (no signature to check); a SIWX proof next. Neither: pay. */
-export async function authenticateSession(request: Request, offer: SessionOffer, nowMs: number): Promise<SessionAuth> {
+async function authenticateSession(request: Request, offer: SessionOffer, nowMs: number): Promise<SessionAuth> {
   const token = request.headers.get(X402_SESSION);
   const proofHeader = request.headers.get(SIGN_IN_WITH_X);
   let refused: SessionAuth | undefined;
@@ -122,7 +106,7 @@ async function consume(offer: SessionOffer, wallet: string, request: ConsumeRequ
   }
 }
 
-export interface ServeOptions {
+interface ServeOptions {
   offer: SessionOffer;
   auth: Extract<SessionAuth, { kind: "granted" }>;
   forward(): Promise<Response>;
@@ -131,7 +115,7 @@ export interface ServeOptions {
 }
 
 /** Forwards a session request; a failed origin answer gives its request back to the quota. */
-export async function serveSession(options: ServeOptions): Promise<Response> {
+async function serveSession(options: ServeOptions): Promise<Response> {
   const { offer, auth } = options;
   const restore = () => options.waitUntil(offer.wallets.get(offer.wallets.idFromName(auth.wallet)).restore(offer.scope, options.nowMs));
   let origin: Response;

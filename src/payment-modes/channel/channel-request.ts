@@ -1,17 +1,17 @@
 // What a request paid from a batch-settlement channel carries through the pipeline, and the helpers both of its
-// paths (a call paid with a voucher, channel-request.ts; a cooperative refund, channel-refund.ts) share: what the
+// paths (a call paid with a voucher, channel-mode.ts; a cooperative refund, channel-refund.ts) share: what the
 // channel's object is asked to reserve, a refusal as a 402, the channel as a facilitator's answer reports it.
-import type { GatewayConfig } from "../gateway-config.js";
-import type { GatewayBindings } from "../bindings.js";
-import { GatewayFailure, paymentRequiredResponse } from "../errors.js";
-import type { FacilitatorView, ViewEntry } from "../facilitator/facilitator-view.js";
-import { channelFreshForMs, OnchainChannelSchema, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "../channels/channel-state.js";
-import type { CheckedPayment } from "../schemes/scheme-plugin.js";
-import type { ClaimRoute } from "../channels/claim-channel.js";
-import type { RequestLog } from "../observability/request-log.js";
-import type { PaymentRequired, PaymentRequirements } from "../x402/schemas.js";
-import type { FacilitatorRequest } from "../x402/facilitator-request.js";
-
+import type { GatewayConfig } from "../../gateway-config.js";
+import type { GatewayBindings } from "../../bindings.js";
+import { GatewayFailure, paymentRequiredResponse } from "../../errors.js";
+import type { FacilitatorView, ViewEntry } from "../../facilitator/facilitator-view.js";
+import { channelFreshForMs, OnchainChannelSchema, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "../../channels/channel-state.js";
+import type { CheckedPayment } from "../../schemes/scheme-plugin.js";
+import type { ClaimRoute } from "../../channels/claim-channel.js";
+import type { RequestLog } from "../../observability/request-log.js";
+import type { PaymentRequired, PaymentRequirements } from "../../x402/schemas.js";
+import type { FacilitatorRequest } from "../../x402/facilitator-request.js";
+import type { AdmittedPayment } from "../payment-mode.js";
 
 export interface ChannelRequest {
   env: GatewayBindings;
@@ -36,6 +36,30 @@ export interface ChannelRequest {
 }
 
 type Channel = ChannelRequest["checked"]["channel"];
+
+/** The admitted payment as the channel's paths read it; its claims go to the facilitators of the rules it was made under. */
+export function channelRequest(admitted: AdmittedPayment, channel: Channel): ChannelRequest {
+  const { call, decision } = admitted;
+  return {
+    env: call.env,
+    config: call.config,
+    ruleId: call.rule.id,
+    method: admitted.request.method,
+    resourceUrl: call.resourceUrl,
+    requirements: decision.requirements,
+    checked: { ...decision.checked, channel },
+    view: admitted.view,
+    candidates: admitted.candidates,
+    facilitatorRequest: admitted.facilitatorRequest,
+    leaseMs: admitted.leaseMs,
+    challenge: admitted.challenge,
+    claimRoute: { facilitators: call.facilitators, circuit: call.ruleSet.circuit, scope: call.config.PRICE_RULES_KEY },
+    forward: admitted.forward,
+    nowMs: call.deps.nowMs,
+    totalMs: () => call.deps.nowMs() - call.log.startedAtMs,
+    log: call.log,
+  };
+}
 
 /** What the channel's object is asked to reserve for this request. */
 export function reserveInput(request: ChannelRequest, channel: Channel, synced?: OnchainChannel): ReserveInput {
