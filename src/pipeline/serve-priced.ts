@@ -94,8 +94,8 @@ export async function servePriced(route: PricedRoute, inbound: Request): Promise
     check: buildCheckContext(config, deps.nowMs(), validityWindowSeconds),
   });
   if (decision.kind === "challenge") return unpaid(decision.paymentRequired);
-  // V1 settles what its requirements say, which for upto is the signed maximum, not the metered amount (F21).
-  if (decision.v1 && decision.requirements.scheme === "upto" && rule.meter) return unpaid(challenge("invalid_x402_version"));
+  // V1 settles what its requirements say, which for a usage-settled scheme is the signed maximum, not the metered amount (F21).
+  if (decision.v1 && decision.plugin.settles === "usage" && rule.meter) return unpaid(challenge("invalid_x402_version"));
 
   const admitted = await admit(call, { request, decision, view, challenger, session: session.offer, streamSeconds, validityWindowSeconds });
   if (admitted instanceof Response) return admitted;

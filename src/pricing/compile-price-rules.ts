@@ -274,11 +274,11 @@ function compileRule(
   };
 }
 
-/** `upto` is settled by a meter, and a meter needs what it charges from: the origin's answer, after it. */
+/** A usage-settled scheme (upto) is settled by a meter, and a meter needs what it charges from: the origin's answer, after it. */
 function checkMeter(input: PriceRuleInput, offers: OfferTemplate[], price: RulePrice, where: string, problems: string[]): void {
-  const upto = offers.map((offer, option) => ({ offer, option })).filter(({ offer }) => offer.scheme === "upto");
+  const upto = offers.map((offer, option) => ({ offer, option })).filter(({ offer }) => offer.plugin.settles === "usage");
   if (!input.meter) {
-    for (const { option } of upto) problems.push(`${where}.accepts[${option}]: an upto option needs the rule's meter (what the call is charged from)`);
+    for (const { offer, option } of upto) problems.push(`${where}.accepts[${option}]: an ${offer.scheme} option needs the rule's meter (what the call is charged from)`);
     return;
   }
   if (upto.length === 0) problems.push(`${where}.meter: meters upto payments only: add an accepts option with "scheme": "upto"`);

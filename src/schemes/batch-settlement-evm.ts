@@ -61,6 +61,12 @@ const ChannelPayloadSchema = z.discriminatedUnion("type", [
 ]);
 export type ChannelPayload = z.infer<typeof ChannelPayloadSchema>;
 
+/** A batch-settlement payload, for the channel mode: undefined when it is not one (checkPayload refuses those). */
+export function parseChannelPayload(payload: unknown): ChannelPayload | undefined {
+  const parsed = ChannelPayloadSchema.safeParse(payload);
+  return parsed.success ? parsed.data : undefined;
+}
+
 const ChannelExtraSchema = z.object({
   withdrawDelay: z.number().int().min(MIN_WITHDRAW_DELAY).max(MAX_WITHDRAW_DELAY).default(DEFAULT_WITHDRAW_DELAY),
   assetTransferMethod: z.enum(["eip3009", "permit2"]).optional(),
@@ -102,9 +108,8 @@ export const batchSettlementEvmScheme: SchemePlugin = {
   },
 
   async checkPayload(payload, requirements, context) {
-    const parsed = ChannelPayloadSchema.safeParse(payload.payload);
-    if (!parsed.success) return { ok: false, reason: "invalid_payload" };
-    const channel = parsed.data;
+    const channel = parseChannelPayload(payload.payload);
+    if (!channel) return { ok: false, reason: "invalid_payload" };
     const bound = checkChannelBinding(channel, requirements);
     if (!bound.ok) return bound;
     const signature = await voucherSignature(channel, requirements.network, context);
@@ -123,7 +128,7 @@ export const batchSettlementEvmScheme: SchemePlugin = {
         signatureProven: signature === "signed",
         paymentKey: `${requirements.network}:${channelId}:${suffix}`,
         expiresAtSeconds: context.nowSeconds + requirements.maxTimeoutSeconds,
-        channel: { ...channel, channelId },
+        channel: { channelId },
       },
     };
   },

@@ -6,6 +6,8 @@ import type { PluginResult, SchemePlugin } from "./scheme-plugin.js";
 
 /** Payee and asset identifiers of rails are opaque to us: printable, no spaces, bounded. */
 const OPAQUE_ID = /^[\x21-\x7e]{1,128}$/;
+/** x402's `upto` settles what was used on any network, so its payments stay metered when a facilitator checks them. */
+const USAGE_SETTLED_SCHEMES = new Set(["upto"]);
 /** How long the replay lock remembers a delegated payment when nothing in it says when it expires. */
 const DELEGATED_REPLAY_WINDOW_SECONDS = 24 * 60 * 60;
 
@@ -14,6 +16,7 @@ export function buildDelegatedPlugin(scheme: string, namespace: string): SchemeP
     scheme,
     namespace,
     delegated: true,
+    settles: USAGE_SETTLED_SCHEMES.has(scheme) ? "usage" : "whole",
     parseAddress(address): PluginResult<string> {
       return OPAQUE_ID.test(address) ? { ok: true, value: address } : { ok: false, reason: `"${address}" is not an identifier (1-128 printable characters, no spaces)` };
     },

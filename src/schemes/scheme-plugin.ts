@@ -1,10 +1,15 @@
 // The contract a payment scheme × network family implements to plug into the gateway.
 import type { AssetInfo } from "../pricing/assets.js";
-import type { ChannelPayload } from "./batch-settlement-evm.js";
 import type { BlockhashStatus } from "./svm/solana-rpc.js";
 import type { PaymentPayload, PaymentRequirements } from "../x402/schemas.js";
 
 export type PluginResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/**
+ * The chain readers the gateway has (facilitator/payment-on-chain.ts): a plugin whose payments one of them can find
+ * names it, with the payment's nonce; the payer, asset, payTo and amount come from the offer.
+ */
+export type ChainNonce = { method: "eip3009"; nonce: string } | { method: "permit2"; permit2Nonce: string };
 
 /** What a scheme's local check learned from a payload that passed it. */
 export interface CheckedPayment {
@@ -38,9 +43,12 @@ export interface CheckedPayment {
    * chain says whether it was spent and by which transaction, so an unknown settle is asked of the chain, and
    * resubmitted elsewhere while unused (facilitator/resolve-settle.ts, facilitator/payment-on-chain.ts).
    */
-  chainNonce?: { method: "eip3009"; nonce: string } | { method: "permit2"; permit2Nonce: string };
-  /** A batch-settlement payload: the channel it pays from (payment-modes/channel/ takes it from here). */
-  channel?: ChannelPayload & { channelId: string };
+  chainNonce?: ChainNonce;
+  /**
+   * The payment draws on a channel the gateway keeps rather than being one authorization: the channel mode serves it
+   * (payment-modes/channel/), reading the scheme's own payload. `channelId`: the channel's PaymentChannel object.
+   */
+  channel?: { channelId: string };
 }
 
 /** What a local check may ask the outside world; answers are best effort (undefined: unknown). */
@@ -78,6 +86,12 @@ export interface SchemePlugin {
   namespace: string;
   /** No local checks: verify and settle are the facilitator's alone (schemes/delegated.ts). */
   delegated?: boolean;
+  /**
+   * How much of a verified payment is settled. `whole` (default): the offer's amount. `usage`: what the origin's
+   * answer says was used, by the rule's `meter`, at most the amount signed (docs/metering.md); nothing used,
+   * nothing settled. Only `usage` schemes may be metered, and a metered rule needs one.
+   */
+  settles?: "whole" | "usage";
   /** Validates and normalises a configured address (payTo or asset). */
   parseAddress(address: string): PluginResult<string>;
   /** The requirements' `extra` for this asset, from the registry and the rule's own `extra`. */

@@ -10,6 +10,7 @@ import type { SchemePlugin } from "./scheme-plugin.js";
 export const uptoEvmScheme: SchemePlugin = {
   scheme: "upto",
   namespace: "eip155",
+  settles: "usage",
   parseAddress: parseEvmAddress,
 
   buildExtra(asset, configured) {

@@ -10,14 +10,21 @@ import type { ViewEntry } from "../../facilitator/facilitator-view.js";
 import type { LedgerEntry, LedgerStatus } from "../../ledger/ledger.js";
 import type { OnchainChannel, ReserveInput } from "../../channels/channel-state.js";
 import type { SettleResponse } from "../../x402/schemas.js";
+import { parseChannelPayload } from "../../schemes/batch-settlement-evm.js";
 import { channelRequest, readOnchain, refusedResponse, reserveInput, UNPROVEN, type ChannelRequest } from "./channel-request.js";
 import type { AdmittedPayment } from "../payment-mode.js";
 import { refundChannel } from "./channel-refund.js";
 import { describeFailure, withReceipt } from "../../pipeline/paid-response.js";
 import { startTimer } from "../../pipeline/payment-tracking.js";
 
-/** Paid from a batch-settlement channel: its object is the replay lock and the ledger outbox. */
-export function payFromChannel(admitted: AdmittedPayment, channel: ChannelRequest["checked"]["channel"]): Promise<Response> {
+/**
+ * Paid from a batch-settlement channel: its object is the replay lock and the ledger outbox. The payload is read
+ * again here, as the scheme's own (a plugin's check declared the channel, by its id).
+ */
+export async function payFromChannel(admitted: AdmittedPayment, { channelId }: { channelId: string }): Promise<Response> {
+  const payload = parseChannelPayload(admitted.decision.payload.payload);
+  if (!payload) return paymentRequiredResponse(admitted.challenge("invalid_payload"));
+  const channel = { ...payload, channelId };
   const request = channelRequest(admitted, channel);
   return channel.type === "refund" ? refundChannel(request, channel) : payWithVoucher(request, channel);
 }

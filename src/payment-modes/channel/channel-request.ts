@@ -8,6 +8,7 @@ import type { FacilitatorView, ViewEntry } from "../../facilitator/facilitator-v
 import { channelFreshForMs, OnchainChannelSchema, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "../../channels/channel-state.js";
 import type { CheckedPayment } from "../../schemes/scheme-plugin.js";
 import type { ClaimRoute } from "../../channels/claim-channel.js";
+import type { ChannelPayload } from "../../schemes/batch-settlement-evm.js";
 import type { RequestLog } from "../../observability/request-log.js";
 import type { PaymentRequired, PaymentRequirements } from "../../x402/schemas.js";
 import type { FacilitatorRequest } from "../../x402/facilitator-request.js";
@@ -20,7 +21,7 @@ export interface ChannelRequest {
   method: string;
   resourceUrl: string;
   requirements: PaymentRequirements;
-  checked: CheckedPayment & { channel: NonNullable<CheckedPayment["channel"]> };
+  checked: CheckedPayment & { channel: ChannelPayload & { channelId: string } };
   view: FacilitatorView;
   candidates: readonly ViewEntry[];
   facilitatorRequest: FacilitatorRequest;

@@ -62,7 +62,7 @@ export async function payPerCall(admitted: AdmittedPayment): Promise<Response> {
   }
   const { identified } = begun;
 
-  const meter = paidMeterFor(rule, requirements);
+  const meter = paidMeterFor(rule, requirements, decision.plugin);
   // Verify's first choice, and settle's when verify is left out.
   const preferred = candidates[0]!;
   const entry = pendingEntry(admitted, preferred, meter !== undefined);
@@ -209,7 +209,7 @@ async function settle(admitted: AdmittedPayment, party: SettleParty, amount: str
   const { call, decision, candidates } = admitted;
   const { requirements } = decision;
   const { deps } = call;
-  // upto: the facilitator settles what `paymentRequirements.amount` says; nothing used, nothing sent on chain.
+  // Settled by usage: the facilitator settles what `paymentRequirements.amount` says; nothing used, nothing sent on chain.
   if (amount === "0") return signReceipt(admitted, party.ledger, { success: true, transaction: "", network: requirements.network, payer: party.payer, amount: "0" });
   const request: FacilitatorRequest =
     amount === undefined || admitted.facilitatorRequest.x402Version === 1

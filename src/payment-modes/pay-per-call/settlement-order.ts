@@ -5,6 +5,7 @@ import { GatewayFailure, toHttpResponse } from "../../errors.js";
 import { encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS } from "../../x402/headers.js";
 import type { PaymentRequired, PaymentRequirements, SettleResponse } from "../../x402/schemas.js";
 import type { PriceRule } from "../../pricing/price-rule.js";
+import type { SchemePlugin } from "../../schemes/scheme-plugin.js";
 import type { IdentifiedPayment } from "../../idempotency/identified-payment.js";
 import type { LedgerWriter, LockHandle } from "../../pipeline/payment-tracking.js";
 import { outcomeError, outcomeReason, settleOutcome } from "../../facilitator/settlement-outcome.js";
@@ -14,9 +15,9 @@ import { meterEventStream } from "../../metering/sse-meter.js";
 import type { OriginCall } from "./origin-call.js";
 import { describeFailure, withReceipt } from "../../pipeline/paid-response.js";
 
-/** The meter an upto payment is settled by: its maximum is what was verified, in the offer's asset. */
-export function paidMeterFor(rule: PriceRule, requirements: PaymentRequirements): PaidMeter | undefined {
-  if (!rule.meter || requirements.scheme !== "upto") return undefined;
+/** The meter a usage-settled payment (upto) is settled by: its maximum is what was verified, in the offer's asset. */
+export function paidMeterFor(rule: PriceRule, requirements: PaymentRequirements, plugin: SchemePlugin): PaidMeter | undefined {
+  if (!rule.meter || plugin.settles !== "usage") return undefined;
   const template = rule.offers.find((offer) => offer.scheme === requirements.scheme && offer.network === requirements.network && offer.asset.toLowerCase() === requirements.asset.toLowerCase());
   // The compiler refuses upto offers on assets without decimals; an offer that matches none cannot have been made.
   if (template?.decimals === undefined) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id}: no asset decimals for ${requirements.asset} on ${requirements.network}` });
