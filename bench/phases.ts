@@ -84,7 +84,7 @@ try {
   console.log(`pay-per-call by phase, ${CALLS} calls each (p50 ms), ${new Date().toISOString()}${process.env.BENCH_REQUEST_LOG ? `, gateway REQUEST_LOG=${process.env.BENCH_REQUEST_LOG}` : ""}`);
   console.log("| phase | gateway | peer | gateway ÷ peer |");
   console.log("|---|---|---|---|");
-  PHASES.forEach((phase, i) => console.log(`| ${phase} | ${medians[0]![i]!.toFixed(2)} | ${medians[1]![i]!.toFixed(2)} | ${(medians[0]![i]! / medians[1]![i]!).toFixed(2)}× |`));
+  PHASES.forEach((phase, i) => void console.log(`| ${phase} | ${medians[0]![i]!.toFixed(2)} | ${medians[1]![i]!.toFixed(2)} | ${(medians[0]![i]! / medians[1]![i]!).toFixed(2)}× |`));
   console.log(`| runtime CPU per call (ms, all workerd processes of each system) | ${cpuMs[0]!.toFixed(1)} | ${cpuMs[1]!.toFixed(1)} | ${(cpuMs[0]! / cpuMs[1]!).toFixed(2)}× |`);
 } finally {
   await peer.process.stop();

@@ -15,7 +15,7 @@ import { buildCdpJwt, importCdpKey } from "../src/facilitator/cdp-jwt.js";
 import { generateKeyPairSync } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { measureCompileInWorkerd, measureRulesScale } from "./rules-scale.js";
-import { measureInterleaved, summarise, type Stats } from "./measure.js";
+import { measureInterleaved, summarise, } from "./measure.js";
 import { measurePaidWithBlockTime, measureSideBySide, measureWithRequestLogOff, PEER_SETUP, startPeer, invalidPayment as buildInvalidPayment } from "./peer.js";
 import { measureThroughput } from "./throughput.js";
 import { bundleSize, startBenchWorker } from "./workers.js";

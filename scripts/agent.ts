@@ -39,32 +39,36 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-let parsed;
+function parseAgentArgs() {
+  return parseArgs({
+  allowPositionals: true,
+  options: {
+    budget: { type: "string" },
+    "max-per-call": { type: "string" },
+    calls: { type: "string", default: "1" },
+    concurrency: { type: "string", default: "1" },
+    gateway: { type: "string", multiple: true },
+    facilitator: { type: "string", multiple: true },
+    network: { type: "string", multiple: true },
+    asset: { type: "string", multiple: true },
+    param: { type: "string", multiple: true },
+    query: { type: "string", multiple: true },
+    tag: { type: "string", multiple: true },
+    tool: { type: "string" },
+    args: { type: "string" },
+    method: { type: "string" },
+    data: { type: "string" },
+    log: { type: "string", default: ".dev/agent-spend.jsonl" },
+    plan: { type: "boolean", default: false },
+    "no-sessions": { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+}
+
+let parsed: ReturnType<typeof parseAgentArgs>;
 try {
-  parsed = parseArgs({
-    allowPositionals: true,
-    options: {
-      budget: { type: "string" },
-      "max-per-call": { type: "string" },
-      calls: { type: "string", default: "1" },
-      concurrency: { type: "string", default: "1" },
-      gateway: { type: "string", multiple: true },
-      facilitator: { type: "string", multiple: true },
-      network: { type: "string", multiple: true },
-      asset: { type: "string", multiple: true },
-      param: { type: "string", multiple: true },
-      query: { type: "string", multiple: true },
-      tag: { type: "string", multiple: true },
-      tool: { type: "string" },
-      args: { type: "string" },
-      method: { type: "string" },
-      data: { type: "string" },
-      log: { type: "string", default: ".dev/agent-spend.jsonl" },
-      plan: { type: "boolean", default: false },
-      "no-sessions": { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
+  parsed = parseAgentArgs();
 } catch (error) {
   fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
 }

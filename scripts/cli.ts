@@ -119,7 +119,8 @@ async function run(argv: string[]): Promise<void> {
   if (group === "rules" && command === "diff" && rest.length === 1) {
     const local = canonicalJson(checkedRules(rest[0]!));
     const reply = await callAdmin(target(), "GET", "/rules");
-    const live = reply.status === 404 ? "" : canonicalJson(((await expectOk(reply)), reply.text));
+    if (reply.status !== 404) await expectOk(reply);
+    const live = reply.status === 404 ? "" : canonicalJson(reply.text);
     const diff = diffLines(live, local);
     return print(diff.length === 0 ? `no difference between ${rest[0]} and the live rules` : [`--- live`, `+++ ${rest[0]}`, ...diff].join("\n"));
   }

@@ -11,7 +11,10 @@ export function diffLines(before: string, after: string, context = 3): string[] 
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
-    if (i < a.length && j < b.length && a[i] === b[j]) ops.push(`  ${a[i++]}`), j++;
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      ops.push(`  ${a[i++]}`);
+      j++;
+    }
     else if (j < b.length && (i === a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) ops.push(`+ ${b[j++]}`);
     else ops.push(`- ${a[i++]}`);
   }

@@ -59,7 +59,12 @@ const EnvVarsSchema = z.object({
   /** A JWK (JSON): the key admin JWTs are checked with (public key, or `oct` for HS256). Needs ADMIN_JWT_ISSUER and ADMIN_JWT_AUDIENCE. */
   ADMIN_JWT_KEY: z
     .string()
-    .transform((value, ctx) => parseAdminJwk(value) ?? (ctx.addIssue({ code: "custom", message: "expected a JWK as JSON (kty EC, OKP, RSA or oct)" }), z.NEVER))
+    .transform((value, ctx) => {
+      const jwk = parseAdminJwk(value);
+      if (jwk) return jwk;
+      ctx.addIssue({ code: "custom", message: "expected a JWK as JSON (kty EC, OKP, RSA or oct)" });
+      return z.NEVER;
+    })
     .optional(),
   ADMIN_JWT_ISSUER: z.string().min(1).optional(),
   ADMIN_JWT_AUDIENCE: z.string().min(1).optional(),

@@ -23,7 +23,7 @@ export function createCdpJwtChecker(options: CdpJwtCheckerOptions) {
   return async function check(authorization: string | undefined, method: string, host: string, path: string): Promise<CdpJwtVerdict> {
     const token = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization ?? "")?.[1];
     if (!token) return { ok: false, reason: "no bearer JWT" };
-    let header;
+    let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);
     } catch {
@@ -36,7 +36,7 @@ export function createCdpJwtChecker(options: CdpJwtCheckerOptions) {
     if (header.alg !== expectedAlg) return { ok: false, reason: `alg ${String(header.alg)} does not fit the key (${expectedAlg})` };
     if (header.typ !== "JWT") return { ok: false, reason: "typ is not JWT" };
     if (typeof header.nonce !== "string" || !/^[0-9a-f]{32}$/.test(header.nonce)) return { ok: false, reason: "nonce is not 16 random bytes in hex" };
-    let payload;
+    let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
     try {
       ({ payload } = await jwtVerify(token, key, { algorithms: [expectedAlg], issuer: "cdp", subject: kid, currentDate: new Date(now() * 1000), clockTolerance: 5, requiredClaims: ["nbf", "exp"] }));
     } catch (error) {

@@ -100,9 +100,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
 }
 
 /** A tiny MCP server (streamable HTTP, JSON responses): two tools, `get_forecast` and `translate`. */
-function serveMcp(message: unknown, res: import("node:http").ServerResponse): void {
+function serveMcp(message: unknown, res: import("node:http").ServerResponse): undefined {
   const rpc = message as { id?: unknown; method?: string; params?: { name?: string; arguments?: Record<string, unknown> } };
-  const reply = (result: unknown): void => void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: rpc.id, result }));
+  const reply = (result: unknown): undefined => void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: rpc.id, result }));
   if (rpc.id === undefined) return void res.writeHead(202).end();
   if (rpc.method === "initialize") return reply({ protocolVersion: "2025-06-18", capabilities: { tools: {} }, serverInfo: { name: "demo-mcp", version: "1.0.0" } });
   if (rpc.method === "tools/list") {

@@ -78,7 +78,8 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
     } catch {
       // Not a URL: counted under "unknown".
     }
-    const kept = (timings[`${operation} ${host}`] ??= []);
+    timings[`${operation} ${host}`] ??= [];
+    const kept = timings[`${operation} ${host}`]!;
     if (kept.length >= TIMINGS_KEPT) kept.shift();
     kept.push(ms);
   };

@@ -46,7 +46,12 @@ export async function startProcess(options: StartOptions): Promise<{ process: Ma
   let keptChars = 0;
   const output = () => chunks.join("").slice(-OUTPUT_KEPT_CHARS);
   let exited = false;
-  const exitPromise = new Promise<void>((resolve) => child.once("exit", () => ((exited = true), resolve())));
+  const exitPromise = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      resolve();
+    }),
+  );
 
   const managed: ManagedProcess = {
     name: options.name,

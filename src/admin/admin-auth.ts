@@ -56,7 +56,10 @@ export async function authenticateAdmin(authorization: string | null, config: Ad
 async function verifyAdminJwt(jwt: string, config: NonNullable<AdminAuthConfig["jwt"]>, nowMs: number): Promise<AdminCaller> {
   const cacheKey = JSON.stringify(config.key);
   let key = keys.get(cacheKey);
-  if (!key) keys.set(cacheKey, (key = importJWK(config.key, config.key.alg ?? defaultAlg(config.key)) as Promise<CryptoKey | Uint8Array>));
+  if (!key) {
+    key = importJWK(config.key, config.key.alg ?? defaultAlg(config.key)) as Promise<CryptoKey | Uint8Array>;
+    keys.set(cacheKey, key);
+  }
   try {
     const { payload } = await jwtVerify(jwt, await key, {
       issuer: config.issuer,

@@ -16,6 +16,6 @@ export function serveWellKnown(request: Request, ruleSet: PriceRuleSet, cacheTtl
     "Access-Control-Expose-Headers": "ETag",
   };
   const ifNoneMatch = request.headers.get("if-none-match");
-  if (ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*")) return new Response(null, { status: 304, headers });
+  if (ifNoneMatch?.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*")) return new Response(null, { status: 304, headers });
   return new Response(request.method === "HEAD" ? null : body, { status: 200, headers });
 }

@@ -53,7 +53,10 @@ const built = new WeakMap<PriceRuleSet, Map<string, BuiltWellKnown>>();
 /** `origin` is the request's scheme://host: the resources are listed as this gateway serves them. */
 export function buildWellKnown(ruleSet: PriceRuleSet, origin: string): BuiltWellKnown {
   let byOrigin = built.get(ruleSet);
-  if (!byOrigin) built.set(ruleSet, (byOrigin = new Map()));
+  if (!byOrigin) {
+    byOrigin = new Map();
+    built.set(ruleSet, byOrigin);
+  }
   const cached = byOrigin.get(origin);
   if (cached) return cached;
   const document: WellKnownDocument = { x402Version: X402_VERSION, resources: ruleSet.rules.filter((r) => r.discoverable).flatMap((r) => (r.mcp ? describeMcpTools(r, origin) : [describeRule(r, origin)])) };

@@ -39,7 +39,7 @@ async function parseCdpKey(secret: string): Promise<CdpSigningKey> {
   }
   if (secret.includes("-----BEGIN PRIVATE KEY-----")) return { alg: "ES256", key: await importPKCS8(secret, "ES256") };
   const raw = decodeBase64(secret.replace(/\s+/g, ""));
-  if (!raw || raw.length !== 64) throw new Error("CDP key secret is neither a PEM EC key nor a base64 Ed25519 key of 64 bytes");
+  if (raw?.length !== 64) throw new Error("CDP key secret is neither a PEM EC key nor a base64 Ed25519 key of 64 bytes");
   const jwk = { kty: "OKP", crv: "Ed25519", d: toBase64Url(raw.subarray(0, 32)), x: toBase64Url(raw.subarray(32)) };
   return { alg: "EdDSA", key: (await importJWK(jwk, "EdDSA")) as JoseKey };
 }

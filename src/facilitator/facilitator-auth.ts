@@ -23,7 +23,7 @@ export function buildAuthorize(auth: FacilitatorAuth, secrets: object, facilitat
     case "cdp-jwt":
       return async (method, url) => {
         const keyId = secret(auth.keyIdSecret);
-        let signing;
+        let signing: Awaited<ReturnType<typeof importCdpKey>>;
         try {
           signing = await importCdpKey(secret(auth.keySecret));
         } catch (cause) {

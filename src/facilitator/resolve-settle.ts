@@ -33,7 +33,10 @@ export interface ExactlyOnceSettle {
 export async function settleExactlyOnce(o: ExactlyOnceSettle): Promise<Attempted<SettleResponse>> {
   const endsAtMs = o.nowMs() + Math.max(0, ...o.candidates.map((c) => c.facilitator.settleTimeoutMs));
   const asked: ViewEntry[] = [];
-  const onAttempt = (entry: ViewEntry) => (asked.push(entry), o.onAttempt(entry));
+  const onAttempt = (entry: ViewEntry) => {
+    asked.push(entry);
+    o.onAttempt(entry);
+  };
   try {
     return await settleWithFailover(o.view, o.verifier, o.candidates, o.request, o.nowMs, onAttempt, endsAtMs);
   } catch (error) {

@@ -70,7 +70,9 @@ export async function beginIdentifiedPayment(options: BeginOptions): Promise<Beg
   const log = (event: string) => (cause: unknown) => console.error(JSON.stringify({ event, id: extracted.id, cause: String(cause) }));
   const stored = (response: Response, body: ArrayBuffer | null): StoredResponse => {
     const headers: [string, string][] = [];
-    response.headers.forEach((value, name) => headers.push([name, value]));
+    response.headers.forEach((value, name) => {
+      headers.push([name, value]);
+    });
     return { status: response.status, statusText: response.statusText, headers, body };
   };
   return {

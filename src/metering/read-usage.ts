@@ -91,6 +91,9 @@ async function readBodyWithin(body: ReadableStream<Uint8Array> | null, limit: nu
   }
   const bytes = new Uint8Array(total);
   let offset = 0;
-  for (const chunk of chunks) bytes.set(chunk, offset), (offset += chunk.byteLength);
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
   return { complete: true, bytes };
 }

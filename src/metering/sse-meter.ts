@@ -17,7 +17,7 @@ export interface SseMeterHooks {
   /** The stream reached its longest life and was ended here: settles, and returns the event text to send last. */
   onTimeLimit(): Promise<string | undefined>;
   /** The client went away before the end; `deliveredBytes`: how much of the origin's content had gone out. */
-  onCancel(reason: unknown, deliveredBytes: number): Promise<unknown> | void;
+  onCancel(reason: unknown, deliveredBytes: number): Promise<unknown> | undefined;
 }
 
 export interface MeteredStream {

@@ -6,7 +6,7 @@
 // cancellation or a use elsewhere → nothing moved to the payee. Unspent as of a block past the expiry → nothing can
 // move any more. Spent but its transaction not found yet, or unspent while still valid, is no verdict: looked at
 // again (reconciler.ts).
-import { LOOKBACK_BLOCKS } from "../facilitator/chain-settlement.js";
+import { LOOKBACK_BLOCKS, type ChainOutcome } from "../facilitator/chain-settlement.js";
 import { PERMIT2_LOOK_MAX_CALLS } from "../facilitator/permit2-settlement.js";
 import { paymentNonceSpent, readPaymentOutcome, unusableFrom, type OnChainPayment } from "../facilitator/payment-on-chain.js";
 import type { IdentifierRef } from "../idempotency/identified-payment.js";
@@ -80,7 +80,7 @@ export async function lookAtChain(rpc: EvmRpc, watch: ChainWatch, state: LookSta
   const from = state.fromBlock === undefined ? lookback : state.fromBlock < spentBlock ? state.fromBlock : spentBlock;
   const range: SpendRange = { spentBlock, fromBlock: anchored ? from : undefined };
   const toBlock = spentBlock + REORG_SLACK_BLOCKS < latest.number ? spentBlock + REORG_SLACK_BLOCKS : latest.number;
-  let outcome;
+  let outcome: ChainOutcome;
   try {
     outcome = await readPaymentOutcome(rpc, watch, { fromBlock: from, toBlock, knownSpent: true, page: state.misses, anchored });
   } catch (error) {

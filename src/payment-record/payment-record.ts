@@ -291,7 +291,10 @@ export class PaymentRecord extends DurableObject<PaymentRecordEnv> {
     this.#ensureSchema();
     this.#reconciler ??= new Reconciler(
       this.ctx.storage.sql,
-      () => (this.#rpcUrls ??= { urls: parseRpcUrls(this.env) }).urls,
+      () => {
+        this.#rpcUrls ??= { urls: parseRpcUrls(this.env) };
+        return this.#rpcUrls.urls;
+      },
       (entry) => this.#ledger().enqueue({ table: "payments", entry }),
       async (ref, paymentResponse) => {
         const record = this.env.PAYMENT_IDENTIFIERS.get(this.env.PAYMENT_IDENTIFIERS.idFromName(ref.id));

@@ -2,6 +2,7 @@
 // browser: it signs the EIP-3009 authorization of the chosen `exact` offer with the injected EIP-1193 wallet,
 // retries the same URL with PAYMENT-SIGNATURE and shows what the origin answered. Kept as text, not
 // bundled code: the bundler's helpers (keep-names) must never leak into a page.
+// biome-ignore lint/complexity/noUselessStringRaw: the page's script is kept as written, backslashes included, if it gains any
 export const PAYWALL_SCRIPT = String.raw`(function () {
   "use strict";
   var data = JSON.parse(document.getElementById("x402-data").textContent);

@@ -65,7 +65,11 @@ export function buildChallenger(options: ChallengeOptions): Challenger {
   };
   const carriesPayment = request.headers.has(PAYMENT_SIGNATURE) || request.headers.has(X_PAYMENT);
   return {
-    challenge: (reason) => ((log.reason = reason), buildChallenge(rule, accepts, resourceUrl, reason, (extensions ??= declared()))),
+    challenge(reason) {
+      log.reason = reason;
+      extensions ??= declared();
+      return buildChallenge(rule, accepts, resourceUrl, reason, extensions);
+    },
     async unpaid(unsigned) {
       const paymentRequired = rule.offerReceipt ? await withSignedOffers(unsigned, rule.offerReceipt, rule.id, config, deps.nowMs()) : unsigned;
       return rule.paywall && !carriesPayment && (request.method === "GET" || request.method === "HEAD") && prefersHtml(request.headers.get("accept"))

@@ -21,7 +21,7 @@ export function canonicalizePath(pathname: string): CanonicalPath {
       return { ok: false, reason: "invalid percent-encoding" };
     }
   }
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused here
   if (/[\u0000-\u001f\u007f]/.test(path)) return { ok: false, reason: "control character in path" };
   const segments: string[] = [];
   for (const rawSegment of path.replaceAll("\\", "/").split("/")) {

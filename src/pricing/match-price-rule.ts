@@ -59,7 +59,10 @@ function trieOf(rules: readonly PriceRule[]): TrieNode {
       if (segment.kind === "param") node = node.param ??= newNode();
       else {
         let next = node.literals.get(segment.value);
-        if (!next) node.literals.set(segment.value, (next = newNode()));
+        if (!next) {
+          next = newNode();
+          node.literals.set(segment.value, next);
+        }
         node = next;
       }
     }

@@ -64,7 +64,10 @@ function compile(key: string, raw: string | null, schemes: SchemeRegistry): Load
     return fallback(key, ["the document is not JSON"], "all");
   }
   let memo = memos.get(key);
-  if (!memo) memos.set(key, (memo = new RuleMemo()));
+  if (!memo) {
+    memo = new RuleMemo();
+    memos.set(key, memo);
+  }
   const compiled = compilePriceRules(json, schemes, memo);
   if (!compiled.ok) return fallback(key, compiled.problems, compiled.blocked);
   lastGood.set(key, compiled.ruleSet);

@@ -24,6 +24,7 @@ export const MAX_PAYMENT_HEADER_CHARS = 16 * 1024;
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /** Text whose UTF-8 bytes are its char codes: btoa and atob take it as it is. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: every ASCII character is meant, controls included
 const ASCII = /^[\x00-\x7f]*$/;
 
 export function encodeBase64Json(value: unknown): string {

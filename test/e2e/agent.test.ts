@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { Agent, AgentRefusal, createAgent } from "../../agent/agent.js";
+import { type Agent, AgentRefusal, createAgent } from "../../agent/agent.js";
 import { parseUsd } from "../../agent/money.js";
 import { PAYER, PAYER_PRIVATE_KEY, SELLER, SELLER_TWO } from "../../stack/accounts.js";
 import { NETWORK } from "../../stack/chain.js";

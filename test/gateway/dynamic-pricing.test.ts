@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { PaymentRequired } from "../../src/x402/schemas.js";
-import { buildHarness, buildPaymentPayload, buildRule, challengeFor, decodeHeader, encodePayment, newTestId, PAY_TO, type GatewayHarness } from "../fixtures/builders.js";
+import { buildHarness, buildPaymentPayload, buildRule, decodeHeader, encodePayment, newTestId, PAY_TO, type GatewayHarness } from "../fixtures/builders.js";
 import type { RecordedCall } from "../fixtures/recorder.js";
 
 const SELLER_A = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";

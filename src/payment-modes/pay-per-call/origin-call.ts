@@ -16,7 +16,10 @@ export class OriginCall {
   start(): void {
     if (this.#answer) return;
     this.#startedAtMs = this.nowMs();
-    this.#answer = this.send().then((response) => ((this.#answeredAtMs = this.nowMs()), response));
+    this.#answer = this.send().then((response) => {
+      this.#answeredAtMs = this.nowMs();
+      return response;
+    });
     // Looked at by answer() or discard(); a failure nobody waits for must not surface as unhandled.
     this.#answer.catch(() => {});
   }

@@ -58,7 +58,10 @@ export async function readBlockhash(rpc: SolanaRpc, network: string, blockhash: 
 
 function remember(network: string, blockhash: string, lastValidBlockHeight: number): void {
   let heights = lastValidHeights.get(network);
-  if (!heights) lastValidHeights.set(network, (heights = new Map()));
+  if (!heights) {
+    heights = new Map();
+    lastValidHeights.set(network, heights);
+  }
   if (heights.has(blockhash)) return;
   heights.set(blockhash, lastValidBlockHeight);
   // A Map iterates in insertion order: the first key is the oldest answer.
