@@ -72,7 +72,9 @@ export class Agent {
   /** Every listing of every source (read once; `refresh` reads again). */
   async discover(refresh = false): Promise<Listing[]> {
     if (refresh || !this.#listings) {
-      this.#listings = discover({ gateways: this.options.gateways ?? [], facilitators: this.options.facilitators ?? [] }, this.#fetch).then((d) => d.listings);
+      this.#listings = discover({ gateways: this.options.gateways ?? [], facilitators: this.options.facilitators ?? [] }, this.#fetch).then(
+        (d) => d.listings,
+      );
       this.#listings.catch(() => (this.#listings = undefined));
     }
     return this.#listings;
@@ -84,8 +86,11 @@ export class Agent {
    */
   async plan(task: Task, plannedCalls = this.options.preferences?.plannedCalls ?? 1): Promise<Choice[]> {
     const matches = matchListings(await this.discover(), task);
-    return rankChoices(matches, this.options.assets, { ...this.options.preferences, plannedCalls, maxPerCallMicros: this.budget.perCallMicros }, (listing, url) =>
-      this.sessions.holds(this.sessions.keyOf(listing, url)),
+    return rankChoices(
+      matches,
+      this.options.assets,
+      { ...this.options.preferences, plannedCalls, maxPerCallMicros: this.budget.perCallMicros },
+      (listing, url) => this.sessions.holds(this.sessions.keyOf(listing, url)),
     );
   }
 
@@ -96,7 +101,10 @@ export class Agent {
   async call(task: Task, init: RequestInit = {}, plannedCalls = this.options.preferences?.plannedCalls ?? 1): Promise<CallResult> {
     const choices = await this.plan(task, plannedCalls);
     if (choices.length === 0) {
-      const refusal = new AgentRefusal("no_offer", `no listed offer fits "${task.text ?? task.tool ?? task.route ?? ""}" in a known asset, on a preferred network, within the per-call cap of ${formatUsd(this.budget.perCallMicros)}`);
+      const refusal = new AgentRefusal(
+        "no_offer",
+        `no listed offer fits "${task.text ?? task.tool ?? task.route ?? ""}" in a known asset, on a preferred network, within the per-call cap of ${formatUsd(this.budget.perCallMicros)}`,
+      );
       this.spendLog.write({ event: "refused", resource: "", url: "", reason: refusal.message });
       throw refusal;
     }
@@ -120,7 +128,10 @@ export class Agent {
     const viaToken = await this.#useSession(choice, key, init);
     if (viaToken) return viaToken;
     // One call at a time opens (signs into or buys) a session; the others then use it.
-    return this.sessions.exclusive(key, async () => (await this.#useSession(choice, key, init)) ?? this.#pay(choice, next, init, planned, key));
+    return this.sessions.exclusive(
+      key,
+      async () => (await this.#useSession(choice, key, init)) ?? this.#pay(choice, next, init, planned, key),
+    );
   }
 
   async #useSession(choice: Choice, key: string, init: RequestInit): Promise<CallResult | undefined> {
@@ -136,7 +147,12 @@ export class Agent {
       return undefined;
     }
     const held = this.sessions.update(key, response.headers);
-    this.spendLog.write({ event: "session_use", resource: choice.listing.resource, url: choice.url, session: { remaining: held?.remaining } });
+    this.spendLog.write({
+      event: "session_use",
+      resource: choice.listing.resource,
+      url: choice.url,
+      session: { remaining: held?.remaining },
+    });
     return { response, choice, via: "session" };
   }
 
@@ -155,21 +171,35 @@ export class Agent {
       ],
       // The asset must be named for the official client to pay with it at all. Its own per-payment cap is set out of
       // the way: the agent's caps are enforced in the hook below, which sees the asked price and says why it refuses.
-      spendControls: { allowedAssets: [{ network: offer.network as `${string}:${string}`, asset: choice.asset.address, maxAmountPerPayment: UNCAPPED }] },
+      spendControls: {
+        allowedAssets: [{ network: offer.network as `${string}:${string}`, asset: choice.asset.address, maxAmountPerPayment: UNCAPPED }],
+      },
     });
     client.registerPolicy((_version, requirements) =>
       requirements.filter(
-        (r) => r.scheme === offer.scheme && r.network === offer.network && r.asset.toLowerCase() === offer.asset.toLowerCase() && (!offer.payTo || r.payTo.toLowerCase() === offer.payTo.toLowerCase()),
+        (r) =>
+          r.scheme === offer.scheme &&
+          r.network === offer.network &&
+          r.asset.toLowerCase() === offer.asset.toLowerCase() &&
+          (!offer.payTo || r.payTo.toLowerCase() === offer.payTo.toLowerCase()),
       ),
     );
     if (choice.listing.session) client.registerExtension(createSIWxClientExtension({ signers: [account] }));
     client.onBeforePaymentCreation(async ({ selectedRequirements }) => {
       const askedAtomic = BigInt(selectedRequirements.amount);
       if (askedAtomic !== choice.payAtomic) {
-        this.spendLog.write({ event: "price_drift", ...entry, listedAmount: choice.payAtomic.toString(), askedAmount: askedAtomic.toString() });
+        this.spendLog.write({
+          event: "price_drift",
+          ...entry,
+          listedAmount: choice.payAtomic.toString(),
+          askedAmount: askedAtomic.toString(),
+        });
         // Re-decided at the asked price: a better alternative now wins.
         if (next && effectiveAt(choice, askedAtomic, planned) > next.effectiveMicros) {
-          refusal = new AgentRefusal("price_drift", `${choice.url} asks ${askedAtomic} instead of the listed ${choice.payAtomic}; another offer is now cheaper`);
+          refusal = new AgentRefusal(
+            "price_drift",
+            `${choice.url} asks ${askedAtomic} instead of the listed ${choice.payAtomic}; another offer is now cheaper`,
+          );
           return { abort: true, reason: refusal.reason };
         }
       }
@@ -193,7 +223,13 @@ export class Agent {
       this.spendLog.write({ event: "failed", ...entry, reason: error instanceof Error ? error.message : String(error) });
       throw error;
     }
-    const listedOffer = { scheme: offer.scheme, network: offer.network, asset: offer.asset, amount: asked?.amount ?? offer.amount ?? "", payTo: asked?.payTo ?? offer.payTo };
+    const listedOffer = {
+      scheme: offer.scheme,
+      network: offer.network,
+      asset: offer.asset,
+      amount: asked?.amount ?? offer.amount ?? "",
+      payTo: asked?.payTo ?? offer.payTo,
+    };
     const held = sessionKey ? this.sessions.update(sessionKey, response.headers, true) : undefined;
     if (!reservation) {
       // Served without paying: signed into a session this wallet paid for before.
@@ -207,17 +243,36 @@ export class Agent {
       const atomic = /^\d+$/.test(settlement.amount ?? "") ? BigInt(settlement.amount!) : BigInt(asked!.amount);
       const micros = atomicToUsd(atomic, choice.asset.decimals);
       reservation.commit(micros);
-      this.spendLog.write({ event: "payment", ...entry, offer: listedOffer, amount: atomic.toString(), usdMicros: micros.toString(), tx: settlement.transaction, ...(held ? { session: { remaining: held.remaining } } : {}) });
+      this.spendLog.write({
+        event: "payment",
+        ...entry,
+        offer: listedOffer,
+        amount: atomic.toString(),
+        usdMicros: micros.toString(),
+        tx: settlement.transaction,
+        ...(held ? { session: { remaining: held.remaining } } : {}),
+      });
       return { response, choice, via: "payment", charged: { atomic, micros, transaction: settlement.transaction } };
     }
     if (response.status === 502 || response.status === 504) {
       // The gateway could not tell whether the settlement landed: it stays counted.
       reservation.commit(reservation.micros);
-      this.spendLog.write({ event: "payment_unknown", ...entry, offer: listedOffer, amount: asked!.amount, reason: `HTTP ${response.status}` });
+      this.spendLog.write({
+        event: "payment_unknown",
+        ...entry,
+        offer: listedOffer,
+        amount: asked!.amount,
+        reason: `HTTP ${response.status}`,
+      });
       return { response, choice, via: "payment" };
     }
     reservation.release();
-    this.spendLog.write({ event: "failed", ...entry, offer: listedOffer, reason: `HTTP ${response.status}${settlement?.errorReason ? ` ${settlement.errorReason}` : ""}` });
+    this.spendLog.write({
+      event: "failed",
+      ...entry,
+      offer: listedOffer,
+      reason: `HTTP ${response.status}${settlement?.errorReason ? ` ${settlement.errorReason}` : ""}`,
+    });
     return { response, choice, via: "payment" };
   }
 }

@@ -47,10 +47,16 @@ export class Budget {
   reserve(micros: bigint, callsBought = 1): Reservation {
     if (micros > this.perCallMicros * BigInt(callsBought)) {
       const per = callsBought > 1 ? ` (${callsBought} calls at most ${formatUsd(this.perCallMicros)} each)` : "";
-      throw new BudgetRefusal("over_per_call_cap", `${formatUsd(micros)} is over the per-call cap of ${formatUsd(this.perCallMicros * BigInt(callsBought))}${per}`);
+      throw new BudgetRefusal(
+        "over_per_call_cap",
+        `${formatUsd(micros)} is over the per-call cap of ${formatUsd(this.perCallMicros * BigInt(callsBought))}${per}`,
+      );
     }
     if (micros > this.remainingMicros) {
-      throw new BudgetRefusal("over_remaining_budget", `${formatUsd(micros)} is over the remaining budget of ${formatUsd(this.remainingMicros)} (spent ${formatUsd(this.#spent)} of ${formatUsd(this.totalMicros)})`);
+      throw new BudgetRefusal(
+        "over_remaining_budget",
+        `${formatUsd(micros)} is over the remaining budget of ${formatUsd(this.remainingMicros)} (spent ${formatUsd(this.#spent)} of ${formatUsd(this.totalMicros)})`,
+      );
     }
     this.#reserved += micros;
     let open = true;

@@ -161,10 +161,18 @@ function mcpToolName(extensions: Record<string, unknown> | undefined): string | 
  * Listings read from every source; a resource listed by a gateway and by a facilitator is kept once (the
  * gateway's: it knows sessions and price kinds). Sources that fail are reported, not fatal, unless all fail.
  */
-export async function discover(sources: { gateways: string[]; facilitators: string[] }, fetchImpl: typeof fetch = fetch): Promise<{ listings: Listing[]; problems: string[] }> {
-  const reads = [...sources.gateways.map((g) => readGatewayListing(g, fetchImpl)), ...sources.facilitators.map((f) => readFacilitatorCatalog(f))];
+export async function discover(
+  sources: { gateways: string[]; facilitators: string[] },
+  fetchImpl: typeof fetch = fetch,
+): Promise<{ listings: Listing[]; problems: string[] }> {
+  const reads = [
+    ...sources.gateways.map((g) => readGatewayListing(g, fetchImpl)),
+    ...sources.facilitators.map((f) => readFacilitatorCatalog(f)),
+  ];
   const settled = await Promise.allSettled(reads);
-  const problems = settled.flatMap((s) => (s.status === "rejected" ? [String(s.reason instanceof Error ? s.reason.message : s.reason)] : []));
+  const problems = settled.flatMap((s) =>
+    s.status === "rejected" ? [String(s.reason instanceof Error ? s.reason.message : s.reason)] : [],
+  );
   if (settled.length > 0 && problems.length === settled.length) throw new CatalogError(`no catalog could be read: ${problems.join("; ")}`);
   const seen = new Set<string>();
   const listings: Listing[] = [];

@@ -46,7 +46,12 @@ export interface Choice {
   sessionHeld: boolean;
 }
 
-export function rankChoices(matches: readonly Match[], assets: readonly KnownAsset[], preferences: Preferences, holdsSession: (listing: Listing, url: string) => boolean = () => false): Choice[] {
+export function rankChoices(
+  matches: readonly Match[],
+  assets: readonly KnownAsset[],
+  preferences: Preferences,
+  holdsSession: (listing: Listing, url: string) => boolean = () => false,
+): Choice[] {
   const planned = Math.max(1, preferences.plannedCalls ?? 1);
   const choices: Choice[] = [];
   for (const { listing, url } of matches) {
@@ -71,7 +76,7 @@ export function rankChoices(matches: readonly Match[], assets: readonly KnownAss
   const preferSessions = preferences.preferSessions ?? true;
   return choices.sort((a, b) => {
     if (a.effectiveMicros !== b.effectiveMicros) return a.effectiveMicros < b.effectiveMicros ? -1 : 1;
-    if (preferSessions && (a.callsBought > 1) !== (b.callsBought > 1)) return a.callsBought > 1 ? -1 : 1;
+    if (preferSessions && a.callsBought > 1 !== b.callsBought > 1) return a.callsBought > 1 ? -1 : 1;
     return 0;
   });
 }

@@ -27,7 +27,32 @@ export interface Match {
   score: number;
 }
 
-const STOP_WORDS = new Set(["a", "an", "the", "in", "of", "for", "to", "on", "at", "by", "and", "or", "with", "me", "get", "give", "show", "what", "is", "whats", "please", "some", "my", "from"]);
+const STOP_WORDS = new Set([
+  "a",
+  "an",
+  "the",
+  "in",
+  "of",
+  "for",
+  "to",
+  "on",
+  "at",
+  "by",
+  "and",
+  "or",
+  "with",
+  "me",
+  "get",
+  "give",
+  "show",
+  "what",
+  "is",
+  "whats",
+  "please",
+  "some",
+  "my",
+  "from",
+]);
 
 export function tokenize(text: string): string[] {
   return text
@@ -46,7 +71,14 @@ export function matchListings(listings: readonly Listing[], task: Task): Match[]
     const path = new URL(listing.resource).pathname;
     if (task.route !== undefined && path !== task.route) continue;
     const literal = path.split("/").filter((s) => s && !s.startsWith(":"));
-    const said = [...literal.flatMap(tokenize), ...tokenize(listing.description), ...tokenize(listing.serviceName ?? ""), ...lowerTags.flatMap(tokenize), ...tokenize(listing.category ?? ""), ...tokenize(listing.toolName ?? "")];
+    const said = [
+      ...literal.flatMap(tokenize),
+      ...tokenize(listing.description),
+      ...tokenize(listing.serviceName ?? ""),
+      ...lowerTags.flatMap(tokenize),
+      ...tokenize(listing.category ?? ""),
+      ...tokenize(listing.toolName ?? ""),
+    ];
     const vocabulary = new Set(said.flatMap((w) => [w, singular(w)]));
     const used = words.filter((w) => vocabulary.has(w) || vocabulary.has(singular(w)));
     // Words, when given, must fit; a task of only a tool, route or tags is matched by those.

@@ -17,7 +17,10 @@ export function formatUsd(micros: bigint): string {
   const negative = micros < 0n;
   const abs = negative ? -micros : micros;
   const whole = abs / 10n ** BigInt(USD_DECIMALS);
-  const fraction = (abs % 10n ** BigInt(USD_DECIMALS)).toString().padStart(USD_DECIMALS, "0").replace(/0{1,4}$/, "");
+  const fraction = (abs % 10n ** BigInt(USD_DECIMALS))
+    .toString()
+    .padStart(USD_DECIMALS, "0")
+    .replace(/0{1,4}$/, "");
   return `${negative ? "-" : ""}$${whole}.${fraction.padEnd(2, "0")}`;
 }
 

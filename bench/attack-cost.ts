@@ -40,7 +40,8 @@ interface Offer {
   extra: { name: string; version: string };
 }
 
-const randomHex = (bytes: number) => `0x${[...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("")}` as Hex;
+const randomHex = (bytes: number) =>
+  `0x${[...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("")}` as Hex;
 
 export async function offerFor(url: string): Promise<Offer> {
   const header = (await fetch(url)).headers.get("PAYMENT-REQUIRED");
@@ -49,7 +50,10 @@ export async function offerFor(url: string): Promise<Offer> {
 }
 
 /** An EIP-3009 payment for `offer`: signed by `signer` in `from`'s name (its own by default), or with garbage. */
-export async function exactPayment(offer: Offer, options: { signer?: PrivateKeyAccount; from?: string; validBefore?: number; garbage?: boolean }): Promise<string> {
+export async function exactPayment(
+  offer: Offer,
+  options: { signer?: PrivateKeyAccount; from?: string; validBefore?: number; garbage?: boolean },
+): Promise<string> {
   const from = (options.from ?? options.signer?.address ?? privateKeyToAccount(generatePrivateKey()).address) as Hex;
   const authorization = {
     from,
@@ -62,7 +66,12 @@ export async function exactPayment(offer: Offer, options: { signer?: PrivateKeyA
   const signature = options.garbage
     ? randomHex(65)
     : await options.signer!.signTypedData({
-        domain: { name: offer.extra.name, version: offer.extra.version, chainId: Number(offer.network.split(":")[1]), verifyingContract: offer.asset as Hex },
+        domain: {
+          name: offer.extra.name,
+          version: offer.extra.version,
+          chainId: Number(offer.network.split(":")[1]),
+          verifyingContract: offer.asset as Hex,
+        },
         types: { TransferWithAuthorization: EIP3009_AUTHORIZATION_FIELDS },
         primaryType: "TransferWithAuthorization",
         message: authorization,
@@ -96,8 +105,20 @@ function countersOf(stack: RunningStack): Counters {
 }
 
 /** Runs `send` (returning the answers it got) and counts what it cost. */
-async function measure(counters: Counters, pattern: string, system: AttackRow["system"], path: string, payTo: string, send: () => Promise<Response[]>): Promise<AttackRow> {
-  const before = { origin: await counters.origin(path), facilitator: await counters.facilitator(), paid: await counters.paid(payTo), usage: await counters.gatewayUsage() };
+async function measure(
+  counters: Counters,
+  pattern: string,
+  system: AttackRow["system"],
+  path: string,
+  payTo: string,
+  send: () => Promise<Response[]>,
+): Promise<AttackRow> {
+  const before = {
+    origin: await counters.origin(path),
+    facilitator: await counters.facilitator(),
+    paid: await counters.paid(payTo),
+    usage: await counters.gatewayUsage(),
+  };
   const answers = await send();
   let contentBytes = 0;
   const statuses = new Map<number, number>();
@@ -116,7 +137,9 @@ async function measure(counters: Counters, pattern: string, system: AttackRow["s
     requests: answers.length,
     originCalls: (await counters.origin(path)) - before.origin,
     facilitatorCalls: (await counters.facilitator()) - before.facilitator,
-    ...(usage ? { durableObjectCalls: usage.durableObjectCalls - before.usage.durableObjectCalls, rpcCalls: usage.rpcCalls - before.usage.rpcCalls } : {}),
+    ...(usage
+      ? { durableObjectCalls: usage.durableObjectCalls - before.usage.durableObjectCalls, rpcCalls: usage.rpcCalls - before.usage.rpcCalls }
+      : {}),
     moneyMoved: (await counters.paid(payTo)) - before.paid,
     contentBytes,
     statuses: [...statuses].map(([status, n]) => `${n}× ${status}`).join(", "),
@@ -142,14 +165,24 @@ export async function measureAttackCost(stack: RunningStack, peer: string, reque
   const exactPatterns: [string, (offer: Offer) => Promise<string>][] = [
     ["garbage signature, random payer", (offer) => exactPayment(offer, { garbage: true })],
     ["valid signature, unfunded wallet", (offer) => exactPayment(offer, { signer: privateKeyToAccount(generatePrivateKey()) })],
-    ["funded wallet, authorization valid 7 s more", (offer) => exactPayment(offer, { signer: PAYER, validBefore: Math.floor(Date.now() / 1000) + 7 })],
-    ["forged signature in a funded payer's name", (offer) => exactPayment(offer, { signer: privateKeyToAccount(generatePrivateKey()), from: PAYER.address })],
+    [
+      "funded wallet, authorization valid 7 s more",
+      (offer) => exactPayment(offer, { signer: PAYER, validBefore: Math.floor(Date.now() / 1000) + 7 }),
+    ],
+    [
+      "forged signature in a funded payer's name",
+      (offer) => exactPayment(offer, { signer: privateKeyToAccount(generatePrivateKey()), from: PAYER.address }),
+    ],
   ];
   for (const [pattern, build] of exactPatterns) {
     for (const [system, base] of systems) {
       const path = `/api/weather/attack-${rows.length}`;
       const offer = await offerFor(`${base}${path}`);
-      rows.push(await measure(counters, pattern, system, path, offer.payTo, () => times(requests, async () => send(`${base}${path}`, await build(offer)))));
+      rows.push(
+        await measure(counters, pattern, system, path, offer.payTo, () =>
+          times(requests, async () => send(`${base}${path}`, await build(offer))),
+        ),
+      );
     }
   }
 
@@ -163,14 +196,21 @@ export async function measureAttackCost(stack: RunningStack, peer: string, reque
     if (first.status !== 200) throw new Error(`the spent payer's first payment failed: ${first.status}`);
     await first.arrayBuffer();
     rows.push(
-      await measure(counters, `burst of 20 at once from a spent payer in good standing (×${requests / 20})`, system, path, offer.payTo, async () => {
-        const answers: Response[] = [];
-        for (let round = 0; round < requests / 20; round++) {
-          const headers = await Promise.all(Array.from({ length: 20 }, () => exactPayment(offer, { signer: spent })));
-          answers.push(...(await Promise.all(headers.map((header) => send(`${base}${path}`, header)))));
-        }
-        return answers;
-      }),
+      await measure(
+        counters,
+        `burst of 20 at once from a spent payer in good standing (×${requests / 20})`,
+        system,
+        path,
+        offer.payTo,
+        async () => {
+          const answers: Response[] = [];
+          for (let round = 0; round < requests / 20; round++) {
+            const headers = await Promise.all(Array.from({ length: 20 }, () => exactPayment(offer, { signer: spent })));
+            answers.push(...(await Promise.all(headers.map((header) => send(`${base}${path}`, header)))));
+          }
+          return answers;
+        },
+      ),
     );
   }
 
@@ -189,24 +229,35 @@ export async function measureAttackCost(stack: RunningStack, peer: string, reque
   const streams = Math.max(1, Math.floor(requests / 10));
   let served: string | undefined;
   rows.push(
-    await measure(counters, `metered stream left after its first event (${streams} streams)`, "gateway", streamPath, stack.info.payTo, async () => {
-      const answers: Response[] = [];
-      for (let i = 0; i < streams; i++) {
-        const response = await payUpto(streamUrl);
-        if (response.status === 200) served = sent.at(-1);
-        const reader = response.body!.getReader();
-        const first = await reader.read();
-        await reader.cancel();
-        answers.push(new Response(first.value ?? null, { status: response.status }));
-        // One stream per payer: the next waits until this one is settled (its client left, so at once).
-        await new Promise((resolve) => setTimeout(resolve, 2000));
-      }
-      return answers;
-    }),
+    await measure(
+      counters,
+      `metered stream left after its first event (${streams} streams)`,
+      "gateway",
+      streamPath,
+      stack.info.payTo,
+      async () => {
+        const answers: Response[] = [];
+        for (let i = 0; i < streams; i++) {
+          const response = await payUpto(streamUrl);
+          if (response.status === 200) served = sent.at(-1);
+          const reader = response.body!.getReader();
+          const first = await reader.read();
+          await reader.cancel();
+          answers.push(new Response(first.value ?? null, { status: response.status }));
+          // One stream per payer: the next waits until this one is settled (its client left, so at once).
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+        }
+        return answers;
+      },
+    ),
   );
   if (!served) throw new Error("no metered stream was served");
   const replayed = served;
-  rows.push(await measure(counters, "a left stream's signature replayed", "gateway", streamPath, stack.info.payTo, () => times(requests, () => send(streamUrl, replayed))));
+  rows.push(
+    await measure(counters, "a left stream's signature replayed", "gateway", streamPath, stack.info.payTo, () =>
+      times(requests, () => send(streamUrl, replayed)),
+    ),
+  );
   rows.push(await zeroAuthorizerVouchers(stack, counters, requests));
   return rows;
 }
@@ -220,21 +271,32 @@ async function zeroAuthorizerVouchers(stack: RunningStack, counters: Counters, r
   const url = `${stack.info.gateway}${path}`;
   const payer = privateKeyToAccount(generatePrivateKey());
   await mintTestUsdc(stack.info.rpcUrl, stack.info.token.address, payer.address, 1_000_000n);
-  const allowed = { allowedAssets: [{ network: stack.info.network as `${string}:${string}`, asset: stack.info.token.address, maxAmountPerPayment: "1000000" }] };
+  const allowed = {
+    allowedAssets: [
+      { network: stack.info.network as `${string}:${string}`, asset: stack.info.token.address, maxAmountPerPayment: "1000000" },
+    ],
+  };
   const opener = new BatchSettlementEvmScheme(payer, { payerAuthorizer: "0x0000000000000000000000000000000000000000" });
-  const opened = await wrapFetchWithPaymentFromConfig(fetch, { schemes: [{ network: "eip155:*", client: opener }], spendControls: allowed })(url);
+  const opened = await wrapFetchWithPaymentFromConfig(fetch, {
+    schemes: [{ network: "eip155:*", client: opener }],
+    spendControls: allowed,
+  })(url);
   if (opened.status !== 200) throw new Error(`the zero-authorizer channel's deposit failed: ${opened.status}`);
   await opened.arrayBuffer();
   const offer = (await offerFor(url)) as unknown as Parameters<BatchSettlementEvmScheme["buildChannelConfig"]>[0];
   const channelConfig = opener.buildChannelConfig(offer);
-  const settled = JSON.parse(Buffer.from(opened.headers.get("PAYMENT-RESPONSE")!, "base64").toString()) as { extra: { channelState: { channelId: Hex } } };
+  const settled = JSON.parse(Buffer.from(opened.headers.get("PAYMENT-RESPONSE")!, "base64").toString()) as {
+    extra: { channelState: { channelId: Hex } };
+  };
   const { channelId } = settled.extra.channelState;
   const forger = privateKeyToAccount(generatePrivateKey());
   return measure(counters, "voucher signed by another key on a zero-authorizer channel", "gateway", path, SELLER.address, async () => {
     const answers: Response[] = [];
     for (let i = 2; i < requests + 2; i++) {
       const voucher = await signVoucher(forger, channelId, (BigInt(offer.amount) * BigInt(i)).toString(), offer.network);
-      answers.push(await send(url, encodeBase64Json({ x402Version: 2, accepted: offer, payload: { type: "voucher", channelConfig, voucher } })));
+      answers.push(
+        await send(url, encodeBase64Json({ x402Version: 2, accepted: offer, payload: { type: "voucher", channelConfig, voucher } })),
+      );
     }
     return answers;
   });

@@ -9,6 +9,7 @@ export function writeBenchmarksSection(lines: readonly string[]): void {
   const start = benchmarks.indexOf(heading);
   const end = start < 0 ? -1 : benchmarks.indexOf("\n## ", start + 1);
   const section = `${lines.join("\n")}\n`;
-  const updated = start < 0 ? `${benchmarks.trimEnd()}\n\n${section}` : `${benchmarks.slice(0, start)}${section}${end < 0 ? "" : benchmarks.slice(end)}`;
+  const updated =
+    start < 0 ? `${benchmarks.trimEnd()}\n\n${section}` : `${benchmarks.slice(0, start)}${section}${end < 0 ? "" : benchmarks.slice(end)}`;
   writeFileSync("BENCHMARKS.md", updated);
 }

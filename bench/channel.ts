@@ -25,14 +25,27 @@ export function channelBenchRule(network: string, payTo: string) {
   };
 }
 
-export async function channelBenchCases(gateway: string, payer: PrivateKeyAccount, token: { network: string; address: string }, vouchers: number): Promise<BenchCase[]> {
+export async function channelBenchCases(
+  gateway: string,
+  payer: PrivateKeyAccount,
+  token: { network: string; address: string },
+  vouchers: number,
+): Promise<BenchCase[]> {
   const url = `${gateway}${BENCH_CHANNEL_PATH}`;
-  const allowed = { allowedAssets: [{ network: token.network as `${string}:${string}`, asset: token.address, maxAmountPerPayment: "1000000" }] };
-  const viaClient = wrapFetchWithPaymentFromConfig(fetch, { schemes: [{ network: "eip155:*", client: new BatchSettlementEvmScheme(payer) }], spendControls: allowed });
+  const allowed = {
+    allowedAssets: [{ network: token.network as `${string}:${string}`, asset: token.address, maxAmountPerPayment: "1000000" }],
+  };
+  const viaClient = wrapFetchWithPaymentFromConfig(fetch, {
+    schemes: [{ network: "eip155:*", client: new BatchSettlementEvmScheme(payer) }],
+    spendControls: allowed,
+  });
   // A second channel (another salt) for the pre-signed vouchers, so the client's count and theirs never cross.
   const salt = `0x${"00".repeat(31)}01` as const;
   const opener = new BatchSettlementEvmScheme(payer, { salt });
-  const opened = await wrapFetchWithPaymentFromConfig(fetch, { schemes: [{ network: "eip155:*", client: opener }], spendControls: allowed })(url);
+  const opened = await wrapFetchWithPaymentFromConfig(fetch, {
+    schemes: [{ network: "eip155:*", client: opener }],
+    spendControls: allowed,
+  })(url);
   if (opened.status !== 200) throw new Error(`channel deposit failed: ${opened.status}`);
   const offer = JSON.parse(Buffer.from((await fetch(url)).headers.get("PAYMENT-REQUIRED")!, "base64").toString()).accepts[0];
   const channelConfig = opener.buildChannelConfig(offer);
@@ -46,12 +59,18 @@ export async function channelBenchCases(gateway: string, payer: PrivateKeyAccoun
   headers.reverse();
   return [
     { name: "gateway, batch-settlement call by the official client (402 + voucher)", once: () => viaClient(url), expectStatus: 200 },
-    { name: "gateway, batch-settlement voucher request (signed beforehand)", once: () => fetch(url, { headers: { "PAYMENT-SIGNATURE": headers.pop()! } }), expectStatus: 200 },
+    {
+      name: "gateway, batch-settlement voucher request (signed beforehand)",
+      once: () => fetch(url, { headers: { "PAYMENT-SIGNATURE": headers.pop()! } }),
+      expectStatus: 200,
+    },
   ];
 }
 
 function channelIdOf(response: Response): `0x${string}` {
-  const settled = JSON.parse(Buffer.from(response.headers.get("PAYMENT-RESPONSE")!, "base64").toString()) as { extra: { channelState: { channelId: `0x${string}` } } };
+  const settled = JSON.parse(Buffer.from(response.headers.get("PAYMENT-RESPONSE")!, "base64").toString()) as {
+    extra: { channelState: { channelId: `0x${string}` } };
+  };
   return settled.extra.channelState.channelId;
 }
 
@@ -59,8 +78,13 @@ function channelIdOf(response: Response): `0x${string}` {
  * 50 calls from a new channel with the official client (its deposit on the first), then the channel claimed at once
  * through the admin API (claim + settle) instead of at its scheduled time.
  */
-export async function fiftyChannelCalls(info: { gateway: string; network: string; token: { address: string }; admin: { token: string; prefix: string } }, payer: PrivateKeyAccount): Promise<{ calls: number; detail: string }> {
-  const allowed = { allowedAssets: [{ network: info.network as `${string}:${string}`, asset: info.token.address, maxAmountPerPayment: "1000000" }] };
+export async function fiftyChannelCalls(
+  info: { gateway: string; network: string; token: { address: string }; admin: { token: string; prefix: string } },
+  payer: PrivateKeyAccount,
+): Promise<{ calls: number; detail: string }> {
+  const allowed = {
+    allowedAssets: [{ network: info.network as `${string}:${string}`, asset: info.token.address, maxAmountPerPayment: "1000000" }],
+  };
   const client = new BatchSettlementEvmScheme(payer, { salt: `0x${"00".repeat(31)}02` });
   const pay = wrapFetchWithPaymentFromConfig(fetch, { schemes: [{ network: "eip155:*", client }], spendControls: allowed });
   let channelId = "";
@@ -70,7 +94,10 @@ export async function fiftyChannelCalls(info: { gateway: string; network: string
     await response.arrayBuffer();
     channelId ||= channelIdOf(response);
   }
-  const claimed = await fetch(`${info.gateway}${info.admin.prefix}/channels/${channelId}/claim`, { method: "POST", headers: { authorization: `Bearer ${info.admin.token}` } });
+  const claimed = await fetch(`${info.gateway}${info.admin.prefix}/channels/${channelId}/claim`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${info.admin.token}` },
+  });
   const outcome = (await claimed.json()) as { claimed?: boolean; settleTransaction?: string | null };
   if (claimed.status !== 200 || !outcome.claimed) throw new Error(`channel claim failed: ${claimed.status}`);
   return { calls: 50, detail: `1 deposit, 1 claim${outcome.settleTransaction ? ", 1 settle to the seller" : ""}` };

@@ -13,7 +13,12 @@ export function generatedRules(size: number, edit: number, network: string, payT
     price: i === 0 ? `$0.0${edit + 1}` : "$0.01",
     accepts: [{ network }],
     payTo,
-    description: i === 0 ? `Generated resource 0 (edit ${edit})` : document === 0 ? `Generated resource ${i}` : `Generated resource ${i} (document ${document})`,
+    description:
+      i === 0
+        ? `Generated resource 0 (edit ${edit})`
+        : document === 0
+          ? `Generated resource ${i}`
+          : `Generated resource ${i} (document ${document})`,
     mimeType: "application/json",
   }));
 }

@@ -7,7 +7,13 @@ import { loadWithFaultTables, LOAD_WITH_FAULT_HEADING } from "./load-with-fault.
 
 const stack = await startStack({ inspector: false });
 try {
-  const lines = [LOAD_WITH_FAULT_HEADING, "", `\`npm run bench:faults\`, ${new Date().toISOString()}.`, "", ...(await loadWithFaultTables(stack))];
+  const lines = [
+    LOAD_WITH_FAULT_HEADING,
+    "",
+    `\`npm run bench:faults\`, ${new Date().toISOString()}.`,
+    "",
+    ...(await loadWithFaultTables(stack)),
+  ];
   for (const line of lines) console.log(line);
   writeBenchmarksSection(lines);
 } finally {

@@ -49,7 +49,8 @@ export async function measureLoadWithFault(stack: RunningStack, options: LoadOpt
   const token = { network: info.network, address: info.token.address };
   const run = `load${Date.now().toString(36)}`;
   const payers = Array.from({ length: options.payers }, () => privateKeyToAccount(generatePrivateKey()));
-  for (const payer of payers) await mintTestUsdc(info.rpcUrl, info.token.address, payer.address, PRICE * BigInt(options.callsPerPayer) * 2n, info.chainId);
+  for (const payer of payers)
+    await mintTestUsdc(info.rpcUrl, info.token.address, payer.address, PRICE * BigInt(options.callsPerPayer) * 2n, info.chainId);
   const fromBlock = await rpc<string>(info.rpcUrl, "eth_blockNumber", []);
   const before = await Promise.all(payers.map((p) => readBalance(info.rpcUrl, info.token.address, p.address)));
 
@@ -145,7 +146,11 @@ export async function loadWithFaultTables(stack: RunningStack): Promise<string[]
   const inFlights = (process.env.BENCH_FAULT_IN_FLIGHT ?? "1,2").split(",").map(Number);
   for (const [i, inFlight] of inFlights.entries()) {
     if (i > 0) await new Promise((resolve) => setTimeout(resolve, 31_000));
-    const result = await measureLoadWithFault(stack, { payers: Number(process.env.BENCH_FAULT_PAYERS ?? 50), callsPerPayer: Number(process.env.BENCH_FAULT_CALLS ?? 20), inFlight });
+    const result = await measureLoadWithFault(stack, {
+      payers: Number(process.env.BENCH_FAULT_PAYERS ?? 50),
+      callsPerPayer: Number(process.env.BENCH_FAULT_CALLS ?? 20),
+      inFlight,
+    });
     lines.push(...(i > 0 ? [""] : []), ...loadWithFaultTable(result));
   }
   // Whatever comes next finds the facilitators' circuits closed again.
@@ -157,7 +162,12 @@ export function loadWithFaultTable(result: LoadResult): string[] {
   const { options: o } = result;
   const answered = result.statuses[200] ?? 0;
   const settled = result.ledger.settled ?? 0;
-  const balanced = answered === settled && settled === result.chain.transfers && result.chain.sum === result.answeredSum && result.payersOff === 0 && result.open === 0;
+  const balanced =
+    answered === settled &&
+    settled === result.chain.transfers &&
+    result.chain.sum === result.answeredSum &&
+    result.payersOff === 0 &&
+    result.open === 0;
   const usd = (atomic: bigint) => `$${(Number(atomic) / 1e6).toFixed(2)}`;
   return [
     `${o.payers} payers × ${o.callsPerPayer} paid calls, ${o.inFlight} in flight per payer; local-a stopped after a third, started again after two thirds`,
@@ -165,9 +175,19 @@ export function loadWithFaultTable(result: LoadResult): string[] {
     "| | count | sum |",
     "|---|---|---|",
     `| calls answered 200 | ${answered} | ${usd(result.answeredSum)} |`,
-    `| other answers (none charged) | ${Object.entries(result.statuses).filter(([s]) => s !== "200").map(([s, n]) => `${n} × ${s}`).join(", ") || "none"} | |`,
+    `| other answers (none charged) | ${
+      Object.entries(result.statuses)
+        .filter(([s]) => s !== "200")
+        .map(([s, n]) => `${n} × ${s}`)
+        .join(", ") || "none"
+    } | |`,
     `| ledger rows \`settled\` (of them through local-b) | ${settled} (${result.settledByB}) | |`,
-    `| other ledger rows | ${Object.entries(result.ledger).filter(([s]) => s !== "settled").map(([s, n]) => `${n} × ${s}`).join(", ") || "none"} | |`,
+    `| other ledger rows | ${
+      Object.entries(result.ledger)
+        .filter(([s]) => s !== "settled")
+        .map(([s, n]) => `${n} × ${s}`)
+        .join(", ") || "none"
+    } | |`,
     `| transfers on chain to the payee | ${result.chain.transfers} | ${usd(result.chain.sum)} |`,
     `| payers charged other than their answered calls | ${result.payersOff} | |`,
     `| rows left \`verified\` / \`settle_unknown\` after the reconciler (waited ${result.waitedForReconcilerSeconds} s) | ${result.open} | |`,
@@ -185,7 +205,13 @@ function errorOf(text: string): string {
 }
 
 async function rpc<T>(url: string, method: string, params: unknown[]): Promise<T> {
-  const reply = (await (await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) })).json()) as { result?: T; error?: { message: string } };
+  const reply = (await (
+    await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    })
+  ).json()) as { result?: T; error?: { message: string } };
   if (reply.error) throw new Error(`${method}: ${reply.error.message}`);
   return reply.result as T;
 }
@@ -197,7 +223,9 @@ async function ledgerRows(stack: RunningStack, payers: string[], run: string): P
   const { admin, gateway } = stack.info;
   const perPayer = await Promise.all(
     payers.map(async (payer) => {
-      const response = await fetch(`${gateway}${admin.prefix}/ledger?payer=${payer}&limit=1000`, { headers: { Authorization: `Bearer ${admin.token}` } });
+      const response = await fetch(`${gateway}${admin.prefix}/ledger?payer=${payer}&limit=1000`, {
+        headers: { Authorization: `Bearer ${admin.token}` },
+      });
       if (!response.ok) throw new Error(`admin /ledger: ${response.status}`);
       return ((await response.json()) as { entries: Row[] }).entries;
     }),

@@ -42,9 +42,20 @@ export async function invalidPayment(url: string, flaw: "amount" | "payTo" = "am
 }
 
 /** Pay-per-call, gateway and peer taking turns, with anvil mining a block every `seconds` (as Base does every 2 s). */
-export async function measurePaidWithBlockTime(options: { gateway: string; peer: string; pay: typeof fetch; rpcUrl: string; seconds: number; rounds: number }): Promise<Stats[]> {
+export async function measurePaidWithBlockTime(options: {
+  gateway: string;
+  peer: string;
+  pay: typeof fetch;
+  rpcUrl: string;
+  seconds: number;
+  rounds: number;
+}): Promise<Stats[]> {
   const rpc = async (method: string, params: unknown[]) => {
-    const response = await fetch(options.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+    const response = await fetch(options.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
     const reply = (await response.json()) as { error?: { message: string } };
     if (reply.error) throw new Error(`${method}: ${reply.error.message}`);
   };
@@ -53,7 +64,11 @@ export async function measurePaidWithBlockTime(options: { gateway: string; peer:
     const route = "/api/weather/bench";
     return await measureInterleaved(
       [
-        { name: `pay-per-call, ${options.seconds} s blocks (gateway)`, once: () => options.pay(`${options.gateway}${route}`), expectStatus: 200 },
+        {
+          name: `pay-per-call, ${options.seconds} s blocks (gateway)`,
+          once: () => options.pay(`${options.gateway}${route}`),
+          expectStatus: 200,
+        },
         { name: `pay-per-call, ${options.seconds} s blocks (peer)`, once: () => options.pay(`${options.peer}${route}`), expectStatus: 200 },
       ],
       options.rounds,
@@ -142,7 +157,12 @@ export async function measureSideBySide(options: {
     invalidPayment(`${gateway}${route}`, "payTo"),
     invalidPayment(`${peer}${route}`, "payTo"),
   ]);
-  const pair = (name: string, make: (base: string, invalid: string) => () => Promise<Response>, status: number, invalid = [gatewayInvalid, peerInvalid]): [BenchCase, BenchCase] => [
+  const pair = (
+    name: string,
+    make: (base: string, invalid: string) => () => Promise<Response>,
+    status: number,
+    invalid = [gatewayInvalid, peerInvalid],
+  ): [BenchCase, BenchCase] => [
     { name: `${name} (gateway)`, once: make(gateway, invalid[0]!), expectStatus: status },
     { name: `${name} (peer)`, once: make(peer, invalid[1]!), expectStatus: status },
   ];
@@ -150,7 +170,10 @@ export async function measureSideBySide(options: {
     ["free route", pair("free", (base) => () => fetch(`${base}/api/health`), 200)],
     ["unpaid 402", pair("402", (base) => () => fetch(`${base}${route}`), 402)],
   ];
-  const cheapStats = await measureInterleaved(cheap.flatMap(([, cases]) => cases), options.rounds);
+  const cheapStats = await measureInterleaved(
+    cheap.flatMap(([, cases]) => cases),
+    options.rounds,
+  );
   // Invalid payments alone, so the facilitator calls counted are the peer's (the gateway makes none for them).
   const before = await options.facilitatorCalls();
   const sendInvalid = (base: string, invalid: string) => () => fetch(`${base}${route}`, { headers: { "PAYMENT-SIGNATURE": invalid } });
@@ -162,12 +185,15 @@ export async function measureSideBySide(options: {
   // The gateway says how long verify, origin and settle took and its total (Server-Timing): the rest is its own time.
   const ownMs: number[] = [];
   const [paidGateway, paidPeer] = pair("paid", (base) => () => pay(`${base}${route}`), 200);
-  const timedGateway = { ...paidGateway, once: async () => {
-    const response = await paidGateway.once();
-    const own = ownTimeOf(response.headers.get("server-timing"));
-    if (own !== undefined) ownMs.push(own);
-    return response;
-  } };
+  const timedGateway = {
+    ...paidGateway,
+    once: async () => {
+      const response = await paidGateway.once();
+      const own = ownTimeOf(response.headers.get("server-timing"));
+      if (own !== undefined) ownMs.push(own);
+      return response;
+    },
+  };
   const paidStats = await measureInterleaved([timedGateway, paidPeer], options.paidRounds, 5);
   ownMs.sort((a, b) => a - b);
   // The last paidRounds calls from each host are this phase's: nothing else paid in between.
@@ -186,7 +212,14 @@ export async function measureSideBySide(options: {
     { case: "invalid payment (wrong payTo)", gateway: invalidStats[2]!, peer: invalidStats[3]! },
     { case: "pay-per-call (verify + origin + on-chain settle)", gateway: paidStats[0]!, peer: paidStats[1]! },
   ];
-  return { rows, peerInvalidCalls, invalidRequests: 2 * (options.rounds + 20), gatewayOwnMsP50: ownMs[Math.floor(ownMs.length / 2)], facilitatorMsP50, replay: await measureReplay(options, route) };
+  return {
+    rows,
+    peerInvalidCalls,
+    invalidRequests: 2 * (options.rounds + 20),
+    gatewayOwnMsP50: ownMs[Math.floor(ownMs.length / 2)],
+    facilitatorMsP50,
+    replay: await measureReplay(options, route),
+  };
 }
 
 /** A settled payment sent again: the gateway's replay lock refuses it; the peer asks the facilitator. */
@@ -201,7 +234,11 @@ async function measureReplay(options: Parameters<typeof measureSideBySide>[0], r
     const paid = await options.payVia(keep)(`${base}${route}`);
     if (paid.status !== 200 || header === null) throw new Error(`replay set-up: payment through ${base} answered ${paid.status}`);
     const sent: string = header;
-    return { name: `replay (${base === options.gateway ? "gateway" : "peer"})`, once: () => fetch(`${base}${route}`, { headers: { "PAYMENT-SIGNATURE": sent } }), expectStatus: 402 };
+    return {
+      name: `replay (${base === options.gateway ? "gateway" : "peer"})`,
+      once: () => fetch(`${base}${route}`, { headers: { "PAYMENT-SIGNATURE": sent } }),
+      expectStatus: 402,
+    };
   };
   const rounds = Math.ceil(options.rounds / 2);
   const counted = async (c: BenchCase) => {
@@ -227,7 +264,9 @@ function ownTimeOf(serverTiming: string | null): number | undefined {
     if (name && dur) durations[name] = Number(dur.slice("dur=".length));
   }
   const { "x402-total": total, "x402-verify": verify, origin, "x402-settle": settle } = durations;
-  return total === undefined || verify === undefined || origin === undefined || settle === undefined ? undefined : total - verify - origin - settle;
+  return total === undefined || verify === undefined || origin === undefined || settle === undefined
+    ? undefined
+    : total - verify - origin - settle;
 }
 
 /** How the peer is set up, for BENCHMARKS.md. */

@@ -19,13 +19,19 @@ const PHASES = ["402", "signing", "paid request", "whole call"] as const;
 
 /** Milliseconds of CPU (user + system) the runtime processes of the dev server on `port` have used. */
 function runtimeCpuMs(port: string): number {
-  const processes = execFileSync("ps", ["-eo", "pid=,ppid=,args="]).toString().trim().split("\n").map((line) => {
-    const [pid, ppid, ...args] = line.trim().split(/\s+/);
-    return { pid: pid!, ppid: ppid!, args: args.join(" ") };
-  });
+  const processes = execFileSync("ps", ["-eo", "pid=,ppid=,args="])
+    .toString()
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const [pid, ppid, ...args] = line.trim().split(/\s+/);
+      return { pid: pid!, ppid: ppid!, args: args.join(" ") };
+    });
   // The dev server's process (stack/worker-host.ts) holds the port in its arguments; its children named workerd
   // are the runtimes.
-  const wranglers = new Set(processes.filter((p) => p.args.includes("worker-host.ts") && p.args.includes(`--port ${port} `)).map((p) => p.pid));
+  const wranglers = new Set(
+    processes.filter((p) => p.args.includes("worker-host.ts") && p.args.includes(`--port ${port} `)).map((p) => p.pid),
+  );
   const ticksPerSecond = 100;
   return processes
     .filter((p) => wranglers.has(p.ppid) && p.args.includes("workerd"))
@@ -57,7 +63,10 @@ function phaseTimedClient(network: string, token: `0x${string}`) {
   return { pay: createPayingFetch(PAYER, { network, address: token }, timed), phases };
 }
 
-const stack = await startStack({ inspector: false, ...(process.env.BENCH_REQUEST_LOG ? { gatewayVars: { REQUEST_LOG: process.env.BENCH_REQUEST_LOG } } : {}) });
+const stack = await startStack({
+  inspector: false,
+  ...(process.env.BENCH_REQUEST_LOG ? { gatewayVars: { REQUEST_LOG: process.env.BENCH_REQUEST_LOG } } : {}),
+});
 const peer = await startPeer(stack).catch(async (error: unknown) => {
   await stack.stop();
   throw error;
@@ -79,13 +88,28 @@ try {
   const cpuMs = systems.map((s, i) => (runtimeCpuMs(new URL(s.url).port) - cpuBefore[i]!) / (CALLS + WARM_UP));
   const medians = systems.map((s) => {
     const kept = s.phases.slice(WARM_UP);
-    return PHASES.map((_, i) => summarise(PHASES[i]!, kept.map((p) => (i === 3 ? p[0]! + p[1]! + p[2]! : p[i]!))).p50);
+    return PHASES.map(
+      (_, i) =>
+        summarise(
+          PHASES[i]!,
+          kept.map((p) => (i === 3 ? p[0]! + p[1]! + p[2]! : p[i]!)),
+        ).p50,
+    );
   });
-  console.log(`pay-per-call by phase, ${CALLS} calls each (p50 ms), ${new Date().toISOString()}${process.env.BENCH_REQUEST_LOG ? `, gateway REQUEST_LOG=${process.env.BENCH_REQUEST_LOG}` : ""}`);
+  console.log(
+    `pay-per-call by phase, ${CALLS} calls each (p50 ms), ${new Date().toISOString()}${process.env.BENCH_REQUEST_LOG ? `, gateway REQUEST_LOG=${process.env.BENCH_REQUEST_LOG}` : ""}`,
+  );
   console.log("| phase | gateway | peer | gateway ÷ peer |");
   console.log("|---|---|---|---|");
-  PHASES.forEach((phase, i) => void console.log(`| ${phase} | ${medians[0]![i]!.toFixed(2)} | ${medians[1]![i]!.toFixed(2)} | ${(medians[0]![i]! / medians[1]![i]!).toFixed(2)}× |`));
-  console.log(`| runtime CPU per call (ms, all workerd processes of each system) | ${cpuMs[0]!.toFixed(1)} | ${cpuMs[1]!.toFixed(1)} | ${(cpuMs[0]! / cpuMs[1]!).toFixed(2)}× |`);
+  PHASES.forEach(
+    (phase, i) =>
+      void console.log(
+        `| ${phase} | ${medians[0]![i]!.toFixed(2)} | ${medians[1]![i]!.toFixed(2)} | ${(medians[0]![i]! / medians[1]![i]!).toFixed(2)}× |`,
+      ),
+  );
+  console.log(
+    `| runtime CPU per call (ms, all workerd processes of each system) | ${cpuMs[0]!.toFixed(1)} | ${cpuMs[1]!.toFixed(1)} | ${(cpuMs[0]! / cpuMs[1]!).toFixed(2)}× |`,
+  );
 } finally {
   await peer.process.stop();
   await stack.stop();

@@ -48,10 +48,18 @@ const EDITS: { document: number; kind: keyof EditFigures }[] = [
 ];
 const CACHED_ROUNDS = 100;
 
-export async function measureRulesScale(stack: RunningStack, sizes: number[], cacheTtlSeconds: number, bareUrl: string): Promise<ScaleFigure[]> {
+export async function measureRulesScale(
+  stack: RunningStack,
+  sizes: number[],
+  cacheTtlSeconds: number,
+  bareUrl: string,
+): Promise<ScaleFigure[]> {
   const bindings = await openLocalBindings(stack.info.persistDir);
   const gateway = stack.info.gateway;
-  const base = buildStackRules(stack.info.token.address, [], stack.info.network, { primaryUrl: stack.info.facilitators[0]!.url, secondaryUrl: stack.info.facilitators[1]!.url });
+  const base = buildStackRules(stack.info.token.address, [], stack.info.network, {
+    primaryUrl: stack.info.facilitators[0]!.url,
+    secondaryUrl: stack.info.facilitators[1]!.url,
+  });
   const timed = async (url: string, status: number): Promise<{ ms: number; body: string }> => {
     const start = performance.now();
     const response = await fetch(url);
@@ -77,7 +85,8 @@ export async function measureRulesScale(stack: RunningStack, sizes: number[], ca
         firstWellKnownMs[kind].push(built.ms);
         listing = built.body;
         const listed = (JSON.parse(listing) as { resources: { description: string }[] }).resources;
-        if (listed.length !== size || !listed[0]!.description.endsWith(`(edit ${edit})`)) throw new Error(`listing at ${size} rules: ${listed.length} resources, "${listed[0]?.description}"`);
+        if (listed.length !== size || !listed[0]!.description.endsWith(`(edit ${edit})`))
+          throw new Error(`listing at ${size} rules: ${listed.length} resources, "${listed[0]?.description}"`);
       }
       const samples = { "402": [] as number[], free: [] as number[], wellKnown: [] as number[], bare: [] as number[] };
       for (let round = 0; round < CACHED_ROUNDS; round++) {
@@ -93,7 +102,12 @@ export async function measureRulesScale(stack: RunningStack, sizes: number[], ca
         wellKnownGzipBytes: gzipSync(listing).length,
         first402Ms,
         firstWellKnownMs,
-        cached: { "402": summarise("402", samples["402"]), free: summarise("free", samples.free), wellKnown: summarise("wellKnown", samples.wellKnown), bare: summarise("bare", samples.bare) },
+        cached: {
+          "402": summarise("402", samples["402"]),
+          free: summarise("free", samples.free),
+          wellKnown: summarise("wellKnown", samples.wellKnown),
+          bare: summarise("bare", samples.bare),
+        },
       });
     }
   } finally {
@@ -114,7 +128,11 @@ export interface CompileFigure {
 
 /** compilePriceRules timed inside workerd (bench/workerd/compile.bench-run.ts, run by vitest-pool-workers). */
 export async function measureCompileInWorkerd(): Promise<CompileFigure[]> {
-  const { stdout } = await run("node_modules/.bin/vitest", ["run", "-c", "bench/workerd/vitest.config.ts"], { env: { ...process.env, ...WRANGLER_OFFLINE_ENV }, maxBuffer: 16 * 1024 * 1024, timeout: 300_000 });
+  const { stdout } = await run("node_modules/.bin/vitest", ["run", "-c", "bench/workerd/vitest.config.ts"], {
+    env: { ...process.env, ...WRANGLER_OFFLINE_ENV },
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 300_000,
+  });
   const figures = [...stdout.matchAll(/COMPILE (\{.*\})/g)].map((m) => JSON.parse(m[1]!) as CompileFigure);
   if (figures.length === 0) throw new Error(`no compile figures in:\n${stdout.slice(-2000)}`);
   return figures;

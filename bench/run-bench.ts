@@ -15,8 +15,15 @@ import { buildCdpJwt, importCdpKey } from "../src/facilitator/cdp-jwt.js";
 import { generateKeyPairSync } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { measureCompileInWorkerd, measureRulesScale } from "./rules-scale.js";
-import { measureInterleaved, summarise, } from "./measure.js";
-import { measurePaidWithBlockTime, measureSideBySide, measureWithRequestLogOff, PEER_SETUP, startPeer, invalidPayment as buildInvalidPayment } from "./peer.js";
+import { measureInterleaved, summarise } from "./measure.js";
+import {
+  measurePaidWithBlockTime,
+  measureSideBySide,
+  measureWithRequestLogOff,
+  PEER_SETUP,
+  startPeer,
+  invalidPayment as buildInvalidPayment,
+} from "./peer.js";
 import { measureThroughput } from "./throughput.js";
 import { bundleSize, startBenchWorker } from "./workers.js";
 import { channelBenchCases, channelBenchRule, fiftyChannelCalls } from "./channel.js";
@@ -85,25 +92,46 @@ try {
   const gateway = stack.info.gateway;
   const pay = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address });
   // upto: the official upto client authorizes the rule's maximum; the gateway settles what the origin metered.
-  const payUpto = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, fetch, new UptoEvmScheme(PAYER));
+  const payUpto = createPayingFetch(
+    PAYER,
+    { network: stack.info.network, address: stack.info.token.address },
+    fetch,
+    new UptoEvmScheme(PAYER),
+  );
   // A well-formed payment for the wrong amount: refused by the gateway's local checks, no facilitator call.
   const invalidPayment = await buildInvalidPayment(`${gateway}/api/weather/bench`);
-  const facilitatorStats = async () => (await (await fetch(`${stack.info.facilitator}/__stats`)).json()) as { verify: number; settle: number };
+  const facilitatorStats = async () =>
+    (await (await fetch(`${stack.info.facilitator}/__stats`)).json()) as { verify: number; settle: number };
 
   // Sessions: pay once with the official client (+ SIWX extension); later requests ride on it.
   const sessionUrl = `${gateway}/api/forecast/bench`;
   let token = "";
   const perFifty = await countTransactions(stack.info.rpcUrl, stack.info.chainId, [
-    { name: "exact pay-per-call", run: async () => ({ calls: await callsOf(50, () => pay(`${gateway}/api/weather/bench`)), detail: "one transfer per call" }) },
-    { name: "upto, 3 tokens metered per call", run: async () => ({ calls: await callsOf(50, () => payUpto(`${gateway}/api/metered/header?tokens=3`)), detail: "one metered transfer per call" }) },
-    { name: "upto, zero usage", run: async () => ({ calls: await callsOf(50, () => payUpto(`${gateway}/api/metered/header?tokens=0`)), detail: "nothing settled" }) },
+    {
+      name: "exact pay-per-call",
+      run: async () => ({ calls: await callsOf(50, () => pay(`${gateway}/api/weather/bench`)), detail: "one transfer per call" }),
+    },
+    {
+      name: "upto, 3 tokens metered per call",
+      run: async () => ({
+        calls: await callsOf(50, () => payUpto(`${gateway}/api/metered/header?tokens=3`)),
+        detail: "one metered transfer per call",
+      }),
+    },
+    {
+      name: "upto, zero usage",
+      run: async () => ({ calls: await callsOf(50, () => payUpto(`${gateway}/api/metered/header?tokens=0`)), detail: "nothing settled" }),
+    },
     {
       name: "session (one payment, then the session token)",
       run: async () => {
         const opened = await createSessionFetch(PAYER, { network: stack.info.network, address: stack.info.token.address })(sessionUrl);
         if (opened.status !== 200) throw new Error(`session payment failed: ${opened.status}`);
         token = opened.headers.get("X402-SESSION")!;
-        return { calls: 1 + (await callsOf(49, () => fetch(sessionUrl, { headers: { "X402-SESSION": token } }))), detail: "the payment that opened the session" };
+        return {
+          calls: 1 + (await callsOf(49, () => fetch(sessionUrl, { headers: { "X402-SESSION": token } }))),
+          detail: "the payment that opened the session",
+        };
       },
     },
     { name: "batch-settlement (official client), then one claim", run: () => fiftyChannelCalls(stack.info, PAYER) },
@@ -113,7 +141,12 @@ try {
   for (let i = 0; i < ROUNDS + 20; i++) proofs.push(await signInProof(sessionUrl));
 
   // Channel calls: the deposit happens here, before the timed loop; each timed call is a voucher.
-  const channelCases = await channelBenchCases(gateway, PAYER, { network: stack.info.network, address: stack.info.token.address }, ROUNDS + 20);
+  const channelCases = await channelBenchCases(
+    gateway,
+    PAYER,
+    { network: stack.info.network, address: stack.info.token.address },
+    ROUNDS + 20,
+  );
 
   const before = await facilitatorStats();
   const results = await measureInterleaved(
@@ -121,10 +154,26 @@ try {
       { name: "bare pass-through Worker, GET /api/health", once: () => fetch(`${bare.url}/api/health`), expectStatus: 200 },
       { name: "gateway, free route GET /api/health", once: () => fetch(`${gateway}/api/health`), expectStatus: 200 },
       { name: "gateway, unpaid priced route → 402", once: () => fetch(`${gateway}/api/weather/bench`), expectStatus: 402 },
-      { name: "gateway, unpaid priced route, browser → 402 paywall page", once: () => fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } }), expectStatus: 402 },
-      { name: "gateway, invalid payment → 402 (no facilitator call)", once: () => fetch(`${gateway}/api/weather/bench`, { headers: { "PAYMENT-SIGNATURE": invalidPayment } }), expectStatus: 402 },
-      { name: "gateway, session token (X402-SESSION)", once: () => fetch(sessionUrl, { headers: { "X402-SESSION": token } }), expectStatus: 200 },
-      { name: "gateway, SIWX sign-in (EOA proof, nonce spent)", once: () => fetch(sessionUrl, { headers: { "SIGN-IN-WITH-X": proofs.pop()! } }), expectStatus: 200 },
+      {
+        name: "gateway, unpaid priced route, browser → 402 paywall page",
+        once: () => fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } }),
+        expectStatus: 402,
+      },
+      {
+        name: "gateway, invalid payment → 402 (no facilitator call)",
+        once: () => fetch(`${gateway}/api/weather/bench`, { headers: { "PAYMENT-SIGNATURE": invalidPayment } }),
+        expectStatus: 402,
+      },
+      {
+        name: "gateway, session token (X402-SESSION)",
+        once: () => fetch(sessionUrl, { headers: { "X402-SESSION": token } }),
+        expectStatus: 200,
+      },
+      {
+        name: "gateway, SIWX sign-in (EOA proof, nonce spent)",
+        once: () => fetch(sessionUrl, { headers: { "SIGN-IN-WITH-X": proofs.pop()! } }),
+        expectStatus: 200,
+      },
       ...channelCases,
     ],
     ROUNDS,
@@ -135,11 +184,31 @@ try {
   results.push(
     ...(await measureInterleaved(
       [
-        { name: "gateway, pay-per-call (verify + origin + on-chain settle)", once: () => pay(`${gateway}/api/weather/bench`), expectStatus: 200 },
-        { name: "gateway, pay-per-call via local-a (no facilitator auth)", once: () => pay(`${gateway}/api/bench/local-a`), expectStatus: 200 },
-        { name: "gateway, pay-per-call via local-b (CDP JWT signed per call, checked by the facilitator)", once: () => pay(`${gateway}/api/bench/local-b`), expectStatus: 200 },
-        { name: "gateway, upto metered call (verify + origin + on-chain settle of 3 tokens' worth)", once: () => payUpto(`${gateway}/api/metered/header?tokens=3`), expectStatus: 200 },
-        { name: "gateway, upto call with zero usage (verify + origin; nothing settled, no transaction)", once: () => payUpto(`${gateway}/api/metered/header?tokens=0`), expectStatus: 200 },
+        {
+          name: "gateway, pay-per-call (verify + origin + on-chain settle)",
+          once: () => pay(`${gateway}/api/weather/bench`),
+          expectStatus: 200,
+        },
+        {
+          name: "gateway, pay-per-call via local-a (no facilitator auth)",
+          once: () => pay(`${gateway}/api/bench/local-a`),
+          expectStatus: 200,
+        },
+        {
+          name: "gateway, pay-per-call via local-b (CDP JWT signed per call, checked by the facilitator)",
+          once: () => pay(`${gateway}/api/bench/local-b`),
+          expectStatus: 200,
+        },
+        {
+          name: "gateway, upto metered call (verify + origin + on-chain settle of 3 tokens' worth)",
+          once: () => payUpto(`${gateway}/api/metered/header?tokens=3`),
+          expectStatus: 200,
+        },
+        {
+          name: "gateway, upto call with zero usage (verify + origin; nothing settled, no transaction)",
+          once: () => payUpto(`${gateway}/api/metered/header?tokens=0`),
+          expectStatus: 200,
+        },
       ],
       PAID_ROUNDS,
       5,
@@ -160,7 +229,14 @@ try {
     },
     facilitatorTimings: async () => (await (await fetch(`${stack.info.facilitator}/__timings`)).json()) as Record<string, number[]>,
   });
-  const slowChain = await measurePaidWithBlockTime({ gateway, peer: peer.url, pay, rpcUrl: stack.info.rpcUrl, seconds: 2, rounds: BLOCK_TIME_ROUNDS });
+  const slowChain = await measurePaidWithBlockTime({
+    gateway,
+    peer: peer.url,
+    pay,
+    rpcUrl: stack.info.rpcUrl,
+    seconds: 2,
+    rounds: BLOCK_TIME_ROUNDS,
+  });
   const wideArea = await measureWideArea(stack, pay, PAID_ROUNDS);
   // Once more with the gateway's per-request log line off (the peer writes none): what the line costs locally,
   // where wrangler prints it, apart from the rest; with the throughput cases it weighs on most.
@@ -190,7 +266,14 @@ try {
   const peerBundle = await bundleSize("bench/peer/wrangler.peer.toml");
   const peerMinified = await bundleSize("bench/peer/wrangler.peer.toml", true);
   const page = await (await fetch(`${gateway}/api/weather/bench`, { headers: { Accept: BROWSER_ACCEPT } })).text();
-  const sessions = await measureSessionsScale({ stack, bareUrl: bare.url, sessionUrl, issuedToken: token, sizes: SESSION_WALLETS, rounds: SESSION_ROUNDS });
+  const sessions = await measureSessionsScale({
+    stack,
+    bareUrl: bare.url,
+    sessionUrl,
+    issuedToken: token,
+    sizes: SESSION_WALLETS,
+    rounds: SESSION_ROUNDS,
+  });
   // After every timed case (its spent payers and replays leave nothing they could meet), before the rules at scale
   // replace the demo's rules document.
   const attacks = await measureAttackCost(stack, peer.url, ATTACK_REQUESTS);
@@ -204,7 +287,9 @@ try {
   const x = (value: number) => `${value.toFixed(2)}×`;
   say("# Benchmarks");
   say();
-  say(`\`npm run bench\` (BENCH_ROUNDS=${ROUNDS}, BENCH_PAID_ROUNDS=${PAID_ROUNDS}, BENCH_SESSION_WALLETS=${SESSION_WALLETS.join(",")}), ${startedAt.toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}.`);
+  say(
+    `\`npm run bench\` (BENCH_ROUNDS=${ROUNDS}, BENCH_PAID_ROUNDS=${PAID_ROUNDS}, BENCH_SESSION_WALLETS=${SESSION_WALLETS.join(",")}), ${startedAt.toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}.`,
+  );
   say("Sequential requests (one in flight) to Workers under wrangler's dev server on 127.0.0.1 (its programmatic API, with no");
   say("debugger attached, as in production: stack/worker-host.ts), the same demo origin, facilitator");
   say("(`local-a`, the official @x402/core + @x402/evm facilitator) and anvil chain; cases take turns request by request.");
@@ -215,23 +300,39 @@ try {
   say("| case | gateway p50 / p95 ms | peer p50 / p95 ms | gateway ÷ peer (p50) | gateway ÷ bare | peer ÷ bare |");
   say("|---|---|---|---|---|---|");
   for (const row of side.rows) {
-    say(`| ${row.case} | ${row.gateway.p50.toFixed(2)} / ${row.gateway.p95.toFixed(2)} | ${row.peer.p50.toFixed(2)} / ${row.peer.p95.toFixed(2)} | ${x(row.gateway.p50 / row.peer.p50)} | ${x(row.gateway.p50 / base)} | ${x(row.peer.p50 / base)} |`);
+    say(
+      `| ${row.case} | ${row.gateway.p50.toFixed(2)} / ${row.gateway.p95.toFixed(2)} | ${row.peer.p50.toFixed(2)} / ${row.peer.p95.toFixed(2)} | ${x(row.gateway.p50 / row.peer.p50)} | ${x(row.gateway.p50 / base)} | ${x(row.peer.p50 / base)} |`,
+    );
   }
   const { replay } = side;
-  say(`| replay of a settled payment (each system alone) | ${replay.gateway.p50.toFixed(2)} / ${replay.gateway.p95.toFixed(2)} | ${replay.peer.p50.toFixed(2)} / ${replay.peer.p95.toFixed(2)} | ${x(replay.gateway.p50 / replay.peer.p50)} | ${x(replay.gateway.p50 / base)} | ${x(replay.peer.p50 / base)} |`);
+  say(
+    `| replay of a settled payment (each system alone) | ${replay.gateway.p50.toFixed(2)} / ${replay.gateway.p95.toFixed(2)} | ${replay.peer.p50.toFixed(2)} / ${replay.peer.p95.toFixed(2)} | ${x(replay.gateway.p50 / replay.peer.p50)} | ${x(replay.gateway.p50 / base)} | ${x(replay.peer.p50 / base)} |`,
+  );
   const [slowGateway, slowPeer] = [slowChain[0]!, slowChain[1]!];
   for (const row of quiet.rows) {
-    say(`| ${row.case}, gateway's request log off | ${row.gateway.p50.toFixed(2)} / ${row.gateway.p95.toFixed(2)} | ${row.peer.p50.toFixed(2)} / ${row.peer.p95.toFixed(2)} | ${x(row.gateway.p50 / row.peer.p50)} | ${x(row.gateway.p50 / base)} | ${x(row.peer.p50 / base)} |`);
+    say(
+      `| ${row.case}, gateway's request log off | ${row.gateway.p50.toFixed(2)} / ${row.gateway.p95.toFixed(2)} | ${row.peer.p50.toFixed(2)} / ${row.peer.p95.toFixed(2)} | ${x(row.gateway.p50 / row.peer.p50)} | ${x(row.gateway.p50 / base)} | ${x(row.peer.p50 / base)} |`,
+    );
   }
-  say(`| pay-per-call, anvil mining a block every 2 s (as Base does) | ${slowGateway.p50.toFixed(0)} / ${slowGateway.p95.toFixed(0)} | ${slowPeer.p50.toFixed(0)} / ${slowPeer.p95.toFixed(0)} | ${x(slowGateway.p50 / slowPeer.p50)} | | |`);
+  say(
+    `| pay-per-call, anvil mining a block every 2 s (as Base does) | ${slowGateway.p50.toFixed(0)} / ${slowGateway.p95.toFixed(0)} | ${slowPeer.p50.toFixed(0)} / ${slowPeer.p95.toFixed(0)} | ${x(slowGateway.p50 / slowPeer.p50)} | | |`,
+  );
   say();
-  say(`Gateway's own time on a paid request (Server-Timing: total − verify − origin − settle), p50: ${side.gatewayOwnMsP50?.toFixed(1)} ms.`);
+  say(
+    `Gateway's own time on a paid request (Server-Timing: total − verify − origin − settle), p50: ${side.gatewayOwnMsP50?.toFixed(1)} ms.`,
+  );
   const served = side.facilitatorMsP50;
   const fms = (value: number | undefined) => (value === undefined ? "n/a" : `${value.toFixed(1)} ms`);
-  say(`The facilitator's own time on those paid requests (timed inside it), p50: verify ${fms(served.gateway.verify)} for the gateway, ${fms(served.peer.verify)} for the peer; settle ${fms(served.gateway.settle)} and ${fms(served.peer.settle)}.`);
-  say(`Facilitator calls for invalid payments: gateway 0 (below), peer ${side.peerInvalidCalls} for ${side.invalidRequests} requests; for replays: gateway ${replay.gatewayCalls}, peer ${replay.peerCalls}, for ${replay.requests} requests each.`);
+  say(
+    `The facilitator's own time on those paid requests (timed inside it), p50: verify ${fms(served.gateway.verify)} for the gateway, ${fms(served.peer.verify)} for the peer; settle ${fms(served.gateway.settle)} and ${fms(served.peer.settle)}.`,
+  );
+  say(
+    `Facilitator calls for invalid payments: gateway 0 (below), peer ${side.peerInvalidCalls} for ${side.invalidRequests} requests; for replays: gateway ${replay.gatewayCalls}, peer ${replay.peerCalls}, for ${replay.requests} requests each.`,
+  );
   const kib = (b: { kib: number; gzipKib: number }) => `${b.kib.toFixed(0)} KiB / ${b.gzipKib.toFixed(0)} KiB gzip`;
-  say(`Worker bundle (\`wrangler deploy --dry-run\`): gateway ${kib(gatewayBundle)} (minified, as its wrangler.toml deploys it); peer ${kib(peerBundle)} as documented (not minified), ${kib(peerMinified)} minified.`);
+  say(
+    `Worker bundle (\`wrangler deploy --dry-run\`): gateway ${kib(gatewayBundle)} (minified, as its wrangler.toml deploys it); peer ${kib(peerBundle)} as documented (not minified), ${kib(peerMinified)} minified.`,
+  );
   say();
   say(WIDE_AREA_HEADING);
   say();
@@ -275,9 +376,13 @@ try {
   say();
   say(await jwtSigningCost());
   say();
-  say(`Paywall page (GET /api/weather/bench, one offer): ${Buffer.byteLength(page)} bytes, ${gzipSync(page).length} gzipped; no other request.`);
+  say(
+    `Paywall page (GET /api/weather/bench, one offer): ${Buffer.byteLength(page)} bytes, ${gzipSync(page).length} gzipped; no other request.`,
+  );
   say();
-  say(`Facilitator calls: ${afterCheap.verify - before.verify + afterCheap.settle - before.settle} during the ${cheapRequests} invalid-payment, ${cheapRequests} session-token and ${cheapRequests} sign-in requests, and the ${cheapRequests} + ${cheapRequests} batch-settlement calls (after each channel's deposit, made before timing); on local-a, pay-per-call verify ${afterPaid.verify - afterCheap.verify}, settle ${afterPaid.settle - afterCheap.settle} for the ${2 * (PAID_ROUNDS + 5)} paid requests routed to it (incl. warm-up).`);
+  say(
+    `Facilitator calls: ${afterCheap.verify - before.verify + afterCheap.settle - before.settle} during the ${cheapRequests} invalid-payment, ${cheapRequests} session-token and ${cheapRequests} sign-in requests, and the ${cheapRequests} + ${cheapRequests} batch-settlement calls (after each channel's deposit, made before timing); on local-a, pay-per-call verify ${afterPaid.verify - afterCheap.verify}, settle ${afterPaid.settle - afterCheap.settle} for the ${2 * (PAID_ROUNDS + 5)} paid requests routed to it (incl. warm-up).`,
+  );
   say();
   say("## Sessions at scale");
   say();
@@ -289,30 +394,41 @@ try {
   say("|---|---|---|---|---|---|");
   const oneWallet = sessions[0]!;
   for (const f of sessions) {
-    say(`| ${f.wallets.toLocaleString("en-US")} | ${f.token.p50.toFixed(2)} / ${f.token.p95.toFixed(2)} | ${f.bare.p50.toFixed(2)} | ${x(f.token.p50 / f.bare.p50)} | ${x(f.token.p50 / f.bare.p50 / (oneWallet.token.p50 / oneWallet.bare.p50))} | ${f.seedMsPerWallet.toFixed(1)} |`);
+    say(
+      `| ${f.wallets.toLocaleString("en-US")} | ${f.token.p50.toFixed(2)} / ${f.token.p95.toFixed(2)} | ${f.bare.p50.toFixed(2)} | ${x(f.token.p50 / f.bare.p50)} | ${x(f.token.p50 / f.bare.p50 / (oneWallet.token.p50 / oneWallet.bare.p50))} | ${f.seedMsPerWallet.toFixed(1)} |`,
+    );
   }
   say();
   say("## Rules at scale");
   say();
   say("The rules document in KV replaced by N generated priced rules, then one rule's price edited twice, then two more new");
   say("documents (every rule's description rewritten); the first request after each edit is one sample, so each kind of");
-  say("edit shows its p50 (of two, the higher) and, in brackets, every sample in order. The 402 is for the last rule. The 402 and the free");
-  say("route take turns with the bare Worker; \"vs 10 rules\" compares their ratios to it, so drift between the sizes' runs");
+  say(
+    "edit shows its p50 (of two, the higher) and, in brackets, every sample in order. The 402 is for the last rule. The 402 and the free",
+  );
+  say('route take turns with the bare Worker; "vs 10 rules" compares their ratios to it, so drift between the sizes\' runs');
   say("(minutes apart) cancels.");
   say();
-  say("| rules | first 402 after a new document (KV read + compile), ms | first 402 after one rule's edit, ms | 402 p50 (vs 10 rules) | free route p50 (vs 10 rules) | bare Worker p50 in the same rounds | first /.well-known/x402 after a new document / one rule's edit, ms | /.well-known/x402 p50 / p95 | listing (gzipped) |");
+  say(
+    "| rules | first 402 after a new document (KV read + compile), ms | first 402 after one rule's edit, ms | 402 p50 (vs 10 rules) | free route p50 (vs 10 rules) | bare Worker p50 in the same rounds | first /.well-known/x402 after a new document / one rule's edit, ms | /.well-known/x402 p50 / p95 | listing (gzipped) |",
+  );
   say("|---|---|---|---|---|---|---|---|---|");
   const small = scale[0]!;
   const ms = (values: number[]) => `${summarise("first request", values).p50.toFixed(0)} (${values.map((v) => v.toFixed(0)).join(", ")})`;
-  const vs = (f: (typeof scale)[number], kind: "402" | "free") => `${f.cached[kind].p50.toFixed(1)} ms (${x(f.cached[kind].p50 / f.cached.bare.p50 / (small.cached[kind].p50 / small.cached.bare.p50))})`;
+  const vs = (f: (typeof scale)[number], kind: "402" | "free") =>
+    `${f.cached[kind].p50.toFixed(1)} ms (${x(f.cached[kind].p50 / f.cached.bare.p50 / (small.cached[kind].p50 / small.cached.bare.p50))})`;
   for (const f of scale) {
-    say(`| ${f.rules} | ${ms(f.first402Ms.newDocument)} | ${ms(f.first402Ms.oneRule)} | ${vs(f, "402")} | ${vs(f, "free")} | ${f.cached.bare.p50.toFixed(1)} ms | ${ms(f.firstWellKnownMs.newDocument)} / ${ms(f.firstWellKnownMs.oneRule)} | ${f.cached.wellKnown.p50.toFixed(1)} / ${f.cached.wellKnown.p95.toFixed(1)} ms | ${(f.wellKnownBytes / 1024).toFixed(0)} KiB (${(f.wellKnownGzipBytes / 1024).toFixed(0)} KiB) |`);
+    say(
+      `| ${f.rules} | ${ms(f.first402Ms.newDocument)} | ${ms(f.first402Ms.oneRule)} | ${vs(f, "402")} | ${vs(f, "free")} | ${f.cached.bare.p50.toFixed(1)} ms | ${ms(f.firstWellKnownMs.newDocument)} / ${ms(f.firstWellKnownMs.oneRule)} | ${f.cached.wellKnown.p50.toFixed(1)} / ${f.cached.wellKnown.p95.toFixed(1)} ms | ${(f.wellKnownBytes / 1024).toFixed(0)} KiB (${(f.wellKnownGzipBytes / 1024).toFixed(0)} KiB) |`,
+    );
   }
   say();
   say("`compilePriceRules` alone, inside workerd (bench/workerd/compile.bench-run.ts under vitest-pool-workers; median of 7;");
   say("workerd's clock moves only at I/O, so each stretch ends with a zero-delay timer):");
   say();
-  say("| rules | JSON.parse of the document, ms | compile a new document, ms | compile after one rule's price was edited (the rest from the memo), ms |");
+  say(
+    "| rules | JSON.parse of the document, ms | compile a new document, ms | compile after one rule's price was edited (the rest from the memo), ms |",
+  );
   say("|---|---|---|---|");
   for (const c of compile) say(`| ${c.rules} | ${c.parseMs} | ${c.newDocumentMs} | ${c.oneRuleEditedMs} |`);
   if (loadWithFault) {
@@ -352,7 +468,14 @@ async function jwtSigningCost(): Promise<string> {
     const importMs = performance.now() - importStart;
     const n = 2000;
     const start = performance.now();
-    for (let i = 0; i < n; i++) await buildCdpJwt(key, { keyId: "bench", method: "POST", url: "https://api.cdp.coinbase.com/platform/v2/x402/verify", nowSeconds: 1, expiresInSeconds: 120 });
+    for (let i = 0; i < n; i++)
+      await buildCdpJwt(key, {
+        keyId: "bench",
+        method: "POST",
+        url: "https://api.cdp.coinbase.com/platform/v2/x402/verify",
+        nowSeconds: 1,
+        expiresInSeconds: 120,
+      });
     parts.push(`${name} ${(((performance.now() - start) / n) * 1000).toFixed(0)} µs/JWT (key import once: ${importMs.toFixed(1)} ms)`);
   }
   return `CDP JWT signing in Node ${process.version} (jose, ${2000} each): ${parts.join("; ")}`;

@@ -38,7 +38,14 @@ export async function measureSessionsScale(options: {
   const keys = SessionKeysSchema.parse(DEV_SESSION_KEYS);
   const network = stack.info.network;
   const tokenFor = (index: number) =>
-    issueSessionToken({ keys, audience: aud, scope, wallet: walletKey(network, walletAddress(index)), nowSeconds: Math.floor(Date.now() / 1000), expiresAtSeconds: Math.floor(Date.now() / 1000) + 3600 });
+    issueSessionToken({
+      keys,
+      audience: aud,
+      scope,
+      wallet: walletKey(network, walletAddress(index)),
+      nowSeconds: Math.floor(Date.now() / 1000),
+      expiresAtSeconds: Math.floor(Date.now() / 1000) + 3600,
+    });
 
   const figures: SessionsFigure[] = [];
   let seeded = 0;
@@ -56,7 +63,11 @@ export async function measureSessionsScale(options: {
     const [bare, token] = await measureInterleaved(
       [
         { name: "bare", once: () => fetch(`${options.bareUrl}/api/health`), expectStatus: 200 },
-        { name: `token, ${wallets} wallets`, once: () => fetch(options.sessionUrl, { headers: { "X402-SESSION": tokens[next++]! } }), expectStatus: 200 },
+        {
+          name: `token, ${wallets} wallets`,
+          once: () => fetch(options.sessionUrl, { headers: { "X402-SESSION": tokens[next++]! } }),
+          expectStatus: 200,
+        },
       ],
       rounds,
       warmUp,

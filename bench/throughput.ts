@@ -29,12 +29,28 @@ export async function measureThroughput(cases: ThroughputCase[], connections: nu
   for (const count of connections) {
     for (const c of cases) {
       const name = [c.system, c.route, ...(c.variant ? [c.variant] : [])].join(", ");
-      const result = await autocannon({ url: c.url, connections: count, duration: seconds, headers: c.headers ?? {}, expectBody: undefined });
+      const result = await autocannon({
+        url: c.url,
+        connections: count,
+        duration: seconds,
+        headers: c.headers ?? {},
+        expectBody: undefined,
+      });
       const wrong = Object.entries(result.statusCodeStats ?? {}).filter(([code]) => Number(code) !== c.status);
       if (result.errors > 0 || result.timeouts > 0 || wrong.length > 0) {
-        throw new Error(`${name} at ${count} connections: ${result.errors} errors, ${result.timeouts} timeouts, statuses ${JSON.stringify(result.statusCodeStats)}`);
+        throw new Error(
+          `${name} at ${count} connections: ${result.errors} errors, ${result.timeouts} timeouts, statuses ${JSON.stringify(result.statusCodeStats)}`,
+        );
       }
-      figures.push({ system: c.system, route: c.route, name, connections: count, requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99 });
+      figures.push({
+        system: c.system,
+        route: c.route,
+        name,
+        connections: count,
+        requestsPerSecond: result.requests.average,
+        p50Ms: result.latency.p50,
+        p99Ms: result.latency.p99,
+      });
     }
   }
   return figures;

@@ -10,7 +10,13 @@ const ROUNDS = Number(process.env.BENCH_PAID_ROUNDS ?? 40);
 const stack = await startStack({ inspector: false });
 try {
   const pay = createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address });
-  const lines = [WIDE_AREA_HEADING, "", `\`npm run bench:wide\`, ${new Date().toISOString()}, ${ROUNDS} rounds.`, "", ...wideAreaTable(await measureWideArea(stack, pay, ROUNDS))];
+  const lines = [
+    WIDE_AREA_HEADING,
+    "",
+    `\`npm run bench:wide\`, ${new Date().toISOString()}, ${ROUNDS} rounds.`,
+    "",
+    ...wideAreaTable(await measureWideArea(stack, pay, ROUNDS)),
+  ];
   for (const line of lines) console.log(line);
   writeBenchmarksSection(lines);
 } finally {

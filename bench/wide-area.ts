@@ -22,7 +22,11 @@ const WIDE_PREFIX = "/wide";
 const VARIANTS = [
   { path: "", case: "pay-per-call, a returning payer (gateway: verify left out)", rule: {} },
   { path: "/verified", case: "pay-per-call, every payment verified, the origin asked during verify", rule: { verifyEveryPayment: true } },
-  { path: "/serial", case: "pay-per-call, every payment verified before the origin is asked", rule: { verifyEveryPayment: true, forwardDuringVerify: false } },
+  {
+    path: "/serial",
+    case: "pay-per-call, every payment verified before the origin is asked",
+    rule: { verifyEveryPayment: true, forwardDuringVerify: false },
+  },
 ] as const;
 /** The rules document is re-read within this long (the gateway's rules cache). */
 const RULES_SETTLE_MS = 6_500;
@@ -54,9 +58,14 @@ async function startDelayProxy(target: string, delayMs: number, strip?: string):
         if (strip && path.startsWith(`${strip}/`)) path = path.slice(path.indexOf("/api/"));
         proxy.passed++;
         const headers = new Headers();
-        for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string" && name !== "host" && name !== "connection") headers.set(name, value);
+        for (const [name, value] of Object.entries(req.headers))
+          if (typeof value === "string" && name !== "host" && name !== "connection") headers.set(name, value);
         try {
-          const answer = await fetch(new URL(path, target), { method: req.method, headers, ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}) });
+          const answer = await fetch(new URL(path, target), {
+            method: req.method,
+            headers,
+            ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
+          });
           const body = Buffer.from(await answer.arrayBuffer());
           const out: Record<string, string> = {};
           answer.headers.forEach((value, name) => {
@@ -71,7 +80,10 @@ async function startDelayProxy(target: string, delayMs: number, strip?: string):
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return Object.assign(proxy, { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+  return Object.assign(proxy, {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  });
 }
 
 /**
@@ -130,7 +142,11 @@ export async function measureWideArea(stack: RunningStack, pay: typeof fetch, ro
       const before = proxies.map((proxy) => proxy.passed);
       const [paidGateway, paidPeer] = await measureInterleaved(
         [
-          { name: `paid${variant.path} (gateway)`, once: () => pay(`${stack.info.gateway}${WIDE_PREFIX}${variant.path}/api/weather/bench`), expectStatus: 200 },
+          {
+            name: `paid${variant.path} (gateway)`,
+            once: () => pay(`${stack.info.gateway}${WIDE_PREFIX}${variant.path}/api/weather/bench`),
+            expectStatus: 200,
+          },
           { name: "paid (peer)", once: () => pay(peerUrl), expectStatus: 200 },
         ],
         rounds,
@@ -149,7 +165,11 @@ export async function measureWideArea(stack: RunningStack, pay: typeof fetch, ro
 }
 
 async function putRules(url: string, auth: Record<string, string>, document: unknown): Promise<void> {
-  const response = await fetch(url, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(document) });
+  const response = await fetch(url, {
+    method: "PUT",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify(document),
+  });
   if (response.status !== 200) throw new Error(`PUT rules: ${response.status} ${await response.text()}`);
 }
 
@@ -164,7 +184,10 @@ export function wideAreaTable(figures: WideAreaFigures): string[] {
     "",
     "| case | gateway p50 / p95 ms | peer p50 / p95 ms | gateway ÷ peer (p50) |",
     "|---|---|---|---|",
-    ...figures.rows.map((row) => `| ${row.case} | ${row.gateway.p50.toFixed(0)} / ${row.gateway.p95.toFixed(0)} | ${row.peer.p50.toFixed(0)} / ${row.peer.p95.toFixed(0)} | ${x(row.gateway.p50 / row.peer.p50)} |`),
+    ...figures.rows.map(
+      (row) =>
+        `| ${row.case} | ${row.gateway.p50.toFixed(0)} / ${row.gateway.p95.toFixed(0)} | ${row.peer.p50.toFixed(0)} / ${row.peer.p95.toFixed(0)} | ${x(row.gateway.p50 / row.peer.p50)} |`,
+    ),
     "",
     `Round trips per paid call of a returning payer, counted by the proxies: the gateway ${gateway.facilitator.toFixed(2)} to the facilitator and ${gateway.origin.toFixed(2)} to the origin; the peer ${peer.facilitator.toFixed(2)} and ${peer.origin.toFixed(2)}. The peer's row is measured again beside each gateway variant.`,
   ];

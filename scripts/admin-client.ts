@@ -35,7 +35,12 @@ export function resolveTarget(mode: "local" | "remote", env: NodeJS.ProcessEnv =
     }
     if (!stack.gateway || !stack.admin) throw new CliError(`${file} names no admin API: restart \`npm run dev\``, 2);
     const { token } = stack.admin;
-    return { baseUrl: stack.gateway, prefix: stack.admin.prefix, authorization: async () => `Bearer ${token}`, describe: `local stack ${stack.gateway}` };
+    return {
+      baseUrl: stack.gateway,
+      prefix: stack.admin.prefix,
+      authorization: async () => `Bearer ${token}`,
+      describe: `local stack ${stack.gateway}`,
+    };
   }
   const baseUrl = env.X402_ADMIN_URL?.replace(/\/+$/, "");
   if (!baseUrl) throw new CliError("--remote needs X402_ADMIN_URL (the gateway's base URL, e.g. https://api.example.com)", 2);
@@ -60,8 +65,14 @@ export function resolveTarget(mode: "local" | "remote", env: NodeJS.ProcessEnv =
       describe: baseUrl,
       async authorization() {
         const key = await importJWK(jwk, alg);
-        const jwt = await new SignJWT({}).setProtectedHeader({ alg, ...(jwk.kid ? { kid: jwk.kid } : {}) }).setIssuer(issuer).setAudience(audience)
-          .setSubject(env.X402_ADMIN_JWT_SUBJECT || "x402-gateway-cli").setIssuedAt().setExpirationTime("5m").sign(key);
+        const jwt = await new SignJWT({})
+          .setProtectedHeader({ alg, ...(jwk.kid ? { kid: jwk.kid } : {}) })
+          .setIssuer(issuer)
+          .setAudience(audience)
+          .setSubject(env.X402_ADMIN_JWT_SUBJECT || "x402-gateway-cli")
+          .setIssuedAt()
+          .setExpirationTime("5m")
+          .sign(key);
         return `Bearer ${jwt}`;
       },
     };
@@ -76,16 +87,28 @@ export interface AdminReply {
   headers: Headers;
 }
 
-export async function callAdmin(target: AdminTarget, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<AdminReply> {
+export async function callAdmin(
+  target: AdminTarget,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<AdminReply> {
   let response: Response;
   try {
     response = await fetch(`${target.baseUrl}${target.prefix}${path}`, {
       method,
-      headers: { Authorization: await target.authorization(), ...(body !== undefined ? { "Content-Type": "application/json" } : {}), ...headers },
+      headers: {
+        Authorization: await target.authorization(),
+        ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body } : {}),
     });
   } catch (error) {
-    throw new CliError(`cannot reach ${target.describe}: ${error instanceof Error ? (error.cause as Error | undefined)?.message ?? error.message : String(error)}`);
+    throw new CliError(
+      `cannot reach ${target.describe}: ${error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)}`,
+    );
   }
   const text = await response.text();
   let json: unknown;
@@ -97,7 +120,8 @@ export async function callAdmin(target: AdminTarget, method: string, path: strin
   if (response.status === 401 || response.status === 404 || response.status >= 500) {
     const message = (json as { message?: string } | undefined)?.message ?? text.slice(0, 200);
     if (response.status === 401) throw new CliError(`refused by ${target.describe}: ${message}`);
-    if (response.status === 404 && (json as { error?: string } | undefined)?.error === "admin_disabled") throw new CliError(`${target.describe}: ${message}`);
+    if (response.status === 404 && (json as { error?: string } | undefined)?.error === "admin_disabled")
+      throw new CliError(`${target.describe}: ${message}`);
     if (response.status >= 500) throw new CliError(`${target.describe} failed (${response.status}): ${message}`);
   }
   return { status: response.status, text, json, headers: response.headers };

@@ -41,29 +41,29 @@ function fail(message: string, code = 2): never {
 
 function parseAgentArgs() {
   return parseArgs({
-  allowPositionals: true,
-  options: {
-    budget: { type: "string" },
-    "max-per-call": { type: "string" },
-    calls: { type: "string", default: "1" },
-    concurrency: { type: "string", default: "1" },
-    gateway: { type: "string", multiple: true },
-    facilitator: { type: "string", multiple: true },
-    network: { type: "string", multiple: true },
-    asset: { type: "string", multiple: true },
-    param: { type: "string", multiple: true },
-    query: { type: "string", multiple: true },
-    tag: { type: "string", multiple: true },
-    tool: { type: "string" },
-    args: { type: "string" },
-    method: { type: "string" },
-    data: { type: "string" },
-    log: { type: "string", default: ".dev/agent-spend.jsonl" },
-    plan: { type: "boolean", default: false },
-    "no-sessions": { type: "boolean", default: false },
-    help: { type: "boolean", default: false },
-  },
-});
+    allowPositionals: true,
+    options: {
+      budget: { type: "string" },
+      "max-per-call": { type: "string" },
+      calls: { type: "string", default: "1" },
+      concurrency: { type: "string", default: "1" },
+      gateway: { type: "string", multiple: true },
+      facilitator: { type: "string", multiple: true },
+      network: { type: "string", multiple: true },
+      asset: { type: "string", multiple: true },
+      param: { type: "string", multiple: true },
+      query: { type: "string", multiple: true },
+      tag: { type: "string", multiple: true },
+      tool: { type: "string" },
+      args: { type: "string" },
+      method: { type: "string" },
+      data: { type: "string" },
+      log: { type: "string", default: ".dev/agent-spend.jsonl" },
+      plan: { type: "boolean", default: false },
+      "no-sessions": { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
 }
 
 let parsed: ReturnType<typeof parseAgentArgs>;
@@ -93,7 +93,11 @@ try {
   calls = positiveInteger(values.calls, "--calls");
   concurrency = positiveInteger(values.concurrency, "--concurrency");
   // The local TestUSDC is not one of the official client's built-in assets: it must be named to be paid.
-  assets = [...KNOWN_USDC, ...(stack ? [{ network: stack.network, address: stack.token.address, decimals: stack.token.decimals }] : []), ...(values.asset ?? []).map(parseAsset)];
+  assets = [
+    ...KNOWN_USDC,
+    ...(stack ? [{ network: stack.network, address: stack.token.address, decimals: stack.token.decimals }] : []),
+    ...(values.asset ?? []).map(parseAsset),
+  ];
 } catch (error) {
   fail(error instanceof Error ? error.message : String(error));
 }
@@ -106,7 +110,13 @@ const pairs = (option: string, list: string[] = []) =>
       return [p.slice(0, at), p.slice(at + 1)];
     }),
   );
-const task: Task = { text: positionals.join(" "), tags: values.tag, tool: values.tool, params: pairs("param", values.param), query: pairs("query", values.query) };
+const task: Task = {
+  text: positionals.join(" "),
+  tags: values.tag,
+  tool: values.tool,
+  params: pairs("param", values.param),
+  query: pairs("query", values.query),
+};
 if (!task.text && !task.tool && !task.tags) fail(`a task is required\n${USAGE}`);
 
 const agent = createAgent({
@@ -119,11 +129,17 @@ const agent = createAgent({
   spendLogPath: values.log,
 });
 
-const choices = await agent.plan(task).catch((error: unknown) => fail(`Discovery failed: ${error instanceof Error ? error.message : String(error)}`, 1));
-console.log(`${choices.length} offer(s) fit "${task.text || task.tool}" (planning ${calls} call${calls === 1 ? "" : "s"}), cheapest first:`);
+const choices = await agent
+  .plan(task)
+  .catch((error: unknown) => fail(`Discovery failed: ${error instanceof Error ? error.message : String(error)}`, 1));
+console.log(
+  `${choices.length} offer(s) fit "${task.text || task.tool}" (planning ${calls} call${calls === 1 ? "" : "s"}), cheapest first:`,
+);
 for (const [i, c] of choices.entries()) {
   const session = c.listing.session ? `, session of ${c.listing.session.maxRequests} calls for ${formatUsd(c.payMicros)}` : "";
-  console.log(`  ${i === 0 ? "→" : " "} ${formatUsd(c.effectiveMicros)}/call  ${c.offer.scheme} ${c.offer.network}  ${c.url}${session}  ${c.listing.serviceName ? `${c.listing.serviceName}: ` : ""}${c.listing.description}`);
+  console.log(
+    `  ${i === 0 ? "→" : " "} ${formatUsd(c.effectiveMicros)}/call  ${c.offer.scheme} ${c.offer.network}  ${c.url}${session}  ${c.listing.serviceName ? `${c.listing.serviceName}: ` : ""}${c.listing.description}`,
+  );
 }
 if (values.plan) process.exit(choices.length > 0 ? 0 : 1);
 
@@ -138,7 +154,9 @@ const worker = async () => {
       // The calls still to come, this one included: a new session is worth buying only for enough of them.
       const result = await agent.call(task, init, calls - n + 1);
       last = result;
-      const cost = result.charged ? `${formatUsd(result.charged.micros)}${result.charged.transaction ? ` tx ${result.charged.transaction}` : ""}` : "no payment";
+      const cost = result.charged
+        ? `${formatUsd(result.charged.micros)}${result.charged.transaction ? ` tx ${result.charged.transaction}` : ""}`
+        : "no payment";
       console.log(`call ${n}: ${result.response.status} via ${result.via} (${cost})  ${result.choice.url}`);
       if (n < calls || concurrency > 1) await result.response.body?.cancel();
     } catch (error) {
@@ -164,9 +182,16 @@ if (refused) process.exitCode = 1;
 function buildInit(): RequestInit {
   if (values.tool) {
     const args = values.args ? (JSON.parse(values.args) as unknown) : {};
-    return { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: values.tool, arguments: args } }) };
+    return {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: values.tool, arguments: args } }),
+    };
   }
-  return { method: values.method ?? (values.data !== undefined ? "POST" : "GET"), ...(values.data !== undefined ? { body: values.data, headers: { "content-type": "application/json" } } : {}) };
+  return {
+    method: values.method ?? (values.data !== undefined ? "POST" : "GET"),
+    ...(values.data !== undefined ? { body: values.data, headers: { "content-type": "application/json" } } : {}),
+  };
 }
 
 function positiveInteger(text: string, name: string): number {

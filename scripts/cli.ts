@@ -60,7 +60,10 @@ function readFile(file: string): string {
 function checkedRules(file: string): string {
   const text = readFile(file);
   const checked = checkRulesText(text);
-  if (!checked.ok) throw new CliError(`${file}: ${checked.lines.length} problem${checked.lines.length === 1 ? "" : "s"}; the gateway would refuse this document (503 on its routes):\n${checked.lines.map((l) => `  - ${l}`).join("\n")}`);
+  if (!checked.ok)
+    throw new CliError(
+      `${file}: ${checked.lines.length} problem${checked.lines.length === 1 ? "" : "s"}; the gateway would refuse this document (503 on its routes):\n${checked.lines.map((l) => `  - ${l}`).join("\n")}`,
+    );
   return text;
 }
 
@@ -70,7 +73,14 @@ function table(rows: Record<string, unknown>[], columns: string[]): string {
   if (rows.length === 0) return "(none)";
   const cells = rows.map((row) => columns.map((c) => (row[c] === null || row[c] === undefined ? "" : String(row[c]))));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-  return [columns, ...cells].map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return [columns, ...cells]
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 function queryString(flags: Parsed["flags"], names: string[]): string {
@@ -84,7 +94,9 @@ async function expectOk(reply: Awaited<ReturnType<typeof callAdmin>>): Promise<u
   if (reply.status >= 400) {
     const body = reply.json as { message?: string; problems?: string[] } | undefined;
     const problems = body?.problems ? `\n${body.problems.map((p) => `  - ${p}`).join("\n")}` : "";
-    throw new CliError(`refused (${reply.status}): ${body?.message ?? (body?.problems ? `${body.problems.length} problem(s)` : reply.text.slice(0, 200))}${problems}`);
+    throw new CliError(
+      `refused (${reply.status}): ${body?.message ?? (body?.problems ? `${body.problems.length} problem(s)` : reply.text.slice(0, 200))}${problems}`,
+    );
   }
   return reply.json;
 }
@@ -104,8 +116,16 @@ async function run(argv: string[]): Promise<void> {
 
   if (group === "rules" && command === "push" && rest.length === 1) {
     const text = checkedRules(rest[0]!);
-    const body = (await expectOk(await callAdmin(target(), "PUT", "/rules", text))) as { rules: number; previousKept: boolean; etag: string };
-    return print(json ? body : `pushed ${rest[0]}: ${body.rules} rules${body.previousKept ? "; the previous document is kept (rules rollback restores it)" : ""}`);
+    const body = (await expectOk(await callAdmin(target(), "PUT", "/rules", text))) as {
+      rules: number;
+      previousKept: boolean;
+      etag: string;
+    };
+    return print(
+      json
+        ? body
+        : `pushed ${rest[0]}: ${body.rules} rules${body.previousKept ? "; the previous document is kept (rules rollback restores it)" : ""}`,
+    );
   }
   if (group === "rules" && command === "pull" && rest.length === 0) {
     const reply = await callAdmin(target(), "GET", "/rules");
@@ -122,10 +142,14 @@ async function run(argv: string[]): Promise<void> {
     if (reply.status !== 404) await expectOk(reply);
     const live = reply.status === 404 ? "" : canonicalJson(reply.text);
     const diff = diffLines(live, local);
-    return print(diff.length === 0 ? `no difference between ${rest[0]} and the live rules` : [`--- live`, `+++ ${rest[0]}`, ...diff].join("\n"));
+    return print(
+      diff.length === 0 ? `no difference between ${rest[0]} and the live rules` : [`--- live`, `+++ ${rest[0]}`, ...diff].join("\n"),
+    );
   }
   if (group === "rules" && command === "history" && rest.length === 0) {
-    const body = (await expectOk(await callAdmin(target(), "GET", "/rules/history"))) as { versions: { key: string; replacedAt: string }[] };
+    const body = (await expectOk(await callAdmin(target(), "GET", "/rules/history"))) as {
+      versions: { key: string; replacedAt: string }[];
+    };
     return print(json ? body : table(body.versions, ["replacedAt", "key"]));
   }
   if (group === "rules" && command === "rollback" && rest.length === 0) {
@@ -133,30 +157,79 @@ async function run(argv: string[]): Promise<void> {
     return print(json ? body : `restored the version replaced at ${body.replacedAt}`);
   }
   if (group === "ledger" && command === undefined) {
-    const body = (await expectOk(await callAdmin(target(), "GET", `/ledger${queryString(flags, ["since", "until", "rule", "payer", "status", "resolution", "limit"])}`))) as { entries: Record<string, unknown>[] };
-    return print(json ? body : table(body.entries, ["created_at", "rule_id", "status", "amount", "network", "payer", "pay_to", "transaction_hash", "resolution"]));
+    const body = (await expectOk(
+      await callAdmin(
+        target(),
+        "GET",
+        `/ledger${queryString(flags, ["since", "until", "rule", "payer", "status", "resolution", "limit"])}`,
+      ),
+    )) as { entries: Record<string, unknown>[] };
+    return print(
+      json
+        ? body
+        : table(body.entries, [
+            "created_at",
+            "rule_id",
+            "status",
+            "amount",
+            "network",
+            "payer",
+            "pay_to",
+            "transaction_hash",
+            "resolution",
+          ]),
+    );
   }
   if (group === "revenue" && command === undefined) {
-    const body = (await expectOk(await callAdmin(target(), "GET", `/revenue${queryString(flags, ["by", "since", "until"])}`))) as { by: string; revenue: Record<string, unknown>[] };
-    return print(json ? body : table(body.revenue, ["group", "network", "asset", "payments", "amount"]).replace(/^group/, body.by.padEnd(5)));
+    const body = (await expectOk(await callAdmin(target(), "GET", `/revenue${queryString(flags, ["by", "since", "until"])}`))) as {
+      by: string;
+      revenue: Record<string, unknown>[];
+    };
+    return print(
+      json ? body : table(body.revenue, ["group", "network", "asset", "payments", "amount"]).replace(/^group/, body.by.padEnd(5)),
+    );
   }
   if (group === "sessions" && command === "revoke" && rest.length === 1) {
     const body = (await expectOk(
-      await callAdmin(target(), "POST", "/sessions/revoke", JSON.stringify({ wallet: rest[0], ...(typeof flags.scope === "string" ? { scope: flags.scope } : {}) })),
+      await callAdmin(
+        target(),
+        "POST",
+        "/sessions/revoke",
+        JSON.stringify({ wallet: rest[0], ...(typeof flags.scope === "string" ? { scope: flags.scope } : {}) }),
+      ),
     )) as { revoked: number };
     return print(json ? body : `revoked ${body.revoked} session${body.revoked === 1 ? "" : "s"} of ${rest[0]}`);
   }
-  if (group === "sessions" && command === "grant" && rest.length === 1 && typeof flags.scope === "string" && typeof flags.ref === "string") {
-    const body = { wallet: rest[0], scope: flags.scope, requests: Number(flags.requests), ttlSeconds: Number(flags.ttl), reference: flags.ref };
-    const granted = (await expectOk(await callAdmin(target(), "POST", "/sessions/grant", JSON.stringify(body)))) as { remaining: number; expiresAt: string };
+  if (
+    group === "sessions" &&
+    command === "grant" &&
+    rest.length === 1 &&
+    typeof flags.scope === "string" &&
+    typeof flags.ref === "string"
+  ) {
+    const body = {
+      wallet: rest[0],
+      scope: flags.scope,
+      requests: Number(flags.requests),
+      ttlSeconds: Number(flags.ttl),
+      reference: flags.ref,
+    };
+    const granted = (await expectOk(await callAdmin(target(), "POST", "/sessions/grant", JSON.stringify(body)))) as {
+      remaining: number;
+      expiresAt: string;
+    };
     return print(json ? granted : `${rest[0]} has ${granted.remaining} requests in ${flags.scope} until ${granted.expiresAt}`);
   }
   if (group === "refunds" && command === undefined) {
     const body = (await expectOk(await callAdmin(target(), "GET", "/refunds"))) as { owed: Record<string, unknown>[] };
-    return print(json ? body : table(body.owed, ["payment_key", "created_at", "rule_id", "amount", "asset", "network", "payer", "transaction_hash"]));
+    return print(
+      json ? body : table(body.owed, ["payment_key", "created_at", "rule_id", "amount", "asset", "network", "payer", "transaction_hash"]),
+    );
   }
   if (group === "refunds" && command === "mark" && rest.length === 1 && typeof flags.tx === "string") {
-    const body = await expectOk(await callAdmin(target(), "POST", `/refunds/${encodeURIComponent(rest[0]!)}/mark`, JSON.stringify({ transaction: flags.tx })));
+    const body = await expectOk(
+      await callAdmin(target(), "POST", `/refunds/${encodeURIComponent(rest[0]!)}/mark`, JSON.stringify({ transaction: flags.tx })),
+    );
     return print(json ? body : `marked ${rest[0]} refunded by ${flags.tx}`);
   }
   throw new CliError(USAGE, 2);

@@ -72,7 +72,11 @@ try {
 }
 if (stopping) await new Promise(() => {});
 const { info, keptKv } = stack;
-const rulesSource = rules ? process.env.RULES : keptKv.includes("price-rules") ? `kept from the last run (npm run dev -- --reset for the demo rules)` : "demo rules";
+const rulesSource = rules
+  ? process.env.RULES
+  : keptKv.includes("price-rules")
+    ? `kept from the last run (npm run dev -- --reset for the demo rules)`
+    : "demo rules";
 console.log(`
 x402 gateway stack is up (${Date.now() - startedAt} ms)
   gateway      ${info.gateway}
@@ -97,7 +101,8 @@ function readRules(file: string): unknown {
     fail(`RULES=${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   const checked = checkRulesText(text);
-  if (!checked.ok) fail(`RULES=${file}: ${checked.lines.length} problem(s), not started:\n${checked.lines.map((line) => `  - ${line}`).join("\n")}`);
+  if (!checked.ok)
+    fail(`RULES=${file}: ${checked.lines.length} problem(s), not started:\n${checked.lines.map((line) => `  - ${line}`).join("\n")}`);
   return JSON.parse(text) as unknown;
 }
 

@@ -73,7 +73,8 @@ export function circles(graph: Map<string, Set<string>>): string[][] {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const root = resolve("src");
   const found = circles(importGraph(root)).map((files) => files.map((file) => relative(root, file)));
-  const allowed = (files: string[]) => ALLOWED.find((a) => a.files.length === files.length && a.files.every((file) => files.includes(file)));
+  const allowed = (files: string[]) =>
+    ALLOWED.find((a) => a.files.length === files.length && a.files.every((file) => files.includes(file)));
   const unexpected = found.filter((files) => !allowed(files));
   for (const files of found) {
     const reason = allowed(files);

@@ -41,7 +41,8 @@ const after = await balance();
 console.log(`${values.method} ${url} → ${response.status} in ${elapsed} ms`);
 console.log(body);
 if (response.headers.get("server-timing")) console.log(`server-timing: ${response.headers.get("server-timing")}`);
-console.log(`settlement transaction: ${settlement?.success ? settlement.transaction : `none${settlement ? ` (${settlement.errorReason})` : ""}`}`);
+console.log(
+  `settlement transaction: ${settlement?.success ? settlement.transaction : `none${settlement ? ` (${settlement.errorReason})` : ""}`}`,
+);
 console.log(`payer ${account.address}: ${format(before)} → ${format(after)} (${format(after - before)})`);
 process.exit(response.ok ? 0 : 1);
-

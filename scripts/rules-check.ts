@@ -14,5 +14,10 @@ export function checkRulesText(text: string): RulesCheck {
   const checked = checkRulesDocument(text, buildDefaultSchemeRegistry());
   if (!checked.ok) return { ok: false, lines: checked.problems };
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-  return { ok: true, lines: [`valid: ${plural(checked.rules, "rule")} (${checked.discoverable} discoverable), ${plural(checked.facilitators, "facilitator")} listed`] };
+  return {
+    ok: true,
+    lines: [
+      `valid: ${plural(checked.rules, "rule")} (${checked.discoverable} discoverable), ${plural(checked.facilitators, "facilitator")} listed`,
+    ],
+  };
 }

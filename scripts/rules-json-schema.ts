@@ -8,7 +8,10 @@ export const RULES_JSON_SCHEMA_FILE = "docs/price-rules.schema.json";
 
 export function buildRulesJsonSchema(): string {
   // The Worker parses rules and facilitators one by one (so every problem is listed); editors want them inline.
-  const document = PriceRulesDocumentSchema.extend({ facilitators: z.array(FacilitatorConfigSchema).optional(), rules: z.array(PriceRuleSchema) });
+  const document = PriceRulesDocumentSchema.extend({
+    facilitators: z.array(FacilitatorConfigSchema).optional(),
+    rules: z.array(PriceRuleSchema),
+  });
   const schema = z.toJSONSchema(document, { io: "input", unrepresentable: "any", target: "draft-2020-12" });
   return `${JSON.stringify({ ...schema, title: "x402 gateway price rules", $id: "https://x402-gateway.local/price-rules.schema.json" }, null, 2)}\n`;
 }

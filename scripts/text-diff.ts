@@ -6,7 +6,9 @@ export function diffLines(before: string, after: string, context = 3): string[] 
   const b = after.split("\n");
   // lcs[i][j]: length of the common subsequence of a[i..] and b[j..].
   const lcs = Array.from({ length: a.length + 1 }, () => new Uint32Array(b.length + 1));
-  for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  for (let i = a.length - 1; i >= 0; i--)
+    for (let j = b.length - 1; j >= 0; j--)
+      lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
   const ops: string[] = [];
   let i = 0;
   let j = 0;
@@ -14,8 +16,7 @@ export function diffLines(before: string, after: string, context = 3): string[] 
     if (i < a.length && j < b.length && a[i] === b[j]) {
       ops.push(`  ${a[i++]}`);
       j++;
-    }
-    else if (j < b.length && (i === a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) ops.push(`+ ${b[j++]}`);
+    } else if (j < b.length && (i === a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) ops.push(`+ ${b[j++]}`);
     else ops.push(`- ${a[i++]}`);
   }
   const changed = ops.map((op) => !op.startsWith("  "));

@@ -43,11 +43,20 @@ function errorResponse(error: unknown, request: Request): Response {
     }
     return response;
   }
-  console.error(JSON.stringify({ event: "unexpected_error", message: String(error), stack: error instanceof Error ? error.stack : undefined }));
+  console.error(
+    JSON.stringify({ event: "unexpected_error", message: String(error), stack: error instanceof Error ? error.stack : undefined }),
+  );
   return unexpectedErrorResponse();
 }
 
-function writeRequestLog(env: GatewayBindings, log: RequestLog, request: Request, status: number, nowMs: number, errorKind: string | undefined): void {
+function writeRequestLog(
+  env: GatewayBindings,
+  log: RequestLog,
+  request: Request,
+  status: number,
+  nowMs: number,
+  errorKind: string | undefined,
+): void {
   // A log that cannot be written must never cost the request its answer.
   try {
     const quiet = requestLogSetting(env) === "off";

@@ -1,6 +1,12 @@
 // The gateway's one error type and its one mapping to HTTP (AGENTS.md "Conventions": errors).
 // Wire bodies carry a stable code and a safe message; internal detail goes to the log only.
-import { encodeBase64Text, encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_REQUIRED, PAYMENT_RESPONSE } from "./x402/headers.js";
+import {
+  encodeBase64Text,
+  encodePaymentResponseHeader,
+  EXPOSED_PAYMENT_HEADERS,
+  PAYMENT_REQUIRED,
+  PAYMENT_RESPONSE,
+} from "./x402/headers.js";
 import type { PaymentRequired, SettleResponse } from "./x402/schemas.js";
 import { toV1PaymentRequired } from "./x402/v1.js";
 
@@ -53,7 +59,10 @@ export type GatewayError =
   | { kind: "replay_lock_unavailable"; detail: string };
 
 export class GatewayFailure extends Error {
-  constructor(readonly error: GatewayError, options?: { cause?: unknown }) {
+  constructor(
+    readonly error: GatewayError,
+    options?: { cause?: unknown },
+  ) {
     super(`gateway error: ${error.kind}`, options);
     this.name = "GatewayFailure";
   }
@@ -122,7 +131,11 @@ export function toHttpResponse(error: GatewayError): Response {
     case "facilitator_unavailable":
       return problem(502, "facilitator_unavailable", "The payment facilitator could not be reached.");
     case "unsettleable":
-      return problem(503, "no_settleable_offer", "No payment facilitator can settle this route's payment options right now; try again later.");
+      return problem(
+        503,
+        "no_settleable_offer",
+        "No payment facilitator can settle this route's payment options right now; try again later.",
+      );
     case "facilitator_timeout":
       return problem(504, "facilitator_timeout", `The payment facilitator did not answer ${error.operation} in time.`);
     case "facilitator_bad_response":
@@ -149,7 +162,11 @@ export function toHttpResponse(error: GatewayError): Response {
       return problem(503, "replay_lock_unavailable", "The payment could not be checked for reuse; try again.");
     case "rate_limited":
       // RFC 6585 §4: 429 with Retry-After. Nothing was charged and no facilitator was asked.
-      return jsonResponse(429, { error: "rate_limited", message: `Too many payments from this ${error.by}; retry later. Nothing was charged.` }, { "Retry-After": String(error.retryAfterSeconds) });
+      return jsonResponse(
+        429,
+        { error: "rate_limited", message: `Too many payments from this ${error.by}; retry later. Nothing was charged.` },
+        { "Retry-After": String(error.retryAfterSeconds) },
+      );
   }
 }
 

@@ -12,7 +12,11 @@ import { privateKeyToAddress } from "viem/accounts";
 /** A whole number of `unit` (the error names it), written in digits as every env var is, within `min`…`max`. */
 const digits = ({ unit, min = 0, max }: { unit: string; min?: number; max?: number }) => {
   const whole = z.number().int().min(min);
-  return z.string().regex(/^\d+$/, `expected ${unit}`).transform(Number).pipe(max === undefined ? whole : whole.max(max));
+  return z
+    .string()
+    .regex(/^\d+$/, `expected ${unit}`)
+    .transform(Number)
+    .pipe(max === undefined ? whole : whole.max(max));
 };
 const Millis = digits({ unit: "milliseconds", min: 1, max: 600_000 });
 const SecondsUpTo = (max: number) => digits({ unit: "seconds", max });
@@ -104,7 +108,9 @@ const EnvVarsSchema = z.object({
         return z.NEVER;
       }
     })
-    .pipe(z.record(z.string().regex(/^(eip155:\d+|solana:[1-9A-HJ-NP-Za-km-z]{32})$/, "expected an eip155 or solana CAIP-2 network"), HttpUrl))
+    .pipe(
+      z.record(z.string().regex(/^(eip155:\d+|solana:[1-9A-HJ-NP-Za-km-z]{32})$/, "expected an eip155 or solana CAIP-2 network"), HttpUrl),
+    )
     .optional(),
 });
 

@@ -19,7 +19,9 @@ const RESERVED_SEGMENTS = RESERVED_PATHS.map((path) => {
 });
 
 export function matchReservedPath(segments: readonly string[]): ReservedPath | undefined {
-  return RESERVED_SEGMENTS.find((reserved) => reserved.segments.length === segments.length && reserved.segments.every((s, i) => s === segments[i]))?.path;
+  return RESERVED_SEGMENTS.find(
+    (reserved) => reserved.segments.length === segments.length && reserved.segments.every((s, i) => s === segments[i]),
+  )?.path;
 }
 
 /**

@@ -35,17 +35,27 @@ export function createCdpJwtChecker(options: CdpJwtCheckerOptions) {
     const expectedAlg = key.asymmetricKeyType === "ed25519" ? "EdDSA" : "ES256";
     if (header.alg !== expectedAlg) return { ok: false, reason: `alg ${String(header.alg)} does not fit the key (${expectedAlg})` };
     if (header.typ !== "JWT") return { ok: false, reason: "typ is not JWT" };
-    if (typeof header.nonce !== "string" || !/^[0-9a-f]{32}$/.test(header.nonce)) return { ok: false, reason: "nonce is not 16 random bytes in hex" };
+    if (typeof header.nonce !== "string" || !/^[0-9a-f]{32}$/.test(header.nonce))
+      return { ok: false, reason: "nonce is not 16 random bytes in hex" };
     let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
     try {
-      ({ payload } = await jwtVerify(token, key, { algorithms: [expectedAlg], issuer: "cdp", subject: kid, currentDate: new Date(now() * 1000), clockTolerance: 5, requiredClaims: ["nbf", "exp"] }));
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: [expectedAlg],
+        issuer: "cdp",
+        subject: kid,
+        currentDate: new Date(now() * 1000),
+        clockTolerance: 5,
+        requiredClaims: ["nbf", "exp"],
+      }));
     } catch (error) {
       return { ok: false, reason: `JWT refused: ${(error as Error).message}` };
     }
-    if (payload.exp! - payload.nbf! > maxLifetime) return { ok: false, reason: `lifetime ${payload.exp! - payload.nbf!} s is longer than ${maxLifetime} s` };
+    if (payload.exp! - payload.nbf! > maxLifetime)
+      return { ok: false, reason: `lifetime ${payload.exp! - payload.nbf!} s is longer than ${maxLifetime} s` };
     const uri = `${method} ${host}${path}`;
     const uris = (payload as { uris?: unknown }).uris;
-    if (!Array.isArray(uris) || !uris.includes(uri)) return { ok: false, reason: `uris ${JSON.stringify(uris)} do not name this call (${uri})` };
+    if (!Array.isArray(uris) || !uris.includes(uri))
+      return { ok: false, reason: `uris ${JSON.stringify(uris)} do not name this call (${uri})` };
     for (const [nonce, expires] of seenNonces) if (expires < now()) seenNonces.delete(nonce);
     if (seenNonces.has(header.nonce)) return { ok: false, reason: "nonce already used (replayed JWT)" };
     seenNonces.set(header.nonce, payload.exp! + 5);

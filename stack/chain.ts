@@ -1,7 +1,18 @@
 // Local EVM chain: anvil from the @foundry-rs/anvil npm package, plus the contracts the stack needs on it.
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { createPublicClient, createTestClient, createWalletClient, defineChain, getAddress, http, maxUint256, type Address, type Chain, type PrivateKeyAccount } from "viem";
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  defineChain,
+  getAddress,
+  http,
+  maxUint256,
+  type Address,
+  type Chain,
+  type PrivateKeyAccount,
+} from "viem";
 import { compileContracts, type CompiledContract } from "./compile-contracts.js";
 import { DEPLOYER } from "./accounts.js";
 import { startProcess, type ManagedProcess } from "./process.js";
@@ -57,7 +68,11 @@ export interface DeployedContracts {
 }
 
 /** Deploys TestUSDC, mints `mints`, and places Multicall3Lite at the canonical Multicall3 address. */
-export async function deployContracts(rpcUrl: string, mints: { to: Address; amount: bigint }[], chainId = CHAIN_ID): Promise<DeployedContracts> {
+export async function deployContracts(
+  rpcUrl: string,
+  mints: { to: Address; amount: bigint }[],
+  chainId = CHAIN_ID,
+): Promise<DeployedContracts> {
   const compiled = compileContracts();
   const chain = localChain(rpcUrl, chainId);
   const transport = http(rpcUrl);
@@ -67,7 +82,11 @@ export async function deployContracts(rpcUrl: string, mints: { to: Address; amou
     address: MULTICALL3_ADDRESS,
     bytecode: compiled.Multicall3Lite.deployedBytecode,
   });
-  const hash = await wallet.deployContract({ abi: compiled.TestUSDC.abi, bytecode: compiled.TestUSDC.bytecode, args: [TOKEN_NAME, TOKEN_VERSION] });
+  const hash = await wallet.deployContract({
+    abi: compiled.TestUSDC.abi,
+    bytecode: compiled.TestUSDC.bytecode,
+    args: [TOKEN_NAME, TOKEN_VERSION],
+  });
   const receipt = await client.waitForTransactionReceipt({ hash });
   const token = getAddress(receipt.contractAddress!);
   for (const { to, amount } of mints) {
@@ -87,11 +106,28 @@ export async function deployContracts(rpcUrl: string, mints: { to: Address; amou
  */
 async function installPermit2(
   compiled: ReturnType<typeof compileContracts>,
-  { wallet, client, test }: { wallet: ReturnType<typeof createWalletClient>; client: ReturnType<typeof createPublicClient>; test: ReturnType<typeof createTestClient> },
+  {
+    wallet,
+    client,
+    test,
+  }: {
+    wallet: ReturnType<typeof createWalletClient>;
+    client: ReturnType<typeof createPublicClient>;
+    test: ReturnType<typeof createTestClient>;
+  },
 ): Promise<void> {
   await test.setCode({ address: PERMIT2_ADDRESS, bytecode: compiled.TestPermit2.deployedBytecode });
-  for (const [proxy, address] of [[compiled.TestX402ExactPermit2Proxy, X402_EXACT_PERMIT2_PROXY], [compiled.TestX402UptoPermit2Proxy, X402_UPTO_PERMIT2_PROXY]] as const) {
-    const hash = await wallet.deployContract({ abi: proxy.abi, bytecode: proxy.bytecode, args: [PERMIT2_ADDRESS], account: DEPLOYER, chain: wallet.chain });
+  for (const [proxy, address] of [
+    [compiled.TestX402ExactPermit2Proxy, X402_EXACT_PERMIT2_PROXY],
+    [compiled.TestX402UptoPermit2Proxy, X402_UPTO_PERMIT2_PROXY],
+  ] as const) {
+    const hash = await wallet.deployContract({
+      abi: proxy.abi,
+      bytecode: proxy.bytecode,
+      args: [PERMIT2_ADDRESS],
+      account: DEPLOYER,
+      chain: wallet.chain,
+    });
     const deployed = (await client.waitForTransactionReceipt({ hash })).contractAddress!;
     await test.setCode({ address, bytecode: (await client.getCode({ address: deployed }))! });
   }
@@ -104,7 +140,15 @@ async function installPermit2(
  */
 async function installBatchSettlement(
   compiled: ReturnType<typeof compileContracts>,
-  { wallet, client, test }: { wallet: ReturnType<typeof createWalletClient>; client: ReturnType<typeof createPublicClient>; test: ReturnType<typeof createTestClient> },
+  {
+    wallet,
+    client,
+    test,
+  }: {
+    wallet: ReturnType<typeof createWalletClient>;
+    client: ReturnType<typeof createPublicClient>;
+    test: ReturnType<typeof createTestClient>;
+  },
 ): Promise<void> {
   await test.setCode({ address: X402_BATCH_SETTLEMENT, bytecode: compiled.TestX402BatchSettlement.deployedBytecode });
   const collectors = [
@@ -112,7 +156,13 @@ async function installBatchSettlement(
     [compiled.TestPermit2DepositCollector, [X402_BATCH_SETTLEMENT, PERMIT2_ADDRESS], X402_PERMIT2_DEPOSIT_COLLECTOR],
   ] as const;
   for (const [collector, args, address] of collectors) {
-    const hash = await wallet.deployContract({ abi: collector.abi, bytecode: collector.bytecode, args: [...args], account: DEPLOYER, chain: wallet.chain });
+    const hash = await wallet.deployContract({
+      abi: collector.abi,
+      bytecode: collector.bytecode,
+      args: [...args],
+      account: DEPLOYER,
+      chain: wallet.chain,
+    });
     const deployed = (await client.waitForTransactionReceipt({ hash })).contractAddress!;
     await test.setCode({ address, bytecode: (await client.getCode({ address: deployed }))! });
   }
@@ -124,18 +174,33 @@ export async function approvePermit2(rpcUrl: string, token: Address, owner: Priv
   const chain = localChain(rpcUrl, chainId);
   const transport = http(rpcUrl);
   const wallet = createWalletClient({ account: owner, chain, transport });
-  const hash = await wallet.writeContract({ address: token, abi: compiled.TestUSDC.abi, functionName: "approve", args: [PERMIT2_ADDRESS, maxUint256] });
+  const hash = await wallet.writeContract({
+    address: token,
+    abi: compiled.TestUSDC.abi,
+    functionName: "approve",
+    args: [PERMIT2_ADDRESS, maxUint256],
+  });
   await createPublicClient({ chain, transport }).waitForTransactionReceipt({ hash });
 }
 
 /** Deploys a TestSmartWallet (EIP-1271, one owner key) and funds it with `amount` TestUSDC. */
-export async function deploySmartWallet(rpcUrl: string, token: Address, owner: Address, amount: bigint, chainId = CHAIN_ID): Promise<Address> {
+export async function deploySmartWallet(
+  rpcUrl: string,
+  token: Address,
+  owner: Address,
+  amount: bigint,
+  chainId = CHAIN_ID,
+): Promise<Address> {
   const compiled = compileContracts();
   const chain = localChain(rpcUrl, chainId);
   const transport = http(rpcUrl);
   const wallet = createWalletClient({ account: DEPLOYER, chain, transport });
   const client = createPublicClient({ chain, transport });
-  const hash = await wallet.deployContract({ abi: compiled.TestSmartWallet.abi, bytecode: compiled.TestSmartWallet.bytecode, args: [owner] });
+  const hash = await wallet.deployContract({
+    abi: compiled.TestSmartWallet.abi,
+    bytecode: compiled.TestSmartWallet.bytecode,
+    args: [owner],
+  });
   const address = getAddress((await client.waitForTransactionReceipt({ hash })).contractAddress!);
   await mintTestUsdc(rpcUrl, token, address, amount, chainId);
   return address;
@@ -152,12 +217,21 @@ export async function mintTestUsdc(rpcUrl: string, token: Address, to: Address, 
 }
 
 /** Deploys a TestSmartWalletFactory, whose wallets have CREATE2 addresses known before they exist (EIP-6492). */
-export async function deploySmartWalletFactory(rpcUrl: string, chainId = CHAIN_ID): Promise<{ factory: Address; abi: CompiledContract["abi"] }> {
+export async function deploySmartWalletFactory(
+  rpcUrl: string,
+  chainId = CHAIN_ID,
+): Promise<{ factory: Address; abi: CompiledContract["abi"] }> {
   const compiled = compileContracts();
   const chain = localChain(rpcUrl, chainId);
   const transport = http(rpcUrl);
   const wallet = createWalletClient({ account: DEPLOYER, chain, transport });
   const client = createPublicClient({ chain, transport });
-  const hash = await wallet.deployContract({ abi: compiled.TestSmartWalletFactory.abi, bytecode: compiled.TestSmartWalletFactory.bytecode });
-  return { factory: getAddress((await client.waitForTransactionReceipt({ hash })).contractAddress!), abi: compiled.TestSmartWalletFactory.abi };
+  const hash = await wallet.deployContract({
+    abi: compiled.TestSmartWalletFactory.abi,
+    bytecode: compiled.TestSmartWalletFactory.bytecode,
+  });
+  return {
+    factory: getAddress((await client.waitForTransactionReceipt({ hash })).contractAddress!),
+    abi: compiled.TestSmartWalletFactory.abi,
+  };
 }

@@ -14,7 +14,19 @@ interface SolcOutput {
   contracts: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>;
 }
 
-const CONTRACTS = ["TestUSDC", "Multicall3Lite", "TestSmartWallet", "TestSmartWalletFactory", "TestPermit2", "TestX402ExactPermit2Proxy", "TestX402UptoPermit2Proxy", "TestX402BatchSettlement", "TestERC3009DepositCollector", "TestPermit2DepositCollector", "Erc6492SigValidator"] as const;
+const CONTRACTS = [
+  "TestUSDC",
+  "Multicall3Lite",
+  "TestSmartWallet",
+  "TestSmartWalletFactory",
+  "TestPermit2",
+  "TestX402ExactPermit2Proxy",
+  "TestX402UptoPermit2Proxy",
+  "TestX402BatchSettlement",
+  "TestERC3009DepositCollector",
+  "TestPermit2DepositCollector",
+  "Erc6492SigValidator",
+] as const;
 export type ContractName = (typeof CONTRACTS)[number];
 
 export function compileContracts(): Record<ContractName, CompiledContract> {
@@ -37,7 +49,10 @@ export function compileContracts(): Record<ContractName, CompiledContract> {
   return Object.fromEntries(
     CONTRACTS.map((name) => {
       const contract = output.contracts[`${name}.sol`]![name]!;
-      return [name, { abi: contract.abi, bytecode: `0x${contract.evm.bytecode.object}`, deployedBytecode: `0x${contract.evm.deployedBytecode.object}` }];
+      return [
+        name,
+        { abi: contract.abi, bytecode: `0x${contract.evm.bytecode.object}`, deployedBytecode: `0x${contract.evm.deployedBytecode.object}` },
+      ];
     }),
   ) as Record<ContractName, CompiledContract>;
 }

@@ -26,14 +26,19 @@ export function createDemoOrigin() {
     }
     // Several sellers of the same answer (the agent buyer's tests choose between them).
     const tides = /^\/api\/sellers\/([^/]+)\/tides\/([^/]+)$/.exec(url.pathname);
-    if (req.method === "GET" && tides) return json(200, { seller: tides[1], port: decodeURIComponent(tides[2]!), highWater: ["06:12", "18:37"] });
+    if (req.method === "GET" && tides)
+      return json(200, { seller: tides[1], port: decodeURIComponent(tides[2]!), highWater: ["06:12", "18:37"] });
     const forecast = /^\/api\/forecast\/([^/]+)$/.exec(url.pathname);
     if (req.method === "GET" && forecast) {
       const city = decodeURIComponent(forecast[1]!);
       return json(200, { city, days: [1, 2, 3].map((day) => ({ day, conditions: CONDITIONS[(city.length + day) % CONDITIONS.length] })) });
     }
     if (req.method === "GET" && url.pathname === "/api/premium/report") {
-      return json(200, { title: "Quarterly market report", sections: ["summary", "outlook", "risks"], generatedAt: new Date().toISOString() });
+      return json(200, {
+        title: "Quarterly market report",
+        sections: ["summary", "outlook", "risks"],
+        generatedAt: new Date().toISOString(),
+      });
     }
     if (req.method === "POST" && url.pathname === "/api/summarize") {
       const chunks: Buffer[] = [];
@@ -69,11 +74,16 @@ export function createDemoOrigin() {
     // Metered (upto) demo routes: the usage is the `tokens` query value (absent: none reported, `bad`: malformed).
     if (req.method === "GET" && url.pathname === "/api/metered/header") {
       const tokens = url.searchParams.get("tokens");
-      return res.writeHead(200, { "content-type": "application/json", ...(tokens !== null ? { "x-usage-units": tokens } : {}) }).end(JSON.stringify({ completion: "metered by header" }));
+      return res
+        .writeHead(200, { "content-type": "application/json", ...(tokens !== null ? { "x-usage-units": tokens } : {}) })
+        .end(JSON.stringify({ completion: "metered by header" }));
     }
     if (req.method === "GET" && url.pathname === "/api/metered/json") {
       const tokens = url.searchParams.get("tokens");
-      return json(200, { completion: "metered by body", ...(tokens !== null ? { usage: { total_tokens: /^\d+$/.test(tokens) ? Number(tokens) : tokens } } : {}) });
+      return json(200, {
+        completion: "metered by body",
+        ...(tokens !== null ? { usage: { total_tokens: /^\d+$/.test(tokens) ? Number(tokens) : tokens } } : {}),
+      });
     }
     if (req.method === "GET" && url.pathname === "/api/metered/stream") {
       // An LLM-style stream: text events as they are "generated", then the usage in the last event.
@@ -102,23 +112,36 @@ if (import.meta.url === `file://${process.argv[1]}`) {
 /** A tiny MCP server (streamable HTTP, JSON responses): two tools, `get_forecast` and `translate`. */
 function serveMcp(message: unknown, res: import("node:http").ServerResponse): undefined {
   const rpc = message as { id?: unknown; method?: string; params?: { name?: string; arguments?: Record<string, unknown> } };
-  const reply = (result: unknown): undefined => void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: rpc.id, result }));
+  const reply = (result: unknown): undefined =>
+    void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: rpc.id, result }));
   if (rpc.id === undefined) return void res.writeHead(202).end();
-  if (rpc.method === "initialize") return reply({ protocolVersion: "2025-06-18", capabilities: { tools: {} }, serverInfo: { name: "demo-mcp", version: "1.0.0" } });
+  if (rpc.method === "initialize")
+    return reply({ protocolVersion: "2025-06-18", capabilities: { tools: {} }, serverInfo: { name: "demo-mcp", version: "1.0.0" } });
   if (rpc.method === "tools/list") {
     return reply({
       tools: [
-        { name: "get_forecast", description: "Tomorrow's forecast for a city", inputSchema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
-        { name: "translate", description: "Translate a short text", inputSchema: { type: "object", properties: { text: { type: "string" }, to: { type: "string" } }, required: ["text", "to"] } },
+        {
+          name: "get_forecast",
+          description: "Tomorrow's forecast for a city",
+          inputSchema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+        },
+        {
+          name: "translate",
+          description: "Translate a short text",
+          inputSchema: { type: "object", properties: { text: { type: "string" }, to: { type: "string" } }, required: ["text", "to"] },
+        },
       ],
     });
   }
   if (rpc.method === "tools/call") {
     const args = rpc.params?.arguments ?? {};
-    if (rpc.params?.name === "get_forecast") return reply({ content: [{ type: "text", text: `Tomorrow in ${String(args.city)}: sunny, 18°C` }] });
+    if (rpc.params?.name === "get_forecast")
+      return reply({ content: [{ type: "text", text: `Tomorrow in ${String(args.city)}: sunny, 18°C` }] });
     if (rpc.params?.name === "translate") return reply({ content: [{ type: "text", text: `[${String(args.to)}] ${String(args.text)}` }] });
   }
-  res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: rpc.id, error: { code: -32601, message: "Method not found" } }));
+  res
+    .writeHead(200, { "content-type": "application/json" })
+    .end(JSON.stringify({ jsonrpc: "2.0", id: rpc.id, error: { code: -32601, message: "Method not found" } }));
 }
 
 async function readJson(req: import("node:http").IncomingMessage): Promise<unknown> {

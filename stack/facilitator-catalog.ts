@@ -14,7 +14,13 @@ export class ResourceCatalog {
 
   /** Indexes one payment's resource; a payment without a valid bazaar extension is not listed. */
   index(payload: PaymentPayload, requirements: PaymentRequirements): void {
-    const source = JSON.stringify([payload.x402Version, payload.resource, payload.extensions?.bazaar, requirements.scheme, requirements.network]);
+    const source = JSON.stringify([
+      payload.x402Version,
+      payload.resource,
+      payload.extensions?.bazaar,
+      requirements.scheme,
+      requirements.network,
+    ]);
     let discovered = this.#read.get(source);
     if (!this.#read.has(source)) {
       try {
@@ -69,6 +75,8 @@ export class ResourceCatalog {
     const scheme = query.get("scheme");
     const network = query.get("network");
     if (type && item.type !== type) return false;
-    return item.accepts.some((offer) => (!payTo || offer.payTo === payTo) && (!scheme || offer.scheme === scheme) && (!network || offer.network === network));
+    return item.accepts.some(
+      (offer) => (!payTo || offer.payTo === payTo) && (!scheme || offer.scheme === scheme) && (!network || offer.network === network),
+    );
   }
 }

@@ -51,14 +51,24 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
   const chainId = Number(options.network.split(":")[1]);
   // Receipts polled every 250 ms: with anvil mining each transaction at once the first poll finds it, and with
   // interval mining (the bench's 2 s blocks, as on Base) settlement waits for the block, not for a 4 s default poll.
-  const client = createWalletClient({ account, chain: localChain(options.rpcUrl, chainId), transport: http(options.rpcUrl), pollingInterval: 250 }).extend(publicActions);
+  const client = createWalletClient({
+    account,
+    chain: localChain(options.rpcUrl, chainId),
+    transport: http(options.rpcUrl),
+    pollingInterval: 250,
+  }).extend(publicActions);
   const signer = toFacilitatorEvmSigner(
     { ...client, address: account.address } as unknown as Parameters<typeof toFacilitatorEvmSigner>[0],
     options.confirmationTimeoutMs ? { confirmationTimeoutMs: options.confirmationTimeoutMs } : undefined,
   );
-  const facilitator = new x402Facilitator().register(options.network, new ExactEvmScheme(signer)).register(options.network, new UptoEvmScheme(signer));
+  const facilitator = new x402Facilitator()
+    .register(options.network, new ExactEvmScheme(signer))
+    .register(options.network, new UptoEvmScheme(signer));
   // The official channel scheme, against the escrow placed on the local chain (stack/chain.ts).
-  facilitator.register(options.network, new BatchSettlementEvmScheme(signer, options.authorizerKey ? privateKeyToAccount(options.authorizerKey) : undefined));
+  facilitator.register(
+    options.network,
+    new BatchSettlementEvmScheme(signer, options.authorizerKey ? privateKeyToAccount(options.authorizerKey) : undefined),
+  );
   const v1Name = Object.entries(EVM_NETWORK_CHAIN_ID_MAP).find(([, id]) => id === chainId)?.[0];
   if (v1Name) facilitator.registerV1(v1Name as never, new ExactEvmSchemeV1(signer));
   const cards = new TestCardLedger();
@@ -89,7 +99,8 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
   let settleFault: "drop-after-broadcast" | "hang" | null = null;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const send = (status: number, body: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const send = (status: number, body: unknown): void =>
+      void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     const path = new URL(req.url ?? "/", "http://x").pathname;
     if (path === "/__stats") return send(200, stats);
     if (path === "/__timings") return send(200, timings);
@@ -108,8 +119,10 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
       return send(200, { balance: balance.toString() });
     }
     // The catalog is a public listing, like the hosted bazaar's: no credentials needed to read it.
-    if (req.method === "GET" && path === "/discovery/resources") return send(200, catalog.list(new URL(req.url ?? "/", "http://x").searchParams));
-    if (req.method === "GET" && path === "/discovery/search") return send(200, catalog.search(new URL(req.url ?? "/", "http://x").searchParams));
+    if (req.method === "GET" && path === "/discovery/resources")
+      return send(200, catalog.list(new URL(req.url ?? "/", "http://x").searchParams));
+    if (req.method === "GET" && path === "/discovery/search")
+      return send(200, catalog.search(new URL(req.url ?? "/", "http://x").searchParams));
     if (options.authToken && req.headers.authorization !== `Bearer ${options.authToken}`) {
       stats.refused++;
       return send(401, { error: "unauthorized" });
@@ -132,7 +145,8 @@ export function createFacilitatorServer(options: FacilitatorServerOptions) {
       } catch {
         return send(400, { error: "body is not JSON" });
       }
-      if (!body.paymentPayload || !body.paymentRequirements) return send(400, { error: "paymentPayload and paymentRequirements are required" });
+      if (!body.paymentPayload || !body.paymentRequirements)
+        return send(400, { error: "paymentPayload and paymentRequirements are required" });
       type Args = Parameters<typeof facilitator.verify>;
       const args = [body.paymentPayload, body.paymentRequirements] as Args;
       // Cataloguing runs once the answer is on its way (Node flushes a response on the next tick), as a hosted

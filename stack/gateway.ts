@@ -38,7 +38,8 @@ export function kvAndD1Config(wranglerToml: string): string {
   const date = /^compatibility_date = "[^"]+"$/m.exec(wranglerToml)?.[0];
   // Their tables hold strings and ids only: a block ends at the next table header.
   const blocks = wranglerToml.match(/^\[\[(?:kv_namespaces|d1_databases)\]\][^[]*/gm) ?? [];
-  if (!date || blocks.length !== 2) throw new Error("wrangler.toml: expected compatibility_date, one [[kv_namespaces]] and one [[d1_databases]]");
+  if (!date || blocks.length !== 2)
+    throw new Error("wrangler.toml: expected compatibility_date, one [[kv_namespaces]] and one [[d1_databases]]");
   return [`name = "x402-gateway-bindings"`, date, "", ...blocks].join("\n");
 }
 
@@ -46,16 +47,22 @@ export function kvAndD1Config(wranglerToml: string): string {
  * Applies schema.sql and stores each entry (price rules, tenant tables) as JSON under its KV key; with `if-absent`,
  * an entry already stored is kept. Returns the keys kept.
  */
-export async function seedGateway(persistDir: string, kvEntries: Record<string, unknown>, seed: "always" | "if-absent" = "always"): Promise<string[]> {
+export async function seedGateway(
+  persistDir: string,
+  kvEntries: Record<string, unknown>,
+  seed: "always" | "if-absent" = "always",
+): Promise<string[]> {
   const kept: string[] = [];
   const proxy = await openLocalBindings(persistDir);
   try {
     await proxy.env.LEDGER.batch(splitSqlStatements(readFileSync("schema.sql", "utf8")).map((s) => proxy.env.LEDGER.prepare(s)));
     for (const upgrade of LEDGER_UPGRADES) {
       // A ledger kept from an earlier run may predate a column; a current one refuses it as a duplicate.
-      await proxy.env.LEDGER.prepare(upgrade).run().catch((error: unknown) => {
-        if (!/duplicate column/i.test(String(error))) throw error;
-      });
+      await proxy.env.LEDGER.prepare(upgrade)
+        .run()
+        .catch((error: unknown) => {
+          if (!/duplicate column/i.test(String(error))) throw error;
+        });
     }
     for (const [key, value] of Object.entries(kvEntries)) {
       if (seed === "if-absent" && (await proxy.env.PRICE_RULES.get(key)) !== null) {
@@ -86,7 +93,10 @@ export interface GatewayOptions {
 export function devServerCommand(args: string[], inspectorPort: number | undefined): { command: string; args: string[] } {
   return inspectorPort === undefined
     ? { command: process.execPath, args: ["--import", "tsx", "stack/worker-host.ts", ...args] }
-    : { command: "node_modules/.bin/wrangler", args: ["dev", ...args, "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false"] };
+    : {
+        command: "node_modules/.bin/wrangler",
+        args: ["dev", ...args, "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false"],
+      };
 }
 
 /** What `npm run dev` shows of wrangler: the gateway's own log lines and wrangler's problems, not its banners. */
@@ -98,7 +108,10 @@ export async function startGateway(options: GatewayOptions): Promise<{ process: 
   const vars = Object.entries(options.vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const { process, match } = await startProcess({
     name: "gateway",
-    ...devServerCommand(["--ip", "127.0.0.1", "--port", String(options.port), "--persist-to", options.persistDir, ...vars], options.inspectorPort),
+    ...devServerCommand(
+      ["--ip", "127.0.0.1", "--port", String(options.port), "--persist-to", options.persistDir, ...vars],
+      options.inspectorPort,
+    ),
     env: WRANGLER_OFFLINE_ENV,
     ready: /Ready on (http:\/\/\S+)/,
     timeoutMs: 60_000,

@@ -16,7 +16,9 @@ export function createPayingFetch(
 ): typeof fetch {
   return wrapFetchWithPaymentFromConfig(baseFetch, {
     schemes: [{ network: "eip155:*", client }],
-    spendControls: { allowedAssets: [{ network: token.network as `${string}:${string}`, asset: token.address, maxAmountPerPayment: "1000000" }] },
+    spendControls: {
+      allowedAssets: [{ network: token.network as `${string}:${string}`, asset: token.address, maxAmountPerPayment: "1000000" }],
+    },
   });
 }
 
@@ -24,10 +26,16 @@ export function createPayingFetch(
  * The official client with the official sign-in-with-x client extension: on a 402 that offers sign-in it
  * first signs in (using a session the wallet paid for), and pays only if that is refused.
  */
-export function createSessionFetch(account: PrivateKeyAccount, token: { network: string; address: Address }, baseFetch: typeof fetch = fetch): typeof fetch {
+export function createSessionFetch(
+  account: PrivateKeyAccount,
+  token: { network: string; address: Address },
+  baseFetch: typeof fetch = fetch,
+): typeof fetch {
   const client = x402Client.fromConfig({
     schemes: [{ network: "eip155:*", client: new ExactEvmScheme(account) }],
-    spendControls: { allowedAssets: [{ network: token.network as `${string}:${string}`, asset: token.address, maxAmountPerPayment: "1000000" }] },
+    spendControls: {
+      allowedAssets: [{ network: token.network as `${string}:${string}`, asset: token.address, maxAmountPerPayment: "1000000" }],
+    },
   });
   client.registerExtension(createSIWxClientExtension({ signers: [account] }));
   return wrapFetchWithPayment(baseFetch, client);

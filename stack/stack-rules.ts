@@ -26,7 +26,11 @@ export interface StackFacilitators {
 }
 
 /** Worker secrets (vars under `wrangler dev`) the stack's facilitator `auth` entries name. */
-export const STACK_SECRET_NAMES = { primaryToken: "STACK_FACILITATOR_TOKEN", cdpKeyId: "STACK_CDP_KEY_ID", cdpKeySecret: "STACK_CDP_KEY_SECRET" } as const;
+export const STACK_SECRET_NAMES = {
+  primaryToken: "STACK_FACILITATOR_TOKEN",
+  cdpKeyId: "STACK_CDP_KEY_ID",
+  cdpKeySecret: "STACK_CDP_KEY_SECRET",
+} as const;
 
 export function buildStackRules(token: Address, extraRules: unknown[] = [], network = LOCAL_NETWORK, facilitators?: StackFacilitators) {
   return {
@@ -67,7 +71,10 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
         description: "Current weather for a city",
         mimeType: "application/json",
         discovery: {
-          output: { example: { city: "paris", temperatureC: 13, conditions: "snow" }, schema: { properties: { city: { type: "string" }, temperatureC: { type: "number" }, conditions: { type: "string" } } } },
+          output: {
+            example: { city: "paris", temperatureC: 13, conditions: "snow" },
+            schema: { properties: { city: { type: "string" }, temperatureC: { type: "number" }, conditions: { type: "string" } } },
+          },
           service: { name: "Demo Weather", tags: ["weather"], category: "data" },
         },
       },
@@ -103,7 +110,11 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
         payTo: SELLER.address,
         description: "Summarize a text",
         discovery: {
-          input: { bodyType: "json", body: { text: "A long text to summarize." }, bodySchema: { properties: { text: { type: "string" } }, required: ["text"] } },
+          input: {
+            bodyType: "json",
+            body: { text: "A long text to summarize." },
+            bodySchema: { properties: { text: { type: "string" } }, required: ["text"] },
+          },
           output: { example: { words: 5, summary: "A long text to summarize." } },
         },
       },
@@ -135,7 +146,8 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
         price: "$0.05",
         accepts: [{ network, scheme: "upto" }],
         payTo: SELLER.address,
-        description: "A streamed (SSE) completion metered by the usage in its last event: $0.0001 per token, 400 at most; a stream left early, or longer than 5 s, pays for 400",
+        description:
+          "A streamed (SSE) completion metered by the usage in its last event: $0.0001 per token, 400 at most; a stream left early, or longer than 5 s, pays for 400",
         mimeType: "text/event-stream",
         // A stream ends within 5 s: the demo's take ~1 s.
         meter: { from: { sse: "usage.total_tokens" }, unitPrice: "$0.0001", cap: 400, maxStreamSeconds: 5 },
@@ -213,8 +225,16 @@ export function buildStackRules(token: Address, extraRules: unknown[] = [], netw
         description: "A demo MCP server: tools/call is paid per tool, initialize and tools/list are free",
         mcp: {
           tools: {
-            get_forecast: { price: "$0.02", description: "Tomorrow's forecast for a city", inputSchema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
-            translate: { price: "$0.01", description: "Translate a short text", inputSchema: { type: "object", properties: { text: { type: "string" }, to: { type: "string" } } } },
+            get_forecast: {
+              price: "$0.02",
+              description: "Tomorrow's forecast for a city",
+              inputSchema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+            },
+            translate: {
+              price: "$0.01",
+              description: "Translate a short text",
+              inputSchema: { type: "object", properties: { text: { type: "string" }, to: { type: "string" } } },
+            },
           },
         },
       },

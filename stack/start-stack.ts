@@ -4,7 +4,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Address, Hex } from "viem";
-import { CHANNEL_AUTHORIZER_PRIVATE_KEY, FACILITATOR_PRIVATE_KEY, FACILITATOR_TWO_PRIVATE_KEY, PAYER, PAYER_PRIVATE_KEY, SELLER } from "./accounts.js";
+import {
+  CHANNEL_AUTHORIZER_PRIVATE_KEY,
+  FACILITATOR_PRIVATE_KEY,
+  FACILITATOR_TWO_PRIVATE_KEY,
+  PAYER,
+  PAYER_PRIVATE_KEY,
+  SELLER,
+} from "./accounts.js";
 import { approvePermit2, CHAIN_ID, deployContracts, startChain, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_VERSION } from "./chain.js";
 import { isGatewayLogLine, startGateway } from "./gateway.js";
 import { findFreePort, startProcess, type ManagedProcess } from "./process.js";
@@ -114,7 +121,11 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const chain = await startChain(chainId);
     started.push(chain.process);
     lap("chain");
-    const { token } = await deployContracts(chain.rpcUrl, [{ to: PAYER.address, amount: options.payerBalance ?? 1_000n * 10n ** 6n }], chainId);
+    const { token } = await deployContracts(
+      chain.rpcUrl,
+      [{ to: PAYER.address, amount: options.payerBalance ?? 1_000n * 10n ** 6n }],
+      chainId,
+    );
     await approvePermit2(chain.rpcUrl, token, PAYER, chainId);
     lap("contracts");
 
@@ -141,10 +152,17 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const ports = options.ports;
     const [facilitator, facilitatorB, origin] = await Promise.all([
       startFacilitator("facilitator", primaryEnv, ports?.facilitatorA),
-      startFacilitator("facilitator-b", {
-        RPC_URL: chain.rpcUrl, NETWORK: network, FACILITATOR_PRIVATE_KEY: FACILITATOR_TWO_PRIVATE_KEY, CDP_PUBLIC_KEYS: JSON.stringify({ [cdp.keyId]: cdp.publicKey }),
-        CARD_RAIL: "1",
-      }, ports?.facilitatorB),
+      startFacilitator(
+        "facilitator-b",
+        {
+          RPC_URL: chain.rpcUrl,
+          NETWORK: network,
+          FACILITATOR_PRIVATE_KEY: FACILITATOR_TWO_PRIVATE_KEY,
+          CDP_PUBLIC_KEYS: JSON.stringify({ [cdp.keyId]: cdp.publicKey }),
+          CARD_RAIL: "1",
+        },
+        ports?.facilitatorB,
+      ),
       options.originUrl
         ? undefined
         : startProcess({
@@ -169,7 +187,11 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       ...(options.primarySettleTimeoutMs ? { primarySettleTimeoutMs: options.primarySettleTimeoutMs } : {}),
     };
     const rules = options.rules ?? buildStackRules(token, options.extraRules, network, facilitators);
-    const keptKv = await seedInChildProcess(persistDir, { "price-rules": rules, [SHOP_PAYEES_KEY]: buildShopPayees() }, options.seed ?? "always");
+    const keptKv = await seedInChildProcess(
+      persistDir,
+      { "price-rules": rules, [SHOP_PAYEES_KEY]: buildShopPayees() },
+      options.seed ?? "always",
+    );
     lap("seed");
     // The facilitators' credentials: Worker secrets in production (`wrangler secret put`), vars under wrangler dev.
     const adminToken = `dev-admin-${randomBytes(24).toString("hex")}`;
@@ -191,7 +213,13 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     for (let attempt = 1; !gateway; attempt++) {
       const [port, inspectorPort] = attempt === 1 ? [gatewayPort, firstInspectorPort] : await Promise.all([findFreePort(), findFreePort()]);
       try {
-        gateway = await startGateway({ port: options.gatewayPort ?? port, inspectorPort: withInspector ? inspectorPort : undefined, persistDir, echo: options.echo || (options.echoGateway ? isGatewayLogLine : false), vars: gatewayVars });
+        gateway = await startGateway({
+          port: options.gatewayPort ?? port,
+          inspectorPort: withInspector ? inspectorPort : undefined,
+          persistDir,
+          echo: options.echo || (options.echoGateway ? isGatewayLogLine : false),
+          vars: gatewayVars,
+        });
       } catch (error) {
         if (attempt >= 3 || options.gatewayPort !== undefined) throw error;
       }
@@ -224,7 +252,13 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, `${JSON.stringify(info, null, 2)}\n`);
     }
-    const processes = { anvil: chain.process, facilitator: facilitator.process, facilitatorB: facilitatorB.process, gateway: gateway.process, ...(origin ? { origin: origin.process } : {}) };
+    const processes = {
+      anvil: chain.process,
+      facilitator: facilitator.process,
+      facilitatorB: facilitatorB.process,
+      gateway: gateway.process,
+      ...(origin ? { origin: origin.process } : {}),
+    };
     const restartPrimaryFacilitator = async () => {
       const again = await startFacilitator("facilitator", primaryEnv, Number(new URL(facilitatorUrl).port));
       started.push(again.process);
@@ -237,7 +271,13 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       // The port was just let go: a bind that races its release is tried again.
       for (let attempt = 1; ; attempt++) {
         try {
-          const again = await startGateway({ port, inspectorPort: withInspector ? await findFreePort() : undefined, persistDir, echo: options.echo || (options.echoGateway ? isGatewayLogLine : false), vars: { ...gatewayVars, ...vars } });
+          const again = await startGateway({
+            port,
+            inspectorPort: withInspector ? await findFreePort() : undefined,
+            persistDir,
+            echo: options.echo || (options.echoGateway ? isGatewayLogLine : false),
+            vars: { ...gatewayVars, ...vars },
+          });
           started.push(again.process);
           processes.gateway = again.process;
           info.pids.gateway = again.process.child.pid;

@@ -3,7 +3,14 @@
 // "Any rail"). Facilitator side: a SchemeNetworkFacilitator registered into the official @x402/core
 // x402Facilitator. Client side: a SchemeNetworkClient for the official x402Client. Test money only.
 import { createHash, randomBytes } from "node:crypto";
-import type { PaymentPayload, PaymentRequirements, SchemeNetworkClient, SchemeNetworkFacilitator, SettleResponse, VerifyResponse } from "@x402/core/types";
+import type {
+  PaymentPayload,
+  PaymentRequirements,
+  SchemeNetworkClient,
+  SchemeNetworkFacilitator,
+  SettleResponse,
+  VerifyResponse,
+} from "@x402/core/types";
 
 export const CARD_SCHEME = "card";
 export const CARD_NETWORK = "card:test";
@@ -37,7 +44,8 @@ export class TestCardLedger {
 
 function parsePayload(payload: PaymentPayload): CardPayload | undefined {
   const { card, holder, nonce } = payload.payload as Partial<CardPayload>;
-  if (typeof card !== "string" || typeof holder !== "string" || typeof nonce !== "string" || !/^[0-9a-f]{32}$/.test(nonce)) return undefined;
+  if (typeof card !== "string" || typeof holder !== "string" || typeof nonce !== "string" || !/^[0-9a-f]{32}$/.test(nonce))
+    return undefined;
   return { card, holder, nonce };
 }
 
@@ -64,14 +72,26 @@ export class TestCardRailFacilitator implements SchemeNetworkFacilitator {
   async settle(payload: PaymentPayload, requirements: PaymentRequirements): Promise<SettleResponse> {
     const reason = this.#refusal(payload, requirements);
     const parsed = parsePayload(payload);
-    if (reason || !parsed) return { success: false, errorReason: reason ?? "invalid_payload", transaction: "", network: requirements.network as `${string}:${string}` };
+    if (reason || !parsed)
+      return {
+        success: false,
+        errorReason: reason ?? "invalid_payload",
+        transaction: "",
+        network: requirements.network as `${string}:${string}`,
+      };
     const amount = BigInt(requirements.amount);
     const account = this.ledger.cards.get(parsed.card)!;
     account.balance -= amount;
     this.ledger.merchants.set(requirements.payTo, (this.ledger.merchants.get(requirements.payTo) ?? 0n) + amount);
     const transaction = `card_tx_${createHash("sha256").update(parsed.nonce).digest("hex").slice(0, 24)}`;
     this.ledger.settled.set(parsed.nonce, transaction);
-    return { success: true, transaction, network: requirements.network as `${string}:${string}`, payer: parsed.holder, amount: requirements.amount };
+    return {
+      success: true,
+      transaction,
+      network: requirements.network as `${string}:${string}`,
+      payer: parsed.holder,
+      amount: requirements.amount,
+    };
   }
 
   #refusal(payload: PaymentPayload, requirements: PaymentRequirements): string | undefined {

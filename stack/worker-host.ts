@@ -27,7 +27,10 @@ const worker = await unstable_startWorker({
   bindings,
   // The CLI works this out from the config's flags; the programmatic API leaves it to its caller. Our Workers'
   // compatibility dates are all past v2's (2024-09-23).
-  build: { nodejsCompatMode: (config) => (config.compatibility_flags.includes("nodejs_compat") ? "v2" : config.compatibility_flags.includes("nodejs_als") ? "als" : null) },
+  build: {
+    nodejsCompatMode: (config) =>
+      config.compatibility_flags.includes("nodejs_compat") ? "v2" : config.compatibility_flags.includes("nodejs_als") ? "als" : null,
+  },
   dev: {
     inspector: false,
     watch: false,

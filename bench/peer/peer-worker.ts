@@ -8,7 +8,11 @@ import { ExactEvmScheme } from "@x402/evm/exact/server";
 import { paymentMiddlewareFromHTTPServer } from "@x402/hono";
 import { Hono, type MiddlewareHandler } from "hono";
 import { bazaarResourceServerExtension, declareDiscoveryExtension } from "@x402/extensions/bazaar";
-import { declarePaymentIdentifierExtension, PAYMENT_IDENTIFIER, paymentIdentifierResourceServerExtension } from "@x402/extensions/payment-identifier";
+import {
+  declarePaymentIdentifierExtension,
+  PAYMENT_IDENTIFIER,
+  paymentIdentifierResourceServerExtension,
+} from "@x402/extensions/payment-identifier";
 
 interface PeerEnv {
   ORIGIN_URL: string;
@@ -24,17 +28,28 @@ let payment: { middleware: MiddlewareHandler; ready: Promise<void> } | undefined
 
 function paymentFor(env: PeerEnv) {
   if (payment) return payment;
-  const server = new x402ResourceServer(new HTTPFacilitatorClient({ url: env.FACILITATOR_URL })).register(env.NETWORK, new ExactEvmScheme());
+  const server = new x402ResourceServer(new HTTPFacilitatorClient({ url: env.FACILITATOR_URL })).register(
+    env.NETWORK,
+    new ExactEvmScheme(),
+  );
   server.registerExtension(bazaarResourceServerExtension);
   server.registerExtension(paymentIdentifierResourceServerExtension);
   const http = new x402HTTPResourceServer(server, {
     "GET /api/weather/*": {
-      accepts: { scheme: "exact", network: env.NETWORK, payTo: env.PAY_TO, price: { amount: "10000", asset: env.TOKEN, extra: { name: env.TOKEN_NAME, version: env.TOKEN_VERSION } } },
+      accepts: {
+        scheme: "exact",
+        network: env.NETWORK,
+        payTo: env.PAY_TO,
+        price: { amount: "10000", asset: env.TOKEN, extra: { name: env.TOKEN_NAME, version: env.TOKEN_VERSION } },
+      },
       description: "Current weather for a city",
       mimeType: "application/json",
       extensions: {
         ...declareDiscoveryExtension({
-          output: { example: { city: "paris", temperatureC: 13, conditions: "snow" }, schema: { properties: { city: { type: "string" }, temperatureC: { type: "number" }, conditions: { type: "string" } } } },
+          output: {
+            example: { city: "paris", temperatureC: 13, conditions: "snow" },
+            schema: { properties: { city: { type: "string" }, temperatureC: { type: "number" }, conditions: { type: "string" } } },
+          },
         }),
         [PAYMENT_IDENTIFIER]: declarePaymentIdentifierExtension(false),
       },

@@ -40,7 +40,12 @@ it("compiles 10 / 1,000 / 10,000 rules", async () => {
       const edit = await timed(edited, memo);
       rounds.push({ parseMs: fresh.parseMs, newMs: fresh.compileMs, editMs: edit.compileMs });
     }
-    const figure = { rules: size, parseMs: median(rounds.map((r) => r.parseMs)), newDocumentMs: median(rounds.map((r) => r.newMs)), oneRuleEditedMs: median(rounds.map((r) => r.editMs)) };
+    const figure = {
+      rules: size,
+      parseMs: median(rounds.map((r) => r.parseMs)),
+      newDocumentMs: median(rounds.map((r) => r.newMs)),
+      oneRuleEditedMs: median(rounds.map((r) => r.editMs)),
+    };
     console.log(`COMPILE ${JSON.stringify(figure)}`);
   }
 });

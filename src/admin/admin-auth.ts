@@ -48,7 +48,9 @@ export async function authenticateAdmin(authorization: string | null, config: Ad
   const looksLikeJwt = /^[\w-]+\.[\w-]+\.[\w-]*$/.test(credential);
   if (looksLikeJwt && config.jwt) return verifyAdminJwt(credential, config.jwt, nowMs);
   if (config.token) {
-    return (await constantTimeEqual(credential, config.token)) ? { ok: true, subject: "admin-token", via: "token" } : { ok: false, reason: "wrong credential" };
+    return (await constantTimeEqual(credential, config.token))
+      ? { ok: true, subject: "admin-token", via: "token" }
+      : { ok: false, reason: "wrong credential" };
   }
   return { ok: false, reason: looksLikeJwt ? "wrong credential" : "this gateway accepts JWTs only" };
 }
@@ -87,7 +89,8 @@ function describeJwtError(error: unknown): string {
     return `claim ${error.claim} rejected`;
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return "signature does not match the configured key (wrong key)";
-  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return "token algorithm does not match the configured key";
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported)
+    return "token algorithm does not match the configured key";
   return "malformed token";
 }
 
@@ -101,6 +104,9 @@ function defaultAlg(key: JWK): string {
 /** Compares SHA-256 digests, so neither the length nor a common prefix of the secret leaks through timing. */
 async function constantTimeEqual(given: string, expected: string): Promise<boolean> {
   const encoder = new TextEncoder();
-  const [a, b] = await Promise.all([crypto.subtle.digest("SHA-256", encoder.encode(given)), crypto.subtle.digest("SHA-256", encoder.encode(expected))]);
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(given)),
+    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
+  ]);
   return crypto.subtle.timingSafeEqual(a, b);
 }

@@ -4,7 +4,14 @@
 import * as z from "zod";
 import type { LedgerStatus } from "../ledger/ledger.js";
 
-const STATUSES = ["verified", "settled", "settle_failed", "settle_unknown", "origin_failed", "owed_refund"] as const satisfies readonly LedgerStatus[];
+const STATUSES = [
+  "verified",
+  "settled",
+  "settle_failed",
+  "settle_unknown",
+  "origin_failed",
+  "owed_refund",
+] as const satisfies readonly LedgerStatus[];
 const IsoTime = z.string().regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+Z?)?$/, "expected an ISO-8601 date or time");
 
 export const LedgerFilterSchema = z.strictObject({
@@ -65,7 +72,10 @@ function where(filter: Omit<Partial<LedgerFilter>, "limit">): { sql: string; par
 
 export async function listLedger(db: D1Database, filter: LedgerFilter): Promise<Record<string, unknown>[]> {
   const { sql, params } = where(filter);
-  const { results } = await db.prepare(`SELECT * FROM payments ${sql} ORDER BY created_at DESC LIMIT ?`).bind(...params, filter.limit).all();
+  const { results } = await db
+    .prepare(`SELECT * FROM payments ${sql} ORDER BY created_at DESC LIMIT ?`)
+    .bind(...params, filter.limit)
+    .all();
   return results;
 }
 
@@ -73,7 +83,10 @@ export async function listLedger(db: D1Database, filter: LedgerFilter): Promise<
  * Settled amounts, per group and per asset (amounts of different assets never add up). Atomic units as decimal
  * strings: summed in SQLite's 64-bit integers, enough for 9.2 × 10^12 USDC per group.
  */
-export async function revenue(db: D1Database, query: RevenueQuery): Promise<{ group: string; network: string; asset: string; payments: number; amount: string }[]> {
+export async function revenue(
+  db: D1Database,
+  query: RevenueQuery,
+): Promise<{ group: string; network: string; asset: string; payments: number; amount: string }[]> {
   const group = REVENUE_GROUPS[query.by];
   const { sql, params } = where({ ...query, status: "settled" });
   const { results } = await db
@@ -88,7 +101,9 @@ export async function revenue(db: D1Database, query: RevenueQuery): Promise<{ gr
 
 /** Payments settled before the origin failed (`before-origin` mode) whose refund is not yet recorded. */
 export async function listOwedRefunds(db: D1Database): Promise<Record<string, unknown>[]> {
-  const { results } = await db.prepare("SELECT * FROM payments WHERE status = 'owed_refund' AND refund_transaction IS NULL ORDER BY created_at").all();
+  const { results } = await db
+    .prepare("SELECT * FROM payments WHERE status = 'owed_refund' AND refund_transaction IS NULL ORDER BY created_at")
+    .all();
   return results;
 }
 
@@ -97,11 +112,16 @@ export type MarkRefundResult = "marked" | "already_marked" | "not_owed";
 /** Records the refund's transaction; the same one again is a no-op, another one is refused. */
 export async function markRefund(db: D1Database, paymentKey: string, transaction: string, nowMs: number): Promise<MarkRefundResult> {
   const updated = await db
-    .prepare("UPDATE payments SET refund_transaction = ?, refunded_at = ? WHERE payment_key = ? AND status = 'owed_refund' AND refund_transaction IS NULL")
+    .prepare(
+      "UPDATE payments SET refund_transaction = ?, refunded_at = ? WHERE payment_key = ? AND status = 'owed_refund' AND refund_transaction IS NULL",
+    )
     .bind(transaction, new Date(nowMs).toISOString(), paymentKey)
     .run();
   if (updated.meta.changes > 0) return "marked";
-  const row = await db.prepare("SELECT status, refund_transaction FROM payments WHERE payment_key = ?").bind(paymentKey).first<{ status: string; refund_transaction: string | null }>();
+  const row = await db
+    .prepare("SELECT status, refund_transaction FROM payments WHERE payment_key = ?")
+    .bind(paymentKey)
+    .first<{ status: string; refund_transaction: string | null }>();
   if (row?.status === "owed_refund" && row.refund_transaction === transaction) return "marked";
   return row?.status === "owed_refund" ? "already_marked" : "not_owed";
 }

@@ -26,7 +26,12 @@ export function checkRulesDocument(text: string, schemes: SchemeRegistry): Rules
   const compiled = compilePriceRules(json, schemes);
   if (!compiled.ok) return { ok: false, problems: compiled.problems };
   const { rules, facilitators } = compiled.ruleSet;
-  return { ok: true, rules: rules.length, discoverable: rules.filter((rule) => rule.discoverable).length, facilitators: facilitators.length };
+  return {
+    ok: true,
+    rules: rules.length,
+    discoverable: rules.filter((rule) => rule.discoverable).length,
+    facilitators: facilitators.length,
+  };
 }
 
 /** A short, stable tag of a document's text: what `If-Match` compares. */

@@ -9,7 +9,15 @@ import { usage } from "../observability/usage-counters.js";
 import { grantOperatorSession, revokeSessions } from "../sessions/revoke-sessions.js";
 import { authenticateAdmin, type AdminAuthConfig } from "./admin-auth.js";
 import { listChannels } from "./channel-queries.js";
-import { LedgerFilterSchema, listLedger, listOwedRefunds, markRefund, MarkRefundSchema, revenue, RevenueQuerySchema } from "./ledger-queries.js";
+import {
+  LedgerFilterSchema,
+  listLedger,
+  listOwedRefunds,
+  markRefund,
+  MarkRefundSchema,
+  revenue,
+  RevenueQuerySchema,
+} from "./ledger-queries.js";
 import { checkRulesDocument, documentTag, listVersions, replaceRules, rollbackRules } from "./rules-versions.js";
 
 export interface AdminDeps {
@@ -22,7 +30,9 @@ export interface AdminDeps {
 
 const MAX_DOCUMENT_BYTES = 25 * 1024 * 1024;
 /** CAIP-10 (`eip155:8453:0x…`). */
-const WalletSchema = z.string().regex(/^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}:[-.%a-zA-Z0-9]{1,128}$/, "expected a CAIP-10 account id, e.g. eip155:8453:0xabc…");
+const WalletSchema = z
+  .string()
+  .regex(/^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}:[-.%a-zA-Z0-9]{1,128}$/, "expected a CAIP-10 account id, e.g. eip155:8453:0xabc…");
 const RevokeSchema = z.strictObject({ wallet: WalletSchema, scope: z.string().min(1).optional() });
 /** A session the operator gives (a trial, a support credit): no payment, so `reference` makes it idempotent. */
 const GrantSchema = z.strictObject({
@@ -30,7 +40,10 @@ const GrantSchema = z.strictObject({
   /** The scope key as the gateway stores it: `rule:<rule id>`, `resource:GET /path`, `prefix:/path/` (docs/sessions.md). */
   scope: z.string().regex(/^(rule|resource|prefix):.{1,512}$/, "expected rule:<id>, resource:<METHOD path> or prefix:<path>"),
   requests: z.int().min(1).max(1_000_000_000),
-  ttlSeconds: z.int().min(1).max(366 * 24 * 60 * 60),
+  ttlSeconds: z
+    .int()
+    .min(1)
+    .max(366 * 24 * 60 * 60),
   reference: z.string().regex(/^[-_.:a-zA-Z0-9]{1,128}$/, "expected 1-128 of [-_.:a-zA-Z0-9]"),
 });
 
@@ -54,21 +67,40 @@ const ROUTES: { method: string; path: RegExp; action: string; handle: Handler }[
 ];
 
 export async function serveAdmin(request: Request, subpath: string, deps: AdminDeps): Promise<Response> {
-  if (!deps.auth.token && !deps.auth.jwt) return json(404, { error: "admin_disabled", message: "The admin API is off: set ADMIN_TOKEN or ADMIN_JWT_KEY (docs/admin.md)." });
+  if (!deps.auth.token && !deps.auth.jwt)
+    return json(404, { error: "admin_disabled", message: "The admin API is off: set ADMIN_TOKEN or ADMIN_JWT_KEY (docs/admin.md)." });
   const candidates = ROUTES.filter((route) => route.path.test(subpath));
   const route = candidates.find((r) => r.method === request.method);
   const caller = await authenticateAdmin(request.headers.get("authorization"), deps.auth, deps.nowMs());
   const log = (result: string, extra: Record<string, unknown> = {}) =>
-    console.log(JSON.stringify({ event: "admin_call", method: request.method, path: subpath, action: route?.action ?? null, caller: caller.ok ? caller.subject : null, result, ...extra }));
+    console.log(
+      JSON.stringify({
+        event: "admin_call",
+        method: request.method,
+        path: subpath,
+        action: route?.action ?? null,
+        caller: caller.ok ? caller.subject : null,
+        result,
+        ...extra,
+      }),
+    );
   // Authentication first: an unauthenticated caller learns nothing, not even which paths exist.
   if (!caller.ok) {
     log("unauthorized", { reason: caller.reason });
-    return json(401, { error: "unauthorized", message: caller.reason }, { "WWW-Authenticate": `Bearer error="invalid_token", error_description="${caller.reason.replaceAll('"', "'")}"` });
+    return json(
+      401,
+      { error: "unauthorized", message: caller.reason },
+      { "WWW-Authenticate": `Bearer error="invalid_token", error_description="${caller.reason.replaceAll('"', "'")}"` },
+    );
   }
   if (!route) {
     log(candidates.length > 0 ? "method_not_allowed" : "not_found");
     return candidates.length > 0
-      ? json(405, { error: "method_not_allowed", message: `${subpath} answers ${candidates.map((r) => r.method).join(", ")}.` }, { Allow: candidates.map((r) => r.method).join(", ") })
+      ? json(
+          405,
+          { error: "method_not_allowed", message: `${subpath} answers ${candidates.map((r) => r.method).join(", ")}.` },
+          { Allow: candidates.map((r) => r.method).join(", ") },
+        )
       : json(404, { error: "not_found", message: `No admin endpoint ${subpath}.` });
   }
   try {
@@ -88,7 +120,10 @@ export async function serveAdmin(request: Request, subpath: string, deps: AdminD
 class BadRequest extends Error {}
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body, null, 2), { status, headers: { "Content-Type": "application/json", "Cache-Control": "no-store", ...headers } });
+  return new Response(JSON.stringify(body, null, 2), {
+    status,
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store", ...headers },
+  });
 }
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
@@ -121,7 +156,10 @@ function query(request: Request): Record<string, string> {
 async function readRules(_request: Request, { env, config }: AdminDeps): Promise<Response> {
   const text = await env.PRICE_RULES.get(config.PRICE_RULES_KEY, "text");
   if (text === null) return json(404, { error: "no_rules", message: `KV key ${config.PRICE_RULES_KEY} holds no document.` });
-  return new Response(text, { status: 200, headers: { "Content-Type": "application/json", "Cache-Control": "no-store", ETag: await documentTag(text) } });
+  return new Response(text, {
+    status: 200,
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store", ETag: await documentTag(text) },
+  });
 }
 
 async function validateRules(request: Request, { schemes }: AdminDeps): Promise<Response> {
@@ -139,18 +177,32 @@ async function putRules(request: Request, { env, config, schemes, nowMs }: Admin
     return json(412, { error: "rules_changed", message: "The document changed since you read it (If-Match); pull it again." });
   }
   const { previous } = await replaceRules(env.PRICE_RULES, config.PRICE_RULES_KEY, text, nowMs());
-  return json(200, { ...checked, key: config.PRICE_RULES_KEY, etag: await documentTag(text), previousKept: previous !== null, visibleWithinSeconds: config.PRICE_RULES_CACHE_TTL_SECONDS + 60 });
+  return json(200, {
+    ...checked,
+    key: config.PRICE_RULES_KEY,
+    etag: await documentTag(text),
+    previousKept: previous !== null,
+    visibleWithinSeconds: config.PRICE_RULES_CACHE_TTL_SECONDS + 60,
+  });
 }
 
 async function rulesHistory(_request: Request, { env, config }: AdminDeps): Promise<Response> {
   const versions = await listVersions(env.PRICE_RULES, config.PRICE_RULES_KEY);
-  return json(200, { key: config.PRICE_RULES_KEY, versions: versions.map((v) => ({ key: v.key, replacedAt: new Date(v.replacedAtMs).toISOString() })) });
+  return json(200, {
+    key: config.PRICE_RULES_KEY,
+    versions: versions.map((v) => ({ key: v.key, replacedAt: new Date(v.replacedAtMs).toISOString() })),
+  });
 }
 
 async function rollback(_request: Request, { env, config }: AdminDeps): Promise<Response> {
   const restored = await rollbackRules(env.PRICE_RULES, config.PRICE_RULES_KEY);
   if (!restored) return json(409, { error: "no_previous_version", message: "No earlier version is kept." });
-  return json(200, { key: config.PRICE_RULES_KEY, restored: restored.restored.key, replacedAt: new Date(restored.restored.replacedAtMs).toISOString(), etag: await documentTag(restored.text) });
+  return json(200, {
+    key: config.PRICE_RULES_KEY,
+    restored: restored.restored.key,
+    replacedAt: new Date(restored.restored.replacedAtMs).toISOString(),
+    etag: await documentTag(restored.text),
+  });
 }
 
 async function ledger(request: Request, { env }: AdminDeps): Promise<Response> {
@@ -170,8 +222,19 @@ async function revoke(request: Request, { env }: AdminDeps): Promise<Response> {
 
 async function grant(request: Request, { env, nowMs }: AdminDeps): Promise<Response> {
   const { wallet, scope, requests, ttlSeconds, reference } = parse(GrantSchema, await bodyJson(request));
-  const entitlement = await grantOperatorSession(env.WALLET_SESSIONS, splitWallet(wallet), { scope, reference, requests, ttlMs: ttlSeconds * 1000 }, nowMs());
-  return json(200, { wallet, scope, reference, expiresAt: new Date(entitlement.expiresAtMs).toISOString(), remaining: entitlement.remaining });
+  const entitlement = await grantOperatorSession(
+    env.WALLET_SESSIONS,
+    splitWallet(wallet),
+    { scope, reference, requests, ttlMs: ttlSeconds * 1000 },
+    nowMs(),
+  );
+  return json(200, {
+    wallet,
+    scope,
+    reference,
+    expiresAt: new Date(entitlement.expiresAtMs).toISOString(),
+    remaining: entitlement.remaining,
+  });
 }
 
 function splitWallet(wallet: string): { network: string; address: string } {
@@ -188,7 +251,8 @@ async function mark(request: Request, { env, nowMs }: AdminDeps, paymentKey: str
   const key = decodeURIComponent(paymentKey ?? "");
   const result = await markRefund(env.LEDGER, key, transaction, nowMs());
   if (result === "not_owed") return json(404, { error: "not_owed", message: `No owed refund ${key}.` });
-  if (result === "already_marked") return json(409, { error: "already_marked", message: `${key} is already marked refunded with another transaction.` });
+  if (result === "already_marked")
+    return json(409, { error: "already_marked", message: `${key} is already marked refunded with another transaction.` });
   return json(200, { paymentKey: key, refundTransaction: transaction });
 }
 
@@ -202,5 +266,11 @@ async function claim(_request: Request, { env }: AdminDeps, channelId: string | 
   const outcome = await env.PAYMENT_CHANNELS.get(env.PAYMENT_CHANNELS.idFromName(id)).claimNow();
   if (outcome.kind === "failed") return json(502, { channelId: id, error: "claim_failed", message: outcome.reason });
   if (outcome.kind === "nothing_to_claim") return json(200, { channelId: id, claimed: false });
-  return json(200, { channelId: id, claimed: true, totalClaimed: outcome.totalClaimed, claimTransaction: outcome.claimTransaction, settleTransaction: outcome.settleTransaction ?? null });
+  return json(200, {
+    channelId: id,
+    claimed: true,
+    totalClaimed: outcome.totalClaimed,
+    claimTransaction: outcome.claimTransaction,
+    settleTransaction: outcome.settleTransaction ?? null,
+  });
 }

@@ -75,7 +75,11 @@ export interface ReserveInput {
 export type ReserveResult =
   | { kind: "reserved"; record: ChannelRecord; local: boolean }
   | { kind: "needs_sync" }
-  | { kind: "refused"; reason: string; corrective?: { channelState: ChannelSnapshot; voucherState: { signedMaxClaimable: string; signature: string } } };
+  | {
+      kind: "refused";
+      reason: string;
+      corrective?: { channelState: ChannelSnapshot; voucherState: { signedMaxClaimable: string; signature: string } };
+    };
 
 export function snapshotOf(record: ChannelRecord): ChannelSnapshot {
   return {
@@ -99,15 +103,24 @@ export function reserve(record: ChannelRecord | undefined, input: ReserveInput):
     return {
       kind: "refused",
       reason: CUMULATIVE_MISMATCH,
-      ...(record ? { corrective: { channelState: snapshotOf(record), voucherState: { signedMaxClaimable: record.signedMaxClaimable, signature: record.signature } } } : {}),
+      ...(record
+        ? {
+            corrective: {
+              channelState: snapshotOf(record),
+              voucherState: { signedMaxClaimable: record.signedMaxClaimable, signature: record.signature },
+            },
+          }
+        : {}),
     };
   }
-  const fresh = record !== undefined && !input.refund && input.depositAmount === undefined && input.nowMs - record.syncedAtMs <= input.freshForMs;
+  const fresh =
+    record !== undefined && !input.refund && input.depositAmount === undefined && input.nowMs - record.syncedAtMs <= input.freshForMs;
   const onchain = input.synced ?? (fresh ? record : undefined);
   if (!onchain) return { kind: "needs_sync" };
   const reachable = BigInt(onchain.balance) + BigInt(input.depositAmount ?? 0);
   if (signed > reachable) return { kind: "refused", reason: EXCEEDS_BALANCE };
-  if (input.refund ? signed < BigInt(onchain.totalClaimed) : signed <= BigInt(onchain.totalClaimed)) return { kind: "refused", reason: BELOW_CLAIMED };
+  if (input.refund ? signed < BigInt(onchain.totalClaimed) : signed <= BigInt(onchain.totalClaimed))
+    return { kind: "refused", reason: BELOW_CLAIMED };
   if (input.refund && BigInt(onchain.balance) <= signed) return { kind: "refused", reason: REFUND_NO_BALANCE };
   const next: ChannelRecord = {
     channelId: input.channelId,
@@ -121,7 +134,12 @@ export function reserve(record: ChannelRecord | undefined, input: ReserveInput):
     withdrawRequestedAt: onchain.withdrawRequestedAt,
     refundNonce: onchain.refundNonce,
     syncedAtMs: input.synced ? input.nowMs : record!.syncedAtMs,
-    pending: { id: input.pendingId, signedMaxClaimable: input.voucher.maxClaimableAmount, signature: input.voucher.signature, expiresAtMs: input.nowMs + input.leaseMs },
+    pending: {
+      id: input.pendingId,
+      signedMaxClaimable: input.voucher.maxClaimableAmount,
+      signature: input.voucher.signature,
+      expiresAtMs: input.nowMs + input.leaseMs,
+    },
   };
   return { kind: "reserved", record: next, local: input.synced === undefined };
 }
@@ -132,11 +150,18 @@ export type CommitResult = { kind: "committed"; record: ChannelRecord } | { kind
  * Charges the reserved request `amount` (at most its price) and keeps its voucher as the one to claim. `synced`: the
  * channel after this request's deposit landed.
  */
-export function commit(record: ChannelRecord | undefined, pendingId: string, amount: string, nowMs: number, synced?: OnchainChannel): CommitResult {
+export function commit(
+  record: ChannelRecord | undefined,
+  pendingId: string,
+  amount: string,
+  nowMs: number,
+  synced?: OnchainChannel,
+): CommitResult {
   const pending = record?.pending;
   if (!record || pending?.id !== pendingId) return { kind: "refused", reason: "invalid_batch_settlement_evm_pending_request_mismatch" };
   const charged = BigInt(record.charged) + BigInt(amount);
-  if (charged > BigInt(pending.signedMaxClaimable)) return { kind: "refused", reason: "invalid_batch_settlement_evm_charge_exceeds_signed_cumulative" };
+  if (charged > BigInt(pending.signedMaxClaimable))
+    return { kind: "refused", reason: "invalid_batch_settlement_evm_charge_exceeds_signed_cumulative" };
   return {
     kind: "committed",
     record: {

@@ -33,7 +33,9 @@ export interface ClaimRoute {
 /** The gateway's CHANNEL_AUTHORIZER_KEY when it is the channel's receiverAuthorizer; otherwise the facilitator signs. */
 export function ownAuthorizer(config: GatewayConfig, receiverAuthorizer: string): PrivateKeyAccount | undefined {
   const authorizer = config.CHANNEL_AUTHORIZER_KEY;
-  return authorizer && authorizer.address.toLowerCase() === receiverAuthorizer.toLowerCase() ? privateKeyToAccount(authorizer.privateKey as Hex) : undefined;
+  return authorizer && authorizer.address.toLowerCase() === receiverAuthorizer.toLowerCase()
+    ? privateKeyToAccount(authorizer.privateKey as Hex)
+    : undefined;
 }
 
 /** The bindings a claim reads; the facilitators' `auth` secrets are read from the same env by name. */
@@ -41,9 +43,19 @@ export interface ClaimEnv {
   FACILITATOR_STATE: DurableObjectNamespace<FacilitatorState>;
 }
 
-export async function claimChannel(env: ClaimEnv, config: GatewayConfig, record: ChannelRecord, route: ClaimRoute, waitUntil: (promise: Promise<unknown>) => void): Promise<ClaimOutcome> {
+export async function claimChannel(
+  env: ClaimEnv,
+  config: GatewayConfig,
+  record: ChannelRecord,
+  route: ClaimRoute,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<ClaimOutcome> {
   const channel = record.config;
-  const claimRow = (status: "settled" | "claimed" | "claim_failed", facilitatorId: string, fields: { claimTransaction?: string; settleTransaction?: string; errorReason?: string }): LedgerWrite => ({
+  const claimRow = (
+    status: "settled" | "claimed" | "claim_failed",
+    facilitatorId: string,
+    fields: { claimTransaction?: string; settleTransaction?: string; errorReason?: string },
+  ): LedgerWrite => ({
     table: "channel_claims",
     claim: {
       claimKey: `${record.network}:${record.channelId}:${record.charged}`,
@@ -60,7 +72,11 @@ export async function claimChannel(env: ClaimEnv, config: GatewayConfig, record:
       at: new Date(Date.now()).toISOString(),
     },
   });
-  const failed = (reason: string, facilitatorId = "none"): ClaimOutcome => ({ kind: "failed", reason, ledger: [claimRow("claim_failed", facilitatorId, { errorReason: reason })] });
+  const failed = (reason: string, facilitatorId = "none"): ClaimOutcome => ({
+    kind: "failed",
+    reason,
+    ledger: [claimRow("claim_failed", facilitatorId, { errorReason: reason })],
+  });
 
   const view = await loadFacilitatorView({
     facilitators: route.facilitators,
@@ -84,7 +100,9 @@ export async function claimChannel(env: ClaimEnv, config: GatewayConfig, record:
   };
   const candidates = view.candidates(requirements, X402_VERSION);
   if (candidates.length === 0) return failed(`no facilitator settles ${BATCH_SETTLEMENT_SCHEME} on ${record.network}`);
-  const claims: VoucherClaim[] = [{ voucher: { channel, maxClaimableAmount: record.signedMaxClaimable }, signature: record.signature, totalClaimed: record.charged }];
+  const claims: VoucherClaim[] = [
+    { voucher: { channel, maxClaimableAmount: record.signedMaxClaimable }, signature: record.signature, totalClaimed: record.charged },
+  ];
   const ownKey = ownAuthorizer(config, channel.receiverAuthorizer);
   const claimAuthorizerSignature = ownKey ? await ownKey.signTypedData(claimBatchTypedData(claims, record.network)) : undefined;
   const call = (payload: Record<string, unknown>): FacilitatorRequest => ({
@@ -97,7 +115,14 @@ export async function claimChannel(env: ClaimEnv, config: GatewayConfig, record:
   const noteAttempt = (entry: (typeof candidates)[number]) => (facilitatorId = entry.facilitator.id);
   let claimTransaction: string;
   try {
-    const claimed = await settleWithFailover(view, candidates[0]!, candidates, call({ type: "claim", claims, ...(claimAuthorizerSignature ? { claimAuthorizerSignature } : {}) }), () => Date.now(), noteAttempt);
+    const claimed = await settleWithFailover(
+      view,
+      candidates[0]!,
+      candidates,
+      call({ type: "claim", claims, ...(claimAuthorizerSignature ? { claimAuthorizerSignature } : {}) }),
+      () => Date.now(),
+      noteAttempt,
+    );
     if (!claimed.response.success) return failed(claimed.response.errorReason ?? "claim_failed", facilitatorId);
     claimTransaction = claimed.response.transaction;
   } catch (error) {
@@ -107,9 +132,19 @@ export async function claimChannel(env: ClaimEnv, config: GatewayConfig, record:
   // first); either way a later settle of the same receiver and token moves it.
   let settleTransaction: string | undefined;
   try {
-    const settled = await settleWithFailover(view, candidates[0]!, candidates, call({ type: "settle", receiver: channel.receiver, token: channel.token }), () => Date.now(), noteAttempt);
+    const settled = await settleWithFailover(
+      view,
+      candidates[0]!,
+      candidates,
+      call({ type: "settle", receiver: channel.receiver, token: channel.token }),
+      () => Date.now(),
+      noteAttempt,
+    );
     if (settled.response.success) settleTransaction = settled.response.transaction;
-    else console.warn(JSON.stringify({ event: "channel_settle_skipped", channelId: record.channelId, reason: settled.response.errorReason ?? null }));
+    else
+      console.warn(
+        JSON.stringify({ event: "channel_settle_skipped", channelId: record.channelId, reason: settled.response.errorReason ?? null }),
+      );
   } catch (error) {
     console.warn(JSON.stringify({ event: "channel_settle_failed", channelId: record.channelId, reason: describeError(error) }));
   }
@@ -118,6 +153,11 @@ export async function claimChannel(env: ClaimEnv, config: GatewayConfig, record:
     totalClaimed: record.charged,
     claimTransaction,
     settleTransaction,
-    ledger: [claimRow(settleTransaction ? "settled" : "claimed", facilitatorId, { claimTransaction, ...(settleTransaction ? { settleTransaction } : {}) })],
+    ledger: [
+      claimRow(settleTransaction ? "settled" : "claimed", facilitatorId, {
+        claimTransaction,
+        ...(settleTransaction ? { settleTransaction } : {}),
+      }),
+    ],
   };
 }

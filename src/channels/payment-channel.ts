@@ -9,7 +9,20 @@ import { parseGatewayConfig, type GatewayEnvVars } from "../gateway-config.js";
 import type { ChannelRefund } from "../ledger/channel-ledger.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { LedgerOutbox } from "../ledger/ledger-outbox.js";
-import { claimIntervalMs, commit, commitRefund, release, reserve, snapshotOf, unclaimed, type ChannelRecord, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "./channel-state.js";
+import {
+  claimIntervalMs,
+  commit,
+  commitRefund,
+  release,
+  reserve,
+  snapshotOf,
+  unclaimed,
+  type ChannelRecord,
+  type ChannelSnapshot,
+  type OnchainChannel,
+  type ReserveInput,
+  type ReserveResult,
+} from "./channel-state.js";
 import { claimChannel, type ClaimEnv, type ClaimOutcome, type ClaimRoute } from "./claim-channel.js";
 
 /** A failed claim is retried after this, doubling, but never later than the claim interval allows. */
@@ -39,7 +52,14 @@ export class PaymentChannel extends DurableObject<PaymentChannelEnv> {
   }
 
   /** Charges the reserved request and queues its ledger row in the same write. */
-  async commit(pendingId: string, amount: string, nowMs: number, entry: LedgerEntry, route: ClaimRoute, synced?: OnchainChannel): Promise<CommitOutcome> {
+  async commit(
+    pendingId: string,
+    amount: string,
+    nowMs: number,
+    entry: LedgerEntry,
+    route: ClaimRoute,
+    synced?: OnchainChannel,
+  ): Promise<CommitOutcome> {
     const result = commit(this.#record(), pendingId, amount, nowMs, synced);
     if (result.kind === "refused") return result;
     const { record } = result;
@@ -137,7 +157,9 @@ export class PaymentChannel extends DurableObject<PaymentChannelEnv> {
     } else if (outcome.kind === "failed") {
       const attempts = this.#meta().claimAttempts + 1;
       const delay = Math.min(CLAIM_RETRY_BASE_MS * 2 ** (attempts - 1), this.#claimIntervalMs(latest));
-      console.error(JSON.stringify({ event: "channel_claim_failed", channelId: record.channelId, reason: outcome.reason, attempts, retryInMs: delay }));
+      console.error(
+        JSON.stringify({ event: "channel_claim_failed", channelId: record.channelId, reason: outcome.reason, attempts, retryInMs: delay }),
+      );
       this.#saveMeta({ claimDueAtMs: now + delay, claimAttempts: attempts });
     }
     await this.#scheduleAlarm();

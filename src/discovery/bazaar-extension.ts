@@ -30,7 +30,9 @@ function buildRouteTemplate(pattern: PathPattern): string | undefined {
   const parts: string[] = [];
   for (const segment of pattern.segments) {
     if (segment.kind === "tail") return undefined;
-    parts.push(segment.kind === "literal" ? encodeURIComponent(segment.value) : /^\d+$/.test(segment.name) ? `:var${++unnamed}` : `:${segment.name}`);
+    parts.push(
+      segment.kind === "literal" ? encodeURIComponent(segment.value) : /^\d+$/.test(segment.name) ? `:var${++unnamed}` : `:${segment.name}`,
+    );
   }
   return `/${parts.join("/")}`;
 }
@@ -39,7 +41,12 @@ function buildRouteTemplate(pattern: PathPattern): string | undefined {
  * `method` is the request's (a rule for several methods describes the one being paid for); `pathParams` the
  * request's path parameters, when there is a request. undefined for methods the bazaar has no form for.
  */
-export function buildBazaarExtension(terms: DiscoveryTerms | undefined, pattern: PathPattern, method: string, pathParams?: Record<string, string>): BazaarExtension | undefined {
+export function buildBazaarExtension(
+  terms: DiscoveryTerms | undefined,
+  pattern: PathPattern,
+  method: string,
+  pathParams?: Record<string, string>,
+): BazaarExtension | undefined {
   const isBody = BODY_METHODS.has(method);
   if (!isBody && !QUERY_METHODS.has(method)) return undefined;
   const input: Record<string, unknown> = { type: "http", method };
@@ -72,7 +79,11 @@ export function buildBazaarExtension(terms: DiscoveryTerms | undefined, pattern:
   const info: BazaarExtension["info"] = { input };
   if (terms?.output && (terms.output.example !== undefined || terms.output.schema)) {
     info.output = { type: "json", ...(terms.output.example !== undefined ? { example: terms.output.example } : {}) };
-    properties.output = { type: "object", properties: { type: { type: "string" }, example: { ...terms.output.schema } }, required: ["type"] };
+    properties.output = {
+      type: "object",
+      properties: { type: { type: "string" }, example: { ...terms.output.schema } },
+      required: ["type"],
+    };
   }
   const routeTemplate = terms?.routeTemplate ?? routeTemplateOf(pattern);
   return {
@@ -83,7 +94,14 @@ export function buildBazaarExtension(terms: DiscoveryTerms | undefined, pattern:
 }
 
 /** The MCP kind of the extension: one tool of an MCP server (specs/extensions/bazaar.md, MCP). */
-export function buildMcpBazaarExtension(toolName: string, tool: { description?: string | undefined; inputSchema?: Record<string, unknown> | undefined; example?: Record<string, unknown> | undefined }): BazaarExtension {
+export function buildMcpBazaarExtension(
+  toolName: string,
+  tool: {
+    description?: string | undefined;
+    inputSchema?: Record<string, unknown> | undefined;
+    example?: Record<string, unknown> | undefined;
+  },
+): BazaarExtension {
   const input: Record<string, unknown> = {
     type: "mcp",
     toolName,
@@ -102,6 +120,11 @@ export function buildMcpBazaarExtension(toolName: string, tool: { description?: 
   };
   return {
     info: { input },
-    schema: { $schema: JSON_SCHEMA_2020, type: "object", properties: { input: { type: "object", properties, required: ["type", "toolName", "inputSchema"], additionalProperties: false } }, required: ["input"] },
+    schema: {
+      $schema: JSON_SCHEMA_2020,
+      type: "object",
+      properties: { input: { type: "object", properties, required: ["type", "toolName", "inputSchema"], additionalProperties: false } },
+      required: ["input"],
+    },
   };
 }

@@ -34,7 +34,10 @@ export const DiscoveryTermsSchema = z.strictObject({
     .strictObject({
       name: Printable32.optional(),
       tags: z.array(Printable32).max(5).optional(),
-      iconUrl: z.url({ protocol: /^https$/ }).max(2048).optional(),
+      iconUrl: z
+        .url({ protocol: /^https$/ })
+        .max(2048)
+        .optional(),
       category: z.string().min(1).max(64).optional(),
     })
     .optional(),

@@ -59,7 +59,12 @@ export function buildWellKnown(ruleSet: PriceRuleSet, origin: string): BuiltWell
   }
   const cached = byOrigin.get(origin);
   if (cached) return cached;
-  const document: WellKnownDocument = { x402Version: X402_VERSION, resources: ruleSet.rules.filter((r) => r.discoverable).flatMap((r) => (r.mcp ? describeMcpTools(r, origin) : [describeRule(r, origin)])) };
+  const document: WellKnownDocument = {
+    x402Version: X402_VERSION,
+    resources: ruleSet.rules
+      .filter((r) => r.discoverable)
+      .flatMap((r) => (r.mcp ? describeMcpTools(r, origin) : [describeRule(r, origin)])),
+  };
   const body = JSON.stringify(document);
   const result = { body, etag: `W/"${fnv1a(body)}"` };
   // A handful of hosts per gateway; bounded anyway so a flood of Host headers cannot grow it.
@@ -83,7 +88,9 @@ function describeRule(rule: PriceRule, origin: string): WellKnownResource {
     price,
     payTo: rule.quote ? "quote" : rule.payTo.kind === "tenant" ? "tenant" : "static",
     accepts,
-    ...(rule.session ? { session: { ttlSeconds: rule.session.ttlSeconds, maxRequests: rule.session.maxRequests, scope: rule.session.scope } } : {}),
+    ...(rule.session
+      ? { session: { ttlSeconds: rule.session.ttlSeconds, maxRequests: rule.session.maxRequests, scope: rule.session.scope } }
+      : {}),
     ...(service?.name ? { serviceName: service.name } : {}),
     ...(service?.tags ? { tags: service.tags } : {}),
     ...(service?.iconUrl ? { iconUrl: service.iconUrl } : {}),
@@ -112,21 +119,35 @@ function listOffers(rule: PriceRule): { price: PriceDescription; accepts: Listed
   if (price.kind === "dynamic") {
     const range = priceRange(price.pricing);
     return {
-      price: { kind: "dynamic", input: describeInput(price.pricing.input), min: formatUsd(range.min), ...(range.max !== undefined ? { max: formatUsd(range.max) } : {}) },
+      price: {
+        kind: "dynamic",
+        input: describeInput(price.pricing.input),
+        min: formatUsd(range.min),
+        ...(range.max !== undefined ? { max: formatUsd(range.max) } : {}),
+      },
       accepts: rule.offers.map((t) => listOffer(rule, t, range.min, range.max)),
     };
   }
   const usd = price.kind === "usd" ? price.attodollars : undefined;
   const atomic = price.kind === "atomic" ? price : undefined;
-  const described: PriceDescription = rule.quote ? { kind: "quoted", ...(usd !== undefined ? { base: formatUsd(usd) } : {}) } : { kind: "fixed" };
+  const described: PriceDescription = rule.quote
+    ? { kind: "quoted", ...(usd !== undefined ? { base: formatUsd(usd) } : {}) }
+    : { kind: "fixed" };
   const accepts = rule.offers
     .filter((t) => !atomic || t.amount !== undefined || t.asset.toLowerCase() === atomic.asset.toLowerCase())
     .map((t) => listOffer(rule, t, usd, usd, atomic?.amount));
   return { price: described, accepts };
 }
 
-function listOffer(rule: PriceRule, template: OfferTemplate, minUsd: bigint | undefined, maxUsd: bigint | undefined, atomicAmount?: string): ListedOffer {
-  const toAtomic = (usd: bigint | undefined) => (usd !== undefined && template.decimals !== undefined ? usdToAtomicCeil(usd, template.decimals).toString() : undefined);
+function listOffer(
+  rule: PriceRule,
+  template: OfferTemplate,
+  minUsd: bigint | undefined,
+  maxUsd: bigint | undefined,
+  atomicAmount?: string,
+): ListedOffer {
+  const toAtomic = (usd: bigint | undefined) =>
+    usd !== undefined && template.decimals !== undefined ? usdToAtomicCeil(usd, template.decimals).toString() : undefined;
   const amount = template.amount ?? atomicAmount ?? toAtomic(minUsd);
   const maxAmount = (template.amount ?? atomicAmount) !== undefined ? undefined : toAtomic(maxUsd);
   const payTo = template.payTo ?? (rule.payTo.kind === "static" && !rule.quote ? rule.payTo.address : undefined);

@@ -34,5 +34,11 @@ export function encodeBase58(bytes: Uint8Array): string {
   }
   let leadingZeros = "";
   for (let i = 0; i < bytes.length && bytes[i] === 0; i++) leadingZeros += "1";
-  return leadingZeros + digits.reverse().map((d) => ALPHABET[d]).join("");
+  return (
+    leadingZeros +
+    digits
+      .reverse()
+      .map((d) => ALPHABET[d])
+      .join("")
+  );
 }

@@ -84,7 +84,6 @@ function derTlv(tag: number, value: Uint8Array): Uint8Array {
   return concatBytes([Uint8Array.from([tag, ...lengthBytes]), value]);
 }
 
-
 function toBase64Url(bytes: Uint8Array): string {
   return encodeBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

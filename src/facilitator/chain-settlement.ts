@@ -46,13 +46,21 @@ export interface ChainSearch {
   anchored: boolean;
 }
 
-export type ChainOutcome = { kind: "settled"; transaction: string } | { kind: "canceled" } | { kind: "unused" } | { kind: "used_elsewhere"; transaction: string };
+export type ChainOutcome =
+  | { kind: "settled"; transaction: string }
+  | { kind: "canceled" }
+  | { kind: "unused" }
+  | { kind: "used_elsewhere"; transaction: string };
 
 /**
  * Throws when the RPC gives no usable answer. `range`: the blocks to search (default: the last LOOKBACK_BLOCKS up to
  * the latest); the reconciler narrows it to the blocks since it last saw the nonce unused.
  */
-export async function readEip3009Outcome(rpc: EvmRpc, authorization: Eip3009Authorization, range?: { fromBlock: bigint; toBlock: bigint }): Promise<ChainOutcome> {
+export async function readEip3009Outcome(
+  rpc: EvmRpc,
+  authorization: Eip3009Authorization,
+  range?: { fromBlock: bigint; toBlock: bigint },
+): Promise<ChainOutcome> {
   const latest = range ? range.toBlock : await blockNumber(rpc);
   const logs = await getLogs(rpc, {
     address: authorization.asset,

@@ -26,7 +26,14 @@ export interface CallOutcome {
 export type Availability = "closed" | "open" | "half-open";
 
 export const HEALTHY: FacilitatorHealth = {
-  consecutiveFailures: 0, state: "closed", openedAtMs: null, probeAtMs: null, latencyMs: null, lastError: null, calls: 0, failures: 0,
+  consecutiveFailures: 0,
+  state: "closed",
+  openedAtMs: null,
+  probeAtMs: null,
+  latencyMs: null,
+  lastError: null,
+  calls: 0,
+  failures: 0,
 };
 
 /** Weight of the newest sample in the latency average. */
@@ -50,7 +57,8 @@ export function applyOutcome(health: FacilitatorHealth, outcome: CallOutcome, po
  * late (facilitator-view.ts), when other isolates' failures may have come since.
  */
 export function countSuccess(health: FacilitatorHealth, outcome: Pick<CallOutcome, "latencyMs">): FacilitatorHealth {
-  const latencyMs = health.latencyMs === null ? outcome.latencyMs : health.latencyMs + LATENCY_WEIGHT * (outcome.latencyMs - health.latencyMs);
+  const latencyMs =
+    health.latencyMs === null ? outcome.latencyMs : health.latencyMs + LATENCY_WEIGHT * (outcome.latencyMs - health.latencyMs);
   return { ...health, latencyMs: Math.round(latencyMs), calls: health.calls + 1 };
 }
 

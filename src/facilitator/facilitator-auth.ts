@@ -27,9 +27,19 @@ export function buildAuthorize(auth: FacilitatorAuth, secrets: object, facilitat
         try {
           signing = await importCdpKey(secret(auth.keySecret));
         } catch (cause) {
-          throw new GatewayFailure({ kind: "config_invalid", detail: `facilitator ${facilitatorId}: ${auth.keySecret}: ${String(cause)}` }, { cause });
+          throw new GatewayFailure(
+            { kind: "config_invalid", detail: `facilitator ${facilitatorId}: ${auth.keySecret}: ${String(cause)}` },
+            { cause },
+          );
         }
-        const jwt = await buildCdpJwt(signing, { keyId, method, url, nowSeconds: Math.floor(nowMs() / 1000), expiresInSeconds: auth.expiresInSeconds, audience: auth.audience });
+        const jwt = await buildCdpJwt(signing, {
+          keyId,
+          method,
+          url,
+          nowSeconds: Math.floor(nowMs() / 1000),
+          expiresInSeconds: auth.expiresInSeconds,
+          audience: auth.audience,
+        });
         return `Bearer ${jwt}`;
       };
   }

@@ -79,7 +79,12 @@ export async function callFacilitator<S extends z.ZodType>(endpoint: Facilitator
   if (parsed?.success && (response.ok || (response.status < 500 && (call.isRefusal?.(parsed.data) ?? false)))) return parsed.data;
   if (REFUSED_AT_THE_DOOR.has(response.status)) {
     const rateLimited = response.status === 429 ? { rateLimited: true } : {};
-    throw new GatewayFailure({ kind: "facilitator_unavailable", detail: `${operation}: HTTP ${response.status} (refused before acting)`, notSubmitted: true, ...rateLimited });
+    throw new GatewayFailure({
+      kind: "facilitator_unavailable",
+      detail: `${operation}: HTTP ${response.status} (refused before acting)`,
+      notSubmitted: true,
+      ...rateLimited,
+    });
   }
   if (response.status >= 500) {
     throw new GatewayFailure({ kind: "facilitator_unavailable", detail: `${operation}: HTTP ${response.status}` });
@@ -94,8 +99,20 @@ export function createHttpFacilitatorClient(options: HttpFacilitatorClientOption
     id: options.id,
     url: options.url,
     verify: (body, timeoutMs) =>
-      callFacilitator(endpoint, { operation: "verify", body, schema: VerifyResponseSchema, timeoutMs: Math.min(options.verifyTimeoutMs, timeoutMs ?? Infinity), isRefusal: (reply) => !reply.isValid }),
+      callFacilitator(endpoint, {
+        operation: "verify",
+        body,
+        schema: VerifyResponseSchema,
+        timeoutMs: Math.min(options.verifyTimeoutMs, timeoutMs ?? Infinity),
+        isRefusal: (reply) => !reply.isValid,
+      }),
     settle: (body, timeoutMs) =>
-      callFacilitator(endpoint, { operation: "settle", body, schema: SettleResponseSchema, timeoutMs: Math.min(options.settleTimeoutMs, timeoutMs ?? Infinity), isRefusal: (reply) => !reply.success }),
+      callFacilitator(endpoint, {
+        operation: "settle",
+        body,
+        schema: SettleResponseSchema,
+        timeoutMs: Math.min(options.settleTimeoutMs, timeoutMs ?? Infinity),
+        isRefusal: (reply) => !reply.success,
+      }),
   };
 }

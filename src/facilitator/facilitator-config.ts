@@ -9,20 +9,52 @@ import { NetworkSchema } from "../x402/schemas.js";
  * gateway reads (gateway-config.ts) is here but the facilitator shorthand's own token (test/unit/facilitator-config.test.ts).
  */
 export const GATEWAY_OWN_VARS: ReadonlySet<string> = new Set([
-  "ORIGIN_URL", "FACILITATOR_URL", "FACILITATOR_VERIFY_TIMEOUT_MS", "FACILITATOR_SETTLE_TIMEOUT_MS", "FACILITATOR_STATE_CACHE_MS",
-  "ORIGIN_TIMEOUT_MS", "MAX_PAID_BODY_BYTES", "PAYMENT_IDENTIFIER_MAX_BODY_BYTES", "PAYMENT_IDENTIFIER_TTL_SECONDS", "PRICE_RULES_KEY",
-  "PRICE_RULES_CACHE_TTL_SECONDS", "SESSION_KEYS", "SESSION_TOKEN_TTL_SECONDS", "SESSION_TOKEN_AUDIENCE", "SIWX_MAX_AGE_SECONDS",
-  "REQUEST_LOG", "ADMIN_TOKEN", "ADMIN_JWT_KEY", "ADMIN_JWT_ISSUER", "ADMIN_JWT_AUDIENCE", "ADMIN_PATH_PREFIX", "CHANNEL_AUTHORIZER_KEY",
-  "CHANNEL_CLAIM_INTERVAL_SECONDS", "OFFER_RECEIPT_KEYS", "RPC_URLS",
+  "ORIGIN_URL",
+  "FACILITATOR_URL",
+  "FACILITATOR_VERIFY_TIMEOUT_MS",
+  "FACILITATOR_SETTLE_TIMEOUT_MS",
+  "FACILITATOR_STATE_CACHE_MS",
+  "ORIGIN_TIMEOUT_MS",
+  "MAX_PAID_BODY_BYTES",
+  "PAYMENT_IDENTIFIER_MAX_BODY_BYTES",
+  "PAYMENT_IDENTIFIER_TTL_SECONDS",
+  "PRICE_RULES_KEY",
+  "PRICE_RULES_CACHE_TTL_SECONDS",
+  "SESSION_KEYS",
+  "SESSION_TOKEN_TTL_SECONDS",
+  "SESSION_TOKEN_AUDIENCE",
+  "SIWX_MAX_AGE_SECONDS",
+  "REQUEST_LOG",
+  "ADMIN_TOKEN",
+  "ADMIN_JWT_KEY",
+  "ADMIN_JWT_ISSUER",
+  "ADMIN_JWT_AUDIENCE",
+  "ADMIN_PATH_PREFIX",
+  "CHANNEL_AUTHORIZER_KEY",
+  "CHANNEL_CLAIM_INTERVAL_SECONDS",
+  "OFFER_RECEIPT_KEYS",
+  "RPC_URLS",
   // Bindings.
-  "PRICE_RULES", "LEDGER", "PAYMENT_RECORDS", "PAYMENT_IDENTIFIERS", "WALLET_SESSIONS", "FACILITATOR_STATE", "PAYMENT_CHANNELS", "ANALYTICS",
-  "RATE_LIMIT_STRICT", "RATE_LIMIT_STANDARD", "RATE_LIMIT_GENEROUS",
+  "PRICE_RULES",
+  "LEDGER",
+  "PAYMENT_RECORDS",
+  "PAYMENT_IDENTIFIERS",
+  "WALLET_SESSIONS",
+  "FACILITATOR_STATE",
+  "PAYMENT_CHANNELS",
+  "ANALYTICS",
+  "RATE_LIMIT_STRICT",
+  "RATE_LIMIT_STANDARD",
+  "RATE_LIMIT_GENEROUS",
 ]);
 
 const SecretName = z
   .string()
   .regex(/^[A-Z][A-Z0-9_]{0,127}$/, "expected the name of a Worker secret (A-Z, 0-9, _)")
-  .refine((name) => !GATEWAY_OWN_VARS.has(name), "names one of the gateway's own settings or secrets: give the facilitator a secret of its own");
+  .refine(
+    (name) => !GATEWAY_OWN_VARS.has(name),
+    "names one of the gateway's own settings or secrets: give the facilitator a secret of its own",
+  );
 
 const FacilitatorAuthSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("none") }),
@@ -98,7 +130,10 @@ export const SHORTHAND_TOKEN_SECRET = "FACILITATOR_AUTH_TOKEN";
 export const SHORTHAND_FACILITATOR_ID = "default";
 
 /** The document's list when it has one; otherwise `FACILITATOR_URL` as a one-entry list (or none). */
-export function resolveFacilitators(configured: readonly FacilitatorConfig[] | undefined, defaults: FacilitatorDefaults): ResolvedFacilitator[] {
+export function resolveFacilitators(
+  configured: readonly FacilitatorConfig[] | undefined,
+  defaults: FacilitatorDefaults,
+): ResolvedFacilitator[] {
   const list: FacilitatorConfig[] =
     configured && configured.length > 0
       ? [...configured]

@@ -29,7 +29,14 @@ function noFacilitator(what: string): GatewayFailure {
  * One call to one facilitator, its outcome counted against the facilitator's circuit. A configuration fault
  * (a missing secret) is the operator's, not the facilitator's: logged, not counted. Throws only GatewayFailures.
  */
-async function callCounted<T>(view: FacilitatorView, entry: ViewEntry, operation: "verify" | "settle", nowMs: () => number, request: FacilitatorRequest, timeoutMs: number): Promise<T> {
+async function callCounted<T>(
+  view: FacilitatorView,
+  entry: ViewEntry,
+  operation: "verify" | "settle",
+  nowMs: () => number,
+  request: FacilitatorRequest,
+  timeoutMs: number,
+): Promise<T> {
   const started = nowMs();
   try {
     const client = view.client(entry);
@@ -55,12 +62,22 @@ async function callCounted<T>(view: FacilitatorView, entry: ViewEntry, operation
  * When a phase over these candidates must end: the longest timeout any of them has for it, from now; or `endsAtMs`,
  * when a phase already under way goes on (a settle resubmitted after the chain said the first did not land).
  */
-function phaseDeadline(candidates: readonly ViewEntry[], timeout: (entry: ViewEntry) => number, nowMs: () => number, endsAtMs?: number): () => number {
+function phaseDeadline(
+  candidates: readonly ViewEntry[],
+  timeout: (entry: ViewEntry) => number,
+  nowMs: () => number,
+  endsAtMs?: number,
+): () => number {
   const deadlineMs = endsAtMs ?? nowMs() + Math.max(0, ...candidates.map(timeout));
   return () => deadlineMs - nowMs();
 }
 
-export async function verifyWithFailover(view: FacilitatorView, candidates: readonly ViewEntry[], request: FacilitatorRequest, nowMs: () => number): Promise<Attempted<VerifyResponse>> {
+export async function verifyWithFailover(
+  view: FacilitatorView,
+  candidates: readonly ViewEntry[],
+  request: FacilitatorRequest,
+  nowMs: () => number,
+): Promise<Attempted<VerifyResponse>> {
   let lastError: unknown;
   const remainingMs = phaseDeadline(candidates, (entry) => entry.facilitator.verifyTimeoutMs, nowMs);
   for (const entry of candidates) {

@@ -51,7 +51,8 @@ export class FacilitatorState extends DurableObject<unknown> {
   report(outcomes: ReportedOutcome[], policy: CircuitPolicy, counted: ReportedOutcome[] = []): Record<string, FacilitatorHealth> {
     const after: Record<string, FacilitatorHealth> = {};
     for (const outcome of counted) after[outcome.key] = countSuccess(after[outcome.key] ?? this.#record(outcome.key).health, outcome);
-    for (const outcome of outcomes) after[outcome.key] = applyOutcome(after[outcome.key] ?? this.#record(outcome.key).health, outcome, policy);
+    for (const outcome of outcomes)
+      after[outcome.key] = applyOutcome(after[outcome.key] ?? this.#record(outcome.key).health, outcome, policy);
     // One write per facilitator, however many outcomes it had.
     for (const [key, health] of Object.entries(after)) this.#writeHealth(key, health);
     return after;
@@ -84,7 +85,10 @@ export class FacilitatorState extends DurableObject<unknown> {
     this.#schema();
     const row = this.ctx.storage.sql.exec<StateRow>("SELECT * FROM facilitator_state WHERE key = ?", key).toArray()[0];
     const record = row
-      ? { health: JSON.parse(row.health) as FacilitatorHealth, supported: row.supported ? (JSON.parse(row.supported) as SupportedAnswer) : null }
+      ? {
+          health: JSON.parse(row.health) as FacilitatorHealth,
+          supported: row.supported ? (JSON.parse(row.supported) as SupportedAnswer) : null,
+        }
       : { health: HEALTHY, supported: null };
     this.#records.set(key, record);
     return record;

@@ -108,39 +108,54 @@ export class FacilitatorView {
       const at = prefer.indexOf(entry.facilitator.id);
       return at === -1 ? prefer.length : at;
     };
-    return [...this.entries].sort((a, b) => rank(a) - rank(b) || a.facilitator.priority - b.facilitator.priority || a.facilitator.index - b.facilitator.index);
+    return [...this.entries].sort(
+      (a, b) => rank(a) - rank(b) || a.facilitator.priority - b.facilitator.priority || a.facilitator.index - b.facilitator.index,
+    );
   }
 
   /** The kind this facilitator lists for a payment, if it may and does serve it. */
   kindFor(entry: ViewEntry, scheme: string, network: string, x402Version: number): SupportedKind | undefined {
     if (!isAllowed(entry.facilitator, scheme, network)) return undefined;
     return entry.supported?.kinds.find(
-      (kind) => kind.x402Version === x402Version && kind.scheme === scheme && (kind.network === network || caip2FromV1(kind.network) === network),
+      (kind) =>
+        kind.x402Version === x402Version && kind.scheme === scheme && (kind.network === network || caip2FromV1(kind.network) === network),
     );
   }
 
   /** Whether some facilitator whose circuit is not open settles this kind (what a 402 may offer). */
   canSettle(scheme: string, network: string, x402Version = 2): boolean {
-    return this.entries.some((entry) => this.availability(entry) !== "open" && this.kindFor(entry, scheme, network, x402Version) !== undefined);
+    return this.entries.some(
+      (entry) => this.availability(entry) !== "open" && this.kindFor(entry, scheme, network, x402Version) !== undefined,
+    );
   }
 
   /** Every kind healthy facilitators list, most preferred facilitator first (Solana takes its feePayer from the first). */
   supportedKinds(prefer: readonly string[] = []): SupportedKind[] {
     return this.ordered(prefer)
       .filter((entry) => this.availability(entry) !== "open")
-      .flatMap((entry) => (entry.supported?.kinds ?? []).filter((kind) => isAllowed(entry.facilitator, kind.scheme, caip2FromV1(kind.network) ?? kind.network)));
+      .flatMap((entry) =>
+        (entry.supported?.kinds ?? []).filter((kind) =>
+          isAllowed(entry.facilitator, kind.scheme, caip2FromV1(kind.network) ?? kind.network),
+        ),
+      );
   }
 
   /**
    * Facilitators that may handle this payment, in preference order: allowed, listing the kind, circuit not open,
    * and agreeing with the offer's facts (an offer naming one facilitator's feePayer can settle only there).
    */
-  candidates(requirements: { scheme: string; network: string; extra?: Record<string, unknown> | undefined }, x402Version: number, prefer: readonly string[] = []): ViewEntry[] {
+  candidates(
+    requirements: { scheme: string; network: string; extra?: Record<string, unknown> | undefined },
+    x402Version: number,
+    prefer: readonly string[] = [],
+  ): ViewEntry[] {
     return this.ordered(prefer).filter((entry) => {
       if (this.availability(entry) === "open") return false;
       const kind = this.kindFor(entry, requirements.scheme, requirements.network, x402Version);
       if (!kind) return false;
-      return Object.entries(kind.extra ?? {}).every(([name, value]) => requirements.extra?.[name] === undefined || requirements.extra[name] === value);
+      return Object.entries(kind.extra ?? {}).every(
+        ([name, value]) => requirements.extra?.[name] === undefined || requirements.extra[name] === value,
+      );
     });
   }
 
@@ -172,7 +187,10 @@ export class FacilitatorView {
     const before = entry.health;
     entry.health = applyOutcome(before, outcome, this.options.policy);
     this.records.set(entry.key, { health: entry.health, supported: entry.supported });
-    if (!ok) console.warn(JSON.stringify({ event: "facilitator_call_failed", facilitator: entry.facilitator.id, error, state: entry.health.state }));
+    if (!ok)
+      console.warn(
+        JSON.stringify({ event: "facilitator_call_failed", facilitator: entry.facilitator.id, error, state: entry.health.state }),
+      );
     if (ok && before.state === "closed" && before.consecutiveFailures === 0) {
       const scope = this.options.scope;
       const waiting = routine.get(scope) ?? { outcomes: [], sinceMs: outcome.atMs };
@@ -218,7 +236,11 @@ export class FacilitatorView {
       const supported = await fetchSupported(this.#endpoint(entry.facilitator), entry.facilitator.verifyTimeoutMs, started);
       entry.supported = supported;
       this.records.set(entry.key, { health: entry.health, supported });
-      this.options.waitUntil(stub(this.options).storeSupported(entry.key, supported).catch(() => undefined));
+      this.options.waitUntil(
+        stub(this.options)
+          .storeSupported(entry.key, supported)
+          .catch(() => undefined),
+      );
     } catch (error) {
       this.record(entry, false, this.options.nowMs() - started, `supported: ${describeError(error)}`);
     } finally {
@@ -227,10 +249,17 @@ export class FacilitatorView {
   }
 
   /** Asks `/supported` now, for the health check: its answer is reported, not counted in the circuit. */
-  async probe(entry: ViewEntry, timeoutMs: number): Promise<{ ok: true; ms: number; kinds: number } | { ok: false; ms: number; error: string }> {
+  async probe(
+    entry: ViewEntry,
+    timeoutMs: number,
+  ): Promise<{ ok: true; ms: number; kinds: number } | { ok: false; ms: number; error: string }> {
     const started = this.options.nowMs();
     try {
-      const supported = await fetchSupported(this.#endpoint(entry.facilitator), Math.min(timeoutMs, entry.facilitator.verifyTimeoutMs), started);
+      const supported = await fetchSupported(
+        this.#endpoint(entry.facilitator),
+        Math.min(timeoutMs, entry.facilitator.verifyTimeoutMs),
+        started,
+      );
       return { ok: true, ms: this.options.nowMs() - started, kinds: supported.kinds.length };
     } catch (error) {
       return { ok: false, ms: this.options.nowMs() - started, error: describeError(error).split(":")[0]! };
@@ -238,7 +267,11 @@ export class FacilitatorView {
   }
 
   #endpoint(facilitator: ResolvedFacilitator): FacilitatorEndpoint {
-    return { url: facilitator.url, fetch: this.options.fetch, authorize: buildAuthorize(facilitator.auth, this.options.secrets, facilitator.id, this.options.nowMs) };
+    return {
+      url: facilitator.url,
+      fetch: this.options.fetch,
+      authorize: buildAuthorize(facilitator.auth, this.options.secrets, facilitator.id, this.options.nowMs),
+    };
   }
 }
 

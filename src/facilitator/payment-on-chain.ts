@@ -2,7 +2,15 @@
 // authorization (chain-settlement.ts) or a Permit2 witness transfer (permit2-settlement.ts). What became of it is read
 // from the chain the same way for both; only where the nonce lives, and how its use is found, differ.
 import { blockNumber, type EvmRpc } from "../schemes/evm/evm-rpc.js";
-import { authorizationSpent, ChainUnfound, LOOKBACK_BLOCKS, readEip3009Outcome, type ChainOutcome, type ChainSearch, type Eip3009Authorization } from "./chain-settlement.js";
+import {
+  authorizationSpent,
+  ChainUnfound,
+  LOOKBACK_BLOCKS,
+  readEip3009Outcome,
+  type ChainOutcome,
+  type ChainSearch,
+  type Eip3009Authorization,
+} from "./chain-settlement.js";
 import { permit2NonceSpent, readPermit2Outcome, type Permit2Payment } from "./permit2-settlement.js";
 
 /** How the payer signed it: EIP-3009 (`method` absent on locks written before Permit2 payments were watched), or Permit2. */
@@ -16,12 +24,17 @@ export async function readPaymentOutcome(rpc: EvmRpc, payment: OnChainPayment, s
   if (payment.method !== "permit2") {
     const outcome = await readEip3009Outcome(rpc, payment, search);
     // Spent as of that block by the token's own state, yet no log: the node's log index lags.
-    if (outcome.kind === "unused" && search?.knownSpent) throw new ChainUnfound(`nonce spent by block ${search.toBlock}, its log not found from block ${search.fromBlock}`);
+    if (outcome.kind === "unused" && search?.knownSpent)
+      throw new ChainUnfound(`nonce spent by block ${search.toBlock}, its log not found from block ${search.fromBlock}`);
     return outcome;
   }
   if (search) return readPermit2Outcome(rpc, payment, search);
   const toBlock = await blockNumber(rpc);
-  return readPermit2Outcome(rpc, payment, { fromBlock: toBlock > LOOKBACK_BLOCKS ? toBlock - LOOKBACK_BLOCKS : 0n, toBlock, anchored: true });
+  return readPermit2Outcome(rpc, payment, {
+    fromBlock: toBlock > LOOKBACK_BLOCKS ? toBlock - LOOKBACK_BLOCKS : 0n,
+    toBlock,
+    anchored: true,
+  });
 }
 
 /** Whether the payment's nonce was spent (used or cancelled) as of block `at`: the contract's state, not a log. */

@@ -34,7 +34,8 @@ export interface PendingOptions {
 
 /** `response` as the chain settles it; unchanged unless it is a pending EVM settle and an RPC can tell more. */
 export async function confirmPendingSettle(response: SettleResponse, options: PendingOptions): Promise<SettleResponse> {
-  if (response.success || response.errorReason !== SETTLEMENT_PENDING || !options.rpc || !TRANSACTION_HASH.test(response.transaction)) return response;
+  if (response.success || response.errorReason !== SETTLEMENT_PENDING || !options.rpc || !TRANSACTION_HASH.test(response.transaction))
+    return response;
   const { rpc } = options;
   for (;;) {
     const leftMs = options.deadlineMs - options.nowMs();

@@ -44,12 +44,19 @@ export async function readPermit2Outcome(rpc: EvmRpc, payment: Permit2Payment, s
   const range = { fromBlock: search.fromBlock, toBlock: search.toBlock };
   if (!search.knownSpent && !(await permit2NonceSpent(rpc, payment, range.toBlock))) return { kind: "unused" };
   // One search, so one node's view: the payer's transfers of the token and its cancellations, side by side.
-  const logs = await getLogs(rpc, { address: [payment.asset, PERMIT2_ADDRESS], topics: [[TRANSFER_TOPIC, UNORDERED_NONCE_INVALIDATION], addressTopic(payment.payer)], ...range });
-  const from = (address: string, topic: string) => logs.filter((log) => isAddressEqual(log.address as Hex, address as Hex) && log.topics[0]?.toLowerCase() === topic);
+  const logs = await getLogs(rpc, {
+    address: [payment.asset, PERMIT2_ADDRESS],
+    topics: [[TRANSFER_TOPIC, UNORDERED_NONCE_INVALIDATION], addressTopic(payment.payer)],
+    ...range,
+  });
+  const from = (address: string, topic: string) =>
+    logs.filter((log) => isAddressEqual(log.address as Hex, address as Hex) && log.topics[0]?.toLowerCase() === topic);
   const transfers = from(payment.asset, TRANSFER_TOPIC);
   const invalidations = from(PERMIT2_ADDRESS, UNORDERED_NONCE_INVALIDATION);
   // The transfers this payment would have made first (newest first: an unknown settle is seconds old), then the rest.
-  const likely = [...transfers].reverse().sort((a, b) => Number(paysExpectedTransfer(b, payment)) - Number(paysExpectedTransfer(a, payment)));
+  const likely = [...transfers]
+    .reverse()
+    .sort((a, b) => Number(paysExpectedTransfer(b, payment)) - Number(paysExpectedTransfer(a, payment)));
   const candidates = [...new Set(likely.map((log) => log.transactionHash.toLowerCase()))];
   const pages = Math.max(1, Math.ceil(candidates.length / PERMIT2_CANDIDATES_PER_LOOK));
   const first = ((search.page ?? 0) % pages) * PERMIT2_CANDIDATES_PER_LOOK;
@@ -63,8 +70,11 @@ export async function readPermit2Outcome(rpc: EvmRpc, payment: Permit2Payment, s
   // hold the spend, and every transfer in them paying this payee this amount read above and found to be the proxy
   // settling another of the payer's nonces (one sent through another contract is not recognised).
   const unexplained = transfers.some((log) => paysExpectedTransfer(log, payment) && !explained.has(log.transactionHash.toLowerCase()));
-  if (search.anchored && !unexplained && invalidations.some((log) => invalidates(log.data, BigInt(payment.permit2Nonce)))) return { kind: "canceled" };
-  throw new ChainUnfound(`Permit2 nonce ${payment.permit2Nonce} spent by block ${range.toBlock}, its transaction not found from block ${range.fromBlock}`);
+  if (search.anchored && !unexplained && invalidations.some((log) => invalidates(log.data, BigInt(payment.permit2Nonce))))
+    return { kind: "canceled" };
+  throw new ChainUnfound(
+    `Permit2 nonce ${payment.permit2Nonce} spent by block ${range.toBlock}, its transaction not found from block ${range.fromBlock}`,
+  );
 }
 
 /**
@@ -85,12 +95,25 @@ async function settleIn(rpc: EvmRpc, hash: string, payment: Permit2Payment): Pro
 const PERMIT = {
   type: "tuple",
   components: [
-    { name: "permitted", type: "tuple", components: [{ name: "token", type: "address" }, { name: "amount", type: "uint256" }] },
+    {
+      name: "permitted",
+      type: "tuple",
+      components: [
+        { name: "token", type: "address" },
+        { name: "amount", type: "uint256" },
+      ],
+    },
     { name: "nonce", type: "uint256" },
     { name: "deadline", type: "uint256" },
   ],
 } as const;
-const WITNESS = { type: "tuple", components: [{ name: "to", type: "address" }, { name: "validAfter", type: "uint256" }] } as const;
+const WITNESS = {
+  type: "tuple",
+  components: [
+    { name: "to", type: "address" },
+    { name: "validAfter", type: "uint256" },
+  ],
+} as const;
 const EIP2612_PERMIT = {
   type: "tuple",
   components: [
@@ -103,8 +126,20 @@ const EIP2612_PERMIT = {
 } as const;
 /** The exact proxy's two entry points, as the official facilitator calls them. */
 const EXACT_PROXY_ABI = [
-  { type: "function", name: "settle", stateMutability: "nonpayable", outputs: [], inputs: [PERMIT, { type: "address" }, WITNESS, { type: "bytes" }] },
-  { type: "function", name: "settleWithPermit", stateMutability: "nonpayable", outputs: [], inputs: [EIP2612_PERMIT, PERMIT, { type: "address" }, WITNESS, { type: "bytes" }] },
+  {
+    type: "function",
+    name: "settle",
+    stateMutability: "nonpayable",
+    outputs: [],
+    inputs: [PERMIT, { type: "address" }, WITNESS, { type: "bytes" }],
+  },
+  {
+    type: "function",
+    name: "settleWithPermit",
+    stateMutability: "nonpayable",
+    outputs: [],
+    inputs: [EIP2612_PERMIT, PERMIT, { type: "address" }, WITNESS, { type: "bytes" }],
+  },
 ] as const;
 
 function decodeSettle(input: string): { owner: Hex; nonce: bigint } | undefined {

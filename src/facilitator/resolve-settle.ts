@@ -51,7 +51,10 @@ async function resolveFromChain(
   state: { endsAtMs: number; asked: ViewEntry[]; onAttempt(entry: ViewEntry): void; error: unknown },
 ): Promise<Attempted<SettleResponse>> {
   const last = () => state.asked.at(-1) ?? o.candidates[0]!;
-  const answer = (response: Omit<SettleResponse, "network">): Attempted<SettleResponse> => ({ entry: last(), response: { ...response, network: chain.network } });
+  const answer = (response: Omit<SettleResponse, "network">): Attempted<SettleResponse> => ({
+    entry: last(),
+    response: { ...response, network: chain.network },
+  });
   let resubmitted = false;
   let unfound = 0;
   while (o.nowMs() < state.endsAtMs) {

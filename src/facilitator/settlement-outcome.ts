@@ -35,7 +35,14 @@ export async function settleOutcome(settle: () => Promise<SettleResponse>): Prom
   if (response.success) return { kind: "settled", response };
   const reason = response.errorReason ?? "unexpected_settle_error";
   if (STILL_LANDING.has(reason)) {
-    return { kind: "unknown", reason, error: new GatewayFailure({ kind: "facilitator_unavailable", detail: `settle: ${reason} (transaction ${response.transaction || "unnamed"})` }) };
+    return {
+      kind: "unknown",
+      reason,
+      error: new GatewayFailure({
+        kind: "facilitator_unavailable",
+        detail: `settle: ${reason} (transaction ${response.transaction || "unnamed"})`,
+      }),
+    };
   }
   return { kind: "refused", reason, response };
 }
@@ -49,6 +56,11 @@ export function outcomeReason(outcome: Exclude<SettlementOutcome, { kind: "settl
 }
 
 /** The error a settle that did not settle answers with: a refusal is a 402 with the facilitator's reason. */
-export function outcomeError(outcome: Exclude<SettlementOutcome, { kind: "settled" }>, challenge: (reason: string) => PaymentRequired): unknown {
-  return outcome.kind === "refused" ? new GatewayFailure({ kind: "settle_failed", paymentRequired: challenge(outcome.reason), settleResponse: outcome.response }) : outcome.error;
+export function outcomeError(
+  outcome: Exclude<SettlementOutcome, { kind: "settled" }>,
+  challenge: (reason: string) => PaymentRequired,
+): unknown {
+  return outcome.kind === "refused"
+    ? new GatewayFailure({ kind: "settle_failed", paymentRequired: challenge(outcome.reason), settleResponse: outcome.response })
+    : outcome.error;
 }

@@ -41,9 +41,17 @@ export async function serveHealth(request: Request, deps: HealthDeps): Promise<R
   const { rules, config } = deps;
   const rulesReport =
     rules.kind === "ready"
-      ? { key: config.PRICE_RULES_KEY, valid: !rules.stale, rules: rules.ruleSet.rules.length, ...(rules.stale ? { servingLastGood: true } : {}) }
+      ? {
+          key: config.PRICE_RULES_KEY,
+          valid: !rules.stale,
+          rules: rules.ruleSet.rules.length,
+          ...(rules.stale ? { servingLastGood: true } : {}),
+        }
       : { key: config.PRICE_RULES_KEY, valid: false, rules: 0, problems: rules.problems.slice(0, MAX_PROBLEMS) };
-  const [facilitators, ledger] = await Promise.all([rules.kind === "ready" ? facilitatorReports(deps, rules) : Promise.resolve([]), ledgerReport(deps)]);
+  const [facilitators, ledger] = await Promise.all([
+    rules.kind === "ready" ? facilitatorReports(deps, rules) : Promise.resolve([]),
+    ledgerReport(deps),
+  ]);
   const failing = rules.kind !== "ready" || !ledger.reachable || (facilitators.length > 0 && facilitators.every((f) => !f.reachable));
   const degraded = !rulesReport.valid || facilitators.some((f) => !f.reachable || f.circuit !== "closed") || ledger.stuckVerified > 0;
   const body = { status: failing ? "failing" : degraded ? "degraded" : "ok", rules: rulesReport, facilitators, ledger };
@@ -53,7 +61,10 @@ export async function serveHealth(request: Request, deps: HealthDeps): Promise<R
   });
 }
 
-async function facilitatorReports(deps: HealthDeps, rules: Extract<LoadedPriceRules, { kind: "ready" }>): Promise<FacilitatorHealthReport[]> {
+async function facilitatorReports(
+  deps: HealthDeps,
+  rules: Extract<LoadedPriceRules, { kind: "ready" }>,
+): Promise<FacilitatorHealthReport[]> {
   const facilitators = resolveFacilitators(rules.ruleSet.facilitators, deps.config);
   if (facilitators.length === 0) return [];
   const view = await loadFacilitatorView({
@@ -87,7 +98,9 @@ async function facilitatorReports(deps: HealthDeps, rules: Extract<LoadedPriceRu
   );
 }
 
-async function ledgerReport(deps: HealthDeps): Promise<{ reachable: boolean; stuckVerified: number; owedRefunds: number; settleUnknown: number }> {
+async function ledgerReport(
+  deps: HealthDeps,
+): Promise<{ reachable: boolean; stuckVerified: number; owedRefunds: number; settleUnknown: number }> {
   const stuckBefore = new Date(deps.nowMs() - STUCK_AFTER_MS).toISOString();
   try {
     const row = await deps.env.LEDGER.prepare(

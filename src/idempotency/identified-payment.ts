@@ -81,7 +81,12 @@ export async function beginIdentifiedPayment(options: BeginOptions): Promise<Beg
       ref: { id: extracted.id, fingerprint },
       keepAwaiting(response) {
         const kept = readBodyUpTo(response.body, options.maxBodyBytes).then((body) =>
-          stub.keepAwaiting(fingerprint, stored(response, body && (body.buffer as ArrayBuffer)), options.ttlSeconds * 1000, options.awaitOutcomeUntilMs),
+          stub.keepAwaiting(
+            fingerprint,
+            stored(response, body && (body.buffer as ArrayBuffer)),
+            options.ttlSeconds * 1000,
+            options.awaitOutcomeUntilMs,
+          ),
         );
         options.waitUntil(kept.catch(log("payment_identifier_store_failed")));
       },

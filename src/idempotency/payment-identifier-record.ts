@@ -13,11 +13,7 @@ export interface StoredResponse {
   body: ArrayBuffer | null;
 }
 
-export type BeginResult =
-  | { kind: "new" }
-  | { kind: "conflict" }
-  | { kind: "in_flight" }
-  | { kind: "stored"; response: StoredResponse };
+export type BeginResult = { kind: "new" } | { kind: "conflict" } | { kind: "in_flight" } | { kind: "stored"; response: StoredResponse };
 
 /**
  * An answer kept for a payment whose settle's outcome is unknown: `AWAITING` while the chain has not said (the row
@@ -77,7 +73,11 @@ export class PaymentIdentifierRecord extends DurableObject<unknown> {
     const row = this.#row();
     if (row?.fingerprint !== fingerprint) return;
     const { body, ...meta } = response;
-    this.ctx.storage.sql.exec("UPDATE identified_payment SET state = 'stored', response = ?, body = ? WHERE id = 1", JSON.stringify(meta), body);
+    this.ctx.storage.sql.exec(
+      "UPDATE identified_payment SET state = 'stored', response = ?, body = ? WHERE id = 1",
+      JSON.stringify(meta),
+      body,
+    );
     await this.ctx.storage.setAlarm(forgetAtMs);
   }
 
@@ -123,7 +123,11 @@ export class PaymentIdentifierRecord extends DurableObject<unknown> {
     }
     const meta = JSON.parse(row.response!) as Omit<StoredResponse, "body">;
     const headers = [...meta.headers.filter(([name]) => name.toLowerCase() !== "payment-response"), ["payment-response", paymentResponse]];
-    this.ctx.storage.sql.exec("UPDATE identified_payment SET state = 'stored', awaiting = ?, response = ? WHERE id = 1", RESOLVED, JSON.stringify({ ...meta, headers }));
+    this.ctx.storage.sql.exec(
+      "UPDATE identified_payment SET state = 'stored', awaiting = ?, response = ? WHERE id = 1",
+      RESOLVED,
+      JSON.stringify({ ...meta, headers }),
+    );
     await this.ctx.storage.setAlarm(nowMs + (row.keep_for_ms ?? 0));
     return { kind: row.body !== null ? "kept" : "not_kept" };
   }
@@ -162,11 +166,19 @@ export class PaymentIdentifierRecord extends DurableObject<unknown> {
         keep_for_ms INTEGER
       )`);
       // An object from before awaiting answers (issue #34) gets the columns; its row is an ordinary one.
-      const columns = new Set(this.ctx.storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('identified_payment')").toArray().map((c) => c.name));
-      if (!columns.has("awaiting")) this.ctx.storage.sql.exec("ALTER TABLE identified_payment ADD COLUMN awaiting INTEGER NOT NULL DEFAULT 0");
+      const columns = new Set(
+        this.ctx.storage.sql
+          .exec<{ name: string }>("SELECT name FROM pragma_table_info('identified_payment')")
+          .toArray()
+          .map((c) => c.name),
+      );
+      if (!columns.has("awaiting"))
+        this.ctx.storage.sql.exec("ALTER TABLE identified_payment ADD COLUMN awaiting INTEGER NOT NULL DEFAULT 0");
       if (!columns.has("keep_for_ms")) this.ctx.storage.sql.exec("ALTER TABLE identified_payment ADD COLUMN keep_for_ms INTEGER");
       this.#schemaReady = true;
     }
-    return this.ctx.storage.sql.exec<Row>("SELECT fingerprint, state, awaiting, keep_for_ms, lease_until_ms, response, body FROM identified_payment WHERE id = 1").toArray()[0];
+    return this.ctx.storage.sql
+      .exec<Row>("SELECT fingerprint, state, awaiting, keep_for_ms, lease_until_ms, response, body FROM identified_payment WHERE id = 1")
+      .toArray()[0];
   }
 }

@@ -58,7 +58,18 @@ const RECORD_CLAIM = `INSERT INTO channel_claims (claim_key, channel_id, network
 export async function upsertChannel(db: D1Database, channel: ChannelSummary): Promise<void> {
   await db
     .prepare(UPSERT_CHANNEL)
-    .bind(channel.channelId, channel.network, channel.asset, channel.payTo, channel.payer, channel.balance, channel.charged, channel.totalClaimed, channel.withdrawRequestedAt, channel.at)
+    .bind(
+      channel.channelId,
+      channel.network,
+      channel.asset,
+      channel.payTo,
+      channel.payer,
+      channel.balance,
+      channel.charged,
+      channel.totalClaimed,
+      channel.withdrawRequestedAt,
+      channel.at,
+    )
     .run();
 }
 
@@ -66,8 +77,21 @@ export async function recordChannelClaim(db: D1Database, claim: ChannelClaim): P
   await db
     .prepare(RECORD_CLAIM)
     .bind(
-      claim.claimKey, claim.channelId, claim.network, claim.asset, claim.payTo, claim.payer, claim.amount, claim.totalClaimed, claim.facilitatorId,
-      claim.status, claim.claimTransaction ?? null, claim.settleTransaction ?? null, claim.errorReason ?? null, claim.at, claim.at,
+      claim.claimKey,
+      claim.channelId,
+      claim.network,
+      claim.asset,
+      claim.payTo,
+      claim.payer,
+      claim.amount,
+      claim.totalClaimed,
+      claim.facilitatorId,
+      claim.status,
+      claim.claimTransaction ?? null,
+      claim.settleTransaction ?? null,
+      claim.errorReason ?? null,
+      claim.at,
+      claim.at,
     )
     .run();
 }
@@ -103,8 +127,21 @@ export async function recordChannelRefund(db: D1Database, refund: ChannelRefund)
   await db
     .prepare(RECORD_REFUND)
     .bind(
-      refund.refundKey, refund.channelId, refund.network, refund.asset, refund.payTo, refund.payer, refund.amount, refund.refunded ?? null,
-      refund.refundNonce, refund.facilitatorId, refund.status, refund.transaction ?? null, refund.errorReason ?? null, refund.at, refund.at,
+      refund.refundKey,
+      refund.channelId,
+      refund.network,
+      refund.asset,
+      refund.payTo,
+      refund.payer,
+      refund.amount,
+      refund.refunded ?? null,
+      refund.refundNonce,
+      refund.facilitatorId,
+      refund.status,
+      refund.transaction ?? null,
+      refund.errorReason ?? null,
+      refund.at,
+      refund.at,
     )
     .run();
 }

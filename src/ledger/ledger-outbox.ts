@@ -1,7 +1,14 @@
 // A Durable Object's ledger outbox: each ledger write is stored in the object first (in the same storage write as
 // the fact it records), then copied to D1 in order, retried with backoff while D1 fails. Used by PaymentRecord (a
 // payment's rows) and PaymentChannel (a channel's charges, its summary, its claims and refunds).
-import { recordChannelClaim, recordChannelRefund, upsertChannel, type ChannelClaim, type ChannelRefund, type ChannelSummary } from "./channel-ledger.js";
+import {
+  recordChannelClaim,
+  recordChannelRefund,
+  upsertChannel,
+  type ChannelClaim,
+  type ChannelRefund,
+  type ChannelSummary,
+} from "./channel-ledger.js";
 import { recordLedgerEntry, type LedgerEntry } from "./ledger.js";
 
 export type LedgerWrite =
@@ -69,7 +76,9 @@ export class LedgerOutbox {
     if (this.#ready) return;
     this.#ready = true;
     this.sql.exec("CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)");
-    this.sql.exec("CREATE TABLE IF NOT EXISTS flush_state (id INTEGER PRIMARY KEY CHECK (id = 1), attempts INTEGER NOT NULL, next_attempt_ms INTEGER NOT NULL)");
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS flush_state (id INTEGER PRIMARY KEY CHECK (id = 1), attempts INTEGER NOT NULL, next_attempt_ms INTEGER NOT NULL)",
+    );
     this.sql.exec("INSERT OR IGNORE INTO flush_state (id, attempts, next_attempt_ms) VALUES (1, 0, 0)");
   }
 }

@@ -44,10 +44,34 @@ export interface LedgerEntry {
 }
 
 const COLUMNS = [
-  "payment_key", "rule_id", "method", "resource", "scheme", "network", "asset", "amount", "pay_to", "payer",
-  "facilitator", "status", "transaction_hash", "error_reason", "origin_status", "verify_ms", "origin_ms",
-  "settle_ms", "facilitator_id", "settled_by", "created_at", "updated_at", "max_amount", "metered_units",
-  "receipt_hash", "channel_id", "resolution", "resolved_at",
+  "payment_key",
+  "rule_id",
+  "method",
+  "resource",
+  "scheme",
+  "network",
+  "asset",
+  "amount",
+  "pay_to",
+  "payer",
+  "facilitator",
+  "status",
+  "transaction_hash",
+  "error_reason",
+  "origin_status",
+  "verify_ms",
+  "origin_ms",
+  "settle_ms",
+  "facilitator_id",
+  "settled_by",
+  "created_at",
+  "updated_at",
+  "max_amount",
+  "metered_units",
+  "receipt_hash",
+  "channel_id",
+  "resolution",
+  "resolved_at",
 ];
 const INSERT = `INSERT INTO payments (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
 
@@ -59,7 +83,21 @@ const INSERT = `INSERT INTO payments (${COLUMNS.join(", ")}) VALUES (${COLUMNS.m
 // A failure read from the chain (`resolved_at` set: the authorization can no longer move money) is final, so it
 // ranks above "perhaps moved" and replaces it.
 // A metered (upto) payment's `amount` becomes what was settled.
-const UPDATED_ON_OUTCOME = ["status", "transaction_hash", "error_reason", "origin_status", "origin_ms", "settle_ms", "settled_by", "updated_at", "amount", "metered_units", "receipt_hash", "resolution", "resolved_at"];
+const UPDATED_ON_OUTCOME = [
+  "status",
+  "transaction_hash",
+  "error_reason",
+  "origin_status",
+  "origin_ms",
+  "settle_ms",
+  "settled_by",
+  "updated_at",
+  "amount",
+  "metered_units",
+  "receipt_hash",
+  "resolution",
+  "resolved_at",
+];
 const rank = (table: string) =>
   `(CASE ${table}.status WHEN 'settled' THEN 4 WHEN 'owed_refund' THEN 3 WHEN 'settle_unknown' THEN 2 WHEN 'verified' THEN 0
     ELSE (CASE WHEN ${table}.resolved_at IS NULL THEN 1 ELSE 2.5 END) END)`;
@@ -68,11 +106,34 @@ const RECORD_OUTCOME = `${INSERT} ON CONFLICT (payment_key) DO UPDATE SET ${UPDA
 
 function bindEntry(statement: D1PreparedStatement, entry: LedgerEntry): D1PreparedStatement {
   return statement.bind(
-    entry.paymentKey, entry.ruleId, entry.method, entry.resource, entry.scheme, entry.network, entry.asset,
-    entry.amount, entry.payTo, entry.payer, entry.facilitator, entry.status, entry.transactionHash ?? null,
-    entry.errorReason ?? null, entry.originStatus ?? null, entry.verifyMs ?? null, entry.originMs ?? null,
-    entry.settleMs ?? null, entry.facilitatorId, entry.settledBy ?? null, entry.at, entry.at, entry.maxAmount ?? null,
-    entry.meteredUnits ?? null, entry.receiptHash ?? null, entry.channelId ?? null, entry.resolution ?? null, entry.resolvedAt ?? null,
+    entry.paymentKey,
+    entry.ruleId,
+    entry.method,
+    entry.resource,
+    entry.scheme,
+    entry.network,
+    entry.asset,
+    entry.amount,
+    entry.payTo,
+    entry.payer,
+    entry.facilitator,
+    entry.status,
+    entry.transactionHash ?? null,
+    entry.errorReason ?? null,
+    entry.originStatus ?? null,
+    entry.verifyMs ?? null,
+    entry.originMs ?? null,
+    entry.settleMs ?? null,
+    entry.facilitatorId,
+    entry.settledBy ?? null,
+    entry.at,
+    entry.at,
+    entry.maxAmount ?? null,
+    entry.meteredUnits ?? null,
+    entry.receiptHash ?? null,
+    entry.channelId ?? null,
+    entry.resolution ?? null,
+    entry.resolvedAt ?? null,
   );
 }
 

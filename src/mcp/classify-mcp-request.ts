@@ -40,7 +40,8 @@ export function classifyMcpRequest(body: unknown, terms: McpTerms): McpClassific
       if (terms.unlistedTools === "free") continue;
       return { kind: "refused", status: 403, reason: `tool "${name.slice(0, 128)}" is not offered` };
     }
-    if (Array.isArray(body)) return { kind: "refused", status: 400, reason: "a JSON-RPC batch with a priced tools/call: send the priced call on its own" };
+    if (Array.isArray(body))
+      return { kind: "refused", status: 400, reason: "a JSON-RPC batch with a priced tools/call: send the priced call on its own" };
     priced = { kind: "priced", toolName: name, tool };
   }
   return priced ?? { kind: "free" };

@@ -3,7 +3,9 @@
 import * as z from "zod";
 import { UsdPriceSchema } from "../pricing/usd.js";
 
-const JsonSchemaFragment = z.record(z.string(), z.unknown()).refine((schema) => JSON.stringify(schema).length <= 8192, "a JSON Schema of at most 8 KiB");
+const JsonSchemaFragment = z
+  .record(z.string(), z.unknown())
+  .refine((schema) => JSON.stringify(schema).length <= 8192, "a JSON Schema of at most 8 KiB");
 
 const McpToolSchema = z.strictObject({
   price: UsdPriceSchema,
@@ -16,7 +18,9 @@ const McpToolSchema = z.strictObject({
 
 export const McpTermsSchema = z.strictObject({
   /** Tool name → its price per call. */
-  tools: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "an MCP tool name"), McpToolSchema).refine((tools) => Object.keys(tools).length > 0, "at least one tool"),
+  tools: z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "an MCP tool name"), McpToolSchema)
+    .refine((tools) => Object.keys(tools).length > 0, "at least one tool"),
   /**
    * A `tools/call` for a tool not listed here: `deny` (default: 403, so a tool the server adds later is never
    * free by accident) or `free`.

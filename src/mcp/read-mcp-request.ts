@@ -6,7 +6,11 @@ import { readBodyUpTo } from "../proxy/read-body.js";
 import { classifyMcpRequest, type McpClassification } from "./classify-mcp-request.js";
 import type { McpTerms } from "./mcp-terms.js";
 
-export async function readMcpRequest(request: Request, terms: McpTerms, maxBytes: number): Promise<{ request: Request; classification: McpClassification }> {
+export async function readMcpRequest(
+  request: Request,
+  terms: McpTerms,
+  maxBytes: number,
+): Promise<{ request: Request; classification: McpClassification }> {
   const bytes = await readBodyUpTo(request.body, maxBytes);
   if (bytes === null) throw new GatewayFailure({ kind: "body_too_large", limitBytes: maxBytes });
   let body: unknown;
@@ -16,7 +20,8 @@ export async function readMcpRequest(request: Request, terms: McpTerms, maxBytes
     throw new GatewayFailure({ kind: "mcp_refused", status: 400, reason: "the body is not JSON" });
   }
   const classification = classifyMcpRequest(body, terms);
-  if (classification.kind === "refused") throw new GatewayFailure({ kind: "mcp_refused", status: classification.status, reason: classification.reason });
+  if (classification.kind === "refused")
+    throw new GatewayFailure({ kind: "mcp_refused", status: classification.status, reason: classification.reason });
   const headers = new Headers(request.headers);
   headers.delete("content-length");
   return { request: new Request(request.url, { method: request.method, headers, body: JSON.stringify(body) }), classification };

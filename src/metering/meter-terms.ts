@@ -84,7 +84,14 @@ const DECIMAL = /^\d{1,15}(\.\d{1,18})?$/;
 /** Parses a header value or JSON field as units: non-negative and decimal; anything else is malformed. */
 export function readUnits(value: unknown): UsageReading {
   if (value === undefined || value === null) return { ok: false, problem: "missing" };
-  const text = typeof value === "number" ? (Number.isFinite(value) && value >= 0 ? numberText(value) : "") : typeof value === "string" ? value.trim() : "";
+  const text =
+    typeof value === "number"
+      ? Number.isFinite(value) && value >= 0
+        ? numberText(value)
+        : ""
+      : typeof value === "string"
+        ? value.trim()
+        : "";
   return DECIMAL.test(text) ? { ok: true, units: text } : { ok: false, problem: "malformed" };
 }
 

@@ -24,7 +24,11 @@ export async function readUsage(spec: MeterSpec, origin: Response, forwardedAtMs
   if (typeof from === "object" && "sse" in from) throw new Error("an sse meter reads the stream as it passes (metering/sse-meter.ts)");
   const read = await readBodyWithin(origin.body, MAX_METERED_BODY_BYTES);
   const elapsedMs = nowMs() - forwardedAtMs;
-  const response = new Response(read.complete ? read.bytes : read.stream, { status: origin.status, statusText: origin.statusText, headers: origin.headers });
+  const response = new Response(read.complete ? read.bytes : read.stream, {
+    status: origin.status,
+    statusText: origin.statusText,
+    headers: origin.headers,
+  });
   if (!read.complete) return { response, reading: { ok: false, problem: "malformed" } };
   if (from === "bytes") return { response, reading: { ok: true, units: String(read.bytes.byteLength) } };
   if (from === "elapsed-ms") return { response, reading: { ok: true, units: String(Math.max(0, elapsedMs)) } };

@@ -77,7 +77,16 @@ export function meterEventStream(body: ReadableStream<Uint8Array>, hooks: SseMet
   let finished = false;
   let output: ReadableStreamDefaultController<Uint8Array> | undefined;
   let markDone: (finishing: Promise<unknown>) => void = () => {};
-  const done = new Promise<void>((resolve) => (markDone = (finishing) => resolve(finishing.then(() => {}, () => {}))));
+  const done = new Promise<void>(
+    (resolve) =>
+      (markDone = (finishing) =>
+        resolve(
+          finishing.then(
+            () => {},
+            () => {},
+          ),
+        )),
+  );
   const end = async (closing: Promise<string | undefined>, controller: ReadableStreamDefaultController<Uint8Array>) => {
     markDone(closing);
     const text = await closing;

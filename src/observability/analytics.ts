@@ -6,7 +6,23 @@ import type { RequestLogLine } from "./request-log.js";
 export function toDataPoint(line: RequestLogLine): AnalyticsEngineDataPoint {
   return {
     indexes: [(line.rule ?? "").slice(0, 96)],
-    blobs: [line.rule ?? "", line.outcome, line.method, line.network ?? "", line.scheme ?? "", line.facilitator ?? "", line.payTo ?? "", line.reason ?? ""],
-    doubles: [line.status, line.ms.total, line.ms.verify ?? 0, line.ms.origin ?? 0, line.ms.settle ?? 0, line.amount === undefined ? 0 : Number(line.amount)],
+    blobs: [
+      line.rule ?? "",
+      line.outcome,
+      line.method,
+      line.network ?? "",
+      line.scheme ?? "",
+      line.facilitator ?? "",
+      line.payTo ?? "",
+      line.reason ?? "",
+    ],
+    doubles: [
+      line.status,
+      line.ms.total,
+      line.ms.verify ?? 0,
+      line.ms.origin ?? 0,
+      line.ms.settle ?? 0,
+      line.amount === undefined ? 0 : Number(line.amount),
+    ],
   };
 }

@@ -55,7 +55,13 @@ export interface RequestLogLine {
 }
 
 /** `errorKind`: the GatewayError kind (or `internal_error`) when the request ended in an error answer. */
-export function buildRequestLogLine(log: RequestLog, request: { method: string; url: string }, status: number, nowMs: number, errorKind?: string): RequestLogLine {
+export function buildRequestLogLine(
+  log: RequestLog,
+  request: { method: string; url: string },
+  status: number,
+  nowMs: number,
+  errorKind?: string,
+): RequestLogLine {
   const payment = log.payment;
   // A payment still `verified` when the answer leaves is one settled at the end of its stream (docs/metering.md).
   const outcome: RequestOutcome = payment

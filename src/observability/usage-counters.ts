@@ -22,7 +22,12 @@ const counted = new WeakMap<object, object>();
 export function countingEnv<E extends object>(env: E): E {
   let wrapped = counted.get(env) as E | undefined;
   if (!wrapped) {
-    const namespaces = Object.fromEntries(NAMESPACES.flatMap((name) => { const namespace = envValue(env, name); return namespace ? [[name, countingNamespace(namespace as DurableObjectNamespace)]] : []; }));
+    const namespaces = Object.fromEntries(
+      NAMESPACES.flatMap((name) => {
+        const namespace = envValue(env, name);
+        return namespace ? [[name, countingNamespace(namespace as DurableObjectNamespace)]] : [];
+      }),
+    );
     wrapped = { ...env, ...namespaces } as E;
     counted.set(env, wrapped);
   }

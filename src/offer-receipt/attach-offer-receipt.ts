@@ -8,11 +8,21 @@ import { receiptSigner, type ReceiptSigner } from "./receipt-keys.js";
 import { OFFER_RECEIPT, receiptHash, signOffers, signReceipt, type OfferReceiptTerms } from "./sign-offer-receipt.js";
 
 function signerFor(config: GatewayConfig, ruleId: string): Promise<ReceiptSigner> {
-  if (!config.OFFER_RECEIPT_KEYS) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${ruleId} signs offers and receipts (offerReceipt) but OFFER_RECEIPT_KEYS is not set` });
+  if (!config.OFFER_RECEIPT_KEYS)
+    throw new GatewayFailure({
+      kind: "config_invalid",
+      detail: `rule ${ruleId} signs offers and receipts (offerReceipt) but OFFER_RECEIPT_KEYS is not set`,
+    });
   return receiptSigner(config.OFFER_RECEIPT_KEYS);
 }
 
-export async function withSignedOffers(paymentRequired: PaymentRequired, terms: OfferReceiptTerms, ruleId: string, config: GatewayConfig, nowMs: number): Promise<PaymentRequired> {
+export async function withSignedOffers(
+  paymentRequired: PaymentRequired,
+  terms: OfferReceiptTerms,
+  ruleId: string,
+  config: GatewayConfig,
+  nowMs: number,
+): Promise<PaymentRequired> {
   const signer = await signerFor(config, ruleId);
   const extension = await signOffers(paymentRequired.accepts, paymentRequired.resource.url, terms, signer, Math.floor(nowMs / 1000));
   return { ...paymentRequired, extensions: { ...paymentRequired.extensions, [OFFER_RECEIPT]: extension } };
@@ -29,6 +39,15 @@ export async function withSignedReceipt(
 ): Promise<{ settled: SettleResponse; receiptHash?: string }> {
   if (!settled.success || !settled.payer) return { settled };
   const signer = await signerFor(config, ruleId);
-  const extension = await signReceipt({ network: settled.network, payer: settled.payer, transaction: settled.transaction }, resourceUrl, terms, signer, Math.floor(nowMs / 1000));
-  return { settled: { ...settled, extensions: { ...settled.extensions, [OFFER_RECEIPT]: extension } }, receiptHash: await receiptHash(extension.info.receipt.signature) };
+  const extension = await signReceipt(
+    { network: settled.network, payer: settled.payer, transaction: settled.transaction },
+    resourceUrl,
+    terms,
+    signer,
+    Math.floor(nowMs / 1000),
+  );
+  return {
+    settled: { ...settled, extensions: { ...settled.extensions, [OFFER_RECEIPT]: extension } },
+    receiptHash: await receiptHash(extension.info.receipt.signature),
+  };
 }

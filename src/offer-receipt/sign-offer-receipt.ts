@@ -31,11 +31,19 @@ function canonicalize(value: unknown): string {
 }
 
 function sign(payload: Record<string, unknown>, signer: ReceiptSigner): Promise<string> {
-  return new CompactSign(new TextEncoder().encode(canonicalize(payload))).setProtectedHeader({ alg: signer.alg, kid: signer.kid }).sign(signer.key);
+  return new CompactSign(new TextEncoder().encode(canonicalize(payload)))
+    .setProtectedHeader({ alg: signer.alg, kid: signer.kid })
+    .sign(signer.key);
 }
 
 /** The 402's `offer-receipt` extension: one signed offer per accepted option. */
-export async function signOffers(accepts: readonly PaymentRequirements[], resourceUrl: string, terms: OfferReceiptTerms, signer: ReceiptSigner, nowSeconds: number) {
+export async function signOffers(
+  accepts: readonly PaymentRequirements[],
+  resourceUrl: string,
+  terms: OfferReceiptTerms,
+  signer: ReceiptSigner,
+  nowSeconds: number,
+) {
   const offers = await Promise.all(
     accepts.map(async (offer, acceptIndex) => ({
       format: "jws" as const,
@@ -59,7 +67,13 @@ export async function signOffers(accepts: readonly PaymentRequirements[], resour
 }
 
 /** The settlement's `offer-receipt` extension: the payer's proof that this resource was paid for. */
-export async function signReceipt(settled: { network: string; payer: string; transaction: string }, resourceUrl: string, terms: OfferReceiptTerms, signer: ReceiptSigner, nowSeconds: number) {
+export async function signReceipt(
+  settled: { network: string; payer: string; transaction: string },
+  resourceUrl: string,
+  terms: OfferReceiptTerms,
+  signer: ReceiptSigner,
+  nowSeconds: number,
+) {
   const receipt = {
     format: "jws" as const,
     signature: await sign(
@@ -83,6 +97,20 @@ export async function receiptHash(jws: string): Promise<string> {
   return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const SIGNED = { type: "object", properties: { format: { type: "string", enum: ["jws", "eip712"] }, signature: { type: "string" } }, required: ["format", "signature"] };
-const OFFERS_SCHEMA = { $schema: "https://json-schema.org/draft/2020-12/schema", type: "object", properties: { offers: { type: "array", items: SIGNED } }, required: ["offers"] };
-const RECEIPT_SCHEMA = { $schema: "https://json-schema.org/draft/2020-12/schema", type: "object", properties: { receipt: SIGNED }, required: ["receipt"] };
+const SIGNED = {
+  type: "object",
+  properties: { format: { type: "string", enum: ["jws", "eip712"] }, signature: { type: "string" } },
+  required: ["format", "signature"],
+};
+const OFFERS_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  type: "object",
+  properties: { offers: { type: "array", items: SIGNED } },
+  required: ["offers"],
+};
+const RECEIPT_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  type: "object",
+  properties: { receipt: SIGNED },
+  required: ["receipt"],
+};

@@ -109,11 +109,23 @@ export function nextFromBlock(searchedToBlock: bigint): bigint {
  * settle whose outcome was unknown withheld its answer: `settled` when that answer is kept for the payer's retry
  * (`answerKept`, payment-identifier), else the payer paid for nothing and is owed a refund.
  */
-export function resolvedEntry(entry: LedgerEntry, verdict: Exclude<Verdict, { kind: "open" | "unfound" }>, nowMs: number, answerKept: boolean): LedgerEntry {
+export function resolvedEntry(
+  entry: LedgerEntry,
+  verdict: Exclude<Verdict, { kind: "open" | "unfound" }>,
+  nowMs: number,
+  answerKept: boolean,
+): LedgerEntry {
   const at = new Date(nowMs).toISOString();
   if (verdict.kind === "settled") {
     const status = entry.status === "verified" || answerKept ? "settled" : "owed_refund";
     return { ...entry, status, transactionHash: verdict.transaction, resolution: "chain_transfer", resolvedAt: at, at };
   }
-  return { ...entry, status: "settle_failed", errorReason: entry.errorReason ?? verdict.resolution, resolution: verdict.resolution, resolvedAt: at, at };
+  return {
+    ...entry,
+    status: "settle_failed",
+    errorReason: entry.errorReason ?? verdict.resolution,
+    resolution: verdict.resolution,
+    resolvedAt: at,
+    at,
+  };
 }

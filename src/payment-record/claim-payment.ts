@@ -47,7 +47,16 @@ export async function claimPayment(options: ClaimOptions): Promise<ClaimOutcome>
   const forgetAt = forgetAtMs(options.expiresAtSeconds, options.nowMs);
   let result: ClaimResult;
   try {
-    result = await stub.claim(paymentKey, owner, options.leaseMs, options.nowMs, options.pending, options.exclusive ?? false, forgetAt, options.watch);
+    result = await stub.claim(
+      paymentKey,
+      owner,
+      options.leaseMs,
+      options.nowMs,
+      options.pending,
+      options.exclusive ?? false,
+      forgetAt,
+      options.watch,
+    );
   } catch (cause) {
     throw new GatewayFailure({ kind: "replay_lock_unavailable", detail: String(cause) }, { cause });
   }
@@ -79,9 +88,21 @@ function rememberSettled(paymentKey: string, untilMs: number): void {
  * so its payload's hash is not a payment's identity: the transaction the facilitator names is. Records it once;
  * false when another payment already settled as that same transaction (security review F10).
  */
-export async function recordSettledTransaction(locks: DurableObjectNamespace<PaymentRecord>, network: string, transaction: string, nowMs: number): Promise<boolean> {
+export async function recordSettledTransaction(
+  locks: DurableObjectNamespace<PaymentRecord>,
+  network: string,
+  transaction: string,
+  nowMs: number,
+): Promise<boolean> {
   const paymentKey = `${network}:settled:${transaction}`;
-  const claimed = await claimPayment({ locks, paymentKey, lockGroup: paymentKey, leaseMs: 60_000, expiresAtSeconds: Math.floor(nowMs / 1000) + FORGET_AFTER_MAX_MS / 1000, nowMs });
+  const claimed = await claimPayment({
+    locks,
+    paymentKey,
+    lockGroup: paymentKey,
+    leaseMs: 60_000,
+    expiresAtSeconds: Math.floor(nowMs / 1000) + FORGET_AFTER_MAX_MS / 1000,
+    nowMs,
+  });
   if (claimed.kind !== "claimed") return false;
   await claimed.claim.complete("settled");
   return true;

@@ -43,7 +43,14 @@ const SCHEMA_VERSION = 7;
  * look, the block the last look searched to (less a margin), how many looks found it still open, and when a dead
  * request's claim was held (null: a settle left unknown).
  */
-const WATCH_COLUMNS = ["watch TEXT", "watch_entry TEXT", "look_at_ms INTEGER", "from_block TEXT", "looks INTEGER NOT NULL DEFAULT 0", "held_at_ms INTEGER"];
+const WATCH_COLUMNS = [
+  "watch TEXT",
+  "watch_entry TEXT",
+  "look_at_ms INTEGER",
+  "from_block TEXT",
+  "looks INTEGER NOT NULL DEFAULT 0",
+  "held_at_ms INTEGER",
+];
 /** Schema 7: the first block a spent nonce was seen spent at (its transaction is searched for up to it), looks without a verdict. */
 const SEARCH_COLUMNS = ["spent_block TEXT", "misses INTEGER NOT NULL DEFAULT 0"];
 
@@ -105,7 +112,11 @@ export class PaymentRecord extends DurableObject<PaymentRecordEnv> {
     if (row?.exclusive === 1) return { kind: "held", state: "unknown" };
     if (exclusive) {
       const other = this.ctx.storage.sql
-        .exec("SELECT 1 FROM payment_locks WHERE exclusive = 1 AND state = 'in_flight' AND lease_until_ms >= ? AND payment_key != ? LIMIT 1", nowMs, paymentKey)
+        .exec(
+          "SELECT 1 FROM payment_locks WHERE exclusive = 1 AND state = 'in_flight' AND lease_until_ms >= ? AND payment_key != ? LIMIT 1",
+          nowMs,
+          paymentKey,
+        )
         .toArray();
       if (other.length > 0) return { kind: "busy" };
     }
@@ -178,7 +189,11 @@ export class PaymentRecord extends DurableObject<PaymentRecordEnv> {
     this.#ensureSchema();
     const sql = this.ctx.storage.sql;
     if (entry.status === "verified") {
-      const held = sql.exec("UPDATE payment_locks SET pending_entry = ? WHERE payment_key = ? AND state = 'in_flight'", JSON.stringify(entry), entry.paymentKey);
+      const held = sql.exec(
+        "UPDATE payment_locks SET pending_entry = ? WHERE payment_key = ? AND state = 'in_flight'",
+        JSON.stringify(entry),
+        entry.paymentKey,
+      );
       // The lock's own alarm (its lease's end) is what sends it if nothing replaces it.
       if (held.rowsWritten > 0) return this.#scheduleAlarm();
     } else {
@@ -206,7 +221,10 @@ export class PaymentRecord extends DurableObject<PaymentRecordEnv> {
     await this.#flush();
     // A stream whose request died while it ran may have delivered content: its payment stays spent ("unknown", for
     // the reconciler of issue #34), and its payer's one stream slot is free again.
-    this.ctx.storage.sql.exec("UPDATE payment_locks SET state = 'unknown' WHERE state = 'in_flight' AND exclusive = 1 AND lease_until_ms <= ?", now);
+    this.ctx.storage.sql.exec(
+      "UPDATE payment_locks SET state = 'unknown' WHERE state = 'in_flight' AND exclusive = 1 AND lease_until_ms <= ?",
+      now,
+    );
     // Spent authorizations past their validity, and claims whose Worker died long ago, are nothing to remember.
     this.ctx.storage.sql.exec(
       "DELETE FROM payment_locks WHERE (state != 'in_flight' AND forget_at_ms <= ? AND (state != 'unknown' OR look_at_ms IS NULL)) OR (state = 'in_flight' AND lease_until_ms <= ?)",
@@ -312,7 +330,9 @@ export class PaymentRecord extends DurableObject<PaymentRecordEnv> {
   /** Moves the pending `verified` rows of the locks `where` selects into the outbox; true if there were any. */
   #sendPending(where: string, ...params: SqlStorageValue[]): boolean {
     const sql = this.ctx.storage.sql;
-    const pending = sql.exec<{ pending_entry: string }>(`SELECT pending_entry FROM payment_locks WHERE pending_entry IS NOT NULL AND ${where}`, ...params).toArray();
+    const pending = sql
+      .exec<{ pending_entry: string }>(`SELECT pending_entry FROM payment_locks WHERE pending_entry IS NOT NULL AND ${where}`, ...params)
+      .toArray();
     if (pending.length === 0) return false;
     for (const { pending_entry } of pending) this.#ledger().enqueue({ table: "payments", entry: JSON.parse(pending_entry) as LedgerEntry });
     sql.exec(`UPDATE payment_locks SET pending_entry = NULL WHERE ${where}`, ...params);

@@ -135,17 +135,40 @@ export class Reconciler {
         firstLook: row.misses === 0 && row.looks === 0 && row.held_at_ms === null,
       });
     } catch (error) {
-      console.warn(JSON.stringify({ event: "reconcile_rpc_failed", paymentKey: row.payment_key, network: watch.network, message: String(error).slice(0, 200) }));
-      this.sql.exec(`UPDATE payment_locks SET misses = misses + 1, look_at_ms = ? WHERE ${unchanged}`, nowMs + retryInMs(row.misses), ...same);
+      console.warn(
+        JSON.stringify({
+          event: "reconcile_rpc_failed",
+          paymentKey: row.payment_key,
+          network: watch.network,
+          message: String(error).slice(0, 200),
+        }),
+      );
+      this.sql.exec(
+        `UPDATE payment_locks SET misses = misses + 1, look_at_ms = ? WHERE ${unchanged}`,
+        nowMs + retryInMs(row.misses),
+        ...same,
+      );
       return;
     }
     if (verdict.kind === "unfound") {
       // Spent, its transaction not found yet: the same blocks are searched again later (the next page of them).
-      console.warn(JSON.stringify({ event: "reconcile_spent_unfound", paymentKey: row.payment_key, network: watch.network, spentBlock: verdict.range.spentBlock.toString(), reason: verdict.reason }));
+      console.warn(
+        JSON.stringify({
+          event: "reconcile_spent_unfound",
+          paymentKey: row.payment_key,
+          network: watch.network,
+          spentBlock: verdict.range.spentBlock.toString(),
+          reason: verdict.reason,
+        }),
+      );
       this.#missed(row, verdict.range, nowMs + retryInMs(row.misses));
       return;
     }
-    if (verdict.kind === "open" && row.held_at_ms !== null && nowMs >= Math.min(row.held_at_ms + DEAD_CLAIM_WATCH_MS, watch.validBeforeSeconds * 1000)) {
+    if (
+      verdict.kind === "open" &&
+      row.held_at_ms !== null &&
+      nowMs >= Math.min(row.held_at_ms + DEAD_CLAIM_WATCH_MS, watch.validBeforeSeconds * 1000)
+    ) {
       // A dead request's payment still unspent on its second look: whatever it asked would have landed. Let go, as
       // before the reconciler; its `verified` row stays for an operator.
       if (this.sql.exec(`DELETE FROM payment_locks WHERE ${unchanged}`, ...same).rowsWritten > 0) {
@@ -154,14 +177,26 @@ export class Reconciler {
       return;
     }
     if (verdict.kind === "open") {
-      const next = row.held_at_ms === null ? nextLookMs(nowMs, watch.validBeforeSeconds, row.looks) : Math.min(row.held_at_ms + DEAD_CLAIM_WATCH_MS, watch.validBeforeSeconds * 1000 + AFTER_EXPIRY_MS);
+      const next =
+        row.held_at_ms === null
+          ? nextLookMs(nowMs, watch.validBeforeSeconds, row.looks)
+          : Math.min(row.held_at_ms + DEAD_CLAIM_WATCH_MS, watch.validBeforeSeconds * 1000 + AFTER_EXPIRY_MS);
       // Unspent again after a spend was seen: a reorganisation undid it, and the blocks kept say nothing any more.
-      this.sql.exec(`UPDATE payment_locks SET from_block = ?, spent_block = NULL, looks = looks + 1, look_at_ms = ? WHERE ${unchanged}`, nextFromBlock(verdict.searchedToBlock).toString(), next, ...same);
+      this.sql.exec(
+        `UPDATE payment_locks SET from_block = ?, spent_block = NULL, looks = looks + 1, look_at_ms = ? WHERE ${unchanged}`,
+        nextFromBlock(verdict.searchedToBlock).toString(),
+        next,
+        ...same,
+      );
       return;
     }
     let answer: ResolveResult["kind"] = "not_kept";
     try {
-      if (watch.identifier) answer = await this.resolveAnswer(watch.identifier, verdict.kind === "settled" ? paymentResponse(watch, verdict.transaction) : null);
+      if (watch.identifier)
+        answer = await this.resolveAnswer(
+          watch.identifier,
+          verdict.kind === "settled" ? paymentResponse(watch, verdict.transaction) : null,
+        );
     } catch (error) {
       console.warn(JSON.stringify({ event: "reconcile_answer_failed", paymentKey: row.payment_key, message: String(error).slice(0, 200) }));
       answer = "pending";
@@ -175,10 +210,20 @@ export class Reconciler {
     const answerKept = answer === "kept";
     const update =
       verdict.kind === "settled"
-        ? this.sql.exec(`UPDATE payment_locks SET state = 'settled', look_at_ms = NULL, held_at_ms = NULL, watch_entry = NULL WHERE ${unchanged}`, ...same)
+        ? this.sql.exec(
+            `UPDATE payment_locks SET state = 'settled', look_at_ms = NULL, held_at_ms = NULL, watch_entry = NULL WHERE ${unchanged}`,
+            ...same,
+          )
         : this.sql.exec(`DELETE FROM payment_locks WHERE ${unchanged}`, ...same);
     if (update.rowsWritten === 0) return;
-    console.log(JSON.stringify({ event: "payment_reconciled", paymentKey: row.payment_key, verdict: verdict.kind, ...(verdict.kind === "settled" ? { transaction: verdict.transaction } : { resolution: verdict.resolution }) }));
+    console.log(
+      JSON.stringify({
+        event: "payment_reconciled",
+        paymentKey: row.payment_key,
+        verdict: verdict.kind,
+        ...(verdict.kind === "settled" ? { transaction: verdict.transaction } : { resolution: verdict.resolution }),
+      }),
+    );
     if (row.watch_entry) this.enqueue(resolvedEntry(JSON.parse(row.watch_entry) as LedgerEntry, verdict, nowMs, answerKept));
   }
 

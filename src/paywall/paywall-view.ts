@@ -79,7 +79,12 @@ function sessionNote(maxRequests: number, ttlSeconds: number): string {
 }
 
 function formatDuration(seconds: number): string {
-  const units: [number, string][] = [[86_400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]];
+  const units: [number, string][] = [
+    [86_400, "day"],
+    [3600, "hour"],
+    [60, "minute"],
+    [1, "second"],
+  ];
   for (const [size, name] of units) {
     if (seconds % size === 0) {
       const count = seconds / size;

@@ -25,7 +25,13 @@ function rank(accept: string, type: string, subtype: string): Ranked {
     const [range = "", ...params] = part.split(";");
     const [rangeType, rangeSubtype] = range.trim().toLowerCase().split("/");
     const specificity =
-      rangeType === type && rangeSubtype === subtype ? 2 : rangeType === type && rangeSubtype === "*" ? 1 : rangeType === "*" && rangeSubtype === "*" ? 0 : -1;
+      rangeType === type && rangeSubtype === subtype
+        ? 2
+        : rangeType === type && rangeSubtype === "*"
+          ? 1
+          : rangeType === "*" && rangeSubtype === "*"
+            ? 0
+            : -1;
     if (specificity <= best.specificity) continue;
     best = { q: quality(params), specificity };
   }

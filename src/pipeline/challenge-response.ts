@@ -37,7 +37,13 @@ export interface Challenger {
   unpaid(paymentRequired: PaymentRequired): Promise<Response>;
 }
 
-export function buildChallenge(rule: PriceRule, accepts: PaymentRequirements[], resourceUrl: string, error: string, extensions: Record<string, unknown> = {}): PaymentRequired {
+export function buildChallenge(
+  rule: PriceRule,
+  accepts: PaymentRequirements[],
+  resourceUrl: string,
+  error: string,
+  extensions: Record<string, unknown> = {},
+): PaymentRequired {
   const service = rule.discoverable ? rule.discovery?.service : undefined;
   return buildPaymentRequired({
     resourceUrl,
@@ -45,7 +51,15 @@ export function buildChallenge(rule: PriceRule, accepts: PaymentRequirements[], 
     mimeType: rule.mimeType,
     accepts,
     error,
-    ...(service ? { service: { ...(service.name ? { serviceName: service.name } : {}), ...(service.tags ? { tags: service.tags } : {}), ...(service.iconUrl ? { iconUrl: service.iconUrl } : {}) } } : {}),
+    ...(service
+      ? {
+          service: {
+            ...(service.name ? { serviceName: service.name } : {}),
+            ...(service.tags ? { tags: service.tags } : {}),
+            ...(service.iconUrl ? { iconUrl: service.iconUrl } : {}),
+          },
+        }
+      : {}),
     extensions: { [PAYMENT_IDENTIFIER]: buildPaymentIdentifierExtension(rule.paymentIdentifierRequired), ...extensions },
   });
 }
@@ -71,8 +85,13 @@ export function buildChallenger(options: ChallengeOptions): Challenger {
       return buildChallenge(rule, accepts, resourceUrl, reason, extensions);
     },
     async unpaid(unsigned) {
-      const paymentRequired = rule.offerReceipt ? await withSignedOffers(unsigned, rule.offerReceipt, rule.id, config, deps.nowMs()) : unsigned;
-      return rule.paywall && !carriesPayment && (request.method === "GET" || request.method === "HEAD") && prefersHtml(request.headers.get("accept"))
+      const paymentRequired = rule.offerReceipt
+        ? await withSignedOffers(unsigned, rule.offerReceipt, rule.id, config, deps.nowMs())
+        : unsigned;
+      return rule.paywall &&
+        !carriesPayment &&
+        (request.method === "GET" || request.method === "HEAD") &&
+        prefersHtml(request.headers.get("accept"))
         ? paywallResponse(paymentRequired, buildPaywallView(rule, request.method, paymentRequired, !options.sessionRefused), request.method)
         : paymentRequiredResponse(paymentRequired, rule.paywall ? { Vary: "Accept" } : {});
     },

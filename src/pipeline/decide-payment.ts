@@ -4,7 +4,14 @@ import { sameAddress } from "../pricing/assets.js";
 import type { CheckContext, CheckedPayment, SchemePlugin } from "../schemes/scheme-plugin.js";
 import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import { decodePaymentSignatureHeader, MAX_PAYMENT_HEADER_CHARS, PAYMENT_SIGNATURE, X_PAYMENT } from "../x402/headers.js";
-import { caip2FromV1, decodeXPaymentHeader, MAX_X_PAYMENT_CHARS, toV1Requirements, type PaymentPayloadV1, type PaymentRequirementsV1 } from "../x402/v1.js";
+import {
+  caip2FromV1,
+  decodeXPaymentHeader,
+  MAX_X_PAYMENT_CHARS,
+  toV1Requirements,
+  type PaymentPayloadV1,
+  type PaymentRequirementsV1,
+} from "../x402/v1.js";
 import { X402_VERSION, type PaymentPayload, type PaymentRequired, type PaymentRequirements } from "../x402/schemas.js";
 
 export type PaymentDecision =
@@ -59,7 +66,11 @@ export async function decidePayment(options: DecideOptions): Promise<PaymentDeci
  * V1 payloads name only scheme and network (no echoed offer): each offer on that network is tried with the
  * scheme's own checks, which pin recipient and amount; the first that passes is the one paid.
  */
-async function decideV1Payment(options: DecideOptions, header: string, challenge: (error: string) => PaymentDecision): Promise<PaymentDecision> {
+async function decideV1Payment(
+  options: DecideOptions,
+  header: string,
+  challenge: (error: string) => PaymentDecision,
+): Promise<PaymentDecision> {
   if (header.length > MAX_X_PAYMENT_CHARS) throw new GatewayFailure({ kind: "header_too_large", header: X_PAYMENT });
   const decoded = decodeXPaymentHeader(header);
   if (!decoded.ok) throw new GatewayFailure({ kind: "payment_malformed", reason: decoded.reason });
@@ -77,7 +88,15 @@ async function decideV1Payment(options: DecideOptions, header: string, challenge
     if (!plugin || !v1Requirements) continue;
     const payload: PaymentPayload = { x402Version: 1, accepted: offer, payload: v1Payload.payload };
     const checked = await plugin.checkPayload(payload, offer, options.check);
-    if (checked.ok) return { kind: "verify", payload, requirements: offer, checked: checked.value, plugin, v1: { payload: v1Payload, requirements: v1Requirements } };
+    if (checked.ok)
+      return {
+        kind: "verify",
+        payload,
+        requirements: offer,
+        checked: checked.value,
+        plugin,
+        v1: { payload: v1Payload, requirements: v1Requirements },
+      };
     firstFailure ??= checked.reason;
   }
   return challenge(firstFailure ?? "unsupported_scheme");
@@ -90,10 +109,7 @@ function findOffer(offers: readonly PaymentRequirements[], accepted: PaymentRequ
   const sameNetwork = sameScheme.filter((offer) => offer.network === accepted.network);
   if (sameNetwork.length === 0) return "invalid_network";
   const match = sameNetwork.find(
-    (offer) =>
-      sameAddress(offer.asset, accepted.asset) &&
-      sameAddress(offer.payTo, accepted.payTo) &&
-      offer.amount === accepted.amount,
+    (offer) => sameAddress(offer.asset, accepted.asset) && sameAddress(offer.payTo, accepted.payTo) && offer.amount === accepted.amount,
   );
   return match ?? "invalid_payment_requirements";
 }

@@ -9,7 +9,13 @@ import type { GatewayDeps } from "./gateway-deps.js";
 /** A paid answer of known size up to this is read whole before it is settled or returned. */
 const PAID_BODY_READ_WHOLE_BYTES = 256 * 1024;
 
-export function forward(request: Request, config: GatewayConfig, ruleOrigin: string | undefined, deps: GatewayDeps, paid = false): Promise<Response> {
+export function forward(
+  request: Request,
+  config: GatewayConfig,
+  ruleOrigin: string | undefined,
+  deps: GatewayDeps,
+  paid = false,
+): Promise<Response> {
   return forwardToOrigin({
     inbound: request,
     originUrl: ruleOrigin ?? config.ORIGIN_URL,

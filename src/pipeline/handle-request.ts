@@ -17,7 +17,13 @@ import type { GatewayDeps } from "./gateway-deps.js";
 import type { WaitUntil } from "./payment-tracking.js";
 import { servePriced } from "./serve-priced.js";
 
-export async function handleRequest(request: Request, env: GatewayBindings, ctx: WaitUntil, deps: GatewayDeps, log: RequestLog = startRequestLog(deps.nowMs())): Promise<Response> {
+export async function handleRequest(
+  request: Request,
+  env: GatewayBindings,
+  ctx: WaitUntil,
+  deps: GatewayDeps,
+  log: RequestLog = startRequestLog(deps.nowMs()),
+): Promise<Response> {
   const config = parseGatewayConfig(env);
   const url = new URL(request.url);
   const path = canonicalizePath(url.pathname);
@@ -44,7 +50,8 @@ export async function handleRequest(request: Request, env: GatewayBindings, ctx:
   if (reserved) {
     log.outcome = "reserved";
     // The gateway's own paths never reach the origin.
-    if (reserved === HEALTH_PATH) return serveHealth(request, { env, config, rules, fetch: deps.fetch, nowMs: deps.nowMs, waitUntil: (p) => ctx.waitUntil(p) });
+    if (reserved === HEALTH_PATH)
+      return serveHealth(request, { env, config, rules, fetch: deps.fetch, nowMs: deps.nowMs, waitUntil: (p) => ctx.waitUntil(p) });
     if (rules.kind === "unavailable") throw new GatewayFailure({ kind: "config_invalid", detail: rules.problems.join("; ") });
     return serveWellKnown(request, rules.ruleSet, config.PRICE_RULES_CACHE_TTL_SECONDS);
   }

@@ -4,7 +4,13 @@ import { GatewayFailure } from "../errors.js";
 import { encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS, PAYMENT_RESPONSE } from "../x402/headers.js";
 import type { SettleResponse } from "../x402/schemas.js";
 
-export function withReceipt(response: Response, settled: SettleResponse, serverTiming: string, extra: Record<string, string>, totalMs: number): Response {
+export function withReceipt(
+  response: Response,
+  settled: SettleResponse,
+  serverTiming: string,
+  extra: Record<string, string>,
+  totalMs: number,
+): Response {
   const headers = new Headers(response.headers);
   for (const [name, value] of Object.entries(extra)) headers.set(name, value);
   headers.set(PAYMENT_RESPONSE, encodePaymentResponseHeader(settled));

@@ -98,7 +98,11 @@ export class LockHandle {
    */
   #run(update: () => Promise<void>): void {
     const done = afterThisTask().then(update);
-    this.ctx.waitUntil(done.catch((cause) => console.error(JSON.stringify({ event: "payment_lock_update_failed", paymentKey: this.paymentKey, cause: String(cause) }))));
+    this.ctx.waitUntil(
+      done.catch((cause) =>
+        console.error(JSON.stringify({ event: "payment_lock_update_failed", paymentKey: this.paymentKey, cause: String(cause) })),
+      ),
+    );
   }
 }
 

@@ -25,7 +25,11 @@ export interface PaymentBudget {
 }
 
 /** Each phase is bounded by the longest timeout any facilitator has for it (facilitator-pool.ts). */
-export function buildPaymentBudget(facilitators: readonly Pick<ResolvedFacilitator, "verifyTimeoutMs" | "settleTimeoutMs">[], originTimeoutMs: number, streamSeconds = 0): PaymentBudget {
+export function buildPaymentBudget(
+  facilitators: readonly Pick<ResolvedFacilitator, "verifyTimeoutMs" | "settleTimeoutMs">[],
+  originTimeoutMs: number,
+  streamSeconds = 0,
+): PaymentBudget {
   return {
     verifyMs: Math.max(0, ...facilitators.map((f) => f.verifyTimeoutMs)),
     originMs: originTimeoutMs,

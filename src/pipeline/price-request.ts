@@ -50,7 +50,11 @@ export async function priceRequest(options: PriceRequestOptions): Promise<Priced
   return { request, accepts: await completeOffers(settleable, options.schemes, options.facilitator) };
 }
 
-async function completeOffers(accepts: PaymentRequirements[], schemes: SchemeRegistry, facilitator: FacilitatorFacts): Promise<PaymentRequirements[]> {
+async function completeOffers(
+  accepts: PaymentRequirements[],
+  schemes: SchemeRegistry,
+  facilitator: FacilitatorFacts,
+): Promise<PaymentRequirements[]> {
   const plugins = accepts.map((offer) => schemes.find(offer.scheme, offer.network));
   if (!plugins.some((plugin) => plugin?.completeOffer)) return accepts;
   return Promise.all(
@@ -78,10 +82,16 @@ async function resolveRequestOffers(options: PriceRequestOptions): Promise<Price
   }
   const url = new URL(request.url);
   const quote = rule.quote
-    ? await fetchQuote(rule.quote, { ruleId: rule.id, method: request.method, url, headers: request.headers, body }, options.fetch, options.nowMs)
+    ? await fetchQuote(
+        rule.quote,
+        { ruleId: rule.id, method: request.method, url, headers: request.headers, body },
+        options.fetch,
+        options.nowMs,
+      )
     : undefined;
 
-  const price = quotedPrice(quote) ?? ruleOwnPrice(rule, { url, headers: request.headers, params: options.params, body }, options.mcpToolPrice);
+  const price =
+    quotedPrice(quote) ?? ruleOwnPrice(rule, { url, headers: request.headers, params: options.params, body }, options.mcpToolPrice);
   const quotedPayTo = quote?.payTo;
   let tenantPayToFor: ((network: string) => string | undefined) | undefined;
   if (rule.payTo.kind === "tenant" && typeof quotedPayTo !== "string") {
@@ -97,7 +107,8 @@ async function resolveRequestOffers(options: PriceRequestOptions): Promise<Price
   const resolved = resolveOffers(rule, { price, payToFor });
   if (!resolved.ok) {
     // Blame what supplied the terms: the quote service for its own answer, otherwise the configuration.
-    if (quote && (quote.price !== undefined || quotedPayTo !== undefined)) throw new GatewayFailure({ kind: "quote_failed", detail: `rule ${rule.id}: ${resolved.reason}` });
+    if (quote && (quote.price !== undefined || quotedPayTo !== undefined))
+      throw new GatewayFailure({ kind: "quote_failed", detail: `rule ${rule.id}: ${resolved.reason}` });
     throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id}: ${resolved.reason}` });
   }
   return { request, accepts: resolved.accepts };
@@ -120,7 +131,8 @@ function ruleOwnPrice(rule: PriceRule, source: InputSource, mcpToolPrice: string
   const { price } = rule;
   if (price.kind === "usd") return { ...price, exact: true };
   if (price.kind === "mcp") {
-    if (mcpToolPrice === undefined) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id}: an MCP rule priced a request that calls no tool` });
+    if (mcpToolPrice === undefined)
+      throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id}: an MCP rule priced a request that calls no tool` });
     return { kind: "usd", attodollars: parseUsd(mcpToolPrice), exact: true };
   }
   if (price.kind !== "dynamic") return price;
@@ -148,7 +160,10 @@ function readInput(input: PricingInput, source: InputSource): string | undefined
   const ambiguous = findAmbiguousKey(text, input.json.split("."));
   if (ambiguous) throw new GatewayFailure({ kind: "pricing_input_invalid", reason: `the body can be read two ways: ${ambiguous}` });
   for (const key of input.json.split(".")) {
-    value = typeof value === "object" && value !== null && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+    value =
+      typeof value === "object" && value !== null && !Array.isArray(value) && Object.hasOwn(value, key)
+        ? (value as Record<string, unknown>)[key]
+        : undefined;
   }
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);

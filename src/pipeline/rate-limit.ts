@@ -7,7 +7,10 @@ import type { GatewayBindings } from "../bindings.js";
 import { GatewayFailure } from "../errors.js";
 import type { RateLimitTier } from "../pricing/price-rule.js";
 
-const TIERS: Record<Exclude<RateLimitTier, "off">, { binding: "RATE_LIMIT_STRICT" | "RATE_LIMIT_STANDARD" | "RATE_LIMIT_GENEROUS"; periodSeconds: number }> = {
+const TIERS: Record<
+  Exclude<RateLimitTier, "off">,
+  { binding: "RATE_LIMIT_STRICT" | "RATE_LIMIT_STANDARD" | "RATE_LIMIT_GENEROUS"; periodSeconds: number }
+> = {
   strict: { binding: "RATE_LIMIT_STRICT", periodSeconds: 10 },
   standard: { binding: "RATE_LIMIT_STANDARD", periodSeconds: 60 },
   generous: { binding: "RATE_LIMIT_GENEROUS", periodSeconds: 60 },
@@ -19,11 +22,20 @@ const TIERS: Record<Exclude<RateLimitTier, "off">, { binding: "RATE_LIMIT_STRICT
  * the client's address (an IPv6 one by its /64);
  * throws `rate_limited` (429) when either is over the tier's limit. Both are asked at once: independent counters.
  */
-export async function enforceRateLimit(env: GatewayBindings, tier: RateLimitTier, ruleId: string, keys: { payer: string | null; client: string | null }): Promise<void> {
+export async function enforceRateLimit(
+  env: GatewayBindings,
+  tier: RateLimitTier,
+  ruleId: string,
+  keys: { payer: string | null; client: string | null },
+): Promise<void> {
   if (tier === "off") return;
   const { binding, periodSeconds } = TIERS[tier];
   const limiter = env[binding];
-  if (!limiter) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${ruleId}: rateLimit "${tier}" needs the ${binding} rate-limit binding (wrangler.toml)` });
+  if (!limiter)
+    throw new GatewayFailure({
+      kind: "config_invalid",
+      detail: `rule ${ruleId}: rateLimit "${tier}" needs the ${binding} rate-limit binding (wrangler.toml)`,
+    });
   const [payer, client] = await Promise.all([
     keys.payer === null ? undefined : limiter.limit({ key: `payer:${keys.payer.toLowerCase()}` }),
     keys.client === null ? undefined : limiter.limit({ key: `client:${clientKey(keys.client)}` }),
@@ -39,5 +51,8 @@ export function clientKey(address: string): string {
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
   const groups = address.includes("::") ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right] : left;
-  return `${groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }

@@ -46,12 +46,21 @@ export async function servePriced(route: PricedRoute, inbound: Request): Promise
     if (read.classification.kind !== "priced") return forward(request, config, rule.origin, deps);
     mcpCall = read.classification;
   }
-  const call: PricedCall = { ...route, rule, resourceUrl: request.url, facilitators: resolveFacilitators(route.ruleSet.facilitators, config) };
+  const call: PricedCall = {
+    ...route,
+    rule,
+    resourceUrl: request.url,
+    facilitators: resolveFacilitators(route.ruleSet.facilitators, config),
+  };
   if (call.facilitators.length === 0) {
-    throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id} is priced but no facilitator is configured (facilitators[] or FACILITATOR_URL)` });
+    throw new GatewayFailure({
+      kind: "config_invalid",
+      detail: `rule ${rule.id} is priced but no facilitator is configured (facilitators[] or FACILITATOR_URL)`,
+    });
   }
   const contentLength = Number(request.headers.get("content-length") ?? 0);
-  if (contentLength > config.MAX_PAID_BODY_BYTES) throw new GatewayFailure({ kind: "body_too_large", limitBytes: config.MAX_PAID_BODY_BYTES });
+  if (contentLength > config.MAX_PAID_BODY_BYTES)
+    throw new GatewayFailure({ kind: "body_too_large", limitBytes: config.MAX_PAID_BODY_BYTES });
 
   // Session mode, before pricing: a request its wallet's session covers is served with no payment.
   const session = await trySession(call, request, route.scoped);
@@ -70,27 +79,52 @@ export async function servePriced(route: PricedRoute, inbound: Request): Promise
     waitUntil: (promise) => call.ctx.waitUntil(promise),
   });
   const priced = await priceRequest({
-    rule, request, params, env: call.env, config, fetch: deps.fetch, nowMs: deps.nowMs(), schemes: deps.schemes,
-    facilitator: { supportedKinds: async () => view.supportedKinds(rule.preferFacilitators), channelAuthorizer: config.CHANNEL_AUTHORIZER_KEY?.address },
+    rule,
+    request,
+    params,
+    env: call.env,
+    config,
+    fetch: deps.fetch,
+    nowMs: deps.nowMs(),
+    schemes: deps.schemes,
+    facilitator: {
+      supportedKinds: async () => view.supportedKinds(rule.preferFacilitators),
+      channelAuthorizer: config.CHANNEL_AUTHORIZER_KEY?.address,
+    },
     canSettle: (offer) => view.canSettle(offer.scheme, offer.network),
     ...(mcpCall ? { mcpToolPrice: mcpCall.tool.price } : {}),
   });
   request = priced.request;
-  const challenger = buildChallenger({ call, request, accepts: priced.accepts, params, mcpCall, session: session.offer, sessionRefused: session.refusal !== undefined });
+  const challenger = buildChallenger({
+    call,
+    request,
+    accepts: priced.accepts,
+    params,
+    mcpCall,
+    session: session.offer,
+    sessionRefused: session.refusal !== undefined,
+  });
   const { challenge, unpaid } = challenger;
   if (session.refusal) return unpaid(challenge(session.refusal));
 
   // Check: the payment against the offer it echoes, by its scheme's plugin, before any facilitator call.
   // How long a payment must stay valid to settle after everything that runs first (a metered stream included).
   const streamSeconds = rule.meter && sseUsageField(rule.meter) !== undefined ? rule.meter.maxStreamSeconds : 0;
-  const validityWindowSeconds = assertRuleCoversWindow(rule.id, rule.maxTimeoutSeconds, buildPaymentBudget(call.facilitators, config.ORIGIN_TIMEOUT_MS, streamSeconds));
+  const validityWindowSeconds = assertRuleCoversWindow(
+    rule.id,
+    rule.maxTimeoutSeconds,
+    buildPaymentBudget(call.facilitators, config.ORIGIN_TIMEOUT_MS, streamSeconds),
+  );
   const decision = await decidePayment({
     accepts: priced.accepts,
     challenge,
     paymentHeader: request.headers.get(PAYMENT_SIGNATURE),
     v1Header: request.headers.get(X_PAYMENT),
     resource: { url: call.resourceUrl, description: rule.description, mimeType: rule.mimeType },
-    schemes: { find: (scheme, network) => rule.offers.find((o) => o.scheme === scheme && o.network === network)?.plugin ?? deps.schemes.find(scheme, network) },
+    schemes: {
+      find: (scheme, network) =>
+        rule.offers.find((o) => o.scheme === scheme && o.network === network)?.plugin ?? deps.schemes.find(scheme, network),
+    },
     check: buildCheckContext(config, deps.nowMs(), validityWindowSeconds),
   });
   if (decision.kind === "challenge") return unpaid(decision.paymentRequired);
@@ -125,12 +159,17 @@ async function admit(call: PricedCall, checked: Checked): Promise<AdmittedPaymen
   if (request.body && !request.headers.has("content-length")) {
     request = await bufferBody(request, config.MAX_PAID_BODY_BYTES);
     // A body trickled in slowly spends the payment's validity: the window is asked again, from now.
-    if (decision.checked.expiresAtSeconds < Math.floor(deps.nowMs() / 1000) + checked.validityWindowSeconds) return challenger.unpaid(challenger.challenge(PAYMENT_EXPIRES_BEFORE_SETTLE));
+    if (decision.checked.expiresAtSeconds < Math.floor(deps.nowMs() / 1000) + checked.validityWindowSeconds)
+      return challenger.unpaid(challenger.challenge(PAYMENT_EXPIRES_BEFORE_SETTLE));
   }
   const candidates = checked.view.candidates(decision.requirements, decision.v1 ? 1 : 2, rule.preferFacilitators);
   if (candidates.length === 0) {
     // The 402 offered it, but its facilitators went down since (or none speaks this x402 version).
-    throw new GatewayFailure({ kind: "unsettleable", ruleId: rule.id, missing: [`v${decision.v1 ? 1 : 2} ${decision.requirements.scheme} ${decision.requirements.network}`] });
+    throw new GatewayFailure({
+      kind: "unsettleable",
+      ruleId: rule.id,
+      missing: [`v${decision.v1 ? 1 : 2} ${decision.requirements.scheme} ${decision.requirements.network}`],
+    });
   }
   const facilitatorRequest: FacilitatorRequest = decision.v1
     ? { x402Version: 1, paymentPayload: decision.v1.payload, paymentRequirements: decision.v1.requirements }
@@ -138,7 +177,10 @@ async function admit(call: PricedCall, checked: Checked): Promise<AdmittedPaymen
   // Long enough for verify on every candidate, the origin, and settle on every candidate. A metered stream holds its
   // lock, and its payer's one stream slot, for the stream's whole life.
   const leaseMs =
-    candidates.reduce((sum, c) => sum + c.facilitator.verifyTimeoutMs + c.facilitator.settleTimeoutMs, 0) + config.ORIGIN_TIMEOUT_MS + checked.streamSeconds * 1000 + LEASE_MARGIN_MS;
+    candidates.reduce((sum, c) => sum + c.facilitator.verifyTimeoutMs + c.facilitator.settleTimeoutMs, 0) +
+    config.ORIGIN_TIMEOUT_MS +
+    checked.streamSeconds * 1000 +
+    LEASE_MARGIN_MS;
   const paidRequest = request;
   return {
     call,

@@ -51,7 +51,8 @@ class Scanner {
       const key = this.#string();
       if (seen.has(key)) throw `duplicate key "${key}"`;
       seen.add(key);
-      if (next !== undefined && key !== next && fold(key) === fold(next)) throw `key "${key}" differs from the priced "${next}" only in case`;
+      if (next !== undefined && key !== next && fold(key) === fold(next))
+        throw `key "${key}" differs from the priced "${next}" only in case`;
       this.#space();
       this.#at++; // ':'
       this.value(path.slice(1), key === next);

@@ -5,7 +5,17 @@ import type { SchemeRegistry } from "../schemes/scheme-plugin.js";
 import type { PaymentRequirements } from "../x402/schemas.js";
 import { AssetRegistry, BUILTIN_ASSETS } from "./assets.js";
 import { parsePathPattern, patternShapeKey, type PathPattern } from "./path-pattern.js";
-import { PriceRuleSchema, PriceRulesDocumentSchema, type OfferTemplate, type PaymentOption, type PriceRule, type PriceRuleInput, type PriceRuleSet, type RulePayTo, type RulePrice } from "./price-rule.js";
+import {
+  PriceRuleSchema,
+  PriceRulesDocumentSchema,
+  type OfferTemplate,
+  type PaymentOption,
+  type PriceRule,
+  type PriceRuleInput,
+  type PriceRuleSet,
+  type RulePayTo,
+  type RulePrice,
+} from "./price-rule.js";
 import { resolveOffers } from "./resolve-offers.js";
 import type { RuleMemo } from "./rule-memo.js";
 import { parseUsd, usdToAtomicExact } from "./usd.js";
@@ -39,7 +49,14 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry, memo?: 
   checkPreferredFacilitators(document.preferences, facilitatorIds, "preferences", problems);
 
   const rules: PriceRule[] = [];
-  const context: RuleContext = { assets, schemes, facilitatorIds, preferences: document.preferences, sharedOffers: new Map(), sharedAccepts: new Map() };
+  const context: RuleContext = {
+    assets,
+    schemes,
+    facilitatorIds,
+    preferences: document.preferences,
+    sharedOffers: new Map(),
+    sharedAccepts: new Map(),
+  };
   const skeletons = new Map<string, PriceRule>();
   memo?.begin(JSON.stringify([document.assets, document.preferences ?? null, [...facilitatorIds]]), schemes);
   for (const [index, rawRule] of document.rules.entries()) {
@@ -52,7 +69,9 @@ export function compilePriceRules(raw: unknown, schemes: SchemeRegistry, memo?: 
     }
     const before = problems.length;
     const skeleton = split && skeletons.get(split.restKey);
-    const rule = skeleton ? compileFromSkeleton(skeleton, split.endpoint, index, problems) : compileRuleInput(rawRule, index, context, problems);
+    const rule = skeleton
+      ? compileFromSkeleton(skeleton, split.endpoint, index, problems)
+      : compileRuleInput(rawRule, index, context, problems);
     if (!rule) continue;
     rules.push(rule);
     if (problems.length !== before) continue;
@@ -87,7 +106,12 @@ function splitEndpoint(rawRule: unknown): SplitRule | undefined {
 }
 
 /** A rule whose fields but the endpoint's match an earlier, problem-free rule of this compile. */
-function compileFromSkeleton(skeleton: PriceRule, rawEndpoint: Record<string, unknown>, index: number, problems: string[]): PriceRule | undefined {
+function compileFromSkeleton(
+  skeleton: PriceRule,
+  rawEndpoint: Record<string, unknown>,
+  index: number,
+  problems: string[],
+): PriceRule | undefined {
   const parsed = EndpointSchema.safeParse(rawEndpoint);
   if (!parsed.success) {
     problems.push(...parsed.error.issues.map((issue) => `${formatPath(["rules", index, ...issue.path])}: ${issue.message}`));
@@ -136,7 +160,12 @@ function compileRuleInput(rawRule: unknown, index: number, context: RuleContext,
   const pattern = checkedPattern(input.path, where, problems);
   const preferences = mergePreferences(context.preferences, input.preferences);
   checkPreferredFacilitators(input.preferences, context.facilitatorIds, `${where}.preferences`, problems);
-  const offersKey = JSON.stringify([input.accepts, typeof input.price === "object" ? input.price.asset : null, input.maxTimeoutSeconds, preferences]);
+  const offersKey = JSON.stringify([
+    input.accepts,
+    typeof input.price === "object" ? input.price.asset : null,
+    input.maxTimeoutSeconds,
+    preferences,
+  ]);
   let offers = context.sharedOffers.get(offersKey);
   if (!offers) {
     const built: OfferTemplate[] = [];
@@ -151,7 +180,9 @@ function compileRuleInput(rawRule: unknown, index: number, context: RuleContext,
     const preferred = applyPreferences(built, preferences);
     // Preferences may narrow the options, never to none: that would be a priced route nobody can pay.
     if (!buildFailed && preferred.kept.length === 0) {
-      problems.push(`${where}: the preferences leave no payment option (${preferred.dropped.map((d) => `${d.item.network}: ${d.reason}`).join("; ")})`);
+      problems.push(
+        `${where}: the preferences leave no payment option (${preferred.dropped.map((d) => `${d.item.network}: ${d.reason}`).join("; ")})`,
+      );
     }
     offers = preferred.kept;
     if (!buildFailed && offers.length > 0) context.sharedOffers.set(offersKey, offers);
@@ -214,7 +245,8 @@ function compileRule(
         : input.price
           ? { kind: "atomic", ...input.price }
           : { kind: "none" };
-  const payTo: RulePayTo = typeof input.payTo === "object" ? { kind: "tenant", route: input.payTo } : { kind: "static", address: input.payTo };
+  const payTo: RulePayTo =
+    typeof input.payTo === "object" ? { kind: "tenant", route: input.payTo } : { kind: "static", address: input.payTo };
   const problemsBefore = problems.length;
   if (price.kind === "none" && !input.quote) {
     offers.forEach((offer, option) => {
@@ -224,7 +256,9 @@ function compileRule(
   if (price.kind === "dynamic" || price.kind === "mcp" || (price.kind === "usd" && input.quote)) {
     offers.forEach((offer, option) => {
       if (offer.amount === undefined && offer.decimals === undefined) {
-        problems.push(`${where}.accepts[${option}]: asset ${offer.asset} on ${offer.network} is not in the asset registry, so a USD price cannot be converted`);
+        problems.push(
+          `${where}.accepts[${option}]: asset ${offer.asset} on ${offer.network} is not in the asset registry, so a USD price cannot be converted`,
+        );
       }
     });
   }
@@ -264,7 +298,9 @@ function compileRule(
     meter: input.meter ? compileMeter(input.meter) : undefined,
     maxTimeoutSeconds: input.maxTimeoutSeconds,
     rateLimit: input.rateLimit,
-    offerReceipt: input.offerReceipt ? { includeTxHash: input.offerReceipt.includeTxHash, offerValiditySeconds: input.offerReceipt.offerValiditySeconds } : undefined,
+    offerReceipt: input.offerReceipt
+      ? { includeTxHash: input.offerReceipt.includeTxHash, offerValiditySeconds: input.offerReceipt.offerValiditySeconds }
+      : undefined,
     price,
     payTo,
     quote: input.quote,
@@ -278,27 +314,42 @@ function compileRule(
 function checkMeter(input: PriceRuleInput, offers: OfferTemplate[], price: RulePrice, where: string, problems: string[]): void {
   const upto = offers.map((offer, option) => ({ offer, option })).filter(({ offer }) => offer.plugin.settles === "usage");
   if (!input.meter) {
-    for (const { offer, option } of upto) problems.push(`${where}.accepts[${option}]: an ${offer.scheme} option needs the rule's meter (what the call is charged from)`);
+    for (const { offer, option } of upto)
+      problems.push(`${where}.accepts[${option}]: an ${offer.scheme} option needs the rule's meter (what the call is charged from)`);
     return;
   }
   if (upto.length === 0) problems.push(`${where}.meter: meters upto payments only: add an accepts option with "scheme": "upto"`);
-  if (input.settlement === "before-origin") problems.push(`${where}.meter: a metered rule settles after the origin answered; leave out "settlement": "before-origin"`);
+  if (input.settlement === "before-origin")
+    problems.push(`${where}.meter: a metered rule settles after the origin answered; leave out "settlement": "before-origin"`);
   if (input.session) problems.push(`${where}.meter: a metered rule charges each call; leave out session`);
   if (input.mcp) problems.push(`${where}.meter: not for mcp rules`);
   // A stream the client leaves after content went out is never free (security review F1).
   if (input.meter.onCancel === "base" && (input.meter.base === undefined || parseUsd(input.meter.base) === 0n)) {
-    problems.push(`${where}.meter.onCancel: "base" charges the base price for a stream left after content went out; set a base above $0, or use "cap"`);
+    problems.push(
+      `${where}.meter.onCancel: "base" charges the base price for a stream left after content went out; set a base above $0, or use "cap"`,
+    );
   }
-  if (price.kind === "none" && !input.quote && offers.every((offer) => offer.amount === undefined)) problems.push(`${where}.meter: the rule's price (or pricing) is the most a call may cost; set it`);
+  if (price.kind === "none" && !input.quote && offers.every((offer) => offer.amount === undefined))
+    problems.push(`${where}.meter: the rule's price (or pricing) is the most a call may cost; set it`);
   for (const { offer, option } of upto) {
-    if (offer.decimals === undefined) problems.push(`${where}.accepts[${option}]: asset ${offer.asset} on ${offer.network} is not in the asset registry, so the meter's USD prices cannot be converted`);
+    if (offer.decimals === undefined)
+      problems.push(
+        `${where}.accepts[${option}]: asset ${offer.asset} on ${offer.network} is not in the asset registry, so the meter's USD prices cannot be converted`,
+      );
   }
 }
 
-function buildTemplate(rule: PriceRuleInput, option: PaymentOption, assets: AssetRegistry, schemes: SchemeRegistry): OfferTemplate | string {
+function buildTemplate(
+  rule: PriceRuleInput,
+  option: PaymentOption,
+  assets: AssetRegistry,
+  schemes: SchemeRegistry,
+): OfferTemplate | string {
   const local = schemes.find(option.scheme, option.network);
-  if (local && option.delegate) return `"${option.scheme}" on ${option.network} is checked by a local plugin; delegate is for kinds the gateway has none for`;
-  if (!local && !option.delegate) return `no scheme plugin for "${option.scheme}" on ${option.network} (set "delegate": true to leave it wholly to a facilitator)`;
+  if (local && option.delegate)
+    return `"${option.scheme}" on ${option.network} is checked by a local plugin; delegate is for kinds the gateway has none for`;
+  if (!local && !option.delegate)
+    return `no scheme plugin for "${option.scheme}" on ${option.network} (set "delegate": true to leave it wholly to a facilitator)`;
   const plugin = local ?? buildDelegatedPlugin(option.scheme, option.network.split(":")[0]!);
 
   const atomicPrice = typeof rule.price === "object" ? rule.price : undefined;
@@ -359,7 +410,9 @@ function findConflicts(rules: PriceRule[]): string[] {
       for (let j = i + 1; j < group.length; j++) {
         const b = group[j]!;
         if (methodsOverlap(a.methods, b.methods)) {
-          problems.push(`rules[${b.index}] (${b.id}): same path and methods as rules[${a.index}] (${a.id}); which one applies would be ambiguous`);
+          problems.push(
+            `rules[${b.index}] (${b.id}): same path and methods as rules[${a.index}] (${a.id}); which one applies would be ambiguous`,
+          );
         }
       }
     }
@@ -388,5 +441,10 @@ function recoverBlockedPatterns(raw: unknown): PathPattern[] | "all" {
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.length === 0 ? "(document)" : path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
+  return path.length === 0
+    ? "(document)"
+    : path
+        .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+        .join("")
+        .replace(/^\./, "");
 }

@@ -36,11 +36,14 @@ export const PricingSchema = z
   .superRefine((spec, ctx) => {
     const kinds = [spec.tiers, spec.perUnit, spec.map].filter((kind) => kind !== undefined).length;
     if (kinds !== 1) ctx.addIssue({ code: "custom", message: "set exactly one of tiers, perUnit, map" });
-    if (spec.base !== undefined && spec.perUnit === undefined) ctx.addIssue({ code: "custom", path: ["base"], message: "base goes with perUnit" });
-    if (spec.otherwise !== undefined && spec.map === undefined) ctx.addIssue({ code: "custom", path: ["otherwise"], message: "otherwise goes with map" });
+    if (spec.base !== undefined && spec.perUnit === undefined)
+      ctx.addIssue({ code: "custom", path: ["base"], message: "base goes with perUnit" });
+    if (spec.otherwise !== undefined && spec.map === undefined)
+      ctx.addIssue({ code: "custom", path: ["otherwise"], message: "otherwise goes with map" });
     spec.tiers?.forEach((tier, i) => {
       const next = spec.tiers![i + 1];
-      if (tier.upTo === undefined && next) ctx.addIssue({ code: "custom", path: ["tiers", i], message: "only the last tier may leave out upTo" });
+      if (tier.upTo === undefined && next)
+        ctx.addIssue({ code: "custom", path: ["tiers", i], message: "only the last tier may leave out upTo" });
       if (tier.upTo !== undefined && next?.upTo !== undefined && next.upTo <= tier.upTo) {
         ctx.addIssue({ code: "custom", path: ["tiers", i + 1], message: "upTo must increase" });
       }

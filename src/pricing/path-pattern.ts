@@ -1,10 +1,7 @@
 // Path patterns of price rules: literal segments, `:name` or `*` for one segment, `**` for the tail. Pure.
 import { canonicalizePath } from "./canonical-path.js";
 
-export type PatternSegment =
-  | { kind: "literal"; value: string }
-  | { kind: "param"; name: string }
-  | { kind: "tail" };
+export type PatternSegment = { kind: "literal"; value: string } | { kind: "param"; name: string } | { kind: "tail" };
 
 export interface PathPattern {
   source: string;
@@ -80,4 +77,3 @@ export function patternShapeKey(pattern: PathPattern): string {
   for (const s of pattern.segments) key += s.kind === "literal" ? `\0L${s.value}` : s.kind === "param" ? "\0P" : "\0T";
   return key;
 }
-

@@ -3,7 +3,9 @@
 import * as z from "zod";
 import { classifyNetwork, matchesNetwork } from "./networks.js";
 
-const NetworkPattern = z.string().regex(/^[-a-z0-9]{3,8}(:[-_a-zA-Z0-9]{1,32}|:\*)?$/, "expected a CAIP-2 id, `namespace:*` or a namespace");
+const NetworkPattern = z
+  .string()
+  .regex(/^[-a-z0-9]{3,8}(:[-_a-zA-Z0-9]{1,32}|:\*)?$/, "expected a CAIP-2 id, `namespace:*` or a namespace");
 
 export const PreferencesSchema = z.strictObject({
   /** Options on these networks first, in this order (`eip155:8453`, `solana:*`, `solana`). */
@@ -49,7 +51,9 @@ export function applyPreferences<T extends PreferenceSubject>(items: readonly T[
   }
   const networkRank = (item: T) => rank(preferences.preferNetworks, (pattern) => matchesNetwork(pattern, item.network));
   const schemeRank = (item: T) => rank(preferences.preferSchemes, (scheme) => scheme === item.scheme);
-  const ordered = kept.map((item, index) => ({ item, index })).sort((a, b) => networkRank(a.item) - networkRank(b.item) || schemeRank(a.item) - schemeRank(b.item) || a.index - b.index);
+  const ordered = kept
+    .map((item, index) => ({ item, index }))
+    .sort((a, b) => networkRank(a.item) - networkRank(b.item) || schemeRank(a.item) - schemeRank(b.item) || a.index - b.index);
   return { kept: ordered.map(({ item }) => item), dropped };
 }
 

@@ -18,7 +18,12 @@ export const QuoteConfigSchema = z.strictObject({
   /** Request headers the quote depends on: part of the cache key. */
   vary: z.array(z.string().regex(HEADER_NAME)).max(16).default([]),
   /** Default 65536. Larger bodies are sent cut to this size, with `bodyTruncated: true`. */
-  maxBodyBytes: z.number().int().min(0).max(1024 * 1024).default(64 * 1024),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(1024 * 1024)
+    .default(64 * 1024),
 });
 export type QuoteConfig = z.infer<typeof QuoteConfigSchema>;
 
@@ -70,7 +75,8 @@ export async function fetchQuote(config: QuoteConfig, request: QuoteRequest, fet
       signal: AbortSignal.timeout(config.timeoutMs),
     });
   } catch (cause) {
-    if (cause instanceof DOMException && (cause.name === "TimeoutError" || cause.name === "AbortError")) throw new GatewayFailure({ kind: "quote_timeout" }, { cause });
+    if (cause instanceof DOMException && (cause.name === "TimeoutError" || cause.name === "AbortError"))
+      throw new GatewayFailure({ kind: "quote_timeout" }, { cause });
     throw new GatewayFailure({ kind: "quote_failed", detail: `unreachable: ${String(cause)}` }, { cause });
   }
   if (!response.ok) {
@@ -93,7 +99,15 @@ export async function fetchQuote(config: QuoteConfig, request: QuoteRequest, fet
 async function cacheKey(config: QuoteConfig, request: QuoteRequest, body: Uint8Array): Promise<string> {
   const bodyHash = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
   const varied = config.vary.map((name) => `${name.toLowerCase()}=${request.headers.get(name) ?? ""}`);
-  return JSON.stringify([request.ruleId, config.url, request.method, request.url.pathname, request.url.search, varied, encodeBase64(bodyHash)]);
+  return JSON.stringify([
+    request.ruleId,
+    config.url,
+    request.method,
+    request.url.pathname,
+    request.url.search,
+    varied,
+    encodeBase64(bodyHash),
+  ]);
 }
 
 function remember(key: string, entry: { expiresAtMs: number; reply: QuoteReply }): void {

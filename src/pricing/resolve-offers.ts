@@ -6,7 +6,10 @@ import { sameAddress } from "./assets.js";
 import type { OfferTemplate, PriceRule } from "./price-rule.js";
 import { formatUsd, usdToAtomicCeil, usdToAtomicExact } from "./usd.js";
 
-export type RequestPrice = { kind: "usd"; attodollars: bigint; exact: boolean } | { kind: "atomic"; amount: string; asset: string } | { kind: "none" };
+export type RequestPrice =
+  | { kind: "usd"; attodollars: bigint; exact: boolean }
+  | { kind: "atomic"; amount: string; asset: string }
+  | { kind: "none" };
 
 export interface RequestTerms {
   price: RequestPrice;
@@ -36,7 +39,11 @@ export function resolveOffers(rule: Pick<PriceRule, "offers" | "payTo">, terms: 
 }
 
 /** undefined: the option does not apply (an atomic price in another asset). */
-function resolveOffer(rule: Pick<PriceRule, "payTo">, template: OfferTemplate, terms: RequestTerms): PaymentRequirements | string | undefined {
+function resolveOffer(
+  rule: Pick<PriceRule, "payTo">,
+  template: OfferTemplate,
+  terms: RequestTerms,
+): PaymentRequirements | string | undefined {
   let amount = template.amount;
   if (amount === undefined) {
     const { price } = terms;
@@ -44,8 +51,11 @@ function resolveOffer(rule: Pick<PriceRule, "payTo">, template: OfferTemplate, t
       if (!sameAddress(price.asset, template.asset)) return undefined;
       amount = price.amount;
     } else if (price.kind === "usd") {
-      if (template.decimals === undefined) return `asset ${template.asset} is not in the asset registry, so a USD price cannot be converted`;
-      const atomic = price.exact ? usdToAtomicExact(price.attodollars, template.decimals) : usdToAtomicCeil(price.attodollars, template.decimals);
+      if (template.decimals === undefined)
+        return `asset ${template.asset} is not in the asset registry, so a USD price cannot be converted`;
+      const atomic = price.exact
+        ? usdToAtomicExact(price.attodollars, template.decimals)
+        : usdToAtomicCeil(price.attodollars, template.decimals);
       if (atomic === undefined) return `price ${formatUsd(price.attodollars)} is finer than the asset's ${template.decimals} decimals`;
       amount = atomic.toString();
     } else {

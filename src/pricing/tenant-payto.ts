@@ -19,7 +19,10 @@ export type TenantRoute = z.infer<typeof TenantRouteSchema>;
 
 /** `{"tenants": {"acme": "0x…", "globex": {"eip155": "0x…", "solana": "…"}}}`; names are matched lower-cased. */
 const TenantTableSchema = z.strictObject({
-  tenants: z.record(z.string().min(1).max(256), z.union([z.string().min(1).max(128), z.record(z.string().min(1).max(64), z.string().min(1).max(128))])),
+  tenants: z.record(
+    z.string().min(1).max(256),
+    z.union([z.string().min(1).max(128), z.record(z.string().min(1).max(64), z.string().min(1).max(128))]),
+  ),
 });
 type TenantTable = Map<string, string | Record<string, string>>;
 
@@ -33,7 +36,8 @@ export interface TenantSource {
 
 export function tenantOf(route: TenantRoute, source: TenantSource): string | undefined {
   const selector = route.tenant;
-  const raw = "host" in selector ? source.url.hostname : "param" in selector ? source.params[selector.param] : source.headers.get(selector.header);
+  const raw =
+    "host" in selector ? source.url.hostname : "param" in selector ? source.params[selector.param] : source.headers.get(selector.header);
   return raw ? raw.trim().toLowerCase() : undefined;
 }
 
@@ -44,7 +48,10 @@ export async function loadTenantTable(kv: KVNamespace, key: string, cacheTtlSeco
   const raw = await kv.get(key, "json").catch(() => undefined);
   const parsed = TenantTableSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new GatewayFailure({ kind: "config_invalid", detail: `tenant table "${key}": ${raw === null ? "missing" : z.prettifyError(parsed.error)}` });
+    throw new GatewayFailure({
+      kind: "config_invalid",
+      detail: `tenant table "${key}": ${raw === null ? "missing" : z.prettifyError(parsed.error)}`,
+    });
   }
   const table: TenantTable = new Map(Object.entries(parsed.data.tenants).map(([name, payTo]) => [name.toLowerCase(), payTo]));
   tables.set(key, { loadedAtMs: nowMs, table });

@@ -4,7 +4,17 @@ import { PAYMENT_SIGNATURE, SIGN_IN_WITH_X, X402_SESSION, X_PAYMENT } from "../x
 
 // Hop-by-hop headers, RFC 9110 §7.6.1 (plus the obsolete Keep-Alive/Proxy-Connection still seen in the wild).
 // They describe one connection, so a proxy drops them both ways, with any header named in `Connection`.
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];
 
 /** Client headers that prove payment to us and mean nothing (or too much) to the origin. */
 const PAYMENT_HEADERS = [PAYMENT_SIGNATURE, X_PAYMENT, SIGN_IN_WITH_X, X402_SESSION].map((h) => h.toLowerCase());
@@ -19,7 +29,13 @@ const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-host", 
  */
 const METHOD_OVERRIDE_HEADERS = ["x-http-method-override", "x-http-method", "x-method-override"];
 
-const DROPPED_FROM_REQUESTS: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...PAYMENT_HEADERS, ...FORWARDING_HEADERS, ...METHOD_OVERRIDE_HEADERS, "host"]);
+const DROPPED_FROM_REQUESTS: ReadonlySet<string> = new Set([
+  ...HOP_BY_HOP,
+  ...PAYMENT_HEADERS,
+  ...FORWARDING_HEADERS,
+  ...METHOD_OVERRIDE_HEADERS,
+  "host",
+]);
 const DROPPED_FROM_RESPONSES: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
 export interface ForwardOptions {

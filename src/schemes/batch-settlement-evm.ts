@@ -54,7 +54,10 @@ const ChannelPayloadSchema = z.discriminatedUnion("type", [
     ...ChannelFields,
     deposit: z.object({
       amount: Uint128,
-      authorization: z.union([z.object({ erc3009Authorization: Erc3009DepositSchema }), z.object({ permit2Authorization: Permit2DepositSchema })]),
+      authorization: z.union([
+        z.object({ erc3009Authorization: Erc3009DepositSchema }),
+        z.object({ permit2Authorization: Permit2DepositSchema }),
+      ]),
     }),
   }),
   z.object({ type: z.literal("refund"), ...ChannelFields, amount: Uint128.optional() }),
@@ -81,14 +84,30 @@ export const batchSettlementEvmScheme: SchemePlugin = {
 
   buildExtra(asset, configured) {
     const parsed = ChannelExtraSchema.safeParse(configured ?? {});
-    if (!parsed.success) return { ok: false, reason: `batch-settlement extra: ${parsed.error.issues.map((i) => `${i.path.join(".") || "extra"} ${i.message}`).join("; ")}` };
+    if (!parsed.success)
+      return {
+        ok: false,
+        reason: `batch-settlement extra: ${parsed.error.issues.map((i) => `${i.path.join(".") || "extra"} ${i.message}`).join("; ")}`,
+      };
     const name = configured?.name ?? asset?.name;
     const version = configured?.version ?? asset?.version;
     const method = parsed.data.assetTransferMethod ?? asset?.assetTransferMethod ?? "eip3009";
     if (method === "eip3009" && (typeof name !== "string" || typeof version !== "string")) {
-      return { ok: false, reason: "batch-settlement deposits by EIP-3009 need the token's EIP-712 name and version (asset registry or extra)" };
+      return {
+        ok: false,
+        reason: "batch-settlement deposits by EIP-3009 need the token's EIP-712 name and version (asset registry or extra)",
+      };
     }
-    return { ok: true, value: { ...configured, ...parsed.data, ...(typeof name === "string" ? { name } : {}), ...(typeof version === "string" ? { version } : {}), assetTransferMethod: method } };
+    return {
+      ok: true,
+      value: {
+        ...configured,
+        ...parsed.data,
+        ...(typeof name === "string" ? { name } : {}),
+        ...(typeof version === "string" ? { version } : {}),
+        assetTransferMethod: method,
+      },
+    };
   },
 
   async completeOffer(offer, facts) {
@@ -98,11 +117,20 @@ export const batchSettlementEvmScheme: SchemePlugin = {
     let authorizer = facts.channelAuthorizer;
     if (!authorizer) {
       const kinds = await facts.supportedKinds();
-      const kind = kinds.find((k) => k.x402Version === 2 && k.scheme === BATCH_SETTLEMENT_SCHEME && k.network === offer.network && typeof k.extra?.receiverAuthorizer === "string");
+      const kind = kinds.find(
+        (k) =>
+          k.x402Version === 2 &&
+          k.scheme === BATCH_SETTLEMENT_SCHEME &&
+          k.network === offer.network &&
+          typeof k.extra?.receiverAuthorizer === "string",
+      );
       authorizer = kind && String(kind.extra!.receiverAuthorizer);
     }
     if (!authorizer || !isAddress(authorizer, { strict: false })) {
-      return { ok: false, reason: `batch-settlement on ${offer.network} needs a receiverAuthorizer: set CHANNEL_AUTHORIZER_KEY, or use a facilitator that lists one` };
+      return {
+        ok: false,
+        reason: `batch-settlement on ${offer.network} needs a receiverAuthorizer: set CHANNEL_AUTHORIZER_KEY, or use a facilitator that lists one`,
+      };
     }
     return { ok: true, value: { ...offer, extra: { ...offer.extra, receiverAuthorizer: authorizer } } };
   },
@@ -146,7 +174,8 @@ function checkChannelBinding(channel: ChannelPayload, requirements: PaymentRequi
     config.withdrawDelay !== extra.withdrawDelay;
   if (mismatch) return { ok: false, reason: "invalid_batch_settlement_evm_channel_config_mismatch" };
   const channelId = computeChannelId(config, requirements.network);
-  if (channel.voucher.channelId.toLowerCase() !== channelId) return { ok: false, reason: "invalid_batch_settlement_evm_channel_id_mismatch" };
+  if (channel.voucher.channelId.toLowerCase() !== channelId)
+    return { ok: false, reason: "invalid_batch_settlement_evm_channel_id_mismatch" };
   return { ok: true, value: channelId };
 }
 
@@ -164,7 +193,11 @@ async function voucherSignature(channel: ChannelPayload, network: string, contex
 }
 
 /** The deposit's authorization must move exactly the deposit, into this channel, and still be usable. */
-async function checkDeposit(channel: Extract<ChannelPayload, { type: "deposit" }>, requirements: PaymentRequirements, context: CheckContext): Promise<PluginResult<true>> {
+async function checkDeposit(
+  channel: Extract<ChannelPayload, { type: "deposit" }>,
+  requirements: PaymentRequirements,
+  context: CheckContext,
+): Promise<PluginResult<true>> {
   const { deposit, channelConfig: config, voucher } = channel;
   if (BigInt(deposit.amount) === 0n) return { ok: false, reason: "invalid_batch_settlement_evm_deposit_amount" };
   // The deposit settles after the origin answered: it must outlive that (pipeline/payment-window.ts).
@@ -182,10 +215,17 @@ async function checkDeposit(channel: Extract<ChannelPayload, { type: "deposit" }
     return { ok: true, value: true };
   }
   const authorization = deposit.authorization.erc3009Authorization;
-  if (BigInt(authorization.validAfter) > BigInt(context.nowSeconds)) return { ok: false, reason: "invalid_batch_settlement_evm_authorization_valid_after" };
-  if (BigInt(authorization.validBefore) < minValidBefore) return { ok: false, reason: "invalid_batch_settlement_evm_authorization_valid_before" };
+  if (BigInt(authorization.validAfter) > BigInt(context.nowSeconds))
+    return { ok: false, reason: "invalid_batch_settlement_evm_authorization_valid_after" };
+  if (BigInt(authorization.validBefore) < minValidBefore)
+    return { ok: false, reason: "invalid_batch_settlement_evm_authorization_valid_before" };
   const typedData = {
-    domain: { name: String(requirements.extra?.name), version: String(requirements.extra?.version), chainId: chainIdOf(requirements.network), verifyingContract: requirements.asset as Hex },
+    domain: {
+      name: String(requirements.extra?.name),
+      version: String(requirements.extra?.version),
+      chainId: chainIdOf(requirements.network),
+      verifyingContract: requirements.asset as Hex,
+    },
     types: { ReceiveWithAuthorization: EIP3009_AUTHORIZATION_FIELDS },
     primaryType: "ReceiveWithAuthorization",
     message: {
@@ -195,7 +235,9 @@ async function checkDeposit(channel: Extract<ChannelPayload, { type: "deposit" }
       validAfter: BigInt(authorization.validAfter),
       validBefore: BigInt(authorization.validBefore),
       // The collector derives the nonce from the channel: an authorization for one channel cannot fund another.
-      nonce: keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [voucher.channelId as Hex, BigInt(authorization.salt)])),
+      nonce: keccak256(
+        encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [voucher.channelId as Hex, BigInt(authorization.salt)]),
+      ),
     },
   } as const;
   const valid = await signatureMayBePayers(config.payer, typedData, authorization.signature as Hex, requirements.network, context);

@@ -18,7 +18,9 @@ export function buildDelegatedPlugin(scheme: string, namespace: string): SchemeP
     delegated: true,
     settles: USAGE_SETTLED_SCHEMES.has(scheme) ? "usage" : "whole",
     parseAddress(address): PluginResult<string> {
-      return OPAQUE_ID.test(address) ? { ok: true, value: address } : { ok: false, reason: `"${address}" is not an identifier (1-128 printable characters, no spaces)` };
+      return OPAQUE_ID.test(address)
+        ? { ok: true, value: address }
+        : { ok: false, reason: `"${address}" is not an identifier (1-128 printable characters, no spaces)` };
     },
     buildExtra: (_asset, configured) => ({ ok: true, value: configured }),
     async checkPayload(payload, requirements, context) {

@@ -4,7 +4,15 @@ import { getAddress, type Hex } from "viem";
 import * as z from "zod";
 import type { PaymentRequirements } from "../x402/schemas.js";
 import { checkPermit2Payload, Permit2PayloadSchema, permit2Extra } from "./evm/permit2.js";
-import { EIP3009_AUTHORIZATION_FIELDS, EvmAddress, EvmHex, parseEvmAddress, checkPayersSignature, Uint256, type PayersSignature } from "./evm/typed-signature.js";
+import {
+  EIP3009_AUTHORIZATION_FIELDS,
+  EvmAddress,
+  EvmHex,
+  parseEvmAddress,
+  checkPayersSignature,
+  Uint256,
+  type PayersSignature,
+} from "./evm/typed-signature.js";
 import type { CheckContext, SchemePlugin } from "./scheme-plugin.js";
 
 const Eip3009PayloadSchema = z.object({
@@ -77,7 +85,11 @@ export const exactEvmScheme: SchemePlugin = {
   },
 };
 
-async function payersSignature(payload: z.infer<typeof Eip3009PayloadSchema>, requirements: PaymentRequirements, context: CheckContext): Promise<PayersSignature> {
+async function payersSignature(
+  payload: z.infer<typeof Eip3009PayloadSchema>,
+  requirements: PaymentRequirements,
+  context: CheckContext,
+): Promise<PayersSignature> {
   const { authorization } = payload;
   const typedData = {
     domain: {

@@ -22,9 +22,22 @@ const MAX_MEMO_BYTES = 256;
 const REPLAY_WINDOW_SECONDS = 300;
 const ORDINALS = ["fourth", "fifth", "sixth", "seventh"];
 
-const SvmPayloadSchema = z.object({ transaction: z.string().min(1).max(Math.ceil(MAX_TRANSACTION_BYTES / 3) * 4) });
+const SvmPayloadSchema = z.object({
+  transaction: z
+    .string()
+    .min(1)
+    .max(Math.ceil(MAX_TRANSACTION_BYTES / 3) * 4),
+});
 const Base58Key = z.string().refine((text) => parseSolanaAddress(text) !== undefined, "not a base58 Solana address");
-const SvmExtraSchema = z.object({ feePayer: Base58Key.optional(), memo: z.string().refine((m) => new TextEncoder().encode(m).length <= MAX_MEMO_BYTES).optional() }).loose();
+const SvmExtraSchema = z
+  .object({
+    feePayer: Base58Key.optional(),
+    memo: z
+      .string()
+      .refine((m) => new TextEncoder().encode(m).length <= MAX_MEMO_BYTES)
+      .optional(),
+  })
+  .loose();
 
 export const exactSvmScheme: SchemePlugin = {
   scheme: "exact",
@@ -38,7 +51,11 @@ export const exactSvmScheme: SchemePlugin = {
   buildExtra(_asset, configured) {
     if (configured === undefined) return { ok: true, value: undefined };
     const parsed = SvmExtraSchema.safeParse(configured);
-    if (!parsed.success) return { ok: false, reason: `extra: ${parsed.error.issues[0]?.message ?? "invalid"} (feePayer: a Solana address; memo: ≤ ${MAX_MEMO_BYTES} bytes)` };
+    if (!parsed.success)
+      return {
+        ok: false,
+        reason: `extra: ${parsed.error.issues[0]?.message ?? "invalid"} (feePayer: a Solana address; memo: ≤ ${MAX_MEMO_BYTES} bytes)`,
+      };
     return { ok: true, value: parsed.data };
   },
 
@@ -46,7 +63,9 @@ export const exactSvmScheme: SchemePlugin = {
   async completeOffer(offer, facilitator) {
     if (typeof offer.extra?.feePayer === "string") return { ok: true, value: offer };
     const kinds = await facilitator.supportedKinds();
-    const kind = kinds.find((k) => k.x402Version === 2 && k.scheme === offer.scheme && k.network === offer.network && typeof k.extra?.feePayer === "string");
+    const kind = kinds.find(
+      (k) => k.x402Version === 2 && k.scheme === offer.scheme && k.network === offer.network && typeof k.extra?.feePayer === "string",
+    );
     const feePayer = kind && parseSolanaAddress(String(kind.extra!.feePayer));
     if (!feePayer) return { ok: false, reason: `the facilitator lists no ${offer.scheme} payments with a feePayer on ${offer.network}` };
     return { ok: true, value: { ...offer, extra: { ...offer.extra, feePayer } } };
@@ -96,24 +115,35 @@ async function checkLayout(tx: SolanaTransaction, requirements: PaymentRequireme
   const fail = (reason: string): PluginResult<string> => ({ ok: false, reason: `invalid_exact_svm_${reason}` });
   // Lookup tables would hide accounts behind on-chain state; the exact client never uses them.
   if (tx.lookupCount > 0) return fail("payload_address_lookup_tables_unsupported");
-  const key = (index: number): string | undefined => (index < tx.staticAccounts.length ? encodeBase58(tx.staticAccounts[index]!) : undefined);
-  const instructions = tx.instructions.map((ix) => ({ program: key(ix.programIdIndex), accounts: ix.accountIndexes.map(key), data: ix.data }));
-  if (instructions.some((ix) => ix.program === undefined || ix.accounts.includes(undefined))) return fail("payload_transaction_could_not_be_decoded");
+  const key = (index: number): string | undefined =>
+    index < tx.staticAccounts.length ? encodeBase58(tx.staticAccounts[index]!) : undefined;
+  const instructions = tx.instructions.map((ix) => ({
+    program: key(ix.programIdIndex),
+    accounts: ix.accountIndexes.map(key),
+    data: ix.data,
+  }));
+  if (instructions.some((ix) => ix.program === undefined || ix.accounts.includes(undefined)))
+    return fail("payload_transaction_could_not_be_decoded");
   if (key(0) !== feePayer) return fail("fee_payer_mismatch");
   if (instructions.length < 3 || instructions.length > 7) return fail("payload_transaction_instructions_length");
 
   const [limit, price, transfer] = instructions as [Ix, Ix, Ix];
-  if (limit.program !== COMPUTE_BUDGET_PROGRAM || limit.data.length !== 5 || limit.data[0] !== 2) return fail("payload_transaction_instructions_compute_limit_instruction");
-  if (price.program !== COMPUTE_BUDGET_PROGRAM || price.data.length !== 9 || price.data[0] !== 3) return fail("payload_transaction_instructions_compute_price_instruction");
+  if (limit.program !== COMPUTE_BUDGET_PROGRAM || limit.data.length !== 5 || limit.data[0] !== 2)
+    return fail("payload_transaction_instructions_compute_limit_instruction");
+  if (price.program !== COMPUTE_BUDGET_PROGRAM || price.data.length !== 9 || price.data[0] !== 3)
+    return fail("payload_transaction_instructions_compute_price_instruction");
   if (readU64(price.data, 1) > MAX_COMPUTE_UNIT_PRICE) return fail("payload_transaction_instructions_compute_price_instruction_too_high");
 
   const isToken = transfer.program === TOKEN_PROGRAM || transfer.program === TOKEN_2022_PROGRAM;
-  if (!isToken || transfer.data.length !== 10 || transfer.data[0] !== 12 || transfer.accounts.length < 4) return fail("payload_no_transfer_instruction");
+  if (!isToken || transfer.data.length !== 10 || transfer.data[0] !== 12 || transfer.accounts.length < 4)
+    return fail("payload_no_transfer_instruction");
   const [, mint, destination, authority] = transfer.accounts as string[];
   // The facilitator signs as fee payer; it must not also be moving or spending anything.
-  if (authority === feePayer || instructions.some((ix) => ix.accounts.includes(feePayer))) return fail("payload_transaction_fee_payer_transferring_funds");
+  if (authority === feePayer || instructions.some((ix) => ix.accounts.includes(feePayer)))
+    return fail("payload_transaction_fee_payer_transferring_funds");
   if (mint !== requirements.asset) return fail("payload_mint_mismatch");
-  if (destination !== (await associatedTokenAddress(requirements.payTo, requirements.asset, transfer.program!))) return fail("payload_recipient_mismatch");
+  if (destination !== (await associatedTokenAddress(requirements.payTo, requirements.asset, transfer.program!)))
+    return fail("payload_recipient_mismatch");
   if (readU64(transfer.data, 1) !== BigInt(requirements.amount)) return fail("payload_amount_mismatch");
 
   const optional = instructions.slice(3);

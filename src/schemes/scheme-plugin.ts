@@ -95,7 +95,10 @@ export interface SchemePlugin {
   /** Validates and normalises a configured address (payTo or asset). */
   parseAddress(address: string): PluginResult<string>;
   /** The requirements' `extra` for this asset, from the registry and the rule's own `extra`. */
-  buildExtra(asset: AssetInfo | undefined, configured: Record<string, unknown> | undefined): PluginResult<Record<string, unknown> | undefined>;
+  buildExtra(
+    asset: AssetInfo | undefined,
+    configured: Record<string, unknown> | undefined,
+  ): PluginResult<Record<string, unknown> | undefined>;
   /**
    * Completes one request's offer with what only the facilitator knows (e.g. Solana's `feePayer`). Omitted: the
    * offer is complete as built. A failure is a configuration fault (the facilitator cannot settle this offer).
@@ -105,7 +108,11 @@ export interface SchemePlugin {
    * Cheap checks before any facilitator round trip. `requirements` is the offer the payload was matched to.
    * A failure reason is an x402 error string the client sees in the 402.
    */
-  checkPayload(payload: PaymentPayload, requirements: PaymentRequirements, context: CheckContext): PluginResult<CheckedPayment> | Promise<PluginResult<CheckedPayment>>;
+  checkPayload(
+    payload: PaymentPayload,
+    requirements: PaymentRequirements,
+    context: CheckContext,
+  ): PluginResult<CheckedPayment> | Promise<PluginResult<CheckedPayment>>;
 }
 
 export class SchemeRegistry {

@@ -21,9 +21,12 @@ export const uptoEvmScheme: SchemePlugin = {
     if (typeof offer.extra?.facilitatorAddress === "string") return { ok: true, value: offer };
     // The payer's witness names the facilitator that may settle: it must be one that settles upto here.
     const kinds = await facilitator.supportedKinds();
-    const kind = kinds.find((k) => k.x402Version === 2 && k.scheme === "upto" && k.network === offer.network && typeof k.extra?.facilitatorAddress === "string");
+    const kind = kinds.find(
+      (k) => k.x402Version === 2 && k.scheme === "upto" && k.network === offer.network && typeof k.extra?.facilitatorAddress === "string",
+    );
     const address = kind && String(kind.extra!.facilitatorAddress);
-    if (!address || !isAddress(address, { strict: false })) return { ok: false, reason: `the facilitator lists no upto payments with a facilitatorAddress on ${offer.network}` };
+    if (!address || !isAddress(address, { strict: false }))
+      return { ok: false, reason: `the facilitator lists no upto payments with a facilitatorAddress on ${offer.network}` };
     // Kept as the facilitator spells it: failover matches offers to facilitators by their /supported extra.
     return { ok: true, value: { ...offer, extra: { ...offer.extra, facilitatorAddress: address } } };
   },

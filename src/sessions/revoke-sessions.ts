@@ -22,7 +22,12 @@ export interface OperatorGrant {
 }
 
 /** A session given by the operator rather than bought: it adds to a running session as a payment's grant does. */
-export function grantOperatorSession(wallets: DurableObjectNamespace<WalletSession>, wallet: WalletRef, grant: OperatorGrant, nowMs: number): Promise<Entitlement> {
+export function grantOperatorSession(
+  wallets: DurableObjectNamespace<WalletSession>,
+  wallet: WalletRef,
+  grant: OperatorGrant,
+  nowMs: number,
+): Promise<Entitlement> {
   const request = { scope: grant.scope, paymentKey: `operator:${grant.reference}`, ttlMs: grant.ttlMs, requests: grant.requests };
   return wallets.get(wallets.idFromName(walletKey(wallet.network, wallet.address))).grant(request, nowMs);
 }

@@ -23,9 +23,16 @@ export interface SessionOffer {
 }
 
 /** undefined: the rule has no session terms, or this request lies outside their scope (pay per call). */
-export function openSession(rule: PriceRule, request: ScopedRequest, requestUrl: URL, env: GatewayBindings, config: GatewayConfig): SessionOffer | undefined {
+export function openSession(
+  rule: PriceRule,
+  request: ScopedRequest,
+  requestUrl: URL,
+  env: GatewayBindings,
+  config: GatewayConfig,
+): SessionOffer | undefined {
   if (!rule.session) return undefined;
-  if (!config.SESSION_KEYS) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id} has session terms but SESSION_KEYS is not set` });
+  if (!config.SESSION_KEYS)
+    throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id} has session terms but SESSION_KEYS is not set` });
   const scope = sessionScopeFor(rule.session, request);
   if (scope === null) return undefined;
   return {

@@ -13,7 +13,11 @@ const PrefixSchema = z.strictObject({
 
 export const SessionTermsSchema = z.strictObject({
   /** How long one payment keeps the session open. */
-  ttlSeconds: z.number().int().min(1).max(30 * 86_400),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400),
   /** Requests one payment buys, the paid request included. */
   maxRequests: z.number().int().min(1).max(1_000_000_000),
   /**

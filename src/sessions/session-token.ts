@@ -58,7 +58,8 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
     return { ok: true, claims: { wallet: payload.sub!, scope: payload.scope } };
   } catch (error) {
     if (error instanceof errors.JWTExpired) return { ok: false, reason: "session_token_expired" };
-    if (error instanceof errors.JWTClaimValidationFailed && error.claim === "aud") return { ok: false, reason: "session_token_wrong_audience" };
+    if (error instanceof errors.JWTClaimValidationFailed && error.claim === "aud")
+      return { ok: false, reason: "session_token_wrong_audience" };
     if (error instanceof errors.JOSEError) return { ok: false, reason: "invalid_session_token" };
     throw error;
   }

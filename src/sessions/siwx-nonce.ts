@@ -23,7 +23,11 @@ export interface NonceCheckOptions {
 }
 
 /** Ours and fresh: returns when it stops being usable (the used-nonce record may be dropped after that). */
-export function checkNonce(nonce: string, keys: SessionKeys, options: NonceCheckOptions): { ok: true; expiresAtSeconds: number } | { ok: false } {
+export function checkNonce(
+  nonce: string,
+  keys: SessionKeys,
+  options: NonceCheckOptions,
+): { ok: true; expiresAtSeconds: number } | { ok: false } {
   if (!NONCE.test(nonce)) return { ok: false };
   const bytes = hexToBytes(`0x${nonce}`);
   const body = bytes.subarray(0, 8);

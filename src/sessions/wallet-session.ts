@@ -58,7 +58,12 @@ export class WalletSession extends DurableObject<unknown> {
       expiresAtMs: Math.max(running?.expiresAtMs ?? 0, nowMs + request.ttlMs),
       remaining: (running?.remaining ?? 0) + request.requests,
     };
-    sql.exec("INSERT OR REPLACE INTO entitlement (scope, expires_at_ms, remaining) VALUES (?, ?, ?)", entitlement.scope, entitlement.expiresAtMs, entitlement.remaining);
+    sql.exec(
+      "INSERT OR REPLACE INTO entitlement (scope, expires_at_ms, remaining) VALUES (?, ?, ?)",
+      entitlement.scope,
+      entitlement.expiresAtMs,
+      entitlement.remaining,
+    );
     const forgetAtMs = entitlement.expiresAtMs + GRANT_MEMORY_MS;
     sql.exec("INSERT OR REPLACE INTO applied_grant (payment_key, forget_at_ms) VALUES (?, ?)", request.paymentKey, forgetAtMs);
     await this.#scheduleCleanup(entitlement.expiresAtMs);
@@ -133,7 +138,9 @@ export class WalletSession extends DurableObject<unknown> {
   }
 
   #entitlement(scope: string): Entitlement | undefined {
-    const row = this.ctx.storage.sql.exec<EntitlementRow>("SELECT scope, expires_at_ms, remaining FROM entitlement WHERE scope = ?", scope).toArray()[0];
+    const row = this.ctx.storage.sql
+      .exec<EntitlementRow>("SELECT scope, expires_at_ms, remaining FROM entitlement WHERE scope = ?", scope)
+      .toArray()[0];
     return row && toEntitlement(row);
   }
 

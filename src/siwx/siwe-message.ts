@@ -4,7 +4,13 @@ import type { SiwxProof } from "./siwx-proof.js";
 
 export function buildSiweMessage(proof: SiwxProof, chainReference: string): string {
   const header = `${proof.domain} wants you to sign in with your Ethereum account:\n${proof.address}`;
-  const fields = [`URI: ${proof.uri}`, `Version: ${proof.version}`, `Chain ID: ${chainReference}`, `Nonce: ${proof.nonce}`, `Issued At: ${proof.issuedAt}`];
+  const fields = [
+    `URI: ${proof.uri}`,
+    `Version: ${proof.version}`,
+    `Chain ID: ${chainReference}`,
+    `Nonce: ${proof.nonce}`,
+    `Issued At: ${proof.issuedAt}`,
+  ];
   if (proof.expirationTime) fields.push(`Expiration Time: ${proof.expirationTime}`);
   if (proof.notBefore) fields.push(`Not Before: ${proof.notBefore}`);
   if (proof.requestId !== undefined) fields.push(`Request ID: ${proof.requestId}`);

@@ -5,7 +5,13 @@ import type { SiwxProof } from "./siwx-proof.js";
 export function buildSiwsMessage(proof: SiwxProof, chainReference: string): string {
   const lines = [`${proof.domain} wants you to sign in with your Solana account:`, proof.address, ""];
   if (proof.statement) lines.push(proof.statement, "");
-  lines.push(`URI: ${proof.uri}`, `Version: ${proof.version}`, `Chain ID: ${chainReference}`, `Nonce: ${proof.nonce}`, `Issued At: ${proof.issuedAt}`);
+  lines.push(
+    `URI: ${proof.uri}`,
+    `Version: ${proof.version}`,
+    `Chain ID: ${chainReference}`,
+    `Nonce: ${proof.nonce}`,
+    `Issued At: ${proof.issuedAt}`,
+  );
   if (proof.expirationTime) lines.push(`Expiration Time: ${proof.expirationTime}`);
   if (proof.notBefore) lines.push(`Not Before: ${proof.notBefore}`);
   if (proof.requestId) lines.push(`Request ID: ${proof.requestId}`);

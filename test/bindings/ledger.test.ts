@@ -40,7 +40,14 @@ describe("D1 ledger", () => {
     await recordVerified(env.LEDGER, e);
     await recordOutcome(env.LEDGER, { ...e, status: "settled", transactionHash: "0xabc", settleMs: 800, at: "2026-11-24T12:00:01.000Z" });
     expect(await rowsFor(e.paymentKey)).toMatchObject([
-      { status: "settled", transaction_hash: "0xabc", verify_ms: 12, settle_ms: 800, created_at: e.at, updated_at: "2026-11-24T12:00:01.000Z" },
+      {
+        status: "settled",
+        transaction_hash: "0xabc",
+        verify_ms: 12,
+        settle_ms: 800,
+        created_at: e.at,
+        updated_at: "2026-11-24T12:00:01.000Z",
+      },
     ]);
   });
 
@@ -71,23 +78,46 @@ describe("D1 ledger", () => {
     ["settle_unknown", "settled"],
     ["owed_refund", "settled"],
   ])("an earlier %s never hides a later %s, in either order", async (earlier, later) => {
-    for (const order of [[earlier, later], [later, earlier]]) {
+    for (const order of [
+      [earlier, later],
+      [later, earlier],
+    ]) {
       const e = entry();
       await recordVerified(env.LEDGER, e);
-      for (const status of order) await recordOutcome(env.LEDGER, { ...e, status, ...(status === earlier ? { errorReason: "first attempt" } : { transactionHash: "0xabc" }) });
+      for (const status of order)
+        await recordOutcome(env.LEDGER, {
+          ...e,
+          status,
+          ...(status === earlier ? { errorReason: "first attempt" } : { transactionHash: "0xabc" }),
+        });
       expect(await rowsFor(e.paymentKey)).toMatchObject([{ status: later }]);
     }
   });
 
   it("a failure read from the chain replaces an unknown settlement; a settlement or refund owed still wins over it", async () => {
     const resolved = { status: "settle_failed" as const, resolution: "chain_expired_unused", resolvedAt: "2026-11-24T12:05:00.000Z" };
-    for (const order of [["unknown", "resolved"], ["resolved", "unknown"]]) {
+    for (const order of [
+      ["unknown", "resolved"],
+      ["resolved", "unknown"],
+    ]) {
       const e = entry();
-      for (const step of order) await recordOutcome(env.LEDGER, step === "unknown" ? { ...e, status: "settle_unknown", errorReason: "facilitator_timeout" } : { ...e, ...resolved });
-      expect(await rowsFor(e.paymentKey)).toMatchObject([{ status: "settle_failed", resolution: "chain_expired_unused", resolved_at: resolved.resolvedAt }]);
+      for (const step of order)
+        await recordOutcome(
+          env.LEDGER,
+          step === "unknown" ? { ...e, status: "settle_unknown", errorReason: "facilitator_timeout" } : { ...e, ...resolved },
+        );
+      expect(await rowsFor(e.paymentKey)).toMatchObject([
+        { status: "settle_failed", resolution: "chain_expired_unused", resolved_at: resolved.resolvedAt },
+      ]);
     }
     const e = entry();
-    await recordOutcome(env.LEDGER, { ...e, status: "owed_refund", transactionHash: "0xabc", resolution: "chain_transfer", resolvedAt: resolved.resolvedAt });
+    await recordOutcome(env.LEDGER, {
+      ...e,
+      status: "owed_refund",
+      transactionHash: "0xabc",
+      resolution: "chain_transfer",
+      resolvedAt: resolved.resolvedAt,
+    });
     await recordOutcome(env.LEDGER, { ...e, ...resolved });
     expect(await rowsFor(e.paymentKey)).toMatchObject([{ status: "owed_refund", resolution: "chain_transfer", transaction_hash: "0xabc" }]);
   });

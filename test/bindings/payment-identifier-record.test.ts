@@ -28,7 +28,12 @@ describe("PaymentIdentifierRecord", () => {
   });
 
   // Issue #34: an answer whose settle's outcome is unknown waits for what the chain says.
-  const answer = (body: string | null) => ({ status: 200, statusText: "OK", headers: [["content-type", "application/json"]] as [string, string][], body: body === null ? null : (new TextEncoder().encode(body).buffer as ArrayBuffer) });
+  const answer = (body: string | null) => ({
+    status: 200,
+    statusText: "OK",
+    headers: [["content-type", "application/json"]] as [string, string][],
+    body: body === null ? null : (new TextEncoder().encode(body).buffer as ArrayBuffer),
+  });
   const DAY_MS = 86_400_000;
   /** A record whose request's lease is over, its answer kept awaiting the verdict. */
   async function awaiting(body: string | null, awaitUntilMs = Date.now() + 900_000) {
@@ -46,13 +51,24 @@ describe("PaymentIdentifierRecord", () => {
     // Asked again (a reply lost on the way): the same answer, not "not kept".
     expect(await stub.resolve("fp-1", "receipt", Date.now())).toEqual({ kind: "kept" });
     const begun = await stub.begin("fp-1", 60_000, Date.now());
-    expect(begun).toMatchObject({ kind: "stored", response: { status: 200, headers: [["content-type", "application/json"], ["payment-response", "receipt"]] } });
+    expect(begun).toMatchObject({
+      kind: "stored",
+      response: {
+        status: 200,
+        headers: [
+          ["content-type", "application/json"],
+          ["payment-response", "receipt"],
+        ],
+      },
+    });
     expect(new TextDecoder().decode((begun as { response: { body: ArrayBuffer } }).response.body)).toBe('{"city":"paris"}');
   });
 
   it("an awaiting answer is stored as in flight, so an older version of this object refuses it and forgets it at the await's end", async () => {
     const stub = await awaiting("x");
-    const row = await runInDurableObject(stub, (_object, state) => state.storage.sql.exec<{ state: string }>("SELECT state FROM identified_payment").one());
+    const row = await runInDurableObject(stub, (_object, state) =>
+      state.storage.sql.exec<{ state: string }>("SELECT state FROM identified_payment").one(),
+    );
     expect(row.state).toBe("in_flight");
   });
 
@@ -84,7 +100,13 @@ describe("PaymentIdentifierRecord", () => {
   it("a verdict for a record that is gone leaves no storage behind", async () => {
     const stub = record();
     expect(await stub.resolve("fp-1", null, Date.now())).toEqual({ kind: "not_kept" });
-    expect(await runInDurableObject(stub, (_object, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'identified_payment'").one().n)).toBe(0);
+    expect(
+      await runInDurableObject(
+        stub,
+        (_object, state) =>
+          state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'identified_payment'").one().n,
+      ),
+    ).toBe(0);
   });
 
   it("an answer whose outcome never came is forgotten when the await ends; a settled one is kept for the TTL from then", async () => {

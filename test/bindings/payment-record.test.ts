@@ -12,8 +12,20 @@ const group = () => {
 };
 
 const ledgerEntry = (paymentKey: string) => ({
-  paymentKey, ruleId: "r", method: "GET", resource: "https://g/x", scheme: "exact", network: "eip155:1", asset: "0xa",
-  amount: "1", payTo: "0xb", payer: "0xc", facilitator: "http://f", facilitatorId: "f", status: "verified" as const, at: "2026-11-24T00:00:00.000Z",
+  paymentKey,
+  ruleId: "r",
+  method: "GET",
+  resource: "https://g/x",
+  scheme: "exact",
+  network: "eip155:1",
+  asset: "0xa",
+  amount: "1",
+  payTo: "0xb",
+  payer: "0xc",
+  facilitator: "http://f",
+  facilitatorId: "f",
+  status: "verified" as const,
+  at: "2026-11-24T00:00:00.000Z",
 });
 
 describe("PaymentRecord lock", () => {
@@ -75,7 +87,11 @@ describe("PaymentRecord lock", () => {
     await stub.claim(key("1"), "a", 60_000, 1000);
     await stub.release(key("1"), "a");
     await runDurableObjectAlarm(stub);
-    expect(await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'payment_locks'").toArray())).toEqual([]);
+    expect(
+      await runInDurableObject(stub, (_i, state) =>
+        state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'payment_locks'").toArray(),
+      ),
+    ).toEqual([]);
     expect(await stub.claim(key("1"), "b", 60_000, 1000)).toEqual({ kind: "claimed" });
   });
 });
@@ -91,7 +107,8 @@ describe("PaymentRecord ledger outbox", () => {
     await runDurableObjectAlarm(stub); // the alarm is due now; run it rather than wait for it (unless it runs already)
 
     await expect.poll(() => stub.pendingLedgerWrites()).toBe(0);
-    const rows = async () => (await env.LEDGER.prepare("SELECT status, origin_status FROM payments WHERE payment_key = ?").bind(k).all()).results;
+    const rows = async () =>
+      (await env.LEDGER.prepare("SELECT status, origin_status FROM payments WHERE payment_key = ?").bind(k).all()).results;
     await expect.poll(rows).toEqual([{ status: "origin_failed", origin_status: 500 }]);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
   });
@@ -122,10 +139,12 @@ describe("PaymentRecord ledger outbox", () => {
       const observed = {
         prepare: (query: string) => {
           const statement = real.prepare(query);
-          return { bind: (...values: unknown[]) => {
-            const bound = statement.bind(...values);
-            return { run: async () => (seen.push(await state.storage.getAlarm()), bound.run()) };
-          } };
+          return {
+            bind: (...values: unknown[]) => {
+              const bound = statement.bind(...values);
+              return { run: async () => (seen.push(await state.storage.getAlarm()), bound.run()) };
+            },
+          };
         },
       };
       Object.assign(instance, { env: { ...env, LEDGER: observed } });
@@ -146,7 +165,11 @@ describe("PaymentRecord ledger outbox", () => {
     const { stub, key } = group();
     const keys = Array.from({ length: 20 }, (_, i) => key(`c${i}`));
     await Promise.all(keys.map((k) => stub.claim(k, "a", 60_000, Date.now())));
-    await Promise.all(keys.map((k) => stub.complete(k, "a", "settled", Date.now() + 600_000, { ...ledgerEntry(k), status: "settled", transactionHash: "0xabc" })));
+    await Promise.all(
+      keys.map((k) =>
+        stub.complete(k, "a", "settled", Date.now() + 600_000, { ...ledgerEntry(k), status: "settled", transactionHash: "0xabc" }),
+      ),
+    );
     expect(await stub.pendingLedgerWrites()).toBe(0);
     for (const k of keys) expect(await d1Rows(k)).toEqual([{ status: "settled" }]);
   });
@@ -159,12 +182,19 @@ describe("PaymentRecord ledger outbox", () => {
       const sql = state.storage.sql;
       sql.exec("CREATE TABLE _schema (version INTEGER NOT NULL)");
       sql.exec("INSERT INTO _schema (version) VALUES (2)");
-      sql.exec("CREATE TABLE payment_lock (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, state TEXT NOT NULL, lease_until_ms INTEGER NOT NULL, forget_at_ms INTEGER)");
+      sql.exec(
+        "CREATE TABLE payment_lock (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, state TEXT NOT NULL, lease_until_ms INTEGER NOT NULL, forget_at_ms INTEGER)",
+      );
       sql.exec("INSERT INTO payment_lock VALUES (1, 'a', 'settled', 0, ?)", Date.now() + 60_000);
       sql.exec("CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)");
-      sql.exec("CREATE TABLE flush_state (id INTEGER PRIMARY KEY CHECK (id = 1), attempts INTEGER NOT NULL, next_attempt_ms INTEGER NOT NULL)");
+      sql.exec(
+        "CREATE TABLE flush_state (id INTEGER PRIMARY KEY CHECK (id = 1), attempts INTEGER NOT NULL, next_attempt_ms INTEGER NOT NULL)",
+      );
       sql.exec("INSERT INTO flush_state VALUES (1, 0, 0)");
-      sql.exec("INSERT INTO outbox (entry) VALUES (?)", JSON.stringify({ table: "payments", entry: { ...ledgerEntry(k), status: "settled", transactionHash: "0xdef" } }));
+      sql.exec(
+        "INSERT INTO outbox (entry) VALUES (?)",
+        JSON.stringify({ table: "payments", entry: { ...ledgerEntry(k), status: "settled", transactionHash: "0xdef" } }),
+      );
       // The old code had the flush alarm set.
       return state.storage.setAlarm(Date.now());
     });
@@ -226,7 +256,11 @@ describe("PaymentRecord ledger outbox", () => {
     await stub.claim(key("origin-failed"), "a", 60_000, now, ledgerEntry(key("origin-failed")));
     await stub.release(key("origin-failed"), "a");
     await stub.claim(key("settled"), "a", 60_000, now, ledgerEntry(key("settled")));
-    await stub.complete(key("settled"), "a", "settled", now + 60_000, { ...ledgerEntry(key("settled")), status: "settled", transactionHash: "0xabc" });
+    await stub.complete(key("settled"), "a", "settled", now + 60_000, {
+      ...ledgerEntry(key("settled")),
+      status: "settled",
+      transactionHash: "0xabc",
+    });
     await new Promise((resolve) => setTimeout(resolve, 20));
     await runDurableObjectAlarm(stub);
     await expect.poll(() => d1Rows(key("died"))).toEqual([{ status: "verified" }]);
@@ -244,7 +278,9 @@ describe("PaymentRecord ledger outbox", () => {
       const sql = state.storage.sql;
       sql.exec("CREATE TABLE _schema (version INTEGER NOT NULL)");
       sql.exec("INSERT INTO _schema (version) VALUES (3)");
-      sql.exec("CREATE TABLE payment_locks (payment_key TEXT PRIMARY KEY, owner TEXT NOT NULL, state TEXT NOT NULL, lease_until_ms INTEGER NOT NULL, forget_at_ms INTEGER)");
+      sql.exec(
+        "CREATE TABLE payment_locks (payment_key TEXT PRIMARY KEY, owner TEXT NOT NULL, state TEXT NOT NULL, lease_until_ms INTEGER NOT NULL, forget_at_ms INTEGER)",
+      );
       sql.exec("INSERT INTO payment_locks VALUES (?, 'a', 'in_flight', ?, NULL)", k, Date.now() + 60_000);
     });
     expect(await stub.claim(k, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "in_flight" });
@@ -266,10 +302,16 @@ describe("PaymentRecord ledger outbox", () => {
       sql.exec(
         "CREATE TABLE payment_locks (payment_key TEXT PRIMARY KEY, owner TEXT NOT NULL, state TEXT NOT NULL, lease_until_ms INTEGER NOT NULL, forget_at_ms INTEGER, pending_entry TEXT, exclusive INTEGER NOT NULL DEFAULT 0, watch TEXT, watch_entry TEXT, look_at_ms INTEGER, from_block TEXT, looks INTEGER NOT NULL DEFAULT 0, held_at_ms INTEGER)",
       );
-      sql.exec("INSERT INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms, watch, looks) VALUES (?, 'a', 'unknown', 0, ?, '{}', 3)", k, Date.now() + 60_000);
+      sql.exec(
+        "INSERT INTO payment_locks (payment_key, owner, state, lease_until_ms, forget_at_ms, watch, looks) VALUES (?, 'a', 'unknown', 0, ?, '{}', 3)",
+        k,
+        Date.now() + 60_000,
+      );
     });
     expect(await stub.claim(k, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "unknown" });
-    const row = await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("SELECT watch, looks, spent_block, misses FROM payment_locks WHERE payment_key = ?", k).one());
+    const row = await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql.exec("SELECT watch, looks, spent_block, misses FROM payment_locks WHERE payment_key = ?", k).one(),
+    );
     expect(row).toEqual({ watch: "{}", looks: 3, spent_block: null, misses: 0 });
   });
 
@@ -277,11 +319,21 @@ describe("PaymentRecord ledger outbox", () => {
   it("a lock whose authorization never expires is still forgotten within 30 days", async () => {
     const lockGroup = `eip155:1:0xpayer${newTestId()}`;
     const now = Date.now();
-    const claimed = await claimPayment({ locks: env.PAYMENT_RECORDS, paymentKey: `${lockGroup}:1`, lockGroup, leaseMs: 60_000, expiresAtSeconds: 2 ** 60, nowMs: now });
+    const claimed = await claimPayment({
+      locks: env.PAYMENT_RECORDS,
+      paymentKey: `${lockGroup}:1`,
+      lockGroup,
+      leaseMs: 60_000,
+      expiresAtSeconds: 2 ** 60,
+      nowMs: now,
+    });
     if (claimed.kind !== "claimed") throw new Error("not claimed");
     await claimed.claim.complete("settled");
     const stub = env.PAYMENT_RECORDS.get(env.PAYMENT_RECORDS.idFromName(lockGroup));
-    const forgetAt = await runInDurableObject(stub, (_object, state) => state.storage.sql.exec<{ at: number }>("SELECT forget_at_ms AS at FROM payment_locks").one().at);
+    const forgetAt = await runInDurableObject(
+      stub,
+      (_object, state) => state.storage.sql.exec<{ at: number }>("SELECT forget_at_ms AS at FROM payment_locks").one().at,
+    );
     expect(forgetAt).toBeLessThanOrEqual(now + 31 * 24 * 60 * 60 * 1000);
     expect(forgetAt).toBeGreaterThan(now + 29 * 24 * 60 * 60 * 1000);
   });
@@ -290,10 +342,21 @@ describe("PaymentRecord ledger outbox", () => {
     let asked = 0;
     // The real namespace, observed: how often an object is asked at all.
     const locks = new Proxy(env.PAYMENT_RECORDS, {
-      get: (target, property) => (property === "get" ? (id: DurableObjectId) => (asked++, target.get(id)) : (Reflect.get(target, property, target) as () => unknown).bind(target)),
+      get: (target, property) =>
+        property === "get"
+          ? (id: DurableObjectId) => (asked++, target.get(id))
+          : (Reflect.get(target, property, target) as () => unknown).bind(target),
     });
     const lockGroup = `eip155:1:0xpayer${newTestId()}`;
-    const claim = (nonce: string) => claimPayment({ locks, paymentKey: `${lockGroup}:${nonce}`, lockGroup, leaseMs: 60_000, expiresAtSeconds: Math.floor(Date.now() / 1000) + 600, nowMs: Date.now() });
+    const claim = (nonce: string) =>
+      claimPayment({
+        locks,
+        paymentKey: `${lockGroup}:${nonce}`,
+        lockGroup,
+        leaseMs: 60_000,
+        expiresAtSeconds: Math.floor(Date.now() / 1000) + 600,
+        nowMs: Date.now(),
+      });
     const settle = async (nonce: string, state: "settled" | "unknown") => {
       const claimed = await claim(nonce);
       if (claimed.kind !== "claimed") throw new Error("not claimed");

@@ -11,9 +11,11 @@ import { FAKE_EVM_NETWORK, type NonceFate } from "../fixtures/fake-evm-chain.js"
 const ASSET = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
 const PAY_TO = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
 
-const randomHex = (bytes: number) => `0x${[...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+const randomHex = (bytes: number) =>
+  `0x${[...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 const chain = (path: string) => `${env.TEST_ORIGIN_URL as string}/evm-chain${path}`;
-const setFate = (nonce: string, fate: NonceFate) => fetch(chain("/__fate"), { method: "POST", body: JSON.stringify({ nonce, fate }) }).then((r) => r.text());
+const setFate = (nonce: string, fate: NonceFate) =>
+  fetch(chain("/__fate"), { method: "POST", body: JSON.stringify({ nonce, fate }) }).then((r) => r.text());
 const chainReads = async (nonce: string) => ((await (await fetch(chain(`/__reads?nonce=${nonce}`))).json()) as { reads: number }).reads;
 
 /** One payment of a fresh payer: its lock's object, key, watch and ledger row. */
@@ -21,10 +23,30 @@ function payment(validForSeconds: number) {
   const payer = randomHex(20);
   const nonce = randomHex(32);
   const paymentKey = `${FAKE_EVM_NETWORK}:${payer}:${nonce}`;
-  const watch: ChainWatch = { network: FAKE_EVM_NETWORK, asset: ASSET, payTo: PAY_TO, amount: "1000", payer, nonce, validBeforeSeconds: Math.floor(Date.now() / 1000) + validForSeconds };
+  const watch: ChainWatch = {
+    network: FAKE_EVM_NETWORK,
+    asset: ASSET,
+    payTo: PAY_TO,
+    amount: "1000",
+    payer,
+    nonce,
+    validBeforeSeconds: Math.floor(Date.now() / 1000) + validForSeconds,
+  };
   const entry: LedgerEntry = {
-    paymentKey, ruleId: "r", method: "GET", resource: "https://g/x", scheme: "exact", network: FAKE_EVM_NETWORK, asset: ASSET, amount: "1000",
-    payTo: PAY_TO, payer, facilitator: "http://f", facilitatorId: "f", status: "verified", at: new Date().toISOString(),
+    paymentKey,
+    ruleId: "r",
+    method: "GET",
+    resource: "https://g/x",
+    scheme: "exact",
+    network: FAKE_EVM_NETWORK,
+    asset: ASSET,
+    amount: "1000",
+    payTo: PAY_TO,
+    payer,
+    facilitator: "http://f",
+    facilitatorId: "f",
+    status: "verified",
+    at: new Date().toISOString(),
   };
   const stub = env.PAYMENT_RECORDS.get(env.PAYMENT_RECORDS.idFromName(`${FAKE_EVM_NETWORK}:${payer}`));
   const transfer = { asset: ASSET, from: payer, to: PAY_TO, value: "1000" };
@@ -32,7 +54,10 @@ function payment(validForSeconds: number) {
 }
 
 type Row = { status: string; resolution: string | null; transaction_hash: string | null; error_reason: string | null };
-const ledgerRow = (paymentKey: string) => env.LEDGER.prepare("SELECT status, resolution, transaction_hash, error_reason FROM payments WHERE payment_key = ?").bind(paymentKey).first<Row>();
+const ledgerRow = (paymentKey: string) =>
+  env.LEDGER.prepare("SELECT status, resolution, transaction_hash, error_reason FROM payments WHERE payment_key = ?")
+    .bind(paymentKey)
+    .first<Row>();
 
 /** Runs the object's alarm until its ledger row has a resolution (the alarm also fires by itself when due). */
 async function resolved(p: ReturnType<typeof payment>, timeoutMs = 15_000): Promise<Row> {
@@ -49,7 +74,11 @@ async function resolved(p: ReturnType<typeof payment>, timeoutMs = 15_000): Prom
 /** Claimed, settle asked, outcome unknown: the lock completed "unknown" with its `settle_unknown` row. */
 async function leftUnknown(p: ReturnType<typeof payment>): Promise<void> {
   expect(await p.stub.claim(p.paymentKey, "a", 60_000, Date.now(), p.entry, false, undefined, p.watch)).toEqual({ kind: "claimed" });
-  await p.stub.complete(p.paymentKey, "a", "unknown", p.watch.validBeforeSeconds * 1000 + 600_000, { ...p.entry, status: "settle_unknown", errorReason: "facilitator_timeout" });
+  await p.stub.complete(p.paymentKey, "a", "unknown", p.watch.validBeforeSeconds * 1000 + 600_000, {
+    ...p.entry,
+    status: "settle_unknown",
+    errorReason: "facilitator_timeout",
+  });
 }
 
 describe.concurrent("reconciler: a settle whose outcome was unknown", { timeout: 30_000 }, () => {
@@ -59,10 +88,18 @@ describe.concurrent("reconciler: a settle whose outcome was unknown", { timeout:
     await setFate(p.nonce, { kind: "used", transaction, transfer: p.transfer });
     await leftUnknown(p);
     expect(await ledgerRow(p.paymentKey)).toMatchObject({ status: "settle_unknown" });
-    expect(await resolved(p)).toEqual({ status: "owed_refund", resolution: "chain_transfer", transaction_hash: transaction, error_reason: "facilitator_timeout" });
+    expect(await resolved(p)).toEqual({
+      status: "owed_refund",
+      resolution: "chain_transfer",
+      transaction_hash: transaction,
+      error_reason: "facilitator_timeout",
+    });
     expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "settled" });
     // A completion retried after this (its first attempt's reply lost) says no more: the lock stays settled.
-    await p.stub.complete(p.paymentKey, "a", "unknown", p.watch.validBeforeSeconds * 1000 + 600_000, { ...p.entry, status: "settle_unknown" });
+    await p.stub.complete(p.paymentKey, "a", "unknown", p.watch.validBeforeSeconds * 1000 + 600_000, {
+      ...p.entry,
+      status: "settle_unknown",
+    });
     expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "settled" });
   });
 
@@ -73,7 +110,12 @@ describe.concurrent("reconciler: a settle whose outcome was unknown", { timeout:
     const ref = { id: `pay_${randomHex(12).slice(2)}`, fingerprint: "fp" };
     const record = env.PAYMENT_IDENTIFIERS.get(env.PAYMENT_IDENTIFIERS.idFromName(ref.id));
     await record.begin(ref.fingerprint, 1000, Date.now() - 5000);
-    await record.keepAwaiting(ref.fingerprint, { status: 200, statusText: "OK", headers: [], body: new TextEncoder().encode("the answer").buffer as ArrayBuffer }, 60_000, Date.now() + 60_000);
+    await record.keepAwaiting(
+      ref.fingerprint,
+      { status: 200, statusText: "OK", headers: [], body: new TextEncoder().encode("the answer").buffer as ArrayBuffer },
+      60_000,
+      Date.now() + 60_000,
+    );
     p.watch.identifier = ref;
     await leftUnknown(p);
     expect(await record.begin(ref.fingerprint, 60_000, Date.now())).toEqual({ kind: "in_flight" });
@@ -158,7 +200,12 @@ describe.concurrent("reconciler: a request that died holding its lock", { timeou
     const transaction = randomHex(32);
     await setFate(p.nonce, { kind: "used", transaction, transfer: p.transfer });
     await p.stub.claim(p.paymentKey, "a", 1, Date.now() - 10, p.entry, false, undefined, p.watch);
-    expect(await resolved(p)).toEqual({ status: "settled", resolution: "chain_transfer", transaction_hash: transaction, error_reason: null });
+    expect(await resolved(p)).toEqual({
+      status: "settled",
+      resolution: "chain_transfer",
+      transaction_hash: transaction,
+      error_reason: null,
+    });
     expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "settled" });
   });
 
@@ -204,7 +251,9 @@ describe.concurrent("reconciler: a request that died holding its lock", { timeou
     await vi.waitFor(async () => expect(await chainReads(p.nonce)).toBe(1));
     expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "held", state: "unknown" });
     // Ten minutes on: the second look is due.
-    await runInDurableObject(p.stub, (_instance, state) => state.storage.sql.exec("UPDATE payment_locks SET held_at_ms = ?, look_at_ms = 0", Date.now() - 601_000));
+    await runInDurableObject(p.stub, (_instance, state) =>
+      state.storage.sql.exec("UPDATE payment_locks SET held_at_ms = ?, look_at_ms = 0", Date.now() - 601_000),
+    );
     await runDurableObjectAlarm(p.stub);
     await vi.waitFor(async () => expect(await chainReads(p.nonce)).toBe(2));
     expect(await p.stub.claim(p.paymentKey, "b", 60_000, Date.now())).toEqual({ kind: "claimed" });

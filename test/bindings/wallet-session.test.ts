@@ -11,11 +11,29 @@ describe("WalletSession", () => {
   it("adds a second payment to a running session and ignores a repeated grant for the same payment", async () => {
     const stub = wallet();
     const now = Date.now();
-    expect(await stub.grant({ scope: "rule:a", paymentKey: "p1", ttlMs: HOUR, requests: 4 }, now)).toEqual({ scope: "rule:a", expiresAtMs: now + HOUR, remaining: 4 });
-    expect(await stub.grant({ scope: "rule:a", paymentKey: "p1", ttlMs: HOUR, requests: 4 }, now + 10)).toEqual({ scope: "rule:a", expiresAtMs: now + HOUR, remaining: 4 });
-    expect(await stub.grant({ scope: "rule:a", paymentKey: "p2", ttlMs: 2 * HOUR, requests: 3 }, now + 20)).toEqual({ scope: "rule:a", expiresAtMs: now + 20 + 2 * HOUR, remaining: 7 });
-    expect(await stub.grant({ scope: "rule:b", paymentKey: "p3", ttlMs: HOUR, requests: 1 }, now)).toMatchObject({ scope: "rule:b", remaining: 1 });
-    expect((await stub.list()).map((e) => [e.scope, e.remaining])).toEqual([["rule:a", 7], ["rule:b", 1]]);
+    expect(await stub.grant({ scope: "rule:a", paymentKey: "p1", ttlMs: HOUR, requests: 4 }, now)).toEqual({
+      scope: "rule:a",
+      expiresAtMs: now + HOUR,
+      remaining: 4,
+    });
+    expect(await stub.grant({ scope: "rule:a", paymentKey: "p1", ttlMs: HOUR, requests: 4 }, now + 10)).toEqual({
+      scope: "rule:a",
+      expiresAtMs: now + HOUR,
+      remaining: 4,
+    });
+    expect(await stub.grant({ scope: "rule:a", paymentKey: "p2", ttlMs: 2 * HOUR, requests: 3 }, now + 20)).toEqual({
+      scope: "rule:a",
+      expiresAtMs: now + 20 + 2 * HOUR,
+      remaining: 7,
+    });
+    expect(await stub.grant({ scope: "rule:b", paymentKey: "p3", ttlMs: HOUR, requests: 1 }, now)).toMatchObject({
+      scope: "rule:b",
+      remaining: 1,
+    });
+    expect((await stub.list()).map((e) => [e.scope, e.remaining])).toEqual([
+      ["rule:a", 7],
+      ["rule:b", 1],
+    ]);
   });
 
   it("replaces an exhausted session instead of extending it", async () => {
@@ -24,7 +42,11 @@ describe("WalletSession", () => {
     await stub.grant({ scope: "s", paymentKey: "p1", ttlMs: 2 * HOUR, requests: 1 }, now);
     expect(await stub.consume({ scope: "s" }, now)).toMatchObject({ kind: "granted" });
     expect(await stub.consume({ scope: "s" }, now)).toEqual({ kind: "session_exhausted" });
-    expect(await stub.grant({ scope: "s", paymentKey: "p2", ttlMs: HOUR, requests: 2 }, now + 5)).toEqual({ scope: "s", expiresAtMs: now + 5 + HOUR, remaining: 2 });
+    expect(await stub.grant({ scope: "s", paymentKey: "p2", ttlMs: HOUR, requests: 2 }, now + 5)).toEqual({
+      scope: "s",
+      expiresAtMs: now + 5 + HOUR,
+      remaining: 2,
+    });
   });
 
   it("spends a nonce with the request, once", async () => {
@@ -32,7 +54,10 @@ describe("WalletSession", () => {
     const now = Date.now();
     await stub.grant({ scope: "s", paymentKey: "p", ttlMs: HOUR, requests: 5 }, now);
     const nonce = { value: "n1", expiresAtMs: now + 300_000 };
-    expect(await stub.consume({ scope: "s", nonce }, now)).toEqual({ kind: "granted", entitlement: { scope: "s", expiresAtMs: now + HOUR, remaining: 4 } });
+    expect(await stub.consume({ scope: "s", nonce }, now)).toEqual({
+      kind: "granted",
+      entitlement: { scope: "s", expiresAtMs: now + HOUR, remaining: 4 },
+    });
     expect(await stub.consume({ scope: "s", nonce }, now)).toEqual({ kind: "nonce_reused" });
     // A nonce is spent even when no session covers the request.
     const other = { value: "n2", expiresAtMs: now + 300_000 };

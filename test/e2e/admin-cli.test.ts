@@ -17,7 +17,16 @@ let stack: StackFixture;
 beforeAll(async () => {
   stack = await startStackFixture({
     writeStackFile: stackFile,
-    extraRules: [{ id: "prepaid-missing", path: "/api/prepaid-missing", price: "$0.01", accepts: [{ network: NETWORK }], payTo: SELLER.address, settlement: "before-origin" }],
+    extraRules: [
+      {
+        id: "prepaid-missing",
+        path: "/api/prepaid-missing",
+        price: "$0.01",
+        accepts: [{ network: NETWORK }],
+        payTo: SELLER.address,
+        settlement: "before-origin",
+      },
+    ],
   });
 });
 afterAll(async () => {
@@ -27,22 +36,33 @@ afterAll(async () => {
 /** The CLI as an operator runs it (asynchronously, so the stack's servers keep answering). */
 function cli(args: string[], env: Record<string, string> = {}) {
   return new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", "scripts/cli.ts", ...args], { encoding: "utf8", env: { ...process.env, STACK_FILE: stackFile, ...env } }, (error, stdout, stderr) => {
-      resolve({ status: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "scripts/cli.ts", ...args],
+      { encoding: "utf8", env: { ...process.env, STACK_FILE: stackFile, ...env } },
+      (error, stdout, stderr) => {
+        resolve({ status: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 async function priceOf(path: string): Promise<string> {
   const response = await fetch(`${stack.info.gateway}${path}`);
   expect(response.status).toBe(402);
-  const challenge = JSON.parse(Buffer.from(response.headers.get("PAYMENT-REQUIRED")!, "base64").toString("utf8")) as { accepts: { amount: string }[] };
+  const challenge = JSON.parse(Buffer.from(response.headers.get("PAYMENT-REQUIRED")!, "base64").toString("utf8")) as {
+    accepts: { amount: string }[];
+  };
   return challenge.accepts[0]!.amount;
 }
 
 /** Until the isolate's rules cache (PRICE_RULES_CACHE_TTL_SECONDS, 5 s) takes the new document. */
 async function priceBecomes(path: string, amount: string): Promise<void> {
-  const seen = await eventually(() => priceOf(path), (value) => value === amount, 12_000);
+  const seen = await eventually(
+    () => priceOf(path),
+    (value) => value === amount,
+    12_000,
+  );
   expect(seen).toBe(amount);
 }
 
@@ -68,7 +88,10 @@ describe("npm run cli -- rules (local stack)", () => {
     expect((await cli(["rules", "diff", edited])).stdout).toMatch(/^no difference/);
 
     const broken = join(dir, "broken.json");
-    writeFileSync(broken, JSON.stringify({ ...live, rules: [...live.rules, { id: "typo", path: "/api/typo", prise: "$1", accepts: [{ network: NETWORK }] }] }));
+    writeFileSync(
+      broken,
+      JSON.stringify({ ...live, rules: [...live.rules, { id: "typo", path: "/api/typo", prise: "$1", accepts: [{ network: NETWORK }] }] }),
+    );
     const refused = await cli(["rules", "push", broken]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/problem.*the gateway would refuse this document/);
@@ -88,14 +111,19 @@ describe("npm run cli -- ledger, revenue, sessions, refunds (local stack)", () =
     const response = await stack.payingFetch()(`${stack.info.gateway}/api/weather/lisbon`);
     expect(response.status).toBe(200);
     const tx = readSettlement(response)!.transaction;
-    await eventually(() => stack.ledgerRows("transaction_hash = ?", tx), (rows) => rows.length === 1);
+    await eventually(
+      () => stack.ledgerRows("transaction_hash = ?", tx),
+      (rows) => rows.length === 1,
+    );
     const ledger = await cli(["ledger", "--rule", "weather", "--status", "settled", "--json"]);
     expect((JSON.parse(ledger.stdout) as { entries: { transaction_hash: string }[] }).entries.map((e) => e.transaction_hash)).toContain(tx);
     const table = await cli(["ledger", "--payer", PAYER.address, "--limit", "5"]);
     expect(table.stdout.split("\n")[0]).toMatch(/^created_at\s+rule_id\s+status\s+amount/);
     expect(table.stdout).toContain(tx);
     const revenue = await cli(["revenue", "--by", "rule", "--json"]);
-    const weather = (JSON.parse(revenue.stdout) as { revenue: { group: string; amount: string; payments: number }[] }).revenue.find((row) => row.group === "weather")!;
+    const weather = (JSON.parse(revenue.stdout) as { revenue: { group: string; amount: string; payments: number }[] }).revenue.find(
+      (row) => row.group === "weather",
+    )!;
     expect(BigInt(weather.amount)).toBeGreaterThanOrEqual(10_000n);
     expect((await cli(["revenue", "--by", "payer"])).status).toBe(1);
   });
@@ -110,18 +138,35 @@ describe("npm run cli -- ledger, revenue, sessions, refunds (local stack)", () =
     expect(revoked.stdout).toMatch(/^revoked 1 session of /);
     expect((await fetch(url, { headers: { "X402-SESSION": token } })).status).toBe(402);
     // The operator gives the session back: the same token works again, for the requests granted.
-    const granted = await cli(["sessions", "grant", `${stack.info.network}:${PAYER.address}`, "--scope", "rule:forecast-pass", "--requests", "1", "--ttl", "600", "--ref", "support-42"]);
+    const granted = await cli([
+      "sessions",
+      "grant",
+      `${stack.info.network}:${PAYER.address}`,
+      "--scope",
+      "rule:forecast-pass",
+      "--requests",
+      "1",
+      "--ttl",
+      "600",
+      "--ref",
+      "support-42",
+    ]);
     expect(granted.stdout).toMatch(/ has 1 requests in rule:forecast-pass until \d{4}-/);
     expect((await fetch(url, { headers: { "X402-SESSION": token } })).status).toBe(200);
     expect((await fetch(url, { headers: { "X402-SESSION": token } })).status).toBe(402);
-    expect((await cli(["sessions", "grant", `${stack.info.network}:${PAYER.address}`, "--scope", "rule:forecast-pass", "--ref", "x"])).status).toBe(1);
+    expect(
+      (await cli(["sessions", "grant", `${stack.info.network}:${PAYER.address}`, "--scope", "rule:forecast-pass", "--ref", "x"])).status,
+    ).toBe(1);
   });
 
   it("lists an owed refund and marks it refunded", async () => {
     // before-origin: settled first, then the origin (no such path: 404) failed: the payer is owed a refund.
     const response = await stack.payingFetch()(`${stack.info.gateway}/api/prepaid-missing`);
     expect(response.status).toBe(404);
-    const rows = await eventually(() => stack.ledgerRows("rule_id = 'prepaid-missing'"), (r) => r.some((row) => row.status === "owed_refund"));
+    const rows = await eventually(
+      () => stack.ledgerRows("rule_id = 'prepaid-missing'"),
+      (r) => r.some((row) => row.status === "owed_refund"),
+    );
     const key = rows.find((row) => row.status === "owed_refund")!.payment_key as string;
     const listed = await cli(["refunds", "--json"]);
     expect((JSON.parse(listed.stdout) as { owed: { payment_key: string }[] }).owed.map((row) => row.payment_key)).toContain(key);
@@ -145,7 +190,9 @@ describe("npm run cli -- --remote", () => {
     const wrong = await cli(["rules", "push", file, "--remote"], { ...remote, X402_ADMIN_TOKEN: `${token}-wrong` });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/^refused by .*: wrong credential/);
-    expect((await cli(["rules", "history", "--remote", "--json"], { ...remote, X402_ADMIN_TOKEN: token })).stdout).not.toContain("remote.json");
+    expect((await cli(["rules", "history", "--remote", "--json"], { ...remote, X402_ADMIN_TOKEN: token })).stdout).not.toContain(
+      "remote.json",
+    );
     expect((await cli(["rules", "pull", "--remote"], remote)).stderr).toMatch(/needs X402_ADMIN_TOKEN/);
     expect((await cli(["rules", "pull", "--remote"], { X402_ADMIN_URL: "" })).status).toBe(2);
   });

@@ -31,7 +31,10 @@ beforeAll(async () => {
     extraRules: [
       tideRule("a", "$0.02", SELLER.address),
       tideRule("b", "$0.01", SELLER_TWO.address),
-      tideRule("c", "$0.05", SELLER.address, { session: { ttlSeconds: 3600, maxRequests: 100, scope: "rule" }, description: "Tide times for a port: one payment buys 100 requests" }),
+      tideRule("c", "$0.05", SELLER.address, {
+        session: { ttlSeconds: 3600, maxRequests: 100, scope: "rule" },
+        description: "Tide times for a port: one payment buys 100 requests",
+      }),
     ],
   });
 });
@@ -50,7 +53,8 @@ function agent(budget: string, options: { perCall?: string; plannedCalls?: numbe
 }
 
 /** What the spend log says left the wallet (TestUSDC has 6 decimals: atomic units are micro-dollars). */
-const paidIn = (buyer: Agent) => buyer.spendLog.entries.filter((e) => e.event === "payment").reduce((sum, e) => sum + BigInt(e.amount!), 0n);
+const paidIn = (buyer: Agent) =>
+  buyer.spendLog.entries.filter((e) => e.event === "payment").reduce((sum, e) => sum + BigInt(e.amount!), 0n);
 
 describe("the agent buyer", () => {
   it("one call: pays the cheapest seller, and its spend log matches the chain", async () => {
@@ -68,7 +72,9 @@ describe("the agent buyer", () => {
     expect(result).toMatchObject({ via: "payment", charged: { atomic: 10_000n, transaction: expect.stringMatching(/^0x/) } });
     expect(await stack.balance(PAYER.address)).toBe(before.payer - paidIn(buyer));
     expect(await stack.balance(SELLER_TWO.address)).toBe(before.seller + 10_000n);
-    expect(buyer.spendLog.entries).toMatchObject([{ event: "payment", amount: "10000", tx: result.charged!.transaction, offer: { scheme: "exact", payTo: SELLER_TWO.address } }]);
+    expect(buyer.spendLog.entries).toMatchObject([
+      { event: "payment", amount: "10000", tx: result.charged!.transaction, offer: { scheme: "exact", payTo: SELLER_TWO.address } },
+    ]);
   });
 
   // Before any session is bought: a session the wallet holds would serve these calls for nothing, budget or not.
@@ -85,7 +91,9 @@ describe("the agent buyer", () => {
       expect(r.reason).toBeInstanceOf(AgentRefusal);
       expect((r.reason as AgentRefusal).reason).toBe("over_remaining_budget");
       // The refusal names the cheapest offer, the one the agent would have paid.
-      expect((r.reason as AgentRefusal).message).toMatch(/sellers\/b\/tides\/brest: \$0\.01 is over the remaining budget of \$0\.005 \(spent \$0\.0[0-3] of \$0\.035\)/);
+      expect((r.reason as AgentRefusal).message).toMatch(
+        /sellers\/b\/tides\/brest: \$0\.01 is over the remaining budget of \$0\.005 \(spent \$0\.0[0-3] of \$0\.035\)/,
+      );
     }
     // Nothing was signed for the refused calls: the facilitator settled the three payments only (a payer in good
     // standing is not verified, so settles are what count payments).
@@ -102,7 +110,8 @@ describe("the agent buyer", () => {
     expect(new URL((await buyer.plan({ text: "tides brest" }))[0]!.url).pathname).toBe("/api/sellers/c/tides/brest");
     const before = await stack.balance(PAYER.address);
     const results = [];
-    for (let wave = 0; wave < 5; wave++) results.push(...(await Promise.all(Array.from({ length: 10 }, () => buyer.call({ text: "tides brest" })))));
+    for (let wave = 0; wave < 5; wave++)
+      results.push(...(await Promise.all(Array.from({ length: 10 }, () => buyer.call({ text: "tides brest" })))));
     expect(results.every((r) => r.response.status === 200)).toBe(true);
     expect(results.filter((r) => r.via === "payment")).toHaveLength(1);
     expect(results.filter((r) => r.via === "session")).toHaveLength(49);
@@ -149,7 +158,11 @@ describe("the agent buyer", () => {
     const outcomes = [first, second];
     const done = outcomes.filter((o): o is PromiseFulfilledResult<Awaited<ReturnType<Agent["call"]>>> => o.status === "fulfilled");
     expect(done).toHaveLength(1);
-    expect(done[0]!.value).toMatchObject({ via: "payment", charged: { atomic: 3_000n }, choice: { offer: { scheme: "upto", amount: "100000" } } });
+    expect(done[0]!.value).toMatchObject({
+      via: "payment",
+      charged: { atomic: 3_000n },
+      choice: { offer: { scheme: "upto", amount: "100000" } },
+    });
     expect(outcomes.find((o) => o.status === "rejected")).toMatchObject({ reason: { reason: "over_remaining_budget" } });
     // Settled for 3 tokens: the rest of the maximum is back, so the next call fits again.
     expect(buyer.budget.spentMicros).toBe(3_000n);
@@ -163,11 +176,20 @@ describe("the agent buyer", () => {
     await buyer.discover();
     const setPrice = async (price: string) => {
       const admin = { authorization: `Bearer ${stack.info.admin.token}` };
-      const document = (await (await fetch(`${stack.info.gateway}${stack.info.admin.prefix}/rules`, { headers: admin })).json()) as { rules: { id: string; price: unknown }[] };
+      const document = (await (await fetch(`${stack.info.gateway}${stack.info.admin.prefix}/rules`, { headers: admin })).json()) as {
+        rules: { id: string; price: unknown }[];
+      };
       document.rules.find((r) => r.id === "tides-b")!.price = price;
-      const put = await fetch(`${stack.info.gateway}${stack.info.admin.prefix}/rules`, { method: "PUT", headers: admin, body: JSON.stringify(document) });
+      const put = await fetch(`${stack.info.gateway}${stack.info.admin.prefix}/rules`, {
+        method: "PUT",
+        headers: admin,
+        body: JSON.stringify(document),
+      });
       expect(put.status).toBe(200);
-      const asked = async () => JSON.parse(Buffer.from((await fetch(`${stack.info.gateway}/api/sellers/b/tides/x`)).headers.get("PAYMENT-REQUIRED")!, "base64").toString()).accepts[0].amount as string;
+      const asked = async () =>
+        JSON.parse(
+          Buffer.from((await fetch(`${stack.info.gateway}/api/sellers/b/tides/x`)).headers.get("PAYMENT-REQUIRED")!, "base64").toString(),
+        ).accepts[0].amount as string;
       await eventually(asked, (amount) => amount === String(parseUsd(price)), 15_000);
     };
     const before = await stack.balance(PAYER.address);
@@ -198,7 +220,18 @@ describe("the agent buyer", () => {
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         execFile(
           process.execPath,
-          ["--import", "tsx", "scripts/agent.ts", ...args, "--gateway", stack.info.gateway, "--asset", `${stack.info.network}:${stack.info.token.address}:6`, "--log", logFile],
+          [
+            "--import",
+            "tsx",
+            "scripts/agent.ts",
+            ...args,
+            "--gateway",
+            stack.info.gateway,
+            "--asset",
+            `${stack.info.network}:${stack.info.token.address}:6`,
+            "--log",
+            logFile,
+          ],
           { env: { ...process.env, X402_AGENT_PRIVATE_KEY: PAYER_PRIVATE_KEY } },
           (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
         );
@@ -211,8 +244,13 @@ describe("the agent buyer", () => {
     expect(paid.stdout).toMatch(/→ \$0\.02\/call {2}exact .*\/api\/sellers\/a\/tides\/brest/);
     expect(paid.stdout).toMatch(/call 1: 200 via payment \(\$0\.02 tx 0x[0-9a-f]{64}\)/);
     expect(paid.stdout).toContain('"port":"brest"');
-    const logged = readFileSync(logFile, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { event: string; amount?: string });
-    expect(await stack.balance(PAYER.address)).toBe(before - logged.filter((e) => e.event === "payment").reduce((sum, e) => sum + BigInt(e.amount!), 0n));
+    const logged = readFileSync(logFile, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { event: string; amount?: string });
+    expect(await stack.balance(PAYER.address)).toBe(
+      before - logged.filter((e) => e.event === "payment").reduce((sum, e) => sum + BigInt(e.amount!), 0n),
+    );
 
     // Nothing on that network: refused, with the reason, and nothing paid.
     const refused = await run("tides brest", "--budget", "0.05", "--network", "eip155:8453");

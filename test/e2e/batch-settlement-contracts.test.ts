@@ -10,7 +10,16 @@ import { createPublicClient, createTestClient, createWalletClient, http, publicA
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHANNEL_AUTHORIZER, FACILITATOR_SIGNER, PAYER, SELLER } from "../../stack/accounts.js";
-import { approvePermit2, deployContracts, localChain, NETWORK, startChain, TOKEN_NAME, TOKEN_VERSION, X402_BATCH_SETTLEMENT } from "../../stack/chain.js";
+import {
+  approvePermit2,
+  deployContracts,
+  localChain,
+  NETWORK,
+  startChain,
+  TOKEN_NAME,
+  TOKEN_VERSION,
+  X402_BATCH_SETTLEMENT,
+} from "../../stack/chain.js";
 import { compileContracts } from "../../stack/compile-contracts.js";
 import type { ManagedProcess } from "../../stack/process.js";
 
@@ -26,12 +35,22 @@ let read: ReturnType<typeof createPublicClient>;
 
 beforeAll(async () => {
   chain = await startChain();
-  ({ token } = await deployContracts(chain.rpcUrl, [{ to: PAYER.address, amount: 10_000_000n }, { to: PERMIT2_PAYER.address, amount: 10_000_000n }]));
+  ({ token } = await deployContracts(chain.rpcUrl, [
+    { to: PAYER.address, amount: 10_000_000n },
+    { to: PERMIT2_PAYER.address, amount: 10_000_000n },
+  ]));
   await approvePermit2(chain.rpcUrl, token, PERMIT2_PAYER);
   escrow = compileContracts().TestX402BatchSettlement.abi;
-  const client = createWalletClient({ account: FACILITATOR_SIGNER, chain: localChain(chain.rpcUrl), transport: http(chain.rpcUrl), pollingInterval: 100 }).extend(publicActions);
+  const client = createWalletClient({
+    account: FACILITATOR_SIGNER,
+    chain: localChain(chain.rpcUrl),
+    transport: http(chain.rpcUrl),
+    pollingInterval: 100,
+  }).extend(publicActions);
   read = createPublicClient({ chain: localChain(chain.rpcUrl), transport: http(chain.rpcUrl) });
-  const signer = toFacilitatorEvmSigner({ ...client, address: FACILITATOR_SIGNER.address } as unknown as Parameters<typeof toFacilitatorEvmSigner>[0]);
+  const signer = toFacilitatorEvmSigner({ ...client, address: FACILITATOR_SIGNER.address } as unknown as Parameters<
+    typeof toFacilitatorEvmSigner
+  >[0]);
   facilitator = new x402Facilitator().register(NETWORK, new FacilitatorScheme(signer, AUTHORIZER));
 }, 60_000);
 afterAll(async () => {
@@ -46,12 +65,20 @@ function offer(method: "eip3009" | "permit2") {
     amount: "1000",
     payTo: SELLER.address,
     maxTimeoutSeconds: 60,
-    extra: { receiverAuthorizer: AUTHORIZER.address, withdrawDelay: 900, name: TOKEN_NAME, version: TOKEN_VERSION, assetTransferMethod: method },
+    extra: {
+      receiverAuthorizer: AUTHORIZER.address,
+      withdrawDelay: 900,
+      name: TOKEN_NAME,
+      version: TOKEN_VERSION,
+      assetTransferMethod: method,
+    },
   } as const;
 }
 
-const balance = (owner: Address) => read.readContract({ address: token, abi: compileContracts().TestUSDC.abi, functionName: "balanceOf", args: [owner] }) as Promise<bigint>;
-const channel = async (id: Hex) => (await read.readContract({ address: X402_BATCH_SETTLEMENT, abi: escrow, functionName: "channels", args: [id] })) as [bigint, bigint];
+const balance = (owner: Address) =>
+  read.readContract({ address: token, abi: compileContracts().TestUSDC.abi, functionName: "balanceOf", args: [owner] }) as Promise<bigint>;
+const channel = async (id: Hex) =>
+  (await read.readContract({ address: X402_BATCH_SETTLEMENT, abi: escrow, functionName: "channels", args: [id] })) as [bigint, bigint];
 
 async function deposit(account: typeof PAYER, method: "eip3009" | "permit2") {
   const requirements = offer(method);
@@ -62,7 +89,12 @@ async function deposit(account: typeof PAYER, method: "eip3009" | "permit2") {
   const settled = await facilitator.settle(payload, requirements as never);
   expect(settled).toMatchObject({ success: true, transaction: expect.stringMatching(/^0x/) });
   const config = (created.payload as { channelConfig: Parameters<typeof computeChannelId>[0] }).channelConfig;
-  return { config, id: computeChannelId(config, NETWORK), amount: BigInt((created.payload as { deposit: { amount: string } }).deposit.amount), settled };
+  return {
+    config,
+    id: computeChannelId(config, NETWORK),
+    amount: BigInt((created.payload as { deposit: { amount: string } }).deposit.amount),
+    settled,
+  };
 }
 
 describe("batch-settlement contracts with the official client and facilitator", () => {
@@ -78,27 +110,48 @@ describe("batch-settlement contracts with the official client and facilitator", 
 
     const voucher = await signVoucher(PAYER, id, "3000", NETWORK);
     const requirements = offer("eip3009");
-    const verified = await facilitator.verify({ x402Version: 2, accepted: requirements, payload: { type: "voucher", channelConfig: config, voucher } } as never, requirements as never);
+    const verified = await facilitator.verify(
+      { x402Version: 2, accepted: requirements, payload: { type: "voucher", channelConfig: config, voucher } } as never,
+      requirements as never,
+    );
     expect(verified).toMatchObject({ isValid: true, extra: { balance: amount.toString(), totalClaimed: "0" } });
 
     const synthetic = { ...requirements, amount: "0", maxTimeoutSeconds: 0, extra: {} };
     const claims = [{ voucher: { channel: config, maxClaimableAmount: "3000" }, signature: voucher.signature, totalClaimed: "2500" }];
-    const claimed = await facilitator.settle({ x402Version: 2, accepted: synthetic, payload: { type: "claim", claims } } as never, synthetic as never);
+    const claimed = await facilitator.settle(
+      { x402Version: 2, accepted: synthetic, payload: { type: "claim", claims } } as never,
+      synthetic as never,
+    );
     expect(claimed).toMatchObject({ success: true });
     expect(await channel(id)).toEqual([amount, 2500n]);
     // Resending the same batch changes nothing (a claim at or below the recorded one is skipped).
-    expect(await facilitator.settle({ x402Version: 2, accepted: synthetic, payload: { type: "claim", claims } } as never, synthetic as never)).toMatchObject({ success: true });
+    expect(
+      await facilitator.settle({ x402Version: 2, accepted: synthetic, payload: { type: "claim", claims } } as never, synthetic as never),
+    ).toMatchObject({ success: true });
     expect(await channel(id)).toEqual([amount, 2500n]);
 
-    const settled = await facilitator.settle({ x402Version: 2, accepted: synthetic, payload: { type: "settle", receiver: SELLER.address, token } } as never, synthetic as never);
+    const settled = await facilitator.settle(
+      { x402Version: 2, accepted: synthetic, payload: { type: "settle", receiver: SELLER.address, token } } as never,
+      synthetic as never,
+    );
     expect(settled).toMatchObject({ success: true, amount: "2500" });
     expect(await balance(SELLER.address)).toBe(sellerBefore + 2500n);
-    const nothing = await facilitator.settle({ x402Version: 2, accepted: synthetic, payload: { type: "settle", receiver: SELLER.address, token } } as never, synthetic as never);
+    const nothing = await facilitator.settle(
+      { x402Version: 2, accepted: synthetic, payload: { type: "settle", receiver: SELLER.address, token } } as never,
+      synthetic as never,
+    );
     expect(nothing.success).toBe(false);
 
     // A claim above the voucher's ceiling is refused by the facilitator's simulation; nothing changes.
     const over = [{ voucher: { channel: config, maxClaimableAmount: "3000" }, signature: voucher.signature, totalClaimed: "3001" }];
-    expect((await facilitator.settle({ x402Version: 2, accepted: synthetic, payload: { type: "claim", claims: over } } as never, synthetic as never)).success).toBe(false);
+    expect(
+      (
+        await facilitator.settle(
+          { x402Version: 2, accepted: synthetic, payload: { type: "claim", claims: over } } as never,
+          synthetic as never,
+        )
+      ).success,
+    ).toBe(false);
     expect(await channel(id)).toEqual([amount, 2500n]);
 
     // A signed refund of what is left goes back to the payer.
@@ -133,10 +186,22 @@ describe("batch-settlement contracts with the official client and facilitator", 
     const [held] = await channel(id);
     const wallet = createWalletClient({ account: PERMIT2_PAYER, chain: localChain(chain.rpcUrl), transport: http(chain.rpcUrl) });
     const send = async (functionName: "initiateWithdraw" | "finalizeWithdraw", args: readonly unknown[]) =>
-      read.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: X402_BATCH_SETTLEMENT, abi: escrow, functionName, args } as never) });
+      read.waitForTransactionReceipt({
+        hash: await wallet.writeContract({ address: X402_BATCH_SETTLEMENT, abi: escrow, functionName, args } as never),
+      });
     await send("initiateWithdraw", [config, amount]);
-    await expect(read.simulateContract({ account: PERMIT2_PAYER, address: X402_BATCH_SETTLEMENT, abi: escrow, functionName: "finalizeWithdraw", args: [config] })).rejects.toThrow(/WithdrawDelayNotElapsed/);
-    await createTestClient({ chain: localChain(chain.rpcUrl), transport: http(chain.rpcUrl), mode: "anvil" }).increaseTime({ seconds: 901 });
+    await expect(
+      read.simulateContract({
+        account: PERMIT2_PAYER,
+        address: X402_BATCH_SETTLEMENT,
+        abi: escrow,
+        functionName: "finalizeWithdraw",
+        args: [config],
+      }),
+    ).rejects.toThrow(/WithdrawDelayNotElapsed/);
+    await createTestClient({ chain: localChain(chain.rpcUrl), transport: http(chain.rpcUrl), mode: "anvil" }).increaseTime({
+      seconds: 901,
+    });
     const before = await balance(PERMIT2_PAYER.address);
     await send("finalizeWithdraw", [config]);
     expect(await balance(PERMIT2_PAYER.address)).toBe(before + amount);

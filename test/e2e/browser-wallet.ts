@@ -18,7 +18,10 @@ interface TypedDataRequest {
 }
 
 class ProviderError extends Error {
-  constructor(readonly code: number, message: string) {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -55,7 +58,12 @@ export async function injectWallet(page: Page, account: PrivateKeyAccount, chain
     try {
       return JSON.stringify({ result: await handle(method, JSON.parse(params) as unknown[]) });
     } catch (error) {
-      return JSON.stringify({ error: { code: error instanceof ProviderError ? error.code : -32603, message: String(error instanceof Error ? error.message : error) } });
+      return JSON.stringify({
+        error: {
+          code: error instanceof ProviderError ? error.code : -32603,
+          message: String(error instanceof Error ? error.message : error),
+        },
+      });
     }
   });
   await page.addInitScript(`
@@ -81,5 +89,7 @@ function signTypedDataV4(account: PrivateKeyAccount, request: TypedDataRequest) 
     }),
   );
   const domain = { ...request.domain, ...(request.domain.chainId !== undefined ? { chainId: Number(request.domain.chainId) } : {}) };
-  return account.signTypedData({ domain, types, primaryType: request.primaryType, message } as Parameters<PrivateKeyAccount["signTypedData"]>[0]);
+  return account.signTypedData({ domain, types, primaryType: request.primaryType, message } as Parameters<
+    PrivateKeyAccount["signTypedData"]
+  >[0]);
 }

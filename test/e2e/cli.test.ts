@@ -25,16 +25,31 @@ const cli = (...args: string[]) =>
 describe("rules check", () => {
   it("passes the local stack's own rules (the documented example: below, through the CLI)", () => {
     const stack = buildStackRules(TOKEN, [], "eip155:31337", { primaryUrl: "http://127.0.0.1:1", secondaryUrl: "http://127.0.0.1:2" });
-    expect(checkRulesText(JSON.stringify(stack))).toMatchObject({ ok: true, lines: [expect.stringMatching(/^valid: \d+ rules \(\d+ discoverable\), 2 facilitators listed$/)] });
+    expect(checkRulesText(JSON.stringify(stack))).toMatchObject({
+      ok: true,
+      lines: [expect.stringMatching(/^valid: \d+ rules \(\d+ discoverable\), 2 facilitators listed$/)],
+    });
   });
 
   it("lists every problem at once, as the Worker would log them", () => {
     const checked = checkRulesText(
       JSON.stringify({
         rules: [
-          { id: "free", path: "/free", price: "$0", accepts: [{ network: "eip155:8453" }], payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906" },
+          {
+            id: "free",
+            path: "/free",
+            price: "$0",
+            accepts: [{ network: "eip155:8453" }],
+            payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+          },
           { id: "typo", path: "/typo", prise: "$0.01", accepts: [{ network: "eip155:8453" }] },
-          { id: "well-known", path: "/.well-known/x402", price: "$0.01", accepts: [{ network: "eip155:8453" }], payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906" },
+          {
+            id: "well-known",
+            path: "/.well-known/x402",
+            price: "$0.01",
+            accepts: [{ network: "eip155:8453" }],
+            payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+          },
         ],
       }),
     );
@@ -50,7 +65,11 @@ describe("rules check", () => {
   it("exits 0 for a valid file, 1 with the problems for an invalid one, 2 for a file it cannot read", async () => {
     const [good, bad, missing] = await Promise.all([
       cli("rules", "check", "examples/price-rules.json"),
-      cli("rules", "check", file("bad.json", JSON.stringify({ rules: [{ id: "a", path: "/a", price: "$0", accepts: [{ network: "eip155:8453" }] }] }))),
+      cli(
+        "rules",
+        "check",
+        file("bad.json", JSON.stringify({ rules: [{ id: "a", path: "/a", price: "$0", accepts: [{ network: "eip155:8453" }] }] })),
+      ),
       cli("rules", "check", join(dir, "missing.json")),
     ]);
     expect(good.status).toBe(0);

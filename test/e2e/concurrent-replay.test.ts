@@ -30,7 +30,11 @@ describe("concurrent replays of one payment", () => {
   it("serves and settles exactly one of 100 concurrent requests", async () => {
     const url = `${stack.info.gateway}/api/weather/concurrency`;
     const header = await signWithOfficialClient(url);
-    const [payerBefore, sellerBefore, facilitatorBefore] = await Promise.all([stack.balance(PAYER.address), stack.balance(SELLER.address), stack.facilitatorStats()]);
+    const [payerBefore, sellerBefore, facilitatorBefore] = await Promise.all([
+      stack.balance(PAYER.address),
+      stack.balance(SELLER.address),
+      stack.facilitatorStats(),
+    ]);
 
     const responses = await Promise.all(Array.from({ length: 100 }, () => fetch(url, { headers: { "PAYMENT-SIGNATURE": header } })));
 
@@ -38,15 +42,22 @@ describe("concurrent replays of one payment", () => {
     const refused = responses.filter((r) => r.status === 402);
     expect(ok).toHaveLength(1);
     expect(refused).toHaveLength(99);
-    expect(new Set(refused.map((r) => decodePaymentRequiredHeader(r.headers.get("PAYMENT-REQUIRED")!).error))).toEqual(new Set(["payment_already_used"]));
+    expect(new Set(refused.map((r) => decodePaymentRequiredHeader(r.headers.get("PAYMENT-REQUIRED")!).error))).toEqual(
+      new Set(["payment_already_used"]),
+    );
     expect(await stack.originCalls("/api/weather/concurrency")).toBe(1);
     const facilitatorAfter = await stack.facilitatorStats();
     expect(facilitatorAfter.settle - facilitatorBefore.settle).toBe(1);
     expect(facilitatorAfter.verify - facilitatorBefore.verify).toBe(1);
     expect(await stack.balance(PAYER.address)).toBe(payerBefore - 10_000n);
     expect(await stack.balance(SELLER.address)).toBe(sellerBefore + 10_000n);
-    const rows = await eventually(() => stack.ledgerRows("resource LIKE ?", "%/concurrency"), (r) => r.length > 0 && r[0]!.status === "settled");
+    const rows = await eventually(
+      () => stack.ledgerRows("resource LIKE ?", "%/concurrency"),
+      (r) => r.length > 0 && r[0]!.status === "settled",
+    );
     expect(rows).toMatchObject([{ status: "settled" }]);
-    console.log(`concurrent replay: 100 requests → ${ok.length} served, ${refused.length} refused; origin calls 1, verify ${facilitatorAfter.verify - facilitatorBefore.verify}, settle ${facilitatorAfter.settle - facilitatorBefore.settle}, ledger rows ${rows.length}`);
+    console.log(
+      `concurrent replay: 100 requests → ${ok.length} served, ${refused.length} refused; origin calls 1, verify ${facilitatorAfter.verify - facilitatorBefore.verify}, settle ${facilitatorAfter.settle - facilitatorBefore.settle}, ledger rows ${rows.length}`,
+    );
   });
 });

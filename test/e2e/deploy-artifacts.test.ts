@@ -11,17 +11,25 @@ import { tempDir } from "../fixtures/temp-dir.js";
 
 function wrangler(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile("node_modules/.bin/wrangler", args, { encoding: "utf8", env: { ...process.env, ...WRANGLER_OFFLINE_ENV }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`wrangler ${args.join(" ")} failed:\n${stdout}\n${stderr}`)) : resolve(stdout),
+    execFile(
+      "node_modules/.bin/wrangler",
+      args,
+      { encoding: "utf8", env: { ...process.env, ...WRANGLER_OFFLINE_ENV }, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => (error ? reject(new Error(`wrangler ${args.join(" ")} failed:\n${stdout}\n${stderr}`)) : resolve(stdout)),
     );
   });
 }
 
 async function tableShape(persistDir: string): Promise<unknown> {
-  const query = (sql: string) => wrangler(["d1", "execute", "LEDGER", "--local", "--persist-to", persistDir, "--json", "--command", sql]).then((out) => (JSON.parse(out) as { results: unknown[] }[])[0]!.results);
+  const query = (sql: string) =>
+    wrangler(["d1", "execute", "LEDGER", "--local", "--persist-to", persistDir, "--json", "--command", sql]).then(
+      (out) => (JSON.parse(out) as { results: unknown[] }[])[0]!.results,
+    );
   return {
     columns: await query(`SELECT name, type, "notnull" AS required, pk FROM pragma_table_info('payments') ORDER BY name`),
-    indexes: await query(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payments' AND sql IS NOT NULL ORDER BY name`),
+    indexes: await query(
+      `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payments' AND sql IS NOT NULL ORDER BY name`,
+    ),
   };
 }
 
@@ -52,8 +60,15 @@ describe("deploy artifacts", () => {
 
   it("docs/price-rules.schema.json is generated from the zod schemas (npm run rules:schema)", () => {
     expect(readFileSync(RULES_JSON_SCHEMA_FILE, "utf8"), "run npm run rules:schema").toBe(buildRulesJsonSchema());
-    const schema = JSON.parse(buildRulesJsonSchema()) as { properties: { rules: { items: { properties: Record<string, unknown>; required: string[] } }; facilitators: { items: { properties: Record<string, unknown> } } } };
-    expect(Object.keys(schema.properties.rules.items.properties)).toEqual(expect.arrayContaining(["id", "path", "price", "accepts", "payTo", "session", "settlement"]));
+    const schema = JSON.parse(buildRulesJsonSchema()) as {
+      properties: {
+        rules: { items: { properties: Record<string, unknown>; required: string[] } };
+        facilitators: { items: { properties: Record<string, unknown> } };
+      };
+    };
+    expect(Object.keys(schema.properties.rules.items.properties)).toEqual(
+      expect.arrayContaining(["id", "path", "price", "accepts", "payTo", "session", "settlement"]),
+    );
     expect(schema.properties.rules.items.required).toEqual(expect.arrayContaining(["id", "path", "accepts"]));
     expect(Object.keys(schema.properties.facilitators.items.properties)).toEqual(expect.arrayContaining(["id", "url", "auth"]));
   });

@@ -34,8 +34,19 @@ beforeAll(async () => {
     rulesFile,
     JSON.stringify({
       version: 1,
-      assets: [{ network: "eip155:31337", address: LOCAL_TOKEN, decimals: 6, name: "USD Coin", version: "2", symbol: "USDC", default: true }],
-      rules: [{ id: "mine", methods: ["GET"], path: "/paid/:item", price: "$0.02", accepts: [{ network: "eip155:31337" }], payTo: SELLER_TWO.address }],
+      assets: [
+        { network: "eip155:31337", address: LOCAL_TOKEN, decimals: 6, name: "USD Coin", version: "2", symbol: "USDC", default: true },
+      ],
+      rules: [
+        {
+          id: "mine",
+          methods: ["GET"],
+          path: "/paid/:item",
+          price: "$0.02",
+          accepts: [{ network: "eip155:31337" }],
+          payTo: SELLER_TWO.address,
+        },
+      ],
     }),
   );
 });
@@ -45,7 +56,8 @@ describe("npm run dev", () => {
   it("fronts your origin with your rules, keeps them across a restart, and --reset brings the demo back", async () => {
     const first = await startDev({ ORIGIN_URL: originUrl, RULES: rulesFile });
     // Progress while starting: each part with its time.
-    for (const part of ["chain", "contracts", "facilitators", "seed", "gateway"]) expect(first.output()).toMatch(new RegExp(`^  ${part}\\s+\\d+ ms$`, "m"));
+    for (const part of ["chain", "contracts", "facilitators", "seed", "gateway"])
+      expect(first.output()).toMatch(new RegExp(`^  ${part}\\s+\\d+ ms$`, "m"));
     expect(first.output()).toContain(`rules        ${rulesFile}`);
     const info = first.info();
     const free = await fetch(`${info.gateway}/anything?x=1`);
@@ -58,12 +70,23 @@ describe("npm run dev", () => {
     expect(await paid.json()).toEqual({ mine: true, path: "/paid/one" });
     // One JSON line per request in the dev output.
     await until(() => /"outcome":"settled"/.test(first.output()));
-    const lines = first.output().split("\n").filter((line) => line.includes('{"event":"request"')).map((line) => JSON.parse(line.slice(line.indexOf("{"))));
+    const lines = first
+      .output()
+      .split("\n")
+      .filter((line) => line.includes('{"event":"request"'))
+      .map((line) => JSON.parse(line.slice(line.indexOf("{"))));
     expect(lines).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ path: "/anything", outcome: "free", status: 200 }),
         expect.objectContaining({ path: "/paid/one", rule: "mine", outcome: "payment_required", status: 402 }),
-        expect.objectContaining({ path: "/paid/one", rule: "mine", outcome: "settled", status: 200, payTo: SELLER_TWO.address, amount: "20000" }),
+        expect.objectContaining({
+          path: "/paid/one",
+          rule: "mine",
+          outcome: "settled",
+          status: 200,
+          payTo: SELLER_TWO.address,
+          amount: "20000",
+        }),
       ]),
     );
     await first.signal("SIGTERM");
@@ -84,7 +107,10 @@ describe("npm run dev", () => {
   it("refuses to start with a RULES file the gateway would refuse, listing the problems", async () => {
     const bad = join(dir, "bad.json");
     writeFileSync(bad, JSON.stringify({ rules: [{ id: "x", path: "/x", prise: "$1", accepts: [{ network: "eip155:31337" }] }] }));
-    const child = spawn("npm", ["run", "dev"], { env: { ...process.env, PORT: String(basePort), STATE_DIR: stateDir, STACK_FILE: stackFile, RULES: bad }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("npm", ["run", "dev"], {
+      env: { ...process.env, PORT: String(basePort), STATE_DIR: stateDir, STACK_FILE: stackFile, RULES: bad },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -28,7 +28,10 @@ describe("paying a per-request price and a per-tenant payee on chain", () => {
     expect(readSettlement(response)?.success).toBe(true);
     expect(await stack.balance(PAYER.address)).toBe(payerBefore - 21_000n);
     expect(await stack.balance(SELLER.address)).toBe(sellerBefore + 21_000n);
-    const rows = await eventually(() => stack.ledgerRows("rule_id = ?", "complete"), (r) => r.some((row) => row.status === "settled"));
+    const rows = await eventually(
+      () => stack.ledgerRows("rule_id = ?", "complete"),
+      (r) => r.some((row) => row.status === "settled"),
+    );
     expect(rows).toMatchObject([{ status: "settled", amount: "21000", pay_to: SELLER.address }]);
   });
 

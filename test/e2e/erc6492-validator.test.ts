@@ -40,7 +40,8 @@ const proofFor = (address: string): SiwxProof => ({
   signature: "0x",
 });
 const messageOf = (proof: SiwxProof) => buildSiweMessage(proof, String(CHAIN_ID));
-const check = (proof: SiwxProof, rpcUrl = chain.rpcUrl, contractChains: readonly string[] = [CHAIN]) => verifySiwxSignature(proof, { rpcUrls: { [CHAIN]: rpcUrl }, rpcTimeoutMs: 3000, contractChains });
+const check = (proof: SiwxProof, rpcUrl = chain.rpcUrl, contractChains: readonly string[] = [CHAIN]) =>
+  verifySiwxSignature(proof, { rpcUrls: { [CHAIN]: rpcUrl }, rpcTimeoutMs: 3000, contractChains });
 
 describe("the validator's creation code", () => {
   it("is what contracts/Erc6492SigValidator.sol compiles to (npm run contracts:validator writes it)", () => {
@@ -55,9 +56,14 @@ describe("smart-wallet sign-ins checked on chain", () => {
     const proof = proofFor(wallet);
     expect(await check({ ...proof, signature: await owner.signMessage({ message: messageOf(proof) }) })).toEqual({ ok: true });
     const impostor = privateKeyToAccount(generatePrivateKey());
-    expect(await check({ ...proof, signature: await impostor.signMessage({ message: messageOf(proof) }) })).toEqual({ ok: false, reason: "invalid_siwx_signature" });
+    expect(await check({ ...proof, signature: await impostor.signMessage({ message: messageOf(proof) }) })).toEqual({
+      ok: false,
+      reason: "invalid_siwx_signature",
+    });
     // Security review F14: a contract's say-so counts only on a chain the rule is paid on.
-    expect(await check({ ...proof, signature: await owner.signMessage({ message: messageOf(proof) }) }, chain.rpcUrl, ["eip155:8453"])).toEqual({ ok: false, reason: "invalid_siwx_signature" });
+    expect(
+      await check({ ...proof, signature: await owner.signMessage({ message: messageOf(proof) }) }, chain.rpcUrl, ["eip155:8453"]),
+    ).toEqual({ ok: false, reason: "invalid_siwx_signature" });
   });
 
   it("a wallet not deployed yet (EIP-6492): valid for its owner, refused for another key, and still not deployed", async () => {
@@ -67,9 +73,16 @@ describe("smart-wallet sign-ins checked on chain", () => {
     const predicted = await predictWallet(factory, abi, owner, salt);
     const proof = proofFor(predicted);
     const wrapped = async (key: PrivateKeyAccount) =>
-      serializeErc6492Signature({ address: factory, data: encodeFunctionData({ abi, functionName: "deploy", args: [owner.address, salt] }), signature: await key.signMessage({ message: messageOf(proof) }) });
+      serializeErc6492Signature({
+        address: factory,
+        data: encodeFunctionData({ abi, functionName: "deploy", args: [owner.address, salt] }),
+        signature: await key.signMessage({ message: messageOf(proof) }),
+      });
     expect(await check({ ...proof, signature: await wrapped(owner) })).toEqual({ ok: true });
-    expect(await check({ ...proof, signature: await wrapped(privateKeyToAccount(generatePrivateKey())) })).toEqual({ ok: false, reason: "invalid_siwx_signature" });
+    expect(await check({ ...proof, signature: await wrapped(privateKeyToAccount(generatePrivateKey())) })).toEqual({
+      ok: false,
+      reason: "invalid_siwx_signature",
+    });
     expect(await rpc("eth_getCode", [predicted, "latest"])).toBe("0x");
   });
 
@@ -90,11 +103,20 @@ describe("smart-wallet sign-ins checked on chain", () => {
 });
 
 async function rpc(method: string, params: unknown[]): Promise<unknown> {
-  const response = await fetch(chain.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const response = await fetch(chain.rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   return ((await response.json()) as { result: unknown }).result;
 }
 
-async function predictWallet(factory: Address, abi: ReturnType<typeof compileContracts>["TestSmartWalletFactory"]["abi"], owner: PrivateKeyAccount, salt: Hex): Promise<Address> {
+async function predictWallet(
+  factory: Address,
+  abi: ReturnType<typeof compileContracts>["TestSmartWalletFactory"]["abi"],
+  owner: PrivateKeyAccount,
+  salt: Hex,
+): Promise<Address> {
   const data = encodeFunctionData({ abi, functionName: "predict", args: [owner.address, salt] });
   const result = (await rpc("eth_call", [{ to: factory, data }, "latest"])) as Hex;
   return `0x${result.slice(26)}` as Address;

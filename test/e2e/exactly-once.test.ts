@@ -11,7 +11,8 @@ let stack: StackFixture;
 
 const facilitatorUrl = (index: number) => stack.info.facilitators[index]!.url;
 const settles = async (index: number) => ((await (await fetch(`${facilitatorUrl(index)}/__stats`)).json()) as { settle: number }).settle;
-const setFault = (settle: "drop-after-broadcast" | "hang" | null) => fetch(`${facilitatorUrl(0)}/__fault`, { method: "POST", body: JSON.stringify({ settle }) });
+const setFault = (settle: "drop-after-broadcast" | "hang" | null) =>
+  fetch(`${facilitatorUrl(0)}/__fault`, { method: "POST", body: JSON.stringify({ settle }) });
 
 beforeAll(async () => {
   // local-a gives up after 2 s; the phase lasts local-b's 30 s, so there is room to ask the chain and resubmit.
@@ -26,12 +27,20 @@ afterAll(async () => {
 
 async function paidOnce(path: string) {
   const url = `${stack.info.gateway}${path}`;
-  const payTo = (JSON.parse(atob((await fetch(url)).headers.get("PAYMENT-REQUIRED")!)) as { accepts: { payTo: `0x${string}` }[] }).accepts[0]!.payTo;
+  const payTo = (JSON.parse(atob((await fetch(url)).headers.get("PAYMENT-REQUIRED")!)) as { accepts: { payTo: `0x${string}` }[] })
+    .accepts[0]!.payTo;
   const before = { payer: await stack.balance(PAYER.address), payee: await stack.balance(payTo), a: await settles(0), b: await settles(1) };
   const response = await stack.payingFetch()(url);
   const body = await response.text();
   const after = { payer: await stack.balance(PAYER.address), payee: await stack.balance(payTo), a: await settles(0), b: await settles(1) };
-  return { response, body, moved: after.payee - before.payee, paid: before.payer - after.payer, settlesA: after.a - before.a, settlesB: after.b - before.b };
+  return {
+    response,
+    body,
+    moved: after.payee - before.payee,
+    paid: before.payer - after.payer,
+    settlesA: after.a - before.a,
+    settlesB: after.b - before.b,
+  };
 }
 
 describe("a settle whose answer is lost", () => {
@@ -45,7 +54,10 @@ describe("a settle whose answer is lost", () => {
     expect([settlesA, settlesB]).toEqual([1, 0]);
     expect(moved).toBeGreaterThan(0n);
     expect(paid).toBe(moved);
-    const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/weather/dropped'"), (rows) => rows.length === 1 && rows[0]!.status === "settled");
+    const [row] = await eventually(
+      () => stack.ledgerRows("resource LIKE '%/api/weather/dropped'"),
+      (rows) => rows.length === 1 && rows[0]!.status === "settled",
+    );
     expect(row).toMatchObject({ transaction_hash: settled.transaction });
   });
 
@@ -56,7 +68,10 @@ describe("a settle whose answer is lost", () => {
     expect([settlesA, settlesB]).toEqual([1, 1]);
     expect(moved).toBeGreaterThan(0n);
     expect(paid).toBe(moved);
-    const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/weather/silent'"), (rows) => rows.length === 1 && rows[0]!.status === "settled");
+    const [row] = await eventually(
+      () => stack.ledgerRows("resource LIKE '%/api/weather/silent'"),
+      (rows) => rows.length === 1 && rows[0]!.status === "settled",
+    );
     expect(row).toMatchObject({ settled_by: "local-b" });
   });
 
@@ -73,7 +88,10 @@ describe("a settle whose answer is lost", () => {
     expect([settlesA, settlesB]).toEqual([1, 0]);
     expect(moved).toBe(10_000n);
     expect(paid).toBe(moved);
-    const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/fx/eur-chf'"), (rows) => rows.length === 1 && rows[0]!.status === "settled");
+    const [row] = await eventually(
+      () => stack.ledgerRows("resource LIKE '%/api/fx/eur-chf'"),
+      (rows) => rows.length === 1 && rows[0]!.status === "settled",
+    );
     expect(row).toMatchObject({ transaction_hash: settled.transaction, payment_key: expect.stringContaining(":permit2:") });
   });
 
@@ -84,7 +102,10 @@ describe("a settle whose answer is lost", () => {
     expect([settlesA, settlesB]).toEqual([1, 1]);
     expect(moved).toBe(10_000n);
     expect(paid).toBe(moved);
-    const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/fx/eur-sek'"), (rows) => rows.length === 1 && rows[0]!.status === "settled");
+    const [row] = await eventually(
+      () => stack.ledgerRows("resource LIKE '%/api/fx/eur-sek'"),
+      (rows) => rows.length === 1 && rows[0]!.status === "settled",
+    );
     expect(row).toMatchObject({ settled_by: "local-b" });
   });
 });

@@ -41,8 +41,11 @@ async function timedPaidRequests(count: number): Promise<number[]> {
 describe("two facilitators on the local stack", () => {
   it("a rail the gateway has no plugin for (test card) is offered, and paid with the official client through the facilitator that settles it", async () => {
     const railUrl = stack.info.facilitators[1]!.url;
-    const cardBalance = async (id: string) => BigInt(((await (await fetch(`${railUrl}/__cards/${encodeURIComponent(id)}`)).json()) as { balance: string }).balance);
-    const { card } = (await (await fetch(`${railUrl}/__cards`, { method: "POST", body: JSON.stringify({ holder: "alice", balanceCents: "1000" }) })).json()) as { card: string };
+    const cardBalance = async (id: string) =>
+      BigInt(((await (await fetch(`${railUrl}/__cards/${encodeURIComponent(id)}`)).json()) as { balance: string }).balance);
+    const { card } = (await (
+      await fetch(`${railUrl}/__cards`, { method: "POST", body: JSON.stringify({ holder: "alice", balanceCents: "1000" }) })
+    ).json()) as { card: string };
     const sent: string[] = [];
     // The official client refuses assets that are not its built-in defaults unless spendControls allows them.
     const payByCard = wrapFetchWithPaymentFromConfig(recordingFetch("PAYMENT-SIGNATURE", sent), {
@@ -54,11 +57,27 @@ describe("two facilitators on the local stack", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ headlines: expect.any(Array) });
     const settlement = decodePaymentResponseHeader(response.headers.get("PAYMENT-RESPONSE")!);
-    expect(settlement).toMatchObject({ success: true, network: CARD_NETWORK, payer: "alice", transaction: expect.stringMatching(/^card_tx_/) });
+    expect(settlement).toMatchObject({
+      success: true,
+      network: CARD_NETWORK,
+      payer: "alice",
+      transaction: expect.stringMatching(/^card_tx_/),
+    });
     expect(await cardBalance(card)).toBe(995n);
     expect(await cardBalance(CARD_MERCHANT)).toBe(5n);
-    const [row] = await eventually(() => stack.ledgerRows("rule_id = 'headlines'"), (r) => r.length === 1 && r[0]!.status === "settled");
-    expect(row).toMatchObject({ scheme: "card", network: CARD_NETWORK, amount: "5", asset: "USD", payer: "alice", facilitator_id: "local-b", settled_by: "local-b" });
+    const [row] = await eventually(
+      () => stack.ledgerRows("rule_id = 'headlines'"),
+      (r) => r.length === 1 && r[0]!.status === "settled",
+    );
+    expect(row).toMatchObject({
+      scheme: "card",
+      network: CARD_NETWORK,
+      amount: "5",
+      asset: "USD",
+      payer: "alice",
+      facilitator_id: "local-b",
+      settled_by: "local-b",
+    });
 
     // The same payment again is refused by the replay lock (keyed on the payload's hash), before the facilitator.
     const replay = await fetch(`${stack.info.gateway}/api/headlines`, { headers: { "PAYMENT-SIGNATURE": sent[0]! } });
@@ -117,14 +136,20 @@ describe("two facilitators on the local stack", () => {
     expect((await stats(a!.url)).settle).toBe(aBefore + 2);
 
     // Every paid request was charged exactly once, on chain, the one that met the dead facilitator included.
-    const rows = await eventually(() => stack.ledgerRows("rule_id = 'weather'"), (r) => r.every((row) => row.status !== "verified"), 5000);
+    const rows = await eventually(
+      () => stack.ledgerRows("rule_id = 'weather'"),
+      (r) => r.every((row) => row.status !== "verified"),
+      5000,
+    );
     expect(rows.filter((row) => row.status !== "settled")).toEqual([]);
     const paidCount = rows.filter((row) => row.status === "settled").length;
     expect(await stack.balance(PAYER.address)).toBe(payerBefore - BigInt(paidCount) * 10_000n);
     expect(await stack.balance(SELLER.address)).toBe(sellerBefore + BigInt(paidCount) * 10_000n);
     expect(new Set(rows.map((row) => row.facilitator_id))).toEqual(new Set(["local-a", "local-b"]));
     // The one resubmitted was meant for local-a (verify left out) and settled by local-b; every other, by its verifier.
-    expect(rows.filter((row) => row.settled_by !== row.facilitator_id)).toMatchObject([{ facilitator_id: "local-a", settled_by: "local-b" }]);
+    expect(rows.filter((row) => row.settled_by !== row.facilitator_id)).toMatchObject([
+      { facilitator_id: "local-a", settled_by: "local-b" },
+    ]);
     console.log(
       `failover: paid request p50 ${p50(before).toFixed(0)} ms before the kill; the one that met the dead facilitator (verify left out) ${failoverMs.toFixed(0)} ms, served through the backup; ${p50(after).toFixed(0)} ms for the 5 after (first ${after[0]!.toFixed(0)} ms); ${paidCount} payments, each settled once`,
     );

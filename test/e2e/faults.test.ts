@@ -17,7 +17,15 @@ beforeAll(async () => {
     gatewayVars: { ORIGIN_TIMEOUT_MS: "1000" },
     extraRules: [
       { id: "dead-origin", path: "/api/dead", price: "$0.01", accepts: [{ network: NETWORK }], payTo: SELLER.address, origin: deadOrigin },
-      { id: "prepaid-dead", path: "/api/prepaid", price: "$0.01", accepts: [{ network: NETWORK }], payTo: SELLER.address, origin: deadOrigin, settlement: "before-origin" },
+      {
+        id: "prepaid-dead",
+        path: "/api/prepaid",
+        price: "$0.01",
+        accepts: [{ network: NETWORK }],
+        payTo: SELLER.address,
+        origin: deadOrigin,
+        settlement: "before-origin",
+      },
     ],
   });
   pay = stack.payingFetch();
@@ -42,7 +50,11 @@ describe("faults on the local stack", () => {
 
     expect(response.status).toBe(504);
     expect(await stack.balance(PAYER.address)).toBe(before);
-    expect(await finalRow("slow", "%ms=3000")).toMatchObject({ status: "origin_failed", error_reason: "origin_timeout", transaction_hash: null });
+    expect(await finalRow("slow", "%ms=3000")).toMatchObject({
+      status: "origin_failed",
+      error_reason: "origin_timeout",
+      transaction_hash: null,
+    });
   });
 
   it("origin connection refused: 502, nothing moves, ledger origin_failed", async () => {
@@ -74,7 +86,15 @@ describe("faults on the local stack", () => {
     expect(await stack.balance(PAYER.address)).toBe(payerBefore - 10_000n);
     expect(await stack.balance(SELLER.address)).toBe(sellerBefore + 10_000n);
     // Everything a refund needs: who paid, how much of what, on which chain, and the transfer to reverse.
-    const owed = { status: "owed_refund", transaction_hash: settlement.transaction, payer: PAYER.address, amount: "10000", asset: stack.info.token.address, network: stack.info.network, pay_to: SELLER.address };
+    const owed = {
+      status: "owed_refund",
+      transaction_hash: settlement.transaction,
+      payer: PAYER.address,
+      amount: "10000",
+      asset: stack.info.token.address,
+      network: stack.info.network,
+      pay_to: SELLER.address,
+    };
     expect(await finalRow("prepaid-dead", "%/api/prepaid")).toMatchObject(owed);
     expect(await stack.reconciliationCases()).toContainEqual({ reason: "owed_refund", row: expect.objectContaining(owed) });
   });
@@ -86,7 +106,11 @@ describe("faults on the local stack", () => {
     const originBefore = await stack.originCalls("/api/slow");
     // The origin takes 800 ms; the facilitator is stopped while it works, after verify.
     const pending = pay(`${stack.info.gateway}/api/slow?ms=800`);
-    await eventually(() => stack.originCalls("/api/slow"), (n) => n > originBefore, 5000);
+    await eventually(
+      () => stack.originCalls("/api/slow"),
+      (n) => n > originBefore,
+      5000,
+    );
     await stack.processes.facilitator.stop();
 
     const response = await pending;

@@ -21,7 +21,11 @@ afterAll(async () => {
 
 describe("paying through the gateway on a local chain", () => {
   it("buys a response: origin once, PAYMENT-RESPONSE with a mined transaction, balances moved by the price, one ledger row", async () => {
-    const [payerBefore, sellerBefore, originBefore] = await Promise.all([stack.balance(PAYER.address), stack.balance(SELLER.address), stack.originCalls("/api/weather/paris")]);
+    const [payerBefore, sellerBefore, originBefore] = await Promise.all([
+      stack.balance(PAYER.address),
+      stack.balance(SELLER.address),
+      stack.originCalls("/api/weather/paris"),
+    ]);
 
     const response = await pay(`${stack.info.gateway}/api/weather/paris`);
 
@@ -34,7 +38,10 @@ describe("paying through the gateway on a local chain", () => {
     expect(await stack.balance(PAYER.address)).toBe(payerBefore - 10_000n);
     expect(await stack.balance(SELLER.address)).toBe(sellerBefore + 10_000n);
     expect(await stack.originCalls("/api/weather/paris")).toBe(originBefore + 1);
-    const rows = await eventually(() => stack.ledgerRows("transaction_hash = ?", settlement.transaction), (r) => r.length > 0);
+    const rows = await eventually(
+      () => stack.ledgerRows("transaction_hash = ?", settlement.transaction),
+      (r) => r.length > 0,
+    );
     expect(rows).toMatchObject([{ status: "settled", rule_id: "weather", amount: "10000", pay_to: SELLER.address, payer: PAYER.address }]);
     expect(await stack.ledgerRows("resource LIKE ?", "%/api/weather/paris")).toHaveLength(1);
   });
@@ -52,7 +59,9 @@ describe("paying through the gateway on a local chain", () => {
     const sellerBefore = await stack.balance(SELLER.address);
     const originBefore = await stack.originCalls("/api/weather/oslo");
 
-    const response = await createPayingFetch(broke, { network: stack.info.network, address: stack.info.token.address })(`${stack.info.gateway}/api/weather/oslo`);
+    const response = await createPayingFetch(broke, { network: stack.info.network, address: stack.info.token.address })(
+      `${stack.info.gateway}/api/weather/oslo`,
+    );
 
     expect(response.status).toBe(402);
     const challenge = decodePaymentRequiredHeader(response.headers.get("PAYMENT-REQUIRED")!);
@@ -97,7 +106,10 @@ describe("paying through the gateway on a local chain", () => {
     expect(response.status).toBe(500);
     expect(response.headers.get("PAYMENT-RESPONSE")).toBeNull();
     expect(await stack.balance(PAYER.address)).toBe(payerBefore);
-    const rows = await eventually(() => stack.ledgerRows("rule_id = 'flaky'"), (r) => r.length > 0 && r[0]!.status !== "verified");
+    const rows = await eventually(
+      () => stack.ledgerRows("rule_id = 'flaky'"),
+      (r) => r.length > 0 && r[0]!.status !== "verified",
+    );
     expect(rows).toMatchObject([{ status: "origin_failed", origin_status: 500, transaction_hash: null }]);
   });
 
@@ -132,7 +144,10 @@ describe("paying through the gateway on a local chain", () => {
     expect(await stack.balance(SELLER.address)).toBe(sellerBefore);
     // The origin was asked while settle was still to come; its answer was thrown away.
     expect(await stack.originCalls("/api/weather/lima")).toBe(originBefore + 1);
-    const rows = await eventually(() => stack.ledgerRows("payer = ? ORDER BY created_at", buyer.address), (r) => r.length === 3 && r.every((row) => row.status !== "verified"));
+    const rows = await eventually(
+      () => stack.ledgerRows("payer = ? ORDER BY created_at", buyer.address),
+      (r) => r.length === 3 && r.every((row) => row.status !== "verified"),
+    );
     expect(rows.map((row) => row.status)).toEqual(["settled", "settled", "settle_failed"]);
   });
 
@@ -141,10 +156,18 @@ describe("paying through the gateway on a local chain", () => {
   it("refuses an authorization that would expire before its settle, before the origin or the facilitator is asked", async () => {
     const url = `${stack.info.gateway}/api/slow?ms=2500`;
     const offer = await offerFor(url);
-    const before = { origin: await stack.originCalls("/api/slow"), facilitator: await stack.facilitatorStats(), payer: await stack.balance(PAYER.address) };
-    const response = await fetch(url, { headers: { "PAYMENT-SIGNATURE": await exactPayment(offer, { signer: PAYER, validBefore: Math.floor(Date.now() / 1000) + 7 }) } });
+    const before = {
+      origin: await stack.originCalls("/api/slow"),
+      facilitator: await stack.facilitatorStats(),
+      payer: await stack.balance(PAYER.address),
+    };
+    const response = await fetch(url, {
+      headers: { "PAYMENT-SIGNATURE": await exactPayment(offer, { signer: PAYER, validBefore: Math.floor(Date.now() / 1000) + 7 }) },
+    });
     expect(response.status).toBe(402);
-    expect(decodePaymentRequiredHeader(response.headers.get("PAYMENT-REQUIRED")!).error).toBe("invalid_exact_evm_payload_authorization_valid_before");
+    expect(decodePaymentRequiredHeader(response.headers.get("PAYMENT-REQUIRED")!).error).toBe(
+      "invalid_exact_evm_payload_authorization_valid_before",
+    );
     expect(await stack.originCalls("/api/slow")).toBe(before.origin);
     const after = await stack.facilitatorStats();
     expect([after.verify, after.settle]).toEqual([before.facilitator.verify, before.facilitator.settle]);
@@ -178,6 +201,12 @@ describe("paying through the gateway on a local chain", () => {
   it("authenticates to the facilitator, which refuses callers without the token", async () => {
     expect((await fetch(`${stack.info.facilitator}/supported`)).status).toBe(401);
     const ok = await fetch(`${stack.info.facilitator}/supported`, { headers: { authorization: "Bearer e2e-facilitator-token" } });
-    expect(await ok.json()).toMatchObject({ kinds: [{ x402Version: 2, scheme: "exact", network: stack.info.network }, { x402Version: 2, scheme: "upto", network: stack.info.network, extra: { facilitatorAddress: expect.stringMatching(/^0x/) } }, { x402Version: 2, scheme: "batch-settlement", network: stack.info.network }] });
+    expect(await ok.json()).toMatchObject({
+      kinds: [
+        { x402Version: 2, scheme: "exact", network: stack.info.network },
+        { x402Version: 2, scheme: "upto", network: stack.info.network, extra: { facilitatorAddress: expect.stringMatching(/^0x/) } },
+        { x402Version: 2, scheme: "batch-settlement", network: stack.info.network },
+      ],
+    });
   });
 });

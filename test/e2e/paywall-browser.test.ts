@@ -16,7 +16,10 @@ import { NETWORK } from "../../stack/chain.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`paywall browser test SKIPPED: no Chromium at ${CHROMIUM} (scripts/ensure-chromium.sh could not install Debian's chromium here)`);
+if (!hasChromium)
+  console.warn(
+    `paywall browser test SKIPPED: no Chromium at ${CHROMIUM} (scripts/ensure-chromium.sh could not install Debian's chromium here)`,
+  );
 const screenshots = process.env.PAYWALL_SCREENSHOTS === "docs" ? "docs" : tempDir("paywall-shots-");
 
 let stack: StackFixture;
@@ -27,7 +30,9 @@ let htmlOrigin: Server;
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  htmlOrigin = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<script>document.title = 'owned'</script>"));
+  htmlOrigin = createServer((_req, res) =>
+    res.writeHead(200, { "content-type": "text/html" }).end("<script>document.title = 'owned'</script>"),
+  );
   await new Promise<void>((resolve) => htmlOrigin.listen(0, "127.0.0.1", resolve));
   const htmlRule = {
     id: "paid-page",
@@ -44,7 +49,15 @@ beforeAll(async () => {
     chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     }),
   ]);
 });
@@ -93,7 +106,8 @@ describe.skipIf(!hasChromium)("the paywall in headless Chromium", () => {
     // Self-contained: the page's own two requests (the 402 and the paid retry), nothing else, nothing blocked.
     expect(requests).toEqual([url, url]);
     expect(cspViolations).toEqual([]);
-    for (const name of ["paywall-before.png", "paywall-after.png"]) expect(readFileSync(join(screenshots, name)).subarray(1, 4).toString()).toBe("PNG");
+    for (const name of ["paywall-before.png", "paywall-after.png"])
+      expect(readFileSync(join(screenshots, name)).subarray(1, 4).toString()).toBe("PNG");
     await page.context().close();
   });
 
@@ -113,7 +127,9 @@ describe.skipIf(!hasChromium)("the paywall in headless Chromium", () => {
     await expect.poll(() => button.isEnabled()).toBe(true);
 
     await button.click();
-    await expect.poll(() => page.locator("#status").textContent(), { timeout: 30_000 }).toMatch(/^The payment was refused \(.+\); nothing was charged\.$/);
+    await expect
+      .poll(() => page.locator("#status").textContent(), { timeout: 30_000 })
+      .toMatch(/^The payment was refused \(.+\); nothing was charged\.$/);
     expect(await stack.balance(SELLER.address)).toBe(sellerBefore);
     expect(await stack.originCalls("/api/weather/oslo")).toBe(0);
     await page.context().close();

@@ -69,12 +69,24 @@ async function settle(signed: Awaited<ReturnType<typeof signPermit>>): Promise<H
 /** The payer cancels nonces with Permit2's `invalidateUnorderedNonces(word, mask)`. */
 async function invalidate(word: bigint, mask: bigint): Promise<void> {
   const wallet = createWalletClient({ account: PAYER, chain: localChain(chain.rpcUrl), transport: http(chain.rpcUrl) });
-  const hash = await wallet.writeContract({ address: PERMIT2_ADDRESS, abi: abis.permit2, functionName: "invalidateUnorderedNonces", args: [word, mask] });
+  const hash = await wallet.writeContract({
+    address: PERMIT2_ADDRESS,
+    abi: abis.permit2,
+    functionName: "invalidateUnorderedNonces",
+    args: [word, mask],
+  });
   expect((await read.waitForTransactionReceipt({ hash, pollingInterval: 50 })).status).toBe("success");
 }
 
 function payment(nonce: bigint): OnChainPayment {
-  return { method: "permit2", permit2Nonce: nonce.toString(), asset: token, payTo: SELLER.address, amount: AMOUNT.toString(), payer: PAYER.address };
+  return {
+    method: "permit2",
+    permit2Nonce: nonce.toString(),
+    asset: token,
+    payTo: SELLER.address,
+    amount: AMOUNT.toString(),
+    payer: PAYER.address,
+  };
 }
 
 describe("a Permit2 payment, asked of the chain", () => {
@@ -108,7 +120,13 @@ describe("a Permit2 payment, asked of the chain", () => {
     });
     await read.waitForTransactionReceipt({ hash, pollingInterval: 50 });
     expect(await readPaymentOutcome(rpc, payment(nonce))).toEqual({ kind: "canceled" });
-    expect(await lookAtChain(rpc, { ...payment(nonce), network: "eip155:31337", validBeforeSeconds: Math.floor(Date.now() / 1000) + 600 }, undefined)).toMatchObject({
+    expect(
+      await lookAtChain(
+        rpc,
+        { ...payment(nonce), network: "eip155:31337", validBeforeSeconds: Math.floor(Date.now() / 1000) + 600 },
+        undefined,
+      ),
+    ).toMatchObject({
       kind: "not_settled",
       resolution: "chain_canceled",
     });
@@ -126,7 +144,10 @@ describe("a Permit2 payment, asked of the chain", () => {
     const at = (validBeforeSeconds: number): ChainWatch => ({ ...payment(nonce), network: "eip155:31337", validBeforeSeconds });
     // Permit2 accepts a block whose time equals the deadline.
     expect(await lookAtChain(rpc, at(Number(timestamp)), undefined)).toMatchObject({ kind: "open" });
-    expect(await lookAtChain(rpc, at(Number(timestamp) - 1), undefined)).toEqual({ kind: "not_settled", resolution: "chain_expired_unused" });
+    expect(await lookAtChain(rpc, at(Number(timestamp) - 1), undefined)).toEqual({
+      kind: "not_settled",
+      resolution: "chain_expired_unused",
+    });
   });
 
   it("spent, but its transaction outside the blocks searched: no verdict (thrown), never a guess", async () => {
@@ -134,7 +155,9 @@ describe("a Permit2 payment, asked of the chain", () => {
     await settle(await signPermit(nonce, SELLER.address));
     const latest = await read.getBlockNumber({ cacheTime: 0 });
     await read.request({ method: "anvil_mine" as never, params: ["0x3"] as never });
-    await expect(readPaymentOutcome(rpc, payment(nonce), { fromBlock: latest + 1n, toBlock: latest + 3n, anchored: true })).rejects.toThrow(ChainUnfound);
+    await expect(readPaymentOutcome(rpc, payment(nonce), { fromBlock: latest + 1n, toBlock: latest + 3n, anchored: true })).rejects.toThrow(
+      ChainUnfound,
+    );
   });
 
   it("settled, then the payer invalidates the same nonce: still settled (the settle is looked for first)", async () => {
@@ -149,9 +172,15 @@ describe("a Permit2 payment, asked of the chain", () => {
     await invalidate(11n, 1n << 4n);
     const watch: ChainWatch = { ...payment(nonce), network: "eip155:31337", validBeforeSeconds: Math.floor(Date.now() / 1000) + 600 };
     // First look at a settle left unknown seconds ago: its lookback surely holds the spend.
-    expect(await lookAtChain(rpc, watch, { fromBlock: undefined, spentBlock: undefined, misses: 0, firstLook: true })).toMatchObject({ kind: "not_settled", resolution: "chain_canceled" });
+    expect(await lookAtChain(rpc, watch, { fromBlock: undefined, spentBlock: undefined, misses: 0, firstLook: true })).toMatchObject({
+      kind: "not_settled",
+      resolution: "chain_canceled",
+    });
     // Its first looks failed (the RPC was down), or a dead request's claim: looked at long after, past its settle's block.
-    expect(await lookAtChain(rpc, watch, { fromBlock: undefined, spentBlock: undefined, misses: 2, firstLook: false })).toMatchObject({ kind: "unfound", range: { fromBlock: undefined } });
+    expect(await lookAtChain(rpc, watch, { fromBlock: undefined, spentBlock: undefined, misses: 2, firstLook: false })).toMatchObject({
+      kind: "unfound",
+      range: { fromBlock: undefined },
+    });
   });
 
   it("an invalidation beside a transfer to the payee of this amount that no proxy settle of this nonce explains: no verdict", async () => {
@@ -159,7 +188,12 @@ describe("a Permit2 payment, asked of the chain", () => {
     const nonce = 13n * 256n + 9n;
     const wallet = createWalletClient({ account: PAYER, chain: localChain(chain.rpcUrl), transport: http(chain.rpcUrl) });
     const from = await read.getBlockNumber({ cacheTime: 0 });
-    const direct = await wallet.writeContract({ address: token, abi: abis.token, functionName: "transfer", args: [SELLER.address, AMOUNT] });
+    const direct = await wallet.writeContract({
+      address: token,
+      abi: abis.token,
+      functionName: "transfer",
+      args: [SELLER.address, AMOUNT],
+    });
     expect((await read.waitForTransactionReceipt({ hash: direct, pollingInterval: 50 })).status).toBe("success");
     await invalidate(13n, 1n << 9n);
     const to = await read.getBlockNumber({ cacheTime: 0 });
@@ -182,8 +216,11 @@ describe("a Permit2 payment, asked of the chain", () => {
     const canceled = 9n * 256n + 1n;
     await invalidate(9n, 1n << 1n);
     const to = await read.getBlockNumber({ cacheTime: 0 });
-    await expect(readPaymentOutcome(rpc, payment(canceled), { fromBlock: from, toBlock: to, anchored: true })).rejects.toThrow(ChainUnfound);
-    await expect(readPaymentOutcome(rpc, payment(canceled), { fromBlock: from, toBlock: to, anchored: true, page: 1 })).rejects.toThrow(ChainUnfound);
+    await expect(readPaymentOutcome(rpc, payment(canceled), { fromBlock: from, toBlock: to, anchored: true })).rejects.toThrow(
+      ChainUnfound,
+    );
+    await expect(readPaymentOutcome(rpc, payment(canceled), { fromBlock: from, toBlock: to, anchored: true, page: 1 })).rejects.toThrow(
+      ChainUnfound,
+    );
   });
-
 });

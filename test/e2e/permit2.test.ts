@@ -32,9 +32,19 @@ describe("paying with Permit2 on a local chain", () => {
     expect(await stack.receiptStatus(settlement.transaction as `0x${string}`)).toBe("success");
     expect(await stack.balance(PAYER.address)).toBe(payerBefore - 10_000n);
     expect(await stack.balance(SELLER.address)).toBe(sellerBefore + 10_000n);
-    const payload = JSON.parse(Buffer.from(sent[0]!, "base64").toString("utf8")) as { payload: { permit2Authorization: { nonce: string } } };
-    const rows = await eventually(() => stack.ledgerRows("rule_id = ?", "fx"), (r) => r.some((row) => row.status === "settled"));
-    expect(rows).toMatchObject([{ status: "settled", payment_key: `${stack.info.network}:permit2:${PAYER.address.toLowerCase()}:${payload.payload.permit2Authorization.nonce}` }]);
+    const payload = JSON.parse(Buffer.from(sent[0]!, "base64").toString("utf8")) as {
+      payload: { permit2Authorization: { nonce: string } };
+    };
+    const rows = await eventually(
+      () => stack.ledgerRows("rule_id = ?", "fx"),
+      (r) => r.some((row) => row.status === "settled"),
+    );
+    expect(rows).toMatchObject([
+      {
+        status: "settled",
+        payment_key: `${stack.info.network}:permit2:${PAYER.address.toLowerCase()}:${payload.payload.permit2Authorization.nonce}`,
+      },
+    ]);
   });
 
   it("refuses the same permit again, and nothing more moves", async () => {
@@ -50,7 +60,10 @@ describe("paying with Permit2 on a local chain", () => {
   it("keeps EIP-3009 for the other routes on the same chain", async () => {
     const response = await pay(`${stack.info.gateway}/api/weather/oslo`);
     expect(response.status).toBe(200);
-    const rows = await eventually(() => stack.ledgerRows("resource LIKE ?", "%/api/weather/oslo"), (r) => r.length > 0);
+    const rows = await eventually(
+      () => stack.ledgerRows("resource LIKE ?", "%/api/weather/oslo"),
+      (r) => r.length > 0,
+    );
     expect(String(rows[0]!.payment_key)).not.toContain(":permit2:");
   });
 });

@@ -55,7 +55,11 @@ describe("a session bought with one on-chain payment", () => {
     const url = `${stack.info.gateway}/api/forecast/paris`;
     const log: ("payment" | "sign-in" | "none")[] = [];
     const sessionFetch = createSessionFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, recordingFetch(log));
-    const [payerBefore, sellerBefore, blockBefore] = await Promise.all([stack.balance(PAYER.address), stack.balance(SELLER.address), blockNumber()]);
+    const [payerBefore, sellerBefore, blockBefore] = await Promise.all([
+      stack.balance(PAYER.address),
+      stack.balance(SELLER.address),
+      blockNumber(),
+    ]);
 
     const paid = await sessionFetch(url);
     expect(paid.status).toBe(200);
@@ -68,7 +72,11 @@ describe("a session bought with one on-chain payment", () => {
     expect(await stack.balance(PAYER.address)).toBe(payerBefore - 100_000n);
     expect(await stack.balance(SELLER.address)).toBe(sellerBefore + 100_000n);
 
-    const [statsAfterPayment, blockAfterPayment, originAfterPayment] = await Promise.all([stack.facilitatorStats(), blockNumber(), stack.originCalls("/api/forecast/paris")]);
+    const [statsAfterPayment, blockAfterPayment, originAfterPayment] = await Promise.all([
+      stack.facilitatorStats(),
+      blockNumber(),
+      stack.originCalls("/api/forecast/paris"),
+    ]);
     log.length = 0;
     for (let i = 1; i <= 20; i++) {
       const response = await sessionFetch(url);
@@ -80,11 +88,17 @@ describe("a session bought with one on-chain payment", () => {
     expect(log.filter((kind) => kind === "payment")).toHaveLength(0);
     expect(log.filter((kind) => kind === "sign-in")).toHaveLength(20);
     const statsAfter = await stack.facilitatorStats();
-    expect({ verify: statsAfter.verify, settle: statsAfter.settle }).toEqual({ verify: statsAfterPayment.verify, settle: statsAfterPayment.settle });
+    expect({ verify: statsAfter.verify, settle: statsAfter.settle }).toEqual({
+      verify: statsAfterPayment.verify,
+      settle: statsAfterPayment.settle,
+    });
     expect(await blockNumber()).toBe(blockAfterPayment);
     expect(await stack.balance(PAYER.address)).toBe(payerBefore - 100_000n);
     expect(await stack.originCalls("/api/forecast/paris")).toBe(originAfterPayment + 20);
-    const rows = await eventually(() => stack.ledgerRows("rule_id = ?", "forecast-pass"), (r) => r.some((row) => row.status === "settled"));
+    const rows = await eventually(
+      () => stack.ledgerRows("rule_id = ?", "forecast-pass"),
+      (r) => r.some((row) => row.status === "settled"),
+    );
     expect(rows).toMatchObject([{ status: "settled", payer: PAYER.address, amount: "100000" }]);
 
     // Quota spent: a sign-in alone (the official SIWX-only wrapper) now gets the normal 402.
@@ -124,7 +138,9 @@ describe("smart-wallet (EIP-1271 / EIP-6492) sessions", () => {
     };
     const client = x402Client.fromConfig({
       schemes: [{ network: "eip155:*", client: new ExactEvmScheme(signer as unknown as ConstructorParameters<typeof ExactEvmScheme>[0]) }],
-      spendControls: { allowedAssets: [{ network: NETWORK as `${string}:${string}`, asset: stack.info.token.address, maxAmountPerPayment: "1000000" }] },
+      spendControls: {
+        allowedAssets: [{ network: NETWORK as `${string}:${string}`, asset: stack.info.token.address, maxAmountPerPayment: "1000000" }],
+      },
     });
     client.registerExtension(createSIWxClientExtension({ signers: [signer as unknown as Parameters<typeof wrapFetchWithSIWx>[1]] }));
     const sessionFetch = wrapFetchWithPayment(fetch, client);
@@ -153,18 +169,27 @@ describe("smart-wallet (EIP-1271 / EIP-6492) sessions", () => {
     const owner = privateKeyToAccount(generatePrivateKey());
     const { factory, abi } = await deploySmartWalletFactory(stack.info.rpcUrl);
     const salt = `0x${"00".repeat(31)}07` as const;
-    const predicted = (await chain.readContract({ address: factory, abi, functionName: "predict", args: [owner.address, salt] })) as Address;
+    const predicted = (await chain.readContract({
+      address: factory,
+      abi,
+      functionName: "predict",
+      args: [owner.address, salt],
+    })) as Address;
     const deployCall = encodeFunctionData({ abi, functionName: "deploy", args: [owner.address, salt] });
     const counterfactual = (key: typeof owner) => ({
       address: predicted,
-      signMessage: async (args: { message: string }) => serializeErc6492Signature({ address: factory, data: deployCall, signature: await key.signMessage(args) }),
+      signMessage: async (args: { message: string }) =>
+        serializeErc6492Signature({ address: factory, data: deployCall, signature: await key.signMessage(args) }),
     });
     const url = `${stack.info.gateway}/api/forecast/oslo`;
 
     // The signature is good (the wallet simply never paid), so the refusal is about the session, not the proof.
     const genuine = await wrapFetchWithSIWx(fetch, counterfactual(owner) as unknown as Parameters<typeof wrapFetchWithSIWx>[1])(url);
     expect(await reasonOf(genuine)).toBe("session_not_found");
-    const forged = await wrapFetchWithSIWx(fetch, counterfactual(privateKeyToAccount(generatePrivateKey())) as unknown as Parameters<typeof wrapFetchWithSIWx>[1])(url);
+    const forged = await wrapFetchWithSIWx(
+      fetch,
+      counterfactual(privateKeyToAccount(generatePrivateKey())) as unknown as Parameters<typeof wrapFetchWithSIWx>[1],
+    )(url);
     expect(await reasonOf(forged)).toBe("invalid_siwx_signature");
     expect(await chain.getCode({ address: predicted })).toBeUndefined();
   });

@@ -28,7 +28,13 @@ function withPaymentIdentifier(id: string, sent: string[]): typeof fetch {
 }
 
 async function rpc(method: string, params: unknown[]): Promise<void> {
-  const reply = (await (await fetch(stack.info.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) })).json()) as { error?: { message: string } };
+  const reply = (await (
+    await fetch(stack.info.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    })
+  ).json()) as { error?: { message: string } };
   if (reply.error) throw new Error(`${method}: ${reply.error.message}`);
 }
 
@@ -42,7 +48,8 @@ afterAll(async () => {
 describe("a settle broadcast but not confirmed", () => {
   it("is resolved from the transaction's receipt: the answer is served, the payer charged once, the ledger names the transaction", async () => {
     const url = `${stack.info.gateway}/api/weather/pending`;
-    const payTo = (JSON.parse(atob((await fetch(url)).headers.get("PAYMENT-REQUIRED")!)) as { accepts: { payTo: `0x${string}` }[] }).accepts[0]!.payTo;
+    const payTo = (JSON.parse(atob((await fetch(url)).headers.get("PAYMENT-REQUIRED")!)) as { accepts: { payTo: `0x${string}` }[] })
+      .accepts[0]!.payTo;
     const [payerBefore, payeeBefore] = [await stack.balance(PAYER.address), await stack.balance(payTo)];
     await rpc("evm_setIntervalMining", [2]);
     let response: Response;
@@ -60,7 +67,10 @@ describe("a settle broadcast but not confirmed", () => {
     const stats = (await (await fetch(`${stack.info.facilitators[0]!.url}/__stats`)).json()) as { settle: number };
     expect(stats.settle).toBe(1);
 
-    const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/weather/pending'"), (rows) => rows.length === 1 && rows[0]!.status === "settled");
+    const [row] = await eventually(
+      () => stack.ledgerRows("resource LIKE '%/api/weather/pending'"),
+      (rows) => rows.length === 1 && rows[0]!.status === "settled",
+    );
     expect(row).toMatchObject({ status: "settled", transaction_hash: settled.transaction });
     const price = payeeBefore - (await stack.balance(payTo));
     expect(price).toBeLessThan(0n);
@@ -69,7 +79,8 @@ describe("a settle broadcast but not confirmed", () => {
 
   it("not mined within the budget: the answer is withheld, then the reconciler finds the transfer and records the refund owed", async () => {
     const url = `${stack.info.gateway}/api/weather/mined-late`;
-    const payTo = (JSON.parse(atob((await fetch(url)).headers.get("PAYMENT-REQUIRED")!)) as { accepts: { payTo: `0x${string}` }[] }).accepts[0]!.payTo;
+    const payTo = (JSON.parse(atob((await fetch(url)).headers.get("PAYMENT-REQUIRED")!)) as { accepts: { payTo: `0x${string}` }[] })
+      .accepts[0]!.payTo;
     const [payerBefore, payeeBefore] = [await stack.balance(PAYER.address), await stack.balance(payTo)];
     // No block is mined while the request runs: the transaction waits in the mempool past the settle budget.
     await rpc("evm_setAutomine", [false]);
@@ -82,11 +93,22 @@ describe("a settle broadcast but not confirmed", () => {
     }
     expect(response.status).toBe(502);
     expect(await response.text()).not.toContain("mined-late");
-    const [unknown] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/weather/mined-late'"), (rows) => rows[0]?.status === "settle_unknown");
+    const [unknown] = await eventually(
+      () => stack.ledgerRows("resource LIKE '%/api/weather/mined-late'"),
+      (rows) => rows[0]?.status === "settle_unknown",
+    );
     expect(unknown).toMatchObject({ resolution: null });
     // Mined now; the reconciler's first look is 5 s after the request left it unknown.
-    const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/weather/mined-late'"), (rows) => rows[0]?.status === "owed_refund", 20_000);
-    expect(row).toMatchObject({ resolution: "chain_transfer", transaction_hash: expect.stringMatching(/^0x[0-9a-f]{64}$/), resolved_at: expect.any(String) });
+    const [row] = await eventually(
+      () => stack.ledgerRows("resource LIKE '%/api/weather/mined-late'"),
+      (rows) => rows[0]?.status === "owed_refund",
+      20_000,
+    );
+    expect(row).toMatchObject({
+      resolution: "chain_transfer",
+      transaction_hash: expect.stringMatching(/^0x[0-9a-f]{64}$/),
+      resolved_at: expect.any(String),
+    });
     const moved = (await stack.balance(payTo)) - payeeBefore;
     expect(moved).toBeGreaterThan(0n);
     expect(payerBefore - (await stack.balance(PAYER.address))).toBe(moved);
@@ -94,7 +116,8 @@ describe("a settle broadcast but not confirmed", () => {
 
   it("with a payment-identifier: the answer is kept, a retry waits (409), then gets it with its receipt once the chain shows it paid", async () => {
     const url = `${stack.info.gateway}/api/weather/kept-late`;
-    const payTo = (JSON.parse(atob((await fetch(url)).headers.get("PAYMENT-REQUIRED")!)) as { accepts: { payTo: `0x${string}` }[] }).accepts[0]!.payTo;
+    const payTo = (JSON.parse(atob((await fetch(url)).headers.get("PAYMENT-REQUIRED")!)) as { accepts: { payTo: `0x${string}` }[] })
+      .accepts[0]!.payTo;
     const [payerBefore, payeeBefore] = [await stack.balance(PAYER.address), await stack.balance(payTo)];
     const sent: string[] = [];
     await rpc("evm_setAutomine", [false]);
@@ -110,13 +133,20 @@ describe("a settle broadcast but not confirmed", () => {
       await rpc("evm_mine", []);
       await rpc("evm_setAutomine", [true]);
     }
-    const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/weather/kept-late'"), (rows) => rows[0]?.status === "settled", 20_000);
+    const [row] = await eventually(
+      () => stack.ledgerRows("resource LIKE '%/api/weather/kept-late'"),
+      (rows) => rows[0]?.status === "settled",
+      20_000,
+    );
     expect(row).toMatchObject({ resolution: "chain_transfer", transaction_hash: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
     const retry = await fetch(url, { headers: { "PAYMENT-SIGNATURE": sent.at(-1)! } });
     expect(retry.status).toBe(200);
     expect(await retry.json()).toMatchObject({ city: "kept-late" });
     expect(retry.headers.get("X402-Idempotent-Replay")).toBe("true");
-    expect(decodePaymentResponseHeader(retry.headers.get("PAYMENT-RESPONSE")!)).toMatchObject({ success: true, transaction: row!.transaction_hash });
+    expect(decodePaymentResponseHeader(retry.headers.get("PAYMENT-RESPONSE")!)).toMatchObject({
+      success: true,
+      transaction: row!.transaction_hash,
+    });
     const moved = (await stack.balance(payTo)) - payeeBefore;
     expect(moved).toBeGreaterThan(0n);
     expect(payerBefore - (await stack.balance(PAYER.address))).toBe(moved);
@@ -144,7 +174,11 @@ describe("a settle broadcast but not confirmed", () => {
     expect(await response.text()).not.toContain("CHF");
     expect(await stack.balance(PAYER.address)).toBe(payerBefore - 10_000n);
     const after = await paid("usd-jpy");
-    const [row] = await eventually(() => stack.ledgerRows("resource LIKE '%/api/fx/usd-chf'"), (rows) => rows[0]?.status === "owed_refund", 20_000);
+    const [row] = await eventually(
+      () => stack.ledgerRows("resource LIKE '%/api/fx/usd-chf'"),
+      (rows) => rows[0]?.status === "owed_refund",
+      20_000,
+    );
     expect(row).toMatchObject({ resolution: "chain_transfer", payment_key: expect.stringContaining(":permit2:") });
     expect([before, after]).not.toContain(row!.transaction_hash);
     expect(await stack.receiptStatus(row!.transaction_hash as `0x${string}`)).toBe("success");

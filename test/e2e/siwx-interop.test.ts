@@ -25,7 +25,10 @@ const wallet = privateKeyToAccount("0x59c6995e998f97a5a0044966f0945389dc9e86dae8
 
 describe("SIGN-IN-WITH-X interop with the official client", () => {
   it.each([
-    ["with a statement and resources", { statement: "Sign in to reuse your payment", resources: ["https://api.example.com/weather/paris"] }],
+    [
+      "with a statement and resources",
+      { statement: "Sign in to reuse your payment", resources: ["https://api.example.com/weather/paris"] },
+    ],
     ["minimal", {}],
   ])("accepts a proof made by createSIWxPayload (%s)", async (_name, extra) => {
     const now = new Date();
@@ -35,17 +38,31 @@ describe("SIGN-IN-WITH-X interop with the official client", () => {
     const decoded = decodeSiwxHeader(header);
     if (!decoded.ok) throw new Error(decoded.reason);
     expect(buildSiweMessage(decoded.value, "31337")).toBe(createSIWxMessage(info, wallet.address));
-    expect(checkSiwxFields(decoded.value, { host: "api.example.com", resourceOrigin: "https://api.example.com", nowMs: Date.now(), maxAgeSeconds: 300, clockSkewSeconds: 30 })).toEqual({ ok: true });
+    expect(
+      checkSiwxFields(decoded.value, {
+        host: "api.example.com",
+        resourceOrigin: "https://api.example.com",
+        nowMs: Date.now(),
+        maxAgeSeconds: 300,
+        clockSkewSeconds: 30,
+      }),
+    ).toEqual({ ok: true });
     expect(await verifySiwxSignature(decoded.value, NO_RPC)).toEqual({ ok: true });
   });
 
   it.each([
-    ["with a statement and resources", { statement: "Sign in to reuse your payment", resources: ["https://api.example.com/weather/paris"] }],
+    [
+      "with a statement and resources",
+      { statement: "Sign in to reuse your payment", resources: ["https://api.example.com/weather/paris"] },
+    ],
     ["minimal", {}],
   ])("accepts a Solana (SIWS, Ed25519) proof made by createSIWxPayload (%s)", async (_name, extra) => {
     const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
     const publicKey = encodeBase58(new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer));
-    const signer = { publicKey, signMessage: async (message: Uint8Array) => new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, pair.privateKey, message)) };
+    const signer = {
+      publicKey,
+      signMessage: async (message: Uint8Array) => new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, pair.privateKey, message)),
+    };
     const now = new Date();
     const info = { ...challengeInfo(now), chainId: SOLANA_MAINNET, type: "ed25519" as const, ...extra };
     const header = encodeSIWxHeader(await createSIWxPayload(info, signer, "https://api.example.com/weather/paris"));
@@ -54,6 +71,9 @@ describe("SIGN-IN-WITH-X interop with the official client", () => {
     if (!decoded.ok) throw new Error(decoded.reason);
     expect(buildSiwsMessage(decoded.value, SOLANA_MAINNET.split(":")[1]!)).toBe(createSIWxMessage(info, publicKey));
     expect(await verifySiwxSignature(decoded.value, NO_RPC)).toEqual({ ok: true });
-    expect(await verifySiwxSignature({ ...decoded.value, issuedAt: new Date(now.getTime() + 1).toISOString() }, NO_RPC)).toEqual({ ok: false, reason: "invalid_siwx_signature" });
+    expect(await verifySiwxSignature({ ...decoded.value, issuedAt: new Date(now.getTime() + 1).toISOString() }, NO_RPC)).toEqual({
+      ok: false,
+      reason: "invalid_siwx_signature",
+    });
   });
 });

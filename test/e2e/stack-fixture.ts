@@ -37,12 +37,18 @@ export async function startStackFixture(options: StackOptions = {}): Promise<Sta
       return (await (await fetch(`${stack.info.facilitator}/__stats`)).json()) as { verify: number; settle: number; supported: number };
     },
     ledgerRows(where = "1 = 1", ...params) {
-      const read = async () => (await bindings.env.LEDGER.prepare(`SELECT * FROM payments WHERE ${where}`).bind(...params).all()).results;
+      const read = async () =>
+        (
+          await bindings.env.LEDGER.prepare(`SELECT * FROM payments WHERE ${where}`)
+            .bind(...params)
+            .all()
+        ).results;
       return eventually(read, () => true, 2000);
     },
     reconciliationCases: () => findReconciliationCases(bindings.env.LEDGER, Date.now()),
     putKv: (key, value) => bindings.env.PRICE_RULES.put(key, JSON.stringify(value)),
-    payingFetch: (baseFetch = fetch) => createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, baseFetch),
+    payingFetch: (baseFetch = fetch) =>
+      createPayingFetch(PAYER, { network: stack.info.network, address: stack.info.token.address }, baseFetch),
     async receiptStatus(hash) {
       return (await chain.getTransactionReceipt({ hash })).status;
     },

@@ -17,7 +17,11 @@ beforeAll(async () => {
   // TestUSDC is not one of the client's built-in assets: spendControls.allowedAssets names it.
   pay = wrapFetchWithPaymentFromConfig(recordingFetch("PAYMENT-SIGNATURE", sent), {
     schemes: [{ network: "eip155:*", client: new UptoEvmScheme(PAYER) }],
-    spendControls: { allowedAssets: [{ network: stack.info.network as `${string}:${string}`, asset: stack.info.token.address, maxAmountPerPayment: "1000000" }] },
+    spendControls: {
+      allowedAssets: [
+        { network: stack.info.network as `${string}:${string}`, asset: stack.info.token.address, maxAmountPerPayment: "1000000" },
+      ],
+    },
   });
 });
 afterAll(async () => {
@@ -25,8 +29,13 @@ afterAll(async () => {
 });
 
 async function row(transactionOrPath: { tx?: string; resource?: string }) {
-  const [where, value] = transactionOrPath.tx ? ["transaction_hash = ?", transactionOrPath.tx] : ["resource LIKE ?", `%${transactionOrPath.resource}`];
-  const rows = await eventually(() => stack.ledgerRows(`${where} AND status <> 'verified'`, value), (r) => r.length === 1);
+  const [where, value] = transactionOrPath.tx
+    ? ["transaction_hash = ?", transactionOrPath.tx]
+    : ["resource LIKE ?", `%${transactionOrPath.resource}`];
+  const rows = await eventually(
+    () => stack.ledgerRows(`${where} AND status <> 'verified'`, value),
+    (r) => r.length === 1,
+  );
   expect(rows).toHaveLength(1);
   return rows[0]!;
 }
@@ -43,7 +52,11 @@ describe("upto metered by the origin's header", () => {
     const challenge = await fetch(`${stack.info.gateway}/api/metered/header?tokens=25`);
     expect(challenge.status).toBe(402);
     const offer = JSON.parse(Buffer.from(challenge.headers.get("PAYMENT-REQUIRED")!, "base64").toString()).accepts[0];
-    expect(offer).toMatchObject({ scheme: "upto", amount: "100000", extra: { assetTransferMethod: "permit2", facilitatorAddress: expect.stringMatching(/^0x/) } });
+    expect(offer).toMatchObject({
+      scheme: "upto",
+      amount: "100000",
+      extra: { assetTransferMethod: "permit2", facilitatorAddress: expect.stringMatching(/^0x/) },
+    });
 
     const { response, paid, received } = await payAndMeasure("/api/metered/header?tokens=25");
     expect(response.status).toBe(200);
@@ -55,7 +68,13 @@ describe("upto metered by the origin's header", () => {
     const settlement = readSettlement(response)!;
     expect(settlement).toMatchObject({ success: true, amount: "25000", transaction: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
     expect(await stack.receiptStatus(settlement.transaction as `0x${string}`)).toBe("success");
-    expect(await row({ tx: settlement.transaction })).toMatchObject({ scheme: "upto", status: "settled", amount: "25000", max_amount: "100000", metered_units: "25" });
+    expect(await row({ tx: settlement.transaction })).toMatchObject({
+      scheme: "upto",
+      status: "settled",
+      amount: "25000",
+      max_amount: "100000",
+      metered_units: "25",
+    });
   });
 
   it("zero usage settles nothing and sends no transaction", async () => {
@@ -65,7 +84,12 @@ describe("upto metered by the origin's header", () => {
     expect(paid).toBe(0n);
     expect(readSettlement(response)).toMatchObject({ success: true, amount: "0", transaction: "" });
     expect((await stack.facilitatorStats()).settle).toBe(settlesBefore);
-    expect(await row({ resource: "/api/metered/header?tokens=0" })).toMatchObject({ status: "settled", amount: "0", max_amount: "100000", metered_units: "0" });
+    expect(await row({ resource: "/api/metered/header?tokens=0" })).toMatchObject({
+      status: "settled",
+      amount: "0",
+      max_amount: "100000",
+      metered_units: "0",
+    });
   });
 
   it("a usage above the cap is charged by the rule's policy (base: $0), never above the maximum", async () => {
@@ -128,12 +152,19 @@ describe("upto metered from a streamed (SSE) answer's last event", () => {
     // 300 tokens × $0.0001 = $0.03 = 30000 atomic, of the 50000 authorized.
     expect(settled).toMatchObject({ success: true, amount: "30000" });
     expect(before - (await stack.balance(PAYER.address))).toBe(30_000n);
-    expect(await row({ tx: settled.transaction })).toMatchObject({ status: "settled", amount: "30000", max_amount: "50000", metered_units: "300" });
+    expect(await row({ tx: settled.transaction })).toMatchObject({
+      status: "settled",
+      amount: "30000",
+      max_amount: "50000",
+      metered_units: "300",
+    });
   });
 
   // Security review F1: content went out, so leaving early is charged (meter.onCancel, default the cap's price),
   // and the same authorization buys no second stream.
-  it("a client that leaves after content went out pays the cap's price, and its signature buys nothing more", { timeout: 30_000 }, async () => {
+  it("a client that leaves after content went out pays the cap's price, and its signature buys nothing more", {
+    timeout: 30_000,
+  }, async () => {
     const before = await stack.balance(PAYER.address);
     sent.length = 0;
     const response = await pay(`${stack.info.gateway}/api/metered/stream?tokens=300&gapMs=400`);
@@ -142,10 +173,20 @@ describe("upto metered from a streamed (SSE) answer's last event", () => {
     await reader.cancel();
     // 400 tokens (the cap) × $0.0001 = $0.04 = 40000 atomic, of the 50000 authorized; should the runtime not pass the
     // disconnect on, the stream, no longer read, is ended at the rule's maxStreamSeconds (5 s) and charged the same.
-    const after = await eventually(() => stack.balance(PAYER.address), (balance) => before - balance === 40_000n, 10_000);
+    const after = await eventually(
+      () => stack.balance(PAYER.address),
+      (balance) => before - balance === 40_000n,
+      10_000,
+    );
     expect(before - after).toBe(40_000n);
-    expect(await row({ resource: "gapMs=400" })).toMatchObject({ status: "settled", amount: "40000", error_reason: expect.stringMatching(/^(client_disconnected|stream_time_limit)$/) });
-    const again = await fetch(`${stack.info.gateway}/api/metered/stream?tokens=300&gapMs=400`, { headers: { "PAYMENT-SIGNATURE": sent.at(-1)! } });
+    expect(await row({ resource: "gapMs=400" })).toMatchObject({
+      status: "settled",
+      amount: "40000",
+      error_reason: expect.stringMatching(/^(client_disconnected|stream_time_limit)$/),
+    });
+    const again = await fetch(`${stack.info.gateway}/api/metered/stream?tokens=300&gapMs=400`, {
+      headers: { "PAYMENT-SIGNATURE": sent.at(-1)! },
+    });
     expect(again.status).toBe(402);
     await again.body?.cancel();
   });

@@ -41,8 +41,13 @@ describe("x402-fetch 1.x through the gateway", () => {
     expect(await stack.originCalls("/api/weather/paris")).toBe(originBefore + 1);
     const stats = await stack.facilitatorStats();
     expect([stats.verify - facilitatorBefore.verify, stats.settle - facilitatorBefore.settle]).toEqual([1, 1]);
-    const rows = await eventually(() => stack.ledgerRows("transaction_hash = ?", receipt.transaction), (r) => r.length > 0);
-    expect(rows).toMatchObject([{ status: "settled", network: "eip155:84532", amount: "10000", payer: PAYER.address, pay_to: SELLER.address }]);
+    const rows = await eventually(
+      () => stack.ledgerRows("transaction_hash = ?", receipt.transaction),
+      (r) => r.length > 0,
+    );
+    expect(rows).toMatchObject([
+      { status: "settled", network: "eip155:84532", amount: "10000", payer: PAYER.address, pay_to: SELLER.address },
+    ]);
   });
 
   it("pays a price computed from the JSON body, and a shop's own payee", async () => {
@@ -63,7 +68,9 @@ describe("x402-fetch 1.x through the gateway", () => {
 
   it("refuses a replayed X-PAYMENT without a second transfer", async () => {
     const sent: string[] = [];
-    const paid = await (wrapFetchWithPayment(recordingFetch("X-PAYMENT", sent), await createSigner("base-sepolia", PAYER_PRIVATE_KEY)) as typeof fetch)(`${stack.info.gateway}/api/weather/lyon`);
+    const paid = await (
+      wrapFetchWithPayment(recordingFetch("X-PAYMENT", sent), await createSigner("base-sepolia", PAYER_PRIVATE_KEY)) as typeof fetch
+    )(`${stack.info.gateway}/api/weather/lyon`);
     expect(paid.status).toBe(200);
     const payerBefore = await stack.balance(PAYER.address);
 

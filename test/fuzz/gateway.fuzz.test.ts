@@ -7,7 +7,11 @@ import { BASE_SEPOLIA, buildHarness, buildRule, decodeHeader, encodePayment } fr
 import { buildSvmPayment, newSolanaWallet } from "../fixtures/solana.js";
 
 const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 200 });
-const headerValue = fc.oneof(printable, fc.base64String({ maxLength: 300 }), fc.jsonValue().map((v) => btoa(JSON.stringify(v) ?? "null")));
+const headerValue = fc.oneof(
+  printable,
+  fc.base64String({ maxLength: 300 }),
+  fc.jsonValue().map((v) => btoa(JSON.stringify(v) ?? "null")),
+);
 
 describe("gateway under fuzz", () => {
   it("answers 400, 402 or 431 to any payment headers on a paid route", async () => {
@@ -15,7 +19,11 @@ describe("gateway under fuzz", () => {
     const harness = await buildHarness({ vars: { FACILITATOR_STATE_CACHE_MS: "2000" } });
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ "PAYMENT-SIGNATURE": fc.option(headerValue), "X-PAYMENT": fc.option(headerValue), "SIGN-IN-WITH-X": fc.option(headerValue) }),
+        fc.record({
+          "PAYMENT-SIGNATURE": fc.option(headerValue),
+          "X-PAYMENT": fc.option(headerValue),
+          "SIGN-IN-WITH-X": fc.option(headerValue),
+        }),
         fc.constantFrom("GET", "HEAD"),
         async (headers, method) => {
           const sent = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== null)) as Record<string, string>;
@@ -34,10 +42,20 @@ describe("gateway under fuzz", () => {
     const SOL_PAY_TO = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
     const FEE_PAYER = "FaKeFeePayer1111111111111111111111111111111";
     const harness = await buildHarness({
-      rules: [buildRule({ accepts: [{ network: BASE_SEPOLIA }, { network: "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1", payTo: SOL_PAY_TO, extra: { feePayer: FEE_PAYER } }] })],
+      rules: [
+        buildRule({
+          accepts: [
+            { network: BASE_SEPOLIA },
+            { network: "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1", payTo: SOL_PAY_TO, extra: { feePayer: FEE_PAYER } },
+          ],
+        }),
+      ],
     });
     const offer = decodeHeader<PaymentRequired>((await harness.fetch("/weather/paris")).headers.get("PAYMENT-REQUIRED")).accepts[1]!;
-    const valid = Uint8Array.from(atob(await buildSvmPayment({ payer: await newSolanaWallet(), feePayer: FEE_PAYER, payTo: SOL_PAY_TO, amount: 10_000n })), (c) => c.charCodeAt(0));
+    const valid = Uint8Array.from(
+      atob(await buildSvmPayment({ payer: await newSolanaWallet(), feePayer: FEE_PAYER, payTo: SOL_PAY_TO, amount: 10_000n })),
+      (c) => c.charCodeAt(0),
+    );
     // Random bytes, or the valid transaction with a byte changed outside the fee payer's (unsigned) slot.
     const transaction = fc.oneof(
       fc.uint8Array({ maxLength: 1300 }),

@@ -14,7 +14,10 @@ import { decodeXPaymentHeader } from "../../src/x402/v1.js";
 const RUNS = 10_000;
 const schemes = buildDefaultSchemeRegistry();
 const PAY_TO = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
-const compiled = compilePriceRules({ rules: [{ id: "r", path: "/paid", price: "$0.01", accepts: [{ network: "eip155:84532" }], payTo: PAY_TO }] }, schemes);
+const compiled = compilePriceRules(
+  { rules: [{ id: "r", path: "/paid", price: "$0.01", accepts: [{ network: "eip155:84532" }], payTo: PAY_TO }] },
+  schemes,
+);
 if (!compiled.ok) throw new Error(compiled.problems.join("\n"));
 const rule = compiled.ruleSet.rules[0]!;
 const accepts = rule.staticAccepts!;
@@ -56,14 +59,37 @@ function headerLike(payloads: fc.Arbitrary<unknown>) {
   );
 }
 
-const AUTHORIZATION_PATHS = ["payload.authorization", "payload.authorization.value", "payload.authorization.to", "payload.authorization.validBefore"];
-const v2HeaderLike = headerLike(payloadLike(validPayload, ["x402Version", "accepted", "payload", "accepted.amount", "accepted.payTo", "accepted.network", ...AUTHORIZATION_PATHS, "payload.authorization.nonce"]));
+const AUTHORIZATION_PATHS = [
+  "payload.authorization",
+  "payload.authorization.value",
+  "payload.authorization.to",
+  "payload.authorization.validBefore",
+];
+const v2HeaderLike = headerLike(
+  payloadLike(validPayload, [
+    "x402Version",
+    "accepted",
+    "payload",
+    "accepted.amount",
+    "accepted.payTo",
+    "accepted.network",
+    ...AUTHORIZATION_PATHS,
+    "payload.authorization.nonce",
+  ]),
+);
 const check = { nowSeconds: now, validUntilSeconds: now + 71, isContract: async () => undefined, blockhashStatus: async () => undefined };
 
 /** decidePayment either decides, or throws the documented 400/431 failures; nothing else. */
 async function decideOrRefuse(headers: { paymentHeader: string | null; v1Header: string | null }) {
   try {
-    return await decidePayment({ accepts, challenge: (error) => buildChallenge(rule, accepts, "https://g/paid", error), resource: { url: "https://g/paid" }, schemes, check, ...headers });
+    return await decidePayment({
+      accepts,
+      challenge: (error) => buildChallenge(rule, accepts, "https://g/paid", error),
+      resource: { url: "https://g/paid" },
+      schemes,
+      check,
+      ...headers,
+    });
   } catch (error) {
     expect(error).toBeInstanceOf(GatewayFailure);
     expect(["payment_malformed", "header_too_large"]).toContain((error as GatewayFailure).error.kind);
@@ -110,7 +136,9 @@ describe("PAYMENT-SIGNATURE decoding under fuzz", () => {
 });
 
 const validV1Payload = { x402Version: 1, scheme: "exact", network: "base-sepolia", payload: validPayload.payload };
-const v1HeaderLike = headerLike(payloadLike(validV1Payload, ["x402Version", "scheme", "network", "payload", ...AUTHORIZATION_PATHS, "payload.signature"]));
+const v1HeaderLike = headerLike(
+  payloadLike(validV1Payload, ["x402Version", "scheme", "network", "payload", ...AUTHORIZATION_PATHS, "payload.signature"]),
+);
 
 describe("X-PAYMENT (V1) decoding under fuzz", () => {
   it("never throws, and only accepts objects of the V1 PaymentPayload shape", () => {
@@ -134,7 +162,8 @@ describe("X-PAYMENT (V1) decoding under fuzz", () => {
     await fc.assert(
       fc.asyncProperty(v1HeaderLike, async (header) => {
         const decision = await decideOrRefuse({ paymentHeader: null, v1Header: header });
-        if (decision?.kind === "verify") expect(decision.v1?.requirements).toMatchObject({ network: "base-sepolia", maxAmountRequired: offer.amount, payTo: offer.payTo });
+        if (decision?.kind === "verify")
+          expect(decision.v1?.requirements).toMatchObject({ network: "base-sepolia", maxAmountRequired: offer.amount, payTo: offer.payTo });
         if (decision) expectFitsOffer(decision);
       }),
       { numRuns: RUNS, seed: 14020 },
@@ -161,13 +190,20 @@ const siwxLike = fc.oneof(
 describe("SIGN-IN-WITH-X decoding under fuzz", () => {
   it("never throws, and only accepts proofs of the schema's shape", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.base64String({ maxLength: 400 }), siwxLike.map((v) => encodeBase64Json(v))), (header) => {
-        const decoded = decodeSiwxHeader(header);
-        if (decoded.ok) {
-          expect(decoded.value.version).toBe("1");
-          expect(decoded.value.nonce).toMatch(/^[A-Za-z0-9]{8,64}$/);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 300 }),
+          fc.base64String({ maxLength: 400 }),
+          siwxLike.map((v) => encodeBase64Json(v)),
+        ),
+        (header) => {
+          const decoded = decodeSiwxHeader(header);
+          if (decoded.ok) {
+            expect(decoded.value.version).toBe("1");
+            expect(decoded.value.nonce).toMatch(/^[A-Za-z0-9]{8,64}$/);
+          }
+        },
+      ),
       { numRuns: RUNS, seed: 122 },
     );
   });

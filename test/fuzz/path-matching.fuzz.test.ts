@@ -11,8 +11,21 @@ const RUNS = 10_000;
 const compiled = compilePriceRules(
   {
     rules: [
-      { id: "weather", methods: ["GET"], path: "/weather/:city", price: "$0.01", accepts: [{ network: "eip155:8453" }], payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906" },
-      { id: "admin", path: "/admin/**", price: "$1", accepts: [{ network: "eip155:8453" }], payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906" },
+      {
+        id: "weather",
+        methods: ["GET"],
+        path: "/weather/:city",
+        price: "$0.01",
+        accepts: [{ network: "eip155:8453" }],
+        payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+      },
+      {
+        id: "admin",
+        path: "/admin/**",
+        price: "$1",
+        accepts: [{ network: "eip155:8453" }],
+        payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+      },
     ],
   },
   buildDefaultSchemeRegistry(),
@@ -23,11 +36,16 @@ const rules = compiled.ruleSet.rules;
 function encodeChar(ch: string, how: number): string {
   const hex = `%${ch.charCodeAt(0).toString(16).padStart(2, "0")}`;
   switch (how) {
-    case 1: return hex.toUpperCase();
-    case 2: return hex;
-    case 3: return `%25${hex.slice(1)}`; // double-encoded
-    case 4: return ch.toUpperCase();
-    default: return ch;
+    case 1:
+      return hex.toUpperCase();
+    case 2:
+      return hex;
+    case 3:
+      return `%25${hex.slice(1)}`; // double-encoded
+    case 4:
+      return ch.toUpperCase();
+    default:
+      return ch;
   }
 }
 
@@ -81,10 +99,13 @@ describe("paid-route matching under fuzz", () => {
 function matchByScanning(all: typeof rules, request: Parameters<typeof matchPriceRule>[1]) {
   const candidates = all.filter((rule) => {
     const method = request.method.toUpperCase();
-    const methodOk = rule.methods === "*" ? !request.isPreflight : rule.methods.includes(method) || (method === "HEAD" && rule.methods.includes("GET"));
+    const methodOk =
+      rule.methods === "*" ? !request.isPreflight : rule.methods.includes(method) || (method === "HEAD" && rule.methods.includes("GET"));
     return methodOk && matchPathPattern(rule.pattern, request.segments) !== undefined;
   });
-  candidates.sort((a, b) => comparePatternSpecificity(a.pattern, b.pattern) || Number(b.methods !== "*") - Number(a.methods !== "*") || a.index - b.index);
+  candidates.sort(
+    (a, b) => comparePatternSpecificity(a.pattern, b.pattern) || Number(b.methods !== "*") - Number(a.methods !== "*") || a.index - b.index,
+  );
   return candidates[0];
 }
 
@@ -100,25 +121,36 @@ describe("rule lookup by trie", () => {
   it("picks the same rule as scanning every rule, for any rule set and path", () => {
     let matched = 0;
     fc.assert(
-      fc.property(fc.array(ruleArb, { minLength: 1, maxLength: 25 }), fc.array(segment, { maxLength: 6 }), fc.constantFrom("GET", "HEAD", "POST", "OPTIONS"), fc.boolean(), (specs, path, method, isPreflight) => {
-        // One rule per path shape: the compiler refuses ambiguous pairs, so they never reach the matcher.
-        const byShape = new Map(specs.map((spec, i) => [`${spec.parts.map((p) => (p === "a" || p === "b" || p === "c" || p === "d" ? p : "_")).join("/")}${spec.tail ? "/**" : ""}`, { spec, i }]));
-        const documentRules = [...byShape.values()].map(({ spec, i }) => ({
-          id: `r${i}`,
-          methods: spec.methods,
-          // Under /api: a pattern such as /:p/:p would claim the gateway's own /.well-known/x402.
-          path: `/${["api", ...spec.parts, ...(spec.tail ? ["**"] : [])].join("/")}`,
-          price: "$0.01",
-          accepts: [{ network: "eip155:8453" }],
-          payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
-        }));
-        const built = compilePriceRules({ rules: documentRules }, buildDefaultSchemeRegistry());
-        if (!built.ok) throw new Error(built.problems.join("; "));
-        const request = { method, segments: ["api", ...path], isPreflight };
-        const expected = matchByScanning(built.ruleSet.rules, request);
-        if (expected) matched++;
-        expect(matchPriceRule(built.ruleSet.rules, request)?.rule.id).toBe(expected?.id);
-      }),
+      fc.property(
+        fc.array(ruleArb, { minLength: 1, maxLength: 25 }),
+        fc.array(segment, { maxLength: 6 }),
+        fc.constantFrom("GET", "HEAD", "POST", "OPTIONS"),
+        fc.boolean(),
+        (specs, path, method, isPreflight) => {
+          // One rule per path shape: the compiler refuses ambiguous pairs, so they never reach the matcher.
+          const byShape = new Map(
+            specs.map((spec, i) => [
+              `${spec.parts.map((p) => (p === "a" || p === "b" || p === "c" || p === "d" ? p : "_")).join("/")}${spec.tail ? "/**" : ""}`,
+              { spec, i },
+            ]),
+          );
+          const documentRules = [...byShape.values()].map(({ spec, i }) => ({
+            id: `r${i}`,
+            methods: spec.methods,
+            // Under /api: a pattern such as /:p/:p would claim the gateway's own /.well-known/x402.
+            path: `/${["api", ...spec.parts, ...(spec.tail ? ["**"] : [])].join("/")}`,
+            price: "$0.01",
+            accepts: [{ network: "eip155:8453" }],
+            payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+          }));
+          const built = compilePriceRules({ rules: documentRules }, buildDefaultSchemeRegistry());
+          if (!built.ok) throw new Error(built.problems.join("; "));
+          const request = { method, segments: ["api", ...path], isPreflight };
+          const expected = matchByScanning(built.ruleSet.rules, request);
+          if (expected) matched++;
+          expect(matchPriceRule(built.ruleSet.rules, request)?.rule.id).toBe(expected?.id);
+        },
+      ),
       { numRuns: 3000, seed: 7 },
     );
     // Not vacuous: many of the generated requests are priced by some rule.

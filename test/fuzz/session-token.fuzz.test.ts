@@ -14,9 +14,15 @@ describe("session token verification", () => {
   it("refuses arbitrary strings and arbitrary three-part tokens", async () => {
     const part = fc.string({ unit: fc.constantFrom(...BASE64URL), maxLength: 200 });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 500 }), fc.tuple(part, part, part).map((parts) => parts.join("."))), async (token) => {
-        expect((await verifySessionToken(token, options)).ok).toBe(false);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 500 }),
+          fc.tuple(part, part, part).map((parts) => parts.join(".")),
+        ),
+        async (token) => {
+          expect((await verifySessionToken(token, options)).ok).toBe(false);
+        },
+      ),
       { numRuns: RUNS, seed: 4 },
     );
   });

@@ -18,8 +18,18 @@ const offer: PaymentRequirements = {
   maxTimeoutSeconds: 60,
   extra: { feePayer: FEE_PAYER },
 };
-const context = { nowSeconds: 1_800_000_000, validUntilSeconds: 1_800_000_071, isContract: async () => undefined, blockhashStatus: async () => undefined };
-const check = (bytes: Uint8Array) => exactSvmScheme.checkPayload({ x402Version: 2, accepted: offer, payload: { transaction: btoa(String.fromCharCode(...bytes)) } }, offer, context);
+const context = {
+  nowSeconds: 1_800_000_000,
+  validUntilSeconds: 1_800_000_071,
+  isContract: async () => undefined,
+  blockhashStatus: async () => undefined,
+};
+const check = (bytes: Uint8Array) =>
+  exactSvmScheme.checkPayload(
+    { x402Version: 2, accepted: offer, payload: { transaction: btoa(String.fromCharCode(...bytes)) } },
+    offer,
+    context,
+  );
 
 describe("Solana transactions, fuzzed", () => {
   it("decodes any bytes without throwing (10,000 cases)", () => {
@@ -33,7 +43,10 @@ describe("Solana transactions, fuzzed", () => {
   });
 
   it("refuses every one-byte change to a valid payment outside the fee payer's slot (10,000 cases)", async () => {
-    const valid = Uint8Array.from(atob(await buildSvmPayment({ payer: await newSolanaWallet(), feePayer: FEE_PAYER, payTo: offer.payTo, amount: 10_000n })), (c) => c.charCodeAt(0));
+    const valid = Uint8Array.from(
+      atob(await buildSvmPayment({ payer: await newSolanaWallet(), feePayer: FEE_PAYER, payTo: offer.payTo, amount: 10_000n })),
+      (c) => c.charCodeAt(0),
+    );
     const original = await check(valid);
     if (!original.ok) throw new Error(original.reason);
     await fc.assert(

@@ -21,7 +21,12 @@ async function call(harness: GatewayHarness, method: string, path: string, body?
     ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: JSON.parse(text) as Record<string, unknown> & Record<string, any> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: JSON.parse(text) as Record<string, unknown> & Record<string, any>,
+  };
 }
 
 const documentWith = (price: string) => JSON.stringify({ rules: [buildRule({ price })] });
@@ -58,7 +63,8 @@ describe("admin API: rules", () => {
 
   it("rollback walks back one version at a time; at most KEPT_VERSIONS are kept", async () => {
     const harness = await adminHarness();
-    for (let cents = 1; cents <= KEPT_VERSIONS + 3; cents++) expect((await call(harness, "PUT", "/rules", documentWith(`$0.${String(cents).padStart(2, "0")}`))).status).toBe(200);
+    for (let cents = 1; cents <= KEPT_VERSIONS + 3; cents++)
+      expect((await call(harness, "PUT", "/rules", documentWith(`$0.${String(cents).padStart(2, "0")}`))).status).toBe(200);
     expect((await call(harness, "GET", "/rules/history")).json.versions).toHaveLength(KEPT_VERSIONS);
     await call(harness, "POST", "/rules/rollback");
     expect(JSON.parse((await call(harness, "GET", "/rules")).text).rules[0].price).toBe(`$0.${KEPT_VERSIONS + 2}`);
@@ -77,8 +83,16 @@ describe("admin API: rules", () => {
 
   it("validate checks without storing; a body that is not JSON is listed as such", async () => {
     const harness = await adminHarness();
-    expect((await call(harness, "POST", "/rules/validate", documentWith("$1"))).json).toEqual({ ok: true, rules: 1, discoverable: 1, facilitators: 0 });
-    expect((await call(harness, "POST", "/rules/validate", "{ nope")).json).toEqual({ ok: false, problems: [expect.stringMatching(/^not JSON/)] });
+    expect((await call(harness, "POST", "/rules/validate", documentWith("$1"))).json).toEqual({
+      ok: true,
+      rules: 1,
+      discoverable: 1,
+      facilitators: 0,
+    });
+    expect((await call(harness, "POST", "/rules/validate", "{ nope")).json).toEqual({
+      ok: false,
+      problems: [expect.stringMatching(/^not JSON/)],
+    });
     expect((await call(harness, "GET", "/rules/history")).json.versions).toEqual([]);
   });
 
@@ -94,15 +108,19 @@ describe("admin API: ledger, revenue, refunds, sessions", () => {
     const harness = await adminHarness({ rules: [buildRule({ id: rule, path: "/weather/:city" })] });
     for (const city of ["paris", "rome"]) expect((await payFor(harness, `/weather/${city}`)).response.status).toBe(200);
     // Rows reach D1 through each payment's outbox, just after its answer.
-    for (let i = 0; i < 50 && (await harness.ledgerRows()).filter((row) => row.status === "settled").length < 2; i++) await new Promise((r) => setTimeout(r, 20));
-    const entries = (await call(harness, "GET", `/ledger?rule=${rule}&status=settled&payer=${PAYER.address.toLowerCase()}`)).json.entries as Record<string, unknown>[];
+    for (let i = 0; i < 50 && (await harness.ledgerRows()).filter((row) => row.status === "settled").length < 2; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    const entries = (await call(harness, "GET", `/ledger?rule=${rule}&status=settled&payer=${PAYER.address.toLowerCase()}`)).json
+      .entries as Record<string, unknown>[];
     expect(entries).toHaveLength(2);
     expect(entries[0]).toMatchObject({ rule_id: rule, status: "settled", amount: "10000", pay_to: PAY_TO });
     expect((await call(harness, "GET", `/ledger?rule=${rule}&status=owed_refund`)).json.entries).toEqual([]);
     expect((await call(harness, "GET", `/ledger?rule=${rule}&limit=1`)).json.entries).toHaveLength(1);
 
     const byRule = (await call(harness, "GET", "/revenue?by=rule")).json.revenue as Record<string, unknown>[];
-    expect(byRule.filter((row) => row.group === rule)).toEqual([{ group: rule, network: "eip155:84532", asset: expect.any(String), payments: 2, amount: "20000" }]);
+    expect(byRule.filter((row) => row.group === rule)).toEqual([
+      { group: rule, network: "eip155:84532", asset: expect.any(String), payments: 2, amount: "20000" },
+    ]);
     const byDay = (await call(harness, "GET", `/revenue?by=day&since=${new Date().toISOString().slice(0, 10)}`)).json;
     expect(byDay.revenue[0].group).toBe(new Date().toISOString().slice(0, 10));
   });
@@ -110,16 +128,39 @@ describe("admin API: ledger, revenue, refunds, sessions", () => {
   it("lists the rows the reconciler resolved from the chain, and how", async () => {
     const rule = `rule-${newTestId()}`;
     const row = (status: LedgerEntry["status"], extra: Partial<LedgerEntry> = {}): LedgerEntry => ({
-      paymentKey: `eip155:84532:${PAYER.address}:${newTestId()}`, ruleId: rule, method: "GET", resource: "https://g/x", scheme: "exact", network: "eip155:84532",
-      asset: "0xa", amount: "10000", payTo: PAY_TO, payer: PAYER.address, facilitator: "http://f", facilitatorId: "f", status, at: new Date().toISOString(), ...extra,
+      paymentKey: `eip155:84532:${PAYER.address}:${newTestId()}`,
+      ruleId: rule,
+      method: "GET",
+      resource: "https://g/x",
+      scheme: "exact",
+      network: "eip155:84532",
+      asset: "0xa",
+      amount: "10000",
+      payTo: PAY_TO,
+      payer: PAYER.address,
+      facilitator: "http://f",
+      facilitatorId: "f",
+      status,
+      at: new Date().toISOString(),
+      ...extra,
     });
     const at = new Date().toISOString();
     await recordOutcome(env.LEDGER, row("settle_unknown"));
     await recordOutcome(env.LEDGER, row("settle_failed", { resolution: "chain_expired_unused", resolvedAt: at }));
-    await recordOutcome(env.LEDGER, row("owed_refund", { resolution: "chain_transfer", resolvedAt: at, transactionHash: `0x${"ab".repeat(32)}` }));
+    await recordOutcome(
+      env.LEDGER,
+      row("owed_refund", { resolution: "chain_transfer", resolvedAt: at, transactionHash: `0x${"ab".repeat(32)}` }),
+    );
     const harness = await adminHarness();
-    const list = async (query: string) => ((await call(harness, "GET", `/ledger?rule=${rule}&${query}`)).json.entries as Record<string, unknown>[]).map((e) => [e.status, e.resolution]);
-    expect((await list("resolution=any")).sort()).toEqual([["owed_refund", "chain_transfer"], ["settle_failed", "chain_expired_unused"]]);
+    const list = async (query: string) =>
+      ((await call(harness, "GET", `/ledger?rule=${rule}&${query}`)).json.entries as Record<string, unknown>[]).map((e) => [
+        e.status,
+        e.resolution,
+      ]);
+    expect((await list("resolution=any")).sort()).toEqual([
+      ["owed_refund", "chain_transfer"],
+      ["settle_failed", "chain_expired_unused"],
+    ]);
     expect(await list("resolution=chain_transfer")).toEqual([["owed_refund", "chain_transfer"]]);
     expect(await list("status=settle_unknown")).toEqual([["settle_unknown", null]]);
     expect((await call(harness, "GET", "/ledger?resolution=guessed")).status).toBe(400);
@@ -148,9 +189,15 @@ describe("admin API: ledger, revenue, refunds, sessions", () => {
     const tx = `0x${"ab".repeat(32)}`;
     expect((await call(harness, "POST", `/refunds/${encodeURIComponent(key)}/mark`, { transaction: tx })).status).toBe(200);
     expect((await call(harness, "POST", `/refunds/${encodeURIComponent(key)}/mark`, { transaction: tx })).status).toBe(200);
-    expect((await call(harness, "POST", `/refunds/${encodeURIComponent(key)}/mark`, { transaction: `0x${"cd".repeat(32)}` })).status).toBe(409);
-    expect(((await call(harness, "GET", "/refunds")).json.owed as { payment_key: string }[]).map((row) => row.payment_key)).not.toContain(key);
-    const row = await env.LEDGER.prepare("SELECT refund_transaction, refunded_at, status FROM payments WHERE payment_key = ?").bind(key).first();
+    expect((await call(harness, "POST", `/refunds/${encodeURIComponent(key)}/mark`, { transaction: `0x${"cd".repeat(32)}` })).status).toBe(
+      409,
+    );
+    expect(((await call(harness, "GET", "/refunds")).json.owed as { payment_key: string }[]).map((row) => row.payment_key)).not.toContain(
+      key,
+    );
+    const row = await env.LEDGER.prepare("SELECT refund_transaction, refunded_at, status FROM payments WHERE payment_key = ?")
+      .bind(key)
+      .first();
     expect(row).toEqual({ refund_transaction: tx, refunded_at: expect.any(String), status: "owed_refund" });
     expect((await call(harness, "POST", "/refunds/nobody/mark", { transaction: tx })).status).toBe(404);
     expect((await call(harness, "POST", `/refunds/${encodeURIComponent(key)}/mark`, { transaction: "not-a-hash" })).status).toBe(400);
@@ -176,7 +223,13 @@ describe("admin API: ledger, revenue, refunds, sessions", () => {
     const path = "/weather/paris";
     expect((await harness.fetch(path, { headers: { "SIGN-IN-WITH-X": await signIn(harness, path, wallet) } })).status).toBe(402);
 
-    const body = { wallet: `eip155:84532:${wallet.address}`, scope: `rule:${rule.id}`, requests: 2, ttlSeconds: 300, reference: `trial-${newTestId()}` };
+    const body = {
+      wallet: `eip155:84532:${wallet.address}`,
+      scope: `rule:${rule.id}`,
+      requests: 2,
+      ttlSeconds: 300,
+      reference: `trial-${newTestId()}`,
+    };
     const granted = await call(harness, "POST", "/sessions/grant", body);
     expect(granted.status).toBe(200);
     expect(granted.json).toMatchObject({ wallet: body.wallet, scope: body.scope, reference: body.reference, remaining: 2 });
@@ -198,7 +251,16 @@ describe("admin API: ledger, revenue, refunds, sessions", () => {
   it("refuses a grant with a malformed wallet, scope, count, lifetime or reference (400), granting nothing", async () => {
     const harness = await adminHarness();
     const good = { wallet: `eip155:84532:${freshWallet().address}`, scope: "rule:weather", requests: 1, ttlSeconds: 60, reference: "r1" };
-    for (const change of [{ wallet: "0xabc" }, { scope: "weather" }, { requests: 0 }, { requests: 1.5 }, { ttlSeconds: -1 }, { reference: "has space" }, { reference: undefined }, { extra: 1 }]) {
+    for (const change of [
+      { wallet: "0xabc" },
+      { scope: "weather" },
+      { requests: 0 },
+      { requests: 1.5 },
+      { ttlSeconds: -1 },
+      { reference: "has space" },
+      { reference: undefined },
+      { extra: 1 },
+    ]) {
       const refused = await call(harness, "POST", "/sessions/grant", { ...good, ...change });
       expect(refused.status, JSON.stringify(change)).toBe(400);
     }
@@ -208,7 +270,9 @@ describe("admin API: ledger, revenue, refunds, sessions", () => {
 
 describe("admin API: usage", () => {
   it("GET /usage counts the isolate's Durable Object calls and RPC methods: a paid call claims its lock, a forged one asks the chain", async () => {
-    const harness = await adminHarness({ vars: { RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${newTestId()}/rpc/eoa` }) } });
+    const harness = await adminHarness({
+      vars: { RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${newTestId()}/rpc/eoa` }) },
+    });
     const usage = async () => (await call(harness, "GET", "/usage")).json.isolate as { durableObjectCalls: number; rpcCalls: number };
     const start = await usage();
     expect((await payFor(harness, "/weather/paris")).response.status).toBe(200);
@@ -220,5 +284,4 @@ describe("admin API: usage", () => {
     expect(response.status).toBe(402);
     expect((await usage()).rpcCalls).toBeGreaterThan(paid.rpcCalls);
   });
-
 });

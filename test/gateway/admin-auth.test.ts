@@ -25,10 +25,20 @@ beforeEach(() => {
 afterEach(() => logSpy.mockRestore());
 
 const adminLines = () =>
-  logSpy.mock.calls.map(([first]) => String(first)).filter((line) => line.startsWith('{"event":"admin_call"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  logSpy.mock.calls
+    .map(([first]) => String(first))
+    .filter((line) => line.startsWith('{"event":"admin_call"'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
-function jwt(options: { key?: CryptoKey; issuer?: string; audience?: string; expiresAt?: number | null; subject?: string } = {}): Promise<string> {
-  let builder = new SignJWT({}).setProtectedHeader({ alg: "ES256" }).setIssuer(options.issuer ?? ISSUER).setAudience(options.audience ?? AUDIENCE).setSubject(options.subject ?? "ops@example.com").setIssuedAt();
+function jwt(
+  options: { key?: CryptoKey; issuer?: string; audience?: string; expiresAt?: number | null; subject?: string } = {},
+): Promise<string> {
+  let builder = new SignJWT({})
+    .setProtectedHeader({ alg: "ES256" })
+    .setIssuer(options.issuer ?? ISSUER)
+    .setAudience(options.audience ?? AUDIENCE)
+    .setSubject(options.subject ?? "ops@example.com")
+    .setIssuedAt();
   if (options.expiresAt !== null) builder = builder.setExpirationTime(options.expiresAt ?? Math.floor(Date.now() / 1000) + 300);
   return builder.sign(options.key ?? privateKey);
 }
@@ -42,7 +52,11 @@ const newDocument = JSON.stringify({ rules: [buildRule({ id: "replaced", price: 
 /** A refused replace: 401 with the reason, and the stored document untouched. */
 async function expectRefusedReplace(harness: GatewayHarness, authorization: string | undefined, reason: string | RegExp): Promise<void> {
   const before = await env.PRICE_RULES.get(harness.env.PRICE_RULES_KEY as string);
-  const response = await harness.fetch(`${ADMIN}/rules`, { method: "PUT", body: newDocument, headers: authorization ? { Authorization: authorization } : {} });
+  const response = await harness.fetch(`${ADMIN}/rules`, {
+    method: "PUT",
+    body: newDocument,
+    headers: authorization ? { Authorization: authorization } : {},
+  });
   expect(response.status).toBe(401);
   expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer error="invalid_token"/);
   const body = (await response.json()) as { error: string; message: string };
@@ -63,7 +77,12 @@ describe("admin API: off unless configured", () => {
   });
 
   it("a short ADMIN_TOKEN, a JWT key without issuer/audience, or a prefix outside the reserved paths is invalid config (503)", async () => {
-    for (const vars of [{ ADMIN_TOKEN: "short" } as Record<string, string>, { ADMIN_JWT_KEY: JSON.stringify(publicJwk) }, { ADMIN_JWT_KEY: "not a jwk", ADMIN_JWT_ISSUER: ISSUER, ADMIN_JWT_AUDIENCE: AUDIENCE }, { ADMIN_PATH_PREFIX: "/admin" }]) {
+    for (const vars of [
+      { ADMIN_TOKEN: "short" } as Record<string, string>,
+      { ADMIN_JWT_KEY: JSON.stringify(publicJwk) },
+      { ADMIN_JWT_KEY: "not a jwk", ADMIN_JWT_ISSUER: ISSUER, ADMIN_JWT_AUDIENCE: AUDIENCE },
+      { ADMIN_PATH_PREFIX: "/admin" },
+    ]) {
       const harness = await buildHarness({ vars });
       expect((await harness.fetch(`${ADMIN}/rules`)).status, JSON.stringify(vars)).toBe(503);
     }
@@ -80,7 +99,14 @@ describe("admin API: bearer token", () => {
     const ok = await harness.fetch(`${ADMIN}/rules`, { method: "PUT", body: newDocument, headers: { Authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
     expect(adminLines()).toEqual([
-      expect.objectContaining({ method: "PUT", path: "/rules", action: "rules.replace", caller: null, result: "unauthorized", reason: expect.stringMatching(/missing/) }),
+      expect.objectContaining({
+        method: "PUT",
+        path: "/rules",
+        action: "rules.replace",
+        caller: null,
+        result: "unauthorized",
+        reason: expect.stringMatching(/missing/),
+      }),
       expect.objectContaining({ result: "unauthorized", reason: "wrong credential" }),
       expect.objectContaining({ result: "unauthorized", reason: "wrong credential" }),
       expect.objectContaining({ result: "unauthorized" }),
@@ -116,15 +142,27 @@ describe("admin API: JWT", () => {
     await expectRefusedReplace(harness, `Bearer ${await jwt({ key: otherKey })}`, /wrong key/);
     await expectRefusedReplace(harness, `Bearer ${await jwt({ expiresAt: null })}`, /no expiry/);
     // Security review F22: a token still valid for more than a day is refused; one for 23 hours is not.
-    await expectRefusedReplace(harness, `Bearer ${await jwt({ expiresAt: Math.floor(Date.now() / 1000) + 25 * 3600 })}`, /more than 24 hours/);
-    expect((await harness.fetch(`${ADMIN}/rules`, { headers: { Authorization: `Bearer ${await jwt({ expiresAt: Math.floor(Date.now() / 1000) + 23 * 3600 })}` } })).status).toBe(200);
+    await expectRefusedReplace(
+      harness,
+      `Bearer ${await jwt({ expiresAt: Math.floor(Date.now() / 1000) + 25 * 3600 })}`,
+      /more than 24 hours/,
+    );
+    expect(
+      (
+        await harness.fetch(`${ADMIN}/rules`, {
+          headers: { Authorization: `Bearer ${await jwt({ expiresAt: Math.floor(Date.now() / 1000) + 23 * 3600 })}` },
+        })
+      ).status,
+    ).toBe(200);
     await expectRefusedReplace(harness, "Bearer eyJhbGciOiJFUzI1NiJ9.eyJ4IjoxfQ.bm90LWEtc2lnbmF0dXJl", /wrong key|malformed/);
     // Without ADMIN_TOKEN configured, a plain secret is not accepted either.
     await expectRefusedReplace(harness, `Bearer ${TOKEN}`, /JWTs only/);
   });
 
   it("with both configured, either works", async () => {
-    const harness = await buildHarness({ vars: { ADMIN_TOKEN: TOKEN, ADMIN_JWT_KEY: JSON.stringify(publicJwk), ADMIN_JWT_ISSUER: ISSUER, ADMIN_JWT_AUDIENCE: AUDIENCE } });
+    const harness = await buildHarness({
+      vars: { ADMIN_TOKEN: TOKEN, ADMIN_JWT_KEY: JSON.stringify(publicJwk), ADMIN_JWT_ISSUER: ISSUER, ADMIN_JWT_AUDIENCE: AUDIENCE },
+    });
     expect((await harness.fetch(`${ADMIN}/rules`, { headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
     expect((await harness.fetch(`${ADMIN}/rules`, { headers: { Authorization: `Bearer ${await jwt()}` } })).status).toBe(200);
   });

@@ -36,13 +36,16 @@ describe("paid-route bypass attempts", () => {
     expect(await harness.originCalls()).toEqual([]);
   });
 
-  it.each(["/weather/%zz", "/weather/paris%00", "/weather/%C3%28", "/weather%25252525Fparis"])("%s is refused as malformed", async (path) => {
-    const harness = await buildHarness({ rules });
-    const response = await harness.fetch(path);
-    expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ error: "path_malformed" });
-    expect(await harness.originCalls()).toEqual([]);
-  });
+  it.each(["/weather/%zz", "/weather/paris%00", "/weather/%C3%28", "/weather%25252525Fparis"])(
+    "%s is refused as malformed",
+    async (path) => {
+      const harness = await buildHarness({ rules });
+      const response = await harness.fetch(path);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: "path_malformed" });
+      expect(await harness.originCalls()).toEqual([]);
+    },
+  );
 
   it.each([
     ["GET", "/weatherx/paris"],
@@ -68,12 +71,15 @@ describe("paid-route bypass attempts", () => {
   });
 
   // Security review F8: a POST that tells the origin "treat me as GET" must not read a GET-priced route for free.
-  it.each(["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"])("a method override (%s) never reaches the origin", async (header) => {
-    const harness = await buildHarness({ rules });
-    const response = await harness.fetch("/weather/paris", { method: "POST", headers: { [header]: "GET" } });
-    expect(response.status).toBe(200);
-    const [call] = await harness.originCalls();
-    expect(call!.method).toBe("POST");
-    expect(Object.keys(call!.headers).filter((name) => name.includes("method"))).toEqual([]);
-  });
+  it.each(["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"])(
+    "a method override (%s) never reaches the origin",
+    async (header) => {
+      const harness = await buildHarness({ rules });
+      const response = await harness.fetch("/weather/paris", { method: "POST", headers: { [header]: "GET" } });
+      expect(response.status).toBe(200);
+      const [call] = await harness.originCalls();
+      expect(call!.method).toBe("POST");
+      expect(Object.keys(call!.headers).filter((name) => name.includes("method"))).toEqual([]);
+    },
+  );
 });

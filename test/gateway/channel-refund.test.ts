@@ -7,14 +7,25 @@ import { describe, expect, it } from "vitest";
 import { refundTypedData } from "../../src/schemes/evm/channel-typed-data.js";
 import type { PaymentRequired } from "../../src/x402/schemas.js";
 import { decodeHeader, encodePayment, type GatewayHarness } from "../fixtures/builders.js";
-import { AUTHORIZER, KEY_VARS, channelHarness, channelPayload, openChannel, pay, paymentCalls, reason, settlement } from "../fixtures/channels.js";
+import {
+  AUTHORIZER,
+  KEY_VARS,
+  channelHarness,
+  channelPayload,
+  openChannel,
+  pay,
+  paymentCalls,
+  reason,
+  settlement,
+} from "../fixtures/channels.js";
 
 const ADMIN_TOKEN = "admin-test-token-0123456789abcdef0123456789";
 const channelObject = (channelId: string) => env.PAYMENT_CHANNELS.get(env.PAYMENT_CHANNELS.idFromName(channelId));
 
 /** The channel's refund rows once `ready` says they are there (the outbox copies them to D1 after the answer). */
 async function refundRows(channelId: string, ready: (rows: Record<string, unknown>[]) => boolean = (rows) => rows.length > 0) {
-  const read = async () => (await env.LEDGER.prepare("SELECT * FROM channel_refunds WHERE channel_id = ? ORDER BY refund_nonce").bind(channelId).all()).results;
+  const read = async () =>
+    (await env.LEDGER.prepare("SELECT * FROM channel_refunds WHERE channel_id = ? ORDER BY refund_nonce").bind(channelId).all()).results;
   let rows = await read();
   for (let i = 0; i < 100 && !ready(rows); i++) rows = (await new Promise((r) => setTimeout(r, 20)), await read());
   return rows;
@@ -34,16 +45,31 @@ describe("cooperative refunds", () => {
     const { response } = await pay(h, offer, { maxClaimable: "3000", refund: {} });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ message: "Refund acknowledged", channelId, amount: "2000" });
-    expect(settlement(response)).toMatchObject({ success: true, transaction: expect.stringMatching(/^0x/), amount: "2000", extra: { channelState: { balance: "3000", chargedCumulativeAmount: "3000", refundNonce: "1" } } });
+    expect(settlement(response)).toMatchObject({
+      success: true,
+      transaction: expect.stringMatching(/^0x/),
+      amount: "2000",
+      extra: { channelState: { balance: "3000", chargedCumulativeAmount: "3000", refundNonce: "1" } },
+    });
     expect((await h.originCalls()).length).toBe(3);
     expect(await paymentCalls(h)).toEqual(["/verify deposit", "/settle deposit", "/verify refund", "/settle refund"]);
 
-    const settle = JSON.parse((await h.facilitatorCalls()).at(-1)!.body) as { paymentPayload: { payload: { amount: string; refundNonce: string; claims: unknown[]; refundAuthorizerSignature: `0x${string}` } } };
+    const settle = JSON.parse((await h.facilitatorCalls()).at(-1)!.body) as {
+      paymentPayload: { payload: { amount: string; refundNonce: string; claims: unknown[]; refundAuthorizerSignature: `0x${string}` } };
+    };
     const sent = settle.paymentPayload.payload;
     expect(sent).toMatchObject({ amount: "2000", refundNonce: "0", claims: [] });
-    expect(await verifyTypedData({ address: AUTHORIZER.address, ...refundTypedData(channelId, "0", "2000", offer.network), signature: sent.refundAuthorizerSignature })).toBe(true);
+    expect(
+      await verifyTypedData({
+        address: AUTHORIZER.address,
+        ...refundTypedData(channelId, "0", "2000", offer.network),
+        signature: sent.refundAuthorizerSignature,
+      }),
+    ).toBe(true);
 
-    expect(await refundRows(channelId)).toMatchObject([{ status: "refunded", amount: "2000", refunded: "2000", refund_nonce: "0", transaction_hash: expect.stringMatching(/^0x/) }]);
+    expect(await refundRows(channelId)).toMatchObject([
+      { status: "refunded", amount: "2000", refunded: "2000", refund_nonce: "0", transaction_hash: expect.stringMatching(/^0x/) },
+    ]);
     // The channel now holds exactly what was charged: the next voucher would over-spend it.
     const over = await pay(h, offer, { maxClaimable: "4000" });
     expect(over.response.status).toBe(402);
@@ -78,7 +104,9 @@ describe("cooperative refunds", () => {
     const body = decodeHeader<PaymentRequired>(stale.response.headers.get("PAYMENT-REQUIRED"));
     expect(body.error).toBe("invalid_batch_settlement_evm_cumulative_amount_mismatch");
     expect(body.accepts[0]!.extra).toMatchObject({ channelState: { channelId, chargedCumulativeAmount: "3000" } });
-    expect(reason((await pay(h, offer, { maxClaimable: "3000", refund: { amount: "0" } })).response)).toBe("invalid_batch_settlement_evm_refund_amount_invalid");
+    expect(reason((await pay(h, offer, { maxClaimable: "3000", refund: { amount: "0" } })).response)).toBe(
+      "invalid_batch_settlement_evm_refund_amount_invalid",
+    );
     expect(await paymentCalls(h)).toEqual(before);
   });
 
@@ -96,8 +124,12 @@ describe("cooperative refunds", () => {
     const { harness: h, offer } = await channelHarness();
     const channelId = await chargedChannel(h, offer);
     const refund = encodePayment(await channelPayload(offer, { maxClaimable: "3000", refund: {} }));
-    const vouchers = await Promise.all(["4000", "4000", "4000"].map(async (c) => encodePayment(await channelPayload(offer, { maxClaimable: c }))));
-    const responses = await Promise.all([refund, ...vouchers].map((header) => h.fetch("/status/200", { headers: { "PAYMENT-SIGNATURE": header } })));
+    const vouchers = await Promise.all(
+      ["4000", "4000", "4000"].map(async (c) => encodePayment(await channelPayload(offer, { maxClaimable: c }))),
+    );
+    const responses = await Promise.all(
+      [refund, ...vouchers].map((header) => h.fetch("/status/200", { headers: { "PAYMENT-SIGNATURE": header } })),
+    );
     const [refunded, ...paid] = responses;
     const charged = 3000 + paid.filter((r) => r.status === 200).length * 1000;
     const refundedAmount = refunded!.status === 200 ? Number(settlement(refunded!).amount) : 0;

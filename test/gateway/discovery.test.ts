@@ -4,24 +4,43 @@ import type { PaymentRequired } from "../../src/x402/schemas.js";
 import { BASE_SEPOLIA, buildHarness, buildRule, decodeHeader, PAY_TO } from "../fixtures/builders.js";
 
 const weatherDiscovery = {
-  input: { queryParams: { units: "metric" }, queryParamsSchema: { properties: { units: { type: "string", enum: ["metric", "imperial"] } } } },
-  output: { example: { city: "paris", temperatureC: 13 }, schema: { properties: { city: { type: "string" }, temperatureC: { type: "number" } } } },
+  input: {
+    queryParams: { units: "metric" },
+    queryParamsSchema: { properties: { units: { type: "string", enum: ["metric", "imperial"] } } },
+  },
+  output: {
+    example: { city: "paris", temperatureC: 13 },
+    schema: { properties: { city: { type: "string" }, temperatureC: { type: "number" } } },
+  },
   service: { name: "Weather API", tags: ["weather", "forecast"], iconUrl: "https://weather.example/icon.png", category: "data" },
 };
 
 async function wellKnown(harness: Awaited<ReturnType<typeof buildHarness>>, init?: RequestInit) {
   const response = await harness.fetch("/.well-known/x402", init);
-  return { response, body: response.status === 200 && init?.method !== "HEAD" ? ((await response.json()) as { x402Version: number; resources: Record<string, unknown>[] }) : undefined };
+  return {
+    response,
+    body:
+      response.status === 200 && init?.method !== "HEAD"
+        ? ((await response.json()) as { x402Version: number; resources: Record<string, unknown>[] })
+        : undefined,
+  };
 }
 
 describe("the bazaar extension in the 402", () => {
   it("describes the call from the rule's discovery block: method, path parameters, route template, output, service", async () => {
     const harness = await buildHarness({ rules: [buildRule({ discovery: weatherDiscovery })] });
     const challenge = decodeHeader<PaymentRequired>((await harness.fetch("/weather/paris?units=metric")).headers.get("PAYMENT-REQUIRED"));
-    expect(challenge.resource).toMatchObject({ serviceName: "Weather API", tags: ["weather", "forecast"], iconUrl: "https://weather.example/icon.png" });
+    expect(challenge.resource).toMatchObject({
+      serviceName: "Weather API",
+      tags: ["weather", "forecast"],
+      iconUrl: "https://weather.example/icon.png",
+    });
     expect(challenge.extensions!.bazaar).toMatchObject({
       routeTemplate: "/weather/:city",
-      info: { input: { type: "http", method: "GET", queryParams: { units: "metric" }, pathParams: { city: "paris" } }, output: { type: "json", example: { city: "paris" } } },
+      info: {
+        input: { type: "http", method: "GET", queryParams: { units: "metric" }, pathParams: { city: "paris" } },
+        output: { type: "json", example: { city: "paris" } },
+      },
       schema: { properties: { input: { properties: { method: { enum: ["GET"] } }, additionalProperties: false } } },
     });
   });
@@ -34,14 +53,22 @@ describe("the bazaar extension in the 402", () => {
         buildRule({ id: "hidden", path: "/hidden", discoverable: false }),
       ],
     });
-    const bazaarOf = async (path: string, method = "GET") => decodeHeader<PaymentRequired>((await harness.fetch(path, { method })).headers.get("PAYMENT-REQUIRED")).extensions?.bazaar as Record<string, unknown> | undefined;
-    expect(await bazaarOf("/weather/paris")).toMatchObject({ routeTemplate: "/weather/:city", info: { input: { type: "http", method: "GET", pathParams: { city: "paris" } } } });
+    const bazaarOf = async (path: string, method = "GET") =>
+      decodeHeader<PaymentRequired>((await harness.fetch(path, { method })).headers.get("PAYMENT-REQUIRED")).extensions?.bazaar as
+        | Record<string, unknown>
+        | undefined;
+    expect(await bazaarOf("/weather/paris")).toMatchObject({
+      routeTemplate: "/weather/:city",
+      info: { input: { type: "http", method: "GET", pathParams: { city: "paris" } } },
+    });
     expect(await bazaarOf("/summarize", "POST")).toMatchObject({ info: { input: { method: "POST", bodyType: "json", body: {} } } });
     expect(await bazaarOf("/hidden")).toBeUndefined();
   });
 
   it("a malformed discovery block is a configuration error listed with the others", async () => {
-    const harness = await buildHarness({ rules: [buildRule({ discovery: { service: { name: "x".repeat(40), iconUrl: "http://127.0.0.1/i.png" }, extra: 1 } })] });
+    const harness = await buildHarness({
+      rules: [buildRule({ discovery: { service: { name: "x".repeat(40), iconUrl: "http://127.0.0.1/i.png" }, extra: 1 } })],
+    });
     expect((await harness.fetch("/weather/paris")).status).toBe(503);
   });
 });
@@ -52,7 +79,13 @@ describe("GET /.well-known/x402", () => {
       rules: [
         buildRule({ discovery: weatherDiscovery }),
         buildRule({ id: "pass", path: "/forecast/:city", price: "$0.10", session: { ttlSeconds: 3600, maxRequests: 21 } }),
-        buildRule({ id: "complete", methods: ["POST"], path: "/complete", price: undefined, pricing: { input: { json: "max_tokens" }, perUnit: "$0.00001", base: "$0.001", cap: "$0.10" } }),
+        buildRule({
+          id: "complete",
+          methods: ["POST"],
+          path: "/complete",
+          price: undefined,
+          pricing: { input: { json: "max_tokens" }, perUnit: "$0.00001", base: "$0.001", cap: "$0.10" },
+        }),
         buildRule({ id: "hidden", path: "/hidden", discoverable: false }),
       ],
     });
@@ -72,7 +105,10 @@ describe("GET /.well-known/x402", () => {
       category: "data",
       extensions: { bazaar: { info: { input: { method: "GET", queryParams: { units: "metric" } } } } },
     });
-    expect(byPath["/forecast/:city"]).toMatchObject({ session: { ttlSeconds: 3600, maxRequests: 21, scope: "rule" }, accepts: [{ amount: "100000" }] });
+    expect(byPath["/forecast/:city"]).toMatchObject({
+      session: { ttlSeconds: 3600, maxRequests: 21, scope: "rule" },
+      accepts: [{ amount: "100000" }],
+    });
     expect(byPath["/complete"]).toMatchObject({
       price: { kind: "dynamic", input: "JSON body field max_tokens", min: "$0.001", max: "$0.1" },
       accepts: [{ amount: "1000", maxAmount: "100000" }],
@@ -116,8 +152,19 @@ describe("GET /.well-known/x402", () => {
     });
     const { body } = await wellKnown(harness);
     const text = JSON.stringify(body);
-    for (const secret of ["private-tenant-table", "quotes.internal.example", "secret-path", "SECRET_TOKEN_NAME", "super-secret-value", "facilitator"]) expect(text).not.toContain(secret);
-    expect(body!.resources.map((r) => [r.payTo, (r.price as { kind: string }).kind])).toEqual([["tenant", "fixed"], ["quote", "quoted"]]);
+    for (const secret of [
+      "private-tenant-table",
+      "quotes.internal.example",
+      "secret-path",
+      "SECRET_TOKEN_NAME",
+      "super-secret-value",
+      "facilitator",
+    ])
+      expect(text).not.toContain(secret);
+    expect(body!.resources.map((r) => [r.payTo, (r.price as { kind: string }).kind])).toEqual([
+      ["tenant", "fixed"],
+      ["quote", "quoted"],
+    ]);
   });
 
   it("refuses a rule that would price the gateway's own path, and answers 503 while no good rules exist", async () => {

@@ -3,7 +3,16 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { PaymentRequired } from "../../src/x402/schemas.js";
-import { buildHarness, buildPaymentPayload, buildRule, decodeHeader, encodePayment, newTestId, PAY_TO, type GatewayHarness } from "../fixtures/builders.js";
+import {
+  buildHarness,
+  buildPaymentPayload,
+  buildRule,
+  decodeHeader,
+  encodePayment,
+  newTestId,
+  PAY_TO,
+  type GatewayHarness,
+} from "../fixtures/builders.js";
 import type { RecordedCall } from "../fixtures/recorder.js";
 
 const SELLER_A = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
@@ -30,7 +39,18 @@ async function payQuotedSendOther(harness: GatewayHarness, quoted: [string, Requ
 }
 
 describe("declarative pricing", () => {
-  const tiered = buildRule({ price: undefined, path: "/weather/:city", pricing: { input: { query: "days" }, tiers: [{ upTo: 1, price: "$0.01" }, { upTo: 7, price: "$0.05" }, { upTo: 30, price: "$0.20" }] } });
+  const tiered = buildRule({
+    price: undefined,
+    path: "/weather/:city",
+    pricing: {
+      input: { query: "days" },
+      tiers: [
+        { upTo: 1, price: "$0.01" },
+        { upTo: 7, price: "$0.05" },
+        { upTo: 30, price: "$0.20" },
+      ],
+    },
+  });
 
   it("prices by tiers of a query parameter", async () => {
     const harness = await buildHarness({ rules: [tiered] });
@@ -74,7 +94,11 @@ describe("declarative pricing", () => {
       pricing: { input: { json: "options.max_tokens" }, perUnit: "$0.00001", base: "$0.001", floor: "$0.002", cap: "$0.05", default: 100 },
     });
     const harness = await buildHarness({ rules: [rule] });
-    const post = (body: unknown): RequestInit => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const post = (body: unknown): RequestInit => ({
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     expect((await offerFor(harness, "/echo-body", post({ options: { max_tokens: 1000 } }))).amount).toBe("11000");
     expect((await offerFor(harness, "/echo-body", post({ options: { max_tokens: 10 } }))).amount).toBe("2000"); // floor
     expect((await offerFor(harness, "/echo-body", post({ options: { max_tokens: 99_999_999 } }))).amount).toBe("50000"); // cap
@@ -83,9 +107,15 @@ describe("declarative pricing", () => {
     expect(await problemOf(await harness.fetch("/echo-body", post({ options: { max_tokens: 1.5 } })), 400)).toBe("pricing_input_invalid");
     // Security review F9: bodies another JSON parser reads differently are not priced.
     const raw = (text: string): RequestInit => ({ method: "POST", headers: { "content-type": "application/json" }, body: text });
-    expect(await problemOf(await harness.fetch("/echo-body", raw('{"options":{"max_tokens":4000,"max_tokens":1}}')), 400)).toBe("pricing_input_invalid");
-    expect(await problemOf(await harness.fetch("/echo-body", raw('{"options":{"max_tokens":1,"MAX_TOKENS":4000}}')), 400)).toBe("pricing_input_invalid");
-    expect(await problemOf(await harness.fetch("/echo-body", raw('{"Options":{"max_tokens":4000},"options":{"max_tokens":1}}')), 400)).toBe("pricing_input_invalid");
+    expect(await problemOf(await harness.fetch("/echo-body", raw('{"options":{"max_tokens":4000,"max_tokens":1}}')), 400)).toBe(
+      "pricing_input_invalid",
+    );
+    expect(await problemOf(await harness.fetch("/echo-body", raw('{"options":{"max_tokens":1,"MAX_TOKENS":4000}}')), 400)).toBe(
+      "pricing_input_invalid",
+    );
+    expect(await problemOf(await harness.fetch("/echo-body", raw('{"Options":{"max_tokens":4000},"options":{"max_tokens":1}}')), 400)).toBe(
+      "pricing_input_invalid",
+    );
     expect(await harness.originCalls()).toHaveLength(0);
 
     const body = { options: { max_tokens: 1000 }, prompt: "hello" };
@@ -97,19 +127,32 @@ describe("declarative pricing", () => {
   });
 
   it("prices a header by a table of values (e.g. a model name), with a price for the rest", async () => {
-    const rule = buildRule({ price: undefined, pricing: { input: { header: "X-Model" }, map: { small: "$0.001", large: "$0.03" }, otherwise: "$0.01" } });
+    const rule = buildRule({
+      price: undefined,
+      pricing: { input: { header: "X-Model" }, map: { small: "$0.001", large: "$0.03" }, otherwise: "$0.01" },
+    });
     const harness = await buildHarness({ rules: [rule] });
     expect((await offerFor(harness, "/weather/paris", { headers: { "X-Model": "large" } })).amount).toBe("30000");
     expect((await offerFor(harness, "/weather/paris", { headers: { "X-Model": "small" } })).amount).toBe("1000");
     expect((await offerFor(harness, "/weather/paris", { headers: { "X-Model": "other" } })).amount).toBe("10000");
     expect(await problemOf(await harness.fetch("/weather/paris"), 400)).toBe("pricing_input_invalid");
-    const swapped = await payQuotedSendOther(harness, ["/weather/paris", { headers: { "X-Model": "small" } }], ["/weather/paris", { headers: { "X-Model": "large" } }]);
+    const swapped = await payQuotedSendOther(
+      harness,
+      ["/weather/paris", { headers: { "X-Model": "small" } }],
+      ["/weather/paris", { headers: { "X-Model": "large" } }],
+    );
     expect(decodeHeader<PaymentRequired>(swapped.headers.get("PAYMENT-REQUIRED")).error).toBe("invalid_payment_requirements");
   });
 
   it("prices a path parameter and the body size", async () => {
     const byParam = buildRule({ path: "/files/:size", price: undefined, pricing: { input: { param: "size" }, perUnit: "$0.001" } });
-    const bySize = buildRule({ id: "upload", methods: ["POST"], path: "/upload", price: undefined, pricing: { input: { bodyBytes: true }, tiers: [{ upTo: 1024, price: "$0.01" }, { price: "$0.10" }] } });
+    const bySize = buildRule({
+      id: "upload",
+      methods: ["POST"],
+      path: "/upload",
+      price: undefined,
+      pricing: { input: { bodyBytes: true }, tiers: [{ upTo: 1024, price: "$0.01" }, { price: "$0.10" }] },
+    });
     const harness = await buildHarness({ rules: [byParam, bySize] });
     expect((await offerFor(harness, "/files/25")).amount).toBe("25000");
     expect((await offerFor(harness, "/upload", { method: "POST", body: "x".repeat(100) })).amount).toBe("10000");
@@ -131,16 +174,26 @@ describe("quote callback", () => {
   it("asks the quote for the price and payee of each request, and checks the payment against that answer", async () => {
     const { rule, quoteCalls } = quoteRule("/quote");
     const harness = await buildHarness({ rules: [rule] });
-    const offer = await offerFor(harness, "/weather/paris?units=3", { headers: { "X-Quote-Price": "$0.07", "X-Quote-PayTo": SELLER_A, Cookie: "c=1" } });
+    const offer = await offerFor(harness, "/weather/paris?units=3", {
+      headers: { "X-Quote-Price": "$0.07", "X-Quote-PayTo": SELLER_A, Cookie: "c=1" },
+    });
     expect(offer).toMatchObject({ amount: "70000", payTo: SELLER_A });
     const [call] = await quoteCalls();
     const sent = JSON.parse(call!.body) as { method: string; path: string; query: string; headers: Record<string, string> };
     expect(sent).toMatchObject({ method: "GET", path: "/weather/paris", query: "?units=3" });
     expect(sent.headers["x-quote-price"]).toBe("$0.07");
 
-    const cheap = await payQuotedSendOther(harness, ["/weather/paris", { headers: { "X-Quote-Price": "$0.01" } }], ["/weather/paris", { headers: { "X-Quote-Price": "$0.07" } }]);
+    const cheap = await payQuotedSendOther(
+      harness,
+      ["/weather/paris", { headers: { "X-Quote-Price": "$0.01" } }],
+      ["/weather/paris", { headers: { "X-Quote-Price": "$0.07" } }],
+    );
     expect(decodeHeader<PaymentRequired>(cheap.headers.get("PAYMENT-REQUIRED")).error).toBe("invalid_payment_requirements");
-    const paid = await payQuotedSendOther(harness, ["/weather/paris", { headers: { "X-Quote-Price": "$0.07" } }], ["/weather/paris", { headers: { "X-Quote-Price": "$0.07" } }]);
+    const paid = await payQuotedSendOther(
+      harness,
+      ["/weather/paris", { headers: { "X-Quote-Price": "$0.07" } }],
+      ["/weather/paris", { headers: { "X-Quote-Price": "$0.07" } }],
+    );
     expect(paid.status).toBe(200);
     // The payment header is never shown to the quote.
     expect((await quoteCalls()).every((c) => !JSON.parse(c.body).headers["payment-signature"])).toBe(true);
@@ -164,7 +217,21 @@ describe("quote callback", () => {
     const { rule } = quoteRule(endpoint, quote);
     const harness = await buildHarness({ rules: [rule] });
     expect(await problemOf(await harness.fetch("/weather/paris"), status)).toBe(error);
-    const paid = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(await buildPaymentPayload({ scheme: "exact", network: "eip155:84532", amount: "1", asset: "0x036CbD53842c5426634e7929541eC2318f3dCF7e", payTo: PAY_TO, maxTimeoutSeconds: 60, extra: { name: "USDC", version: "2" } })) } });
+    const paid = await harness.fetch("/weather/paris", {
+      headers: {
+        "PAYMENT-SIGNATURE": encodePayment(
+          await buildPaymentPayload({
+            scheme: "exact",
+            network: "eip155:84532",
+            amount: "1",
+            asset: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+            payTo: PAY_TO,
+            maxTimeoutSeconds: 60,
+            extra: { name: "USDC", version: "2" },
+          }),
+        ),
+      },
+    });
     expect(paid.status).toBe(status);
     expect(await harness.facilitatorCalls()).toHaveLength(0);
   });
@@ -191,9 +258,17 @@ describe("payTo routing by tenant", () => {
     expect(await problemOf(await harness.fetch("/weather/paris", { headers: { "X-Tenant": "initech" } }), 404)).toBe("unknown_tenant");
     expect(await problemOf(await harness.fetch("/weather/paris"), 404)).toBe("unknown_tenant");
 
-    const misrouted = await payQuotedSendOther(harness, ["/weather/paris", { headers: { "X-Tenant": "acme" } }], ["/weather/paris", { headers: { "X-Tenant": "globex" } }]);
+    const misrouted = await payQuotedSendOther(
+      harness,
+      ["/weather/paris", { headers: { "X-Tenant": "acme" } }],
+      ["/weather/paris", { headers: { "X-Tenant": "globex" } }],
+    );
     expect(decodeHeader<PaymentRequired>(misrouted.headers.get("PAYMENT-REQUIRED")).error).toBe("invalid_payment_requirements");
-    const paid = await payQuotedSendOther(harness, ["/weather/paris", { headers: { "X-Tenant": "acme" } }], ["/weather/paris", { headers: { "X-Tenant": "acme" } }]);
+    const paid = await payQuotedSendOther(
+      harness,
+      ["/weather/paris", { headers: { "X-Tenant": "acme" } }],
+      ["/weather/paris", { headers: { "X-Tenant": "acme" } }],
+    );
     expect(paid.status).toBe(200);
     const [verify] = await harness.facilitatorCalls();
     expect(JSON.parse(verify!.body).paymentRequirements.payTo).toBe(SELLER_A);
@@ -208,7 +283,9 @@ describe("payTo routing by tenant", () => {
   });
 
   it("fails closed (503) when the routing table is missing or invalid", async () => {
-    const missing = await buildHarness({ rules: [buildRule({ payTo: { tenant: { header: "X-Tenant" }, table: `missing-${newTestId()}` } })] });
+    const missing = await buildHarness({
+      rules: [buildRule({ payTo: { tenant: { header: "X-Tenant" }, table: `missing-${newTestId()}` } })],
+    });
     expect(await problemOf(await missing.fetch("/weather/paris", { headers: { "X-Tenant": "acme" } }), 503)).toBe("config_invalid");
     const { harness, table } = await tenantHarness({ header: "X-Tenant" });
     await env.PRICE_RULES.put(table, JSON.stringify({ tenants: { acme: 42 } }));
@@ -217,5 +294,4 @@ describe("payTo routing by tenant", () => {
     await env.PRICE_RULES.put(table, JSON.stringify({ tenants: { acme: "not-an-address" } }));
     expect(await problemOf(await harness.fetch("/weather/paris", { headers: { "X-Tenant": "acme" } }), 503)).toBe("config_invalid");
   });
-
 });

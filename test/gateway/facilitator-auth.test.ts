@@ -33,7 +33,9 @@ describe("CDP API-key JWT", () => {
   });
 
   it("a JWT signed with the wrong key is refused, and the route fails closed", async () => {
-    const harness = await buildHarness({ facilitators: [{ id: "cdp", mode: "cdp", auth: { ...ED25519, keySecret: "TEST_CDP_EC_SECRET" } }] });
+    const harness = await buildHarness({
+      facilitators: [{ id: "cdp", mode: "cdp", auth: { ...ED25519, keySecret: "TEST_CDP_EC_SECRET" } }],
+    });
     const response = await harness.fetch("/weather/paris");
     expect(response.status).toBe(503);
     expect(await response.json()).toMatchObject({ error: "no_settleable_offer" });
@@ -58,7 +60,10 @@ describe("CDP API-key JWT", () => {
 
 describe("the checking facilitator refuses JWTs that get a claim wrong", () => {
   const url = () => `${env.TEST_FACILITATOR_URL}/t/jwt-check-${crypto.randomUUID()}/cdp/supported`;
-  const jwtFor = async (target: string, overrides: { method?: string; nowSeconds?: number; keyId?: string; expiresInSeconds?: number } = {}) => {
+  const jwtFor = async (
+    target: string,
+    overrides: { method?: string; nowSeconds?: number; keyId?: string; expiresInSeconds?: number } = {},
+  ) => {
     const key = await importCdpKey(env.TEST_CDP_ED25519_SECRET);
     return buildCdpJwt(key, {
       keyId: overrides.keyId ?? env.TEST_CDP_ED25519_KEY_ID,

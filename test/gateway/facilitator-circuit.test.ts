@@ -17,7 +17,8 @@ async function clockedPair(circuit: { failureThreshold: number; openSeconds: num
     ],
     document: { circuit },
   });
-  const primaryVerifies = async () => (await harness.facilitatorCalls({ facilitator: "primary" })).filter((c) => c.path === "/verify").length;
+  const primaryVerifies = async () =>
+    (await harness.facilitatorCalls({ facilitator: "primary" })).filter((c) => c.path === "/verify").length;
   return { clock, harness, primaryVerifies };
 }
 
@@ -32,7 +33,9 @@ describe("facilitator circuit breaker", () => {
     for (let i = 0; i < 3; i++) expect((await payFor(harness, "/weather/paris")).response.status).toBe(200);
     expect(await primaryVerifies()).toBe(2);
     const state = env.FACILITATOR_STATE.get(env.FACILITATOR_STATE.idFromName(harness.env.PRICE_RULES_KEY as string));
-    const [record] = Object.values((await state.read([`primary ${harness.facilitatorUrl("primary", "http500")}`])) as Record<string, { health: { state: string } }>);
+    const [record] = Object.values(
+      (await state.read([`primary ${harness.facilitatorUrl("primary", "http500")}`])) as Record<string, { health: { state: string } }>,
+    );
     expect(record!.health.state).toBe("open");
 
     // Half-open after the open period: one probe; the facilitator is back, so the circuit closes.
@@ -48,7 +51,10 @@ describe("facilitator circuit breaker", () => {
 
   // Security review F12: anyone's traffic can spend a facilitator's quota; its 429s must not close it for everyone.
   it("rate limits (429) fail the request over but never open the circuit: the next payer is still offered the facilitator", async () => {
-    const harness = await buildHarness({ facilitators: [{ id: "only", mode: "rate-limited", priority: 1 }], document: { circuit: { failureThreshold: 2, openSeconds: 30 } } });
+    const harness = await buildHarness({
+      facilitators: [{ id: "only", mode: "rate-limited", priority: 1 }],
+      document: { circuit: { failureThreshold: 2, openSeconds: 30 } },
+    });
     for (let i = 0; i < 3; i++) expect((await payFor(harness, "/weather/paris")).response.status).toBe(502);
     const unpaid = await harness.fetch("/weather/paris");
     expect(unpaid.status).toBe(402);
@@ -76,7 +82,8 @@ describe("facilitator health reports", () => {
     const harness = await buildHarness({ app, facilitators: [{ id: "only", mode: "ok", priority: 1 }] });
     const state = env.FACILITATOR_STATE.get(env.FACILITATOR_STATE.idFromName(harness.env.PRICE_RULES_KEY as string));
     const key = `only ${harness.facilitatorUrl("only", "ok")}`;
-    const health = async () => ((await state.read([key])) as Record<string, { health: { calls: number; latencyMs: number | null; state: string } }>)[key]!.health;
+    const health = async () =>
+      ((await state.read([key])) as Record<string, { health: { calls: number; latencyMs: number | null; state: string } }>)[key]!.health;
 
     for (let i = 0; i < 3; i++) expect((await payFor(harness, "/weather/paris")).response.status).toBe(200);
     expect((await health()).calls).toBe(0); // verify and settle of each: counted in the isolate, not yet sent
@@ -101,7 +108,9 @@ describe("facilitator health reports", () => {
     const records = (await state.read([primary, backup])) as Record<string, { health: { state: string; calls: number } }>;
     expect(records[primary]!.health).toMatchObject({ state: "open", calls: 1 });
     // Late successes count calls without moving a circuit another isolate opened.
-    const after = (await state.report([], { failureThreshold: 1, openSeconds: 30 }, [{ key: primary, ok: true, latencyMs: 5, atMs: 0 }])) as Record<string, { state: string; calls: number }>;
+    const after = (await state.report([], { failureThreshold: 1, openSeconds: 30 }, [
+      { key: primary, ok: true, latencyMs: 5, atMs: 0 },
+    ])) as Record<string, { state: string; calls: number }>;
     expect(after[primary]).toMatchObject({ state: "open", calls: 2 });
   });
 });

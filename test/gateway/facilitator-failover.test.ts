@@ -83,7 +83,9 @@ describe("facilitator failover", () => {
 
     expect(response.status).toBe(502);
     expect(await response.json()).toMatchObject({ error: "facilitator_unavailable" });
-    expect(await harness.ledgerRows()).toMatchObject([{ status: "settle_failed", error_reason: "facilitator_unavailable (not submitted)", settled_by: "backup" }]);
+    expect(await harness.ledgerRows()).toMatchObject([
+      { status: "settle_failed", error_reason: "facilitator_unavailable (not submitted)", settled_by: "backup" },
+    ]);
     // The replay lock was released: the retry is verified again rather than refused as already used.
     const retry = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
     expect(retry.status).toBe(502);
@@ -128,21 +130,42 @@ describe("facilitator and offer preferences", () => {
     const accepts = [{ network: "eip155:8453" }, { network: "eip155:84532" }, { network: "eip155:1" }];
     const networksOf = async (document: Record<string, unknown>) => {
       const harness = await buildHarness({ document, rules: [buildRule({ accepts })] });
-      return decodeHeader<PaymentRequired>((await harness.fetch("/weather/paris")).headers.get("PAYMENT-REQUIRED")).accepts.map((o) => o.network);
+      return decodeHeader<PaymentRequired>((await harness.fetch("/weather/paris")).headers.get("PAYMENT-REQUIRED")).accepts.map(
+        (o) => o.network,
+      );
     };
     expect(await networksOf({})).toEqual(["eip155:8453", "eip155:84532", "eip155:1"]);
-    expect(await networksOf({ preferences: { preferNetworks: ["eip155:1", "eip155:84532"] } })).toEqual(["eip155:1", "eip155:84532", "eip155:8453"]);
-    expect(await networksOf({ preferences: { avoidMainnet: true } })).toEqual(["eip155:84532"]);
-    expect(await networksOf({ assets: [{ network: "eip155:8453", address: "0x0000000000000000000000000000000000000e0c", decimals: 6, symbol: "EURC", name: "EURC", version: "2", default: true }], preferences: { assets: ["USDC"] } })).toEqual([
-      "eip155:84532",
+    expect(await networksOf({ preferences: { preferNetworks: ["eip155:1", "eip155:84532"] } })).toEqual([
       "eip155:1",
+      "eip155:84532",
+      "eip155:8453",
     ]);
+    expect(await networksOf({ preferences: { avoidMainnet: true } })).toEqual(["eip155:84532"]);
+    expect(
+      await networksOf({
+        assets: [
+          {
+            network: "eip155:8453",
+            address: "0x0000000000000000000000000000000000000e0c",
+            decimals: 6,
+            symbol: "EURC",
+            name: "EURC",
+            version: "2",
+            default: true,
+          },
+        ],
+        preferences: { assets: ["USDC"] },
+      }),
+    ).toEqual(["eip155:84532", "eip155:1"]);
   });
 });
 
 describe("preferences that leave nothing", () => {
   it("fail closed with a clear 503, never a 402 with an empty accepts", async () => {
-    const harness = await buildHarness({ document: { preferences: { testnetOnly: true } }, rules: [buildRule({ accepts: [{ network: "eip155:8453" }] })] });
+    const harness = await buildHarness({
+      document: { preferences: { testnetOnly: true } },
+      rules: [buildRule({ accepts: [{ network: "eip155:8453" }] })],
+    });
     const response = await harness.fetch("/weather/paris");
     expect(response.status).toBe(503);
     expect(await response.json()).toMatchObject({ error: "config_invalid" });

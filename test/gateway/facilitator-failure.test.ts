@@ -43,7 +43,9 @@ describe("facilitator failures", () => {
     expect(JSON.stringify(body)).not.toContain('"ok":true');
     expect(response.headers.get("set-cookie")).toBeNull();
     expect(await harness.originCalls()).toHaveLength(1);
-    expect(await harness.ledgerRows()).toMatchObject([{ status: "settle_failed", error_reason: "invalid_transaction_state", origin_status: 200 }]);
+    expect(await harness.ledgerRows()).toMatchObject([
+      { status: "settle_failed", error_reason: "invalid_transaction_state", origin_status: 200 },
+    ]);
   });
 
   it("a settle timeout is a 504, the body withheld, the ledger says unknown", async () => {
@@ -76,7 +78,9 @@ describe("facilitator failures", () => {
     expect(calls.map((c) => c.headers.authorization)).toEqual(["Bearer s3cret", "Bearer s3cret"]);
   });
 
-  const receiptRpc = (mode: "none" | "reverted") => ({ RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${newTestId()}/rpc/receipt-${mode}` }) });
+  const receiptRpc = (mode: "none" | "reverted") => ({
+    RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${newTestId()}/rpc/receipt-${mode}` }),
+  });
 
   // Issue #34's live bug: @x402/evm 2.27 answers a broadcast but unconfirmed settle with success false and
   // settlement_pending. That payment is landing: never a refusal that gives the lock back. With an RPC the receipt

@@ -33,7 +33,16 @@ describe("reverse proxy", () => {
       "x-forwarded-proto": "https",
       authorization: "Bearer user-token",
     });
-    for (const name of ["forwarded", "x-secret-hop", "keep-alive", "proxy-authorization", "te", "payment-signature", "x-payment", "sign-in-with-x"]) {
+    for (const name of [
+      "forwarded",
+      "x-secret-hop",
+      "keep-alive",
+      "proxy-authorization",
+      "te",
+      "payment-signature",
+      "x-payment",
+      "sign-in-with-x",
+    ]) {
       expect(call!.headers[name], name).toBeUndefined();
     }
     expect(response.headers.get("x-origin")).toBe("fake");

@@ -17,7 +17,16 @@ describe("GET /.well-known/x402/health", () => {
     expect(JSON.parse(text)).toEqual({
       status: "ok",
       rules: { key: harness.env.PRICE_RULES_KEY, valid: true, rules: 1 },
-      facilitators: [{ id: "default", origin: new URL(env.TEST_FACILITATOR_URL).origin, circuit: "closed", reachable: true, ms: expect.any(Number), kinds: expect.any(Number) }],
+      facilitators: [
+        {
+          id: "default",
+          origin: new URL(env.TEST_FACILITATOR_URL).origin,
+          circuit: "closed",
+          reachable: true,
+          ms: expect.any(Number),
+          kinds: expect.any(Number),
+        },
+      ],
       ledger: { reachable: true, stuckVerified: expect.any(Number), owedRefunds: expect.any(Number), settleUnknown: expect.any(Number) },
     });
     expect(text).not.toContain("health-test-secret-token");
@@ -44,10 +53,18 @@ describe("GET /.well-known/x402/health", () => {
   });
 
   it("degraded when one of two facilitators is down", async () => {
-    const harness = await buildHarness({ facilitators: [{ id: "up", mode: "ok" }, { id: "down", mode: "dead" }] });
+    const harness = await buildHarness({
+      facilitators: [
+        { id: "up", mode: "ok" },
+        { id: "down", mode: "dead" },
+      ],
+    });
     const body = (await (await harness.fetch(HEALTH)).json()) as { status: string; facilitators: { id: string; reachable: boolean }[] };
     expect(body.status).toBe("degraded");
-    expect(body.facilitators.map((f) => [f.id, f.reachable])).toEqual([["up", true], ["down", false]]);
+    expect(body.facilitators.map((f) => [f.id, f.reachable])).toEqual([
+      ["up", true],
+      ["down", false],
+    ]);
   });
 
   it("failing (503) with the problems when the rules are invalid", async () => {

@@ -12,16 +12,29 @@ const mcpRule = (mcp: Record<string, unknown> = {}) =>
     price: undefined,
     mcp: {
       tools: {
-        get_forecast: { price: "$0.02", description: "Tomorrow's forecast", inputSchema: { type: "object", properties: { city: { type: "string" } } } },
+        get_forecast: {
+          price: "$0.02",
+          description: "Tomorrow's forecast",
+          inputSchema: { type: "object", properties: { city: { type: "string" } } },
+        },
         translate: { price: "$0.01" },
       },
       ...mcp,
     },
   });
 
-const rpc = (method: string, params?: unknown, id: number | undefined = 1) => ({ jsonrpc: "2.0", ...(id === undefined ? {} : { id }), method, ...(params ? { params } : {}) });
+const rpc = (method: string, params?: unknown, id: number | undefined = 1) => ({
+  jsonrpc: "2.0",
+  ...(id === undefined ? {} : { id }),
+  method,
+  ...(params ? { params } : {}),
+});
 const post = (harness: GatewayHarness, body: unknown, headers: Record<string, string> = {}) =>
-  harness.fetch("/mcp", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  harness.fetch("/mcp", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 
 describe("MCP tools behind the gateway", () => {
   it.each([
@@ -43,8 +56,12 @@ describe("MCP tools behind the gateway", () => {
     expect(forecast.status).toBe(402);
     const challenge = decodeHeader<PaymentRequired>(forecast.headers.get("PAYMENT-REQUIRED"));
     expect(challenge.accepts[0]!.amount).toBe("20000");
-    expect(challenge.extensions!.bazaar).toMatchObject({ info: { input: { type: "mcp", toolName: "get_forecast", transport: "streamable-http", inputSchema: { properties: { city: {} } } } } });
-    const translate = decodeHeader<PaymentRequired>((await post(harness, rpc("tools/call", { name: "translate" }))).headers.get("PAYMENT-REQUIRED"));
+    expect(challenge.extensions!.bazaar).toMatchObject({
+      info: { input: { type: "mcp", toolName: "get_forecast", transport: "streamable-http", inputSchema: { properties: { city: {} } } } },
+    });
+    const translate = decodeHeader<PaymentRequired>(
+      (await post(harness, rpc("tools/call", { name: "translate" }))).headers.get("PAYMENT-REQUIRED"),
+    );
     expect(translate.accepts[0]!.amount).toBe("10000");
     expect(await harness.originCalls()).toEqual([]);
   });
@@ -94,7 +111,9 @@ describe("MCP tools behind the gateway", () => {
   it("a GET (the server's event stream) passes, and /.well-known/x402 lists each tool", async () => {
     const harness = await buildHarness({ rules: [mcpRule()] });
     expect((await harness.fetch("/mcp")).status).toBe(200);
-    const listed = (await (await harness.fetch("/.well-known/x402")).json()) as { resources: { type: string; toolName: string; accepts: { amount: string }[] }[] };
+    const listed = (await (await harness.fetch("/.well-known/x402")).json()) as {
+      resources: { type: string; toolName: string; accepts: { amount: string }[] }[];
+    };
     expect(listed.resources.map((r) => [r.type, r.toolName, r.accepts[0]!.amount])).toEqual([
       ["mcp", "get_forecast", "20000"],
       ["mcp", "translate", "10000"],

@@ -13,37 +13,60 @@ const meteredVoucherScheme: SchemePlugin = {
   scheme: "voucher",
   namespace: "test",
   settles: "usage",
-  parseAddress: (address) => (/^T[0-9a-f]{8}$/.test(address) ? { ok: true, value: address } : { ok: false, reason: `"${address}" is not a test address` }),
+  parseAddress: (address) =>
+    /^T[0-9a-f]{8}$/.test(address) ? { ok: true, value: address } : { ok: false, reason: `"${address}" is not a test address` },
   buildExtra: (_asset, configured) => ({ ok: true, value: configured }),
   checkPayload(payload, requirements, { nowSeconds }) {
     const voucher = payload.payload as { code?: unknown; payer?: unknown; max?: unknown; expires?: unknown };
     if (typeof voucher.code !== "string" || !/^V-[0-9]{6}$/.test(voucher.code)) return { ok: false, reason: "invalid_voucher_code" };
     if (voucher.max !== requirements.amount) return { ok: false, reason: "invalid_voucher_amount" };
-    if (typeof voucher.payer !== "string" || typeof voucher.expires !== "number" || voucher.expires < nowSeconds) return { ok: false, reason: "invalid_voucher_expired" };
-    return { ok: true, value: { payer: voucher.payer, paymentKey: `${requirements.network}:${voucher.code}`, expiresAtSeconds: voucher.expires } };
+    if (typeof voucher.payer !== "string" || typeof voucher.expires !== "number" || voucher.expires < nowSeconds)
+      return { ok: false, reason: "invalid_voucher_expired" };
+    return {
+      ok: true,
+      value: { payer: voucher.payer, paymentKey: `${requirements.network}:${voucher.code}`, expiresAtSeconds: voucher.expires },
+    };
   },
 };
 /** The same scheme settling its whole amount: a meter has nothing to charge it by. */
 const wholeVoucherScheme: SchemePlugin = { ...meteredVoucherScheme, settles: "whole" };
 
-const appWith = (plugin: SchemePlugin) => buildApp({ schemes: buildDefaultSchemeRegistry().register(plugin), fetch: (input, init) => fetch(input, init), nowMs: () => Date.now() });
+const appWith = (plugin: SchemePlugin) =>
+  buildApp({ schemes: buildDefaultSchemeRegistry().register(plugin), fetch: (input, init) => fetch(input, init), nowMs: () => Date.now() });
 
 const rules = (meter: Record<string, unknown>) =>
   JSON.stringify({
     assets: [{ network: "test:1", address: "Ta0000001", decimals: 6, symbol: "TUSD" }],
-    rules: [buildRule({ id: "metered-voucher", path: "/big/:n", price: "$0.10", payTo: undefined, accepts: [{ scheme: "voucher", network: "test:1", payTo: "Tb0000002" }], meter: { unitPrice: "$0.000001", ...meter } })],
+    rules: [
+      buildRule({
+        id: "metered-voucher",
+        path: "/big/:n",
+        price: "$0.10",
+        payTo: undefined,
+        accepts: [{ scheme: "voucher", network: "test:1", payTo: "Tb0000002" }],
+        meter: { unitPrice: "$0.000001", ...meter },
+      }),
+    ],
   });
 
 let codes = 0;
 async function payVoucher(harness: GatewayHarness, path: string): Promise<Response> {
   const offer = decodeHeader<PaymentRequired>((await harness.fetch(path)).headers.get("PAYMENT-REQUIRED")).accepts[0]!;
   expect(offer).toMatchObject({ scheme: "voucher", network: "test:1", asset: "Ta0000001", amount: "100000", payTo: "Tb0000002" });
-  const voucher = { code: `V-${String(100_000 + codes++).slice(-6)}`, payer: "Tc0000003", max: offer.amount, expires: Math.floor(Date.now() / 1000) + 120 };
+  const voucher = {
+    code: `V-${String(100_000 + codes++).slice(-6)}`,
+    payer: "Tc0000003",
+    max: offer.amount,
+    expires: Math.floor(Date.now() / 1000) + 120,
+  };
   return harness.fetch(path, { headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: offer, payload: voucher }) } });
 }
 
 async function facilitatorAmounts(harness: GatewayHarness): Promise<{ path: string; amount: string }[]> {
-  return (await harness.facilitatorCalls()).map((call) => ({ path: call.path, amount: (JSON.parse(call.body) as { paymentRequirements: { amount: string } }).paymentRequirements.amount }));
+  return (await harness.facilitatorCalls()).map((call) => ({
+    path: call.path,
+    amount: (JSON.parse(call.body) as { paymentRequirements: { amount: string } }).paymentRequirements.amount,
+  }));
 }
 
 describe("a scheme plugin that settles by usage, added from a test file", () => {
@@ -58,7 +81,17 @@ describe("a scheme plugin that settles by usage, added from a test file", () => 
       { path: "/settle", amount: "5000" },
     ]);
     expect(decodeHeader<SettleResponse>(response.headers.get("PAYMENT-RESPONSE"))).toMatchObject({ success: true, amount: "5000" });
-    expect(await harness.ledgerRows()).toMatchObject([{ scheme: "voucher", network: "test:1", payer: "Tc0000003", status: "settled", amount: "5000", max_amount: "100000", metered_units: "5000" }]);
+    expect(await harness.ledgerRows()).toMatchObject([
+      {
+        scheme: "voucher",
+        network: "test:1",
+        payer: "Tc0000003",
+        status: "settled",
+        amount: "5000",
+        max_amount: "100000",
+        metered_units: "5000",
+      },
+    ]);
   });
 
   it("used nothing: nothing is asked of the facilitator's settle", async () => {
@@ -66,7 +99,11 @@ describe("a scheme plugin that settles by usage, added from a test file", () => 
     const response = await payVoucher(harness, "/big/10");
     expect(response.status).toBe(200);
     expect((await facilitatorAmounts(harness)).map((call) => call.path)).toEqual(["/verify"]);
-    expect(decodeHeader<SettleResponse>(response.headers.get("PAYMENT-RESPONSE"))).toMatchObject({ success: true, amount: "0", transaction: "" });
+    expect(decodeHeader<SettleResponse>(response.headers.get("PAYMENT-RESPONSE"))).toMatchObject({
+      success: true,
+      amount: "0",
+      transaction: "",
+    });
   });
 
   it("settling whole, it cannot be metered: the rule is a configuration error", async () => {

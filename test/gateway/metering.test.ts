@@ -5,7 +5,13 @@ import { FAKE_FACILITATOR_ADDRESS } from "../fixtures/fake-facilitator.js";
 import { buildHarness, buildRule, buildUptoPayload, decodeHeader, encodePayment, type GatewayHarness } from "../fixtures/builders.js";
 
 const upto = (path: string, meter: Record<string, unknown>) =>
-  buildRule({ id: `metered-${path.split("/")[1]}`, path, price: "$0.10", accepts: [{ network: "eip155:84532", scheme: "upto" }], meter: { unitPrice: "$0.000001", ...meter } });
+  buildRule({
+    id: `metered-${path.split("/")[1]}`,
+    path,
+    price: "$0.10",
+    accepts: [{ network: "eip155:84532", scheme: "upto" }],
+    meter: { unitPrice: "$0.000001", ...meter },
+  });
 
 async function payUpto(harness: GatewayHarness, path: string, overrides: Parameters<typeof buildUptoPayload>[1] = {}) {
   const challenge = decodeHeader<PaymentRequired>((await harness.fetch(path)).headers.get("PAYMENT-REQUIRED"));
@@ -29,14 +35,20 @@ async function eventually(assertion: () => Promise<void>, timeoutMs = 2000): Pro
 
 async function settledAmounts(harness: GatewayHarness): Promise<string[]> {
   const calls = await harness.facilitatorCalls();
-  return calls.filter((call) => call.path === "/settle").map((call) => (JSON.parse(call.body) as { paymentRequirements: { amount: string } }).paymentRequirements.amount);
+  return calls
+    .filter((call) => call.path === "/settle")
+    .map((call) => (JSON.parse(call.body) as { paymentRequirements: { amount: string } }).paymentRequirements.amount);
 }
 
 describe("metered upto payments", () => {
   it("offers the maximum with the facilitator's settling address, and verifies at the maximum", async () => {
     const harness = await buildHarness({ rules: [upto("/big/:n", { from: "bytes" })] });
     const { response, challenge } = await payUpto(harness, "/big/5000");
-    expect(challenge.accepts[0]).toMatchObject({ scheme: "upto", amount: "100000", extra: { assetTransferMethod: "permit2", facilitatorAddress: FAKE_FACILITATOR_ADDRESS } });
+    expect(challenge.accepts[0]).toMatchObject({
+      scheme: "upto",
+      amount: "100000",
+      extra: { assetTransferMethod: "permit2", facilitatorAddress: FAKE_FACILITATOR_ADDRESS },
+    });
     expect(response.status).toBe(200);
     expect((await response.arrayBuffer()).byteLength).toBe(5000);
     const verify = (await harness.facilitatorCalls()).find((call) => call.path === "/verify")!;
@@ -66,7 +78,11 @@ describe("metered upto payments", () => {
     const { response } = await payUpto(noBase, "/status/200");
     expect(response.status).toBe(200);
     expect(await settledAmounts(noBase)).toEqual([]);
-    expect(decodeHeader<SettleResponse>(response.headers.get("PAYMENT-RESPONSE"))).toMatchObject({ success: true, amount: "0", transaction: "" });
+    expect(decodeHeader<SettleResponse>(response.headers.get("PAYMENT-RESPONSE"))).toMatchObject({
+      success: true,
+      amount: "0",
+      transaction: "",
+    });
     expect((await noBase.ledgerRows())[0]).toMatchObject({ status: "settled", amount: "0", metered_units: null });
   });
 
@@ -88,7 +104,9 @@ describe("metered upto payments", () => {
   it("refuses locally, before any facilitator call, a permit for another facilitator or below the maximum", async () => {
     const harness = await buildHarness({ rules: [upto("/big/:n", { from: "bytes" })] });
     const reason = async (response: Response) => decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error;
-    expect(await reason((await payUpto(harness, "/big/10", { facilitator: "0x00000000000000000000000000000000000bad01" })).response)).toBe("upto_facilitator_mismatch");
+    expect(await reason((await payUpto(harness, "/big/10", { facilitator: "0x00000000000000000000000000000000000bad01" })).response)).toBe(
+      "upto_facilitator_mismatch",
+    );
     expect(await reason((await payUpto(harness, "/big/10", { amount: "99999" })).response)).toBe("permit2_amount_mismatch");
     expect(await harness.facilitatorCalls()).toEqual([]);
   });
@@ -128,7 +146,9 @@ describe("metered upto payments", () => {
     const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003" })] });
     const { response, payload } = await payUpto(harness, "/sse");
     await response.body!.cancel("left at once");
-    await eventually(async () => expect((await harness.ledgerRows())[0]).toMatchObject({ status: "origin_failed", error_reason: "client_disconnected" }));
+    await eventually(async () =>
+      expect((await harness.ledgerRows())[0]).toMatchObject({ status: "origin_failed", error_reason: "client_disconnected" }),
+    );
     expect(await settledAmounts(harness)).toEqual([]);
     const again = await harness.fetch("/sse", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });
     expect(decodeHeader<PaymentRequired>(again.headers.get("PAYMENT-REQUIRED")).error).toBe("payment_already_used");
@@ -160,7 +180,9 @@ describe("metered upto payments", () => {
   });
 
   it("onCancel: base settles the base price", async () => {
-    const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003", onCancel: "base" })] });
+    const harness = await buildHarness({
+      rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003", onCancel: "base" })],
+    });
     const { response } = await payUpto(harness, "/sse");
     const reader = response.body!.getReader();
     await reader.read();
@@ -213,7 +235,10 @@ describe("metered upto payments", () => {
   });
 
   it("a stream whose settle is refused at its end keeps its payment spent: the signature buys no second stream", async () => {
-    const harness = await buildHarness({ rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003" })], facilitator: "settle-fail" });
+    const harness = await buildHarness({
+      rules: [upto("/sse", { from: { sse: "usage.total_tokens" }, base: "$0.003" })],
+      facilitator: "settle-fail",
+    });
     const { response, payload } = await payUpto(harness, "/sse");
     expect(await response.text()).toContain("event: payment-error");
     const again = await harness.fetch("/sse", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } });

@@ -23,7 +23,7 @@ async function verifyByKid(jws: string): Promise<{ kid: string; payload: Record<
 
 async function offerJws(harness: Awaited<ReturnType<typeof buildHarness>>): Promise<string> {
   const challenge = decodeHeader<PaymentRequired>((await harness.fetch("/weather/paris")).headers.get("PAYMENT-REQUIRED"));
-  return ((challenge.extensions!["offer-receipt"] as { info: { offers: { signature: string }[] } }).info.offers[0]!).signature;
+  return (challenge.extensions!["offer-receipt"] as { info: { offers: { signature: string }[] } }).info.offers[0]!.signature;
 }
 
 describe("offer-receipt in the Worker", () => {
@@ -31,7 +31,10 @@ describe("offer-receipt in the Worker", () => {
     expect((await (await buildHarness({ rules: [signedRule()] })).fetch("/weather/paris")).status).toBe(503);
     const publicOnly = { ...keyA, d: undefined };
     for (const keys of ["not json", "[]", JSON.stringify([publicOnly]), JSON.stringify([{ kty: "oct", k: "c2VjcmV0" }])]) {
-      expect((await (await buildHarness({ rules: [signedRule()], vars: { OFFER_RECEIPT_KEYS: keys } })).fetch("/weather/paris")).status, keys).toBe(503);
+      expect(
+        (await (await buildHarness({ rules: [signedRule()], vars: { OFFER_RECEIPT_KEYS: keys } })).fetch("/weather/paris")).status,
+        keys,
+      ).toBe(503);
     }
   });
 
@@ -49,10 +52,19 @@ describe("offer-receipt in the Worker", () => {
     const { response } = await payFor(harness, "/weather/paris");
     expect(response.status).toBe(200);
     const settled = decodeHeader<SettleResponse>(response.headers.get("PAYMENT-RESPONSE"));
-    const jws = (settled.extensions!["offer-receipt"] as { info: { receipt: { format: string; signature: string } } }).info.receipt.signature;
+    const jws = (settled.extensions!["offer-receipt"] as { info: { receipt: { format: string; signature: string } } }).info.receipt
+      .signature;
     const { payload } = await verifyByKid(jws);
-    expect(payload).toEqual({ version: 1, network: "eip155:84532", resourceUrl: "https://gateway.example/weather/paris", payer: expect.stringMatching(/^0x/), issuedAt: expect.any(Number) });
-    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(jws)))].map((x) => x.toString(16).padStart(2, "0")).join("");
+    expect(payload).toEqual({
+      version: 1,
+      network: "eip155:84532",
+      resourceUrl: "https://gateway.example/weather/paris",
+      payer: expect.stringMatching(/^0x/),
+      issuedAt: expect.any(Number),
+    });
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(jws)))]
+      .map((x) => x.toString(16).padStart(2, "0"))
+      .join("");
     expect((await harness.ledgerRows())[0]).toMatchObject({ status: "settled", receipt_hash: digest });
   });
 });

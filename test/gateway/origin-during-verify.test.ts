@@ -18,7 +18,8 @@ function harnessWith(rule: Record<string, unknown> = {}, mode: FacilitatorMode =
   });
 }
 
-const facilitatorPaths = async (harness: Awaited<ReturnType<typeof harnessWith>>) => (await harness.facilitatorCalls({ facilitator: "f" })).map((call) => call.path);
+const facilitatorPaths = async (harness: Awaited<ReturnType<typeof harnessWith>>) =>
+  (await harness.facilitatorCalls({ facilitator: "f" })).map((call) => call.path);
 
 describe("origin asked during verify", () => {
   it("a payer in good standing: the origin is asked before verify answers, and a refusal throws its answer away", async () => {

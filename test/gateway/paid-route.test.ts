@@ -70,7 +70,9 @@ describe("paid route", () => {
     expect(receipt).toMatchObject({ success: true, network: BASE_SEPOLIA, payer: PAYER.address });
     expect(receipt.transaction).toMatch(/^0x[0-9a-f]{64}$/);
     // Where the time went: the total covers verify, origin and settle; what is left is the gateway's own.
-    const timing = Object.fromEntries([...response.headers.get("Server-Timing")!.matchAll(/([\w-]+);dur=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+    const timing = Object.fromEntries(
+      [...response.headers.get("Server-Timing")!.matchAll(/([\w-]+);dur=(\d+)/g)].map((m) => [m[1], Number(m[2])]),
+    );
     expect(Object.keys(timing)).toEqual(["x402-verify", "origin", "x402-settle", "x402-total"]);
     expect(timing["x402-total"]).toBeGreaterThanOrEqual(timing["x402-verify"]! + timing.origin! + timing["x402-settle"]!);
 

@@ -3,7 +3,17 @@ import { env } from "cloudflare:workers";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import type { PaymentRequired } from "../../src/x402/schemas.js";
-import { buildHarness, buildPaymentPayload, challengeFor, decodeHeader, encodePayment, newTestId, PAYER, payFor, type PaymentOverrides } from "../fixtures/builders.js";
+import {
+  buildHarness,
+  buildPaymentPayload,
+  challengeFor,
+  decodeHeader,
+  encodePayment,
+  newTestId,
+  PAYER,
+  payFor,
+  type PaymentOverrides,
+} from "../fixtures/builders.js";
 
 const now = BigInt(Math.floor(Date.now() / 1000));
 
@@ -75,7 +85,9 @@ describe("payment checks before the facilitator", () => {
 
 describe("EIP-712 signature recovered locally", () => {
   const forged = { signer: privateKeyToAccount(generatePrivateKey()), from: PAYER.address };
-  const rpcVars = (kind: "eoa" | "contract", id = newTestId()) => ({ RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${id}/rpc/${kind}` }) });
+  const rpcVars = (kind: "eoa" | "contract", id = newTestId()) => ({
+    RPC_URLS: JSON.stringify({ "eip155:84532": `${env.TEST_ORIGIN_URL}/t/${id}/rpc/${kind}` }),
+  });
   const rpcCalls = async (id: string) => ((await (await fetch(`${env.TEST_ORIGIN_URL}/__calls/${id}`)).json()) as unknown[]).length;
 
   it("refuses a signature by another key when the chain says the payer is a plain account: no facilitator call", async () => {

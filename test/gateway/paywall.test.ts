@@ -3,7 +3,15 @@
 import { describe, expect, it } from "vitest";
 import type { PaymentRequired } from "../../src/x402/schemas.js";
 import { SOLANA_DEVNET } from "../fixtures/fake-facilitator.js";
-import { BASE_SEPOLIA, buildHarness, buildPaymentPayload, buildRule, decodeHeader, encodePayment, TEST_SESSION_KEYS } from "../fixtures/builders.js";
+import {
+  BASE_SEPOLIA,
+  buildHarness,
+  buildPaymentPayload,
+  buildRule,
+  decodeHeader,
+  encodePayment,
+  TEST_SESSION_KEYS,
+} from "../fixtures/builders.js";
 
 const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
 const browser = (init: RequestInit = {}) => ({ ...init, headers: { Accept: BROWSER, ...(init.headers as Record<string, string>) } });
@@ -22,7 +30,9 @@ describe("the paywall page", () => {
     expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(page.headers.get("cache-control")).toBe("no-store");
     expect(page.headers.get("vary")).toBe("Accept");
-    expect(decodeHeader<PaymentRequired>(page.headers.get("PAYMENT-REQUIRED"))).toEqual(decodeHeader<PaymentRequired>(json.headers.get("PAYMENT-REQUIRED")));
+    expect(decodeHeader<PaymentRequired>(page.headers.get("PAYMENT-REQUIRED"))).toEqual(
+      decodeHeader<PaymentRequired>(json.headers.get("PAYMENT-REQUIRED")),
+    );
     const html = await page.text();
     expect(html).toContain("<title>Payment required · Weather API</title>");
     expect(html).toContain('<span class="price">0.01 USDC</span>');
@@ -54,7 +64,9 @@ describe("the paywall page", () => {
     const html = await (await harness.fetch("/weather/paris", browser())).text();
     expect(html).not.toContain("<script>alert(1)");
     expect(html).toContain("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;");
-    const data = JSON.parse(/<script type="application\/json" id="x402-data">([\s\S]*?)<\/script>/.exec(html)![1]!) as { paymentRequired: PaymentRequired };
+    const data = JSON.parse(/<script type="application\/json" id="x402-data">([\s\S]*?)<\/script>/.exec(html)![1]!) as {
+      paymentRequired: PaymentRequired;
+    };
     expect(data.paymentRequired.accepts[0]).toMatchObject({ scheme: "exact", network: BASE_SEPOLIA, amount: "10000" });
     expect(data.paymentRequired.resource.description).toBe("</script><script>alert(1)</script> & <b>");
     expect(Object.keys(data.paymentRequired.extensions ?? {})).toEqual(["payment-identifier"]);
@@ -62,7 +74,20 @@ describe("the paywall page", () => {
 
   it("lists offers it cannot pay itself with a pointer to an x402 client: Solana, Permit2", async () => {
     const harness = await buildHarness({
-      rules: [buildRule({ accepts: [{ network: BASE_SEPOLIA }, { network: BASE_SEPOLIA, asset: "0x4200000000000000000000000000000000000006", amount: "5", extra: { assetTransferMethod: "permit2" } }, { network: SOLANA_DEVNET, payTo: "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM" }] })],
+      rules: [
+        buildRule({
+          accepts: [
+            { network: BASE_SEPOLIA },
+            {
+              network: BASE_SEPOLIA,
+              asset: "0x4200000000000000000000000000000000000006",
+              amount: "5",
+              extra: { assetTransferMethod: "permit2" },
+            },
+            { network: SOLANA_DEVNET, payTo: "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM" },
+          ],
+        }),
+      ],
     });
     const html = await (await harness.fetch("/weather/paris", browser())).text();
     expect(html.match(/<button /g)).toHaveLength(1);
@@ -73,7 +98,10 @@ describe("the paywall page", () => {
   });
 
   it("states the session terms of a session rule", async () => {
-    const harness = await buildHarness({ rules: [buildRule({ session: { ttlSeconds: 3600, maxRequests: 100 } })], vars: { SESSION_KEYS: TEST_SESSION_KEYS } });
+    const harness = await buildHarness({
+      rules: [buildRule({ session: { ttlSeconds: 3600, maxRequests: 100 } })],
+      vars: { SESSION_KEYS: TEST_SESSION_KEYS },
+    });
     const html = await (await harness.fetch("/weather/paris", browser())).text();
     expect(html).toContain("One payment opens a session: up to 100 requests within 1 hour");
   });
@@ -101,7 +129,13 @@ describe("who gets the JSON 402", () => {
   });
 
   it("a rule with paywall: false, a POST, and a browser that sends a payment", async () => {
-    const harness = await buildHarness({ rules: [buildRule(), buildRule({ id: "plain", path: "/plain", paywall: false }), buildRule({ id: "post", methods: ["POST"], path: "/post" })] });
+    const harness = await buildHarness({
+      rules: [
+        buildRule(),
+        buildRule({ id: "plain", path: "/plain", paywall: false }),
+        buildRule({ id: "post", methods: ["POST"], path: "/post" }),
+      ],
+    });
     const plain = await harness.fetch("/plain", browser());
     expect(plain.headers.get("content-type")).toBe("application/json");
     expect(plain.headers.get("vary")).toBeNull();
@@ -112,7 +146,10 @@ describe("who gets the JSON 402", () => {
     const refused = await harness.fetch("/weather/paris", browser({ headers: { "PAYMENT-SIGNATURE": encodePayment(forged) } }));
     expect(refused.status).toBe(402);
     expect(refused.headers.get("content-type")).toBe("application/json");
-    const paid = await harness.fetch("/weather/paris", browser({ headers: { "PAYMENT-SIGNATURE": encodePayment(await buildPaymentPayload(challenge.accepts[0]!)) } }));
+    const paid = await harness.fetch(
+      "/weather/paris",
+      browser({ headers: { "PAYMENT-SIGNATURE": encodePayment(await buildPaymentPayload(challenge.accepts[0]!)) } }),
+    );
     expect(paid.status).toBe(200);
     expect(paid.headers.get("PAYMENT-RESPONSE")).toBeTruthy();
   });

@@ -7,7 +7,19 @@ import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { PERMIT2_ADDRESS, PERMIT2_WITNESS_TYPES, X402_EXACT_PERMIT2_PROXY } from "../../src/schemes/evm/permit2.js";
 import type { PaymentRequired, PaymentRequirements } from "../../src/x402/schemas.js";
-import { BASE_SEPOLIA, BASE_SEPOLIA_USDC, buildHarness, buildRule, decodeHeader, encodePayment, fetchThrough, newTestId, PAY_TO, PAYER, type GatewayHarness } from "../fixtures/builders.js";
+import {
+  BASE_SEPOLIA,
+  BASE_SEPOLIA_USDC,
+  buildHarness,
+  buildRule,
+  decodeHeader,
+  encodePayment,
+  fetchThrough,
+  newTestId,
+  PAY_TO,
+  PAYER,
+  type GatewayHarness,
+} from "../fixtures/builders.js";
 
 const OTHER = privateKeyToAccount("0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba");
 
@@ -29,7 +41,9 @@ async function permit2Payment(offer: PaymentRequirements, overrides: Permit2Over
   const message = {
     permitted: { token: overrides.token ?? (offer.asset as `0x${string}`), amount: overrides.amount ?? BigInt(offer.amount) },
     spender: overrides.spender ?? X402_EXACT_PERMIT2_PROXY,
-    nonce: overrides.nonce ?? BigInt(`0x${[...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("")}`),
+    nonce:
+      overrides.nonce ??
+      BigInt(`0x${[...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("")}`),
     deadline: overrides.deadline ?? now + 60n,
     witness: { to: overrides.to ?? (offer.payTo as `0x${string}`), validAfter: overrides.validAfter ?? 0n },
   };
@@ -58,21 +72,35 @@ async function offerOf(harness: GatewayHarness): Promise<PaymentRequirements> {
   return decodeHeader<PaymentRequired>((await harness.fetch("/weather/paris")).headers.get("PAYMENT-REQUIRED")).accepts[0]!;
 }
 
-const pay = (harness: GatewayHarness, header: string, path = "/weather/paris") => harness.fetch(path, { headers: { "PAYMENT-SIGNATURE": header } });
+const pay = (harness: GatewayHarness, header: string, path = "/weather/paris") =>
+  harness.fetch(path, { headers: { "PAYMENT-SIGNATURE": header } });
 
 describe("exact on EVM with Permit2", () => {
   it("offers Permit2 with the token's EIP-712 facts and takes a valid permit to the facilitator", async () => {
     const harness = await permit2Harness();
     const offer = await offerOf(harness);
-    expect(offer).toMatchObject({ asset: BASE_SEPOLIA_USDC, payTo: PAY_TO, amount: "10000", extra: { assetTransferMethod: "permit2", name: "USDC", version: "2" } });
+    expect(offer).toMatchObject({
+      asset: BASE_SEPOLIA_USDC,
+      payTo: PAY_TO,
+      amount: "10000",
+      extra: { assetTransferMethod: "permit2", name: "USDC", version: "2" },
+    });
 
     const response = await pay(harness, await permit2Payment(offer, { nonce: 7n }));
     expect(response.status).toBe(200);
     const calls = await harness.facilitatorCalls();
     expect(calls.map((c) => c.path)).toEqual(["/verify", "/settle"]);
-    expect(JSON.parse(calls[0]!.body)).toMatchObject({ paymentPayload: { payload: { permit2Authorization: { nonce: "7", spender: X402_EXACT_PERMIT2_PROXY } } } });
+    expect(JSON.parse(calls[0]!.body)).toMatchObject({
+      paymentPayload: { payload: { permit2Authorization: { nonce: "7", spender: X402_EXACT_PERMIT2_PROXY } } },
+    });
     const rows = await harness.ledgerRows();
-    expect(rows).toEqual([expect.objectContaining({ status: "settled", payer: PAYER.address, payment_key: `${BASE_SEPOLIA}:permit2:${PAYER.address.toLowerCase()}:7` })]);
+    expect(rows).toEqual([
+      expect.objectContaining({
+        status: "settled",
+        payer: PAYER.address,
+        payment_key: `${BASE_SEPOLIA}:permit2:${PAYER.address.toLowerCase()}:7`,
+      }),
+    ]);
   });
 
   it("accepts what the official EVM client signs for a Permit2 offer", async () => {
@@ -111,7 +139,9 @@ describe("exact on EVM with Permit2", () => {
 
   it("refuses a nonce above uint256 as malformed", async () => {
     const harness = await permit2Harness();
-    const payment = JSON.parse(atob(await permit2Payment(await offerOf(harness), { nonce: 7n }))) as { payload: { permit2Authorization: { nonce: string } } };
+    const payment = JSON.parse(atob(await permit2Payment(await offerOf(harness), { nonce: 7n }))) as {
+      payload: { permit2Authorization: { nonce: string } };
+    };
     payment.payload.permit2Authorization.nonce = (2n ** 256n + 7n).toString();
     const response = await pay(harness, btoa(JSON.stringify(payment)));
     expect(response.status).toBe(402);
@@ -138,7 +168,8 @@ describe("exact on EVM with Permit2", () => {
 
   it("refuses a permit signed by another key when the chain says the payer is a plain account", async () => {
     const rpc = (kind: string) => ({ RPC_URLS: JSON.stringify({ [BASE_SEPOLIA]: `${env.TEST_ORIGIN_URL}/t/${newTestId()}/rpc/${kind}` }) });
-    const forged = async (harness: GatewayHarness) => pay(harness, await permit2Payment(await offerOf(harness), { signer: OTHER, from: PAYER.address }));
+    const forged = async (harness: GatewayHarness) =>
+      pay(harness, await permit2Payment(await offerOf(harness), { signer: OTHER, from: PAYER.address }));
 
     const eoa = await permit2Harness(rpc("eoa"));
     const refused = await forged(eoa);
@@ -155,7 +186,11 @@ describe("exact on EVM with Permit2", () => {
   it("refuses a malformed permit as invalid_payload", async () => {
     const harness = await permit2Harness();
     const offer = await offerOf(harness);
-    const header = encodePayment({ x402Version: 2, accepted: offer, payload: { signature: "0x12", permit2Authorization: { from: PAYER.address } } });
+    const header = encodePayment({
+      x402Version: 2,
+      accepted: offer,
+      payload: { signature: "0x12", permit2Authorization: { from: PAYER.address } },
+    });
     const response = await pay(harness, header);
     expect(response.status).toBe(402);
     expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe("invalid_payload");

@@ -25,7 +25,9 @@ describe("rate limits before the facilitator", () => {
     const statuses: number[] = [];
     let refused: Response | undefined;
     for (let i = 0; i < STRICT_LIMIT + 3; i++) {
-      const response = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(await buildPaymentPayload(offer, { signer })) } });
+      const response = await harness.fetch("/weather/paris", {
+        headers: { "PAYMENT-SIGNATURE": encodePayment(await buildPaymentPayload(offer, { signer })) },
+      });
       statuses.push(response.status);
       if (response.status === 429) refused = response;
     }
@@ -44,7 +46,10 @@ describe("rate limits before the facilitator", () => {
     const statuses: number[] = [];
     for (let i = 0; i < STRICT_LIMIT + 2; i++) {
       const payload = await buildPaymentPayload(offer, { signer: privateKeyToAccount(generatePrivateKey()) });
-      statuses.push((await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload), "cf-connecting-ip": client } })).status);
+      statuses.push(
+        (await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload), "cf-connecting-ip": client } }))
+          .status,
+      );
     }
     expect(statuses).toEqual([...Array(STRICT_LIMIT).fill(402), 429, 429]);
     expect((await harness.facilitatorCalls()).filter((call) => call.path === "/verify")).toHaveLength(STRICT_LIMIT);
@@ -53,15 +58,22 @@ describe("rate limits before the facilitator", () => {
   it("a rule whose tier has no binding fails closed (503), with no facilitator call", async () => {
     const harness = await buildHarness({ rules: [buildRule({ rateLimit: "strict" })], vars: { RATE_LIMIT_STRICT: "" } });
     const offer = (await challengeFor(harness, "/weather/paris")).accepts[0]!;
-    const response = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(await buildPaymentPayload(offer)) } });
+    const response = await harness.fetch("/weather/paris", {
+      headers: { "PAYMENT-SIGNATURE": encodePayment(await buildPaymentPayload(offer)) },
+    });
     expect(response.status).toBe(503);
     expect(await harness.facilitatorCalls()).toEqual([]);
   });
 
   it("off counts nothing", async () => {
-    const harness = await buildHarness({ rules: [buildRule({ rateLimit: "off" })], vars: { RATE_LIMIT_STANDARD: "", RATE_LIMIT_STRICT: "" } });
+    const harness = await buildHarness({
+      rules: [buildRule({ rateLimit: "off" })],
+      vars: { RATE_LIMIT_STANDARD: "", RATE_LIMIT_STRICT: "" },
+    });
     const offer = (await challengeFor(harness, "/weather/paris")).accepts[0]!;
-    const response = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(await buildPaymentPayload(offer)) } });
+    const response = await harness.fetch("/weather/paris", {
+      headers: { "PAYMENT-SIGNATURE": encodePayment(await buildPaymentPayload(offer)) },
+    });
     expect(response.status).toBe(200);
   });
 
@@ -74,9 +86,13 @@ describe("rate limits before the facilitator", () => {
     for (let i = 0; i < STRICT_LIMIT + 2; i++) {
       const forged = await buildPaymentPayload(offer, { signer: privateKeyToAccount(generatePrivateKey()), from: victim.address });
       // Each from an address of its own: only the (unproven) payer is shared.
-      await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(forged), "cf-connecting-ip": `203.0.113.${i}` } });
+      await harness.fetch("/weather/paris", {
+        headers: { "PAYMENT-SIGNATURE": encodePayment(forged), "cf-connecting-ip": `203.0.113.${i}` },
+      });
     }
-    const own = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(await buildPaymentPayload(offer, { signer: victim })) } });
+    const own = await harness.fetch("/weather/paris", {
+      headers: { "PAYMENT-SIGNATURE": encodePayment(await buildPaymentPayload(offer, { signer: victim })) },
+    });
     // Refused by the facilitator (this one refuses every verify), not by the rate limit.
     expect(own.status).toBe(402);
   });

@@ -11,7 +11,9 @@ afterEach(() => logSpy.mockRestore());
 
 function requestLines(): RequestLogLine[] {
   return logSpy.mock.calls
-    .map(([first]) => (typeof first === "string" && first.startsWith('{"event":"request"') ? (JSON.parse(first) as RequestLogLine) : undefined))
+    .map(([first]) =>
+      typeof first === "string" && first.startsWith('{"event":"request"') ? (JSON.parse(first) as RequestLogLine) : undefined,
+    )
     .filter((line): line is RequestLogLine => line !== undefined);
 }
 
@@ -30,7 +32,12 @@ describe("one JSON log line per request", () => {
     const harness = await buildHarness();
     expect((await harness.fetch("/weather/paris")).status).toBe(402);
     expect(requestLines()).toEqual([
-      expect.objectContaining({ rule: "weather", outcome: "payment_required", status: 402, reason: "PAYMENT-SIGNATURE header is required" }),
+      expect.objectContaining({
+        rule: "weather",
+        outcome: "payment_required",
+        status: 402,
+        reason: "PAYMENT-SIGNATURE header is required",
+      }),
     ]);
   });
 
@@ -69,9 +76,16 @@ describe("one JSON log line per request", () => {
     expect((await payFor(refused, "/weather/paris")).response.status).toBe(402);
     const failing = await buildHarness({ rules: [buildRule({ path: "/status/:code" })] });
     expect((await payFor(failing, "/status/500")).response.status).toBe(500);
-    const outcomes = requestLines().filter((line) => line.outcome !== "payment_required" || line.reason !== "PAYMENT-SIGNATURE header is required");
+    const outcomes = requestLines().filter(
+      (line) => line.outcome !== "payment_required" || line.reason !== "PAYMENT-SIGNATURE header is required",
+    );
     expect(outcomes).toEqual([
-      expect.objectContaining({ outcome: "settle_failed", status: 402, reason: expect.any(String), ms: expect.objectContaining({ settle: expect.any(Number) }) }),
+      expect.objectContaining({
+        outcome: "settle_failed",
+        status: 402,
+        reason: expect.any(String),
+        ms: expect.objectContaining({ settle: expect.any(Number) }),
+      }),
       expect.objectContaining({ outcome: "origin_failed", status: 500, ms: expect.objectContaining({ origin: expect.any(Number) }) }),
     ]);
   });
@@ -104,16 +118,30 @@ describe("one JSON log line per request", () => {
 describe("Analytics Engine data point", () => {
   it("lays the line out in the documented columns", () => {
     const line: RequestLogLine = {
-      event: "request", method: "GET", path: "/weather/paris", rule: "weather", outcome: "settled", status: 200,
-      ms: { total: 40, verify: 10, origin: 5, settle: 20 }, payer: PAYER.address, network: BASE_SEPOLIA, scheme: "exact",
-      asset: BASE_SEPOLIA_USDC, amount: "10000", payTo: PAY_TO, facilitator: "default", transaction: "0xabc",
+      event: "request",
+      method: "GET",
+      path: "/weather/paris",
+      rule: "weather",
+      outcome: "settled",
+      status: 200,
+      ms: { total: 40, verify: 10, origin: 5, settle: 20 },
+      payer: PAYER.address,
+      network: BASE_SEPOLIA,
+      scheme: "exact",
+      asset: BASE_SEPOLIA_USDC,
+      amount: "10000",
+      payTo: PAY_TO,
+      facilitator: "default",
+      transaction: "0xabc",
     };
     expect(toDataPoint(line)).toEqual({
       indexes: ["weather"],
       blobs: ["weather", "settled", "GET", BASE_SEPOLIA, "exact", "default", PAY_TO, ""],
       doubles: [200, 40, 10, 5, 20, 10000],
     });
-    expect(toDataPoint({ ...line, rule: null, outcome: "free", ms: { total: 3 }, network: undefined, amount: undefined } as RequestLogLine)).toEqual({
+    expect(
+      toDataPoint({ ...line, rule: null, outcome: "free", ms: { total: 3 }, network: undefined, amount: undefined } as RequestLogLine),
+    ).toEqual({
       indexes: [""],
       blobs: ["", "free", "GET", "", "exact", "default", PAY_TO, ""],
       doubles: [200, 3, 0, 0, 0, 0],

@@ -11,18 +11,27 @@ import { buildHarness, buildRule, challengeFor, decodeHeader, encodePayment } fr
 const voucherScheme: SchemePlugin = {
   scheme: "voucher",
   namespace: "test",
-  parseAddress: (address) => (/^T[0-9a-f]{8}$/.test(address) ? { ok: true, value: address } : { ok: false, reason: `"${address}" is not a test address` }),
+  parseAddress: (address) =>
+    /^T[0-9a-f]{8}$/.test(address) ? { ok: true, value: address } : { ok: false, reason: `"${address}" is not a test address` },
   buildExtra: (asset, configured) => ({ ok: true, value: { ...configured, issuer: "test-issuer", symbol: asset?.symbol } }),
   checkPayload(payload, requirements, { nowSeconds }) {
     const voucher = payload.payload as { code?: unknown; holder?: unknown; amount?: unknown; expires?: unknown };
     if (typeof voucher.code !== "string" || !/^V-[0-9]{6}$/.test(voucher.code)) return { ok: false, reason: "invalid_voucher_code" };
     if (voucher.amount !== requirements.amount) return { ok: false, reason: "invalid_voucher_amount" };
-    if (typeof voucher.holder !== "string" || typeof voucher.expires !== "number" || voucher.expires < nowSeconds) return { ok: false, reason: "invalid_voucher_expired" };
-    return { ok: true, value: { payer: voucher.holder, paymentKey: `${requirements.network}:${voucher.code}`, expiresAtSeconds: voucher.expires } };
+    if (typeof voucher.holder !== "string" || typeof voucher.expires !== "number" || voucher.expires < nowSeconds)
+      return { ok: false, reason: "invalid_voucher_expired" };
+    return {
+      ok: true,
+      value: { payer: voucher.holder, paymentKey: `${requirements.network}:${voucher.code}`, expiresAtSeconds: voucher.expires },
+    };
   },
 };
 
-const appWithVoucher = buildApp({ schemes: buildDefaultSchemeRegistry().register(voucherScheme), fetch: (input, init) => fetch(input, init), nowMs: () => Date.now() });
+const appWithVoucher = buildApp({
+  schemes: buildDefaultSchemeRegistry().register(voucherScheme),
+  fetch: (input, init) => fetch(input, init),
+  nowMs: () => Date.now(),
+});
 
 const rules = {
   assets: [{ network: "test:1", address: "Ta0000001", decimals: 2, symbol: "TUSD" }],
@@ -43,10 +52,18 @@ describe("a scheme plugin added from a test file", () => {
     const harness = await buildHarness({ rules: JSON.stringify(rules), app: appWithVoucher });
     const challenge = decodeHeader<PaymentRequired>((await harness.fetch("/weather/paris")).headers.get("PAYMENT-REQUIRED"));
     const voucherOffer = challenge.accepts.find((offer) => offer.scheme === "voucher")!;
-    expect(voucherOffer).toMatchObject({ network: "test:1", asset: "Ta0000001", amount: "50", payTo: "Tb0000002", extra: { issuer: "test-issuer", symbol: "TUSD" } });
+    expect(voucherOffer).toMatchObject({
+      network: "test:1",
+      asset: "Ta0000001",
+      amount: "50",
+      payTo: "Tb0000002",
+      extra: { issuer: "test-issuer", symbol: "TUSD" },
+    });
 
     const pay = (voucher: Record<string, unknown>) =>
-      harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: voucherOffer, payload: voucher }) } });
+      harness.fetch("/weather/paris", {
+        headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: voucherOffer, payload: voucher }) },
+      });
     const expires = Math.floor(Date.now() / 1000) + 60;
     const refused = await pay({ code: "nope", holder: "Tc0000003", amount: "50", expires });
     expect(decodeHeader<PaymentRequired>(refused.headers.get("PAYMENT-REQUIRED")).error).toBe("invalid_voucher_code");
@@ -70,7 +87,9 @@ describe("a scheme plugin added from a test file", () => {
       [{ ...offer, scheme: "voucher" }, "unsupported_scheme"],
       [{ ...offer, network: "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1" }, "invalid_network"],
     ] as const) {
-      const response = await builtIn.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted, payload: {} }) } });
+      const response = await builtIn.fetch("/weather/paris", {
+        headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted, payload: {} }) },
+      });
       expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe(reason);
     }
   });

@@ -58,7 +58,11 @@ describe("SIGN-IN-WITH-X proofs that are refused", () => {
     ["a notBefore still ahead", { notBefore: minutes(2) }, "invalid_siwx_not_yet_valid"],
     ["a nonce the gateway never issued", { nonce: "0123456789abcdef0123456789abcdef" }, "invalid_siwx_nonce"],
     ["a nonce issued too long ago", { nonce: mintNonce(keys, Math.floor(Date.now() / 1000) - 3600) }, "invalid_siwx_nonce"],
-    ["a nonce of another gateway's key", { nonce: mintNonce(SessionKeysSchema.parse("other:another-gateway-secret-0123456789abcdef"), Math.floor(Date.now() / 1000)) }, "invalid_siwx_nonce"],
+    [
+      "a nonce of another gateway's key",
+      { nonce: mintNonce(SessionKeysSchema.parse("other:another-gateway-secret-0123456789abcdef"), Math.floor(Date.now() / 1000)) },
+      "invalid_siwx_nonce",
+    ],
     ["an unsupported chain", { chainId: "cosmos:cosmoshub-4" }, "invalid_siwx_unsupported_chain"],
   ])("%s", async (_name, change, reason) => {
     await expectRefused(await withProof(await signIn(harness, PATH, wallet, change)), reason);
@@ -72,7 +76,10 @@ describe("SIGN-IN-WITH-X proofs that are refused", () => {
 
   it("a smart-wallet signature whose chain RPC is down: 502, never served", async () => {
     const { env } = await import("cloudflare:workers");
-    const rpcDown = await buildHarness({ rules: [buildSessionRule()], vars: { RPC_URLS: JSON.stringify({ "eip155:84532": env.TEST_DEAD_URL }) } });
+    const rpcDown = await buildHarness({
+      rules: [buildSessionRule()],
+      vars: { RPC_URLS: JSON.stringify({ "eip155:84532": env.TEST_DEAD_URL }) },
+    });
     const { info, supportedChains } = await siwxChallengeFor(rpcDown, PATH);
     const proof = { ...info, chainId: supportedChains[0]!.chainId, type: "eip191", address: wallet.address, signature: "0x" } as SiwxProof;
     const response = await rpcDown.fetch(PATH, { headers: { "SIGN-IN-WITH-X": await signProof(proof, freshWallet()) } });
@@ -100,8 +107,37 @@ describe("SIGN-IN-WITH-X proofs that are refused", () => {
   it.each([
     ["not base64", "%%%"],
     ["base64 of non-JSON", btoa("hello")],
-    ["JSON missing the signature", btoa(JSON.stringify({ domain: "gateway.example", address: "0x1", uri: "https://gateway.example/", version: "1", chainId: "eip155:1", type: "eip191", nonce: "abcdefgh", issuedAt: "now" }))],
-    ["a version other than 1", btoa(JSON.stringify({ domain: "d", address: "a", uri: "u", version: "2", chainId: "eip155:1", type: "eip191", nonce: "abcdefgh", issuedAt: "i", signature: "s" }))],
+    [
+      "JSON missing the signature",
+      btoa(
+        JSON.stringify({
+          domain: "gateway.example",
+          address: "0x1",
+          uri: "https://gateway.example/",
+          version: "1",
+          chainId: "eip155:1",
+          type: "eip191",
+          nonce: "abcdefgh",
+          issuedAt: "now",
+        }),
+      ),
+    ],
+    [
+      "a version other than 1",
+      btoa(
+        JSON.stringify({
+          domain: "d",
+          address: "a",
+          uri: "u",
+          version: "2",
+          chainId: "eip155:1",
+          type: "eip191",
+          nonce: "abcdefgh",
+          issuedAt: "i",
+          signature: "s",
+        }),
+      ),
+    ],
   ])("a malformed header (%s) is a 400", async (_name, header) => {
     const response = await withProof(header);
     expect(response.status).toBe(400);
@@ -130,7 +166,10 @@ describe("session tokens that are refused", () => {
 
   it("forged: claims changed under the original signature", async () => {
     const [header, , signature] = (await mint({})).split(".");
-    const claims = btoa(JSON.stringify({ sub: walletKey, scope, aud: AUDIENCE, iss: "x402-gateway", iat: 1, exp: 9_999_999_999 })).replace(/=+$/, "").replaceAll("+", "-").replaceAll("/", "_");
+    const claims = btoa(JSON.stringify({ sub: walletKey, scope, aud: AUDIENCE, iss: "x402-gateway", iat: 1, exp: 9_999_999_999 }))
+      .replace(/=+$/, "")
+      .replaceAll("+", "-")
+      .replaceAll("/", "_");
     await expectRefused(await withToken(`${header}.${claims}.${signature}`), "invalid_session_token");
   });
 

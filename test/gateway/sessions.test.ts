@@ -69,12 +69,16 @@ describe("pay once, then use the session", () => {
     const facilitatorCallsAfterPayment = (await harness.facilitatorCalls()).length;
 
     for (const remaining of ["1", "0"]) {
-      const served = await harness.fetch("/weather/paris", { headers: { "SIGN-IN-WITH-X": await signIn(harness, "/weather/paris", wallet) } });
+      const served = await harness.fetch("/weather/paris", {
+        headers: { "SIGN-IN-WITH-X": await signIn(harness, "/weather/paris", wallet) },
+      });
       expect(served.status).toBe(200);
       expect(served.headers.get("X402-SESSION-REMAINING")).toBe(remaining);
       expect(served.headers.get("PAYMENT-RESPONSE")).toBeNull();
     }
-    const exhausted = await harness.fetch("/weather/paris", { headers: { "SIGN-IN-WITH-X": await signIn(harness, "/weather/paris", wallet) } });
+    const exhausted = await harness.fetch("/weather/paris", {
+      headers: { "SIGN-IN-WITH-X": await signIn(harness, "/weather/paris", wallet) },
+    });
     expect(await reasonOf(exhausted)).toBe("session_exhausted");
 
     expect(await harness.facilitatorCalls()).toHaveLength(facilitatorCallsAfterPayment);
@@ -96,7 +100,9 @@ describe("pay once, then use the session", () => {
   it("lets exactly K of N concurrent requests through a quota of K", async () => {
     const harness = await buildHarness({ rules: [buildSessionRule({ maxRequests: 5 })] });
     const { token } = await openSession(harness, "/weather/paris");
-    const responses = await Promise.all(Array.from({ length: 12 }, () => harness.fetch("/weather/paris", { headers: { "X402-SESSION": token } })));
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, () => harness.fetch("/weather/paris", { headers: { "X402-SESSION": token } })),
+    );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(4);
     expect(statuses.filter((s) => s === 402)).toHaveLength(8);
@@ -109,7 +115,9 @@ describe("pay once, then use the session", () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const expiredToken = await harness.fetch("/weather/paris", { headers: { "X402-SESSION": token } });
     expect(await reasonOf(expiredToken)).toMatch(/^session_(token_)?expired$/);
-    const signedIn = await harness.fetch("/weather/paris", { headers: { "SIGN-IN-WITH-X": await signIn(harness, "/weather/paris", wallet) } });
+    const signedIn = await harness.fetch("/weather/paris", {
+      headers: { "SIGN-IN-WITH-X": await signIn(harness, "/weather/paris", wallet) },
+    });
     // The object's cleanup alarm may already have dropped the ended session.
     expect(await reasonOf(signedIn)).toMatch(/^session_(expired|not_found)$/);
     expect(decodeHeader<PaymentRequired>(signedIn.headers.get("PAYMENT-REQUIRED")).accepts).toHaveLength(1);
@@ -119,10 +127,14 @@ describe("pay once, then use the session", () => {
     const paid = buildSessionRule({}, { path: "/weather/:city" });
     const other = buildSessionRule({}, { path: "/forecast/:city" });
     const harness = await buildHarness({ rules: [paid, other] });
-    const stranger = await harness.fetch("/weather/paris", { headers: { "SIGN-IN-WITH-X": await signIn(harness, "/weather/paris", freshWallet()) } });
+    const stranger = await harness.fetch("/weather/paris", {
+      headers: { "SIGN-IN-WITH-X": await signIn(harness, "/weather/paris", freshWallet()) },
+    });
     expect(await reasonOf(stranger)).toBe("session_not_found");
     const { wallet, token } = await openSession(harness, "/weather/paris");
-    const elsewhere = await harness.fetch("/forecast/paris", { headers: { "SIGN-IN-WITH-X": await signIn(harness, "/forecast/paris", wallet) } });
+    const elsewhere = await harness.fetch("/forecast/paris", {
+      headers: { "SIGN-IN-WITH-X": await signIn(harness, "/forecast/paris", wallet) },
+    });
     expect(await reasonOf(elsewhere)).toBe("session_not_found");
     const tokenElsewhere = await harness.fetch("/forecast/paris", { headers: { "X402-SESSION": token } });
     expect(await reasonOf(tokenElsewhere)).toBe("session_token_wrong_scope");
@@ -144,7 +156,9 @@ describe("pay once, then use the session", () => {
     expect((await harness.fetch("/weather/paris", { headers: { "X402-SESSION": token } })).status).toBe(200);
     expect(await revokeSessions(env.WALLET_SESSIONS, { network: BASE_SEPOLIA, address: wallet.address })).toBe(1);
     expect(await reasonOf(await harness.fetch("/weather/paris", { headers: { "X402-SESSION": token } }))).toBe("session_not_found");
-    const signedIn = await harness.fetch("/weather/paris", { headers: { "SIGN-IN-WITH-X": await signIn(harness, "/weather/paris", wallet) } });
+    const signedIn = await harness.fetch("/weather/paris", {
+      headers: { "SIGN-IN-WITH-X": await signIn(harness, "/weather/paris", wallet) },
+    });
     expect(await reasonOf(signedIn)).toBe("session_not_found");
   });
 });
@@ -154,12 +168,16 @@ describe("Solana wallets", () => {
     const rule = buildSessionRule({ maxRequests: 3 });
     const harness = await buildHarness({ rules: [rule] });
     const solana = await freshSolanaWallet();
-    const unpaid = await harness.fetch("/weather/paris", { headers: { "SIGN-IN-WITH-X": await signInSolana(harness, "/weather/paris", solana) } });
+    const unpaid = await harness.fetch("/weather/paris", {
+      headers: { "SIGN-IN-WITH-X": await signInSolana(harness, "/weather/paris", solana) },
+    });
     expect(await reasonOf(unpaid)).toBe("session_not_found");
     // Solana payments arrive with the SVM scheme (#5); the grant they make is the same call.
     const stub = env.WALLET_SESSIONS.get(env.WALLET_SESSIONS.idFromName(`solana:${solana.address}`));
     await stub.grant({ scope: `rule:${String(rule.id)}`, paymentKey: `test:${solana.address}`, ttlMs: 60_000, requests: 2 }, Date.now());
-    const served = await harness.fetch("/weather/paris", { headers: { "SIGN-IN-WITH-X": await signInSolana(harness, "/weather/paris", solana) } });
+    const served = await harness.fetch("/weather/paris", {
+      headers: { "SIGN-IN-WITH-X": await signInSolana(harness, "/weather/paris", solana) },
+    });
     expect(served.status).toBe(200);
     expect(served.headers.get("X402-SESSION-REMAINING")).toBe("1");
     const impostor = await freshSolanaWallet();
@@ -174,20 +192,26 @@ describe("session scopes", () => {
     const harness = await buildHarness({ rules: [rule] });
     const { token } = await openSession(harness, "/api/weather/paris");
     expect((await harness.fetch("/api/weather/london/today", { headers: { "X402-SESSION": token } })).status).toBe(200);
-    expect(await reasonOf(await harness.fetch("/api/news/today", { headers: { "X402-SESSION": token } }))).toBe("PAYMENT-SIGNATURE header is required");
+    expect(await reasonOf(await harness.fetch("/api/news/today", { headers: { "X402-SESSION": token } }))).toBe(
+      "PAYMENT-SIGNATURE header is required",
+    );
   });
 
   it("resource: a session for one resource does not open another", async () => {
     const harness = await buildHarness({ rules: [buildSessionRule({ scope: "resource" })] });
     const { token } = await openSession(harness, "/weather/paris");
     expect((await harness.fetch("/Weather//paris", { headers: { "X402-SESSION": token } })).status).toBe(200);
-    expect(await reasonOf(await harness.fetch("/weather/london", { headers: { "X402-SESSION": token } }))).toBe("session_token_wrong_scope");
+    expect(await reasonOf(await harness.fetch("/weather/london", { headers: { "X402-SESSION": token } }))).toBe(
+      "session_token_wrong_scope",
+    );
   });
 
   it("resource+query: the query is part of the resource, in any parameter order", async () => {
     const harness = await buildHarness({ rules: [buildSessionRule({ scope: "resource+query" })] });
     const { token } = await openSession(harness, "/weather/paris?units=c&days=3");
     expect((await harness.fetch("/weather/paris?days=3&units=c", { headers: { "X402-SESSION": token } })).status).toBe(200);
-    expect(await reasonOf(await harness.fetch("/weather/paris?days=30&units=c", { headers: { "X402-SESSION": token } }))).toBe("session_token_wrong_scope");
+    expect(await reasonOf(await harness.fetch("/weather/paris?days=30&units=c", { headers: { "X402-SESSION": token } }))).toBe(
+      "session_token_wrong_scope",
+    );
   });
 });

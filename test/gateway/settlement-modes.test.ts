@@ -49,7 +49,9 @@ describe("settlement modes", () => {
 
   // Security review F7: a payment owed back opens no session; refund and session would both be the payer's.
   it("before-origin with a session: an origin failure after settlement is owed back and opens no session", async () => {
-    const harness = await buildHarness({ rules: [buildRule({ path: "/status/:code", settlement: "before-origin", session: { ttlSeconds: 600, maxRequests: 10 } })] });
+    const harness = await buildHarness({
+      rules: [buildRule({ path: "/status/:code", settlement: "before-origin", session: { ttlSeconds: 600, maxRequests: 10 } })],
+    });
     const failed = await payFor(harness, "/status/500");
     expect(failed.response.status).toBe(500);
     expect(failed.response.headers.get("X402-SESSION")).toBeNull();

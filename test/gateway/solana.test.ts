@@ -8,7 +8,16 @@ import { describe, expect, it } from "vitest";
 import type { PaymentRequired } from "../../src/x402/schemas.js";
 import { FAKE_SOLANA_FEE_PAYER, SOLANA_DEVNET, type FacilitatorMode } from "../fixtures/fake-facilitator.js";
 import { FAKE_SOLANA_RPC_PATH, type BlockhashMode } from "../fixtures/fake-solana-rpc.js";
-import { BASE_SEPOLIA, buildHarness, buildRule, decodeHeader, encodePayment, fetchThrough, newTestId, type GatewayHarness } from "../fixtures/builders.js";
+import {
+  BASE_SEPOLIA,
+  buildHarness,
+  buildRule,
+  decodeHeader,
+  encodePayment,
+  fetchThrough,
+  newTestId,
+  type GatewayHarness,
+} from "../fixtures/builders.js";
 import { buildSvmPayment, DEVNET_USDC, newSolanaWallet, randomBlockhash } from "../fixtures/solana.js";
 
 const SOL_PAY_TO = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
@@ -16,14 +25,19 @@ const SOL_PAY_TO = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
 function solanaHarness(facilitator: FacilitatorMode = "ok", extra?: Record<string, unknown>) {
   return buildHarness({
     facilitator,
-    rules: [buildRule({ accepts: [{ network: BASE_SEPOLIA }, { network: SOLANA_DEVNET, payTo: SOL_PAY_TO, ...(extra ? { extra } : {}) }] })],
+    rules: [
+      buildRule({ accepts: [{ network: BASE_SEPOLIA }, { network: SOLANA_DEVNET, payTo: SOL_PAY_TO, ...(extra ? { extra } : {}) }] }),
+    ],
   });
 }
 
 /** The official client, sending through the Worker under test. */
 async function officialSvmClient(harness: GatewayHarness) {
   const signer = await newSolanaWallet();
-  const client = new x402Client().register(SOLANA_DEVNET, new ExactSvmScheme(signer, { rpcUrl: `${env.TEST_ORIGIN_URL}${FAKE_SOLANA_RPC_PATH}` }));
+  const client = new x402Client().register(
+    SOLANA_DEVNET,
+    new ExactSvmScheme(signer, { rpcUrl: `${env.TEST_ORIGIN_URL}${FAKE_SOLANA_RPC_PATH}` }),
+  );
   return { signer, pay: wrapFetchWithPayment(fetchThrough(harness), client) };
 }
 
@@ -59,16 +73,26 @@ describe("exact on Solana", () => {
     expect(await harness.originCalls()).toHaveLength(1);
     const calls = await harness.facilitatorCalls({ supported: true });
     expect(calls.map((c) => c.path)).toEqual(["/supported", "/verify", "/settle"]);
-    const sent = JSON.parse(calls[1]!.body) as { paymentPayload: { payload: { transaction: string } }; paymentRequirements: { extra: unknown } };
+    const sent = JSON.parse(calls[1]!.body) as {
+      paymentPayload: { payload: { transaction: string } };
+      paymentRequirements: { extra: unknown };
+    };
     expect(sent.paymentRequirements.extra).toEqual({ feePayer: FAKE_SOLANA_FEE_PAYER });
     expect(sent.paymentPayload.payload.transaction).toMatch(/^[A-Za-z0-9+/]+=*$/);
-    expect(await harness.ledgerRows()).toEqual([expect.objectContaining({ status: "settled", network: SOLANA_DEVNET, payer: signer.address, pay_to: SOL_PAY_TO, amount: "10000" })]);
+    expect(await harness.ledgerRows()).toEqual([
+      expect.objectContaining({ status: "settled", network: SOLANA_DEVNET, payer: signer.address, pay_to: SOL_PAY_TO, amount: "10000" }),
+    ]);
   });
 
   it("refuses a second use of one transaction", async () => {
     const harness = await solanaHarness();
     const offer = await solanaOffer(harness);
-    const transaction = await buildSvmPayment({ payer: await newSolanaWallet(), feePayer: FAKE_SOLANA_FEE_PAYER, payTo: SOL_PAY_TO, amount: 10_000n });
+    const transaction = await buildSvmPayment({
+      payer: await newSolanaWallet(),
+      feePayer: FAKE_SOLANA_FEE_PAYER,
+      payTo: SOL_PAY_TO,
+      amount: 10_000n,
+    });
     const header = encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } });
     expect((await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": header } })).status).toBe(200);
     const replay = await harness.fetch("/weather/lyon", { headers: { "PAYMENT-SIGNATURE": header } });
@@ -78,14 +102,26 @@ describe("exact on Solana", () => {
   });
 
   it.each([
-    ["pays the wrong account", { destinationOwner: "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v" }, "invalid_exact_svm_payload_recipient_mismatch"],
+    [
+      "pays the wrong account",
+      { destinationOwner: "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v" },
+      "invalid_exact_svm_payload_recipient_mismatch",
+    ],
     ["pays too little", { amount: 9_999n }, "invalid_exact_svm_payload_amount_mismatch"],
     ["names another fee payer", { feePayer: SOL_PAY_TO }, "invalid_exact_svm_fee_payer_mismatch"],
   ])("refuses a transaction that %s before any verify", async (_name, overrides, reason) => {
     const harness = await solanaHarness();
     const offer = await solanaOffer(harness);
-    const transaction = await buildSvmPayment({ payer: await newSolanaWallet(), feePayer: FAKE_SOLANA_FEE_PAYER, payTo: SOL_PAY_TO, amount: 10_000n, ...overrides });
-    const response = await harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } }) } });
+    const transaction = await buildSvmPayment({
+      payer: await newSolanaWallet(),
+      feePayer: FAKE_SOLANA_FEE_PAYER,
+      payTo: SOL_PAY_TO,
+      amount: 10_000n,
+      ...overrides,
+    });
+    const response = await harness.fetch("/weather/paris", {
+      headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } }) },
+    });
     expect(response.status).toBe(402);
     expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe(reason);
     expect((await harness.facilitatorCalls({ supported: true })).map((c) => c.path)).toEqual(["/supported"]);
@@ -122,13 +158,27 @@ describe("exact on Solana with an RPC: the blockhash's life against the validity
     const harness = await buildHarness({
       rules: [
         buildRule({ id: "weather", path: "/weather/:city", accepts: [{ network: SOLANA_DEVNET, payTo: SOL_PAY_TO }] }),
-        buildRule({ id: "status", methods: ["GET", "POST"], path: "/status/:code", accepts: [{ network: SOLANA_DEVNET, payTo: SOL_PAY_TO }] }),
+        buildRule({
+          id: "status",
+          methods: ["GET", "POST"],
+          path: "/status/:code",
+          accepts: [{ network: SOLANA_DEVNET, payTo: SOL_PAY_TO }],
+        }),
       ],
       vars: { RPC_URLS: JSON.stringify({ [SOLANA_DEVNET]: rpc }) },
     });
     const offer = await solanaOffer(harness);
-    const transaction = await buildSvmPayment({ payer: await newSolanaWallet(), feePayer: FAKE_SOLANA_FEE_PAYER, payTo: SOL_PAY_TO, amount: 10_000n, blockhash: await randomBlockhash() });
-    const response = await harness.fetch(path, { ...init, headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } }) } });
+    const transaction = await buildSvmPayment({
+      payer: await newSolanaWallet(),
+      feePayer: FAKE_SOLANA_FEE_PAYER,
+      payTo: SOL_PAY_TO,
+      amount: 10_000n,
+      blockhash: await randomBlockhash(),
+    });
+    const response = await harness.fetch(path, {
+      ...init,
+      headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } }) },
+    });
     const calls = (await harness.facilitatorCalls()).map((c) => c.path);
     return { harness, response, calls };
   }
@@ -136,7 +186,9 @@ describe("exact on Solana with an RPC: the blockhash's life against the validity
   it("refuses an expired blockhash before verify or the origin", async () => {
     const { harness, response, calls } = await paidThrough("expired");
     expect(response.status).toBe(402);
-    expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe("invalid_exact_svm_payload_blockhash_expired");
+    expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe(
+      "invalid_exact_svm_payload_blockhash_expired",
+    );
     expect(calls).toEqual([]);
     expect(await harness.originCalls()).toEqual([]);
   });
@@ -150,17 +202,20 @@ describe("exact on Solana with an RPC: the blockhash's life against the validity
     expect(await harness.ledgerRows()).toEqual([expect.objectContaining({ status: "origin_failed" })]);
   });
 
-  it.each<BlockhashMode>(["ending", "unknown"])("settles before the origin when the blockhash is %s (it may not outlive the origin's run)", async (mode) => {
-    const failed = await paidThrough(mode, "/status/500");
-    expect(failed.calls).toEqual(["/verify", "/settle"]);
-    expect(failed.response.headers.get("PAYMENT-RESPONSE")).not.toBeNull();
-    expect(await failed.harness.ledgerRows()).toEqual([expect.objectContaining({ status: "owed_refund", origin_status: 500 })]);
+  it.each<BlockhashMode>(["ending", "unknown"])(
+    "settles before the origin when the blockhash is %s (it may not outlive the origin's run)",
+    async (mode) => {
+      const failed = await paidThrough(mode, "/status/500");
+      expect(failed.calls).toEqual(["/verify", "/settle"]);
+      expect(failed.response.headers.get("PAYMENT-RESPONSE")).not.toBeNull();
+      expect(await failed.harness.ledgerRows()).toEqual([expect.objectContaining({ status: "owed_refund", origin_status: 500 })]);
 
-    const served = await paidThrough(mode);
-    expect(served.response.status).toBe(200);
-    expect(served.calls).toEqual(["/verify", "/settle"]);
-    expect(await served.harness.ledgerRows()).toEqual([expect.objectContaining({ status: "settled" })]);
-  });
+      const served = await paidThrough(mode);
+      expect(served.response.status).toBe(200);
+      expect(served.calls).toEqual(["/verify", "/settle"]);
+      expect(await served.harness.ledgerRows()).toEqual([expect.objectContaining({ status: "settled" })]);
+    },
+  );
 
   // The attacker review: a blockhash that outlived the window when checked may not once a slow body has arrived.
   it("asks again after a body trickled in: 11 s of life, 3 s of body, a 9 s window → settled before the origin", async () => {
@@ -187,10 +242,19 @@ describe("exact on Solana with an RPC: the blockhash's life against the validity
   });
 
   it("without an RPC for the network, the rule's order holds (the bound of docs/security.md)", async () => {
-    const harness = await buildHarness({ rules: [buildRule({ id: "s", path: "/status/:code", accepts: [{ network: SOLANA_DEVNET, payTo: SOL_PAY_TO }] })] });
+    const harness = await buildHarness({
+      rules: [buildRule({ id: "s", path: "/status/:code", accepts: [{ network: SOLANA_DEVNET, payTo: SOL_PAY_TO }] })],
+    });
     const offer = decodeHeader<PaymentRequired>((await harness.fetch("/status/500")).headers.get("PAYMENT-REQUIRED")).accepts[0]!;
-    const transaction = await buildSvmPayment({ payer: await newSolanaWallet(), feePayer: FAKE_SOLANA_FEE_PAYER, payTo: SOL_PAY_TO, amount: 10_000n });
-    const response = await harness.fetch("/status/500", { headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } }) } });
+    const transaction = await buildSvmPayment({
+      payer: await newSolanaWallet(),
+      feePayer: FAKE_SOLANA_FEE_PAYER,
+      payTo: SOL_PAY_TO,
+      amount: 10_000n,
+    });
+    const response = await harness.fetch("/status/500", {
+      headers: { "PAYMENT-SIGNATURE": encodePayment({ x402Version: 2, accepted: offer, payload: { transaction } }) },
+    });
     expect(response.status).toBe(500);
     expect((await harness.facilitatorCalls()).map((c) => c.path)).toEqual(["/verify"]);
   });

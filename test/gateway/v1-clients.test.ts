@@ -1,7 +1,19 @@
 // x402 V1 clients (X-PAYMENT / X-PAYMENT-RESPONSE, body-based 402) against the real Worker.
 import { describe, expect, it } from "vitest";
 import type { PaymentRequirements, SettleResponse } from "../../src/x402/schemas.js";
-import { BASE_SEPOLIA, buildHarness, buildPaymentPayload, buildRule, challengeFor, decodeHeader, encodePayment, PAY_TO, PAYER, type GatewayHarness, type PaymentOverrides } from "../fixtures/builders.js";
+import {
+  BASE_SEPOLIA,
+  buildHarness,
+  buildPaymentPayload,
+  buildRule,
+  challengeFor,
+  decodeHeader,
+  encodePayment,
+  PAY_TO,
+  PAYER,
+  type GatewayHarness,
+  type PaymentOverrides,
+} from "../fixtures/builders.js";
 
 interface V1Body {
   x402Version: number;
@@ -10,7 +22,12 @@ interface V1Body {
 }
 
 /** What x402-fetch 1.x sends: scheme and network by V1 name, the signed authorization, no echoed offer. */
-async function v1PaymentFor(harness: GatewayHarness, path: string, overrides: PaymentOverrides = {}, network = "base-sepolia"): Promise<string> {
+async function v1PaymentFor(
+  harness: GatewayHarness,
+  path: string,
+  overrides: PaymentOverrides = {},
+  network = "base-sepolia",
+): Promise<string> {
   const offer = (await challengeFor(harness, path)).accepts[0]!;
   const signed = await buildPaymentPayload(offer, overrides);
   return encodePayment({ x402Version: 1, scheme: "exact", network, payload: signed.payload });
@@ -27,13 +44,21 @@ describe("V1 clients", () => {
     const { response } = await payV1(harness, "/weather/paris", await v1PaymentFor(harness, "/weather/paris"));
 
     expect(response.status).toBe(200);
-    expect(decodeHeader<SettleResponse>(response.headers.get("X-PAYMENT-RESPONSE"))).toMatchObject({ success: true, network: "base-sepolia", payer: PAYER.address });
+    expect(decodeHeader<SettleResponse>(response.headers.get("X-PAYMENT-RESPONSE"))).toMatchObject({
+      success: true,
+      network: "base-sepolia",
+      payer: PAYER.address,
+    });
     expect(decodeHeader<SettleResponse>(response.headers.get("PAYMENT-RESPONSE"))).toMatchObject({ success: true, network: BASE_SEPOLIA });
     expect(response.headers.get("Access-Control-Expose-Headers")).toContain("X-PAYMENT-RESPONSE");
 
     const calls = await harness.facilitatorCalls();
     expect(calls.map((c) => c.path)).toEqual(["/verify", "/settle"]);
-    const sent = JSON.parse(calls[0]!.body) as { x402Version: number; paymentPayload: Record<string, unknown>; paymentRequirements: Record<string, unknown> };
+    const sent = JSON.parse(calls[0]!.body) as {
+      x402Version: number;
+      paymentPayload: Record<string, unknown>;
+      paymentRequirements: Record<string, unknown>;
+    };
     expect(sent.x402Version).toBe(1);
     expect(sent.paymentPayload).toMatchObject({ x402Version: 1, scheme: "exact", network: "base-sepolia" });
     expect(sent.paymentRequirements).toMatchObject({
@@ -44,7 +69,9 @@ describe("V1 clients", () => {
       payTo: PAY_TO,
     });
     expect(await harness.originCalls()).toHaveLength(1);
-    expect(await harness.ledgerRows()).toEqual([expect.objectContaining({ status: "settled", network: BASE_SEPOLIA, amount: "10000", payer: PAYER.address })]);
+    expect(await harness.ledgerRows()).toEqual([
+      expect.objectContaining({ status: "settled", network: BASE_SEPOLIA, amount: "10000", payer: PAYER.address }),
+    ]);
   });
 
   it("refuses a second use of one V1 payment", async () => {
@@ -89,7 +116,11 @@ describe("V1 clients", () => {
     expect(oversized.status).toBe(431);
 
     const signed = await buildPaymentPayload((await challengeFor(harness, "/weather/paris")).accepts[0]!);
-    const v3 = await payV1(harness, "/weather/paris", encodePayment({ x402Version: 3, scheme: "exact", network: "base-sepolia", payload: signed.payload }));
+    const v3 = await payV1(
+      harness,
+      "/weather/paris",
+      encodePayment({ x402Version: 3, scheme: "exact", network: "base-sepolia", payload: signed.payload }),
+    );
     expect(v3.response.status).toBe(402);
     expect(v3.body?.error).toBe("invalid_x402_version");
     expect(await harness.facilitatorCalls()).toEqual([]);
@@ -119,8 +150,17 @@ describe("V1 clients", () => {
   });
 
   it("keeps the V2 body when no offer is on a network V1 can name", async () => {
-    const local = { network: "eip155:31337", address: "0x5FbDB2315678afecb367f032d93F642f64180aa3", decimals: 6, name: "USD Coin", version: "2", default: true };
-    const harness = await buildHarness({ rules: JSON.stringify({ assets: [local], rules: [buildRule({ accepts: [{ network: "eip155:31337" }] })] }) });
+    const local = {
+      network: "eip155:31337",
+      address: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      decimals: 6,
+      name: "USD Coin",
+      version: "2",
+      default: true,
+    };
+    const harness = await buildHarness({
+      rules: JSON.stringify({ assets: [local], rules: [buildRule({ accepts: [{ network: "eip155:31337" }] })] }),
+    });
     const response = await harness.fetch("/weather/paris");
     expect(response.status).toBe(402);
     const body = (await response.json()) as { x402Version: number; accepts: PaymentRequirements[] };

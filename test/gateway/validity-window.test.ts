@@ -12,7 +12,9 @@ describe("payment validity window", () => {
     const harness = await buildHarness({ vars: { ORIGIN_TIMEOUT_MS: "30000" } });
     const { response } = await payFor(harness, "/weather/paris", { validBefore: inSeconds(20) });
     expect(response.status).toBe(402);
-    expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe("invalid_exact_evm_payload_authorization_valid_before");
+    expect(decodeHeader<PaymentRequired>(response.headers.get("PAYMENT-REQUIRED")).error).toBe(
+      "invalid_exact_evm_payload_authorization_valid_before",
+    );
     expect(await harness.originCalls()).toEqual([]);
     expect(await harness.facilitatorCalls()).toEqual([]);
 

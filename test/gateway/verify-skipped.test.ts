@@ -6,7 +6,16 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { PaymentRequired, SettleResponse } from "../../src/x402/schemas.js";
-import { buildHarness, buildPaymentPayload, buildRule, challengeFor, decodeHeader, encodePayment, newTestId, payFor } from "../fixtures/builders.js";
+import {
+  buildHarness,
+  buildPaymentPayload,
+  buildRule,
+  challengeFor,
+  decodeHeader,
+  encodePayment,
+  newTestId,
+  payFor,
+} from "../fixtures/builders.js";
 import type { FacilitatorMode } from "../fixtures/fake-facilitator.js";
 
 const newPayer = () => privateKeyToAccount(generatePrivateKey());
@@ -101,7 +110,10 @@ describe("verify skipped for a payer in good standing", () => {
     expect(decodeHeader<PaymentRequired>(next.response.headers.get("PAYMENT-REQUIRED")).error).toBe("insufficient_funds");
     expect(await harness.originCalls()).toHaveLength(2);
     expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle", "/settle", "/verify"]);
-    expect(await harness.ledgerRows()).toMatchObject([{ status: "settled" }, { status: "settle_failed", error_reason: "invalid_transaction_state" }]);
+    expect(await harness.ledgerRows()).toMatchObject([
+      { status: "settled" },
+      { status: "settle_failed", error_reason: "invalid_transaction_state" },
+    ]);
   });
 
   it("a settle that faults answers 502 with no body, and the payment stays unknown rather than free", async () => {
@@ -134,9 +146,13 @@ describe("verify skipped for a payer in good standing", () => {
     await earnStanding(harness, signer);
     const challenge = await challengeFor(harness, "/weather/paris");
     const header = encodePayment(await buildPaymentPayload(challenge.accepts[0]!, { signer }));
-    const responses = await Promise.all(Array.from({ length: 100 }, () => harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": header } })));
+    const responses = await Promise.all(
+      Array.from({ length: 100 }, () => harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": header } })),
+    );
     expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
-    const refused = responses.filter((r) => r.status === 402).map((r) => decodeHeader<PaymentRequired>(r.headers.get("PAYMENT-REQUIRED")).error);
+    const refused = responses
+      .filter((r) => r.status === 402)
+      .map((r) => decodeHeader<PaymentRequired>(r.headers.get("PAYMENT-REQUIRED")).error);
     expect(new Set(refused)).toEqual(new Set(["payment_already_used"]));
     expect(refused).toHaveLength(99);
     expect(await harness.originCalls()).toHaveLength(2);
@@ -165,7 +181,9 @@ describe("verify skipped for a payer in good standing", () => {
     const payer = newPayer();
     await earnStanding(harness, payer);
     const forged = await payFor(harness, "/weather/paris", { signer: newPayer(), from: payer.address });
-    expect(decodeHeader<PaymentRequired>(forged.response.headers.get("PAYMENT-REQUIRED")).error).toBe("invalid_exact_evm_payload_signature");
+    expect(decodeHeader<PaymentRequired>(forged.response.headers.get("PAYMENT-REQUIRED")).error).toBe(
+      "invalid_exact_evm_payload_signature",
+    );
     expect(await facilitatorPaths(harness)).toEqual(["/verify", "/settle"]);
     expect(await harness.originCalls()).toHaveLength(1);
 
@@ -184,7 +202,9 @@ describe("verify skipped for a payer in good standing", () => {
     await harness.setFacilitatorMode("f", "spent");
     const challenge = await challengeFor(harness, "/weather/paris");
     const payloads = await Promise.all(Array.from({ length: 20 }, () => buildPaymentPayload(challenge.accepts[0]!, { signer })));
-    const answers = await Promise.all(payloads.map((payload) => harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } })));
+    const answers = await Promise.all(
+      payloads.map((payload) => harness.fetch("/weather/paris", { headers: { "PAYMENT-SIGNATURE": encodePayment(payload) } })),
+    );
     expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(402));
     // 1 paid call to earn standing, and at most 1 shortcut.
     expect((await harness.originCalls()).length).toBeLessThanOrEqual(2);
@@ -224,7 +244,10 @@ describe("verify skipped for a payer in good standing", () => {
     expect(response.status).toBe(200);
     expect(await paths("primary")).toEqual(["/verify", "/settle", "/settle"]);
     expect(await paths("backup")).toEqual(["/settle"]);
-    expect(await harness.ledgerRows()).toMatchObject([{ status: "settled" }, { status: "settled", facilitator_id: "primary", settled_by: "backup" }]);
+    expect(await harness.ledgerRows()).toMatchObject([
+      { status: "settled" },
+      { status: "settled", facilitator_id: "primary", settled_by: "backup" },
+    ]);
   });
 
   it("a facilitator that just died costs the request that finds it a 502 (nothing charged, unknown); the next one verifies and fails over", async () => {
@@ -237,7 +260,11 @@ describe("verify skipped for a payer in good standing", () => {
     expect(next.response.headers.get("Server-Timing")).not.toContain("skipped");
     expect(await paths("primary")).toEqual(["/verify", "/settle", "/settle", "/verify"]);
     expect(await paths("backup")).toEqual(["/verify", "/settle"]);
-    expect(await harness.ledgerRows()).toMatchObject([{ status: "settled" }, { status: "settle_unknown" }, { status: "settled", settled_by: "backup" }]);
+    expect(await harness.ledgerRows()).toMatchObject([
+      { status: "settled" },
+      { status: "settle_unknown" },
+      { status: "settled", settled_by: "backup" },
+    ]);
   });
 
   it.each<[string, Record<string, unknown>, RequestInit]>([

@@ -65,7 +65,9 @@ describe("budget", () => {
 
   it("a payment over the per-call cap is refused with the reason; a session counts as the calls it buys", () => {
     const budget = new Budget(1_000_000n, 10_000n);
-    expect(() => budget.reserve(20_000n)).toThrow(expect.objectContaining({ reason: "over_per_call_cap", message: expect.stringContaining("per-call cap of $0.01") }));
+    expect(() => budget.reserve(20_000n)).toThrow(
+      expect.objectContaining({ reason: "over_per_call_cap", message: expect.stringContaining("per-call cap of $0.01") }),
+    );
     expect(budget.reserve(50_000n, 20).micros).toBe(50_000n);
     expect(() => budget.reserve(2_000_000n, 1000)).toThrow(expect.objectContaining({ reason: "over_remaining_budget" }));
   });
@@ -92,10 +94,14 @@ describe("matching a task", () => {
 
   it("fits listings by the words they say about themselves and fills the route from the rest", () => {
     expect(matchListings(listings, { text: "weather in Paris" }).map((m) => m.url)).toEqual(["https://gw.example/api/weather/paris"]);
-    expect(matchListings(listings, { text: "forecasts for new york", params: { city: "New York" } }).map((m) => m.url)).toEqual(["https://gw.example/api/forecast/New%20York"]);
+    expect(matchListings(listings, { text: "forecasts for new york", params: { city: "New York" } }).map((m) => m.url)).toEqual([
+      "https://gw.example/api/forecast/New%20York",
+    ]);
     expect(matchListings(listings, { tool: "get_quote" }).map((m) => m.listing.toolName)).toEqual(["get_quote"]);
     expect(matchListings(listings, { text: "weather", tags: ["forecast"] })).toEqual([]);
-    expect(matchListings(listings, { route: "/api/forecast/:city", params: { city: "oslo" } }).map((m) => m.url)).toEqual(["https://gw.example/api/forecast/oslo"]);
+    expect(matchListings(listings, { route: "/api/forecast/:city", params: { city: "oslo" } }).map((m) => m.url)).toEqual([
+      "https://gw.example/api/forecast/oslo",
+    ]);
   });
 
   it("leaves out a route whose parameters it cannot fill", () => {
@@ -117,13 +123,23 @@ describe("choosing an offer", () => {
       [dear.resource, 20_000n],
       [pass.resource, 50_000n],
     ]);
-    expect(rankChoices([dear, pass, cheap].map(match), ASSETS, { ...prefs, plannedCalls: 50 })[0]).toMatchObject({ listing: pass, effectiveMicros: 1_000n, callsBought: 100 });
+    expect(rankChoices([dear, pass, cheap].map(match), ASSETS, { ...prefs, plannedCalls: 50 })[0]).toMatchObject({
+      listing: pass,
+      effectiveMicros: 1_000n,
+      callsBought: 100,
+    });
     // A session the wallet holds costs nothing more.
-    expect(rankChoices([cheap, pass].map(match), ASSETS, prefs, (l) => l === pass)[0]).toMatchObject({ listing: pass, effectiveMicros: 0n, sessionHeld: true });
+    expect(rankChoices([cheap, pass].map(match), ASSETS, prefs, (l) => l === pass)[0]).toMatchObject({
+      listing: pass,
+      effectiveMicros: 0n,
+      sessionHeld: true,
+    });
   });
 
   it("keeps out what it cannot pay: unknown assets, other networks, schemes it does not speak, quoted prices, over the cap", () => {
-    const other = listing("/d/:city", "1", { accepts: [{ scheme: "exact", network: NETWORK, asset: "0x0000000000000000000000000000000000000bad", amount: "1" }] });
+    const other = listing("/d/:city", "1", {
+      accepts: [{ scheme: "exact", network: NETWORK, asset: "0x0000000000000000000000000000000000000bad", amount: "1" }],
+    });
     const channel = listing("/e/:city", "1", { accepts: [{ scheme: "batch-settlement", network: NETWORK, asset: USDC, amount: "1" }] });
     const quoted = listing("/f/:city", "1", { priceKind: "quoted" });
     const base = listing("/g/:city", "1", { accepts: [{ scheme: "exact", network: "eip155:8453", asset: USDC, amount: "1" }] });
@@ -131,8 +147,14 @@ describe("choosing an offer", () => {
     expect(rankChoices([cheap, dear].map(match), ASSETS, { maxPerCallMicros: 15_000n }).map((c) => c.listing)).toEqual([cheap]);
     // upto and dynamic prices count at their most.
     const upto = listing("/h/:city", "1", { accepts: [{ scheme: "upto", network: NETWORK, asset: USDC, amount: "30000" }] });
-    const dynamic = listing("/i/:city", "1", { priceKind: "dynamic", accepts: [{ scheme: "exact", network: NETWORK, asset: USDC, amount: "1000", maxAmount: "40000" }] });
-    expect(rankChoices([upto, dynamic].map(match), ASSETS, { maxPerCallMicros: 1_000_000n }).map((c) => c.payAtomic)).toEqual([30_000n, 40_000n]);
+    const dynamic = listing("/i/:city", "1", {
+      priceKind: "dynamic",
+      accepts: [{ scheme: "exact", network: NETWORK, asset: USDC, amount: "1000", maxAmount: "40000" }],
+    });
+    expect(rankChoices([upto, dynamic].map(match), ASSETS, { maxPerCallMicros: 1_000_000n }).map((c) => c.payAtomic)).toEqual([
+      30_000n,
+      40_000n,
+    ]);
   });
 
   it("re-prices a drifted 402 the way it ranked it", () => {
@@ -145,7 +167,8 @@ describe("sessions held", () => {
   it("hands out a token while calls remain and the session lasts, and keeps the newest count", () => {
     let now = 1_000;
     const book = new SessionBook(() => now);
-    const headers = (remaining: number, token = "t1", expires = 2000) => new Headers({ "X402-SESSION": token, "X402-SESSION-REMAINING": String(remaining), "X402-SESSION-EXPIRES": String(expires) });
+    const headers = (remaining: number, token = "t1", expires = 2000) =>
+      new Headers({ "X402-SESSION": token, "X402-SESSION-REMAINING": String(remaining), "X402-SESSION-EXPIRES": String(expires) });
     expect(book.take("k")).toBeUndefined();
     book.update("k", headers(2));
     expect(book.take("k")).toBe("t1");

@@ -3,9 +3,30 @@ import { computeChannelId as sdkChannelId } from "@x402/evm/batch-settlement/cli
 import { BATCH_SETTLEMENT_ADDRESS, claimBatchTypes, ERC3009_DEPOSIT_COLLECTOR_ADDRESS, refundTypes, voucherTypes } from "@x402/evm";
 import { describe, expect, it } from "vitest";
 import {
-  BELOW_CLAIMED, CHANNEL_BUSY, channelFreshForMs, claimIntervalMs, commit, commitRefund, CUMULATIVE_MISMATCH, EXCEEDS_BALANCE, REFUND_NO_BALANCE, refundableAmount, release, reserve, type ChannelRecord, type ReserveInput,
+  BELOW_CLAIMED,
+  CHANNEL_BUSY,
+  channelFreshForMs,
+  claimIntervalMs,
+  commit,
+  commitRefund,
+  CUMULATIVE_MISMATCH,
+  EXCEEDS_BALANCE,
+  REFUND_NO_BALANCE,
+  refundableAmount,
+  release,
+  reserve,
+  type ChannelRecord,
+  type ReserveInput,
 } from "../../src/channels/channel-state.js";
-import { CLAIM_BATCH_TYPES, computeChannelId, ERC3009_DEPOSIT_COLLECTOR, REFUND_TYPES, VOUCHER_TYPES, X402_BATCH_SETTLEMENT, type ChannelConfig } from "../../src/schemes/evm/channel-typed-data.js";
+import {
+  CLAIM_BATCH_TYPES,
+  computeChannelId,
+  ERC3009_DEPOSIT_COLLECTOR,
+  REFUND_TYPES,
+  VOUCHER_TYPES,
+  X402_BATCH_SETTLEMENT,
+  type ChannelConfig,
+} from "../../src/schemes/evm/channel-typed-data.js";
 
 const CONFIG: ChannelConfig = {
   payer: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
@@ -46,7 +67,8 @@ describe("channel typed data", () => {
     expect(VOUCHER_TYPES).toEqual(voucherTypes);
     expect(CLAIM_BATCH_TYPES).toEqual(claimBatchTypes);
     expect(REFUND_TYPES).toEqual(refundTypes);
-    for (const network of ["eip155:84532", "eip155:8453"]) expect(computeChannelId(CONFIG, network)).toBe(sdkChannelId(CONFIG as never, network).toLowerCase());
+    for (const network of ["eip155:84532", "eip155:8453"])
+      expect(computeChannelId(CONFIG, network)).toBe(sdkChannelId(CONFIG as never, network).toLowerCase());
     expect(computeChannelId({ ...CONFIG, salt: `0x${"11".repeat(32)}` }, "eip155:8453")).not.toBe(computeChannelId(CONFIG, "eip155:8453"));
   });
 });
@@ -55,13 +77,22 @@ describe("channel voucher rules", () => {
   it("an unknown channel needs the chain's state first; then the payer's count is the base", () => {
     expect(reserve(undefined, input())).toEqual({ kind: "needs_sync" });
     const reserved = reserve(undefined, input({ voucher: { maxClaimableAmount: "3000", signature: "0x01" }, synced: SYNCED }));
-    expect(reserved).toMatchObject({ kind: "reserved", local: false, record: { charged: "2000", pending: { signedMaxClaimable: "3000" } } });
+    expect(reserved).toMatchObject({
+      kind: "reserved",
+      local: false,
+      record: { charged: "2000", pending: { signedMaxClaimable: "3000" } },
+    });
   });
 
   it("a known, fresh channel is decided locally; a stale one is read again", () => {
     const record = charged();
-    expect(reserve(record, input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" }, nowMs: 1_030_000 }))).toMatchObject({ kind: "reserved", local: true });
-    expect(reserve(record, input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" }, nowMs: 1_070_000 }))).toEqual({ kind: "needs_sync" });
+    expect(reserve(record, input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" }, nowMs: 1_030_000 }))).toMatchObject({
+      kind: "reserved",
+      local: true,
+    });
+    expect(reserve(record, input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" }, nowMs: 1_070_000 }))).toEqual({
+      kind: "needs_sync",
+    });
   });
 
   it("the voucher must be exactly the charged total plus the price; a mismatch carries the state to resync from", () => {
@@ -70,32 +101,65 @@ describe("channel voucher rules", () => {
       expect(reserve(record, input({ voucher: { maxClaimableAmount: max, signature: "0x02" } }))).toMatchObject({
         kind: "refused",
         reason: CUMULATIVE_MISMATCH,
-        corrective: { channelState: { chargedCumulativeAmount: "1000", balance: "5000" }, voucherState: { signedMaxClaimable: "1000", signature: "0x01" } },
+        corrective: {
+          channelState: { chargedCumulativeAmount: "1000", balance: "5000" },
+          voucherState: { signedMaxClaimable: "1000", signature: "0x01" },
+        },
       });
     }
   });
 
   it("never above the balance (a deposit counts), never at or below what was claimed", () => {
     const record = { ...charged(), balance: "1500" };
-    expect(reserve(record, input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" } }))).toMatchObject({ kind: "refused", reason: EXCEEDS_BALANCE });
-    expect(reserve(record, input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" }, depositAmount: "1000", synced: { ...SYNCED, balance: "1500" } }))).toMatchObject({ kind: "reserved" });
-    expect(reserve(undefined, input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" }, synced: { ...SYNCED, totalClaimed: "2000" } }))).toMatchObject({ kind: "refused", reason: BELOW_CLAIMED });
+    expect(reserve(record, input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" } }))).toMatchObject({
+      kind: "refused",
+      reason: EXCEEDS_BALANCE,
+    });
+    expect(
+      reserve(
+        record,
+        input({
+          voucher: { maxClaimableAmount: "2000", signature: "0x02" },
+          depositAmount: "1000",
+          synced: { ...SYNCED, balance: "1500" },
+        }),
+      ),
+    ).toMatchObject({ kind: "reserved" });
+    expect(
+      reserve(
+        undefined,
+        input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" }, synced: { ...SYNCED, totalClaimed: "2000" } }),
+      ),
+    ).toMatchObject({ kind: "refused", reason: BELOW_CLAIMED });
   });
 
   it("one request at a time, until its reservation runs out", () => {
     const reserved = reserve(charged(), input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" }, pendingId: "p2" }));
     if (reserved.kind !== "reserved") throw new Error("not reserved");
-    expect(reserve(reserved.record, input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" }, pendingId: "p3" }))).toMatchObject({ kind: "refused", reason: CHANNEL_BUSY });
-    expect(reserve(reserved.record, input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" }, pendingId: "p3", nowMs: 1_011_000 }))).toMatchObject({ kind: "reserved" });
+    expect(reserve(reserved.record, input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" }, pendingId: "p3" }))).toMatchObject({
+      kind: "refused",
+      reason: CHANNEL_BUSY,
+    });
+    expect(
+      reserve(reserved.record, input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" }, pendingId: "p3", nowMs: 1_011_000 })),
+    ).toMatchObject({ kind: "reserved" });
     // The one that lost its reservation cannot commit any more.
-    expect(commit({ ...reserved.record, pending: { ...reserved.record.pending!, id: "p3" } }, "p2", "1000", 1_011_000)).toMatchObject({ kind: "refused" });
+    expect(commit({ ...reserved.record, pending: { ...reserved.record.pending!, id: "p3" } }, "p2", "1000", 1_011_000)).toMatchObject({
+      kind: "refused",
+    });
   });
 
   it("commits at most what the voucher signed; a release forgets the voucher (and a never-charged channel)", () => {
     const reserved = reserve(charged(), input({ voucher: { maxClaimableAmount: "2000", signature: "0x02" }, pendingId: "p2" }));
     if (reserved.kind !== "reserved") throw new Error("not reserved");
-    expect(commit(reserved.record, "p2", "1001", 1_000_000)).toMatchObject({ kind: "refused", reason: "invalid_batch_settlement_evm_charge_exceeds_signed_cumulative" });
-    expect(commit(reserved.record, "p2", "1000", 1_000_000)).toMatchObject({ kind: "committed", record: { charged: "2000", signedMaxClaimable: "2000", signature: "0x02" } });
+    expect(commit(reserved.record, "p2", "1001", 1_000_000)).toMatchObject({
+      kind: "refused",
+      reason: "invalid_batch_settlement_evm_charge_exceeds_signed_cumulative",
+    });
+    expect(commit(reserved.record, "p2", "1000", 1_000_000)).toMatchObject({
+      kind: "committed",
+      record: { charged: "2000", signedMaxClaimable: "2000", signature: "0x02" },
+    });
     expect(release(reserved.record, "p2")).toMatchObject({ charged: "1000", signature: "0x01", pending: undefined });
     const fresh = reserve(undefined, input({ synced: SYNCED }));
     if (fresh.kind !== "reserved") throw new Error("not reserved");
@@ -104,18 +168,31 @@ describe("channel voucher rules", () => {
 });
 
 describe("channel refund rules", () => {
-  const refund = (overrides: Partial<ReserveInput> = {}) => input({ amount: "0", refund: true, voucher: { maxClaimableAmount: "1000", signature: "0x09" }, pendingId: "r1", ...overrides });
+  const refund = (overrides: Partial<ReserveInput> = {}) =>
+    input({ amount: "0", refund: true, voucher: { maxClaimableAmount: "1000", signature: "0x09" }, pendingId: "r1", ...overrides });
 
   it("always read the chain first; the voucher re-signs the charged total and may equal what was claimed", () => {
     const record = charged();
     expect(reserve(record, refund())).toEqual({ kind: "needs_sync" });
-    expect(reserve(record, refund({ voucher: { maxClaimableAmount: "2000", signature: "0x09" }, synced: SYNCED }))).toMatchObject({ kind: "refused", reason: CUMULATIVE_MISMATCH });
-    expect(reserve(record, refund({ synced: { ...SYNCED, totalClaimed: "1000" } }))).toMatchObject({ kind: "reserved", record: { pending: { id: "r1" } } });
-    expect(reserve(record, refund({ synced: { ...SYNCED, totalClaimed: "1001" } }))).toMatchObject({ kind: "refused", reason: BELOW_CLAIMED });
+    expect(reserve(record, refund({ voucher: { maxClaimableAmount: "2000", signature: "0x09" }, synced: SYNCED }))).toMatchObject({
+      kind: "refused",
+      reason: CUMULATIVE_MISMATCH,
+    });
+    expect(reserve(record, refund({ synced: { ...SYNCED, totalClaimed: "1000" } }))).toMatchObject({
+      kind: "reserved",
+      record: { pending: { id: "r1" } },
+    });
+    expect(reserve(record, refund({ synced: { ...SYNCED, totalClaimed: "1001" } }))).toMatchObject({
+      kind: "refused",
+      reason: BELOW_CLAIMED,
+    });
   });
 
   it("nothing to pay back when the balance is all charged; never more than what is left, less when asked", () => {
-    expect(reserve(charged(), refund({ synced: { ...SYNCED, balance: "1000" } }))).toMatchObject({ kind: "refused", reason: REFUND_NO_BALANCE });
+    expect(reserve(charged(), refund({ synced: { ...SYNCED, balance: "1000" } }))).toMatchObject({
+      kind: "refused",
+      reason: REFUND_NO_BALANCE,
+    });
     const record = charged();
     expect(refundableAmount(record)).toBe(4000n);
     expect(refundableAmount(record, "500")).toBe(500n);
@@ -128,7 +205,10 @@ describe("channel refund rules", () => {
     if (reserved.kind !== "reserved") throw new Error("not reserved");
     const after = { balance: "1000", totalClaimed: "0", withdrawRequestedAt: 0, refundNonce: "1" };
     expect(commitRefund(reserved.record, "other", after, 2_000_000)).toMatchObject({ kind: "refused" });
-    expect(commitRefund(reserved.record, "r1", after, 2_000_000)).toMatchObject({ kind: "committed", record: { balance: "1000", refundNonce: "1", charged: "1000", signature: "0x01", syncedAtMs: 2_000_000, pending: undefined } });
+    expect(commitRefund(reserved.record, "r1", after, 2_000_000)).toMatchObject({
+      kind: "committed",
+      record: { balance: "1000", refundNonce: "1", charged: "1000", signature: "0x01", syncedAtMs: 2_000_000, pending: undefined },
+    });
     expect(release(reserved.record, "r1", true)).toMatchObject({ balance: "5000", syncedAtMs: 0, pending: undefined });
     expect(release(reserved.record, "r1")).toMatchObject({ syncedAtMs: 1_000_000 });
   });

@@ -26,7 +26,12 @@ describe("facilitator circuit", () => {
   it("a failed probe opens it again from that moment; a good one closes it", () => {
     const open = fail(fail(fail(HEALTHY, 0), 0), 0);
     expect(fail(open, 31_000)).toMatchObject({ state: "open", openedAtMs: 31_000, probeAtMs: null });
-    expect(succeed({ ...open, probeAtMs: 31_000 }, 31_050)).toMatchObject({ state: "closed", consecutiveFailures: 0, openedAtMs: null, probeAtMs: null });
+    expect(succeed({ ...open, probeAtMs: 31_000 }, 31_050)).toMatchObject({
+      state: "closed",
+      consecutiveFailures: 0,
+      openedAtMs: null,
+      probeAtMs: null,
+    });
   });
 
   it("keeps a moving average of successful calls' latency", () => {

@@ -62,7 +62,10 @@ describe("compilePriceRules", () => {
         rules: [
           rule({
             price: { amount: "2500", asset: LOCAL_TOKEN },
-            accepts: [{ network: "eip155:31337" }, { network: "eip155:8453", amount: "7", payTo: "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc" }],
+            accepts: [
+              { network: "eip155:31337" },
+              { network: "eip155:8453", amount: "7", payTo: "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc" },
+            ],
           }),
         ],
       },
@@ -84,8 +87,21 @@ describe("compilePriceRules", () => {
           rule({
             price: "$0.25",
             accepts: [
-              ...["eip155:8453", "eip155:84532", "eip155:137", "eip155:80002", "eip155:43114", "eip155:43113", "eip155:42161", "eip155:1", "eip155:10"].map((network) => ({ network })),
-              ...["solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1"].map((network) => ({ network, payTo: SOLANA_PAY_TO })),
+              ...[
+                "eip155:8453",
+                "eip155:84532",
+                "eip155:137",
+                "eip155:80002",
+                "eip155:43114",
+                "eip155:43113",
+                "eip155:42161",
+                "eip155:1",
+                "eip155:10",
+              ].map((network) => ({ network })),
+              ...["solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1"].map((network) => ({
+                network,
+                payTo: SOLANA_PAY_TO,
+              })),
             ],
           }),
         ],
@@ -173,7 +189,9 @@ describe("compilePriceRules", () => {
     const many = Array.from({ length: 10_000 }, (_, i) => rule({ id: `r${i}`, path: `/api/${i}/:item`, methods: ["GET"] }));
     expect(compilePriceRules({ rules: many }, schemes).ok).toBe(true);
     many[9_999] = rule({ id: "late", path: "/api/3/:other", methods: ["GET", "HEAD"] });
-    expect(problemsOf({ rules: many })).toEqual(["rules[9999] (late): same path and methods as rules[3] (r3); which one applies would be ambiguous"]);
+    expect(problemsOf({ rules: many })).toEqual([
+      "rules[9999] (late): same path and methods as rules[3] (r3); which one applies would be ambiguous",
+    ]);
   });
 
   it("refuses a zero price", () => {
@@ -218,7 +236,11 @@ describe("compiling again after an edit (RuleMemo)", () => {
   it("starts over when what every rule depends on changes (assets, preferences, facilitators)", () => {
     const memo = new RuleMemo();
     const first = compilePriceRules(doc([a]), schemes, memo);
-    const withAsset = compilePriceRules(doc([a], { assets: [{ network: "eip155:31337", address: LOCAL_TOKEN, decimals: 6, name: "USD Coin", version: "2" }] }), schemes, memo);
+    const withAsset = compilePriceRules(
+      doc([a], { assets: [{ network: "eip155:31337", address: LOCAL_TOKEN, decimals: 6, name: "USD Coin", version: "2" }] }),
+      schemes,
+      memo,
+    );
     if (!first.ok || !withAsset.ok) throw new Error("expected both to compile");
     expect(withAsset.ruleSet.rules[0]!.staticAccepts).not.toBe(first.ruleSet.rules[0]!.staticAccepts);
     expect(withAsset.ruleSet.rules[0]!.staticAccepts).toEqual(first.ruleSet.rules[0]!.staticAccepts);
@@ -228,9 +250,14 @@ describe("compiling again after an edit (RuleMemo)", () => {
     const memo = new RuleMemo();
     compilePriceRules(doc([a, b]), schemes, memo);
     const again = compilePriceRules(doc([a, b, { ...a }]), schemes, memo);
-    expect(again.ok ? [] : again.problems).toEqual(['rules[2]: duplicate id "a" (also rules[0])', "rules[2] (a): same path and methods as rules[0] (a); which one applies would be ambiguous"]);
+    expect(again.ok ? [] : again.problems).toEqual([
+      'rules[2]: duplicate id "a" (also rules[0])',
+      "rules[2] (a): same path and methods as rules[0] (a); which one applies would be ambiguous",
+    ]);
     const broken = compilePriceRules(doc([a, rule({ id: "z", path: "/z", price: "$0" })]), schemes, memo);
-    expect(broken.ok ? [] : broken.problems).toEqual(["rules[1] (z).accepts[0]: amount must be greater than zero (leave free routes out of the rules)"]);
+    expect(broken.ok ? [] : broken.problems).toEqual([
+      "rules[1] (z).accepts[0]: amount must be greater than zero (leave free routes out of the rules)",
+    ]);
   });
 });
 
@@ -262,7 +289,10 @@ describe("rules that pay alike, within one compile", () => {
   });
 
   it("report a problem on every rule that has it, not only the first", () => {
-    const result = compilePriceRules({ rules: [rule({ id: "x", path: "/x", price: "$0.0000001" }), rule({ id: "y", path: "/y", price: "$0.0000001" })] }, schemes);
+    const result = compilePriceRules(
+      { rules: [rule({ id: "x", path: "/x", price: "$0.0000001" }), rule({ id: "y", path: "/y", price: "$0.0000001" })] },
+      schemes,
+    );
     expect(result.ok ? [] : result.problems).toEqual([
       "rules[0] (x).accepts[0]: price $0.0000001 is finer than the asset's 6 decimals",
       "rules[1] (y).accepts[0]: price $0.0000001 is finer than the asset's 6 decimals",
@@ -280,7 +310,10 @@ describe("rules that pay alike, within one compile", () => {
       ["b", "/B/%7Euser", "second", 1],
       ["c", "/c", "", 2],
     ]);
-    expect(rules[1]!.pattern.segments).toEqual([{ kind: "literal", value: "b" }, { kind: "literal", value: "~user" }]);
+    expect(rules[1]!.pattern.segments).toEqual([
+      { kind: "literal", value: "b" },
+      { kind: "literal", value: "~user" },
+    ]);
     expect(rules[1]!.staticAccepts).toBe(rules[0]!.staticAccepts);
     expect(rules[2]!.session).toEqual(rules[0]!.session);
     // The compiled rule is what the full compile gives for that rule alone.
@@ -302,4 +335,3 @@ describe("rules that pay alike, within one compile", () => {
     expect(withSkeleton).toHaveLength(5);
   });
 });
-

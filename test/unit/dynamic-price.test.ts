@@ -64,7 +64,12 @@ describe("computeDynamicPrice", () => {
       {},
       { tiers: [{ price: "$1" }], perUnit: "$1" },
       { tiers: [{ price: "$1" }, { upTo: 5, price: "$2" }] },
-      { tiers: [{ upTo: 5, price: "$1" }, { upTo: 5, price: "$2" }] },
+      {
+        tiers: [
+          { upTo: 5, price: "$1" },
+          { upTo: 5, price: "$2" },
+        ],
+      },
       { map: { a: "$1" }, base: "$1" },
       { perUnit: "$1", floor: "$2", cap: "$1" },
     ]) {
@@ -126,7 +131,11 @@ describe("payTo derivation", () => {
   });
 
   it("reads the tenant from host, parameter or header, lower-cased; an unknown one without fallback throws", () => {
-    const source = { url: new URL("https://Acme.Example/x"), headers: new Headers({ "x-tenant": " GLOBEX " }), params: { shop: "initech" } };
+    const source = {
+      url: new URL("https://Acme.Example/x"),
+      headers: new Headers({ "x-tenant": " GLOBEX " }),
+      params: { shop: "initech" },
+    };
     expect(tenantOf(TenantRouteSchema.parse({ tenant: { host: true }, table: "t" }), source)).toBe("acme.example");
     expect(tenantOf(route, source)).toBe("globex");
     expect(tenantOf(TenantRouteSchema.parse({ tenant: { param: "shop" }, table: "t" }), source)).toBe("initech");

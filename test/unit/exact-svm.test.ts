@@ -13,10 +13,24 @@ import { ataOf, buildSvmPayment, DEVNET_USDC, newSolanaWallet, TOKEN_2022, type 
 const DEVNET = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
 const FEE_PAYER = "FaKeFeePayer1111111111111111111111111111111";
 const PAY_TO = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
-const context = { nowSeconds: 1_800_000_000, validUntilSeconds: 1_800_000_071, isContract: async () => undefined, blockhashStatus: async () => undefined };
+const context = {
+  nowSeconds: 1_800_000_000,
+  validUntilSeconds: 1_800_000_071,
+  isContract: async () => undefined,
+  blockhashStatus: async () => undefined,
+};
 
 function requirements(overrides: Partial<PaymentRequirements> = {}): PaymentRequirements {
-  return { scheme: "exact", network: DEVNET, amount: "10000", asset: DEVNET_USDC, payTo: PAY_TO, maxTimeoutSeconds: 60, extra: { feePayer: FEE_PAYER }, ...overrides };
+  return {
+    scheme: "exact",
+    network: DEVNET,
+    amount: "10000",
+    asset: DEVNET_USDC,
+    payTo: PAY_TO,
+    maxTimeoutSeconds: 60,
+    extra: { feePayer: FEE_PAYER },
+    ...overrides,
+  };
 }
 
 async function check(transaction: string, offer = requirements()) {
@@ -51,7 +65,15 @@ describe("exact on Solana", () => {
   it("accepts the client's partially signed transfer and names the payer and a key for the message", async () => {
     const { payer, transaction } = await payment();
     const result = await check(transaction);
-    expect(result).toEqual({ ok: true, value: { payer: payer.address, paymentKey: expect.stringMatching(/^solana:EtWT[^:]+:[1-9A-HJ-NP-Za-km-z]{43,44}$/), lockGroup: `${requirements().network}:${payer.address}`, expiresAtSeconds: context.nowSeconds + 300 } });
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        payer: payer.address,
+        paymentKey: expect.stringMatching(/^solana:EtWT[^:]+:[1-9A-HJ-NP-Za-km-z]{43,44}$/),
+        lockGroup: `${requirements().network}:${payer.address}`,
+        expiresAtSeconds: context.nowSeconds + 300,
+      },
+    });
 
     const decoded = decodeSolanaTransaction(Uint8Array.from(atob(transaction), (c) => c.charCodeAt(0)))!;
     expect(decoded).toMatchObject({ version: 0, numRequiredSignatures: 2, lookupCount: 0 });
@@ -82,7 +104,11 @@ describe("exact on Solana", () => {
     ["another mint", { mint: "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v" }, "invalid_exact_svm_payload_mint_mismatch"],
     ["someone else's account", { destinationOwner: FEE_PAYER.replace("FaKe", "Fake") }, "invalid_exact_svm_payload_recipient_mismatch"],
     ["the fee payer's own tokens", { feePayerIsAuthority: true }, "invalid_exact_svm_payload_transaction_fee_payer_transferring_funds"],
-    ["a priority fee above the cap", { computeUnitPrice: 5_000_001n }, "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction_too_high"],
+    [
+      "a priority fee above the cap",
+      { computeUnitPrice: 5_000_001n },
+      "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction_too_high",
+    ],
     ["no compute limit", { omitComputeLimit: true }, "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction"],
   ])("refuses a transfer with %s", async (_name, overrides, reason) => {
     const { transaction } = await payment(overrides);
@@ -99,8 +125,14 @@ describe("exact on Solana", () => {
   it("requires the seller's memo when the offer sets one", async () => {
     const offer = requirements({ extra: { feePayer: FEE_PAYER, memo: "order-42" } });
     expect((await check((await payment({ memo: "order-42" })).transaction, offer)).ok).toBe(true);
-    expect(await check((await payment({ memo: "order-43" })).transaction, offer)).toEqual({ ok: false, reason: "invalid_exact_svm_payload_memo_mismatch" });
-    expect(await check((await payment({ memo: null })).transaction, offer)).toEqual({ ok: false, reason: "invalid_exact_svm_payload_memo_count" });
+    expect(await check((await payment({ memo: "order-43" })).transaction, offer)).toEqual({
+      ok: false,
+      reason: "invalid_exact_svm_payload_memo_mismatch",
+    });
+    expect(await check((await payment({ memo: null })).transaction, offer)).toEqual({
+      ok: false,
+      reason: "invalid_exact_svm_payload_memo_count",
+    });
   });
 
   it("refuses a tampered or unsigned transaction", async () => {
@@ -108,21 +140,48 @@ describe("exact on Solana", () => {
     const bytes = Uint8Array.from(atob(transaction), (c) => c.charCodeAt(0));
     const tampered = Uint8Array.from(bytes);
     tampered[tampered.length - 2]! ^= 0x01; // the memo's last byte (before v0's lookup count): well formed, not what was signed
-    expect(await check(btoa(String.fromCharCode(...tampered)))).toEqual({ ok: false, reason: "invalid_exact_svm_payload_signature_invalid" });
+    expect(await check(btoa(String.fromCharCode(...tampered)))).toEqual({
+      ok: false,
+      reason: "invalid_exact_svm_payload_signature_invalid",
+    });
     const unsigned = Uint8Array.from(bytes);
     unsigned.fill(0, 1 + 64, 1 + 128); // the client's signature slot
-    expect(await check(btoa(String.fromCharCode(...unsigned)))).toEqual({ ok: false, reason: "invalid_exact_svm_payload_signature_invalid" });
+    expect(await check(btoa(String.fromCharCode(...unsigned)))).toEqual({
+      ok: false,
+      reason: "invalid_exact_svm_payload_signature_invalid",
+    });
   });
 
   it("refuses what is not a transaction", async () => {
     const { transaction } = await payment();
     const bytes = Uint8Array.from(atob(transaction), (c) => c.charCodeAt(0));
-    for (const text of ["", "not base64!", btoa("short"), btoa(String.fromCharCode(...bytes.subarray(0, bytes.length - 1))), btoa(String.fromCharCode(...bytes, 0))]) {
-      const result = await exactSvmScheme.checkPayload({ x402Version: 2, accepted: requirements(), payload: { transaction: text } }, requirements(), context);
+    for (const text of [
+      "",
+      "not base64!",
+      btoa("short"),
+      btoa(String.fromCharCode(...bytes.subarray(0, bytes.length - 1))),
+      btoa(String.fromCharCode(...bytes, 0)),
+    ]) {
+      const result = await exactSvmScheme.checkPayload(
+        { x402Version: 2, accepted: requirements(), payload: { transaction: text } },
+        requirements(),
+        context,
+      );
       expect(result.ok).toBe(false);
     }
-    expect((await exactSvmScheme.checkPayload({ x402Version: 2, accepted: requirements(), payload: { tx: transaction } }, requirements(), context)).ok).toBe(false);
-    expect(await check(transaction, requirements({ extra: {} }))).toEqual({ ok: false, reason: "invalid_exact_svm_payload_missing_fee_payer" });
+    expect(
+      (
+        await exactSvmScheme.checkPayload(
+          { x402Version: 2, accepted: requirements(), payload: { tx: transaction } },
+          requirements(),
+          context,
+        )
+      ).ok,
+    ).toBe(false);
+    expect(await check(transaction, requirements({ extra: {} }))).toEqual({
+      ok: false,
+      reason: "invalid_exact_svm_payload_missing_fee_payer",
+    });
   });
 });
 
@@ -136,14 +195,18 @@ describe("building Solana offers", () => {
     let asked = 0;
     const facts = { supportedKinds: async () => (asked++, kinds) };
     expect(await exactSvmScheme.completeOffer!(offer, facts)).toEqual({ ok: true, value: { ...offer, extra: { feePayer: FEE_PAYER } } });
-    expect(await exactSvmScheme.completeOffer!(requirements({ extra: { feePayer: PAY_TO } }), facts)).toMatchObject({ ok: true, value: { extra: { feePayer: PAY_TO } } });
+    expect(await exactSvmScheme.completeOffer!(requirements({ extra: { feePayer: PAY_TO } }), facts)).toMatchObject({
+      ok: true,
+      value: { extra: { feePayer: PAY_TO } },
+    });
     expect(asked).toBe(1);
     expect(await exactSvmScheme.completeOffer!(offer, { supportedKinds: async () => kinds.slice(0, 1) })).toMatchObject({ ok: false });
   });
 
   it("validates configured addresses and extra", () => {
     expect(exactSvmScheme.parseAddress(PAY_TO)).toEqual({ ok: true, value: PAY_TO });
-    for (const bad of ["0x90F79bf6EB2c4f870365E785982E1f101E93b906", "1" + PAY_TO, "short", "O0Il"]) expect(exactSvmScheme.parseAddress(bad).ok).toBe(false);
+    for (const bad of ["0x90F79bf6EB2c4f870365E785982E1f101E93b906", "1" + PAY_TO, "short", "O0Il"])
+      expect(exactSvmScheme.parseAddress(bad).ok).toBe(false);
     expect(exactSvmScheme.buildExtra(undefined, { feePayer: "nope" }).ok).toBe(false);
     expect(exactSvmScheme.buildExtra(undefined, { memo: "x".repeat(257) }).ok).toBe(false);
     expect(exactSvmScheme.buildExtra(undefined, { memo: "invoice 7" })).toEqual({ ok: true, value: { memo: "invoice 7" } });

@@ -9,7 +9,15 @@ const compile = (auth: Record<string, unknown>) =>
   compilePriceRules(
     {
       facilitators: [{ id: "x", url: "https://facilitator.example", auth }],
-      rules: [{ id: "r", path: "/r", price: "$0.01", accepts: [{ network: "eip155:84532" }], payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906" }],
+      rules: [
+        {
+          id: "r",
+          path: "/r",
+          price: "$0.01",
+          accepts: [{ network: "eip155:84532" }],
+          payTo: "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+        },
+      ],
     },
     buildDefaultSchemeRegistry(),
   );
@@ -19,13 +27,16 @@ describe("facilitator credentials", () => {
     expect(GATEWAY_ENV_VARS.filter((name) => name !== SHORTHAND_TOKEN_SECRET && !GATEWAY_OWN_VARS.has(name))).toEqual([]);
   });
 
-  it.each(["SESSION_KEYS", "ADMIN_TOKEN", "CHANNEL_AUTHORIZER_KEY", "OFFER_RECEIPT_KEYS", "ADMIN_JWT_KEY", "RPC_URLS"])("refuses a bearer secret named %s", (name) => {
-    const compiled = compilePriceRules({ facilitators: [], rules: [] }, buildDefaultSchemeRegistry());
-    expect(compiled.ok).toBe(true);
-    const refused = compile({ kind: "bearer", tokenSecret: name });
-    expect(refused.ok).toBe(false);
-    expect(!refused.ok && refused.problems.join("\n")).toContain("gateway's own settings or secrets");
-  });
+  it.each(["SESSION_KEYS", "ADMIN_TOKEN", "CHANNEL_AUTHORIZER_KEY", "OFFER_RECEIPT_KEYS", "ADMIN_JWT_KEY", "RPC_URLS"])(
+    "refuses a bearer secret named %s",
+    (name) => {
+      const compiled = compilePriceRules({ facilitators: [], rules: [] }, buildDefaultSchemeRegistry());
+      expect(compiled.ok).toBe(true);
+      const refused = compile({ kind: "bearer", tokenSecret: name });
+      expect(refused.ok).toBe(false);
+      expect(!refused.ok && refused.problems.join("\n")).toContain("gateway's own settings or secrets");
+    },
+  );
 
   it("refuses a CDP key named after a gateway secret, and takes secrets of the facilitator's own", () => {
     expect(compile({ kind: "cdp-jwt", keyIdSecret: "CDP_KEY_ID", keySecret: "SESSION_KEYS" }).ok).toBe(false);

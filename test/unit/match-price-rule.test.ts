@@ -8,7 +8,16 @@ const PAY_TO = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
 function rules(specs: [id: string, path: string, methods?: string[] | "*"][]): PriceRule[] {
   const compiled = compilePriceRules(
-    { rules: specs.map(([id, path, methods]) => ({ id, path, methods: methods ?? "*", price: "$1", accepts: [{ network: "eip155:8453" }], payTo: PAY_TO })) },
+    {
+      rules: specs.map(([id, path, methods]) => ({
+        id,
+        path,
+        methods: methods ?? "*",
+        price: "$1",
+        accepts: [{ network: "eip155:8453" }],
+        payTo: PAY_TO,
+      })),
+    },
     buildDefaultSchemeRegistry(),
   );
   if (!compiled.ok) throw new Error(compiled.problems.join("\n"));
@@ -54,7 +63,10 @@ describe("matchPriceRule", () => {
   });
 
   it("prefers a rule naming the method over '*' for the same path", () => {
-    const both = rules([["star", "/x/:id", "*"], ["get", "/x/:n", ["GET"]]]);
+    const both = rules([
+      ["star", "/x/:id", "*"],
+      ["get", "/x/:n", ["GET"]],
+    ]);
     expect(matchPriceRule(both, { method: "GET", segments: ["x", "1"], isPreflight: false })?.rule.id).toBe("get");
     expect(matchPriceRule(both, { method: "HEAD", segments: ["x", "1"], isPreflight: false })?.rule.id).toBe("get");
     expect(matchPriceRule(both, { method: "POST", segments: ["x", "1"], isPreflight: false })?.rule.id).toBe("star");

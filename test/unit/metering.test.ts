@@ -3,7 +3,8 @@ import { chargeFor, chargeForCutStream, compileMeter, MeterSchema, readUnits, ty
 import { compilePriceRules } from "../../src/pricing/compile-price-rules.js";
 import { buildDefaultSchemeRegistry } from "../../src/schemes/default-schemes.js";
 
-const spec = (overrides: Partial<MeterInput> = {}) => compileMeter(MeterSchema.parse({ from: { header: "X-Usage-Units" }, unitPrice: "$0.001", ...overrides }));
+const spec = (overrides: Partial<MeterInput> = {}) =>
+  compileMeter(MeterSchema.parse({ from: { header: "X-Usage-Units" }, unitPrice: "$0.001", ...overrides }));
 const MAX = 100_000n; // $0.10 in a 6-decimal token
 
 describe("readUnits", () => {
@@ -50,14 +51,22 @@ describe("chargeFor", () => {
 
   it("a reading above the rule's cap: the cap's price, the base, or nothing", () => {
     const reading = { ok: true as const, units: "101" };
-    expect(chargeFor(spec({ cap: 100, onInvalidUsage: "cap" }), reading, MAX, 6)).toEqual({ amount: 100_000n, units: "101", invalid: { problem: "over_cap", policy: "cap" } });
+    expect(chargeFor(spec({ cap: 100, onInvalidUsage: "cap" }), reading, MAX, 6)).toEqual({
+      amount: 100_000n,
+      units: "101",
+      invalid: { problem: "over_cap", policy: "cap" },
+    });
     expect(chargeFor(spec({ cap: 50, onInvalidUsage: "cap" }), reading, MAX, 6).amount).toBe(50_000n);
     expect(chargeFor(spec({ cap: 100 }), reading, MAX, 6).amount).toBe(0n);
     expect(chargeFor(spec({ cap: 100 }), { ok: true, units: "100" }, MAX, 6)).toEqual({ amount: 100_000n, units: "100" });
   });
 
   it("a missing or malformed reading is charged by the policy", () => {
-    expect(chargeFor(spec({ base: "$0.003" }), { ok: false, problem: "missing" }, MAX, 6)).toEqual({ amount: 3_000n, units: undefined, invalid: { problem: "missing", policy: "base" } });
+    expect(chargeFor(spec({ base: "$0.003" }), { ok: false, problem: "missing" }, MAX, 6)).toEqual({
+      amount: 3_000n,
+      units: undefined,
+      invalid: { problem: "missing", policy: "base" },
+    });
     expect(chargeFor(spec({ onInvalidUsage: "cap" }), { ok: false, problem: "malformed" }, MAX, 6).amount).toBe(MAX);
     expect(chargeFor(spec({ onInvalidUsage: "nothing", base: "$0.01" }), { ok: false, problem: "malformed" }, MAX, 6).amount).toBe(0n);
   });
@@ -66,8 +75,13 @@ describe("chargeFor", () => {
 describe("metered rules in the compiler", () => {
   const schemes = buildDefaultSchemeRegistry();
   const rule = (overrides: Record<string, unknown>) => ({
-    id: "m", path: "/m", price: "$0.10", accepts: [{ network: "eip155:84532", scheme: "upto" }], payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-    meter: { from: { header: "X-Usage-Units" }, unitPrice: "$0.001" }, ...overrides,
+    id: "m",
+    path: "/m",
+    price: "$0.10",
+    accepts: [{ network: "eip155:84532", scheme: "upto" }],
+    payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    meter: { from: { header: "X-Usage-Units" }, unitPrice: "$0.001" },
+    ...overrides,
   });
   const problems = (r: Record<string, unknown>) => {
     const compiled = compilePriceRules({ rules: [r] }, schemes);
@@ -77,12 +91,17 @@ describe("metered rules in the compiler", () => {
   it("accepts an upto option with a meter, and builds a Permit2 offer at the maximum", () => {
     const compiled = compilePriceRules({ rules: [rule({})] }, schemes);
     expect(compiled.ok).toBe(true);
-    if (compiled.ok) expect(compiled.ruleSet.rules[0]!.staticAccepts![0]).toMatchObject({ scheme: "upto", amount: "100000", extra: { assetTransferMethod: "permit2" } });
+    if (compiled.ok)
+      expect(compiled.ruleSet.rules[0]!.staticAccepts![0]).toMatchObject({
+        scheme: "upto",
+        amount: "100000",
+        extra: { assetTransferMethod: "permit2" },
+      });
   });
 
   it("refuses upto without a meter, a meter without upto, and meters that cannot work", () => {
     expect(problems(rule({ meter: undefined }))).toEqual([expect.stringContaining("an upto option needs the rule's meter")]);
-    expect(problems(rule({ accepts: [{ network: "eip155:84532" }] }))).toEqual([expect.stringContaining('meters upto payments only')]);
+    expect(problems(rule({ accepts: [{ network: "eip155:84532" }] }))).toEqual([expect.stringContaining("meters upto payments only")]);
     expect(problems(rule({ settlement: "before-origin" }))).toEqual([expect.stringContaining("settles after the origin")]);
     expect(problems(rule({ session: { ttlSeconds: 60, maxRequests: 2 } }))).toEqual([expect.stringContaining("leave out session")]);
     expect(problems(rule({ meter: { from: { header: "bad header" }, unitPrice: "$0.001" } }))[0]).toMatch(/meter\.from/);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { comparePatternSpecificity, matchPathPattern, parsePathPattern, patternShapeKey, type PathPattern } from "../../src/pricing/path-pattern.js";
+import {
+  comparePatternSpecificity,
+  matchPathPattern,
+  parsePathPattern,
+  patternShapeKey,
+  type PathPattern,
+} from "../../src/pricing/path-pattern.js";
 
 function pattern(source: string): PathPattern {
   const parsed = parsePathPattern(source);

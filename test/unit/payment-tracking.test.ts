@@ -8,8 +8,20 @@ import type { PaymentClaim } from "../../src/payment-record/claim-payment.js";
 import { LedgerWriter, LockHandle } from "../../src/pipeline/payment-tracking.js";
 
 const entry: LedgerEntry = {
-  paymentKey: "eip155:1:0xpayer:0x01", ruleId: "r", method: "GET", resource: "https://g/x", scheme: "exact", network: "eip155:1",
-  asset: "0xa", amount: "1", payTo: "0xb", payer: "0xc", facilitator: "http://f", facilitatorId: "f", status: "verified", at: "2026-12-03T00:00:00.000Z",
+  paymentKey: "eip155:1:0xpayer:0x01",
+  ruleId: "r",
+  method: "GET",
+  resource: "https://g/x",
+  scheme: "exact",
+  network: "eip155:1",
+  asset: "0xa",
+  amount: "1",
+  payTo: "0xb",
+  payer: "0xc",
+  facilitator: "http://f",
+  facilitatorId: "f",
+  status: "verified",
+  at: "2026-12-03T00:00:00.000Z",
 };
 
 function recordingClaim(): { claim: PaymentClaim; calls: { op: string; keepRow?: boolean | undefined; entry?: LedgerEntry }[] } {
@@ -39,7 +51,9 @@ describe("LedgerWriter.verified", () => {
     expect(calls).toEqual([]);
     ledger.completed("settled", { status: "settled", transactionHash: "0x1" });
     await drained();
-    expect(calls).toMatchObject([{ op: "complete", entry: { status: "settled", verifyMs: 7, facilitatorId: "f", transactionHash: "0x1" } }]);
+    expect(calls).toMatchObject([
+      { op: "complete", entry: { status: "settled", verifyMs: 7, facilitatorId: "f", transactionHash: "0x1" } },
+    ]);
   });
 
   it("rewrites the row when verify failed over to another facilitator, or named another payer", async () => {
@@ -63,6 +77,9 @@ describe("LockHandle.release", () => {
     lock.release();
     lock.releaseUnverified();
     await drained();
-    expect(calls).toEqual([{ op: "release", keepRow: undefined }, { op: "release", keepRow: false }]);
+    expect(calls).toEqual([
+      { op: "release", keepRow: undefined },
+      { op: "release", keepRow: false },
+    ]);
   });
 });

@@ -11,13 +11,28 @@ const SOLANA_DEVNET = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
 const LOCAL = "eip155:31337";
 
 const offer = (network: string, symbol: string | undefined = "USDC", scheme = "exact"): PreferenceSubject => ({ scheme, network, symbol });
-const OFFERS = [offer(BASE), offer(SOLANA), offer(BASE_SEPOLIA), offer(SOLANA_DEVNET), offer(LOCAL, "TUSD"), offer("card:visa", "USD", "card")];
+const OFFERS = [
+  offer(BASE),
+  offer(SOLANA),
+  offer(BASE_SEPOLIA),
+  offer(SOLANA_DEVNET),
+  offer(LOCAL, "TUSD"),
+  offer("card:visa", "USD", "card"),
+];
 
 describe("applyPreferences", () => {
   it.each<[string, Preferences, string[]]>([
     ["no preferences: as configured", {}, [BASE, SOLANA, BASE_SEPOLIA, SOLANA_DEVNET, LOCAL, "card:visa"]],
-    ["preferNetworks moves Solana first, order kept otherwise", { preferNetworks: ["solana:*"] }, [SOLANA, SOLANA_DEVNET, BASE, BASE_SEPOLIA, LOCAL, "card:visa"]],
-    ["preferNetworks by namespace and exact id, in list order", { preferNetworks: [BASE_SEPOLIA, "solana"] }, [BASE_SEPOLIA, SOLANA, SOLANA_DEVNET, BASE, LOCAL, "card:visa"]],
+    [
+      "preferNetworks moves Solana first, order kept otherwise",
+      { preferNetworks: ["solana:*"] },
+      [SOLANA, SOLANA_DEVNET, BASE, BASE_SEPOLIA, LOCAL, "card:visa"],
+    ],
+    [
+      "preferNetworks by namespace and exact id, in list order",
+      { preferNetworks: [BASE_SEPOLIA, "solana"] },
+      [BASE_SEPOLIA, SOLANA, SOLANA_DEVNET, BASE, LOCAL, "card:visa"],
+    ],
     ["avoidMainnet drops known mainnets only", { avoidMainnet: true }, [BASE_SEPOLIA, SOLANA_DEVNET, LOCAL, "card:visa"]],
     ["testnetOnly also drops networks of unknown kind", { testnetOnly: true }, [BASE_SEPOLIA, SOLANA_DEVNET, LOCAL]],
     ["assets by symbol", { assets: ["USDC"] }, [BASE, SOLANA, BASE_SEPOLIA, SOLANA_DEVNET]],
@@ -29,12 +44,20 @@ describe("applyPreferences", () => {
   });
 
   it("says why each option was dropped", () => {
-    const { dropped } = applyPreferences([offer(BASE), { scheme: "exact", network: LOCAL, symbol: undefined }], { avoidMainnet: true, assets: ["USDC"] });
-    expect(dropped.map((d) => d.reason)).toEqual(["avoidMainnet: eip155:8453 is a mainnet", "assets: an asset with no known symbol is not one of USDC"]);
+    const { dropped } = applyPreferences([offer(BASE), { scheme: "exact", network: LOCAL, symbol: undefined }], {
+      avoidMainnet: true,
+      assets: ["USDC"],
+    });
+    expect(dropped.map((d) => d.reason)).toEqual([
+      "avoidMainnet: eip155:8453 is a mainnet",
+      "assets: an asset with no known symbol is not one of USDC",
+    ]);
   });
 
   it("a rule's own fields win over the gateway's, field by field", () => {
-    expect(mergePreferences({ avoidMainnet: true, preferNetworks: ["solana"] }, { preferNetworks: [BASE], avoidMainnet: undefined })).toEqual({ avoidMainnet: true, preferNetworks: [BASE] });
+    expect(
+      mergePreferences({ avoidMainnet: true, preferNetworks: ["solana"] }, { preferNetworks: [BASE], avoidMainnet: undefined }),
+    ).toEqual({ avoidMainnet: true, preferNetworks: [BASE] });
   });
 
   it.each([
@@ -51,7 +74,14 @@ describe("applyPreferences", () => {
 describe("preferences in the rules document", () => {
   const schemes = buildDefaultSchemeRegistry();
   const PAY_TO = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-  const rule = (overrides: Record<string, unknown> = {}) => ({ id: "r", path: "/paid", price: "$0.01", accepts: [{ network: BASE }, { network: BASE_SEPOLIA }], payTo: PAY_TO, ...overrides });
+  const rule = (overrides: Record<string, unknown> = {}) => ({
+    id: "r",
+    path: "/paid",
+    price: "$0.01",
+    accepts: [{ network: BASE }, { network: BASE_SEPOLIA }],
+    payTo: PAY_TO,
+    ...overrides,
+  });
 
   it("orders and filters a rule's static offers at load time", () => {
     const compiled = compilePriceRules({ preferences: { preferNetworks: [BASE_SEPOLIA] }, rules: [rule()] }, schemes);
@@ -69,7 +99,10 @@ describe("preferences in the rules document", () => {
   });
 
   it("refuses a preferred facilitator the document does not define", () => {
-    const compiled = compilePriceRules({ facilitators: [{ id: "a", url: "https://a.example" }], rules: [rule({ preferences: { preferFacilitators: ["b"] } })] }, schemes);
+    const compiled = compilePriceRules(
+      { facilitators: [{ id: "a", url: "https://a.example" }], rules: [rule({ preferences: { preferFacilitators: ["b"] } })] },
+      schemes,
+    );
     expect(!compiled.ok && compiled.problems).toEqual(['rules[0] (r).preferences.preferFacilitators: no facilitator "b" (known: a)']);
   });
 
@@ -85,6 +118,10 @@ describe("preferences in the rules document", () => {
       },
       schemes,
     );
-    expect(!compiled.ok && compiled.problems.map((p) => p.split(":")[0])).toEqual(["facilitators[0].url", "facilitators[1].auth.tokenSecret", "facilitators[2].auth.keySecret"]);
+    expect(!compiled.ok && compiled.problems.map((p) => p.split(":")[0])).toEqual([
+      "facilitators[0].url",
+      "facilitators[1].auth.tokenSecret",
+      "facilitators[2].auth.keySecret",
+    ]);
   });
 });

@@ -35,7 +35,9 @@ describe("one alarm run's looks", () => {
     expect(looksWithinBudget(Array.from({ length: 25 }, () => watch("permit2")))).toBe(3);
     expect(3 * lookMaxCalls(watch("permit2"))).toBeLessThanOrEqual(45);
     // 4 + 4 + 12 + 12 + 12 = 44; the next EIP-3009 look would make 48.
-    expect(looksWithinBudget([watch("eip3009"), watch("eip3009"), watch("permit2"), watch("permit2"), watch("permit2"), watch("eip3009")])).toBe(5);
+    expect(
+      looksWithinBudget([watch("eip3009"), watch("eip3009"), watch("permit2"), watch("permit2"), watch("permit2"), watch("eip3009")]),
+    ).toBe(5);
     expect(looksWithinBudget([])).toBe(0);
   });
 });

@@ -35,7 +35,13 @@ describe("retryIdempotent", () => {
       await expect(retryIdempotent(once.call, noSleep)).rejects.toThrow();
       expect(once.calls()).toBe(1);
     }
-    expect([transient(), overloaded(), new Error("x"), null, "retryable"].map(isRetryableDurableObjectError)).toEqual([true, false, false, false, false]);
+    expect([transient(), overloaded(), new Error("x"), null, "retryable"].map(isRetryableDurableObjectError)).toEqual([
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it("backs off with jitter, doubling per attempt", async () => {

@@ -12,7 +12,12 @@ import { buildSiwsMessage } from "../../src/siwx/siws-message.js";
 import type { SiwxProof } from "../../src/siwx/siwx-proof.js";
 
 const terms = (scope: unknown) => SessionTermsSchema.parse({ ttlSeconds: 60, maxRequests: 10, scope });
-const request = (method: string, path: string, search = "") => ({ ruleId: "weather", method, segments: path.split("/").filter(Boolean), search });
+const request = (method: string, path: string, search = "") => ({
+  ruleId: "weather",
+  method,
+  segments: path.split("/").filter(Boolean),
+  search,
+});
 
 describe("sessionScopeFor", () => {
   it.each<[string, unknown, ReturnType<typeof request>, string | null]>([
@@ -20,7 +25,12 @@ describe("sessionScopeFor", () => {
     ["resource", "resource", request("GET", "/weather/paris", "?units=c"), "resource:GET /weather/paris"],
     ["resource, HEAD shares GET's", "resource", request("HEAD", "/weather/paris"), "resource:GET /weather/paris"],
     ["resource, POST is its own", "resource", request("POST", "/weather/paris"), "resource:POST /weather/paris"],
-    ["resource+query, sorted", "resource+query", request("GET", "/weather/paris", "?units=c&days=3"), "resource:GET /weather/paris?days=3&units=c"],
+    [
+      "resource+query, sorted",
+      "resource+query",
+      request("GET", "/weather/paris", "?units=c&days=3"),
+      "resource:GET /weather/paris?days=3&units=c",
+    ],
     ["prefix, inside", { prefix: "/API/weather/" }, request("GET", "/api/weather/paris"), "prefix:/api/weather"],
     ["prefix, the prefix itself", { prefix: "/api/weather" }, request("GET", "/api/weather"), "prefix:/api/weather"],
     ["prefix, a sibling sharing letters", { prefix: "/api/weather" }, request("GET", "/api/weathervane"), null],
@@ -44,12 +54,13 @@ describe("SESSION_KEYS", () => {
     expect([...keys.byKid.keys()]).toEqual(["new", "old"]);
   });
 
-  it.each([["no kid", "0123456789abcdef0123456789abcdef"], ["short secret", "k1:short"], ["duplicate kid", "a:0123456789abcdef0123456789abcdef,a:0123456789abcdef0123456789abcdefX"]])(
-    "refuses %s",
-    (_name, value) => {
-      expect(SessionKeysSchema.safeParse(value).success).toBe(false);
-    },
-  );
+  it.each([
+    ["no kid", "0123456789abcdef0123456789abcdef"],
+    ["short secret", "k1:short"],
+    ["duplicate kid", "a:0123456789abcdef0123456789abcdef,a:0123456789abcdef0123456789abcdefX"],
+  ])("refuses %s", (_name, value) => {
+    expect(SessionKeysSchema.safeParse(value).success).toBe(false);
+  });
 });
 
 describe("gateway nonces", () => {
@@ -70,7 +81,7 @@ describe("gateway nonces", () => {
   it("are refused when any bit changes, or under another key", () => {
     const nonce = mintNonce(keys, now);
     for (let i = 0; i < 32; i++) {
-      const flipped = nonce.slice(0, i) + ((parseInt(nonce[i]!, 16) ^ 1).toString(16)) + nonce.slice(i + 1);
+      const flipped = nonce.slice(0, i) + (parseInt(nonce[i]!, 16) ^ 1).toString(16) + nonce.slice(i + 1);
       expect(checkNonce(flipped, keys, options(now))).toEqual({ ok: false });
     }
     expect(checkNonce(nonce, SessionKeysSchema.parse("k1:another-secret-0123456789abcdef0123"), options(now))).toEqual({ ok: false });
@@ -122,9 +133,18 @@ describe("Solana sign-in (SIWS, Ed25519)", () => {
     const message = new TextEncoder().encode(buildSiwsMessage(proof, "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"));
     const signature = base58.encode(new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, pair.privateKey, message)));
     expect(await verifySiwxSignature({ ...proof, signature }, NO_RPC)).toEqual({ ok: true });
-    expect(await verifySiwxSignature({ ...proof, signature, nonce: "ffffffffffffffffffffffffffffffff" }, NO_RPC)).toEqual({ ok: false, reason: "invalid_siwx_signature" });
-    expect(await verifySiwxSignature({ ...proof, signature: "abc" }, NO_RPC)).toEqual({ ok: false, reason: "invalid_siwx_malformed_signature" });
-    expect(await verifySiwxSignature({ ...proof, signature, type: "eip191" }, NO_RPC)).toEqual({ ok: false, reason: "invalid_siwx_unsupported_chain" });
+    expect(await verifySiwxSignature({ ...proof, signature, nonce: "ffffffffffffffffffffffffffffffff" }, NO_RPC)).toEqual({
+      ok: false,
+      reason: "invalid_siwx_signature",
+    });
+    expect(await verifySiwxSignature({ ...proof, signature: "abc" }, NO_RPC)).toEqual({
+      ok: false,
+      reason: "invalid_siwx_malformed_signature",
+    });
+    expect(await verifySiwxSignature({ ...proof, signature, type: "eip191" }, NO_RPC)).toEqual({
+      ok: false,
+      reason: "invalid_siwx_unsupported_chain",
+    });
   });
 
   it("knows every small-order key encoding (checked against a reference curve implementation)", () => {
@@ -160,6 +180,8 @@ describe("Solana sign-in (SIWS, Ed25519)", () => {
   it("refuses a small-order public key even with a signature that 'verifies'", async () => {
     const identity = new Uint8Array(32);
     identity[0] = 1;
-    expect(await verifySiwxSignature({ ...proofFor(base58.encode(identity)), signature: base58.encode(new Uint8Array(64)) }, NO_RPC)).toEqual({ ok: false, reason: "invalid_siwx_signature" });
+    expect(
+      await verifySiwxSignature({ ...proofFor(base58.encode(identity)), signature: base58.encode(new Uint8Array(64)) }, NO_RPC),
+    ).toEqual({ ok: false, reason: "invalid_siwx_signature" });
   });
 });

@@ -5,7 +5,8 @@ import { GatewayFailure } from "../../src/errors.js";
 import { outcomeReason, settleOutcome } from "../../src/facilitator/settlement-outcome.js";
 import type { SettleResponse } from "../../src/x402/schemas.js";
 
-const answer = (response: Partial<SettleResponse>) => async () => ({ success: false, transaction: "", network: "eip155:84532", ...response }) as SettleResponse;
+const answer = (response: Partial<SettleResponse>) => async () =>
+  ({ success: false, transaction: "", network: "eip155:84532", ...response }) as SettleResponse;
 const failing = (error: unknown) => async (): Promise<SettleResponse> => {
   throw error;
 };
@@ -17,8 +18,18 @@ describe("settleOutcome", () => {
     ["a refusal without a reason", answer({}), "refused", "unexpected_settle_error"],
     // @x402/evm 2.27 answers a broadcast, unconfirmed settle this way: it is landing, not refused (issue #34).
     ["settlement_pending", answer({ errorReason: "settlement_pending", transaction: "0xab" }), "unknown", "settlement_pending"],
-    ["turned away at the door", failing(new GatewayFailure({ kind: "facilitator_unavailable", detail: "settle: HTTP 401", notSubmitted: true })), "not_submitted", "facilitator_unavailable (not submitted)"],
-    ["a 5xx or a lost connection", failing(new GatewayFailure({ kind: "facilitator_unavailable", detail: "settle: HTTP 502" })), "unknown", "facilitator_unavailable"],
+    [
+      "turned away at the door",
+      failing(new GatewayFailure({ kind: "facilitator_unavailable", detail: "settle: HTTP 401", notSubmitted: true })),
+      "not_submitted",
+      "facilitator_unavailable (not submitted)",
+    ],
+    [
+      "a 5xx or a lost connection",
+      failing(new GatewayFailure({ kind: "facilitator_unavailable", detail: "settle: HTTP 502" })),
+      "unknown",
+      "facilitator_unavailable",
+    ],
     ["a timeout", failing(new GatewayFailure({ kind: "facilitator_timeout", operation: "settle" })), "unknown", "facilitator_timeout"],
     ["a bug", failing(new TypeError("boom")), "unknown", "internal_error"],
   ])("%s", async (_name, settle, kind, reason) => {

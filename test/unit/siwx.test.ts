@@ -30,7 +30,13 @@ async function signedProof(overrides: Partial<SiwxProof> = {}): Promise<SiwxProo
   return { ...unsigned, signature, ...(overrides.signature ? { signature: overrides.signature } : {}) };
 }
 
-const fieldOptions = { host: "api.example.com", resourceOrigin: "https://api.example.com", nowMs: NOW, maxAgeSeconds: 300, clockSkewSeconds: 30 };
+const fieldOptions = {
+  host: "api.example.com",
+  resourceOrigin: "https://api.example.com",
+  nowMs: NOW,
+  maxAgeSeconds: 300,
+  clockSkewSeconds: 30,
+};
 
 describe("buildSiweMessage", () => {
   it("lays out EIP-4361 with and without a statement", async () => {
@@ -82,11 +88,20 @@ describe("SIGN-IN-WITH-X proofs", () => {
 
   it("refuses a signature over other fields, by another wallet, or malformed", async () => {
     const proof = await signedProof();
-    expect(await verifySiwxSignature({ ...proof, nonce: "ffffffffffffffffffffffffffffffff" }, NO_RPC)).toEqual({ ok: false, reason: "invalid_siwx_signature" });
+    expect(await verifySiwxSignature({ ...proof, nonce: "ffffffffffffffffffffffffffffffff" }, NO_RPC)).toEqual({
+      ok: false,
+      reason: "invalid_siwx_signature",
+    });
     const other = privateKeyToAccount("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a");
-    expect(await verifySiwxSignature({ ...proof, address: other.address }, NO_RPC)).toEqual({ ok: false, reason: "invalid_siwx_signature" });
+    expect(await verifySiwxSignature({ ...proof, address: other.address }, NO_RPC)).toEqual({
+      ok: false,
+      reason: "invalid_siwx_signature",
+    });
     expect(await verifySiwxSignature({ ...proof, signature: "0x1234" }, NO_RPC)).toEqual({ ok: false, reason: "invalid_siwx_signature" });
-    expect(await verifySiwxSignature({ ...proof, chainId: "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp" }, NO_RPC)).toEqual({ ok: false, reason: "invalid_siwx_unsupported_chain" });
+    expect(await verifySiwxSignature({ ...proof, chainId: "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp" }, NO_RPC)).toEqual({
+      ok: false,
+      reason: "invalid_siwx_unsupported_chain",
+    });
   });
 
   it.each([

@@ -48,44 +48,107 @@ const ALL_ATOMIC_TYPES = {
 describe("hashTypedDataFast: viem's hashTypedData, sooner", () => {
   it("hashes EIP-3009 authorizations as viem does, over any domain", () => {
     fc.assert(
-      fc.property(domain, address, address, uint(256), uint(64), uint(64), bytes(32), (d, from, to, value, validAfter, validBefore, nonce) => {
-        const typedData = { domain: d, types: { TransferWithAuthorization: EIP3009_AUTHORIZATION_FIELDS }, primaryType: "TransferWithAuthorization", message: { from, to, value, validAfter, validBefore, nonce } };
-        expect(outcome(hashTypedDataFast, typedData)).toBe(outcome(hashTypedData, typedData));
-      }),
+      fc.property(
+        domain,
+        address,
+        address,
+        uint(256),
+        uint(64),
+        uint(64),
+        bytes(32),
+        (d, from, to, value, validAfter, validBefore, nonce) => {
+          const typedData = {
+            domain: d,
+            types: { TransferWithAuthorization: EIP3009_AUTHORIZATION_FIELDS },
+            primaryType: "TransferWithAuthorization",
+            message: { from, to, value, validAfter, validBefore, nonce },
+          };
+          expect(outcome(hashTypedDataFast, typedData)).toBe(outcome(hashTypedData, typedData));
+        },
+      ),
       { numRuns: 150 },
     );
   });
 
   it("hashes nested structs (Permit2 witness transfers, channel vouchers) as viem does", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 100_000 }), address, uint(256), address, uint(256), uint(256), address, address, uint(256), fc.boolean(), (chainId, token, amount, spender, nonce, deadline, to, facilitator, validAfter, upto) => {
-        const typedData = {
-          domain: { name: "Permit2", chainId, verifyingContract: "0x000000000022D473030F116dDEE9F6B43aC78BA3" },
-          types: upto ? UPTO_WITNESS_TYPES : PERMIT2_WITNESS_TYPES,
-          primaryType: "PermitWitnessTransferFrom",
-          message: { permitted: { token, amount }, spender, nonce, deadline, witness: { to, ...(upto ? { facilitator } : {}), validAfter } },
-        };
-        expect(outcome(hashTypedDataFast, typedData)).toBe(outcome(hashTypedData, typedData));
-        const voucher = { domain: typedData.domain, types: VOUCHER_TYPES, primaryType: "Voucher", message: { channelId: toHex(amount, { size: 32 }), maxClaimableAmount: nonce } };
-        expect(outcome(hashTypedDataFast, voucher)).toBe(outcome(hashTypedData, voucher));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 100_000 }),
+        address,
+        uint(256),
+        address,
+        uint(256),
+        uint(256),
+        address,
+        address,
+        uint(256),
+        fc.boolean(),
+        (chainId, token, amount, spender, nonce, deadline, to, facilitator, validAfter, upto) => {
+          const typedData = {
+            domain: { name: "Permit2", chainId, verifyingContract: "0x000000000022D473030F116dDEE9F6B43aC78BA3" },
+            types: upto ? UPTO_WITNESS_TYPES : PERMIT2_WITNESS_TYPES,
+            primaryType: "PermitWitnessTransferFrom",
+            message: {
+              permitted: { token, amount },
+              spender,
+              nonce,
+              deadline,
+              witness: { to, ...(upto ? { facilitator } : {}), validAfter },
+            },
+          };
+          expect(outcome(hashTypedDataFast, typedData)).toBe(outcome(hashTypedData, typedData));
+          const voucher = {
+            domain: typedData.domain,
+            types: VOUCHER_TYPES,
+            primaryType: "Voucher",
+            message: { channelId: toHex(amount, { size: 32 }), maxClaimableAmount: nonce },
+          };
+          expect(outcome(hashTypedDataFast, voucher)).toBe(outcome(hashTypedData, voucher));
+        },
+      ),
       { numRuns: 100 },
     );
   });
 
   it("encodes every atomic type (negative ints, dynamic bytes, strings, bool, bytesN) as viem does", () => {
     fc.assert(
-      fc.property(address, fc.boolean(), fc.integer({ min: -128, max: 127 }), bytes(4), fc.bigInt({ min: -(1n << 255n), max: (1n << 255n) - 1n }), fc.uint8Array({ maxLength: 80 }), fc.string(), uint(48), (who, flag, small, tag, big, data, text, count) => {
-        const typedData = { domain: { name: "x" }, types: ALL_ATOMIC_TYPES, primaryType: "Everything", message: { who, inner: { flag, small, tag }, big, data: toHex(data), text, count } };
-        expect(outcome(hashTypedDataFast, typedData)).toBe(outcome(hashTypedData, typedData));
-      }),
+      fc.property(
+        address,
+        fc.boolean(),
+        fc.integer({ min: -128, max: 127 }),
+        bytes(4),
+        fc.bigInt({ min: -(1n << 255n), max: (1n << 255n) - 1n }),
+        fc.uint8Array({ maxLength: 80 }),
+        fc.string(),
+        uint(48),
+        (who, flag, small, tag, big, data, text, count) => {
+          const typedData = {
+            domain: { name: "x" },
+            types: ALL_ATOMIC_TYPES,
+            primaryType: "Everything",
+            message: { who, inner: { flag, small, tag }, big, data: toHex(data), text, count },
+          };
+          expect(outcome(hashTypedDataFast, typedData)).toBe(outcome(hashTypedData, typedData));
+        },
+      ),
       { numRuns: 150 },
     );
   });
 
   it("answers as viem does for what it refuses or coerces: bad checksums, out-of-range ints, wrong sizes, missing fields, arrays", () => {
-    const good = { from: getAddress(`0x${"ab".repeat(20)}`), to: `0x${"cd".repeat(20)}`, value: 5n, validAfter: 0n, validBefore: 99n, nonce: `0x${"11".repeat(32)}` };
-    const base = { domain: { name: "USD Coin", version: "2", chainId: 8453, verifyingContract: `0x${"ef".repeat(20)}` }, types: { TransferWithAuthorization: EIP3009_AUTHORIZATION_FIELDS }, primaryType: "TransferWithAuthorization" };
+    const good = {
+      from: getAddress(`0x${"ab".repeat(20)}`),
+      to: `0x${"cd".repeat(20)}`,
+      value: 5n,
+      validAfter: 0n,
+      validBefore: 99n,
+      nonce: `0x${"11".repeat(32)}`,
+    };
+    const base = {
+      domain: { name: "USD Coin", version: "2", chainId: 8453, verifyingContract: `0x${"ef".repeat(20)}` },
+      types: { TransferWithAuthorization: EIP3009_AUTHORIZATION_FIELDS },
+      primaryType: "TransferWithAuthorization",
+    };
     const badChecksum = `0x${"aB".repeat(20)}`;
     const variants: unknown[] = [
       { ...base, message: good },
@@ -108,9 +171,21 @@ describe("hashTypedDataFast: viem's hashTypedData, sooner", () => {
       { ...base, types: { ...base.types, EIP712Domain: [{ name: "name", type: "string" }] } },
       { ...base, primaryType: "Missing", message: good },
       { ...base, primaryType: "EIP712Domain", message: good },
-      { ...base, types: { TransferWithAuthorization: [...EIP3009_AUTHORIZATION_FIELDS, { name: "list", type: "uint256[]" }] }, message: { ...good, list: [1n, 2n] } },
-      { ...base, types: { TransferWithAuthorization: [...EIP3009_AUTHORIZATION_FIELDS, { name: "n", type: "uint" }] }, message: { ...good, n: 1n } },
-      { ...base, types: { TransferWithAuthorization: [...EIP3009_AUTHORIZATION_FIELDS, { name: "n", type: "uint7" }] }, message: { ...good, n: 1n } },
+      {
+        ...base,
+        types: { TransferWithAuthorization: [...EIP3009_AUTHORIZATION_FIELDS, { name: "list", type: "uint256[]" }] },
+        message: { ...good, list: [1n, 2n] },
+      },
+      {
+        ...base,
+        types: { TransferWithAuthorization: [...EIP3009_AUTHORIZATION_FIELDS, { name: "n", type: "uint" }] },
+        message: { ...good, n: 1n },
+      },
+      {
+        ...base,
+        types: { TransferWithAuthorization: [...EIP3009_AUTHORIZATION_FIELDS, { name: "n", type: "uint7" }] },
+        message: { ...good, n: 1n },
+      },
       { ...base, types: { ...base.types, uint8: [{ name: "a", type: "bool" }] }, message: good },
     ];
     for (const typedData of variants) expect(outcome(hashTypedDataFast, typedData)).toBe(outcome(hashTypedData, typedData));

@@ -30,9 +30,21 @@ describe("decodePaymentSignatureHeader", () => {
     ["invalid UTF-8", btoa("\xff\xfe"), "header is not base64 of UTF-8 text"],
     ["not JSON", btoa("hello"), "header is not base64 of JSON"],
     ["JSON null", btoa("null"), "invalid field (root): Invalid input: expected object, received null"],
-    ["missing accepted", encodeBase64Json({ x402Version: 2, payload: {} }), "invalid field accepted: Invalid input: expected object, received undefined"],
-    ["amount not atomic", encodeBase64Json({ ...payload, accepted: { ...payload.accepted, amount: "0.01" } }), "invalid field accepted.amount: expected an atomic amount (decimal digits)"],
-    ["network not CAIP-2", encodeBase64Json({ ...payload, accepted: { ...payload.accepted, network: "base" } }), "invalid field accepted.network: expected a CAIP-2 network id"],
+    [
+      "missing accepted",
+      encodeBase64Json({ x402Version: 2, payload: {} }),
+      "invalid field accepted: Invalid input: expected object, received undefined",
+    ],
+    [
+      "amount not atomic",
+      encodeBase64Json({ ...payload, accepted: { ...payload.accepted, amount: "0.01" } }),
+      "invalid field accepted.amount: expected an atomic amount (decimal digits)",
+    ],
+    [
+      "network not CAIP-2",
+      encodeBase64Json({ ...payload, accepted: { ...payload.accepted, network: "base" } }),
+      "invalid field accepted.network: expected a CAIP-2 network id",
+    ],
     ["too large", "A".repeat(16 * 1024 + 4), "header is too large"],
   ])("refuses %s", (_name, header, reason) => {
     expect(decodePaymentSignatureHeader(header)).toEqual({ ok: false, reason });

@@ -29,7 +29,10 @@ export async function payFromChannel(admitted: AdmittedPayment, { channelId }: {
   return channel.type === "refund" ? refundChannel(request, channel) : payWithVoucher(request, channel);
 }
 
-async function payWithVoucher(request: ChannelRequest, channel: Exclude<ChannelRequest["checked"]["channel"], { type: "refund" }>): Promise<Response> {
+async function payWithVoucher(
+  request: ChannelRequest,
+  channel: Exclude<ChannelRequest["checked"]["channel"], { type: "refund" }>,
+): Promise<Response> {
   const { env, checked, requirements, nowMs } = request;
   const stub = env.PAYMENT_CHANNELS.get(env.PAYMENT_CHANNELS.idFromName(channel.channelId));
   const timer = startTimer(nowMs);
@@ -50,7 +53,8 @@ async function payWithVoucher(request: ChannelRequest, channel: Exclude<ChannelR
     reserved = await stub.reserve(input(readOnchain(verified.response.extra, "verify")));
   }
   if (reserved.kind === "refused") return refusedResponse(request, reserved);
-  if (reserved.kind !== "reserved") throw new GatewayFailure({ kind: "facilitator_bad_response", detail: "the channel's state could not be read" });
+  if (reserved.kind !== "reserved")
+    throw new GatewayFailure({ kind: "facilitator_bad_response", detail: "the channel's state could not be read" });
   const verifyMs = timer.lap();
   const pendingId = reserved.record.pending!.id;
   const entry = (status: LedgerStatus, fields: Partial<LedgerEntry> = {}): LedgerEntry => ({
@@ -94,20 +98,31 @@ async function payWithVoucher(request: ChannelRequest, channel: Exclude<ChannelR
   let settleMs: number | undefined;
   if (deposit !== undefined) {
     const facts = { originStatus: origin.status, originMs };
-    const outcome = await settleOutcome(async () => (await settleWithFailover(request.view, verifiedBy!, request.candidates, request.facilitatorRequest, nowMs, () => {})).response);
+    const outcome = await settleOutcome(
+      async () =>
+        (await settleWithFailover(request.view, verifiedBy!, request.candidates, request.facilitatorRequest, nowMs, () => {})).response,
+    );
     settleMs = timer.lap();
     if (outcome.kind !== "settled") {
       await origin.body?.cancel();
       // The voucher is not charged either way; an unknown deposit is recorded so, and the channel is read again.
       const errorReason = outcomeReason(outcome);
-      await stub.release(pendingId, observe(entry(outcome.kind === "unknown" ? "settle_unknown" : "settle_failed", { ...facts, errorReason, settleMs })));
+      await stub.release(
+        pendingId,
+        observe(entry(outcome.kind === "unknown" ? "settle_unknown" : "settle_failed", { ...facts, errorReason, settleMs })),
+      );
       throw outcomeError(outcome, request.challenge);
     }
     depositSettled = outcome.response;
     synced = readOnchain((depositSettled.extra as { channelState?: unknown } | undefined)?.channelState, "settle");
   }
 
-  const charged = entry("settled", { originStatus: origin.status, originMs, ...(settleMs !== undefined ? { settleMs } : {}), ...(depositSettled ? { transactionHash: depositSettled.transaction } : {}) });
+  const charged = entry("settled", {
+    originStatus: origin.status,
+    originMs,
+    ...(settleMs !== undefined ? { settleMs } : {}),
+    ...(depositSettled ? { transactionHash: depositSettled.transaction } : {}),
+  });
   const committed = await stub.commit(pendingId, requirements.amount, nowMs(), charged, request.claimRoute, synced);
   if (committed.kind === "refused") {
     // The reservation ran out and another request took the channel: this answer was not charged, so it is not given.

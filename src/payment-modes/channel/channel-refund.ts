@@ -4,7 +4,13 @@
 // authorizer signs a refund of what the channel holds beyond every charge (at most what was asked), which the
 // facilitator submits to the escrow. The origin is not called: a refund buys nothing. Charged but unclaimed money
 // stays in the channel for the next claim.
-import { OnchainChannelSchema, refundableAmount, type ChannelRecord, type ChannelSnapshot, type OnchainChannel } from "../../channels/channel-state.js";
+import {
+  OnchainChannelSchema,
+  refundableAmount,
+  type ChannelRecord,
+  type ChannelSnapshot,
+  type OnchainChannel,
+} from "../../channels/channel-state.js";
 import { ownAuthorizer } from "../../channels/claim-channel.js";
 import type { PaymentChannel } from "../../channels/payment-channel.js";
 import { GatewayFailure, paymentRequiredResponse } from "../../errors.js";
@@ -26,7 +32,8 @@ type RefundPayload = Extract<ChannelPayload, { type: "refund" }> & { channelId: 
 
 export async function refundChannel(request: ChannelRequest, channel: RefundPayload): Promise<Response> {
   const { env, nowMs } = request;
-  if (channel.amount !== undefined && BigInt(channel.amount) === 0n) return paymentRequiredResponse(request.challenge(REFUND_AMOUNT_INVALID));
+  if (channel.amount !== undefined && BigInt(channel.amount) === 0n)
+    return paymentRequiredResponse(request.challenge(REFUND_AMOUNT_INVALID));
   const stub = env.PAYMENT_CHANNELS.get(env.PAYMENT_CHANNELS.idFromName(channel.channelId));
   const timer = startTimer(nowMs);
   const input = (synced?: OnchainChannel) => ({ ...reserveInput(request, channel, synced), amount: "0", refund: true });
@@ -59,7 +66,9 @@ async function submitRefund(
   const nonce = record.refundNonce;
   // With the gateway's key the refund is signed here; otherwise the facilitator must hold the channel's authorizer.
   const ownKey = ownAuthorizer(config, channel.channelConfig.receiverAuthorizer);
-  const refundAuthorizerSignature = ownKey ? await ownKey.signTypedData(refundTypedData(channel.channelId, nonce, amount.toString(), requirements.network)) : undefined;
+  const refundAuthorizerSignature = ownKey
+    ? await ownKey.signTypedData(refundTypedData(channel.channelId, nonce, amount.toString(), requirements.network))
+    : undefined;
   const payload = {
     type: "refund",
     channelConfig: channel.channelConfig,
@@ -90,7 +99,19 @@ async function submitRefund(
     paymentPayload: { x402Version: X402_VERSION, accepted: requirements, payload },
     paymentRequirements: requirements,
   };
-  const outcome = await settleOutcome(async () => (await settleWithFailover(request.view, verifiedBy, request.candidates, settleRequest, nowMs, (entry) => (facilitatorId = entry.facilitator.id))).response);
+  const outcome = await settleOutcome(
+    async () =>
+      (
+        await settleWithFailover(
+          request.view,
+          verifiedBy,
+          request.candidates,
+          settleRequest,
+          nowMs,
+          (entry) => (facilitatorId = entry.facilitator.id),
+        )
+      ).response,
+  );
   const settleMs = timer.lap();
   if (outcome.kind !== "settled") {
     // Refused, or turned away at the door: nothing moved. Otherwise the refund may have landed: the channel is read
@@ -108,7 +129,9 @@ async function submitRefund(
   const committed = await stub.refunded(pendingId, after, nowMs(), row("refunded", { refunded, transaction: settled.transaction }));
   request.log.outcome = "refunded";
   const channelState: ChannelSnapshot =
-    committed.kind === "committed" ? committed.channelState : { channelId: channel.channelId, ...after, chargedCumulativeAmount: record.charged };
+    committed.kind === "committed"
+      ? committed.channelState
+      : { channelId: channel.channelId, ...after, chargedCumulativeAmount: record.charged };
   const receipt: SettleResponse = {
     success: true,
     transaction: settled.transaction,
@@ -117,7 +140,12 @@ async function submitRefund(
     amount: refunded,
     extra: { channelState },
   };
-  const body = Response.json({ message: "Refund acknowledged", channelId: channel.channelId, amount: refunded, transaction: settled.transaction });
+  const body = Response.json({
+    message: "Refund acknowledged",
+    channelId: channel.channelId,
+    amount: refunded,
+    transaction: settled.transaction,
+  });
   return withReceipt(body, receipt, `x402-verify;dur=${verifyMs}, x402-settle;dur=${settleMs}`, {}, request.totalMs());
 }
 

@@ -5,7 +5,14 @@ import type { GatewayConfig } from "../../gateway-config.js";
 import type { GatewayBindings } from "../../bindings.js";
 import { GatewayFailure, paymentRequiredResponse } from "../../errors.js";
 import type { FacilitatorView, ViewEntry } from "../../facilitator/facilitator-view.js";
-import { channelFreshForMs, OnchainChannelSchema, type ChannelSnapshot, type OnchainChannel, type ReserveInput, type ReserveResult } from "../../channels/channel-state.js";
+import {
+  channelFreshForMs,
+  OnchainChannelSchema,
+  type ChannelSnapshot,
+  type OnchainChannel,
+  type ReserveInput,
+  type ReserveResult,
+} from "../../channels/channel-state.js";
 import type { CheckedPayment } from "../../schemes/scheme-plugin.js";
 import type { ClaimRoute } from "../../channels/claim-channel.js";
 import type { ChannelPayload } from "../../schemes/batch-settlement-evm.js";
@@ -88,16 +95,24 @@ export function refusedResponse(request: ChannelRequest, refused: Extract<Reserv
 /** The channel as a facilitator's answer reports it (`extra` of a verify, `extra.channelState` of a settle). */
 export function readOnchain(value: unknown, operation: "verify" | "settle"): OnchainChannel {
   const parsed = OnchainChannelSchema.safeParse(value);
-  if (!parsed.success) throw new GatewayFailure({ kind: "facilitator_bad_response", detail: `${operation} did not report the channel's state` });
+  if (!parsed.success)
+    throw new GatewayFailure({ kind: "facilitator_bad_response", detail: `${operation} did not report the channel's state` });
   return parsed.data;
 }
 
 /** A corrective 402: the offer carries the channel as the gateway knows it, so the client can resync and retry. */
-function withChannelState(paymentRequired: PaymentRequired, requirements: PaymentRequirements, corrective: { channelState: ChannelSnapshot; voucherState: { signedMaxClaimable: string; signature: string } }): PaymentRequired {
+function withChannelState(
+  paymentRequired: PaymentRequired,
+  requirements: PaymentRequirements,
+  corrective: { channelState: ChannelSnapshot; voucherState: { signedMaxClaimable: string; signature: string } },
+): PaymentRequired {
   return {
     ...paymentRequired,
     accepts: paymentRequired.accepts.map((offer) =>
-      offer.scheme === requirements.scheme && offer.network === requirements.network && offer.payTo === requirements.payTo && offer.asset === requirements.asset
+      offer.scheme === requirements.scheme &&
+      offer.network === requirements.network &&
+      offer.payTo === requirements.payTo &&
+      offer.asset === requirements.asset
         ? { ...offer, extra: { ...offer.extra, ...corrective } }
         : offer,
     ),

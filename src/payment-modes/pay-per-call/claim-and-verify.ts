@@ -60,7 +60,13 @@ export async function claimAndVerify(options: {
   // A copy of a payment whose claim is out here: taken (by that copy, or elsewhere) means this one is a replay.
   // Inline, not a helper to await: with no claim out, nothing may yield between this look and the claim's entry.
   for (let other = claimsInFlight.get(paymentKey); other; ) {
-    if (await other.then(() => true, () => false)) return { kind: "held" };
+    if (
+      await other.then(
+        () => true,
+        () => false,
+      )
+    )
+      return { kind: "held" };
     const next = claimsInFlight.get(paymentKey);
     other = next === other ? undefined : next;
   }

@@ -73,13 +73,19 @@ export async function payPerCall(admitted: AdmittedPayment): Promise<Response> {
   // A payment that may expire during the origin's run is settled first, whatever the rule says (F4 on Solana); asked
   // now, after a slow body, not when the payment was checked.
   const { settleBeforeOrigin, settleBySeconds } = checked;
-  const expiresInWindow = settleBySeconds !== undefined && settleBySeconds < Math.floor(deps.nowMs() / 1000) + admitted.validityWindowSeconds;
+  const expiresInWindow =
+    settleBySeconds !== undefined && settleBySeconds < Math.floor(deps.nowMs() / 1000) + admitted.validityWindowSeconds;
   const settlement = settleBeforeOrigin || expiresInWindow ? "before-origin" : rule.settlement;
   // A metered stream takes no shortcut: it waits for its claim, so a payer's second stream is refused before the
   // origin is asked.
   const shortcut =
     admitted.streamSeconds === 0
-      ? takeShortcut({ forwardDuringVerify: rule.forwardDuringVerify, verifyEveryPayment: rule.verifyEveryPayment, settlement }, { method: admitted.request.method, payer: standing, metered: meter !== undefined, nowMs: deps.nowMs() }, checked, admitted.view.unfailing(preferred))
+      ? takeShortcut(
+          { forwardDuringVerify: rule.forwardDuringVerify, verifyEveryPayment: rule.verifyEveryPayment, settlement },
+          { method: admitted.request.method, payer: standing, metered: meter !== undefined, nowMs: deps.nowMs() },
+          checked,
+          admitted.view.unfailing(preferred),
+        )
       : undefined;
 
   // 1–2. Claim the lock, then verify (or not), the origin perhaps asked alongside.
@@ -113,7 +119,12 @@ export async function payPerCall(admitted: AdmittedPayment): Promise<Response> {
     if (outcome.kind === "refused") payerStanding.refused(standing, proven);
     identified?.abandon();
     shortcut?.release();
-    const reason = outcome.kind === "held" ? PAYMENT_ALREADY_USED : outcome.kind === "busy" ? PAYER_STREAM_IN_PROGRESS : (outcome.verified.response.invalidReason ?? "invalid_payload");
+    const reason =
+      outcome.kind === "held"
+        ? PAYMENT_ALREADY_USED
+        : outcome.kind === "busy"
+          ? PAYER_STREAM_IN_PROGRESS
+          : (outcome.verified.response.invalidReason ?? "invalid_payload");
     return paymentRequiredResponse(challenge(reason));
   }
   const { lock, verified: verifiedBy, verifyMs } = outcome;
@@ -121,7 +132,12 @@ export async function payPerCall(admitted: AdmittedPayment): Promise<Response> {
   const ledger = new LedgerWriter(lock, entry, deps.nowMs, (recorded) => (call.log.payment = recorded));
   if (verifiedBy) {
     const { response, entry: by } = verifiedBy;
-    ledger.verified({ payer: response.payer ?? checked.payer, facilitator: by.facilitator.url, facilitatorId: by.facilitator.id, verifyMs });
+    ledger.verified({
+      payer: response.payer ?? checked.payer,
+      facilitator: by.facilitator.url,
+      facilitatorId: by.facilitator.id,
+      verifyMs,
+    });
   }
 
   // 3–4. Forward and settle in the rule's order; answer with the receipt.
@@ -143,7 +159,9 @@ export async function payPerCall(admitted: AdmittedPayment): Promise<Response> {
     afterSettle: async (settled, served) => ({
       // V1 clients read their receipt from X-PAYMENT-RESPONSE, with the network under its V1 name.
       ...(decision.v1 ? { [X_PAYMENT_RESPONSE]: encodePaymentResponseHeader(toV1SettleResponse(settled)) } : {}),
-      ...(admitted.session && served ? await grantSession(admitted.session, { network: requirements.network, address: entry.payer }, checked.paymentKey, deps.nowMs()) : {}),
+      ...(admitted.session && served
+        ? await grantSession(admitted.session, { network: requirements.network, address: entry.payer }, checked.paymentKey, deps.nowMs())
+        : {}),
     }),
   };
   const answer = settlement === "before-origin" ? settleThenForward(paid) : forwardThenSettle(paid);
@@ -210,7 +228,14 @@ async function settle(admitted: AdmittedPayment, party: SettleParty, amount: str
   const { requirements } = decision;
   const { deps } = call;
   // Settled by usage: the facilitator settles what `paymentRequirements.amount` says; nothing used, nothing sent on chain.
-  if (amount === "0") return signReceipt(admitted, party.ledger, { success: true, transaction: "", network: requirements.network, payer: party.payer, amount: "0" });
+  if (amount === "0")
+    return signReceipt(admitted, party.ledger, {
+      success: true,
+      transaction: "",
+      network: requirements.network,
+      payer: party.payer,
+      amount: "0",
+    });
   const request: FacilitatorRequest =
     amount === undefined || admitted.facilitatorRequest.x402Version === 1
       ? admitted.facilitatorRequest
@@ -227,7 +252,16 @@ async function settle(admitted: AdmittedPayment, party: SettleParty, amount: str
     request,
     nowMs: deps.nowMs,
     onAttempt: (attempted) => party.ledger.settledBy(attempted.facilitator.id),
-    ...(rpc && chainNonce ? { chain: { rpc, authorization: { ...expected, ...chainNonce }, validBeforeSeconds: decision.checked.expiresAtSeconds, network: requirements.network } } : {}),
+    ...(rpc && chainNonce
+      ? {
+          chain: {
+            rpc,
+            authorization: { ...expected, ...chainNonce },
+            validBeforeSeconds: decision.checked.expiresAtSeconds,
+            network: requirements.network,
+          },
+        }
+      : {}),
   });
   let response = decision.v1 ? fromV1SettleResponse(settled.response) : settled.response;
   // Broadcast but not yet confirmed: the chain says what became of it, within the settle phase's budget (#34).
@@ -239,7 +273,12 @@ async function settle(admitted: AdmittedPayment, party: SettleParty, amount: str
   });
   // A delegated rail's transaction is the payment's identity: one already settled for another payload moved no
   // new money (security review F10).
-  if (response.success && decision.plugin.delegated && response.transaction && !(await recordSettledTransaction(call.env.PAYMENT_RECORDS, requirements.network, response.transaction, deps.nowMs()))) {
+  if (
+    response.success &&
+    decision.plugin.delegated &&
+    response.transaction &&
+    !(await recordSettledTransaction(call.env.PAYMENT_RECORDS, requirements.network, response.transaction, deps.nowMs()))
+  ) {
     response = { ...response, success: false, errorReason: PAYMENT_ALREADY_USED };
   }
   if (!response.success) payerStanding.refused(party.standing, party.proven);

@@ -18,9 +18,18 @@ import { describeFailure, withReceipt } from "../../pipeline/paid-response.js";
 /** The meter a usage-settled payment (upto) is settled by: its maximum is what was verified, in the offer's asset. */
 export function paidMeterFor(rule: PriceRule, requirements: PaymentRequirements, plugin: SchemePlugin): PaidMeter | undefined {
   if (!rule.meter || plugin.settles !== "usage") return undefined;
-  const template = rule.offers.find((offer) => offer.scheme === requirements.scheme && offer.network === requirements.network && offer.asset.toLowerCase() === requirements.asset.toLowerCase());
+  const template = rule.offers.find(
+    (offer) =>
+      offer.scheme === requirements.scheme &&
+      offer.network === requirements.network &&
+      offer.asset.toLowerCase() === requirements.asset.toLowerCase(),
+  );
   // The compiler refuses upto offers on assets without decimals; an offer that matches none cannot have been made.
-  if (template?.decimals === undefined) throw new GatewayFailure({ kind: "config_invalid", detail: `rule ${rule.id}: no asset decimals for ${requirements.asset} on ${requirements.network}` });
+  if (template?.decimals === undefined)
+    throw new GatewayFailure({
+      kind: "config_invalid",
+      detail: `rule ${rule.id}: no asset decimals for ${requirements.asset} on ${requirements.network}`,
+    });
   return { spec: rule.meter, maxAtomic: BigInt(requirements.amount), decimals: template.decimals };
 }
 
@@ -105,11 +114,25 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   // Settles on the origin's headers: a streamed body (SSE) flows to the client after settlement.
   const facts = { originStatus: origin.status, originMs, ...metered };
   const settled = await settleOrThrow(paid, facts, origin, metered?.amount);
-  paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
+  paid.ledger.completed("settled", {
+    status: "settled",
+    transactionHash: settled.response.transaction,
+    ...facts,
+    settleMs: settled.settleMs,
+  });
   const extra = await paid.afterSettle(settled.response, true);
   const verifyTiming = paid.verifySkipped ? `x402-verify;desc="skipped: payer in good standing";dur=0` : `x402-verify;dur=${paid.verifyMs}`;
   const asked = !askedEarly ? "" : paid.verifySkipped ? `;desc="asked with the claim"` : `;desc="asked during verify"`;
-  return keep(paid, withReceipt(origin, settled.response, `${verifyTiming}, origin${asked};dur=${waitedMs}, x402-settle;dur=${settled.settleMs}`, extra, paid.totalMs()));
+  return keep(
+    paid,
+    withReceipt(
+      origin,
+      settled.response,
+      `${verifyTiming}, origin${asked};dur=${waitedMs}, x402-settle;dur=${settled.settleMs}`,
+      extra,
+      paid.totalMs(),
+    ),
+  );
 }
 
 export async function settleThenForward(paid: PaidRequest): Promise<Response> {
@@ -125,14 +148,23 @@ export async function settleThenForward(paid: PaidRequest): Promise<Response> {
     paid.ledger.outcome({ ...owed, errorReason: describeFailure(error), originMs: paid.timer.lap() });
     if (!(error instanceof GatewayFailure)) throw error;
     // The payer was charged: the error answer still carries the receipt, so the refund can be claimed.
-    return keep(paid, withReceipt(toHttpResponse(error.error), settled.response, timing, await paid.afterSettle(settled.response, false), paid.totalMs()));
+    return keep(
+      paid,
+      withReceipt(toHttpResponse(error.error), settled.response, timing, await paid.afterSettle(settled.response, false), paid.totalMs()),
+    );
   }
   const originMs = paid.timer.lap();
   const served = origin.status < 400;
   if (!served) {
     paid.ledger.outcome({ ...owed, originStatus: origin.status, originMs });
   } else {
-    paid.ledger.outcome({ status: "settled", transactionHash: settled.response.transaction, originStatus: origin.status, originMs, settleMs: settled.settleMs });
+    paid.ledger.outcome({
+      status: "settled",
+      transactionHash: settled.response.transaction,
+      originStatus: origin.status,
+      originMs,
+      settleMs: settled.settleMs,
+    });
   }
   const extra = await paid.afterSettle(settled.response, served);
   return keep(paid, withReceipt(origin, settled.response, `${timing}, origin;dur=${originMs}`, extra, paid.totalMs()));
@@ -159,17 +191,30 @@ interface OriginFacts {
 function meterStream(paid: PaidRequest, spec: PaidMeter, path: string, origin: Response, originMs: number): Response {
   const originStatus = origin.status;
   const settleStream = async (charge: { amount: bigint; units?: string | undefined }, cut?: string): Promise<string> => {
-    const facts = { originStatus, originMs, amount: charge.amount.toString(), ...(charge.units !== undefined ? { meteredUnits: charge.units } : {}), ...(cut ? { errorReason: cut } : {}) };
+    const facts = {
+      originStatus,
+      originMs,
+      amount: charge.amount.toString(),
+      ...(charge.units !== undefined ? { meteredUnits: charge.units } : {}),
+      ...(cut ? { errorReason: cut } : {}),
+    };
     try {
       const settled = await settleOrThrow(paid, facts, undefined, facts.amount, true);
-      paid.ledger.completed("settled", { status: "settled", transactionHash: settled.response.transaction, ...facts, settleMs: settled.settleMs });
+      paid.ledger.completed("settled", {
+        status: "settled",
+        transactionHash: settled.response.transaction,
+        ...facts,
+        settleMs: settled.settleMs,
+      });
       return `event: payment-response\ndata: ${encodePaymentResponseHeader(settled.response)}\n\n`;
     } catch (error) {
       // Already recorded by settleOrThrow; the stream ends with why, as a 402 would have said.
       return `event: payment-error\ndata: ${JSON.stringify({ error: describeFailure(error) })}\n\n`;
     }
   };
-  const cutCharge = (policy: PaidMeter["spec"]["onCancel"]) => ({ amount: chargeForCutStream(spec.spec, policy, spec.maxAtomic, spec.decimals) });
+  const cutCharge = (policy: PaidMeter["spec"]["onCancel"]) => ({
+    amount: chargeForCutStream(spec.spec, policy, spec.maxAtomic, spec.decimals),
+  });
   const metered = meterEventStream(
     origin.body ?? new Response("").body!,
     {
@@ -202,15 +247,26 @@ function meterStream(paid: PaidRequest, spec: PaidMeter, path: string, origin: R
 }
 
 function logInvalidUsage(charge: ReturnType<typeof chargeFor>): void {
-  if (charge.invalid) console.warn(JSON.stringify({ event: "meter_usage_invalid", ...charge.invalid, units: charge.units ?? null, charged: charge.amount.toString() }));
+  if (charge.invalid)
+    console.warn(
+      JSON.stringify({ event: "meter_usage_invalid", ...charge.invalid, units: charge.units ?? null, charged: charge.amount.toString() }),
+    );
 }
 
 /** Reads the usage and the amount it costs; an unreadable usage is charged by the rule's policy, and logged. */
-async function meter(spec: PaidMeter, origin: Response, forwardedAtMs: number, paid: PaidRequest): Promise<{ origin: Response; metered: { amount: string; meteredUnits?: string } }> {
+async function meter(
+  spec: PaidMeter,
+  origin: Response,
+  forwardedAtMs: number,
+  paid: PaidRequest,
+): Promise<{ origin: Response; metered: { amount: string; meteredUnits?: string } }> {
   const answer = await readUsage(spec.spec, origin, forwardedAtMs, () => paid.nowMs());
   const charge = chargeFor(spec.spec, answer.reading, spec.maxAtomic, spec.decimals);
   logInvalidUsage(charge);
-  return { origin: answer.response, metered: { amount: charge.amount.toString(), ...(charge.units !== undefined ? { meteredUnits: charge.units } : {}) } };
+  return {
+    origin: answer.response,
+    metered: { amount: charge.amount.toString(), ...(charge.units !== undefined ? { meteredUnits: charge.units } : {}) },
+  };
 }
 
 /**

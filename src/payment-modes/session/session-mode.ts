@@ -15,7 +15,14 @@ import { walletKey } from "../../sessions/wallet-key.js";
 import type { ConsumeRequest, ConsumeResult, Entitlement } from "../../sessions/wallet-session.js";
 import { checkSiwxFields, verifySiwxSignature } from "../../siwx/check-siwx-proof.js";
 import { decodeSiwxHeader } from "../../siwx/siwx-proof.js";
-import { PAYMENT_SIGNATURE, SIGN_IN_WITH_X, X402_SESSION, X402_SESSION_EXPIRES, X402_SESSION_REMAINING, X_PAYMENT } from "../../x402/headers.js";
+import {
+  PAYMENT_SIGNATURE,
+  SIGN_IN_WITH_X,
+  X402_SESSION,
+  X402_SESSION_EXPIRES,
+  X402_SESSION_REMAINING,
+  X_PAYMENT,
+} from "../../x402/headers.js";
 import { bufferBody, forward } from "../../pipeline/forward-request.js";
 import type { PricedCall } from "../payment-mode.js";
 
@@ -41,7 +48,13 @@ export async function trySession(call: PricedCall, request: Request, scoped: Sco
   const inbound = request.body && !request.headers.has("content-length") ? await bufferBody(request, config.MAX_PAID_BODY_BYTES) : request;
   log.outcome = "session";
   log.sessionWallet = auth.wallet;
-  const response = await serveSession({ offer, auth, forward: () => forward(inbound, config, rule.origin, deps), waitUntil: (p) => call.ctx.waitUntil(p), nowMs: deps.nowMs() });
+  const response = await serveSession({
+    offer,
+    auth,
+    forward: () => forward(inbound, config, rule.origin, deps),
+    waitUntil: (p) => call.ctx.waitUntil(p),
+    nowMs: deps.nowMs(),
+  });
   return { offer, response };
 }
 
@@ -56,7 +69,12 @@ async function authenticateSession(request: Request, offer: SessionOffer, nowMs:
   const proofHeader = request.headers.get(SIGN_IN_WITH_X);
   let refused: SessionAuth | undefined;
   if (token !== null) {
-    const checked = await verifySessionToken(token, { keys: offer.keys, audience: offer.audience, scope: offer.scope, nowSeconds: Math.floor(nowMs / 1000) });
+    const checked = await verifySessionToken(token, {
+      keys: offer.keys,
+      audience: offer.audience,
+      scope: offer.scope,
+      nowSeconds: Math.floor(nowMs / 1000),
+    });
     if (checked.ok) return consume(offer, checked.claims.wallet, { scope: offer.scope }, nowMs, false);
     refused = { kind: "refused", reason: checked.reason };
   }
@@ -83,13 +101,23 @@ async function signIn(header: string, offer: SessionOffer, nowMs: number): Promi
     clockSkewSeconds: CLOCK_SKEW_SECONDS,
   });
   if (!nonce.ok) return { kind: "refused", reason: "invalid_siwx_nonce" };
-  const signature = await verifySiwxSignature(proof, { rpcUrls: offer.config.RPC_URLS, rpcTimeoutMs: RPC_TIMEOUT_MS, contractChains: offer.networks });
+  const signature = await verifySiwxSignature(proof, {
+    rpcUrls: offer.config.RPC_URLS,
+    rpcTimeoutMs: RPC_TIMEOUT_MS,
+    contractChains: offer.networks,
+  });
   if (!signature.ok) return { kind: "refused", reason: signature.reason };
   const nonceUse = { value: proof.nonce, expiresAtMs: (nonce.expiresAtSeconds + CLOCK_SKEW_SECONDS) * 1000 };
   return consume(offer, walletKey(proof.chainId, proof.address), { scope: offer.scope, nonce: nonceUse }, nowMs, true);
 }
 
-async function consume(offer: SessionOffer, wallet: string, request: ConsumeRequest, nowMs: number, signedIn: boolean): Promise<SessionAuth> {
+async function consume(
+  offer: SessionOffer,
+  wallet: string,
+  request: ConsumeRequest,
+  nowMs: number,
+  signedIn: boolean,
+): Promise<SessionAuth> {
   let result: ConsumeResult;
   try {
     result = await offer.wallets.get(offer.wallets.idFromName(wallet)).consume(request, nowMs);
@@ -127,7 +155,8 @@ async function serveSession(options: ServeOptions): Promise<Response> {
   }
   if (origin.status >= 400) restore();
   const headers = new Headers(origin.headers);
-  for (const [name, value] of Object.entries(await sessionHeaders(offer, auth.wallet, auth.entitlement, options.nowMs, auth.signedIn))) headers.set(name, value);
+  for (const [name, value] of Object.entries(await sessionHeaders(offer, auth.wallet, auth.entitlement, options.nowMs, auth.signedIn)))
+    headers.set(name, value);
   headers.set("Cache-Control", "no-store");
   return new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });
 }
@@ -136,13 +165,21 @@ async function serveSession(options: ServeOptions): Promise<Response> {
  * Opens (or extends) the payer's session after a settled payment; returns the headers that tell the client.
  * A grant that still fails after retries is logged, not thrown: the payment's own answer must still reach the payer.
  */
-export async function grantSession(offer: SessionOffer, payer: { network: string; address: string }, paymentKey: string, nowMs: number): Promise<Record<string, string>> {
+export async function grantSession(
+  offer: SessionOffer,
+  payer: { network: string; address: string },
+  paymentKey: string,
+  nowMs: number,
+): Promise<Record<string, string>> {
   const wallet = walletKey(payer.network, payer.address);
   try {
     // The paid request is the session's first. A grant is idempotent per payment, so a transient failure is retried
     // (on a fresh stub: a broken one stays broken).
     const grant = { scope: offer.scope, paymentKey, ttlMs: offer.terms.ttlSeconds * 1000, requests: offer.terms.maxRequests - 1 };
-    const entitlement = await retryIdempotent(() => offer.wallets.get(offer.wallets.idFromName(wallet)).grant(grant, nowMs), { attempts: 3, baseDelayMs: 50 });
+    const entitlement = await retryIdempotent(() => offer.wallets.get(offer.wallets.idFromName(wallet)).grant(grant, nowMs), {
+      attempts: 3,
+      baseDelayMs: 50,
+    });
     return await sessionHeaders(offer, wallet, entitlement, nowMs, true);
   } catch (error) {
     console.error(JSON.stringify({ event: "session_grant_failed", wallet, scope: offer.scope, paymentKey, message: String(error) }));
@@ -150,7 +187,13 @@ export async function grantSession(offer: SessionOffer, payer: { network: string
   }
 }
 
-async function sessionHeaders(offer: SessionOffer, wallet: string, entitlement: Entitlement, nowMs: number, withToken: boolean): Promise<Record<string, string>> {
+async function sessionHeaders(
+  offer: SessionOffer,
+  wallet: string,
+  entitlement: Entitlement,
+  nowMs: number,
+  withToken: boolean,
+): Promise<Record<string, string>> {
   const expiresAtSeconds = Math.floor(entitlement.expiresAtMs / 1000);
   const headers: Record<string, string> = {
     [X402_SESSION_REMAINING]: String(entitlement.remaining),

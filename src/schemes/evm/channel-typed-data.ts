@@ -21,7 +21,11 @@ export const ChannelConfigSchema = z.strictObject({
   receiver: EvmAddress,
   receiverAuthorizer: EvmAddress,
   token: EvmAddress,
-  withdrawDelay: z.number().int().min(0).max(2 ** 40 - 1),
+  withdrawDelay: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 40 - 1),
   salt: EvmHex(32),
 });
 export type ChannelConfig = z.infer<typeof ChannelConfigSchema>;
@@ -86,7 +90,15 @@ export function computeChannelId(config: ChannelConfig, network: string): Hex {
     domain: channelDomain(chainIdOf(network)),
     types: CHANNEL_CONFIG_TYPES,
     primaryType: "ChannelConfig",
-    message: { ...config, payer: config.payer as Hex, payerAuthorizer: config.payerAuthorizer as Hex, receiver: config.receiver as Hex, receiverAuthorizer: config.receiverAuthorizer as Hex, token: config.token as Hex, salt: config.salt as Hex },
+    message: {
+      ...config,
+      payer: config.payer as Hex,
+      payerAuthorizer: config.payerAuthorizer as Hex,
+      receiver: config.receiver as Hex,
+      receiverAuthorizer: config.receiverAuthorizer as Hex,
+      token: config.token as Hex,
+      salt: config.salt as Hex,
+    },
   }).toLowerCase() as Hex;
 }
 
@@ -101,7 +113,9 @@ export function voucherTypedData(channelId: string, maxClaimableAmount: string, 
 
 /** Vouchers are signed by the payer's authorizer key; a zero authorizer leaves it to the payer (possibly a contract). */
 export function voucherSigner(config: ChannelConfig): { address: string; contractAllowed: boolean } {
-  return config.payerAuthorizer.toLowerCase() === ZERO_ADDRESS ? { address: config.payer, contractAllowed: true } : { address: config.payerAuthorizer, contractAllowed: false };
+  return config.payerAuthorizer.toLowerCase() === ZERO_ADDRESS
+    ? { address: config.payer, contractAllowed: true }
+    : { address: config.payerAuthorizer, contractAllowed: false };
 }
 
 /** One claim row as the facilitator's `claim` and `refund` payloads carry it. */

@@ -8,7 +8,10 @@ import { usage } from "../../observability/usage-counters.js";
 const HexData = z.string().regex(/^0x[0-9a-fA-F]*$/);
 
 // The error branch first: `result: unknown` would also match an answer that has none.
-const RpcReplySchema = z.union([z.object({ error: z.object({ code: z.number(), message: z.string() }) }), z.object({ result: z.unknown() })]);
+const RpcReplySchema = z.union([
+  z.object({ error: z.object({ code: z.number(), message: z.string() }) }),
+  z.object({ result: z.unknown() }),
+]);
 
 const ReceiptSchema = z
   .object({
@@ -67,9 +70,17 @@ export async function latestBlock(rpc: EvmRpc): Promise<{ number: bigint; timest
 }
 
 /** Logs of `address` (or any of them) whose topics match (`null`: any; an array: any of these), in blocks `fromBlock` to `toBlock` (default the latest). */
-export function getLogs(rpc: EvmRpc, filter: { address: string | string[]; topics: (string | string[] | null)[]; fromBlock: bigint; toBlock?: bigint }): Promise<EvmLog[]> {
+export function getLogs(
+  rpc: EvmRpc,
+  filter: { address: string | string[]; topics: (string | string[] | null)[]; fromBlock: bigint; toBlock?: bigint },
+): Promise<EvmLog[]> {
   const toBlock = filter.toBlock === undefined ? "latest" : hexQuantity(filter.toBlock);
-  return call(rpc, "eth_getLogs", [{ address: filter.address, topics: filter.topics, fromBlock: hexQuantity(filter.fromBlock), toBlock }], LogsSchema);
+  return call(
+    rpc,
+    "eth_getLogs",
+    [{ address: filter.address, topics: filter.topics, fromBlock: hexQuantity(filter.fromBlock), toBlock }],
+    LogsSchema,
+  );
 }
 
 const hexQuantity = (value: bigint) => `0x${value.toString(16)}`;
@@ -110,7 +121,8 @@ async function call<T>(rpc: EvmRpc, method: string, params: unknown[], result: z
   }
   if (!("error" in reply)) {
     const parsed = result.safeParse(reply.result);
-    if (!parsed.success) throw new EvmRpcError("unavailable", `${method}: unexpected result: ${JSON.stringify(reply.result).slice(0, 200)}`);
+    if (!parsed.success)
+      throw new EvmRpcError("unavailable", `${method}: unexpected result: ${JSON.stringify(reply.result).slice(0, 200)}`);
     return parsed.data;
   }
   // Nodes report a failed call as code 3 (geth, anvil) or -32000 with "execution reverted".

@@ -64,19 +64,38 @@ type WitnessTransferPayload = z.infer<typeof UptoPayloadSchema> | z.infer<typeof
 export function permit2Extra(asset: AssetInfo | undefined, configured: Record<string, unknown> | undefined): Record<string, unknown> {
   const name = configured?.name ?? asset?.name;
   const version = configured?.version ?? asset?.version;
-  return { ...configured, ...(typeof name === "string" && typeof version === "string" ? { name, version } : {}), assetTransferMethod: "permit2" };
+  return {
+    ...configured,
+    ...(typeof name === "string" && typeof version === "string" ? { name, version } : {}),
+    assetTransferMethod: "permit2",
+  };
 }
 
-export async function checkPermit2Payload(payload: z.infer<typeof Permit2PayloadSchema>, requirements: PaymentRequirements, context: CheckContext): Promise<PluginResult<CheckedPayment>> {
+export async function checkPermit2Payload(
+  payload: z.infer<typeof Permit2PayloadSchema>,
+  requirements: PaymentRequirements,
+  context: CheckContext,
+): Promise<PluginResult<CheckedPayment>> {
   const checked = await checkWitnessTransfer(payload, requirements, context, X402_EXACT_PERMIT2_PROXY);
   // The exact amount to the signed payee, through any facilitator: the chain can say what became of it (issue #34).
-  return checked.ok ? { ok: true, value: { ...checked.value, chainNonce: { method: "permit2", permit2Nonce: BigInt(payload.permit2Authorization.nonce).toString() } } } : checked;
+  return checked.ok
+    ? {
+        ok: true,
+        value: { ...checked.value, chainNonce: { method: "permit2", permit2Nonce: BigInt(payload.permit2Authorization.nonce).toString() } },
+      }
+    : checked;
 }
 
-export function checkUptoPayload(payload: z.infer<typeof UptoPayloadSchema>, requirements: PaymentRequirements, context: CheckContext): Promise<PluginResult<CheckedPayment>> {
+export function checkUptoPayload(
+  payload: z.infer<typeof UptoPayloadSchema>,
+  requirements: PaymentRequirements,
+  context: CheckContext,
+): Promise<PluginResult<CheckedPayment>> {
   // The witness names the facilitator that may settle: it must be the one the offer names.
   const facilitatorAddress = requirements.extra?.facilitatorAddress;
-  const named = typeof facilitatorAddress === "string" && isAddressEqual(payload.permit2Authorization.witness.facilitator as Hex, facilitatorAddress as Hex);
+  const named =
+    typeof facilitatorAddress === "string" &&
+    isAddressEqual(payload.permit2Authorization.witness.facilitator as Hex, facilitatorAddress as Hex);
   return checkWitnessTransfer(payload, requirements, context, X402_UPTO_PERMIT2_PROXY, named ? undefined : "upto_facilitator_mismatch");
 }
 
@@ -129,5 +148,11 @@ function signatureMayBeValid(payload: WitnessTransferPayload, requirements: Paym
       witness: { to: to as Hex, ...(facilitator === undefined ? {} : { facilitator: facilitator as Hex }), validAfter: BigInt(validAfter) },
     },
   } as const;
-  return signatureMayBePayers(permit.from, typedData as Parameters<typeof signatureMayBePayers>[1], payload.signature as Hex, requirements.network, context);
+  return signatureMayBePayers(
+    permit.from,
+    typedData as Parameters<typeof signatureMayBePayers>[1],
+    payload.signature as Hex,
+    requirements.network,
+    context,
+  );
 }

@@ -63,7 +63,9 @@ function domainFieldsOf(domain: Record<string, unknown>): Field[] {
 function domainSeparator(domain: Record<string, unknown>, fields: readonly Field[], types: Types): Uint8Array | typeof UNHANDLED {
   // Only primitive members name a domain faithfully by their text; any other is hashed each time.
   const primitive = fields.every(({ name }) => typeof domain[name] !== "object" || domain[name] === null);
-  const key = primitive ? JSON.stringify(fields.map(({ name, type }) => [name, type, typeof domain[name], String(domain[name])])) : undefined;
+  const key = primitive
+    ? JSON.stringify(fields.map(({ name, type }) => [name, type, typeof domain[name], String(domain[name])]))
+    : undefined;
   const known = key === undefined ? undefined : domains.get(key);
   if (known) return known;
   const info = structInfo("EIP712Domain", types);
@@ -87,7 +89,8 @@ function structInfo(primaryType: string, types: Types): StructInfo | typeof UNHA
   return info;
 }
 
-const INTEGER = /^u?int(8|16|24|32|40|48|56|64|72|80|88|96|104|112|120|128|136|144|152|160|168|176|184|192|200|208|216|224|232|240|248|256)$/;
+const INTEGER =
+  /^u?int(8|16|24|32|40|48|56|64|72|80|88|96|104|112|120|128|136|144|152|160|168|176|184|192|200|208|216|224|232|240|248|256)$/;
 const FIXED_BYTES = /^bytes([1-9]|[12][0-9]|3[0-2])$/;
 const SOLIDITY_LIKE = /^(u?int|bytes)[0-9]*$/;
 
@@ -96,9 +99,16 @@ function describeStruct(primaryType: string, types: Types): StructInfo | typeof 
   const fields = types[primaryType];
   if (!fields) return UNHANDLED;
   for (const [name, structFields] of Object.entries(types)) {
-    if (!/^[A-Za-z0-9_$:]+$/.test(name) || name === "address" || name === "bool" || name === "string" || SOLIDITY_LIKE.test(name)) return UNHANDLED;
+    if (!/^[A-Za-z0-9_$:]+$/.test(name) || name === "address" || name === "bool" || name === "string" || SOLIDITY_LIKE.test(name))
+      return UNHANDLED;
     for (const field of structFields) {
-      const atomic = field.type === "address" || field.type === "bool" || field.type === "string" || field.type === "bytes" || INTEGER.test(field.type) || FIXED_BYTES.test(field.type);
+      const atomic =
+        field.type === "address" ||
+        field.type === "bool" ||
+        field.type === "string" ||
+        field.type === "bytes" ||
+        INTEGER.test(field.type) ||
+        FIXED_BYTES.test(field.type);
       if (!atomic && !Object.hasOwn(types, field.type)) return UNHANDLED; // arrays, and unknown types
     }
   }
@@ -110,7 +120,9 @@ function describeStruct(primaryType: string, types: Types): StructInfo | typeof 
   };
   collect(primaryType);
   used.delete(primaryType);
-  const encodeType = [primaryType, ...[...used].sort()].map((type) => `${type}(${types[type]!.map((f) => `${f.type} ${f.name}`).join(",")})`).join("");
+  const encodeType = [primaryType, ...[...used].sort()]
+    .map((type) => `${type}(${types[type]!.map((f) => `${f.type} ${f.name}`).join(",")})`)
+    .join("");
   return { typeHash: keccak256(new TextEncoder().encode(encodeType), "bytes"), fields, types };
 }
 

@@ -35,7 +35,9 @@ const PARSED_ADDRESSES_MAX = 10_000;
 export function parseEvmAddress(address: string): PluginResult<string> {
   let parsed = parsedAddresses.get(address);
   if (parsed) return parsed;
-  parsed = isAddress(address, { strict: false }) ? { ok: true, value: getAddress(address) } : { ok: false, reason: `"${address}" is not an EVM address` };
+  parsed = isAddress(address, { strict: false })
+    ? { ok: true, value: getAddress(address) }
+    : { ok: false, reason: `"${address}" is not an EVM address` };
   // Per-request payees (tenant tables, quotes) are unbounded: start over rather than grow.
   if (parsedAddresses.size >= PARSED_ADDRESSES_MAX) parsedAddresses.clear();
   parsedAddresses.set(address, parsed);
@@ -62,11 +64,23 @@ export type PayersSignature = "signed" | "unproven" | "forged";
  * payer is a contract wallet (EIP-1271: its owner key signs, so the recovered key differs); asked on chain when
  * an RPC is configured, otherwise left to the facilitator. Longer signatures (EIP-6492 wrappers) likewise.
  */
-export async function checkPayersSignature(payer: string, typedData: TypedData, signature: Hex, network: string, context: CheckContext): Promise<PayersSignature> {
+export async function checkPayersSignature(
+  payer: string,
+  typedData: TypedData,
+  signature: Hex,
+  network: string,
+  context: CheckContext,
+): Promise<PayersSignature> {
   if (typedDataSignedBy(payer, typedData, signature)) return "signed";
   return (await context.isContract(network, payer)) !== false ? "unproven" : "forged";
 }
 
-export async function signatureMayBePayers(payer: string, typedData: TypedData, signature: Hex, network: string, context: CheckContext): Promise<boolean> {
+export async function signatureMayBePayers(
+  payer: string,
+  typedData: TypedData,
+  signature: Hex,
+  network: string,
+  context: CheckContext,
+): Promise<boolean> {
   return (await checkPayersSignature(payer, typedData, signature, network, context)) !== "forged";
 }

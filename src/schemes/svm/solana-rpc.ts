@@ -27,10 +27,15 @@ export interface SolanaRpc {
 }
 
 const Context = z.object({ slot: z.number() });
-const LatestBlockhash = z.object({ context: Context, value: z.object({ blockhash: z.string(), lastValidBlockHeight: z.number().int().nonnegative() }) });
+const LatestBlockhash = z.object({
+  context: Context,
+  value: z.object({ blockhash: z.string(), lastValidBlockHeight: z.number().int().nonnegative() }),
+});
 const IsValid = z.object({ context: Context, value: z.boolean() });
 const BlockHeight = z.number().int().nonnegative();
-const BatchReply = z.array(z.object({ id: z.number(), result: z.unknown().optional(), error: z.object({ message: z.string() }).optional() }));
+const BatchReply = z.array(
+  z.object({ id: z.number(), result: z.unknown().optional(), error: z.object({ message: z.string() }).optional() }),
+);
 
 const lastValidHeights = new Map<string, Map<string, number>>();
 

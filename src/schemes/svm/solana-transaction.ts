@@ -89,7 +89,8 @@ export function decodeSolanaTransaction(bytes: Uint8Array): SolanaTransaction | 
       }
     }
     if (reader.offset !== bytes.length) return null;
-    if (signatures.length !== numRequiredSignatures || numRequiredSignatures === 0 || numRequiredSignatures > staticAccounts.length) return null;
+    if (signatures.length !== numRequiredSignatures || numRequiredSignatures === 0 || numRequiredSignatures > staticAccounts.length)
+      return null;
     return {
       signatures,
       messageBytes: bytes.subarray(messageStart),
