@@ -2,6 +2,18 @@
 // leaving the rest of the last full run's figures as they were.
 import { readFileSync, writeFileSync } from "node:fs";
 
+/** The lines of the section under `heading` in BENCHMARKS.md, heading left out; undefined when there is none. */
+export function readBenchmarksSection(heading: string): string[] | undefined {
+  const benchmarks = readFileSync("BENCHMARKS.md", "utf8");
+  const start = benchmarks.indexOf(heading);
+  if (start < 0) return undefined;
+  const end = benchmarks.indexOf("\n## ", start + 1);
+  return benchmarks
+    .slice(start + heading.length, end < 0 ? undefined : end)
+    .trim()
+    .split("\n");
+}
+
 /** Replaces the section that starts with `lines[0]` (a `## ` heading) up to the next one, or appends it. */
 export function writeBenchmarksSection(lines: readonly string[]): void {
   const heading = lines[0]!;

@@ -2,7 +2,7 @@
 // Worker, all under wrangler dev in the same run, same origin, facilitator, chain and machine; then the rules at
 // scale. Sequential requests (one in flight), so the figures are per-request cost, not throughput. Prints
 // markdown and writes it to BENCHMARKS.md.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { PAYER, SELLER } from "../stack/accounts.js";
 import { NETWORK } from "../stack/chain.js";
@@ -32,6 +32,7 @@ import { callsOf, countTransactions } from "./transactions.js";
 import { measureSessionsScale } from "./sessions-scale.js";
 import { attackCostTable, measureAttackCost } from "./attack-cost.js";
 import { LOAD_WITH_FAULT_HEADING, loadWithFaultTables } from "./load-with-fault.js";
+import { readBenchmarksSection } from "./benchmarks-section.js";
 import { measureWideArea, WIDE_AREA_HEADING, wideAreaTable } from "./wide-area.js";
 
 /** What a browser sends for a page: it gets the paywall instead of the JSON 402. */
@@ -431,11 +432,13 @@ try {
   );
   say("|---|---|---|---|");
   for (const c of compile) say(`| ${c.rules} | ${c.parseMs} | ${c.newDocumentMs} | ${c.oneRuleEditedMs} |`);
-  if (loadWithFault) {
+  // Without BENCH_FAULTS the last run's section is kept, saying when it was measured, rather than dropped.
+  const faultLines = loadWithFault ?? keptSection(LOAD_WITH_FAULT_HEADING);
+  if (faultLines) {
     say();
     say(LOAD_WITH_FAULT_HEADING);
     say();
-    for (const line of loadWithFault) say(line);
+    for (const line of faultLines) say(line);
   }
   say();
   say(PEER_SETUP);
@@ -479,4 +482,16 @@ async function jwtSigningCost(): Promise<string> {
     parts.push(`${name} ${(((performance.now() - start) / n) * 1000).toFixed(0)} µs/JWT (key import once: ${importMs.toFixed(1)} ms)`);
   }
   return `CDP JWT signing in Node ${process.version} (jose, ${2000} each): ${parts.join("; ")}`;
+}
+
+/** A section of the last BENCHMARKS.md, marked with the run it came from (once: a section kept again keeps its mark). */
+function keptSection(heading: string): string[] | undefined {
+  const lines = readBenchmarksSection(heading);
+  if (!lines || lines[0]?.startsWith("_Kept from")) return lines;
+  const measuredAt = /\d{4}-\d\d-\d\dT[\d:.]+Z/.exec(readFileSync("BENCHMARKS.md", "utf8"))?.[0] ?? "an earlier run";
+  return [
+    `_Kept from the run of ${measuredAt}: \`BENCH_FAULTS=1 npm run bench\` or \`npm run bench:faults\` measures it again._`,
+    "",
+    ...lines,
+  ];
 }
