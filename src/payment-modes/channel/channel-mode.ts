@@ -4,14 +4,14 @@
 // is read through the facilitator's verify; a deposit is verified, then settled on chain once the origin answered.
 // Claiming the vouchers on chain is the channel's alarm's job (channels/payment-channel.ts), not the request's.
 import { GatewayFailure, paymentRequiredResponse } from "../../errors.js";
-import { settleWithFailover, verifyWithFailover } from "../../facilitator/facilitator-pool.js";
+import { settleWithFailover } from "../../facilitator/facilitator-pool.js";
 import { outcomeError, outcomeReason, settleOutcome } from "../../facilitator/settlement-outcome.js";
-import type { ViewEntry } from "../../facilitator/facilitator-view.js";
 import type { LedgerEntry, LedgerStatus } from "../../ledger/ledger.js";
+import { buildLedgerEntry } from "../../ledger/ledger-entry.js";
 import type { OnchainChannel, ReserveInput } from "../../channels/channel-state.js";
 import type { SettleResponse } from "../../x402/schemas.js";
 import { parseChannelPayload } from "../../schemes/batch-settlement-evm.js";
-import { channelRequest, readOnchain, refusedResponse, reserveInput, UNPROVEN, type ChannelRequest } from "./channel-request.js";
+import { channelRequest, readOnchain, refusedResponse, reserveInput, reserveWithSync, type ChannelRequest } from "./channel-request.js";
 import type { AdmittedPayment } from "../payment-mode.js";
 import { refundChannel } from "./channel-refund.js";
 import { describeFailure, withReceipt } from "../../pipeline/paid-response.js";
@@ -39,44 +39,29 @@ async function payWithVoucher(
   const deposit = channel.type === "deposit" ? channel.deposit.amount : undefined;
   const input = (synced?: OnchainChannel): ReserveInput => reserveInput(request, channel, synced);
 
-  // The cumulative count is checked first, here: a client out of step gets its corrective 402 with no facilitator
-  // call. A deposit is then always checked on chain; a voucher only when the channel's state is unknown or stale.
-  // A voucher whose signature was not recovered here (a zero-authorizer channel: perhaps a contract wallet's) is never
-  // trusted locally: the facilitator checks it before the channel's state is looked at, so it can neither be
-  // charged nor learn the channel's latest voucher from a corrective 402 (security review F2, F15).
-  let verifiedBy: ViewEntry | undefined;
-  let reserved = checked.signatureProven ? await stub.reserve(input()) : UNPROVEN;
-  if (reserved.kind === "needs_sync") {
-    const verified = await verifyWithFailover(request.view, request.candidates, request.facilitatorRequest, nowMs);
-    if (!verified.response.isValid) return paymentRequiredResponse(request.challenge(verified.response.invalidReason ?? "invalid_payload"));
-    verifiedBy = verified.entry;
-    reserved = await stub.reserve(input(readOnchain(verified.response.extra, "verify")));
-  }
+  // The cumulative count is checked first (reserveWithSync); a deposit is then always checked on chain, a voucher
+  // only when the channel's state is unknown or stale.
+  const reservation = await reserveWithSync(request, stub, input);
+  if (reservation instanceof Response) return reservation;
+  const { reserved, verifiedBy } = reservation;
   if (reserved.kind === "refused") return refusedResponse(request, reserved);
   if (reserved.kind !== "reserved")
     throw new GatewayFailure({ kind: "facilitator_bad_response", detail: "the channel's state could not be read" });
   const verifyMs = timer.lap();
   const pendingId = reserved.record.pending!.id;
-  const entry = (status: LedgerStatus, fields: Partial<LedgerEntry> = {}): LedgerEntry => ({
-    // A released voucher is signed again, for the same amount, by the next call: each attempt keeps its own row.
-    paymentKey: status === "settled" ? checked.paymentKey : `${checked.paymentKey}#${pendingId}`,
-    ruleId: request.ruleId,
-    method: request.method,
-    resource: request.resourceUrl,
-    scheme: requirements.scheme,
-    network: requirements.network,
-    asset: requirements.asset,
-    amount: requirements.amount,
-    payTo: requirements.payTo,
-    payer: channel.channelConfig.payer,
-    // A voucher checked here, with no facilitator asked, is verified `local`.
-    facilitator: verifiedBy?.facilitator.url ?? "local",
-    facilitatorId: verifiedBy?.facilitator.id ?? "local",
-    status,
-    verifyMs,
-    at: new Date(nowMs()).toISOString(),
-    ...fields,
-  });
+  const entry = (status: LedgerStatus, fields: Partial<LedgerEntry> = {}): LedgerEntry => {
+    const party = {
+      // A released voucher is signed again, for the same amount, by the next call: each attempt keeps its own row.
+      paymentKey: status === "settled" ? checked.paymentKey : `${checked.paymentKey}#${pendingId}`,
+      ruleId: request.ruleId,
+      method: request.method,
+      resource: request.resourceUrl,
+      payer: channel.channelConfig.payer,
+      // A voucher checked here, with no facilitator asked, is verified `local`.
+      facilitator: verifiedBy?.facilitator ?? ("local" as const),
+    };
+    return buildLedgerEntry(party, requirements, status, nowMs(), { verifyMs, ...fields });
+  };
   const observe = (recorded: LedgerEntry): LedgerEntry => (request.log.payment = recorded);
 
   let origin: Response;

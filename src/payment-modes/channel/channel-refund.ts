@@ -14,7 +14,7 @@ import {
 import { ownAuthorizer } from "../../channels/claim-channel.js";
 import type { PaymentChannel } from "../../channels/payment-channel.js";
 import { GatewayFailure, paymentRequiredResponse } from "../../errors.js";
-import { settleWithFailover, verifyWithFailover } from "../../facilitator/facilitator-pool.js";
+import { settleWithFailover } from "../../facilitator/facilitator-pool.js";
 import { outcomeError, outcomeReason, settleOutcome } from "../../facilitator/settlement-outcome.js";
 import type { ViewEntry } from "../../facilitator/facilitator-view.js";
 import type { ChannelRefund, ChannelRefundStatus } from "../../ledger/channel-ledger.js";
@@ -22,7 +22,7 @@ import type { ChannelPayload } from "../../schemes/batch-settlement-evm.js";
 import { refundTypedData } from "../../schemes/evm/channel-typed-data.js";
 import { X402_VERSION, type SettleResponse } from "../../x402/schemas.js";
 import type { FacilitatorRequest } from "../../x402/facilitator-request.js";
-import { readOnchain, refusedResponse, reserveInput, UNPROVEN, type ChannelRequest } from "./channel-request.js";
+import { refusedResponse, reserveInput, reserveWithSync, type ChannelRequest } from "./channel-request.js";
 import { withReceipt } from "../../pipeline/paid-response.js";
 import { startTimer } from "../../pipeline/payment-tracking.js";
 
@@ -40,14 +40,11 @@ export async function refundChannel(request: ChannelRequest, channel: RefundPayl
 
   // A refund is computed from the balance, so the chain is always read; a voucher out of step is refused first,
   // with the channel's state, and without a facilitator call.
-  // A voucher not recovered here is verified before the channel's state is looked at (channel-mode.ts).
-  let reserved = request.checked.signatureProven ? await stub.reserve(input()) : UNPROVEN;
-  if (reserved.kind === "needs_sync") {
-    const verified = await verifyWithFailover(request.view, request.candidates, request.facilitatorRequest, nowMs);
-    if (!verified.response.isValid) return paymentRequiredResponse(request.challenge(verified.response.invalidReason ?? "invalid_payload"));
-    reserved = await stub.reserve(input(readOnchain(verified.response.extra, "verify")));
-    if (reserved.kind === "reserved") return submitRefund(request, channel, stub, reserved.record, verified.entry, timer.lap());
-  }
+  // A voucher not recovered here is verified before the channel's state is looked at (reserveWithSync).
+  const reservation = await reserveWithSync(request, stub, input);
+  if (reservation instanceof Response) return reservation;
+  const { reserved, verifiedBy } = reservation;
+  if (verifiedBy && reserved.kind === "reserved") return submitRefund(request, channel, stub, reserved.record, verifiedBy, timer.lap());
   if (reserved.kind === "refused") return refusedResponse(request, reserved);
   throw new GatewayFailure({ kind: "facilitator_bad_response", detail: "the channel's state could not be read" });
 }

@@ -15,6 +15,8 @@ import {
 } from "../../channels/channel-state.js";
 import type { CheckedPayment } from "../../schemes/scheme-plugin.js";
 import type { ClaimRoute } from "../../channels/claim-channel.js";
+import type { PaymentChannel } from "../../channels/payment-channel.js";
+import { verifyWithFailover } from "../../facilitator/facilitator-pool.js";
 import type { ChannelPayload } from "../../schemes/batch-settlement-evm.js";
 import type { RequestLog } from "../../observability/request-log.js";
 import type { PaymentRequired, PaymentRequirements } from "../../x402/schemas.js";
@@ -120,4 +122,30 @@ function withChannelState(
 }
 
 /** What a voucher not proven here gets instead of asking the channel: verified by the facilitator first. */
-export const UNPROVEN = { kind: "needs_sync" } as const;
+const UNPROVEN = { kind: "needs_sync" } as const;
+
+/** A reservation on the channel's object, and the facilitator whose verify read the channel for it, if one did. */
+export interface Reservation {
+  reserved: ReserveResult;
+  verifiedBy: ViewEntry | undefined;
+}
+
+/**
+ * Reserves on the channel's object. A voucher proven here is checked against the channel as the object knows it
+ * first, so a client out of step gets its corrective 402 with no facilitator call; the object answers `needs_sync`
+ * when it does not know the channel fresh enough. A voucher not proven here (a zero-authorizer channel: perhaps a
+ * contract wallet's) is never trusted locally: the facilitator verifies it before the channel's state is looked at, so
+ * it can neither be charged nor learn the channel's latest voucher from a corrective 402 (security review F2, F15).
+ * Synced, the reservation is asked again with the channel as verify read it. A 402 when verify refuses.
+ */
+export async function reserveWithSync(
+  request: ChannelRequest,
+  stub: DurableObjectStub<PaymentChannel>,
+  input: (synced?: OnchainChannel) => ReserveInput,
+): Promise<Reservation | Response> {
+  const reserved = request.checked.signatureProven ? await stub.reserve(input()) : UNPROVEN;
+  if (reserved.kind !== "needs_sync") return { reserved, verifiedBy: undefined };
+  const verified = await verifyWithFailover(request.view, request.candidates, request.facilitatorRequest, request.nowMs);
+  if (!verified.response.isValid) return paymentRequiredResponse(request.challenge(verified.response.invalidReason ?? "invalid_payload"));
+  return { reserved: await stub.reserve(input(readOnchain(verified.response.extra, "verify"))), verifiedBy: verified.entry };
+}

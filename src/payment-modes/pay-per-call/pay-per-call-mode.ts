@@ -12,6 +12,7 @@ import { settleExactlyOnce } from "../../facilitator/resolve-settle.js";
 import type { ViewEntry } from "../../facilitator/facilitator-view.js";
 import { beginIdentifiedPayment, type IdentifiedPayment } from "../../idempotency/identified-payment.js";
 import type { LedgerEntry } from "../../ledger/ledger.js";
+import { buildLedgerEntry } from "../../ledger/ledger-entry.js";
 import { withSignedReceipt } from "../../offer-receipt/attach-offer-receipt.js";
 import { claimPayment, recordSettledTransaction } from "../../payment-record/claim-payment.js";
 import type { ChainWatch } from "../../payment-record/chain-watch.js";
@@ -172,23 +173,15 @@ export async function payPerCall(admitted: AdmittedPayment): Promise<Response> {
 /** The payment's ledger row as it is stored with the claim, before verify is asked: what a Worker that dies mid-settle leaves. */
 function pendingEntry({ call, request, decision }: AdmittedPayment, preferred: ViewEntry, metered: boolean): LedgerEntry {
   const { requirements, checked } = decision;
-  return {
+  const party = {
     paymentKey: checked.paymentKey,
     ruleId: call.rule.id,
     method: request.method,
     resource: call.resourceUrl,
-    scheme: requirements.scheme,
-    network: requirements.network,
-    asset: requirements.asset,
-    amount: requirements.amount,
-    payTo: requirements.payTo,
     payer: checked.payer,
-    facilitator: preferred.facilitator.url,
-    facilitatorId: preferred.facilitator.id,
-    status: "verified",
-    ...(metered ? { maxAmount: requirements.amount } : {}),
-    at: new Date(call.deps.nowMs()).toISOString(),
+    facilitator: preferred.facilitator,
   };
+  return buildLedgerEntry(party, requirements, "verified", call.deps.nowMs(), metered ? { maxAmount: requirements.amount } : {});
 }
 
 /** What the chain can say of this payment: its settle is resolved from it, in the request and after (issue #34). */

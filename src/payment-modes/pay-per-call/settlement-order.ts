@@ -4,6 +4,7 @@
 import { GatewayFailure, toHttpResponse } from "../../errors.js";
 import { encodePaymentResponseHeader, EXPOSED_PAYMENT_HEADERS } from "../../x402/headers.js";
 import type { PaymentRequired, PaymentRequirements, SettleResponse } from "../../x402/schemas.js";
+import type { LedgerEntry } from "../../ledger/ledger.js";
 import type { PriceRule } from "../../pricing/price-rule.js";
 import type { SchemePlugin } from "../../schemes/scheme-plugin.js";
 import type { IdentifiedPayment } from "../../idempotency/identified-payment.js";
@@ -80,9 +81,7 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   try {
     origin = await paid.origin.answer();
   } catch (error) {
-    paid.lock.release();
-    paid.identified?.abandon();
-    paid.ledger.outcome({ status: "origin_failed", errorReason: describeFailure(error), originMs: paid.origin.latencyMs() });
+    giveBack(paid, { status: "origin_failed", errorReason: describeFailure(error), originMs: paid.origin.latencyMs() });
     throw error;
   }
   const forwardedAtMs = paid.origin.startedAtMs;
@@ -94,9 +93,7 @@ export async function forwardThenSettle(paid: PaidRequest): Promise<Response> {
   const waitedMs = paid.verifySkipped && lapMs > 0 ? originMs : lapMs;
   if (origin.status >= 400) {
     // The payer keeps their money: nothing is settled for a failed origin answer.
-    paid.lock.release();
-    paid.identified?.abandon();
-    paid.ledger.outcome({ status: "origin_failed", originStatus: origin.status, originMs });
+    giveBack(paid, { status: "origin_failed", originStatus: origin.status, originMs });
     return origin;
   }
   const sseField = sseUsageField(paid.meter?.spec);
@@ -300,9 +297,7 @@ async function settleOrThrow(
     paid.ledger.completed("unknown", { status: "settle_failed", errorReason, ...origin, settleMs });
   } else {
     // Certainly not settled: the payer may use the same payment again.
-    paid.lock.release();
-    paid.identified?.abandon();
-    paid.ledger.outcome({ status: "settle_failed", errorReason, ...origin, settleMs });
+    giveBack(paid, { status: "settle_failed", errorReason, ...origin, settleMs });
   }
   throw outcomeError(outcome, paid.challenge);
 }
@@ -318,4 +313,11 @@ function awaitingAnswer(answer: Response): Response {
 /** A charged answer is what a retry with the same payment-identifier gets back. */
 function keep(paid: PaidRequest, response: Response): Response {
   return paid.identified ? paid.identified.keep(response) : response;
+}
+
+/** Nothing was settled: the payer keeps their money and may present the same payment again (its lock let go). */
+function giveBack(paid: PaidRequest, row: Partial<LedgerEntry> & Pick<LedgerEntry, "status">): void {
+  paid.lock.release();
+  paid.identified?.abandon();
+  paid.ledger.outcome(row);
 }
