@@ -1,7 +1,7 @@
 // The gateway under `wrangler dev` with local KV and D1 persisted in `persistDir`, seeded before it starts.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LEDGER_UPGRADES, splitSqlStatements } from "../src/ledger/schema-statements.js";
+import { splitSqlStatements } from "./sql-statements.js";
 import { startProcess, type ManagedProcess } from "./process.js";
 
 /** Quiet and offline: no telemetry, no cf.json download, no update check. */
@@ -56,7 +56,7 @@ export async function seedGateway(
   const proxy = await openLocalBindings(persistDir);
   try {
     await proxy.env.LEDGER.batch(splitSqlStatements(readFileSync("schema.sql", "utf8")).map((s) => proxy.env.LEDGER.prepare(s)));
-    for (const upgrade of LEDGER_UPGRADES) {
+    for (const upgrade of ledgerUpgrades()) {
       // A ledger kept from an earlier run may predate a column; a current one refuses it as a duplicate.
       await proxy.env.LEDGER.prepare(upgrade)
         .run()
@@ -129,4 +129,16 @@ export async function startGateway(options: GatewayOptions): Promise<{ process: 
   }
   await process.stop();
   throw new Error(`gateway at ${url} never answered:\n${process.output().slice(-4000)}`);
+}
+
+/**
+ * The columns migrations/ added after the first, for a local ledger kept from a run before them (schema.sql, which
+ * creates a new one, is their sum): each applies once, and fails harmlessly as a duplicate after that.
+ */
+function ledgerUpgrades(): string[] {
+  return readdirSync("migrations")
+    .filter((name) => name.endsWith(".sql"))
+    .sort()
+    .flatMap((name) => splitSqlStatements(readFileSync(join("migrations", name), "utf8")))
+    .filter((statement) => /^ALTER TABLE \w+ ADD COLUMN /i.test(statement));
 }

@@ -2,7 +2,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { splitSqlStatements } from "../../src/ledger/schema-statements.js";
+import { splitSqlStatements } from "../../stack/sql-statements.js";
 import { buildHarness, PAYER, payFor } from "../fixtures/builders.js";
 
 describe("ledger during a D1 outage", () => {

@@ -1,5 +1,5 @@
 // Applies the top-level schema.sql to the test D1 database, the same file `npm run db:init` applies.
 import { env } from "cloudflare:workers";
-import { splitSqlStatements } from "../../src/ledger/schema-statements.js";
+import { splitSqlStatements } from "../../stack/sql-statements.js";
 
 await env.LEDGER.batch(splitSqlStatements(env.SCHEMA_SQL).map((s) => env.LEDGER.prepare(s)));
