@@ -5,19 +5,19 @@
 // into any response set after it, which would leak origin headers (Set-Cookie!) into a 402.
 import { GatewayFailure } from "../errors.js";
 import { resolveFacilitators } from "../facilitator/facilitator-config.js";
-import { loadFacilitatorView } from "../facilitator/facilitator-view.js";
+import { loadFacilitatorView, type FacilitatorView } from "../facilitator/facilitator-view.js";
 import { readMcpRequest } from "../mcp/read-mcp-request.js";
 import type { McpTool } from "../mcp/mcp-terms.js";
 import { sseUsageField } from "../metering/meter-terms.js";
 import { payFromChannel } from "../payment-modes/channel/channel-mode.js";
 import { payPerCall } from "../payment-modes/pay-per-call/pay-per-call-mode.js";
 import type { AdmittedPayment, PricedCall } from "../payment-modes/payment-mode.js";
-import { trySession } from "../payment-modes/session/session-mode.js";
+import { trySession, type SessionAttempt } from "../payment-modes/session/session-mode.js";
 import type { PriceRuleMatch } from "../pricing/match-price-rule.js";
 import type { ScopedRequest } from "../sessions/session-terms.js";
 import type { FacilitatorRequest } from "../x402/facilitator-request.js";
 import { PAYMENT_SIGNATURE, X_PAYMENT } from "../x402/headers.js";
-import { X402_VERSION } from "../x402/schemas.js";
+import { X402_VERSION, type PaymentRequirements } from "../x402/schemas.js";
 import { buildChallenger, type Challenger } from "./challenge-response.js";
 import { buildCheckContext } from "./check-context.js";
 import { decidePayment, type PaymentDecision } from "./decide-payment.js";
@@ -33,12 +33,43 @@ const LEASE_MARGIN_MS = 5000;
 /** What routing knows of a priced request (handle-request.ts). */
 export type PricedRoute = Omit<PricedCall, "rule" | "resourceUrl" | "facilitators"> & { match: PriceRuleMatch; scoped: ScopedRequest };
 
+type McpCall = { toolName: string; tool: McpTool } | undefined;
+
 export async function servePriced(route: PricedRoute, inbound: Request): Promise<Response> {
-  const { match, config, deps } = route;
-  const { rule, params } = match;
-  let request = inbound;
   // What is priced: an MCP server's traffic is free but for priced tool calls, which go on.
-  let mcpCall: { toolName: string; tool: McpTool } | undefined;
+  const priced = await pricedCall(route, inbound);
+  if (priced instanceof Response) return priced;
+  const { call, mcpCall } = priced;
+
+  // Session mode, before pricing: a request its wallet's session covers is served with no payment.
+  const session = await trySession(call, priced.request, route.scoped);
+  if (session.response) return session.response;
+
+  // Challenge: this request's offers, each settled by a facilitator that is up, and its 402.
+  const offered = await offer(call, priced.request, route.match.params, mcpCall, session);
+  const { challenge, unpaid } = offered.challenger;
+  if (session.refusal) return unpaid(challenge(session.refusal));
+
+  // Check: the payment against the offer it echoes, by its scheme's plugin, before any facilitator call.
+  const checked = await check(call, offered);
+  if (checked instanceof Response) return checked;
+
+  // Admit: what it may make the gateway do is bounded; then the mode it chose serves it.
+  const admitted = await admit(call, { ...checked, session: session.offer });
+  if (admitted instanceof Response) return admitted;
+  const { channel } = admitted.decision.checked;
+  return channel ? payFromChannel(admitted, channel) : payPerCall(admitted);
+}
+
+/** The call, once an MCP request is known to be a priced tool call (other MCP traffic is forwarded as it is). */
+async function pricedCall(
+  route: PricedRoute,
+  inbound: Request,
+): Promise<{ call: PricedCall; request: Request; mcpCall: McpCall } | Response> {
+  const { match, config, deps } = route;
+  const { rule } = match;
+  let request = inbound;
+  let mcpCall: McpCall;
   if (rule.mcp) {
     if (request.method !== "POST") return forward(request, config, rule.origin, deps);
     const read = await readMcpRequest(request, rule.mcp, config.MAX_PAID_BODY_BYTES);
@@ -46,13 +77,8 @@ export async function servePriced(route: PricedRoute, inbound: Request): Promise
     if (read.classification.kind !== "priced") return forward(request, config, rule.origin, deps);
     mcpCall = read.classification;
   }
-  const call: PricedCall = {
-    ...route,
-    rule,
-    resourceUrl: request.url,
-    facilitators: resolveFacilitators(route.ruleSet.facilitators, config),
-  };
-  if (call.facilitators.length === 0) {
+  const facilitators = resolveFacilitators(route.ruleSet.facilitators, config);
+  if (facilitators.length === 0) {
     throw new GatewayFailure({
       kind: "config_invalid",
       detail: `rule ${rule.id} is priced but no facilitator is configured (facilitators[] or FACILITATOR_URL)`,
@@ -61,12 +87,26 @@ export async function servePriced(route: PricedRoute, inbound: Request): Promise
   const contentLength = Number(request.headers.get("content-length") ?? 0);
   if (contentLength > config.MAX_PAID_BODY_BYTES)
     throw new GatewayFailure({ kind: "body_too_large", limitBytes: config.MAX_PAID_BODY_BYTES });
+  return { call: { ...route, rule, resourceUrl: request.url, facilitators }, request, mcpCall };
+}
 
-  // Session mode, before pricing: a request its wallet's session covers is served with no payment.
-  const session = await trySession(call, request, route.scoped);
-  if (session.response) return session.response;
+interface Offered {
+  /** The request, its body buffered when pricing read it. */
+  request: Request;
+  accepts: PaymentRequirements[];
+  view: FacilitatorView;
+  challenger: Challenger;
+}
 
-  // Challenge: this request's offers, each settled by a facilitator that is up.
+/** This request's offers (its price, payee and the kinds a facilitator that is up settles) and its 402. */
+async function offer(
+  call: PricedCall,
+  request: Request,
+  params: Record<string, string>,
+  mcpCall: McpCall,
+  session: SessionAttempt,
+): Promise<Offered> {
+  const { rule, config, deps } = call;
   const view = await loadFacilitatorView({
     facilitators: call.facilitators,
     policy: call.ruleSet.circuit,
@@ -94,20 +134,27 @@ export async function servePriced(route: PricedRoute, inbound: Request): Promise
     canSettle: (offer) => view.canSettle(offer.scheme, offer.network),
     ...(mcpCall ? { mcpToolPrice: mcpCall.tool.price } : {}),
   });
-  request = priced.request;
   const challenger = buildChallenger({
     call,
-    request,
+    request: priced.request,
     accepts: priced.accepts,
     params,
     mcpCall,
     session: session.offer,
     sessionRefused: session.refusal !== undefined,
   });
-  const { challenge, unpaid } = challenger;
-  if (session.refusal) return unpaid(challenge(session.refusal));
+  return { request: priced.request, accepts: priced.accepts, view, challenger };
+}
 
-  // Check: the payment against the offer it echoes, by its scheme's plugin, before any facilitator call.
+interface Checked extends Pick<AdmittedPayment, "request" | "view" | "streamSeconds" | "validityWindowSeconds"> {
+  decision: Extract<PaymentDecision, { kind: "verify" }>;
+  challenger: Challenger;
+}
+
+/** The payment, checked by its scheme's plugin against the offer it echoes; a 402 when it is none of them. */
+async function check(call: PricedCall, offered: Offered): Promise<Checked | Response> {
+  const { rule, config, deps } = call;
+  const { request, challenger } = offered;
   // How long a payment must stay valid to settle after everything that runs first (a metered stream included).
   const streamSeconds = rule.meter && sseUsageField(rule.meter) !== undefined ? rule.meter.maxStreamSeconds : 0;
   const validityWindowSeconds = assertRuleCoversWindow(
@@ -116,8 +163,8 @@ export async function servePriced(route: PricedRoute, inbound: Request): Promise
     buildPaymentBudget(call.facilitators, config.ORIGIN_TIMEOUT_MS, streamSeconds),
   );
   const decision = await decidePayment({
-    accepts: priced.accepts,
-    challenge,
+    accepts: offered.accepts,
+    challenge: challenger.challenge,
     paymentHeader: request.headers.get(PAYMENT_SIGNATURE),
     v1Header: request.headers.get(X_PAYMENT),
     resource: { url: call.resourceUrl, description: rule.description, mimeType: rule.mimeType },
@@ -127,19 +174,11 @@ export async function servePriced(route: PricedRoute, inbound: Request): Promise
     },
     check: buildCheckContext(config, deps.nowMs(), validityWindowSeconds),
   });
-  if (decision.kind === "challenge") return unpaid(decision.paymentRequired);
+  if (decision.kind === "challenge") return challenger.unpaid(decision.paymentRequired);
   // V1 settles what its requirements say, which for a usage-settled scheme is the signed maximum, not the metered amount (F21).
-  if (decision.v1 && decision.plugin.settles === "usage" && rule.meter) return unpaid(challenge("invalid_x402_version"));
-
-  const admitted = await admit(call, { request, decision, view, challenger, session: session.offer, streamSeconds, validityWindowSeconds });
-  if (admitted instanceof Response) return admitted;
-  const { channel } = decision.checked;
-  return channel ? payFromChannel(admitted, channel) : payPerCall(admitted);
-}
-
-interface Checked extends Pick<AdmittedPayment, "request" | "view" | "session" | "streamSeconds" | "validityWindowSeconds"> {
-  decision: Extract<PaymentDecision, { kind: "verify" }>;
-  challenger: Challenger;
+  if (decision.v1 && decision.plugin.settles === "usage" && rule.meter)
+    return challenger.unpaid(challenger.challenge("invalid_x402_version"));
+  return { request, view: offered.view, decision, challenger, streamSeconds, validityWindowSeconds };
 }
 
 /**
@@ -147,7 +186,7 @@ interface Checked extends Pick<AdmittedPayment, "request" | "view" | "session" |
  * client's rate limits, a body of unknown length sized (an oversized upload is never half-sent), and a facilitator
  * up that settles it.
  */
-async function admit(call: PricedCall, checked: Checked): Promise<AdmittedPayment | Response> {
+async function admit(call: PricedCall, checked: Checked & Pick<AdmittedPayment, "session">): Promise<AdmittedPayment | Response> {
   const { rule, config, deps } = call;
   const { decision, challenger } = checked;
   let { request } = checked;

@@ -47,6 +47,8 @@ export interface CheckedPayment {
   /**
    * The payment draws on a channel the gateway keeps rather than being one authorization: the channel mode serves it
    * (payment-modes/channel/), reading the scheme's own payload. `channelId`: the channel's PaymentChannel object.
+   * The mode trusts what the check proved (the channel bound to the offer, the voucher's signature when
+   * `signatureProven`): a plugin sets it only for a payload it checked as batch-settlement-evm.ts does.
    */
   channel?: { channelId: string };
 }

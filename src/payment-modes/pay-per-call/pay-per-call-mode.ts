@@ -10,7 +10,7 @@ import { verifyWithFailover } from "../../facilitator/facilitator-pool.js";
 import { confirmPendingSettle } from "../../facilitator/pending-settlement.js";
 import { settleExactlyOnce } from "../../facilitator/resolve-settle.js";
 import type { ViewEntry } from "../../facilitator/facilitator-view.js";
-import { beginIdentifiedPayment, type IdentifiedPayment } from "../../idempotency/identified-payment.js";
+import { beginIdentifiedPayment, type BeginOutcome, type IdentifiedPayment } from "../../idempotency/identified-payment.js";
 import type { LedgerEntry } from "../../ledger/ledger.js";
 import { buildLedgerEntry } from "../../ledger/ledger-entry.js";
 import { withSignedReceipt } from "../../offer-receipt/attach-offer-receipt.js";
@@ -26,7 +26,7 @@ import type { SettleResponse } from "../../x402/schemas.js";
 import { fromV1SettleResponse, toV1SettleResponse } from "../../x402/v1.js";
 import type { AdmittedPayment } from "../payment-mode.js";
 import { grantSession } from "../session/session-mode.js";
-import { claimAndVerify } from "./claim-and-verify.js";
+import { claimAndVerify, type ClaimAndVerifyOutcome } from "./claim-and-verify.js";
 import { OriginCall } from "./origin-call.js";
 import { payerKey, payerStanding, takeShortcut } from "./payer-standing.js";
 import { forwardThenSettle, paidMeterFor, settleThenForward, type PaidRequest } from "./settlement-order.js";
@@ -44,19 +44,7 @@ export async function payPerCall(admitted: AdmittedPayment): Promise<Response> {
   const { checked, requirements } = decision;
 
   // 1. Claim: a retry with the same payment-identifier is answered from what was kept.
-  const begun = await beginIdentifiedPayment({
-    records: call.env.PAYMENT_IDENTIFIERS,
-    payload: decision.payload,
-    required: rule.paymentIdentifierRequired,
-    leaseMs: admitted.leaseMs,
-    nowMs: deps.nowMs(),
-    ttlSeconds: call.config.PAYMENT_IDENTIFIER_TTL_SECONDS,
-    maxBodyBytes: call.config.PAYMENT_IDENTIFIER_MAX_BODY_BYTES,
-    // The reconciler stops looking at the lock's forget time (its authorization's end + 10 min, at most 30 days on).
-    awaitOutcomeUntilMs: Math.min(checked.expiresAtSeconds * 1000, deps.nowMs() + FORGET_AFTER_MAX_MS) + AWAIT_OUTCOME_MARGIN_MS,
-    waitUntil: (promise) => ctx.waitUntil(promise),
-    alreadyUsed: (receipt) => paymentRequiredResponse(challenge(PAYMENT_ALREADY_USED), receipt ? { [PAYMENT_RESPONSE]: receipt } : {}),
-  });
+  const begun = await beginIdentified(admitted);
   if (begun.kind === "respond") {
     if (begun.response.status !== 402) call.log.outcome = "retry_replayed";
     return begun.response;
@@ -71,12 +59,7 @@ export async function payPerCall(admitted: AdmittedPayment): Promise<Response> {
   const watch = chainWatch(admitted, entry.payer, identified);
   const standing = payerKey(requirements.network, checked.payer);
   const proven = checked.signatureProven === true;
-  // A payment that may expire during the origin's run is settled first, whatever the rule says (F4 on Solana); asked
-  // now, after a slow body, not when the payment was checked.
-  const { settleBeforeOrigin, settleBySeconds } = checked;
-  const expiresInWindow =
-    settleBySeconds !== undefined && settleBySeconds < Math.floor(deps.nowMs() / 1000) + admitted.validityWindowSeconds;
-  const settlement = settleBeforeOrigin || expiresInWindow ? "before-origin" : rule.settlement;
+  const settlement = settlementOrder(admitted);
   // A metered stream takes no shortcut: it waits for its claim, so a payer's second stream is refused before the
   // origin is asked.
   const shortcut =
@@ -120,13 +103,7 @@ export async function payPerCall(admitted: AdmittedPayment): Promise<Response> {
     if (outcome.kind === "refused") payerStanding.refused(standing, proven);
     identified?.abandon();
     shortcut?.release();
-    const reason =
-      outcome.kind === "held"
-        ? PAYMENT_ALREADY_USED
-        : outcome.kind === "busy"
-          ? PAYER_STREAM_IN_PROGRESS
-          : (outcome.verified.response.invalidReason ?? "invalid_payload");
-    return paymentRequiredResponse(challenge(reason));
+    return paymentRequiredResponse(challenge(refusalReason(outcome)));
   }
   const { lock, verified: verifiedBy, verifyMs } = outcome;
   const timer = startTimer(deps.nowMs);
@@ -168,6 +145,41 @@ export async function payPerCall(admitted: AdmittedPayment): Promise<Response> {
   const answer = settlement === "before-origin" ? settleThenForward(paid) : forwardThenSettle(paid);
   // The payer's shortcut slot is free again once this payment's outcome is known.
   return shortcut ? answer.finally(() => shortcut.release()) : answer;
+}
+
+/** A payment carrying a payment-identifier: a retry of one already answered gets that answer back (idempotency/). */
+function beginIdentified({ call, decision, leaseMs, challenge }: AdmittedPayment): Promise<BeginOutcome> {
+  const { config, deps, ctx } = call;
+  return beginIdentifiedPayment({
+    records: call.env.PAYMENT_IDENTIFIERS,
+    payload: decision.payload,
+    required: call.rule.paymentIdentifierRequired,
+    leaseMs,
+    nowMs: deps.nowMs(),
+    ttlSeconds: config.PAYMENT_IDENTIFIER_TTL_SECONDS,
+    maxBodyBytes: config.PAYMENT_IDENTIFIER_MAX_BODY_BYTES,
+    // The reconciler stops looking at the lock's forget time (its authorization's end + 10 min, at most 30 days on).
+    awaitOutcomeUntilMs: Math.min(decision.checked.expiresAtSeconds * 1000, deps.nowMs() + FORGET_AFTER_MAX_MS) + AWAIT_OUTCOME_MARGIN_MS,
+    waitUntil: (promise) => ctx.waitUntil(promise),
+    alreadyUsed: (receipt) => paymentRequiredResponse(challenge(PAYMENT_ALREADY_USED), receipt ? { [PAYMENT_RESPONSE]: receipt } : {}),
+  });
+}
+
+/**
+ * A payment that may expire during the origin's run is settled first, whatever the rule says (F4 on Solana); asked
+ * now, after a slow body, not when the payment was checked.
+ */
+function settlementOrder({ call, decision, validityWindowSeconds }: AdmittedPayment): "before-origin" | "after-origin" {
+  const { settleBeforeOrigin, settleBySeconds } = decision.checked;
+  const expiresInWindow = settleBySeconds !== undefined && settleBySeconds < Math.floor(call.deps.nowMs() / 1000) + validityWindowSeconds;
+  return settleBeforeOrigin || expiresInWindow ? "before-origin" : call.rule.settlement;
+}
+
+/** The 402 reason for a payment not accepted: held by another request, a payer's second stream, or verify's refusal. */
+function refusalReason(outcome: Exclude<ClaimAndVerifyOutcome, { kind: "accepted" }>): string {
+  if (outcome.kind === "held") return PAYMENT_ALREADY_USED;
+  if (outcome.kind === "busy") return PAYER_STREAM_IN_PROGRESS;
+  return outcome.verified.response.invalidReason ?? "invalid_payload";
 }
 
 /** The payment's ledger row as it is stored with the claim, before verify is asked: what a Worker that dies mid-settle leaves. */
