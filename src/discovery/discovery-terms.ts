@@ -43,3 +43,11 @@ export const DiscoveryTermsSchema = z.strictObject({
     .optional(),
 });
 export type DiscoveryTerms = z.infer<typeof DiscoveryTermsSchema>;
+
+/** The bazaar extension's fields of a price rule, spread into PriceRuleSchema at their place. */
+export const DiscoveryRuleFields = {
+  /** What the bazaar extension and `/.well-known/x402` say about the endpoint (docs/discovery.md). */
+  discovery: DiscoveryTermsSchema.optional(),
+  /** Default true. false: no bazaar extension in the 402 and no entry in `/.well-known/x402`. */
+  discoverable: z.boolean().default(true),
+};

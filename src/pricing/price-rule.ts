@@ -12,7 +12,9 @@ import { UsdPriceSchema } from "./usd.js";
 import { SessionTermsSchema, type SessionTerms } from "../sessions/session-terms.js";
 import { CircuitPolicySchema, type CircuitPolicy, type FacilitatorConfig } from "../facilitator/facilitator-config.js";
 import { PreferencesSchema, type Preferences } from "./preferences.js";
-import { DiscoveryTermsSchema, type DiscoveryTerms } from "../discovery/discovery-terms.js";
+import { DiscoveryRuleFields, type DiscoveryTerms } from "../discovery/discovery-terms.js";
+import { PaymentIdentifierRuleFields } from "../idempotency/payment-identifier-terms.js";
+import { OfferReceiptRuleFields } from "../offer-receipt/offer-receipt-terms.js";
 import { McpTermsSchema, type McpTerms } from "../mcp/mcp-terms.js";
 
 const HTTP_METHOD = /^[A-Z]{1,16}$/;
@@ -80,33 +82,21 @@ export const PriceRuleSchema = z.strictObject({
    * 60 s). "off": none (docs/security.md "Abuse cost").
    */
   rateLimit: z.enum(["strict", "standard", "generous", "off"]).default("standard"),
-  /** The 402 always advertises the payment-identifier extension; `required: true` refuses payments without an id. */
-  paymentIdentifier: z.strictObject({ required: z.boolean() }).default({ required: false }),
+  ...PaymentIdentifierRuleFields,
   /** Sends this rule's requests to another origin than `ORIGIN_URL`. */
   origin: z.url({ protocol: /^https?$/ }).optional(),
   /** Pay once, then use a session (sign-in-with-x or a session token) for the scope, TTL and quota below. */
   session: SessionTermsSchema.optional(),
   /** Filters and orders this rule's options and facilitators; each field set here wins over the document's. */
   preferences: PreferencesSchema.optional(),
-  /** What the bazaar extension and `/.well-known/x402` say about the endpoint (docs/discovery.md). */
-  discovery: DiscoveryTermsSchema.optional(),
-  /** Default true. false: no bazaar extension in the 402 and no entry in `/.well-known/x402`. */
-  discoverable: z.boolean().default(true),
+  ...DiscoveryRuleFields,
   /** Default true: a browser (Accept prefers text/html) gets the paywall page as its 402 (docs/paywall.md). */
   paywall: z.boolean().default(true),
   /** An MCP server: `tools/call` priced per tool (instead of `price`), everything else free (docs/mcp.md). */
   mcp: McpTermsSchema.optional(),
   /** What an `upto` payment is charged from the origin's answer; the price is then the maximum (docs/metering.md). */
   meter: MeterSchema.optional(),
-  /** Signed offers in the 402 and a signed receipt with each settlement (docs/offer-receipt.md); needs OFFER_RECEIPT_KEYS. */
-  offerReceipt: z
-    .strictObject({
-      /** Default false: the receipt leaves out the transaction hash (privacy); true makes it checkable on chain. */
-      includeTxHash: z.boolean().default(false),
-      /** How long a signed offer holds; default the rule's maxTimeoutSeconds. */
-      offerValiditySeconds: z.number().int().min(1).max(86_400).optional(),
-    })
-    .optional(),
+  ...OfferReceiptRuleFields,
 });
 export type PriceRuleInput = z.infer<typeof PriceRuleSchema>;
 
