@@ -99,23 +99,19 @@ export async function deployContracts(
   return { token, tokenAbi: compiled.TestUSDC.abi };
 }
 
+/** The clients the installers use: a wallet that deploys, a reader, and anvil's test actions (setCode). */
+interface ChainClients {
+  wallet: ReturnType<typeof createWalletClient>;
+  client: ReturnType<typeof createPublicClient>;
+  test: ReturnType<typeof createTestClient>;
+}
+
 /**
  * TestPermit2 and the x402 exact and upto proxies at the canonical addresses the facilitator calls: Permit2's code
  * has no immutables, so it is placed as compiled; each proxy is deployed (its immutable is the canonical Permit2
  * address) and its runtime code copied into place.
  */
-async function installPermit2(
-  compiled: ReturnType<typeof compileContracts>,
-  {
-    wallet,
-    client,
-    test,
-  }: {
-    wallet: ReturnType<typeof createWalletClient>;
-    client: ReturnType<typeof createPublicClient>;
-    test: ReturnType<typeof createTestClient>;
-  },
-): Promise<void> {
+async function installPermit2(compiled: ReturnType<typeof compileContracts>, { wallet, client, test }: ChainClients): Promise<void> {
   await test.setCode({ address: PERMIT2_ADDRESS, bytecode: compiled.TestPermit2.deployedBytecode });
   for (const [proxy, address] of [
     [compiled.TestX402ExactPermit2Proxy, X402_EXACT_PERMIT2_PROXY],
@@ -140,15 +136,7 @@ async function installPermit2(
  */
 async function installBatchSettlement(
   compiled: ReturnType<typeof compileContracts>,
-  {
-    wallet,
-    client,
-    test,
-  }: {
-    wallet: ReturnType<typeof createWalletClient>;
-    client: ReturnType<typeof createPublicClient>;
-    test: ReturnType<typeof createTestClient>;
-  },
+  { wallet, client, test }: ChainClients,
 ): Promise<void> {
   await test.setCode({ address: X402_BATCH_SETTLEMENT, bytecode: compiled.TestX402BatchSettlement.deployedBytecode });
   const collectors = [

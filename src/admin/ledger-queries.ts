@@ -41,32 +41,19 @@ export const MarkRefundSchema = z.strictObject({
 function where(filter: Omit<Partial<LedgerFilter>, "limit">): { sql: string; params: unknown[] } {
   const clauses: string[] = [];
   const params: unknown[] = [];
-  if (filter.since) {
-    clauses.push("created_at >= ?");
-    params.push(filter.since);
-  }
-  if (filter.until) {
-    clauses.push("created_at < ?");
-    params.push(filter.until);
-  }
-  if (filter.rule) {
-    clauses.push("rule_id = ?");
-    params.push(filter.rule);
-  }
+  const add = (clause: string, value: unknown) => {
+    if (!value) return;
+    clauses.push(clause);
+    params.push(value);
+  };
+  add("created_at >= ?", filter.since);
+  add("created_at < ?", filter.until);
+  add("rule_id = ?", filter.rule);
   // Addresses are compared without case: EVM checksums mix it, and payers are stored as the facilitator wrote them.
-  if (filter.payer) {
-    clauses.push("lower(payer) = lower(?)");
-    params.push(filter.payer);
-  }
-  if (filter.status) {
-    clauses.push("status = ?");
-    params.push(filter.status);
-  }
+  add("lower(payer) = lower(?)", filter.payer);
+  add("status = ?", filter.status);
   if (filter.resolution === "any") clauses.push("resolution IS NOT NULL");
-  else if (filter.resolution) {
-    clauses.push("resolution = ?");
-    params.push(filter.resolution);
-  }
+  else add("resolution = ?", filter.resolution);
   return { sql: clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "", params };
 }
 

@@ -64,10 +64,17 @@ const ChannelPayloadSchema = z.discriminatedUnion("type", [
 ]);
 export type ChannelPayload = z.infer<typeof ChannelPayloadSchema>;
 
+/** Payloads parsed here, by the object the request carried: the channel mode reads the one checkPayload parsed. */
+const parsedPayloads = new WeakMap<object, ChannelPayload>();
+
 /** A batch-settlement payload, for the channel mode: undefined when it is not one (checkPayload refuses those). */
 export function parseChannelPayload(payload: unknown): ChannelPayload | undefined {
+  const known = typeof payload === "object" && payload !== null ? parsedPayloads.get(payload) : undefined;
+  if (known) return known;
   const parsed = ChannelPayloadSchema.safeParse(payload);
-  return parsed.success ? parsed.data : undefined;
+  if (!parsed.success) return undefined;
+  if (typeof payload === "object" && payload !== null) parsedPayloads.set(payload, parsed.data);
+  return parsed.data;
 }
 
 const ChannelExtraSchema = z.object({

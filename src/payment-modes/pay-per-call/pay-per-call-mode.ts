@@ -16,6 +16,7 @@ import { buildLedgerEntry } from "../../ledger/ledger-entry.js";
 import { withSignedReceipt } from "../../offer-receipt/attach-offer-receipt.js";
 import { claimPayment, recordSettledTransaction } from "../../payment-record/claim-payment.js";
 import type { ChainWatch } from "../../payment-record/chain-watch.js";
+import type { ChainNonce } from "../../schemes/scheme-plugin.js";
 import { FORGET_AFTER_MAX_MS } from "../../payment-record/lock-lifetime.js";
 import { LedgerWriter, startTimer } from "../../pipeline/payment-tracking.js";
 import { rpcFor } from "../../schemes/chain-rpc.js";
@@ -56,7 +57,8 @@ export async function payPerCall(admitted: AdmittedPayment): Promise<Response> {
   const preferred = candidates[0]!;
   const entry = pendingEntry(admitted, preferred, meter !== undefined);
   const origin = new OriginCall(admitted.forward, deps.nowMs);
-  const watch = chainWatch(admitted, entry.payer, identified);
+  const chain = chainOf(admitted);
+  const watch = chainWatch(admitted, chain, entry.payer, identified);
   const standing = payerKey(requirements.network, checked.payer);
   const proven = checked.signatureProven === true;
   const settlement = settlementOrder(admitted);
@@ -126,7 +128,7 @@ export async function payPerCall(admitted: AdmittedPayment): Promise<Response> {
     verifyMs,
     verifySkipped: !verifiedBy,
     totalMs: () => deps.nowMs() - call.log.startedAtMs,
-    settle: (amount) => settle(admitted, { ledger, verifier: verifiedBy?.entry, payer: entry.payer, standing, proven }, amount),
+    settle: (amount) => settle(admitted, { ledger, verifier: verifiedBy?.entry, payer: entry.payer, standing, proven, chain }, amount),
     origin,
     meter,
     waitUntil: (promise) => ctx.waitUntil(promise),
@@ -196,11 +198,27 @@ function pendingEntry({ call, request, decision }: AdmittedPayment, preferred: V
   return buildLedgerEntry(party, requirements, "verified", call.deps.nowMs(), metered ? { maxAmount: requirements.amount } : {});
 }
 
+/** Where the chain can be asked about this payment: its network's RPC, and the nonce its scheme names (none for V1). */
+interface ChainFacts {
+  rpc: ReturnType<typeof rpcFor>;
+  chainNonce: ChainNonce | undefined;
+}
+
+function chainOf({ call, decision }: AdmittedPayment): ChainFacts {
+  return {
+    rpc: rpcFor(call.config.RPC_URLS, decision.requirements.network),
+    chainNonce: decision.v1 ? undefined : decision.checked.chainNonce,
+  };
+}
+
 /** What the chain can say of this payment: its settle is resolved from it, in the request and after (issue #34). */
-function chainWatch({ call, decision }: AdmittedPayment, payer: string, identified: IdentifiedPayment | undefined): ChainWatch | undefined {
+function chainWatch(
+  { decision }: AdmittedPayment,
+  { rpc, chainNonce }: ChainFacts,
+  payer: string,
+  identified: IdentifiedPayment | undefined,
+): ChainWatch | undefined {
   const { requirements, checked } = decision;
-  const rpc = rpcFor(call.config.RPC_URLS, requirements.network);
-  const chainNonce = decision.v1 ? undefined : checked.chainNonce;
   if (!rpc || !chainNonce) return undefined;
   return {
     asset: requirements.asset,
@@ -222,6 +240,7 @@ interface SettleParty {
   /** The payer's standing key, and whether their signature was recovered here. */
   standing: string;
   proven: boolean;
+  chain: ChainFacts;
 }
 
 /**
@@ -246,8 +265,7 @@ async function settle(admitted: AdmittedPayment, party: SettleParty, amount: str
       ? admitted.facilitatorRequest
       : { ...admitted.facilitatorRequest, paymentRequirements: { ...admitted.facilitatorRequest.paymentRequirements, amount } };
   const startedAtMs = deps.nowMs();
-  const rpc = rpcFor(call.config.RPC_URLS, requirements.network);
-  const chainNonce = decision.v1 ? undefined : decision.checked.chainNonce;
+  const { rpc, chainNonce } = party.chain;
   const expected = { asset: requirements.asset, payTo: requirements.payTo, amount: amount ?? requirements.amount, payer: party.payer };
   // An unknown outcome is asked of the chain, and a settle that did not land resubmitted elsewhere (issue #34).
   const settled = await settleExactlyOnce({
